@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * A list of errors, each tied to a file, a line and (where there is one) a config entry.
+ * Library code appends here instead of printing; the daemon and natgwctl decide what to say.
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct natgw_error {
+        char *file;    /* may be NULL */
+        unsigned line; /* 0: no line */
+        char *entry;   /* entry name, or NULL when the error is not about one named entry */
+        char *message;
+};
+
+struct natgw_errors {
+        struct natgw_error *v;
+        size_t n, cap;
+};
+
+/**
+ * natgw_errors_add() - append one error
+ * @errors: the list
+ * @file:   file name or NULL
+ * @line:   line number, 0 for none
+ * @entry:  entry name or NULL
+ * @fmt:    printf-style message, without file, line or entry
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Format one error as `FILE:LINE: entry "NAME": message` into a new string (NULL: no memory). */
+char *natgw_error_format(const struct natgw_error *e);
+
+/* Print every error, one per line. */
+void natgw_errors_print(const struct natgw_errors *errors, FILE *f);
+
+/* Free the list's contents and leave it empty (the struct itself is the caller's). */
+void natgw_errors_clear(struct natgw_errors *errors);

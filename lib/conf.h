@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The validated model of a natgwd config file (shared/DESIGN.md, "Config language").
+ * Everything downstream (compiler, batch, daemon) reads only this model; nothing in it is
+ * left unchecked: a struct natgw_config exists only for a file that passed validation.
+ */
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf-errors.h"
+
+#define NATGW_CONFIG_DEFAULT "/etc/natgw/natgwd.conf"
+
+struct natgw_addr {
+        int family; /* AF_INET or AF_INET6 */
+        union {
+                struct in_addr v4;
+                struct in6_addr v6;
+                uint8_t bytes[16];
+        };
+};
+
+/* A CIDR prefix; host bits are always zero (the loader rejects them). */
+struct natgw_prefix {
+        struct natgw_addr addr;
+        unsigned len;
+};
+
+struct natgw_port_range {
+        uint16_t lo, hi; /* inclusive, 1 <= lo <= hi */
+};
+
+enum natgw_egress_kind {
+        NATGW_EGRESS_MASQUERADE,
+        NATGW_EGRESS_SNAT,
+};
+
+struct natgw_egress {
+        char *name;
+        unsigned line;
+        enum natgw_egress_kind kind;
+        struct natgw_prefix *sources;
+        size_t n_sources;
+        char out_interface[IFNAMSIZ];
+        /* NATGW_EGRESS_SNAT only: the address or pool; to_lo == to_hi for one address. */
+        struct natgw_addr to_lo, to_hi;
+};
+
+enum {
+        NATGW_PROTO_TCP = 1 << 0,
+        NATGW_PROTO_UDP = 1 << 1,
+};
+
+enum natgw_to_port {
+        NATGW_TO_PORT_KEEP,   /* "ADDR": the destination port is kept */
+        NATGW_TO_PORT_SINGLE, /* "ADDR:PORT": every matched port becomes PORT */
+        NATGW_TO_PORT_RANGE,  /* "ADDR:A-B": port range mapped onto A-B, same width */
+};
+
+struct natgw_forward {
+        char *name;
+        unsigned line;
+        char in_interface[IFNAMSIZ]; /* "" = any interface */
+        unsigned protos;             /* NATGW_PROTO_* bits */
+        struct natgw_port_range *ports;
+        size_t n_ports;
+        struct natgw_addr to;        /* its family is the forward's family */
+        enum natgw_to_port to_port_mode;
+        struct natgw_port_range to_port; /* SINGLE: lo == hi; RANGE: same width as ports[0] */
+        bool has_destination;
+        struct natgw_addr destination; /* same family as to */
+        struct natgw_prefix *allow_from; /* same family as to; n_allow_from == 0: everyone */
+        size_t n_allow_from;
+};
+
+struct natgw_config {
+        char *path;
+        int version;
+        struct {
+                bool ip_forward;   /* default true */
+                bool ipv6_forward; /* default false */
+        } kernel;
+        struct {
+                int64_t max;     /* -1: leave the kernel's value */
+                int64_t buckets; /* -1: leave */
+                unsigned warn;     /* percent, default 80 */
+                unsigned critical; /* percent, default 95 */
+                double interval;   /* seconds, default 1.0 */
+        } conntrack;
+        struct natgw_egress *egress; /* masquerade entries first, then snat, each in file order */
+        size_t n_egress;
+        struct natgw_forward *forwards;
+        size_t n_forwards;
+};
+
+/**
+ * natgw_config_load_file() - read, parse and validate a config file
+ * @path:   file to read
+ * @ret:    on success, the validated model (caller frees with natgw_config_free())
+ * @errors: every problem found is appended here, as "FILE:LINE: entry "NAME": message"
+ *
+ * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
+ * -errno when the file cannot be read (@errors holds that too). @ret is untouched on failure.
+ */
+int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors);
+
+/**
+ * natgw_config_load_string() - like natgw_config_load_file() for text in memory
+ * @text: NUL-terminated config text
+ * @name: the file name to use in error messages
+ */
+int natgw_config_load_string(const char *text, const char *name, struct natgw_config **ret,
+                             struct natgw_errors *errors);
+
+struct natgw_config *natgw_config_free(struct natgw_config *c);
+
+/* Address helpers shared by the loader, the compiler and the tests. */
+int natgw_addr_parse(const char *s, struct natgw_addr *ret);
+int natgw_prefix_parse(const char *s, struct natgw_prefix *ret);
+/* Formats into buf (at least INET6_ADDRSTRLEN bytes) and returns buf. */
+const char *natgw_addr_format(const struct natgw_addr *a, char *buf, size_t size);
+int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b);

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Plan -> one nftables transaction (see nft-batch.h). Tables, chains, sets, objects and rules
+ * are built with libnftnl; set elements are written with size-checked libmnl calls, because
+ * they are the part that scales and must be split across messages when an attribute fills.
+ */
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/object.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+
+#include "nft-batch.h"
+#include "nft-rule.h"
+#include "util.h"
+
+/* Hook priorities of nft's "dstnat" and "srcnat" (PRIO_DSTNAT / _SRC). */
+#define PRIO_DSTNAT (-100)
+#define PRIO_SRCNAT 100
+
+/* Room kept free before each message: more than any single non-element message needs. */
+#define MSG_RESERVE (96 * 1024)
+/* An element list is one attribute, and an attribute holds at most 64 KiB. */
+#define ELEMS_ATTR_MAX (60 * 1024)
+
+/* nft's datatype numbers, so that `nft list` prints the maps with their real types. */
+enum {
+        DT_VERDICT = 1,
+        DT_IPADDR = 7,
+        DT_IP6ADDR = 8,
+        DT_INET_PROTO = 12,
+        DT_INET_SERVICE = 13,
+        DT_IFNAME = 41,
+};
+
+struct natgw_batch *natgw_batch_free(struct natgw_batch *b) {
+        if (!b)
+                return NULL;
+        free(b->buf);
+        free(b->msgs);
+        free(b);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_batch *, natgw_batch_free);
+
+struct builder {
+        struct natgw_batch *b;
+        const struct natgw_plan *plan;
+        uint32_t seq;
+        int r; /* first error; once set, every step is a no-op */
+};
+
+static struct nlmsghdr *msg_begin(struct builder *bl, uint16_t type, uint16_t flags,
+                                  enum natgw_msg_kind kind, const char *what) {
+        struct natgw_batch *b = bl->b;
+        struct nlmsghdr *nlh;
+        struct natgw_msg *m;
+
+        if (bl->r < 0)
+                return NULL;
+        if (b->cap - b->len < MSG_RESERVE) {
+                size_t cap = MAX(b->cap * 2, b->len + 4 * MSG_RESERVE);
+                uint8_t *p = realloc(b->buf, cap);
+
+                if (!p)
+                        goto oom;
+                b->buf = p;
+                b->cap = cap;
+        }
+        if (GROW(b->msgs, b->cap_msgs, b->n_msgs + 1) < 0)
+                goto oom;
+        m = &b->msgs[b->n_msgs++];
+        *m = (struct natgw_msg){
+                .seq = bl->seq,
+                .kind = kind,
+                .offset = b->len,
+                .entry = -1,
+                .map = -1,
+                .what = what,
+        };
+        if (kind == NATGW_MSG_CONTROL) {
+                nlh = type == NFNL_MSG_BATCH_BEGIN ? nftnl_batch_begin((char *)b->buf + b->len, bl->seq)
+                                                   : nftnl_batch_end((char *)b->buf + b->len, bl->seq);
+        } else {
+                /* Counters are one message each, tens of thousands of them: they report only
+                 * failure. Every other message asks for an ack; acks and errors come back in
+                 * message order, so the last ack requested closes the transaction. */
+                if (kind != NATGW_MSG_COUNTER) {
+                        flags |= NLM_F_ACK;
+                        b->n_acks++;
+                        b->last_ack_seq = bl->seq;
+                }
+                nlh = nftnl_nlmsg_build_hdr((char *)b->buf + b->len, type, NFPROTO_INET, flags, bl->seq);
+        }
+        bl->seq++;
+        return nlh;
+oom:
+        bl->r = -ENOMEM;
+        return NULL;
+}
+
+static struct natgw_msg *msg_last(struct builder *bl) {
+        return &bl->b->msgs[bl->b->n_msgs - 1];
+}
+
+static void msg_end(struct builder *bl, struct nlmsghdr *nlh) {
+        bl->b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* ---- table, counters, chains ---- */
+
+static void put_table(struct builder *bl, uint16_t type, int flags_attr, uint32_t flags) {
+        struct nftnl_table *t;
+        struct nlmsghdr *nlh;
+
+        nlh = msg_begin(bl, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, NATGW_MSG_TABLE, "table inet " NATGW_TABLE);
+        if (!nlh)
+                return;
+        t = nftnl_table_alloc();
+        if (!t) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, NATGW_TABLE);
+        if (flags_attr)
+                nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags);
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        nftnl_table_free(t);
+        msg_end(bl, nlh);
+}
+
+static void put_counter(struct builder *bl, uint32_t entry) {
+        struct nftnl_obj *o;
+        struct nlmsghdr *nlh;
+
+        nlh = msg_begin(bl, NFT_MSG_NEWOBJ, NLM_F_CREATE, NATGW_MSG_COUNTER, "counter");
+        if (!nlh)
+                return;
+        msg_last(bl)->entry = entry;
+        o = nftnl_obj_alloc();
+        if (!o) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
+        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, natgw_plan_entry_name(bl->plan, entry));
+        nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_obj_nlmsg_build_payload(nlh, o);
+        nftnl_obj_free(o);
+        msg_end(bl, nlh);
+}
+
+/* hook < 0: a regular chain. */
+static void put_chain(struct builder *bl, const char *name, int hook, int prio, int64_t entry) {
+        struct nftnl_chain *ch;
+        struct nlmsghdr *nlh;
+
+        /* Base chain names are literals; an entry's chain is named after the entry. */
+        nlh = msg_begin(bl, NFT_MSG_NEWCHAIN, NLM_F_CREATE, NATGW_MSG_CHAIN, hook >= 0 ? name : "chain");
+        if (!nlh)
+                return;
+        msg_last(bl)->entry = entry;
+        ch = nftnl_chain_alloc();
+        if (!ch) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NATGW_TABLE);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+        if (hook >= 0) {
+                nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+                nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+                nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
+                nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        }
+        nftnl_chain_nlmsg_build_payload(nlh, ch);
+        nftnl_chain_free(ch);
+        msg_end(bl, nlh);
+}
+
+/* ---- sets ---- */
+
+static uint32_t field_dtype(enum natgw_field f, int family) {
+        switch (f) {
+        case NATGW_FIELD_IIFNAME:
+        case NATGW_FIELD_OIFNAME:
+                return DT_IFNAME;
+        case NATGW_FIELD_DADDR:
+        case NATGW_FIELD_SADDR:
+                return family == AF_INET ? DT_IPADDR : DT_IP6ADDR;
+        case NATGW_FIELD_L4PROTO:
+                return DT_INET_PROTO;
+        case NATGW_FIELD_DPORT:
+                return DT_INET_SERVICE;
+        }
+        return 0;
+}
+
+/* Set ids are 1-based map index, counter twins follow at +1000. */
+uint32_t natgw_batch_set_id(size_t map, bool counter_map) {
+        return (uint32_t)map + 1 + (counter_map ? 1000 : 0);
+}
+
+void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size) {
+        snprintf(buf, size, "%s%s", m->name, counter_map ? "_ctr" : "");
+}
+
+static void put_set(struct builder *bl, size_t mi, bool counter_map) {
+        const struct natgw_map *m = &bl->plan->maps[mi];
+        uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};
+        uint32_t key_type = 0, flags;
+        struct nlmsghdr *nlh;
+        struct nftnl_set *s;
+        char name[48];
+
+        nlh = msg_begin(bl, NFT_MSG_NEWSET, NLM_F_CREATE, NATGW_MSG_SET, "map");
+        if (!nlh)
+                return;
+        msg_last(bl)->map = (int32_t)mi;
+        msg_last(bl)->counter_map = counter_map;
+        s = nftnl_set_alloc();
+        if (!s) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        natgw_batch_set_name(m, counter_map, name, sizeof(name));
+        for (unsigned i = 0; i < m->n_fields; i++) {
+                key_type = key_type << 6 | field_dtype(m->fields[i], m->family);
+                field_len[i] = (uint8_t)natgw_field_len(m->fields[i], m->family);
+        }
+        flags = counter_map ? NFT_SET_OBJECT : NFT_SET_MAP;
+        if (m->interval)
+                flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
+
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, NATGW_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_u32(s, NFTNL_SET_ID, natgw_batch_set_id(mi, counter_map));
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->key_len);
+        if (counter_map) {
+                nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
+        } else if (m->kind == NATGW_MAP_EGRESS) {
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+        } else {
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
+                                  (m->family == AF_INET ? DT_IPADDR : DT_IP6ADDR) << 6 | DT_INET_SERVICE);
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, m->data_len);
+        }
+        if (m->interval)
+                nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, m->n_fields);
+        else
+                /* A size hint lets the kernel pick a hash of the right size at once. */
+                nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)m->n);
+        nftnl_set_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        msg_end(bl, nlh);
+}
+
+/* ---- elements, split across messages ---- */
+
+static bool put_value(struct nlmsghdr *nlh, size_t limit, uint16_t type, const void *v, uint32_t len) {
+        struct nlattr *n = mnl_attr_nest_start_check(nlh, limit, type);
+
+        if (!n || !mnl_attr_put_check(nlh, limit, NFTA_DATA_VALUE, len, v))
+                return false;
+        mnl_attr_nest_end(nlh, n);
+        return true;
+}
+
+static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, const struct natgw_map *m,
+                     bool counter_map, size_t i) {
+        size_t kstride = m->key_len * (m->interval ? 2 : 1);
+        const uint8_t *key = m->keys + i * kstride;
+        struct nlattr *e, *d, *v;
+
+        e = mnl_attr_nest_start_check(nlh, limit, NFTA_LIST_ELEM);
+        if (!e)
+                return false;
+        if (!put_value(nlh, limit, NFTA_SET_ELEM_KEY, key, m->key_len))
+                goto cancel;
+        if (m->interval && !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + m->key_len, m->key_len))
+                goto cancel;
+        if (counter_map) {
+                if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF,
+                                             natgw_plan_entry_name(bl->plan, m->entry[i])))
+                        goto cancel;
+        } else if (m->kind == NATGW_MAP_EGRESS) {
+                char chain[96];
+
+                snprintf(chain, sizeof(chain), "egress-%s", natgw_plan_entry_name(bl->plan, m->entry[i]));
+                d = mnl_attr_nest_start_check(nlh, limit, NFTA_SET_ELEM_DATA);
+                if (!d)
+                        goto cancel;
+                v = mnl_attr_nest_start_check(nlh, limit, NFTA_DATA_VERDICT);
+                if (!v || !mnl_attr_put_u32_check(nlh, limit, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_GOTO)) ||
+                    !mnl_attr_put_strz_check(nlh, limit, NFTA_VERDICT_CHAIN, chain))
+                        goto cancel;
+                mnl_attr_nest_end(nlh, v);
+                mnl_attr_nest_end(nlh, d);
+        } else if (!put_value(nlh, limit, NFTA_SET_ELEM_DATA, m->data + i * m->data_len, m->data_len))
+                goto cancel;
+        mnl_attr_nest_end(nlh, e);
+        return true;
+cancel:
+        mnl_attr_nest_cancel(nlh, e);
+        return false;
+}
+
+static void put_elements(struct builder *bl, size_t mi, bool counter_map) {
+        const struct natgw_map *m = &bl->plan->maps[mi];
+        char name[48];
+        size_t i = 0;
+
+        natgw_batch_set_name(m, counter_map, name, sizeof(name));
+        while (i < m->n && bl->r >= 0) {
+                struct nlmsghdr *nlh;
+                struct nlattr *list;
+                size_t limit, first = i;
+
+                nlh = msg_begin(bl, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NATGW_MSG_ELEMENTS, "elements");
+                if (!nlh)
+                        return;
+                msg_last(bl)->map = (int32_t)mi;
+                msg_last(bl)->counter_map = counter_map;
+                msg_last(bl)->first_elem = i;
+                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NATGW_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+                mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(natgw_batch_set_id(mi, counter_map)));
+                list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+                limit = nlh->nlmsg_len + ELEMS_ATTR_MAX;
+                while (i < m->n && put_elem(bl, nlh, limit, m, counter_map, i))
+                        i++;
+                if (i == first) { /* one element larger than a message: cannot happen with our keys */
+                        bl->r = -E2BIG;
+                        return;
+                }
+                mnl_attr_nest_end(nlh, list);
+                msg_end(bl, nlh);
+        }
+}
+
+int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_msg *m, uint32_t offset) {
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *)(b->buf + m->offset);
+        const struct nlattr *a, *e;
+        int64_t idx = (int64_t)m->first_elem;
+
+        if (m->kind != NATGW_MSG_ELEMENTS || offset >= nlh->nlmsg_len)
+                return -1;
+        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+                if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+                        continue;
+                mnl_attr_for_each_nested(e, a) {
+                        size_t start = (size_t)((const uint8_t *)e - (const uint8_t *)nlh);
+
+                        if (offset >= start && offset < start + e->nla_len)
+                                return idx;
+                        idx++;
+                }
+        }
+        return -1;
+}
+
+/* ---- the transaction ---- */
+
+static void put_maps(struct builder *bl) {
+        const struct natgw_plan *p = bl->plan;
+
+        for (size_t i = 0; i < p->n_maps; i++) {
+                put_set(bl, i, false);
+                if (p->maps[i].kind == NATGW_MAP_FORWARD)
+                        put_set(bl, i, true);
+        }
+        for (size_t i = 0; i < p->n_maps; i++) {
+                put_elements(bl, i, false);
+                if (p->maps[i].kind == NATGW_MAP_FORWARD)
+                        put_elements(bl, i, true);
+        }
+}
+
+static void put_rules(struct builder *bl) {
+        const struct natgw_plan *p = bl->plan;
+        const struct natgw_config *c = p->config;
+        struct nlmsghdr *nlh;
+
+        for (size_t i = 0; i < c->n_egress; i++) {
+                nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
+                if (!nlh)
+                        return;
+                msg_last(bl)->entry = (int64_t)i;
+                bl->r = natgw_rule_egress_entry(nlh, &c->egress[i]);
+                msg_end(bl, nlh);
+        }
+        for (size_t i = 0; i < p->n_maps; i++) {
+                const struct natgw_map *m = &p->maps[i];
+
+                for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
+                        if (m->kind != NATGW_MAP_FORWARD || !(m->protos & proto))
+                                continue;
+                        nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE,
+                                        "rule");
+                        if (!nlh)
+                                return;
+                        msg_last(bl)->map = (int32_t)i;
+                        bl->r = natgw_rule_forward(nlh, m, i, proto);
+                        msg_end(bl, nlh);
+                }
+        }
+        for (size_t i = 0; i < p->n_maps; i++) {
+                if (p->maps[i].kind != NATGW_MAP_EGRESS)
+                        continue;
+                nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
+                if (!nlh)
+                        return;
+                msg_last(bl)->map = (int32_t)i;
+                bl->r = natgw_rule_egress_lookup(nlh, &p->maps[i], i);
+                msg_end(bl, nlh);
+        }
+}
+
+static int builder_init(struct builder *bl, const struct natgw_plan *p, uint32_t seq) {
+        *bl = (struct builder){ .plan = p, .seq = seq };
+        bl->b = calloc(1, sizeof(*bl->b));
+        return bl->b ? 0 : -ENOMEM;
+}
+
+static void put_control(struct builder *bl, uint16_t type) {
+        struct nlmsghdr *nlh = msg_begin(bl, type, 0, NATGW_MSG_CONTROL, "batch");
+
+        if (nlh)
+                msg_end(bl, nlh);
+}
+
+static int builder_finish(struct builder *bl, struct natgw_batch **ret) {
+        _cleanup_(natgw_batch_freep) struct natgw_batch *b = bl->b;
+
+        put_control(bl, NFNL_MSG_BATCH_END);
+        if (bl->r < 0)
+                return bl->r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int natgw_batch_build(const struct natgw_plan *p, uint32_t seq, uint32_t table_flags,
+                      struct natgw_batch **ret) {
+        const struct natgw_config *c = p->config;
+        struct builder bl;
+        char name[96];
+
+        if (builder_init(&bl, p, seq) < 0)
+                return -ENOMEM;
+        put_control(&bl, NFNL_MSG_BATCH_BEGIN);
+
+        /* Create-if-missing, delete, create: whatever was there, the new table replaces it
+         * in the same transaction, so there is never a moment without NAT. */
+        put_table(&bl, NFT_MSG_NEWTABLE, 0, 0);
+        put_table(&bl, NFT_MSG_DELTABLE, 0, 0);
+        put_table(&bl, NFT_MSG_NEWTABLE, 1, table_flags);
+
+        for (size_t i = 0; i < natgw_plan_n_entries(p); i++)
+                put_counter(&bl, (uint32_t)i);
+        put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, -1);
+        put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, -1);
+        for (size_t i = 0; i < c->n_egress; i++) {
+                snprintf(name, sizeof(name), "egress-%s", c->egress[i].name);
+                put_chain(&bl, name, -1, 0, (int64_t)i);
+        }
+        put_maps(&bl);
+        put_rules(&bl);
+        return builder_finish(&bl, ret);
+}
+
+int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret) {
+        struct builder bl;
+
+        if (builder_init(&bl, NULL, seq) < 0)
+                return -ENOMEM;
+        put_control(&bl, NFNL_MSG_BATCH_BEGIN);
+        put_table(&bl, NFT_MSG_DELTABLE, 0, 0);
+        return builder_finish(&bl, ret);
+}
+
+const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t seq) {
+        if (b->n_msgs == 0 || seq < b->msgs[0].seq || seq - b->msgs[0].seq >= b->n_msgs)
+                return NULL;
+        return &b->msgs[seq - b->msgs[0].seq];
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * A plan -> one nftables transaction: BATCH_BEGIN, replace table inet natgw as a whole,
+ * BATCH_END, in one contiguous buffer. Every message has its own sequence number and asks for
+ * an ack; each is remembered with what produced it so that an error can name the entry.
+ */
+
+#include <stdint.h>
+
+#include "nft-plan.h"
+
+#define NATGW_TABLE "natgw"
+
+/* Table flags not yet in every kernel header. */
+#define NATGW_TABLE_F_OWNER 0x2u
+#define NATGW_TABLE_F_PERSIST 0x4u
+
+enum natgw_msg_kind {
+        NATGW_MSG_CONTROL,   /* batch begin / end */
+        NATGW_MSG_TABLE,     /* the table itself (create, delete, recreate) */
+        NATGW_MSG_COUNTER,   /* an entry's named counter */
+        NATGW_MSG_CHAIN,
+        NATGW_MSG_SET,
+        NATGW_MSG_ELEMENTS,
+        NATGW_MSG_RULE,
+};
+
+struct natgw_msg {
+        uint32_t seq;
+        enum natgw_msg_kind kind;
+        size_t offset;     /* of the message in the buffer */
+        int64_t entry;     /* the entry that produced it, -1: none (shared structure) */
+        int32_t map;       /* index in plan->maps, -1: none */
+        bool counter_map;  /* NATGW_MSG_SET/ELEMENTS: the counter twin of a forward map */
+        size_t first_elem; /* NATGW_MSG_ELEMENTS: index of its first element in the map */
+        const char *what;  /* what the message creates, for errors: "table inet natgw", "prerouting", ... */
+};
+
+struct natgw_batch {
+        uint8_t *buf;
+        size_t len, cap;
+        struct natgw_msg *msgs;
+        size_t n_msgs, cap_msgs;
+        size_t n_acks;         /* messages that ask for an ack */
+        uint32_t last_ack_seq; /* the last of them */
+};
+
+/**
+ * natgw_batch_build() - encode the transaction that replaces the table with @p
+ * @p:           the plan
+ * @seq:         sequence number of the first message; the others follow
+ * @table_flags: NATGW_TABLE_F_* for the new table (0 on kernels without them)
+ * @ret:         the batch, freed with natgw_batch_free()
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_batch_build(const struct natgw_plan *p, uint32_t seq, uint32_t table_flags,
+                      struct natgw_batch **ret);
+
+/* A batch that only deletes the table (used by on_exit = "remove" and by tests). */
+int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret);
+
+struct natgw_batch *natgw_batch_free(struct natgw_batch *b);
+
+/* The message with sequence number @seq, or NULL. */
+const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t seq);
+
+/*
+ * The element of an ELEMENTS message that contains byte @offset of that message (as an
+ * extended ack reports it): its index in the map, or -1 when @offset is not inside one.
+ */
+int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_msg *m, uint32_t offset);
+
+/* Names and ids of the kernel sets of plan map @map (@counter_map: its counter twin). */
+uint32_t natgw_batch_set_id(size_t map, bool counter_map);
+void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size);

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Config model -> plan (maps and their elements). See nft-plan.h for the shape of the result.
+ */
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "nft-plan.h"
+#include "util.h"
+
+typedef unsigned __int128 u128;
+
+uint32_t natgw_field_len(enum natgw_field f, int family) {
+        switch (f) {
+        case NATGW_FIELD_IIFNAME:
+        case NATGW_FIELD_OIFNAME:
+                return IFNAMSIZ;
+        case NATGW_FIELD_DADDR:
+        case NATGW_FIELD_SADDR:
+                return family == AF_INET ? 4 : 16;
+        case NATGW_FIELD_L4PROTO:
+                return 1;
+        case NATGW_FIELD_DPORT:
+                return 2;
+        }
+        return 0;
+}
+
+static uint32_t pad4(uint32_t n) {
+        return (n + 3) & ~3u;
+}
+
+size_t natgw_plan_n_entries(const struct natgw_plan *p) {
+        return p->config->n_egress + p->config->n_forwards;
+}
+
+const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx) {
+        const struct natgw_config *c = p->config;
+
+        if (idx < c->n_egress)
+                return c->egress[idx].name;
+        if (idx - c->n_egress < c->n_forwards)
+                return c->forwards[idx - c->n_egress].name;
+        return NULL;
+}
+
+unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
+        const struct natgw_config *c = p->config;
+
+        if (idx < c->n_egress)
+                return c->egress[idx].line;
+        if (idx - c->n_egress < c->n_forwards)
+                return c->forwards[idx - c->n_egress].line;
+        return 0;
+}
+
+struct natgw_plan *natgw_plan_free(struct natgw_plan *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_maps; i++) {
+                free(p->maps[i].keys);
+                free(p->maps[i].data);
+                free(p->maps[i].entry);
+        }
+        free(p->maps);
+        free(p);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
+
+static void map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, const char *name,
+                     const enum natgw_field *fields, unsigned n_fields, bool interval) {
+        *m = (struct natgw_map){
+                .kind = kind,
+                .family = family,
+                .interval = interval,
+                .n_fields = n_fields,
+        };
+        snprintf(m->name, sizeof(m->name), "%s", name);
+        for (unsigned i = 0; i < n_fields; i++) {
+                m->fields[i] = fields[i];
+                m->key_len += pad4(natgw_field_len(fields[i], family));
+        }
+}
+
+/* Reserve one more element; returns pointers to its (zeroed) key, key end and data. */
+static int map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uint8_t **ret_key_end,
+                      uint8_t **ret_data) {
+        size_t kstride = m->key_len * (m->interval ? 2 : 1);
+
+        if (m->n == m->cap) {
+                size_t cap = m->cap ? m->cap * 2 : 64;
+                uint8_t *k, *d;
+                uint32_t *e;
+
+                k = realloc(m->keys, cap * kstride);
+                if (!k)
+                        return -ENOMEM;
+                m->keys = k;
+                d = realloc(m->data, cap * MAX(m->data_len, 1u));
+                if (!d)
+                        return -ENOMEM;
+                m->data = d;
+                e = realloc(m->entry, cap * sizeof(uint32_t));
+                if (!e)
+                        return -ENOMEM;
+                m->entry = e;
+                m->cap = cap;
+        }
+        *ret_key = m->keys + m->n * kstride;
+        memset(*ret_key, 0, kstride);
+        *ret_key_end = m->interval ? *ret_key + m->key_len : NULL;
+        *ret_data = m->data + m->n * m->data_len;
+        memset(*ret_data, 0, m->data_len);
+        m->entry[m->n++] = entry;
+        return 0;
+}
+
+/* The values of one element, field by field; a field is a range [lo, hi] in interval maps. */
+struct elem_values {
+        const char *ifname;
+        const struct natgw_addr *daddr;
+        struct natgw_addr saddr_lo, saddr_hi;
+        uint8_t l4proto;
+        uint16_t dport;
+};
+
+static void key_put(const struct natgw_map *m, const struct elem_values *v, uint8_t *key, bool end) {
+        uint32_t off = 0;
+
+        for (unsigned i = 0; i < m->n_fields; i++) {
+                enum natgw_field f = m->fields[i];
+                uint32_t len = natgw_field_len(f, m->family);
+                uint16_t port;
+
+                switch (f) {
+                case NATGW_FIELD_IIFNAME:
+                case NATGW_FIELD_OIFNAME:
+                        strncpy((char *)key + off, v->ifname, IFNAMSIZ);
+                        break;
+                case NATGW_FIELD_DADDR:
+                        memcpy(key + off, v->daddr->bytes, len);
+                        break;
+                case NATGW_FIELD_SADDR:
+                        memcpy(key + off, end ? v->saddr_hi.bytes : v->saddr_lo.bytes, len);
+                        break;
+                case NATGW_FIELD_L4PROTO:
+                        key[off] = v->l4proto;
+                        break;
+                case NATGW_FIELD_DPORT:
+                        port = htons(v->dport);
+                        memcpy(key + off, &port, sizeof(port));
+                        break;
+                }
+                off += pad4(len);
+        }
+}
+
+static int map_add(struct natgw_map *m, uint32_t entry, const struct elem_values *v,
+                   const struct natgw_addr *to, uint16_t to_port) {
+        uint8_t *key, *key_end, *data;
+        uint32_t alen = m->family == AF_INET ? 4 : 16;
+        uint16_t port;
+        int r;
+
+        r = map_append(m, entry, &key, &key_end, &data);
+        if (r < 0)
+                return r;
+        key_put(m, v, key, false);
+        if (key_end)
+                key_put(m, v, key_end, true);
+        if (to) {
+                memcpy(data, to->bytes, alen);
+                port = htons(to_port);
+                memcpy(data + alen, &port, sizeof(port));
+        }
+        return 0;
+}
+
+/* ---- address arithmetic on 128-bit integers (IPv4 uses the low 32 bits) ---- */
+
+static u128 addr_to_u128(const struct natgw_addr *a) {
+        unsigned n = a->family == AF_INET ? 4 : 16;
+        u128 v = 0;
+
+        for (unsigned i = 0; i < n; i++)
+                v = (v << 8) | a->bytes[i];
+        return v;
+}
+
+static void u128_to_addr(u128 v, int family, struct natgw_addr *ret) {
+        unsigned n = family == AF_INET ? 4 : 16;
+
+        memset(ret, 0, sizeof(*ret));
+        ret->family = family;
+        for (unsigned i = n; i > 0; i--) {
+                ret->bytes[i - 1] = (uint8_t)v;
+                v >>= 8;
+        }
+}
+
+static void prefix_bounds(const struct natgw_prefix *p, u128 *lo, u128 *hi) {
+        unsigned bits = p->addr.family == AF_INET ? 32 : 128;
+        unsigned host = bits - p->len;
+        u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
+
+        *lo = addr_to_u128(&p->addr) & ~mask;
+        *hi = *lo | mask;
+}
+
+/* ---- forwards ---- */
+
+static const char *shape_suffix[NATGW_SHAPE_MAX] = {
+        [0] = "",
+        [NATGW_SHAPE_IIF] = "_if",
+        [NATGW_SHAPE_DST] = "_dst",
+        [NATGW_SHAPE_IIF | NATGW_SHAPE_DST] = "_if_dst",
+        [NATGW_SHAPE_SRC] = "_src",
+        [NATGW_SHAPE_IIF | NATGW_SHAPE_SRC] = "_if_src",
+        [NATGW_SHAPE_DST | NATGW_SHAPE_SRC] = "_dst_src",
+        [NATGW_SHAPE_IIF | NATGW_SHAPE_DST | NATGW_SHAPE_SRC] = "_if_dst_src",
+};
+
+static unsigned forward_shape(const struct natgw_forward *f) {
+        return (f->in_interface[0] ? NATGW_SHAPE_IIF : 0) | (f->has_destination ? NATGW_SHAPE_DST : 0) |
+               (f->n_allow_from ? NATGW_SHAPE_SRC : 0);
+}
+
+static void forward_map_init(struct natgw_map *m, int family, unsigned shape) {
+        enum natgw_field fields[NATGW_MAP_FIELDS_MAX];
+        unsigned n = 0;
+        char name[32];
+
+        if (shape & NATGW_SHAPE_IIF)
+                fields[n++] = NATGW_FIELD_IIFNAME;
+        if (shape & NATGW_SHAPE_DST)
+                fields[n++] = NATGW_FIELD_DADDR;
+        if (shape & NATGW_SHAPE_SRC)
+                fields[n++] = NATGW_FIELD_SADDR;
+        fields[n++] = NATGW_FIELD_L4PROTO;
+        fields[n++] = NATGW_FIELD_DPORT;
+        snprintf(name, sizeof(name), "fwd%c%s", family == AF_INET ? '4' : '6', shape_suffix[shape]);
+        map_init(m, NATGW_MAP_FORWARD, family, name, fields, n, shape & NATGW_SHAPE_SRC);
+        m->shape = shape;
+        m->data_len = (family == AF_INET ? 4 : 16) + 4;
+}
+
+/* Number of map elements a forward expands to (saturating, for the limit check). */
+static uint64_t forward_elements(const struct natgw_forward *f) {
+        uint64_t ports = 0;
+
+        for (size_t i = 0; i < f->n_ports; i++)
+                ports += (uint64_t)f->ports[i].hi - f->ports[i].lo + 1;
+        return ports * (uint64_t)__builtin_popcount(f->protos) * MAX(f->n_allow_from, (size_t)1);
+}
+
+static uint16_t forward_target_port(const struct natgw_forward *f, uint16_t port) {
+        switch (f->to_port_mode) {
+        case NATGW_TO_PORT_SINGLE:
+                return f->to_port.lo;
+        case NATGW_TO_PORT_RANGE:
+                return (uint16_t)(f->to_port.lo + (port - f->ports[0].lo));
+        case NATGW_TO_PORT_KEEP:
+        default:
+                return port;
+        }
+}
+
+static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, uint32_t entry) {
+        static const struct {
+                unsigned bit;
+                uint8_t l4proto;
+        } protos[] = { { NATGW_PROTO_TCP, IPPROTO_TCP }, { NATGW_PROTO_UDP, IPPROTO_UDP } };
+        struct elem_values v = {
+                .ifname = f->in_interface,
+                .daddr = &f->destination,
+        };
+        size_t n_src = MAX(f->n_allow_from, (size_t)1);
+        int r;
+
+        for (size_t pi = 0; pi < ELEMENTSOF(protos); pi++) {
+                if (!(f->protos & protos[pi].bit))
+                        continue;
+                m->protos |= protos[pi].bit;
+                v.l4proto = protos[pi].l4proto;
+                for (size_t s = 0; s < n_src; s++) {
+                        if (f->n_allow_from) {
+                                u128 lo, hi;
+
+                                prefix_bounds(&f->allow_from[s], &lo, &hi);
+                                u128_to_addr(lo, m->family, &v.saddr_lo);
+                                u128_to_addr(hi, m->family, &v.saddr_hi);
+                        }
+                        for (size_t i = 0; i < f->n_ports; i++)
+                                for (uint32_t port = f->ports[i].lo; port <= f->ports[i].hi; port++) {
+                                        v.dport = (uint16_t)port;
+                                        r = map_add(m, entry, &v, &f->to,
+                                                    forward_target_port(f, (uint16_t)port));
+                                        if (r < 0)
+                                                return r;
+                                }
+                }
+        }
+        return 0;
+}
+
+/* ---- egress: most specific prefix wins, resolved into disjoint intervals ---- */
+
+struct egress_item {
+        const char *ifname;
+        int family;
+        u128 lo, hi;
+        unsigned len;
+        uint32_t entry;
+};
+
+static int egress_item_cmp(const void *a, const void *b) {
+        const struct egress_item *x = a, *y = b;
+        int r;
+
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        r = strcmp(x->ifname, y->ifname);
+        if (r)
+                return r;
+        if (x->lo != y->lo)
+                return x->lo < y->lo ? -1 : 1;
+        if (x->len != y->len)
+                return x->len < y->len ? -1 : 1; /* the wider prefix first */
+        return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static int egress_emit(struct natgw_map *m, const char *ifname, u128 lo, u128 hi, uint32_t entry) {
+        struct elem_values v = { .ifname = ifname };
+
+        u128_to_addr(lo, m->family, &v.saddr_lo);
+        u128_to_addr(hi, m->family, &v.saddr_hi);
+        return map_add(m, entry, &v, NULL, 0);
+}
+
+/*
+ * Flatten the prefixes of one (family, interface) group into disjoint intervals, each owned
+ * by the most specific prefix that covers it. Prefixes are laminar (two of them are nested or
+ * disjoint), so a stack of the prefixes that contain the cursor is enough.
+ */
+static int egress_flatten(struct natgw_map *m, const struct egress_item *it, size_t n) {
+        const struct egress_item *stack[129];
+        size_t depth = 0;
+        u128 cursor = 0;
+        bool done = false; /* the cursor ran past the top of the address space */
+        int r;
+
+        for (size_t i = 0; i <= n; i++) {
+                /* Close the prefixes that end before the next one starts (all of them at the end). */
+                while (depth > 0 && (i == n || stack[depth - 1]->hi < it[i].lo)) {
+                        const struct egress_item *top = stack[--depth];
+
+                        if (!done && cursor <= top->hi) {
+                                r = egress_emit(m, top->ifname, cursor, top->hi, top->entry);
+                                if (r < 0)
+                                        return r;
+                                if (top->hi == ~(u128)0 || (m->family == AF_INET && top->hi == 0xffffffffu))
+                                        done = true;
+                                else
+                                        cursor = top->hi + 1;
+                        }
+                }
+                if (i == n)
+                        break;
+                if (depth > 0 && cursor < it[i].lo) {
+                        r = egress_emit(m, it[i].ifname, cursor, it[i].lo - 1, stack[depth - 1]->entry);
+                        if (r < 0)
+                                return r;
+                }
+                cursor = it[i].lo;
+                done = false;
+                if (depth < ELEMENTSOF(stack))
+                        stack[depth++] = &it[i];
+        }
+        return 0;
+}
+
+static int egress_compile(struct natgw_plan *p, struct natgw_map *m4, struct natgw_map *m6) {
+        const struct natgw_config *c = p->config;
+        _cleanup_(freep) struct egress_item *items = NULL;
+        size_t n = 0, total = 0;
+        int r;
+
+        for (size_t i = 0; i < c->n_egress; i++)
+                total += c->egress[i].n_sources;
+        if (total == 0)
+                return 0;
+        items = calloc(total, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_egress; i++)
+                for (size_t s = 0; s < c->egress[i].n_sources; s++) {
+                        const struct natgw_prefix *pre = &c->egress[i].sources[s];
+
+                        items[n] = (struct egress_item){
+                                .ifname = c->egress[i].out_interface,
+                                .family = pre->addr.family,
+                                .len = pre->len,
+                                .entry = (uint32_t)i,
+                        };
+                        prefix_bounds(pre, &items[n].lo, &items[n].hi);
+                        n++;
+                }
+        qsort(items, n, sizeof(*items), egress_item_cmp);
+        for (size_t a = 0, b; a < n; a = b) {
+                for (b = a + 1; b < n; b++)
+                        if (items[b].family != items[a].family || !streq(items[b].ifname, items[a].ifname))
+                                break;
+                r = egress_flatten(items[a].family == AF_INET ? m4 : m6, items + a, b - a);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- the whole plan ---- */
+
+static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
+        struct natgw_map *v;
+
+        v = realloc(p->maps, (p->n_maps + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        p->maps = v;
+        p->maps[p->n_maps++] = *m;
+        return 0;
+}
+
+static void maps_free(struct natgw_map *maps, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(maps[i].keys);
+                free(maps[i].data);
+                free(maps[i].entry);
+        }
+}
+
+int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {
+        static const enum natgw_field egress_fields[] = { NATGW_FIELD_OIFNAME, NATGW_FIELD_SADDR };
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        struct natgw_map fwd[2][NATGW_SHAPE_MAX] = {}, egress[2] = {};
+        uint64_t total = 0;
+        bool too_big = false;
+        int r = 0;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->config = c;
+
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                uint64_t n = forward_elements(&c->forwards[i]);
+
+                total += n;
+                if (total > NATGW_PLAN_ELEMENTS_MAX) {
+                        natgw_errors_add(errors, c->path, c->forwards[i].line, c->forwards[i].name,
+                                         "the forwards up to this entry expand to more than %u map "
+                                         "elements (ports x protocols x allow_from); use fewer ports",
+                                         NATGW_PLAN_ELEMENTS_MAX);
+                        too_big = true;
+                        break;
+                }
+        }
+        if (too_big)
+                return -EINVAL;
+
+        for (int f = 0; f < 2; f++) {
+                int family = f == 0 ? AF_INET : AF_INET6;
+
+                for (unsigned s = 0; s < NATGW_SHAPE_MAX; s++)
+                        forward_map_init(&fwd[f][s], family, s);
+                map_init(&egress[f], NATGW_MAP_EGRESS, family, f == 0 ? "egress4" : "egress6",
+                         egress_fields, ELEMENTSOF(egress_fields), true);
+        }
+
+        for (size_t i = 0; i < c->n_forwards && r >= 0; i++) {
+                const struct natgw_forward *fw = &c->forwards[i];
+
+                r = forward_compile(&fwd[fw->to.family == AF_INET ? 0 : 1][forward_shape(fw)], fw,
+                                    (uint32_t)(c->n_egress + i));
+        }
+        if (r >= 0)
+                r = egress_compile(p, &egress[0], &egress[1]);
+
+        /* Keep the non-empty maps, in a fixed order: forwards (v4, v6, by shape), egress. */
+        for (int f = 0; f < 2 && r >= 0; f++)
+                for (unsigned s = 0; s < NATGW_SHAPE_MAX && r >= 0; s++)
+                        if (fwd[f][s].n > 0) {
+                                r = plan_add_map(p, &fwd[f][s]);
+                                if (r >= 0)
+                                        fwd[f][s] = (struct natgw_map){};
+                        }
+        for (int f = 0; f < 2 && r >= 0; f++)
+                if (egress[f].n > 0) {
+                        r = plan_add_map(p, &egress[f]);
+                        if (r >= 0)
+                                egress[f] = (struct natgw_map){};
+                }
+
+        maps_free(&fwd[0][0], 2 * NATGW_SHAPE_MAX);
+        maps_free(egress, 2);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_maps; i++)
+                p->n_elements += p->maps[i].n;
+        *ret = TAKE_PTR(p);
+        return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The compiled form of a config: which named maps the table holds and every element of them,
+ * as the exact key and data bytes the kernel will store. Pure data, built without the kernel,
+ * so that unit tests can check what natgwd would load; nft-batch.c turns it into messages.
+ *
+ * Port forwards land in "forward maps", one per (family, key shape); the shape says which of
+ * in-interface, destination address and client prefix (allow_from) the entries of that map
+ * match on. Each forward map becomes two kernel maps with the same keys: a data map that the
+ * dnat statement reads (target address . port) and an object map that names the entry's
+ * counter. Egress entries land in one interval map per family, keyed by out-interface and
+ * source address, whose intervals are disjoint: the compiler has already resolved the most
+ * specific prefix for every address.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+enum natgw_field {
+        NATGW_FIELD_IIFNAME,
+        NATGW_FIELD_OIFNAME,
+        NATGW_FIELD_DADDR,
+        NATGW_FIELD_SADDR,
+        NATGW_FIELD_L4PROTO,
+        NATGW_FIELD_DPORT,
+};
+
+/* Shape bits of a forward map. */
+enum {
+        NATGW_SHAPE_IIF = 1 << 0, /* entries name an in_interface */
+        NATGW_SHAPE_DST = 1 << 1, /* entries name a destination (else: any local address) */
+        NATGW_SHAPE_SRC = 1 << 2, /* entries have allow_from (an interval map) */
+        NATGW_SHAPE_MAX = 1 << 3,
+};
+
+enum natgw_map_kind {
+        NATGW_MAP_FORWARD,
+        NATGW_MAP_EGRESS,
+};
+
+#define NATGW_MAP_FIELDS_MAX 5
+#define NATGW_KEY_MAX 64 /* bytes: 16 32-bit registers */
+
+struct natgw_map {
+        char name[32];
+        enum natgw_map_kind kind;
+        int family; /* AF_INET or AF_INET6 */
+        unsigned shape; /* NATGW_SHAPE_* for forward maps */
+        bool interval;
+        unsigned n_fields;
+        enum natgw_field fields[NATGW_MAP_FIELDS_MAX];
+        uint32_t key_len;  /* bytes, each field padded to 4 */
+        uint32_t data_len; /* forward maps: address . port; egress maps: 0 (verdict) */
+        unsigned protos;   /* forward maps: NATGW_PROTO_* that occur in the elements */
+
+        /* Elements, in insertion order. keys: n * key_len (interval maps: 2 * key_len each,
+         * start then end); data: n * data_len; entry: the entry each element came from. */
+        uint8_t *keys;
+        uint8_t *data;
+        uint32_t *entry;
+        size_t n, cap;
+};
+
+/* Entry numbering shared by the plan and error mapping: egress entries first, then forwards. */
+struct natgw_plan {
+        const struct natgw_config *config;
+        struct natgw_map *maps;
+        size_t n_maps;
+        size_t n_elements;
+};
+
+/* Upper bound of map elements one config may expand to (ports x protocols x allow_from). */
+#define NATGW_PLAN_ELEMENTS_MAX 4000000
+
+/**
+ * natgw_plan_build() - compile a validated config into maps and elements
+ * @c:      the config (must outlive the plan)
+ * @ret:    the plan, freed with natgw_plan_free()
+ * @errors: entries that cannot be compiled (too many elements) are reported here
+ *
+ * Return: 0, -EINVAL (see @errors) or -ENOMEM.
+ */
+int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors);
+struct natgw_plan *natgw_plan_free(struct natgw_plan *p);
+
+/* Name and line of entry number @idx (egress entries first, then forwards). */
+const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx);
+unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx);
+size_t natgw_plan_n_entries(const struct natgw_plan *p);
+
+/* Size in bytes of one field in a key (before padding). */
+uint32_t natgw_field_len(enum natgw_field f, int family);

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The fixed rules of table inet natgw (see nft-rule.h). Registers are addressed in 32-bit
+ * units: a key of fields f1 . f2 . ... starts at NFT_REG32_00, each field padded to 4 bytes,
+ * which is the layout the kernel's concatenated lookups expect.
+ */
+
+#include <netinet/in.h>
+#include <stdio.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "nft-batch.h"
+#include "nft-rule.h"
+#include "util.h"
+
+struct rb {
+        struct nftnl_rule *rule;
+        int r;
+};
+
+static struct nftnl_expr *rb_expr(struct rb *b, const char *name) {
+        struct nftnl_expr *e;
+
+        if (b->r < 0)
+                return NULL;
+        e = nftnl_expr_alloc(name);
+        if (!e) {
+                b->r = -ENOMEM;
+                return NULL;
+        }
+        nftnl_rule_add_expr(b->rule, e);
+        return e;
+}
+
+static void meta_load(struct rb *b, uint32_t key, uint32_t dreg) {
+        struct nftnl_expr *e = rb_expr(b, "meta");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+}
+
+static void payload_load(struct rb *b, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
+        struct nftnl_expr *e = rb_expr(b, "payload");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+}
+
+static void cmp_eq(struct rb *b, uint32_t sreg, const void *data, uint32_t len) {
+        struct nftnl_expr *e = rb_expr(b, "cmp");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void match_u8(struct rb *b, uint32_t meta_key, uint8_t value) {
+        meta_load(b, meta_key, NFT_REG_1);
+        cmp_eq(b, NFT_REG_1, &value, sizeof(value));
+}
+
+static void match_fib_daddr_local(struct rb *b) {
+        struct nftnl_expr *e = rb_expr(b, "fib");
+        uint32_t local = RTN_LOCAL;
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        cmp_eq(b, NFT_REG_1, &local, sizeof(local));
+}
+
+/* Load the key of map @m into the registers from NFT_REG32_00 on. */
+static void key_load(struct rb *b, const struct natgw_map *m) {
+        bool v4 = m->family == AF_INET;
+        uint32_t reg = NFT_REG32_00;
+
+        for (unsigned i = 0; i < m->n_fields; i++) {
+                uint32_t len = natgw_field_len(m->fields[i], m->family);
+
+                switch (m->fields[i]) {
+                case NATGW_FIELD_IIFNAME:
+                        meta_load(b, NFT_META_IIFNAME, reg);
+                        break;
+                case NATGW_FIELD_OIFNAME:
+                        meta_load(b, NFT_META_OIFNAME, reg);
+                        break;
+                case NATGW_FIELD_DADDR:
+                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
+                        break;
+                case NATGW_FIELD_SADDR:
+                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len, reg);
+                        break;
+                case NATGW_FIELD_L4PROTO:
+                        meta_load(b, NFT_META_L4PROTO, reg);
+                        break;
+                case NATGW_FIELD_DPORT:
+                        payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
+                        break;
+                }
+                reg += (len + 3) / 4;
+        }
+}
+
+static int rb_begin(struct rb *b, const char *chain) {
+        *b = (struct rb){ .rule = nftnl_rule_alloc() };
+        if (!b->rule)
+                return -ENOMEM;
+        nftnl_rule_set_str(b->rule, NFTNL_RULE_TABLE, NATGW_TABLE);
+        nftnl_rule_set_str(b->rule, NFTNL_RULE_CHAIN, chain);
+        nftnl_rule_set_u32(b->rule, NFTNL_RULE_FAMILY, NFPROTO_INET);
+        return 0;
+}
+
+static int rb_finish(struct rb *b, struct nlmsghdr *nlh) {
+        int r = b->r;
+
+        if (r >= 0)
+                nftnl_rule_nlmsg_build_payload(nlh, b->rule);
+        nftnl_rule_free(b->rule);
+        return r;
+}
+
+int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
+        bool v4 = m->family == AF_INET;
+        struct nftnl_expr *e;
+        char name[48];
+        struct rb b;
+
+        if (rb_begin(&b, "prerouting") < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        /* Without a destination a forward is for the gateway's own addresses only, so that
+         * traffic the gateway routes elsewhere on the same port is left alone. */
+        if (!(m->shape & NATGW_SHAPE_DST))
+                match_fib_daddr_local(&b);
+        key_load(&b, m);
+
+        e = rb_expr(&b, "objref");
+        if (e) {
+                natgw_batch_set_name(m, true, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, true));
+        }
+        e = rb_expr(&b, "lookup");
+        if (e) {
+                natgw_batch_set_name(m, false, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
+        }
+        e = rb_expr(&b, "nat");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG32_00);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, v4 ? NFT_REG32_01 : NFT_REG32_04);
+        }
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index) {
+        struct nftnl_expr *e;
+        struct rb b;
+
+        if (rb_begin(&b, "postrouting") < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        key_load(&b, m);
+        e = rb_expr(&b, "lookup");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
+        }
+        return rb_finish(&b, nlh);
+}
+
+static void immediate_addr(struct rb *b, uint32_t dreg, const struct natgw_addr *a) {
+        struct nftnl_expr *e = rb_expr(b, "immediate");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, a->bytes, a->family == AF_INET ? 4 : 16);
+}
+
+int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *eg) {
+        struct nftnl_expr *e;
+        char chain[96];
+        struct rb b;
+
+        snprintf(chain, sizeof(chain), "egress-%s", eg->name);
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        e = rb_expr(&b, "objref");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+                nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, eg->name);
+        }
+        if (eg->kind == NATGW_EGRESS_MASQUERADE) {
+                rb_expr(&b, "masq");
+                return rb_finish(&b, nlh);
+        }
+        immediate_addr(&b, NFT_REG_1, &eg->to_lo);
+        if (natgw_addr_cmp(&eg->to_lo, &eg->to_hi) != 0)
+                immediate_addr(&b, NFT_REG_2, &eg->to_hi);
+        e = rb_expr(&b, "nat");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY,
+                                   eg->to_lo.family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+                if (natgw_addr_cmp(&eg->to_lo, &eg->to_hi) != 0)
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+        }
+        return rb_finish(&b, nlh);
+}

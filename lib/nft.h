@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * natgwd's view of nftables: one table, inet natgw, replaced as a whole in one transaction.
+ */
+
+#include <stdint.h>
+
+#include "conf.h"
+
+struct natgw_nft;
+
+struct natgw_apply_stats {
+        uint64_t compile_usec; /* config -> plan -> batch */
+        uint64_t kernel_usec;  /* sendmsg of the batch until the last ack: the kernel's share */
+        uint64_t bytes;        /* size of the batch */
+        uint32_t messages;
+        uint64_t elements;
+        uint32_t table_flags;  /* NATGW_TABLE_F_* the table was created with */
+};
+
+/**
+ * natgw_nft_new() - open the netfilter netlink socket natgwd keeps for its lifetime
+ * @ret: the handle, freed with natgw_nft_free()
+ *
+ * Return: 0 or -errno.
+ */
+int natgw_nft_new(struct natgw_nft **ret);
+struct natgw_nft *natgw_nft_free(struct natgw_nft *n);
+
+/**
+ * natgw_nft_apply() - replace table inet natgw with what @c describes, in one transaction
+ * @n:      handle
+ * @c:      validated config
+ * @errors: when the kernel rejects the transaction, why, mapped to the config entry
+ * @stats:  optional, filled on success
+ *
+ * The kernel applies all of it or none of it: on failure the running table is unchanged.
+ * The table is created with the owner and persist flags where the kernel has them (so no
+ * other process can change it and it outlives natgwd), and without flags where it has not.
+ *
+ * Return: 0; -EINVAL when the kernel rejected the batch (@errors says why); other -errno on
+ * transport failures (also described in @errors).
+ */
+int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
+                    struct natgw_apply_stats *stats);
+
+/* Delete table inet natgw; 0 also when there was none. */
+int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);

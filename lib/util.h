@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Take ownership of a pointer away from a _cleanup_ variable. */
+#define TAKE_PTR(p)                    \
+        ({                             \
+                typeof(p) _p_ = (p);   \
+                (p) = NULL;            \
+                _p_;                   \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **)p);
+}
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+}
+
+/* Define a cleanup helper for a type with a NULL-safe destructor. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
+        static inline void func##p(type *p) {           \
+                if (*p)                                 \
+                        func(*p);                       \
+        }
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+/* Grow *array (of *cap elements of size sz) so that it holds at least need elements. */
+static inline int grow_array(void **array, size_t *cap, size_t need, size_t sz) {
+        size_t n;
+        void *p;
+
+        if (need <= *cap)
+                return 0;
+        n = *cap ? *cap * 2 : 8;
+        while (n < need)
+                n *= 2;
+        if (n > SIZE_MAX / sz)
+                return -ENOMEM;
+        p = realloc(*array, n * sz);
+        if (!p)
+                return -ENOMEM;
+        *array = p;
+        *cap = n;
+        return 0;
+}
+
+#define GROW(array, cap, need) grow_array((void **)&(array), &(cap), (need), sizeof(*(array)))

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# natgwd -t: every example under conf/ is valid; a broken file is rejected with every error
+# as FILE:LINE: entry "NAME": message; exit codes 0 / 1 / 2. Needs no privileges.
+set -euo pipefail
+: "${NATGWD:?}" "${SRCDIR:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+n=0
+for f in "$SRCDIR"/conf/*.conf; do
+        out=$("$NATGWD" -t -c "$f" 2>&1) || fail "$f rejected: $out"
+        [[ $out == "$f: valid: "* ]] || fail "$f: unexpected output: $out"
+        n=$((n + 1))
+done
+[ "$n" -ge 4 ] || fail "expected at least 4 examples in conf/, found $n"
+
+cat >"$tmp/bad.conf" <<'CONF'
+version = 1;
+forward = (
+  { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
+  { name = "web2"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.67"; },
+  { name = "bad"; proto = "tcp"; port = 70000; to = "192.168.1.68"; }
+);
+CONF
+set +e
+err=$("$NATGWD" -t -c "$tmp/bad.conf" 2>&1 >/dev/null)
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "bad.conf: exit $rc, want 1"
+grep -q "^$tmp/bad.conf:4: entry \"web2\": .*\"web\".*line 3" <<<"$err" || fail "overlap not reported: $err"
+grep -q "^$tmp/bad.conf:5: entry \"bad\": .*70000" <<<"$err" || fail "bad port not reported: $err"
+[ "$(wc -l <<<"$err")" -eq 2 ] || fail "want exactly 2 errors, got: $err"
+
+set +e
+"$NATGWD" -t -c "$tmp/missing.conf" 2>"$tmp/err"
+rc=$?
+"$NATGWD" --no-such-option 2>/dev/null
+rc2=$?
+set -e
+[ "$rc" -eq 1 ] || fail "missing file: exit $rc, want 1"
+grep -q "$tmp/missing.conf" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")"
+[ "$rc2" -eq 2 ] || fail "unknown option: exit $rc2, want 2"
+echo "natgwd -t: $n examples valid, bad input rejected as expected"
