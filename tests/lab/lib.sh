@@ -1,0 +1,465 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# The namespace lab, sourced by every tests/lab/lab-*.sh:
+#
+#   lan-$SUFFIX  eth0 192.168.1.10/24 192.168.1.66/24 fd00:1::10/64 fd00:1::66/64
+#       |        (default via 192.168.1.1 / fd00:1::1)
+#   gw-$SUFFIX   eth1 192.168.1.1/24 fd00:1::1/64
+#                eth0 203.0.113.1/24 2001:db8:1::1/64, 203.0.113.10/32, 203.0.113.20-23/32
+#       |        (198.51.100.0/24 via 203.0.113.100, 2001:db8:2::/64 via 2001:db8:1::100)
+#   wan-$SUFFIX  eth0 203.0.113.100/24 2001:db8:1::100/64
+#                lo   198.51.100.7/32 198.51.100.8/32 2001:db8:2::7/128 ("internet clients")
+#                (no route to the LAN at all: only NAT makes LAN traffic come back)
+#
+# Everything lives in namespaces this file creates and removes again (trap on EXIT, INT, TERM);
+# the veth pairs are created inside the lab namespaces, so the root namespace never sees a link,
+# an address, a route, a sysctl or a rule of ours. Every wait below is bounded.
+#
+# Environment (set by tests/lab/meson.build, defaulted for a run by hand):
+#   NATGWD, NATGW_PEER, LAB_DIR, SRCDIR; UPDATE_DUMPS=1 rewrites tests/lab/dumps/*.nft;
+#   CI=true turns a skip (not root, no netns, missing tool) into a failure;
+#   LAB_KEEP=1 keeps the temporary directory (configs, logs) for a look afterwards.
+
+set -euo pipefail
+shopt -s inherit_errexit
+
+LAB_DIR=${LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+SRCDIR=${SRCDIR:-$(cd "$LAB_DIR/../.." && pwd)}
+NATGWD=${NATGWD:-$SRCDIR/build/daemon/natgwd}
+NATGW_PEER=${NATGW_PEER:-$SRCDIR/build/tests/lab/natgw-peer}
+LAB_NAME=$(basename "$0" .sh)
+
+lab_skip() {
+        if [[ ${CI:-} == true ]]; then
+                echo "FAIL: $LAB_NAME cannot run under CI=true: $*" >&2
+                exit 1
+        fi
+        echo "SKIP: $LAB_NAME: $*" >&2
+        exit 77
+}
+
+fail() {
+        echo "FAIL: $LAB_NAME: $*" >&2
+        exit 1
+}
+
+info() {
+        echo "# $*"
+}
+
+assert_eq() {
+        local want=$1 got=$2 msg=$3
+
+        [[ $want == "$got" ]] || fail "$msg: want '$want', got '$got'"
+        info "ok: $msg"
+}
+
+assert_match() {
+        local regex=$1 text=$2 msg=$3
+
+        [[ $text =~ $regex ]] || fail "$msg: '$text' does not match /$regex/"
+        info "ok: $msg"
+}
+
+assert_no_match() {
+        local regex=$1 text=$2 msg=$3
+
+        [[ ! $text =~ $regex ]] || fail "$msg: '$text' matches /$regex/"
+        info "ok: $msg"
+}
+
+# ---------------------------------------------------------------- preconditions
+
+[[ $(id -u) == 0 ]] || lab_skip "needs root"
+for tool in ip nft jq conntrack timeout; do
+        command -v "$tool" >/dev/null 2>&1 || lab_skip "needs $tool"
+done
+[[ -x $NATGWD ]] || lab_skip "no natgwd at $NATGWD (build it first)"
+[[ -x $NATGW_PEER ]] || lab_skip "no natgw-peer at $NATGW_PEER (build it first)"
+
+SUFFIX=${LAB_SUFFIX:-$$}
+LAN=lan-$SUFFIX
+GW=gw-$SUFFIX
+WAN=wan-$SUFFIX
+LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/natgw-lab.$LAB_NAME.XXXXXX")
+NATGWD_PID=
+NATGWD_LOG=
+SERVE_LOG=
+SERVE_PID=
+LAB_PIDS=()
+LAB_NETNS=()
+LAB_SEQ=0
+
+# ---------------------------------------------------------------- cleanup
+
+# lab_running PID: PID is still one of this shell's own running background jobs (so that a
+# signal never reaches a process that merely reused the number).
+lab_running() {
+        [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]
+}
+
+lab_cleanup() {
+        local rc=$? ns pid i
+
+        set +e
+        trap - EXIT INT TERM
+        if [[ -n $NATGWD_PID ]] && lab_running "$NATGWD_PID"; then
+                kill -TERM "$NATGWD_PID" 2>/dev/null
+                for ((i = 0; i < 50; i++)); do
+                        lab_running "$NATGWD_PID" || break
+                        sleep 0.1
+                done
+                lab_running "$NATGWD_PID" && kill -KILL "$NATGWD_PID" 2>/dev/null
+                wait "$NATGWD_PID" 2>/dev/null
+        fi
+        if ((rc != 0)) && [[ -n $NATGWD_LOG && -s $NATGWD_LOG ]]; then
+                echo "--- natgwd log ($NATGWD_LOG)" >&2
+                tail -n 50 "$NATGWD_LOG" >&2
+        fi
+        for pid in "${LAB_PIDS[@]}"; do
+                lab_running "$pid" && kill -TERM "$pid" 2>/dev/null
+        done
+        for pid in "${LAB_PIDS[@]}"; do
+                for ((i = 0; i < 50; i++)); do
+                        lab_running "$pid" || break
+                        sleep 0.1
+                done
+                lab_running "$pid" && kill -KILL "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
+        # Anything still running inside our own namespaces was started by this test.
+        for ns in "${LAB_NETNS[@]}"; do
+                for pid in $(ip netns pids "$ns" 2>/dev/null); do
+                        kill -KILL "$pid" 2>/dev/null
+                done
+        done
+        # Deleting a namespace removes its veth ends and everything configured in it.
+        for ns in "${LAB_NETNS[@]}"; do
+                timeout 10 ip netns del "$ns" 2>/dev/null
+        done
+        if [[ ${LAB_KEEP:-} == 1 ]] || ((rc != 0 && rc != 77)); then
+                echo "# kept $LAB_TMP" >&2
+        else
+                rm -rf "$LAB_TMP"
+        fi
+        exit "$rc"
+}
+trap lab_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- topology
+
+# nsexec NS CMD...: run a command inside a lab namespace.
+nsexec() {
+        local ns=$1
+        shift
+        ip netns exec "$ns" "$@"
+}
+
+lab_netns_add() {
+        local ns=$1
+
+        ip netns add "$ns" 2>/dev/null || lab_skip "cannot create network namespace $ns"
+        LAB_NETNS+=("$ns")
+        ip -n "$ns" link set lo up
+        # Addresses usable at once: no duplicate address detection in the lab.
+        nsexec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+lab_setup() {
+        local a
+
+        for ns in "$LAN" "$GW" "$WAN"; do
+                ip netns list | grep -qw "^$ns" && fail "namespace $ns already exists"
+        done
+        lab_netns_add "$LAN"
+        lab_netns_add "$GW"
+        lab_netns_add "$WAN"
+
+        # A new namespace may inherit the root namespace's net.ipv4.ip_forward; start the gateway
+        # from 0 so that the tests see natgwd switch it on (and IPv6 forwarding likewise).
+        nsexec "$GW" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+
+        # Both ends of each pair are created inside the lab: the root namespace never holds one.
+        ip -n "$LAN" link add eth0 type veth peer name eth1 netns "$GW"
+        ip -n "$GW" link add eth0 type veth peer name eth0 netns "$WAN"
+
+        ip -n "$LAN" addr add 192.168.1.10/24 dev eth0
+        ip -n "$LAN" addr add 192.168.1.66/24 dev eth0
+        ip -n "$LAN" addr add fd00:1::10/64 dev eth0 nodad
+        ip -n "$LAN" addr add fd00:1::66/64 dev eth0 nodad
+        ip -n "$LAN" link set eth0 up
+        ip -n "$LAN" route add default via 192.168.1.1
+        ip -n "$LAN" -6 route add default via fd00:1::1
+
+        ip -n "$GW" addr add 192.168.1.1/24 dev eth1
+        ip -n "$GW" addr add fd00:1::1/64 dev eth1 nodad
+        ip -n "$GW" addr add 203.0.113.1/24 dev eth0
+        ip -n "$GW" addr add 2001:db8:1::1/64 dev eth0 nodad
+        for a in 203.0.113.10 203.0.113.20 203.0.113.21 203.0.113.22 203.0.113.23; do
+                ip -n "$GW" addr add "$a/32" dev eth0
+        done
+        ip -n "$GW" link set eth1 up
+        ip -n "$GW" link set eth0 up
+        ip -n "$GW" route add 198.51.100.0/24 via 203.0.113.100
+        ip -n "$GW" -6 route add 2001:db8:2::/64 via 2001:db8:1::100
+
+        ip -n "$WAN" addr add 203.0.113.100/24 dev eth0
+        ip -n "$WAN" addr add 2001:db8:1::100/64 dev eth0 nodad
+        ip -n "$WAN" addr add 198.51.100.7/32 dev lo
+        ip -n "$WAN" addr add 198.51.100.8/32 dev lo
+        ip -n "$WAN" addr add 2001:db8:2::7/128 dev lo nodad
+        ip -n "$WAN" link set eth0 up
+
+        lab_wait_links
+}
+
+# Wait (bounded) until every lab link is up on both ends (operstate UP, carrier on).
+lab_wait_links() {
+        local i
+
+        for ((i = 0; i < 50; i++)); do
+                if lab_link_up "$LAN" eth0 && lab_link_up "$GW" eth1 &&
+                   lab_link_up "$GW" eth0 && lab_link_up "$WAN" eth0; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        fail "lab links did not come up"
+}
+
+lab_link_up() {
+        [[ $(ip -n "$1" -o link show dev "$2") =~ LOWER_UP.*state\ UP ]]
+}
+
+# lab_add_dmz: a fourth host, dmz-$SUFFIX, behind gw's eth2 (gw 10.0.2.1/24, dmz eth0
+# 10.0.2.2/24, default via 10.0.2.1): a client that reaches gw on neither eth0 nor eth1.
+lab_add_dmz() {
+        local i
+
+        DMZ=dmz-$SUFFIX
+        lab_netns_add "$DMZ"
+        ip -n "$DMZ" link add eth0 type veth peer name eth2 netns "$GW"
+        ip -n "$DMZ" addr add 10.0.2.2/24 dev eth0
+        ip -n "$DMZ" link set eth0 up
+        ip -n "$DMZ" route add default via 10.0.2.1
+        ip -n "$GW" addr add 10.0.2.1/24 dev eth2
+        ip -n "$GW" link set eth2 up
+        for ((i = 0; i < 50; i++)); do
+                lab_link_up "$DMZ" eth0 && lab_link_up "$GW" eth2 && return 0
+                sleep 0.1
+        done
+        fail "dmz link did not come up"
+}
+
+# ---------------------------------------------------------------- natgwd
+
+# lab_config NAME: prints a fresh path for a config file in the lab's temporary directory.
+lab_config() {
+        echo "$LAB_TMP/$1.conf"
+}
+
+natgw_table_exists() {
+        nsexec "$GW" nft list table inet natgw >/dev/null 2>&1
+}
+
+# start_natgwd CONFIG: natgwd in gw, in the background, with NOTIFY_SOCKET pointing at a
+# natgw-peer notify listener; returns once natgwd sent READY=1 and its table is there (at most
+# 10 s). A natgwd that exits first, or never gets ready, fails the test with its log.
+start_natgwd() {
+        local config=$1 sock npid i rc ready=0
+
+        [[ -z $NATGWD_PID ]] || fail "start_natgwd: natgwd is already running"
+        LAB_SEQ=$((LAB_SEQ + 1))
+        NATGWD_LOG=$LAB_TMP/natgwd.$LAB_SEQ.log
+        sock=$LAB_TMP/notify.$LAB_SEQ.sock
+        "$NATGW_PEER" notify "$sock" --timeout 15 >"$LAB_TMP/notify.$LAB_SEQ.out" 2>/dev/null </dev/null &
+        npid=$!
+        LAB_PIDS+=("$npid")
+        for ((i = 0; i < 50; i++)); do
+                [[ -S $sock ]] && break
+                sleep 0.1
+        done
+        [[ -S $sock ]] || fail "notify listener did not start"
+
+        info "start natgwd -c $config"
+        NOTIFY_SOCKET=$sock ip netns exec "$GW" "$NATGWD" -c "$config" >"$NATGWD_LOG" 2>&1 </dev/null &
+        NATGWD_PID=$!
+        for ((i = 0; i < 100; i++)); do
+                if ! lab_running "$NATGWD_PID"; then
+                        rc=0
+                        wait "$NATGWD_PID" || rc=$?
+                        NATGWD_PID=
+                        fail "natgwd exited (status $rc) before it was ready"
+                fi
+                if ((!ready)) && ! lab_running "$npid"; then
+                        wait "$npid" && ready=1
+                fi
+                ((ready)) && natgw_table_exists && return 0
+                sleep 0.1
+        done
+        if ((ready)); then
+                fail "natgwd sent READY=1 but table inet natgw is not there"
+        elif natgw_table_exists; then
+                fail "natgwd created its table but sent no READY=1 within 10 s"
+        fi
+        fail "natgwd was not ready within 10 s"
+}
+
+# stop_natgwd: SIGTERM, wait at most 5 s; a natgwd that does not exit 0 fails the test.
+stop_natgwd() {
+        local i rc=0
+
+        [[ -n $NATGWD_PID ]] || return 0
+        lab_running "$NATGWD_PID" && kill -TERM "$NATGWD_PID" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do
+                lab_running "$NATGWD_PID" || break
+                sleep 0.1
+        done
+        if lab_running "$NATGWD_PID"; then
+                kill -KILL "$NATGWD_PID" 2>/dev/null || true
+                wait "$NATGWD_PID" 2>/dev/null || true
+                NATGWD_PID=
+                fail "natgwd did not exit within 5 s of SIGTERM"
+        fi
+        wait "$NATGWD_PID" || rc=$?
+        NATGWD_PID=
+        if ((rc != 0)); then
+                fail "natgwd exited with status $rc on SIGTERM"
+        fi
+        info "natgwd stopped"
+}
+
+# nft_json: the natgw table as nft's JSON.
+nft_json() {
+        nsexec "$GW" nft -j list table inet natgw
+}
+
+# counter_packets ENTRY: packets of the named counter that belongs to config entry ENTRY.
+counter_packets() {
+        nft_json | jq -r --arg n "$1" '
+                [.nftables[] | select(.counter) | .counter
+                 | select(.name == $n or (.name | test("^[a-z0-9]+[-_.:]" + $n + "$")))
+                 | .packets] | if length == 1 then .[0] else "missing(\(length))" end'
+}
+
+# assert_counter ENTRY: the named counter of ENTRY has counted something.
+assert_counter() {
+        local got
+
+        got=$(counter_packets "$1")
+        [[ $got =~ ^[0-9]+$ ]] || fail "no single named counter for entry '$1' in table inet natgw ($got)"
+        ((got > 0)) || fail "counter of entry '$1' is $got, want > 0"
+        info "ok: counter of '$1' counted $got packets"
+}
+
+# check_dump NAME: the table (rules and sets, not counter values) against dumps/NAME.nft.
+check_dump() {
+        local name=$1 want=$LAB_DIR/dumps/$1.nft got=$LAB_TMP/$1.nft
+
+        nsexec "$GW" nft -s list table inet natgw >"$got" || fail "nft list table inet natgw failed"
+        if [[ ${UPDATE_DUMPS:-} == 1 ]]; then
+                mkdir -p "$LAB_DIR/dumps"
+                cp "$got" "$want"
+                info "wrote $want"
+                return 0
+        fi
+        [[ -f $want ]] || fail "no dump $want (run with UPDATE_DUMPS=1 and review it)"
+        if ! diff -u "$want" "$got" >&2; then
+                fail "table inet natgw differs from dumps/$name.nft"
+        fi
+        info "ok: table matches dumps/$name.nft"
+}
+
+# gw_sysctl KEY: a sysctl of the gateway.
+gw_sysctl() {
+        nsexec "$GW" sysctl -n "$1"
+}
+
+# wait_gw_sysctl KEY VALUE: bounded wait (2 s) for a gateway sysctl; prints its final value.
+wait_gw_sysctl() {
+        local i v
+
+        for ((i = 0; i < 20; i++)); do
+                v=$(gw_sysctl "$1")
+                [[ $v == "$2" ]] && break
+                sleep 0.1
+        done
+        echo "$v"
+}
+
+# conntrack_gw ARGS...: conntrack -L in gw (stderr's summary line dropped).
+conntrack_gw() {
+        nsexec "$GW" conntrack -L "$@" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- traffic
+
+# serve_in NS ARGS...: natgw-peer serve in NS, in the background, stopped by itself after at
+# most 120 s (or --timeout); waits until it listens. Sets SERVE_LOG (its stdout) and SERVE_PID.
+serve_in() {
+        local ns=$1 err i
+        shift
+
+        LAB_SEQ=$((LAB_SEQ + 1))
+        SERVE_LOG=$LAB_TMP/serve.$LAB_SEQ.out
+        err=$LAB_TMP/serve.$LAB_SEQ.err
+        ip netns exec "$ns" "$NATGW_PEER" serve --timeout 120 "$@" >"$SERVE_LOG" 2>"$err" </dev/null &
+        SERVE_PID=$!
+        LAB_PIDS+=("$SERVE_PID")
+        for ((i = 0; i < 50; i++)); do
+                grep -q "listening" "$err" 2>/dev/null && return 0
+                lab_running "$SERVE_PID" || break
+                sleep 0.1
+        done
+        cat "$err" >&2
+        fail "natgw-peer serve $* in $ns did not start"
+}
+
+# ask_from NS ARGS...: natgw-peer ask in NS; prints the reply, returns its status.
+ask_from() {
+        local ns=$1
+        shift
+
+        timeout 30 ip netns exec "$ns" "$NATGW_PEER" ask "$@"
+}
+
+# ask_ok NS ARGS...: like ask_from but the test fails when no reply comes.
+ask_ok() {
+        local out
+
+        out=$(ask_from "$@") || fail "no reply: ask $*"
+        echo "$out"
+}
+
+# ask_fails NS ARGS...: the ask must fail (refused or timed out); the test fails on a reply.
+ask_fails() {
+        local out
+
+        if out=$(ask_from "$@" 2>/dev/null); then
+                fail "unexpected reply to ask $*: $out"
+        fi
+        info "ok: no reply to ask $*"
+}
+
+# ask_refused NS ARGS...: the ask must be refused (TCP RST, ICMP port unreachable): the packet
+# reached gw's own stack untranslated. Not the same as a drop or a timeout.
+ask_refused() {
+        local out err=$LAB_TMP/ask.err
+
+        if out=$(ask_from "$@" 2>"$err"); then
+                fail "unexpected reply to ask $*: $out"
+        fi
+        grep -q "Connection refused" "$err" || fail "ask $*: want 'Connection refused', got '$(cat "$err")'"
+        info "ok: refused: ask $*"
+}
+
+# server_saw LOG REGEX: how many lines of a server's log match.
+server_saw() {
+        grep -cE -- "$2" "$1" || true
+}
+
+lab_setup
+info "lab up: $LAN $GW $WAN (tmp $LAB_TMP)"
