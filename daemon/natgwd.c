@@ -99,7 +99,7 @@ static int run_check(void) {
                         fprintf(stderr, "natgwd: out of memory\n");
                 return 1;
         }
-        printf("%s: valid: %zu egress entries, %zu forwards, %zu map elements\n", arg_config, c->n_egress,
+        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, c->n_egress,
                c->n_forwards, p->n_elements);
         return 0;
 }
@@ -108,13 +108,13 @@ static void log_applied(const struct natgw_gw *gw, const char *what) {
         const struct natgw_apply_stats *s = &gw->last_stats;
 
         fprintf(stderr,
-                "natgwd: %s %s (generation %llu): %zu egress entries, %zu forwards, %llu map elements "
+                "natgwd: %s %s (generation %llu): egress entries %zu, forwards %zu, map elements %llu "
                 "in %u messages (%llu bytes); compile %.1f ms, kernel %.1f ms; table flags 0x%x\n",
                 what, gw->config->path, (unsigned long long)gw->generation, gw->config->n_egress,
                 gw->config->n_forwards, (unsigned long long)s->elements, s->messages,
                 (unsigned long long)s->bytes, (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0,
                 s->table_flags);
-        sd_notifyf(false, "STATUS=generation %llu: %zu egress entries, %zu forwards",
+        sd_notifyf(false, "STATUS=generation %llu: egress entries %zu, forwards %zu",
                    (unsigned long long)gw->generation, gw->config->n_egress, gw->config->n_forwards);
 }
 

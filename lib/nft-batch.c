@@ -73,6 +73,8 @@ static struct nlmsghdr *msg_begin(struct builder *bl, uint16_t type, uint16_t fl
 
                 if (!p)
                         goto oom;
+                /* Zeroed once, so that attribute padding is never uninitialised memory. */
+                memset(p + b->cap, 0, cap - b->cap);
                 b->buf = p;
                 b->cap = cap;
         }

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * One masquerade, snat or forward entry: libconfig group -> model entry. Each function reports
+ * every problem of its key and carries on, so that one run shows all of them; an entry with any
+ * error is left out of the model (the cross-entry checks then only see entries that make sense).
+ */
+
+#include <sys/socket.h>
+
+#include "conf-internal.h"
+#include "util.h"
+
+static const char *const masquerade_keys[] = { "name", "source", "out_interface", NULL };
+static const char *const snat_keys[] = { "name", "source", "out_interface", "to", NULL };
+static const char *const forward_keys[] = {
+        "name", "in_interface", "proto", "port", "to", "destination", "allow_from", NULL,
+};
+
+void natgw_egress_done(struct natgw_egress *e) {
+        free(e->name);
+        free(e->sources);
+        *e = (struct natgw_egress) {};
+}
+
+void natgw_forward_done(struct natgw_forward *f) {
+        free(f->name);
+        free(f->ports);
+        free(f->allow_from);
+        *f = (struct natgw_forward) {};
+}
+
+static bool name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > NATGW_NAME_MAX)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || strchr("_.-", *s)))
+                        return false;
+        return true;
+}
+
+/*
+ * Set up the error context of an entry: its name when it has a usable one, otherwise
+ * "SECTION entry POS" so that the operator can still find it.
+ */
+static void entry_begin(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *section,
+                        unsigned pos) {
+        const config_setting_t *s = config_setting_get_member(group, "name");
+        const char *name;
+
+        ctx->entry = NULL;
+        snprintf(ctx->label, sizeof(ctx->label), "%s entry %u", section, pos);
+        if (!s) {
+                natgw_conf_error(ctx, group, "missing required key \"name\"");
+                return;
+        }
+        if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+                natgw_conf_type_error(ctx, s, "name", "a string");
+                return;
+        }
+        name = config_setting_get_string(s);
+        if (!name_valid(name)) {
+                natgw_conf_error(ctx, s, "invalid name \"%.80s\": use 1 to %d characters of A-Z, a-z, "
+                                 "0-9, \"_\", \".\" and \"-\"", name, NATGW_NAME_MAX);
+                return;
+        }
+        ctx->entry = name;
+}
+
+static const config_setting_t *member(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                                      const char *key, bool required) {
+        const config_setting_t *s = config_setting_get_member(group, key);
+
+        if (!s && required)
+                natgw_conf_error(ctx, group, "missing required key \"%s\"", key);
+        return s;
+}
+
+/* The string @key, or NULL when it is absent or not a string (reported). */
+static const char *get_string(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                              bool required, const config_setting_t **ret_s) {
+        const config_setting_t *s = member(ctx, group, key, required);
+
+        if (!s)
+                return NULL;
+        if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+                natgw_conf_type_error(ctx, s, key, "a string");
+                return NULL;
+        }
+        *ret_s = s;
+        return config_setting_get_string(s);
+}
+
+/* Same rules as the kernel's dev_valid_name(), so that nft accepts what we accept. */
+static void parse_ifname(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                         bool required, char ret[IFNAMSIZ]) {
+        const config_setting_t *s = NULL;
+        const char *v = get_string(ctx, group, key, required, &s);
+
+        if (!v)
+                return;
+        if (!*v) {
+                if (required)
+                        natgw_conf_error(ctx, s, "\"%s\" is empty", key);
+                else
+                        natgw_conf_error(ctx, s, "\"%s\" is empty; leave it out to match any interface", key);
+        } else if (strlen(v) >= IFNAMSIZ)
+                natgw_conf_error(ctx, s, "interface name \"%s\" is longer than %d characters", v,
+                                 IFNAMSIZ - 1);
+        else if (streq(v, ".") || streq(v, ".."))
+                natgw_conf_error(ctx, s, "interface name \"%s\" is not allowed", v);
+        else if (strpbrk(v, "/: \t\n\v\f\r"))
+                natgw_conf_error(ctx, s, "interface name \"%s\" contains whitespace, \"/\" or \":\"", v);
+        else
+                memcpy(ret, v, strlen(v) + 1);
+}
+
+#define TYPE_BIT(t) (1u << (t))
+
+/*
+ * The elements of a key that takes "one value or a list of them": 0 and *ret_n set when the
+ * shape is right, -EINVAL (reported) otherwise. @scalar_types: the TYPE_BIT()s one value may have.
+ */
+static int get_elements(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                        unsigned scalar_types, const char *expected, size_t *ret_n) {
+        if (config_setting_is_list(s) || config_setting_is_array(s)) {
+                if (config_setting_length(s) == 0) {
+                        natgw_conf_error(ctx, s, "\"%s\" is an empty list", key);
+                        return -EINVAL;
+                }
+                *ret_n = (size_t) config_setting_length(s);
+                return 0;
+        }
+        if (!(scalar_types & TYPE_BIT(config_setting_type(s)))) {
+                natgw_conf_type_error(ctx, s, key, expected);
+                return -EINVAL;
+        }
+        *ret_n = 1;
+        return 0;
+}
+
+static const config_setting_t *element(const config_setting_t *s, size_t i) {
+        if (config_setting_is_list(s) || config_setting_is_array(s))
+                return config_setting_get_elem(s, (unsigned) i);
+        return s;
+}
+
+static bool parse_prefix(struct natgw_conf_ctx *ctx, const config_setting_t *e, const char *key,
+                         int family, struct natgw_prefix *ret) {
+        char buf[NATGW_PREFIX_STRLEN];
+        struct natgw_prefix p;
+        const char *v;
+        int r;
+
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                natgw_conf_error(ctx, e, "wrong type in \"%s\" list: expected a CIDR string, got %s", key,
+                                 natgw_conf_type_name(e));
+                return false;
+        }
+        v = config_setting_get_string(e);
+        r = natgw_prefix_parse_loose(v, &p);
+        if (r == -ERANGE)
+                natgw_conf_error(ctx, e, "%s \"%s\": prefix length is longer than %d bits", key, v,
+                                 strchr(v, ':') ? 128 : 32);
+        else if (r < 0)
+                natgw_conf_error(ctx, e, "%s \"%s\" is not an address or a CIDR prefix", key, v);
+        else if (natgw_prefix_has_host_bits(&p)) {
+                natgw_prefix_mask(&p);
+                natgw_conf_error(ctx, e, "%s \"%s\" has host bits set; did you mean %s?", key, v,
+                                 natgw_prefix_format(&p, buf, sizeof(buf)));
+        } else if (family != 0 && p.addr.family != family)
+                natgw_conf_error(ctx, e, "%s \"%s\" is %s but \"to\" is %s", key, v,
+                                 natgw_family_name(p.addr.family), natgw_family_name(family));
+        else {
+                *ret = p;
+                return true;
+        }
+        return false;
+}
+
+static int prefix_index_cmp(const void *a, const void *b, void *userdata) {
+        const struct natgw_prefix *v = userdata;
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+        int r = natgw_prefix_cmp(&v[x], &v[y]);
+
+        return r != 0 ? r : x < y ? -1 : x > y;
+}
+
+/* A prefix twice in one entry would be a duplicate set element in the kernel. */
+static int check_prefix_dups(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                             const struct natgw_prefix *v, size_t n) {
+        _cleanup_(freep) size_t *idx = NULL;
+        char buf[NATGW_PREFIX_STRLEN];
+        bool dup = false;
+
+        if (n < 2)
+                return 0;
+        idx = calloc(n, sizeof(*idx));
+        if (!idx)
+                return ctx->r = -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(*idx), prefix_index_cmp, (void *) v);
+        for (size_t i = 1; i < n; i++)
+                if (natgw_prefix_cmp(&v[idx[i - 1]], &v[idx[i]]) == 0) {
+                        natgw_conf_error(ctx, element(s, idx[i]), "%s %s is listed twice", key,
+                                         natgw_prefix_format(&v[idx[i]], buf, sizeof(buf)));
+                        dup = true;
+                }
+        return dup ? -EINVAL : 0;
+}
+
+/* "source" or "allow_from": one CIDR string or a list of them, all of @family unless it is 0. */
+static void parse_prefixes(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                           bool required, int family, struct natgw_prefix **ret, size_t *ret_n) {
+        const config_setting_t *s = member(ctx, group, key, required);
+        _cleanup_(freep) struct natgw_prefix *v = NULL;
+        bool ok = true;
+        size_t n;
+
+        if (!s || get_elements(ctx, s, key, TYPE_BIT(CONFIG_TYPE_STRING),
+                                   "a CIDR string or a list of them", &n) < 0)
+                return;
+        v = calloc(n, sizeof(*v));
+        if (!v) {
+                ctx->r = -ENOMEM;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!parse_prefix(ctx, element(s, i), key, family, &v[i]))
+                        ok = false;
+        if (!ok || check_prefix_dups(ctx, s, key, v, n) < 0)
+                return;
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+}
+
+/* snat "to": returns the family of the pool, 0 when there is none (reported). */
+static int parse_snat_to(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_egress *e) {
+        const config_setting_t *s = NULL;
+        const char *v = get_string(ctx, group, "to", true, &s);
+        int r;
+
+        if (!v)
+                return 0;
+        r = natgw_addr_range_parse(v, &e->to_lo, &e->to_hi);
+        if (r == -EAFNOSUPPORT)
+                natgw_conf_error(ctx, s, "to \"%s\" mixes IPv4 and IPv6", v);
+        else if (r == -EDOM)
+                natgw_conf_error(ctx, s, "to \"%s\": range start is greater than end", v);
+        else if (r < 0)
+                natgw_conf_error(ctx, s, "to \"%s\" is not an address or an \"A-B\" address range", v);
+        return r < 0 ? 0 : e->to_lo.family;
+}
+
+/**
+ * natgw_conf_parse_egress() - parse one masquerade or snat entry
+ * @ctx:   loader state; errors go there, and ctx->entry names the entry afterwards (or is NULL)
+ * @group: the entry
+ * @kind:  masquerade or snat
+ * @pos:   1-based position in its section, to name an entry that has no usable name
+ * @ret:   the entry, owned by the caller
+ *
+ * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM. @ret is untouched on failure.
+ */
+int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                            enum natgw_egress_kind kind, unsigned pos, struct natgw_egress *ret) {
+        _cleanup_(natgw_egress_done) struct natgw_egress e = {
+                .kind = kind,
+                .line = config_setting_source_line(group),
+        };
+        bool snat = kind == NATGW_EGRESS_SNAT;
+        unsigned n_errors = ctx->n_errors;
+        int family = 0;
+
+        entry_begin(ctx, group, snat ? "snat" : "masquerade", pos);
+        natgw_conf_check_keys(ctx, group, snat ? snat_keys : masquerade_keys);
+        if (snat)
+                family = parse_snat_to(ctx, group, &e);
+        parse_prefixes(ctx, group, "source", true, family, &e.sources, &e.n_sources);
+        parse_ifname(ctx, group, "out_interface", true, e.out_interface);
+        if (ctx->r < 0)
+                return ctx->r;
+        if (ctx->n_errors != n_errors)
+                return -EINVAL;
+
+        e.name = strdup(ctx->entry);
+        if (!e.name)
+                return ctx->r = -ENOMEM;
+        *ret = e;
+        e = (struct natgw_egress) {};
+        return 0;
+}
+
+static void parse_proto(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_forward *f) {
+        const config_setting_t *s = NULL;
+        const char *v = get_string(ctx, group, "proto", true, &s);
+
+        if (!v)
+                return;
+        if (streq(v, "tcp"))
+                f->protos = NATGW_PROTO_TCP;
+        else if (streq(v, "udp"))
+                f->protos = NATGW_PROTO_UDP;
+        else if (streq(v, "tcp+udp"))
+                f->protos = NATGW_PROTO_TCP | NATGW_PROTO_UDP;
+        else
+                natgw_conf_error(ctx, s, "proto \"%s\" is not \"tcp\", \"udp\" or \"tcp+udp\"", v);
+}
+
+static bool parse_port(struct natgw_conf_ctx *ctx, const config_setting_t *e, struct natgw_port_range *ret) {
+        const char *v;
+        long long n;
+        int r;
+
+        switch (config_setting_type(e)) {
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                n = config_setting_get_int64(e);
+                if (n < 1 || n > 65535) {
+                        natgw_conf_error(ctx, e, "port %lld is out of range 1-65535", n);
+                        return false;
+                }
+                ret->lo = ret->hi = (uint16_t) n;
+                return true;
+        case CONFIG_TYPE_STRING:
+                v = config_setting_get_string(e);
+                r = natgw_port_parse(v, ret);
+                if (r == -ERANGE)
+                        natgw_conf_error(ctx, e, "port \"%s\" is out of range 1-65535", v);
+                else if (r == -EDOM)
+                        natgw_conf_error(ctx, e, "port range \"%s\": start is greater than end", v);
+                else if (r < 0)
+                        natgw_conf_error(ctx, e, "port \"%s\" is not a number or an \"A-B\" range", v);
+                return r >= 0;
+        default:
+                natgw_conf_error(ctx, e, "wrong type in \"port\" list: expected a port number or an "
+                                 "\"A-B\" string, got %s", natgw_conf_type_name(e));
+                return false;
+        }
+}
+
+static int port_index_cmp(const void *a, const void *b, void *userdata) {
+        const struct natgw_port_range *v = userdata;
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+
+        if (v[x].lo != v[y].lo)
+                return v[x].lo < v[y].lo ? -1 : 1;
+        return x < y ? -1 : x > y;
+}
+
+/* Ports of one entry must not overlap: they become elements of one interval map. */
+static int check_port_overlaps(struct natgw_conf_ctx *ctx, const config_setting_t *s,
+                               const struct natgw_port_range *v, size_t n) {
+        _cleanup_(freep) size_t *idx = NULL;
+        char a[NATGW_PORTS_STRLEN], b[NATGW_PORTS_STRLEN];
+        bool overlap = false;
+        size_t widest;
+
+        if (n < 2)
+                return 0;
+        idx = calloc(n, sizeof(*idx));
+        if (!idx)
+                return ctx->r = -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(*idx), port_index_cmp, (void *) v);
+        /* The range seen so far that reaches furthest is the one a later range can run into. */
+        widest = idx[0];
+        for (size_t i = 1; i < n; i++) {
+                if (v[idx[i]].lo <= v[widest].hi) {
+                        natgw_conf_error(ctx, element(s, idx[i]),
+                                         "port %s overlaps port %s of the same entry",
+                                         natgw_ports_format(&v[idx[i]], a, sizeof(a)),
+                                         natgw_ports_format(&v[widest], b, sizeof(b)));
+                        overlap = true;
+                }
+                if (v[idx[i]].hi > v[widest].hi)
+                        widest = idx[i];
+        }
+        return overlap ? -EINVAL : 0;
+}
+
+#define PORT_TYPES (TYPE_BIT(CONFIG_TYPE_INT) | TYPE_BIT(CONFIG_TYPE_INT64) | TYPE_BIT(CONFIG_TYPE_STRING))
+
+static void parse_ports(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_forward *f) {
+        const config_setting_t *s = member(ctx, group, "port", true);
+        _cleanup_(freep) struct natgw_port_range *v = NULL;
+        bool ok = true;
+        size_t n;
+
+        if (!s || get_elements(ctx, s, "port", PORT_TYPES,
+                               "a port number, an \"A-B\" string or a list of them", &n) < 0)
+                return;
+        v = calloc(n, sizeof(*v));
+        if (!v) {
+                ctx->r = -ENOMEM;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!parse_port(ctx, element(s, i), &v[i]))
+                        ok = false;
+        if (!ok || check_port_overlaps(ctx, s, v, n) < 0)
+                return;
+        f->ports = TAKE_PTR(v);
+        f->n_ports = n;
+}
+
+/* forward "to"; returns its setting when it is valid, NULL otherwise (reported). */
+static const config_setting_t *parse_forward_to(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                                                struct natgw_forward *f) {
+        const config_setting_t *s = NULL;
+        const char *v = get_string(ctx, group, "to", true, &s);
+        int r;
+
+        if (!v)
+                return NULL;
+        r = natgw_forward_to_parse(v, &f->to, &f->to_port_mode, &f->to_port);
+        if (r == -ERANGE)
+                natgw_conf_error(ctx, s, "to \"%s\": port is out of range 1-65535", v);
+        else if (r == -EDOM)
+                natgw_conf_error(ctx, s, "to \"%s\": port range start is greater than end", v);
+        else if (r < 0)
+                natgw_conf_error(ctx, s, "to \"%s\" is not ADDR, ADDR:PORT or ADDR:A-B "
+                                 "(IPv6 in brackets: [ADDR]:PORT)", v);
+        return r < 0 ? NULL : s;
+}
+
+/* "ADDR:A-B" maps one port range onto another, port by port. */
+static void check_port_mapping(struct natgw_conf_ctx *ctx, const config_setting_t *to,
+                               const struct natgw_forward *f) {
+        char a[NATGW_PORTS_STRLEN], b[NATGW_PORTS_STRLEN];
+        unsigned wa, wb;
+
+        if (f->to_port_mode != NATGW_TO_PORT_RANGE || f->n_ports == 0)
+                return;
+        if (f->n_ports > 1) {
+                natgw_conf_error(ctx, to, "to \"%s\" maps a port range, so \"port\" must be one range, "
+                                 "not a list of %zu", config_setting_get_string(to), f->n_ports);
+                return;
+        }
+        wa = natgw_ports_width(&f->ports[0]);
+        wb = natgw_ports_width(&f->to_port);
+        if (wa != wb)
+                natgw_conf_error(ctx, to, "range widths differ: port %s has %u port%s, to %s has %u",
+                                 natgw_ports_format(&f->ports[0], a, sizeof(a)), wa, wa == 1 ? "" : "s",
+                                 natgw_ports_format(&f->to_port, b, sizeof(b)), wb);
+}
+
+static void parse_destination(struct natgw_conf_ctx *ctx, const config_setting_t *group, int family,
+                              struct natgw_forward *f) {
+        const config_setting_t *s = NULL;
+        const char *v = get_string(ctx, group, "destination", false, &s);
+        struct natgw_addr a;
+
+        if (!v)
+                return;
+        if (natgw_addr_parse(v, &a) < 0)
+                natgw_conf_error(ctx, s, "destination \"%s\" is not an address", v);
+        else if (family != 0 && a.family != family)
+                natgw_conf_error(ctx, s, "destination \"%s\" is %s but \"to\" is %s", v,
+                                 natgw_family_name(a.family), natgw_family_name(family));
+        else {
+                f->has_destination = true;
+                f->destination = a;
+        }
+}
+
+/**
+ * natgw_conf_parse_forward() - parse one forward entry
+ * @ctx:   loader state; errors go there, and ctx->entry names the entry afterwards (or is NULL)
+ * @group: the entry
+ * @pos:   1-based position in the forward section, to name an entry that has no usable name
+ * @ret:   the entry, owned by the caller
+ *
+ * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM. @ret is untouched on failure.
+ */
+int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
+                             struct natgw_forward *ret) {
+        _cleanup_(natgw_forward_done) struct natgw_forward f = {
+                .line = config_setting_source_line(group),
+        };
+        unsigned n_errors = ctx->n_errors;
+        const config_setting_t *to;
+        int family;
+
+        entry_begin(ctx, group, "forward", pos);
+        natgw_conf_check_keys(ctx, group, forward_keys);
+        parse_ifname(ctx, group, "in_interface", false, f.in_interface);
+        parse_proto(ctx, group, &f);
+        parse_ports(ctx, group, &f);
+        to = parse_forward_to(ctx, group, &f);
+        if (to)
+                check_port_mapping(ctx, to, &f);
+        /* Without a valid "to" there is no family to hold the other addresses to. */
+        family = to ? f.to.family : 0;
+        parse_destination(ctx, group, family, &f);
+        parse_prefixes(ctx, group, "allow_from", false, family, &f.allow_from, &f.n_allow_from);
+        if (ctx->r < 0)
+                return ctx->r;
+        if (ctx->n_errors != n_errors)
+                return -EINVAL;
+
+        f.name = strdup(ctx->entry);
+        if (!f.name)
+                return ctx->r = -ENOMEM;
+        *ret = f;
+        f = (struct natgw_forward) {};
+        return 0;
+}

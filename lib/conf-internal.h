@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Shared between the conf-*.c files and their unit tests; not part of the API the compiler
+ * and the daemon use (that is conf.h).
+ */
+
+#include <libconfig.h>
+
+#include "conf.h"
+
+/* Room for "ffff:...:ffff/128" and its NUL. */
+#define NATGW_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
+/* Room for "65535-65535" and its NUL. */
+#define NATGW_PORTS_STRLEN 12
+
+#define NATGW_NAME_MAX 64
+/* More overlap reports than this help nobody: the rest are summed up in one error. */
+#define NATGW_OVERLAPS_MAX 1000
+
+/* ---- conf-addr.c: pure parsers, no errors list ---- */
+
+/**
+ * natgw_prefix_parse_loose() - like natgw_prefix_parse(), but keeps host bits
+ *
+ * The loader uses it to tell the operator which network was meant.
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when the length is too long for the family.
+ */
+int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret);
+
+/* Whether any bit past the prefix length is set. */
+bool natgw_prefix_has_host_bits(const struct natgw_prefix *p);
+
+/* Clear every bit past the prefix length. */
+void natgw_prefix_mask(struct natgw_prefix *p);
+
+/* "A/N" into buf (at least NATGW_PREFIX_STRLEN bytes); returns buf, or NULL when it does not fit. */
+const char *natgw_prefix_format(const struct natgw_prefix *p, char *buf, size_t size);
+
+int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b);
+
+/**
+ * natgw_port_parse() - parse "N" or "A-B" (decimal, no blanks)
+ *
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when a port is 0 or above 65535;
+ * -EDOM when A > B. @ret is untouched on failure.
+ */
+int natgw_port_parse(const char *s, struct natgw_port_range *ret);
+
+/* "80" or "70-90" into buf (at least NATGW_PORTS_STRLEN bytes); returns buf. */
+const char *natgw_ports_format(const struct natgw_port_range *r, char *buf, size_t size);
+
+/* Number of ports in @r. */
+static inline unsigned natgw_ports_width(const struct natgw_port_range *r) {
+        return (unsigned) r->hi - r->lo + 1;
+}
+
+/**
+ * natgw_addr_range_parse() - parse an snat `to`: "ADDR" or "A-B" of one family
+ *
+ * Return: 0 (lo == hi for one address); -EINVAL on a syntax error; -EAFNOSUPPORT when A and B
+ * are of different families; -EDOM when A > B.
+ */
+int natgw_addr_range_parse(const char *s, struct natgw_addr *ret_lo, struct natgw_addr *ret_hi);
+
+/**
+ * natgw_forward_to_parse() - parse a forward `to`
+ *
+ * "ADDR", "ADDR:PORT", "ADDR:A-B", "[V6]", "[V6]:PORT", "[V6]:A-B"; an IPv6 address without
+ * brackets is an address only. @ret_port is zeroed for NATGW_TO_PORT_KEEP.
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when a port is 0 or above 65535; -EDOM when A > B.
+ */
+int natgw_forward_to_parse(const char *s, struct natgw_addr *ret_addr, enum natgw_to_port *ret_mode,
+                           struct natgw_port_range *ret_port);
+
+/* "IPv4" or "IPv6". */
+const char *natgw_family_name(int family);
+
+/* ---- conf-validate.c: checks across entries ---- */
+
+/* One entry name seen in the file, with the line of its entry. */
+struct natgw_conf_name {
+        const char *name;
+        unsigned line;
+};
+
+/**
+ * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
+ * @c:       the model
+ * @names:   every entry name of the file (also of entries left out of @c because of their own
+ *           errors), or NULL to take the names of the entries in @c
+ * @n_names: size of @names
+ * @file:    file name for the errors
+ * @errors:  problems are appended here
+ *
+ * Checks: names unique; no two egress entries with the same source prefix on the same
+ * out_interface; no two forwards that overlap. O(n log n) in the number of entries.
+ * Return: 0 when nothing is wrong; -EINVAL when errors were added; -ENOMEM.
+ */
+int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
+                          size_t n_names, const char *file, struct natgw_errors *errors);
+
+/* ---- conf-load.c / conf-entry.c: the loader's state ---- */
+
+struct natgw_conf_ctx {
+        const char *file;              /* name used in errors */
+        struct natgw_errors *errors;
+        unsigned n_errors;             /* config errors added so far */
+        int r;                         /* first failure that is not a config error (-ENOMEM) */
+
+        /* What the errors being reported are about. */
+        const char *entry;             /* entry name, or NULL */
+        char label[64];                /* e.g. "forward entry 3" when there is no usable name */
+
+        struct natgw_conf_name *names;
+        size_t n_names, cap_names;
+
+        /* Capacity of the model's arrays while they are filled. */
+        size_t cap_egress, cap_forwards;
+};
+
+/* Append an error at the line of @s (NULL: no line) about the current entry or label. */
+void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* "wrong type for "KEY": expected EXPECTED, got A TYPE" */
+void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                           const char *expected);
+
+/* "an integer", "a string", ... */
+const char *natgw_conf_type_name(const config_setting_t *s);
+
+/* Report every member of @group whose name is not in the NULL-terminated @known. */
+void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                           const char *const *known);
+
+/* Parse one egress entry (masquerade or snat) or forward entry; on errors *ret is untouched. */
+int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                            enum natgw_egress_kind kind, unsigned pos, struct natgw_egress *ret);
+int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
+                             struct natgw_forward *ret);
+
+void natgw_egress_done(struct natgw_egress *e);
+void natgw_forward_done(struct natgw_forward *f);

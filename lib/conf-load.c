@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * The loader: libconfig text -> struct natgw_config. It walks the whole file and reports every
+ * problem it finds (it never stops at the first one), then hands the entries that are each valid
+ * to the cross-entry checks in conf-validate.c. The entries themselves are parsed in conf-entry.c.
+ */
+
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "conf-internal.h"
+#include "util.h"
+
+/* A config file is text a person edits; anything this big is a mistake, not a config. */
+#define NATGW_CONFIG_SIZE_MAX (64u * 1024 * 1024)
+
+static const char *const top_keys[] = {
+        "version", "kernel", "conntrack", "masquerade", "snat", "forward", NULL,
+};
+static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
+static const char *const conntrack_keys[] = {
+        "max", "buckets", "warn", "critical", "interval", NULL,
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
+
+void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        unsigned line = s ? config_setting_source_line(s) : 0;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                ctx->r = -ENOMEM;
+                return;
+        }
+        /* Values from the file end up in here: keep each error on one line. */
+        for (char *p = msg; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+
+        if (ctx->entry)
+                r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s", msg);
+        else if (ctx->label[0])
+                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s: %s", ctx->label, msg);
+        else
+                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s", msg);
+        if (r < 0)
+                ctx->r = r;
+        else
+                ctx->n_errors++;
+}
+
+const char *natgw_conf_type_name(const config_setting_t *s) {
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_GROUP:
+                return "a group";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a float";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array";
+        case CONFIG_TYPE_LIST:
+                return "a list";
+        default:
+                return "nothing";
+        }
+}
+
+void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                           const char *expected) {
+        natgw_conf_error(ctx, s, "wrong type for \"%s\": expected %s, got %s", key, expected,
+                         natgw_conf_type_name(s));
+}
+
+void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                           const char *const *known) {
+        int n = config_setting_length(group);
+
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(group, i);
+                const char *name = config_setting_name(s);
+                bool ok = false;
+
+                for (const char *const *k = known; *k; k++)
+                        if (name && streq(name, *k))
+                                ok = true;
+                if (!ok)
+                        natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
+        }
+}
+
+static void set_label(struct natgw_conf_ctx *ctx, const char *label) {
+        ctx->entry = NULL;
+        snprintf(ctx->label, sizeof(ctx->label), "%s", label ? label : "");
+}
+
+static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                          struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(root, "version");
+        long long v;
+
+        if (!s) {
+                natgw_conf_error(ctx, NULL, "missing required key \"version\" (this natgwd reads version 1)");
+                return;
+        }
+        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+                natgw_conf_type_error(ctx, s, "version", "an integer");
+                return;
+        }
+        v = config_setting_get_int64(s);
+        if (v != 1) {
+                natgw_conf_error(ctx, s, "unsupported version %lld (this natgwd reads version 1)", v);
+                return;
+        }
+        c->version = 1;
+}
+
+static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                       bool *ret) {
+        const config_setting_t *s = config_setting_get_member(group, key);
+
+        if (!s)
+                return;
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+                natgw_conf_type_error(ctx, s, key, "a boolean (true or false)");
+                return;
+        }
+        *ret = config_setting_get_bool(s);
+}
+
+/* The group @key of the root, or NULL when it is absent or not a group (reported). */
+static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                                         const char *key) {
+        const config_setting_t *s = config_setting_get_member(root, key);
+
+        if (!s)
+                return NULL;
+        if (!config_setting_is_group(s)) {
+                natgw_conf_type_error(ctx, s, key, "a group { ... }");
+                return NULL;
+        }
+        return s;
+}
+
+static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                         struct natgw_config *c) {
+        const config_setting_t *g = get_group(ctx, root, "kernel");
+
+        if (!g)
+                return;
+        set_label(ctx, "kernel");
+        natgw_conf_check_keys(ctx, g, kernel_keys);
+        parse_bool(ctx, g, "ip_forward", &c->kernel.ip_forward);
+        parse_bool(ctx, g, "ipv6_forward", &c->kernel.ipv6_forward);
+        set_label(ctx, NULL);
+}
+
+/* An integer in [min, max]; returns whether *ret was set. */
+static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                      long long min, long long max, long long *ret) {
+        const config_setting_t *s = config_setting_get_member(group, key);
+        long long v;
+
+        if (!s)
+                return false;
+        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+                natgw_conf_type_error(ctx, s, key, "an integer");
+                return false;
+        }
+        v = config_setting_get_int64(s);
+        if (v < min || v > max) {
+                if (max == LLONG_MAX)
+                        natgw_conf_error(ctx, s, "\"%s\" must be at least %lld, got %lld", key, min, v);
+                else
+                        natgw_conf_error(ctx, s, "\"%s\" must be between %lld and %lld, got %lld", key,
+                                         min, max, v);
+                return false;
+        }
+        *ret = v;
+        return true;
+}
+
+static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                           struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(group, "interval");
+        double v;
+
+        if (!s)
+                return;
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_FLOAT:
+                v = config_setting_get_float(s);
+                break;
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                v = (double) config_setting_get_int64(s);
+                break;
+        default:
+                natgw_conf_type_error(ctx, s, "interval", "a number of seconds");
+                return;
+        }
+        /* Written so that NaN fails too. */
+        if (!(v > 0 && v <= 3600)) {
+                natgw_conf_error(ctx, s, "\"interval\" must be more than 0 and at most 3600 seconds, got %g",
+                                 v);
+                return;
+        }
+        c->conntrack.interval = v;
+}
+
+static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                            struct natgw_config *c) {
+        const config_setting_t *g = get_group(ctx, root, "conntrack");
+        bool have_warn, have_critical;
+        long long v;
+
+        if (!g)
+                return;
+        set_label(ctx, "conntrack");
+        natgw_conf_check_keys(ctx, g, conntrack_keys);
+        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v))
+                c->conntrack.max = v;
+        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v))
+                c->conntrack.buckets = v;
+        have_warn = parse_int(ctx, g, "warn", 1, 100, &v);
+        if (have_warn)
+                c->conntrack.warn = (unsigned) v;
+        have_critical = parse_int(ctx, g, "critical", 1, 100, &v);
+        if (have_critical)
+                c->conntrack.critical = (unsigned) v;
+        /* Only compare values that are each valid (a default counts as valid). */
+        if ((have_warn || !config_setting_get_member(g, "warn")) &&
+            (have_critical || !config_setting_get_member(g, "critical")) &&
+            c->conntrack.critical < c->conntrack.warn)
+                natgw_conf_error(ctx, config_setting_get_member(g, have_critical ? "critical" : "warn"),
+                                 "\"critical\" (%u) must not be lower than \"warn\" (%u)",
+                                 c->conntrack.critical, c->conntrack.warn);
+        parse_interval(ctx, g, c);
+        set_label(ctx, NULL);
+}
+
+static int add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line) {
+        if (GROW(ctx->names, ctx->cap_names, ctx->n_names + 1) < 0)
+                return -ENOMEM;
+        ctx->names[ctx->n_names++] = (struct natgw_conf_name) { .name = name, .line = line };
+        return 0;
+}
+
+/* The entries of a section, or NULL when there are none (an absent or wrong key is reported). */
+static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                                           const char *key) {
+        const config_setting_t *s = config_setting_get_member(root, key);
+
+        if (!s)
+                return NULL;
+        /* "[]" is libconfig's empty array: as good as "()" for "no entries". */
+        if (!config_setting_is_list(s) &&
+            !(config_setting_is_array(s) && config_setting_length(s) == 0)) {
+                natgw_conf_type_error(ctx, s, key, "a list of entries ( { ... }, ... )");
+                return NULL;
+        }
+        return s;
+}
+
+/* The entry at @pos (1-based) of @section, or NULL when it is not a group (reported). */
+static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const config_setting_t *section,
+                                         unsigned pos) {
+        const config_setting_t *g = config_setting_get_elem(section, pos - 1);
+        char label[sizeof(ctx->label)];
+
+        if (config_setting_is_group(g))
+                return g;
+        snprintf(label, sizeof(label), "%s entry %u", config_setting_name(section), pos);
+        set_label(ctx, label);
+        natgw_conf_error(ctx, g, "wrong type: expected an entry { ... }, got %s", natgw_conf_type_name(g));
+        set_label(ctx, NULL);
+        return NULL;
+}
+
+static void parse_egress_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                                 enum natgw_egress_kind kind, struct natgw_config *c) {
+        const char *key = kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade";
+        const config_setting_t *section = get_section(ctx, root, key);
+        unsigned n;
+
+        if (!section)
+                return;
+        n = (unsigned) config_setting_length(section);
+        for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
+                const config_setting_t *g = get_entry(ctx, section, pos);
+                struct natgw_egress e;
+
+                if (!g)
+                        continue;
+                if (natgw_conf_parse_egress(ctx, g, kind, pos, &e) < 0)
+                        goto next;
+                if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0) {
+                        natgw_egress_done(&e);
+                        ctx->r = -ENOMEM;
+                        goto next;
+                }
+                c->egress[c->n_egress++] = e;
+        next:
+                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
+                        ctx->r = -ENOMEM;
+                set_label(ctx, NULL);
+        }
+}
+
+static void parse_forward_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                                  struct natgw_config *c) {
+        const config_setting_t *section = get_section(ctx, root, "forward");
+        unsigned n;
+
+        if (!section)
+                return;
+        n = (unsigned) config_setting_length(section);
+        for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
+                const config_setting_t *g = get_entry(ctx, section, pos);
+                struct natgw_forward f;
+
+                if (!g)
+                        continue;
+                if (natgw_conf_parse_forward(ctx, g, pos, &f) < 0)
+                        goto next;
+                if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0) {
+                        natgw_forward_done(&f);
+                        ctx->r = -ENOMEM;
+                        goto next;
+                }
+                c->forwards[c->n_forwards++] = f;
+        next:
+                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
+                        ctx->r = -ENOMEM;
+                set_label(ctx, NULL);
+        }
+}
+
+/*
+ * natgwd reads one file (DESIGN.md): settings pulled in by @include would carry lines of another
+ * file, which the model cannot name. Report each included file once.
+ */
+static bool check_includes(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char **last) {
+        const char *file = config_setting_source_file(s);
+        bool found = false;
+        int n;
+
+        if (file) {
+                if (!*last || !streq(*last, file)) {
+                        if (natgw_errors_add(ctx->errors, file, config_setting_source_line(s), NULL,
+                                             "@include is not supported: natgwd reads one file") < 0)
+                                ctx->r = -ENOMEM;
+                        else
+                                ctx->n_errors++;
+                }
+                *last = file;
+                return true;
+        }
+        if (!config_setting_is_aggregate(s))
+                return false;
+        n = config_setting_length(s);
+        for (int i = 0; i < n; i++)
+                found |= check_includes(ctx, config_setting_get_elem(s, i), last);
+        return found;
+}
+
+static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config **ret) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        const config_setting_t *root = config_root_setting(cfg);
+        const char *last = NULL;
+        int r;
+
+        if (check_includes(ctx, root, &last))
+                return ctx->r < 0 ? ctx->r : -EINVAL;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->path = strdup(ctx->file);
+        if (!c->path)
+                return -ENOMEM;
+        c->kernel.ip_forward = true;
+        c->conntrack.max = -1;
+        c->conntrack.buckets = -1;
+        c->conntrack.warn = 80;
+        c->conntrack.critical = 95;
+        c->conntrack.interval = 1.0;
+
+        natgw_conf_check_keys(ctx, root, top_keys);
+        parse_version(ctx, root, c);
+        parse_kernel(ctx, root, c);
+        parse_conntrack(ctx, root, c);
+        /* The model wants masquerade entries first, then snat, whatever the order in the file. */
+        parse_egress_section(ctx, root, NATGW_EGRESS_MASQUERADE, c);
+        parse_egress_section(ctx, root, NATGW_EGRESS_SNAT, c);
+        parse_forward_section(ctx, root, c);
+        if (ctx->r < 0)
+                return ctx->r;
+
+        /* Entries with errors of their own are not in the model, but their names still count. */
+        r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || ctx->n_errors > 0)
+                return -EINVAL;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int syntax_error(struct natgw_errors *errors, const config_t *cfg, const char *name) {
+        const char *text = config_error_text(cfg);
+        const char *file = config_error_file(cfg);
+        int r;
+
+        if (config_error_type(cfg) != CONFIG_ERR_PARSE && config_error_type(cfg) != CONFIG_ERR_FILE_IO)
+                text = NULL;
+        /* libconfig's own text is often just "syntax error": do not say it twice. */
+        if (!text || streq(text, "syntax error"))
+                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
+                                     NULL, "syntax error");
+        else
+                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
+                                     NULL, "syntax error: %s%s", text,
+                                     /* libconfig arrays hold one type: say how to mix them. */
+                                     strstr(text, "mismatched element type")
+                                             ? " (a list that mixes numbers and \"A-B\" strings is written "
+                                               "with ( ), e.g. port = ( 25, \"50000-50100\" );)"
+                                             : "");
+        return r < 0 ? r : -EINVAL;
+}
+
+struct error_pos {
+        struct natgw_error e;
+        size_t i;
+};
+
+static int error_pos_cmp(const void *a, const void *b) {
+        const struct error_pos *x = a, *y = b;
+
+        if (x->e.line != y->e.line)
+                return x->e.line < y->e.line ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Put the errors from @from on in line order, keeping the order of those on one line. */
+static void sort_errors(struct natgw_errors *errors, size_t from) {
+        _cleanup_(freep) struct error_pos *v = NULL;
+        size_t n = errors->n - from;
+
+        if (n < 2)
+                return;
+        v = calloc(n, sizeof(*v));
+        if (!v)
+                return; /* the order is a nicety; the errors are all there */
+        for (size_t i = 0; i < n; i++)
+                v[i] = (struct error_pos) { .e = errors->v[from + i], .i = i };
+        qsort(v, n, sizeof(*v), error_pos_cmp);
+        for (size_t i = 0; i < n; i++)
+                errors->v[from + i] = v[i].e;
+}
+
+/**
+ * natgw_config_load_string() - parse and validate config text in memory
+ * @text:   NUL-terminated config text
+ * @name:   the file name to use in error messages
+ * @ret:    on success, the validated model (caller frees with natgw_config_free())
+ * @errors: every problem found is appended here, in line order
+ *
+ * Return: 0 when the text is valid; -EINVAL when it is not (@errors holds why); -ENOMEM.
+ * @ret is untouched on failure.
+ */
+int natgw_config_load_string(const char *text, const char *name, struct natgw_config **ret,
+                             struct natgw_errors *errors) {
+        struct natgw_conf_ctx ctx = {
+                .file = name ? name : "<string>",
+                .errors = errors,
+        };
+        size_t from = errors->n;
+        config_t cfg;
+        int r;
+
+        config_init(&cfg);
+        if (!config_read_string(&cfg, text ? text : ""))
+                r = syntax_error(errors, &cfg, ctx.file);
+        else
+                r = build(&cfg, &ctx, ret);
+        config_destroy(&cfg);
+        free(ctx.names);
+        sort_errors(errors, from);
+        return r;
+}
+
+static int read_file(const char *path, char **ret) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_(freep) char *buf = NULL;
+        size_t n = 0, cap = 0;
+        struct stat st;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        if (fstat(fileno(f), &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        for (;;) {
+                size_t k;
+
+                if (GROW(buf, cap, n + 4096 + 1) < 0)
+                        return -ENOMEM;
+                k = fread(buf + n, 1, cap - n - 1, f);
+                n += k;
+                if (n > NATGW_CONFIG_SIZE_MAX)
+                        return -EFBIG;
+                if (k == 0)
+                        break;
+        }
+        if (ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        buf[n] = 0;
+        /* libconfig reads up to the first NUL: the rest of the file would be silently ignored. */
+        if (memchr(buf, 0, n))
+                return -EBADMSG;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/**
+ * natgw_config_load_file() - read, parse and validate a config file
+ * @path:   file to read
+ * @ret:    on success, the validated model (caller frees with natgw_config_free())
+ * @errors: every problem found is appended here, in line order, as
+ *          "FILE:LINE: entry "NAME": message"
+ *
+ * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
+ * -errno when the file cannot be read (@errors holds that too, as "FILE: cannot read: ...").
+ * @ret is untouched on failure.
+ */
+int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = read_file(path, &text);
+        if (r == -EBADMSG) {
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file contains a NUL byte") < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        if (r == -EFBIG) {
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file is larger than %u MiB",
+                                     NATGW_CONFIG_SIZE_MAX / 1024 / 1024) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        if (r < 0) {
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s", strerror(-r)) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        return natgw_config_load_string(text, path, ret, errors);
+}
+
+/**
+ * natgw_config_free() - free a model
+ * @c: the model, or NULL
+ *
+ * Return: NULL.
+ */
+struct natgw_config *natgw_config_free(struct natgw_config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_egress; i++)
+                natgw_egress_done(&c->egress[i]);
+        for (size_t i = 0; i < c->n_forwards; i++)
+                natgw_forward_done(&c->forwards[i]);
+        free(c->egress);
+        free(c->forwards);
+        free(c->path);
+        free(c);
+        return NULL;
+}

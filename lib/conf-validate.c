@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * Checks across entries. Configs with tens of thousands of forwards are a use case, so nothing
+ * here compares every entry with every other: each check sorts, then looks at neighbours.
+ */
+
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "conf-internal.h"
+#include "util.h"
+
+struct check {
+        const char *file;
+        struct natgw_errors *errors;
+        unsigned n_found;
+};
+
+_printf_(4, 5)
+static int report(struct check *k, unsigned line, const char *entry, const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                return -ENOMEM;
+        }
+        r = natgw_errors_add(k->errors, k->file, line, entry, "%s", msg);
+        if (r < 0)
+                return r;
+        k->n_found++;
+        return 0;
+}
+
+/* ---- names: unique across all sections ---- */
+
+static int name_cmp(const void *a, const void *b) {
+        const struct natgw_conf_name *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+
+        if (r != 0)
+                return r;
+        return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int check_names(struct check *k, const struct natgw_conf_name *names, size_t n) {
+        _cleanup_(freep) struct natgw_conf_name *v = NULL;
+        size_t first = 0;
+        int r;
+
+        if (n < 2)
+                return 0;
+        v = calloc(n, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        memcpy(v, names, n * sizeof(*v));
+        qsort(v, n, sizeof(*v), name_cmp);
+        for (size_t i = 1; i < n; i++) {
+                if (!streq(v[i].name, v[first].name)) {
+                        first = i;
+                        continue;
+                }
+                r = report(k, v[i].line, v[i].name, "name already used by the entry at line %u",
+                           v[first].line);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int model_names(const struct natgw_config *c, struct natgw_conf_name **ret) {
+        struct natgw_conf_name *v;
+        size_t n = 0;
+
+        v = calloc(c->n_egress + c->n_forwards + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_egress; i++)
+                v[n++] = (struct natgw_conf_name) { c->egress[i].name, c->egress[i].line };
+        for (size_t i = 0; i < c->n_forwards; i++)
+                v[n++] = (struct natgw_conf_name) { c->forwards[i].name, c->forwards[i].line };
+        *ret = v;
+        return 0;
+}
+
+/* ---- egress: one entry per (source prefix, out_interface) ---- */
+
+struct egress_source {
+        const struct natgw_egress *e;
+        const struct natgw_prefix *p;
+        size_t i; /* index in the model, the last tie-breaker */
+};
+
+static int egress_source_cmp(const void *a, const void *b) {
+        const struct egress_source *x = a, *y = b;
+        int r = strcmp(x->e->out_interface, y->e->out_interface);
+
+        if (r == 0)
+                r = natgw_prefix_cmp(x->p, y->p);
+        if (r != 0)
+                return r;
+        /* In a run of equal keys, the entry first in the file comes first. */
+        if (x->e->line != y->e->line)
+                return x->e->line < y->e->line ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int check_egress(struct check *k, const struct natgw_config *c) {
+        _cleanup_(freep) struct egress_source *v = NULL;
+        char buf[NATGW_PREFIX_STRLEN];
+        size_t n = 0, first = 0;
+        int r;
+
+        for (size_t i = 0; i < c->n_egress; i++)
+                n += c->egress[i].n_sources;
+        if (n < 2)
+                return 0;
+        v = calloc(n, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < c->n_egress; i++)
+                for (size_t j = 0; j < c->egress[i].n_sources; j++, n++)
+                        v[n] = (struct egress_source) { &c->egress[i], &c->egress[i].sources[j], n };
+        qsort(v, n, sizeof(*v), egress_source_cmp);
+
+        for (size_t i = 1; i < n; i++) {
+                const struct egress_source *a = &v[first], *b = &v[i];
+
+                if (!streq(a->e->out_interface, b->e->out_interface) || natgw_prefix_cmp(a->p, b->p) != 0) {
+                        first = i;
+                        continue;
+                }
+                natgw_prefix_format(b->p, buf, sizeof(buf));
+                if (a->e == b->e)
+                        r = report(k, b->e->line, b->e->name, "source %s is listed twice", buf);
+                else
+                        r = report(k, b->e->line, b->e->name,
+                                   "source %s on \"%s\" is already used by entry \"%s\" (line %u)", buf,
+                                   b->e->out_interface, a->e->name, a->e->line);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
+ * ---- forwards: no two may claim the same packet ----
+ *
+ * Two forwards overlap when they share family, protocol and a port, and their in_interface and
+ * destination are each equal or absent on one side (absent = any). Every (family, protocol)
+ * gets a sweep over its port intervals sorted by start: the intervals still "open" at the
+ * current start are kept in lists indexed by what a newcomer can conflict with, so a newcomer
+ * only looks at lists whose live members all conflict with it. Closed intervals are dropped
+ * from a list when it is next read. The cost is O(n log n) plus the conflicts reported, and
+ * reports stop at NATGW_OVERLAPS_MAX pairs.
+ */
+
+struct fw_interval {
+        uint32_t fwd;  /* index in c->forwards */
+        uint16_t lo, hi;
+        uint8_t fam;   /* 0: IPv4, 1: IPv6 */
+        uint8_t proto; /* one NATGW_PROTO_* bit */
+};
+
+struct idvec {
+        uint32_t *v;
+        size_t n, cap;
+};
+
+struct overlap {
+        uint32_t a, b; /* forward indices, a < b */
+        uint8_t proto;
+        struct natgw_port_range ports;
+};
+
+/* Room for every reported pair with the table at most half full. */
+#define PAIRS_BITS 12
+#define PAIRS_SIZE (1u << PAIRS_BITS)
+_Static_assert(PAIRS_SIZE >= 2 * NATGW_OVERLAPS_MAX, "pair set too small");
+
+struct sweep {
+        struct check *k;
+        const struct natgw_config *c;
+        struct fw_interval *iv;
+        size_t n_iv;
+        uint32_t *iface_id; /* per forward; 0: any interface */
+        uint32_t *dest_id;  /* per forward; 0: any destination */
+        uint32_t n_ifaces, n_dests;
+        uint64_t *keys;     /* sorted, unique iface_id << 32 | dest_id */
+        size_t n_keys;
+        uint32_t *key_idx;  /* per forward: its index in keys */
+        struct idvec *by_key, *by_iface, *by_dest, all;
+        uint64_t *pairs;    /* open addressing set of the pairs found; 0: empty slot */
+        size_t n_pairs;
+        struct overlap *found; /* the pairs found, with where they first meet */
+};
+
+static void sweep_done(struct sweep *w) {
+        for (size_t i = 0; w->by_key && i < w->n_keys; i++)
+                free(w->by_key[i].v);
+        for (size_t i = 0; w->by_iface && i <= w->n_ifaces; i++)
+                free(w->by_iface[i].v);
+        for (size_t i = 0; w->by_dest && i <= w->n_dests; i++)
+                free(w->by_dest[i].v);
+        free(w->all.v);
+        free(w->by_key);
+        free(w->by_iface);
+        free(w->by_dest);
+        free(w->iv);
+        free(w->iface_id);
+        free(w->dest_id);
+        free(w->keys);
+        free(w->key_idx);
+        free(w->pairs);
+        free(w->found);
+}
+
+static int fwd_iface_cmp(const void *a, const void *b, void *userdata) {
+        const struct natgw_config *c = userdata;
+
+        return strcmp(c->forwards[*(const uint32_t *) a].in_interface,
+                      c->forwards[*(const uint32_t *) b].in_interface);
+}
+
+static int fwd_dest_cmp(const void *a, const void *b, void *userdata) {
+        const struct natgw_config *c = userdata;
+
+        return natgw_addr_cmp(&c->forwards[*(const uint32_t *) a].destination,
+                              &c->forwards[*(const uint32_t *) b].destination);
+}
+
+/* Number the distinct interfaces (or destinations) 1..n; 0 stands for "any". */
+static int assign_ids(const struct natgw_config *c, bool dest, uint32_t *ids, uint32_t *ret_n) {
+        int (*cmp)(const void *, const void *, void *) = dest ? fwd_dest_cmp : fwd_iface_cmp;
+        _cleanup_(freep) uint32_t *v = NULL;
+        uint32_t n = 0, id = 0;
+
+        v = calloc(c->n_forwards, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < c->n_forwards; i++) {
+                ids[i] = 0;
+                if (dest ? c->forwards[i].has_destination : c->forwards[i].in_interface[0] != 0)
+                        v[n++] = i;
+        }
+        qsort_r(v, n, sizeof(*v), cmp, (void *) c);
+        for (uint32_t j = 0; j < n; j++) {
+                if (j == 0 || cmp(&v[j - 1], &v[j], (void *) c) != 0)
+                        id++;
+                ids[v[j]] = id;
+        }
+        *ret_n = id;
+        return 0;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+static uint64_t make_key(uint32_t iface, uint32_t dest) {
+        return (uint64_t) iface << 32 | dest;
+}
+
+/* Index of @key in w->keys, or -1 when no forward has it. */
+static ssize_t find_key(const struct sweep *w, uint64_t key) {
+        const uint64_t *p = bsearch(&key, w->keys, w->n_keys, sizeof(*w->keys), u64_cmp);
+
+        return p ? p - w->keys : -1;
+}
+
+static int build_keys(struct sweep *w) {
+        size_t n = w->c->n_forwards, j = 0;
+
+        w->keys = calloc(n, sizeof(*w->keys));
+        w->key_idx = calloc(n, sizeof(*w->key_idx));
+        if (!w->keys || !w->key_idx)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                w->keys[i] = make_key(w->iface_id[i], w->dest_id[i]);
+        qsort(w->keys, n, sizeof(*w->keys), u64_cmp);
+        for (size_t i = 0; i < n; i++)
+                if (i == 0 || w->keys[i] != w->keys[j - 1])
+                        w->keys[j++] = w->keys[i];
+        w->n_keys = j;
+        for (size_t i = 0; i < n; i++)
+                w->key_idx[i] = (uint32_t) find_key(w, make_key(w->iface_id[i], w->dest_id[i]));
+        return 0;
+}
+
+static int interval_cmp(const void *a, const void *b) {
+        const struct fw_interval *x = a, *y = b;
+
+        if (x->fam != y->fam)
+                return x->fam < y->fam ? -1 : 1;
+        if (x->proto != y->proto)
+                return x->proto < y->proto ? -1 : 1;
+        if (x->lo != y->lo)
+                return x->lo < y->lo ? -1 : 1;
+        if (x->hi != y->hi)
+                return x->hi < y->hi ? -1 : 1;
+        return x->fwd < y->fwd ? -1 : x->fwd > y->fwd;
+}
+
+static int build_intervals(struct sweep *w) {
+        static const uint8_t protos[] = { NATGW_PROTO_TCP, NATGW_PROTO_UDP };
+        const struct natgw_config *c = w->c;
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_forwards; i++)
+                n += 2 * c->forwards[i].n_ports;
+        w->iv = calloc(n + 1, sizeof(*w->iv));
+        if (!w->iv)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *f = &c->forwards[i];
+
+                for (size_t p = 0; p < ELEMENTSOF(protos); p++) {
+                        if (!(f->protos & protos[p]))
+                                continue;
+                        for (size_t j = 0; j < f->n_ports; j++)
+                                w->iv[w->n_iv++] = (struct fw_interval) {
+                                        .fwd = i,
+                                        .lo = f->ports[j].lo,
+                                        .hi = f->ports[j].hi,
+                                        .fam = f->to.family == AF_INET6,
+                                        .proto = protos[p],
+                                };
+                }
+        }
+        qsort(w->iv, w->n_iv, sizeof(*w->iv), interval_cmp);
+        return 0;
+}
+
+/* Return: 1 when the pair is new, 0 when it was reported already, -E2BIG when the set is full. */
+static int pair_add(struct sweep *w, uint32_t a, uint32_t b) {
+        /* a < b, so b > 0 and the key is never 0, the empty slot. */
+        uint64_t key = make_key(a, b);
+        size_t h = (size_t) ((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - PAIRS_BITS));
+
+        while (w->pairs[h] != 0) {
+                if (w->pairs[h] == key)
+                        return 0;
+                h = (h + 1) & (PAIRS_SIZE - 1);
+        }
+        if (w->n_pairs >= NATGW_OVERLAPS_MAX)
+                return -E2BIG;
+        w->pairs[h] = key;
+        w->n_pairs++;
+        return 1;
+}
+
+/* @x starts at or after @y (sweep order), so their overlap starts at x->lo. */
+static int conflict(struct sweep *w, const struct fw_interval *x, const struct fw_interval *y) {
+        uint32_t a = MIN(x->fwd, y->fwd), b = MAX(x->fwd, y->fwd);
+        int r;
+
+        if (a == b)
+                return 0;
+        r = pair_add(w, a, b);
+        if (r <= 0)
+                return r;
+        w->found[w->n_pairs - 1] = (struct overlap) {
+                .a = a,
+                .b = b,
+                .proto = x->proto,
+                .ports = { .lo = x->lo, .hi = MIN(x->hi, y->hi) },
+        };
+        return 0;
+}
+
+static int overlap_cmp(const void *p, const void *q) {
+        const struct overlap *x = p, *y = q;
+
+        if (x->b != y->b)
+                return x->b < y->b ? -1 : 1;
+        return x->a < y->a ? -1 : x->a > y->a;
+}
+
+/* In file order: by the later entry, then by the one it collides with. */
+static int report_overlaps(struct sweep *w) {
+        char buf[NATGW_PORTS_STRLEN];
+        int r;
+
+        qsort(w->found, w->n_pairs, sizeof(*w->found), overlap_cmp);
+        for (size_t i = 0; i < w->n_pairs; i++) {
+                const struct overlap *o = &w->found[i];
+                const struct natgw_forward *fa = &w->c->forwards[o->a], *fb = &w->c->forwards[o->b];
+
+                r = report(w->k, fb->line, fb->name, "overlaps entry \"%s\" (line %u) on %s port%s %s",
+                           fa->name, fa->line, o->proto == NATGW_PROTO_TCP ? "tcp" : "udp",
+                           o->ports.lo == o->ports.hi ? "" : "s",
+                           natgw_ports_format(&o->ports, buf, sizeof(buf)));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every live member of @v conflicts with @x; closed ones are dropped on the way. */
+static int scan(struct sweep *w, struct idvec *v, const struct fw_interval *x) {
+        size_t j = 0;
+        int r;
+
+        for (size_t i = 0; i < v->n; i++) {
+                const struct fw_interval *y = &w->iv[v->v[i]];
+
+                /* Starts only grow: an interval closed now stays closed. */
+                if (y->hi < x->lo)
+                        continue;
+                v->v[j++] = v->v[i];
+                r = conflict(w, x, y);
+                if (r < 0)
+                        return r;
+        }
+        v->n = j;
+        return 0;
+}
+
+static int scan_key(struct sweep *w, uint32_t iface, uint32_t dest, const struct fw_interval *x) {
+        ssize_t i = find_key(w, make_key(iface, dest));
+
+        return i < 0 ? 0 : scan(w, &w->by_key[i], x);
+}
+
+static int query(struct sweep *w, const struct fw_interval *x) {
+        uint32_t i = w->iface_id[x->fwd], d = w->dest_id[x->fwd];
+        int r;
+
+        if (i != 0 && d != 0) {
+                /* Specific on both sides: conflicts are in four exact lists. */
+                if ((r = scan_key(w, i, d, x)) < 0 || (r = scan_key(w, i, 0, x)) < 0 ||
+                    (r = scan_key(w, 0, d, x)) < 0)
+                        return r;
+                return scan_key(w, 0, 0, x);
+        }
+        if (d != 0) {
+                r = scan(w, &w->by_dest[d], x);
+                return r < 0 ? r : scan(w, &w->by_dest[0], x);
+        }
+        if (i != 0) {
+                r = scan(w, &w->by_iface[i], x);
+                return r < 0 ? r : scan(w, &w->by_iface[0], x);
+        }
+        return scan(w, &w->all, x);
+}
+
+static int idvec_push(struct idvec *v, uint32_t x) {
+        if (GROW(v->v, v->cap, v->n + 1) < 0)
+                return -ENOMEM;
+        v->v[v->n++] = x;
+        return 0;
+}
+
+static int sweep_group(struct sweep *w, size_t from, size_t to) {
+        for (size_t i = 0; i < w->n_keys; i++)
+                w->by_key[i].n = 0;
+        for (size_t i = 0; i <= w->n_ifaces; i++)
+                w->by_iface[i].n = 0;
+        for (size_t i = 0; i <= w->n_dests; i++)
+                w->by_dest[i].n = 0;
+        w->all.n = 0;
+
+        for (size_t i = from; i < to; i++) {
+                uint32_t f = w->iv[i].fwd;
+                int r;
+
+                r = query(w, &w->iv[i]);
+                if (r < 0)
+                        return r;
+                if (idvec_push(&w->by_key[w->key_idx[f]], (uint32_t) i) < 0 ||
+                    idvec_push(&w->by_iface[w->iface_id[f]], (uint32_t) i) < 0 ||
+                    idvec_push(&w->by_dest[w->dest_id[f]], (uint32_t) i) < 0 ||
+                    idvec_push(&w->all, (uint32_t) i) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int check_forwards(struct check *k, const struct natgw_config *c) {
+        _cleanup_(sweep_done) struct sweep w = { .k = k, .c = c };
+        size_t from = 0;
+        int r;
+
+        if (c->n_forwards < 2)
+                return 0;
+        if (c->n_forwards >= UINT32_MAX)
+                return -ENOMEM;
+        w.iface_id = calloc(c->n_forwards, sizeof(*w.iface_id));
+        w.dest_id = calloc(c->n_forwards, sizeof(*w.dest_id));
+        w.pairs = calloc(PAIRS_SIZE, sizeof(*w.pairs));
+        w.found = calloc(NATGW_OVERLAPS_MAX, sizeof(*w.found));
+        if (!w.iface_id || !w.dest_id || !w.pairs || !w.found)
+                return -ENOMEM;
+        if ((r = assign_ids(c, false, w.iface_id, &w.n_ifaces)) < 0 ||
+            (r = assign_ids(c, true, w.dest_id, &w.n_dests)) < 0 ||
+            (r = build_keys(&w)) < 0 || (r = build_intervals(&w)) < 0)
+                return r;
+        w.by_key = calloc(w.n_keys, sizeof(*w.by_key));
+        w.by_iface = calloc(w.n_ifaces + 1, sizeof(*w.by_iface));
+        w.by_dest = calloc(w.n_dests + 1, sizeof(*w.by_dest));
+        if (!w.by_key || !w.by_iface || !w.by_dest)
+                return -ENOMEM;
+
+        for (size_t i = 1; i <= w.n_iv; i++) {
+                if (i < w.n_iv && w.iv[i].fam == w.iv[from].fam && w.iv[i].proto == w.iv[from].proto)
+                        continue;
+                r = sweep_group(&w, from, i);
+                if (r == -E2BIG) {
+                        r = report(k, 0, NULL,
+                                   "too many overlapping forwards: only the first %d are reported",
+                                   NATGW_OVERLAPS_MAX);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+                if (r < 0)
+                        return r;
+                from = i;
+        }
+        return report_overlaps(&w);
+}
+
+/* ---- all checks ---- */
+
+/**
+ * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
+ * @c:       the model
+ * @names:   every entry name of the file (also of entries left out of @c because of their own
+ *           errors), or NULL to take the names of the entries in @c
+ * @n_names: size of @names
+ * @file:    file name for the errors
+ * @errors:  problems are appended here
+ *
+ * Return: 0 when nothing is wrong; -EINVAL when errors were added; -ENOMEM.
+ */
+int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
+                          size_t n_names, const char *file, struct natgw_errors *errors) {
+        _cleanup_(freep) struct natgw_conf_name *own = NULL;
+        struct check k = { .file = file, .errors = errors };
+        int r;
+
+        if (!names) {
+                r = model_names(c, &own);
+                if (r < 0)
+                        return r;
+                names = own;
+                n_names = c->n_egress + c->n_forwards;
+        }
+        r = check_names(&k, names, n_names);
+        if (r < 0)
+                return r;
+        r = check_egress(&k, c);
+        if (r < 0)
+                return r;
+        r = check_forwards(&k, c);
+        if (r < 0)
+                return r;
+        return k.n_found > 0 ? -EINVAL : 0;
+}

@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * The loader: every class of error with its exact text, file and line, the model it builds, and
+ * every example file in conf/.
+ */
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "conf-internal.h"
+#include "util.h"
+
+#define SENTINEL ((struct natgw_config *) 0x1)
+
+static void dump_errors(const struct natgw_errors *e) {
+        for (size_t i = 0; i < e->n; i++) {
+                _cleanup_(freep) char *s = natgw_error_format(&e->v[i]);
+
+                print_message("  got: %s\n", s);
+        }
+}
+
+/* Load @text as "test.conf" and check that it fails with exactly the errors @expected, in order. */
+static void check_errors(const char *text, const char *const *expected) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+        size_t n = 0;
+        int r;
+
+        while (expected[n])
+                n++;
+        r = natgw_config_load_string(text, "test.conf", &c, &errors);
+        if (r != -EINVAL || errors.n != n)
+                dump_errors(&errors);
+        assert_int_equal(r, -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, n);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *s = natgw_error_format(&errors.v[i]);
+
+                if (!streq(s, expected[i]))
+                        dump_errors(&errors);
+                assert_string_equal(s, expected[i]);
+        }
+        natgw_errors_clear(&errors);
+}
+
+#define EXPECT_ERRORS(text, ...) check_errors(text, (const char *const[]) { __VA_ARGS__, NULL })
+
+static struct natgw_config *load_ok(const char *text) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        int r;
+
+        r = natgw_config_load_string(text, "test.conf", &c, &errors);
+        if (r != 0)
+                dump_errors(&errors);
+        assert_int_equal(r, 0);
+        assert_int_equal(errors.n, 0);
+        assert_non_null(c);
+        return c;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
+
+static void assert_addr(const struct natgw_addr *a, const char *expected) {
+        char buf[INET6_ADDRSTRLEN];
+
+        assert_non_null(natgw_addr_format(a, buf, sizeof(buf)));
+        assert_string_equal(buf, expected);
+}
+
+static void assert_prefix(const struct natgw_prefix *p, const char *expected) {
+        char buf[NATGW_PREFIX_STRLEN];
+
+        assert_non_null(natgw_prefix_format(p, buf, sizeof(buf)));
+        assert_string_equal(buf, expected);
+}
+
+/* The example of shared/DESIGN.md, verbatim. */
+static const char design_example[] =
+        "version = 1;\n"                                                                   /* 1 */
+        "\n"
+        "kernel = {\n"
+        "  ip_forward   = true;        # net.ipv4.ip_forward, default true\n"
+        "  ipv6_forward = false;       # net.ipv6.conf.all.forwarding, default false\n"   /* 5 */
+        "};\n"
+        "\n"
+        "conntrack = {\n"
+        "  max      = 524288;          # nf_conntrack_max; absent = leave the kernel's value\n"
+        "  buckets  = 131072;          # hash buckets; absent = leave\n"                  /* 10 */
+        "  warn     = 80;              # percent of max that raises a warning (default 80)\n"
+        "  critical = 95;              # percent of max that raises a critical alert (default 95)\n"
+        "  interval = 1.0;             # seconds between table checks (default 1.0)\n"
+        "};\n"
+        "\n"                                                                               /* 15 */
+        "masquerade = (\n"
+        "  { name = \"lan\"; source = [ \"192.168.1.0/24\", \"fd00:1::/64\" ]; out_interface = \"eth0\"; }\n"
+        ");\n"
+        "\n"
+        "snat = (\n"                                                                       /* 20 */
+        "  { name = \"dmz\"; source = \"10.10.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.10\"; },\n"
+        "  { name = \"pool\"; source = \"10.20.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.20-203.0.113.23\"; }\n"
+        ");\n"
+        "\n"
+        "forward = (\n"                                                                    /* 25 */
+        "  { name = \"web\";  in_interface = \"eth0\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; },\n"
+        "  { name = \"mail\"; in_interface = \"eth0\"; proto = \"tcp\"; port = [ 25, 110, 6080 ]; to = \"192.168.1.10\"; },\n"
+        "  { name = \"game\"; in_interface = \"eth0\"; proto = \"tcp+udp\"; port = 6000; to = \"192.168.1.20\"; },\n"
+        "  { name = \"ftp-data\"; in_interface = \"eth0\"; proto = \"tcp\"; port = \"50000-50100\";\n"
+        "    to = \"192.168.1.30\"; allow_from = [ \"198.51.100.0/24\" ]; },\n"          /* 30 */
+        "  { name = \"api6\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 443; to = \"[fd00:1::10]:8443\"; }\n"
+        ");\n";
+
+static void test_design_example(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(design_example);
+        const struct natgw_egress *e;
+        const struct natgw_forward *f;
+
+        assert_string_equal(c->path, "test.conf");
+        assert_int_equal(c->version, 1);
+        assert_true(c->kernel.ip_forward);
+        assert_false(c->kernel.ipv6_forward);
+        assert_int_equal(c->conntrack.max, 524288);
+        assert_int_equal(c->conntrack.buckets, 131072);
+        assert_int_equal(c->conntrack.warn, 80);
+        assert_int_equal(c->conntrack.critical, 95);
+        assert_true(c->conntrack.interval == 1.0);
+
+        assert_int_equal(c->n_egress, 3);
+        e = &c->egress[0];
+        assert_string_equal(e->name, "lan");
+        assert_int_equal(e->line, 17);
+        assert_int_equal(e->kind, NATGW_EGRESS_MASQUERADE);
+        assert_int_equal(e->n_sources, 2);
+        assert_prefix(&e->sources[0], "192.168.1.0/24");
+        assert_prefix(&e->sources[1], "fd00:1::/64");
+        assert_int_equal(e->sources[1].addr.family, AF_INET6);
+        assert_string_equal(e->out_interface, "eth0");
+        assert_int_equal(e->to_lo.family, 0);
+
+        e = &c->egress[1];
+        assert_string_equal(e->name, "dmz");
+        assert_int_equal(e->line, 21);
+        assert_int_equal(e->kind, NATGW_EGRESS_SNAT);
+        assert_int_equal(e->n_sources, 1);
+        assert_prefix(&e->sources[0], "10.10.0.0/16");
+        assert_addr(&e->to_lo, "203.0.113.10");
+        assert_addr(&e->to_hi, "203.0.113.10");
+
+        e = &c->egress[2];
+        assert_string_equal(e->name, "pool");
+        assert_int_equal(e->line, 22);
+        assert_addr(&e->to_lo, "203.0.113.20");
+        assert_addr(&e->to_hi, "203.0.113.23");
+
+        assert_int_equal(c->n_forwards, 5);
+        f = &c->forwards[0];
+        assert_string_equal(f->name, "web");
+        assert_int_equal(f->line, 26);
+        assert_string_equal(f->in_interface, "eth0");
+        assert_int_equal(f->protos, NATGW_PROTO_TCP);
+        assert_int_equal(f->n_ports, 1);
+        assert_int_equal(f->ports[0].lo, 8080);
+        assert_int_equal(f->ports[0].hi, 8080);
+        assert_addr(&f->to, "192.168.1.66");
+        assert_int_equal(f->to_port_mode, NATGW_TO_PORT_SINGLE);
+        assert_int_equal(f->to_port.lo, 80);
+        assert_int_equal(f->to_port.hi, 80);
+        assert_false(f->has_destination);
+        assert_int_equal(f->n_allow_from, 0);
+        assert_null(f->allow_from);
+
+        f = &c->forwards[1];
+        assert_string_equal(f->name, "mail");
+        assert_int_equal(f->n_ports, 3);
+        assert_int_equal(f->ports[0].lo, 25);
+        assert_int_equal(f->ports[1].lo, 110);
+        assert_int_equal(f->ports[2].lo, 6080);
+        assert_int_equal(f->ports[2].hi, 6080);
+        assert_int_equal(f->to_port_mode, NATGW_TO_PORT_KEEP);
+        assert_int_equal(f->to_port.lo, 0);
+
+        f = &c->forwards[2];
+        assert_string_equal(f->name, "game");
+        assert_int_equal(f->protos, NATGW_PROTO_TCP | NATGW_PROTO_UDP);
+
+        f = &c->forwards[3];
+        assert_string_equal(f->name, "ftp-data");
+        assert_int_equal(f->line, 29);
+        assert_int_equal(f->ports[0].lo, 50000);
+        assert_int_equal(f->ports[0].hi, 50100);
+        assert_int_equal(f->n_allow_from, 1);
+        assert_prefix(&f->allow_from[0], "198.51.100.0/24");
+
+        f = &c->forwards[4];
+        assert_string_equal(f->name, "api6");
+        assert_int_equal(f->to.family, AF_INET6);
+        assert_addr(&f->to, "fd00:1::10");
+        assert_int_equal(f->to_port_mode, NATGW_TO_PORT_SINGLE);
+        assert_int_equal(f->to_port.lo, 8443);
+}
+
+static void test_defaults(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok("version = 1;\n");
+
+        assert_int_equal(c->version, 1);
+        assert_true(c->kernel.ip_forward);
+        assert_false(c->kernel.ipv6_forward);
+        assert_int_equal(c->conntrack.max, -1);
+        assert_int_equal(c->conntrack.buckets, -1);
+        assert_int_equal(c->conntrack.warn, 80);
+        assert_int_equal(c->conntrack.critical, 95);
+        assert_true(c->conntrack.interval == 1.0);
+        assert_int_equal(c->n_egress, 0);
+        assert_null(c->egress);
+        assert_int_equal(c->n_forwards, 0);
+        assert_null(c->forwards);
+}
+
+static void test_values(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"
+                "kernel = { ip_forward = false; ipv6_forward = true; };\n"
+                "conntrack = { max = 5000000000L; buckets = 65536; warn = 50; critical = 50; interval = 2; };\n"
+                "snat = ( { name = \"s\"; source = \"fd00:1::/64\"; out_interface = \"ppp0\";\n"
+                "           to = \"2001:db8::1-2001:db8::ff\"; } );\n"
+                "masquerade = ( { name = \"m\"; source = ( \"10.0.0.0/8\" ); out_interface = \"eth1\"; } );\n"
+                "forward = (\n"
+                "  { name = \"r\"; proto = \"udp\"; port = \"6000-6099\"; to = \"[fd00::5]:7000-7099\";\n"
+                "    destination = \"2001:db8::7\"; allow_from = \"2001:db8:1::/48\"; },\n"
+                "  { name = \"many-to-one\"; proto = \"tcp\"; port = ( 81, \"82-84\", 8080L ); to = \"10.0.0.1:80\"; }\n"
+                ");\n");
+        const struct natgw_forward *f;
+
+        assert_false(c->kernel.ip_forward);
+        assert_true(c->kernel.ipv6_forward);
+        assert_int_equal(c->conntrack.max, 5000000000LL);
+        assert_int_equal(c->conntrack.buckets, 65536);
+        assert_int_equal(c->conntrack.warn, 50);
+        assert_int_equal(c->conntrack.critical, 50);
+        assert_true(c->conntrack.interval == 2.0);
+
+        /* Masquerade first, then snat, whatever the order in the file. */
+        assert_int_equal(c->n_egress, 2);
+        assert_string_equal(c->egress[0].name, "m");
+        assert_int_equal(c->egress[0].kind, NATGW_EGRESS_MASQUERADE);
+        assert_int_equal(c->egress[0].line, 6);
+        assert_string_equal(c->egress[1].name, "s");
+        assert_int_equal(c->egress[1].kind, NATGW_EGRESS_SNAT);
+        assert_int_equal(c->egress[1].line, 4);
+        assert_string_equal(c->egress[1].out_interface, "ppp0");
+        assert_addr(&c->egress[1].to_lo, "2001:db8::1");
+        assert_addr(&c->egress[1].to_hi, "2001:db8::ff");
+
+        f = &c->forwards[0];
+        assert_string_equal(f->in_interface, "");
+        assert_int_equal(f->protos, NATGW_PROTO_UDP);
+        assert_int_equal(f->to_port_mode, NATGW_TO_PORT_RANGE);
+        assert_int_equal(f->to_port.lo, 7000);
+        assert_int_equal(f->to_port.hi, 7099);
+        assert_true(f->has_destination);
+        assert_addr(&f->destination, "2001:db8::7");
+        assert_prefix(&f->allow_from[0], "2001:db8:1::/48");
+
+        f = &c->forwards[1];
+        assert_int_equal(f->n_ports, 3);
+        assert_int_equal(f->ports[0].lo, 81);
+        assert_int_equal(f->ports[1].lo, 82);
+        assert_int_equal(f->ports[1].hi, 84);
+        assert_int_equal(f->ports[2].lo, 8080);
+        assert_int_equal(f->to_port_mode, NATGW_TO_PORT_SINGLE);
+}
+
+static void test_example_files(void **state) {
+        static const char *const required[] = {
+                "natgwd.conf", "home-router.conf", "vpc-nat.conf", "ftp-server.conf",
+        };
+        glob_t g = {};
+
+        assert_int_equal(glob(SRCDIR "/conf/*.conf", 0, NULL, &g), 0);
+        assert_true(g.gl_pathc >= ELEMENTSOF(required));
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                struct natgw_errors errors = {};
+                struct natgw_config *c = NULL;
+                int r;
+
+                r = natgw_config_load_file(g.gl_pathv[i], &c, &errors);
+                if (r != 0) {
+                        print_message("%s:\n", g.gl_pathv[i]);
+                        dump_errors(&errors);
+                }
+                assert_int_equal(r, 0);
+                assert_int_equal(errors.n, 0);
+                assert_string_equal(c->path, g.gl_pathv[i]);
+                assert_true(c->n_egress + c->n_forwards > 0);
+                natgw_config_free(c);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+                _cleanup_(freep) char *path = NULL;
+
+                assert_true(asprintf(&path, "%s/conf/%s", SRCDIR, required[i]) > 0);
+                assert_int_equal(access(path, R_OK), 0);
+        }
+        globfree(&g);
+}
+
+static void test_syntax_error(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = (\n"
+                      "  { name = \"web\"; proto = \"tcp\"; ]\n"
+                      ");\n",
+                      "test.conf:3: syntax error");
+        EXPECT_ERRORS("version = 1;\n"
+                      "\n"
+                      "forward = ( { name = \"x\"; port = [ 25, \"110\" ]; } );\n",
+                      "test.conf:3: syntax error: mismatched element type in array (a list that mixes numbers and "
+                         "\"A-B\" strings is written with ( ), e.g. port = ( 25, \"50000-50100\" );)");
+        EXPECT_ERRORS("version = 1;\n"
+                      "version = 1;\n",
+                      "test.conf:2: syntax error: duplicate setting name");
+        /* Unterminated: libconfig names the line where the text ends. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "masquerade = (\n",
+                      "test.conf:3: syntax error");
+}
+
+static void test_io_errors(void **state) {
+        char dir[] = "/tmp/natgw-test-XXXXXX";
+        _cleanup_(freep) char *path = NULL, *msg = NULL;
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+        int fd;
+
+        assert_int_equal(natgw_config_load_file("/nonexistent/natgwd.conf", &c, &errors), -ENOENT);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 1);
+        msg = natgw_error_format(&errors.v[0]);
+        assert_string_equal(msg, "/nonexistent/natgwd.conf: cannot read: No such file or directory");
+        natgw_errors_clear(&errors);
+        free(msg);
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(natgw_config_load_file(dir, &c, &errors), -EISDIR);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 1);
+        assert_string_equal(errors.v[0].message, "cannot read: Is a directory");
+        assert_string_equal(errors.v[0].file, dir);
+        assert_int_equal(errors.v[0].line, 0);
+        natgw_errors_clear(&errors);
+
+        /* A NUL byte would hide the rest of the file from libconfig. */
+        assert_true(asprintf(&path, "%s/nul.conf", dir) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "version = 1;\n\0foo = 1;\n", 23), 23);
+        assert_int_equal(close(fd), 0);
+        assert_int_equal(natgw_config_load_file(path, &c, &errors), -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 1);
+        msg = natgw_error_format(&errors.v[0]);
+        assert_true(strstr(msg, "/nul.conf: cannot read: the file contains a NUL byte") != NULL);
+        natgw_errors_clear(&errors);
+        assert_int_equal(unlink(path), 0);
+
+        /* And a file that reads fine is loaded, with errors naming its path. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "version = 1;\nbogus = 1;\n", 24), 24);
+        assert_int_equal(close(fd), 0);
+        assert_int_equal(natgw_config_load_file(path, &c, &errors), -EINVAL);
+        assert_int_equal(errors.n, 1);
+        assert_string_equal(errors.v[0].file, path);
+        assert_int_equal(errors.v[0].line, 2);
+        assert_string_equal(errors.v[0].message, "unknown key \"bogus\"");
+        natgw_errors_clear(&errors);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_include_rejected(void **state) {
+        char path[] = "/tmp/natgw-include-XXXXXX";
+        _cleanup_(freep) char *text = NULL, *expected = NULL;
+        int fd;
+
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "\nkernel = { ip_forward = true; };\n", 34), 34);
+        assert_int_equal(close(fd), 0);
+        assert_true(asprintf(&text, "version = 1;\n@include \"%s\"\n", path) > 0);
+        assert_true(asprintf(&expected, "%s:2: @include is not supported: natgwd reads one file", path) > 0);
+        EXPECT_ERRORS(text, expected);
+        assert_int_equal(unlink(path), 0);
+}
+
+static void test_unknown_key(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "forwards = ();\n"
+                      "kernel = { ip_forwarding = true; };\n"
+                      "conntrack = { maximum = 10; };\n"
+                      "masquerade = ( { name = \"lan\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; to = \"1.2.3.4\"; } );\n"
+                      "forward = (\n"
+                      "  { name = \"web\"; proto = \"tcp\"; port = 80; to = \"10.0.0.1\";\n"
+                      "    in_iface = \"eth0\"; }\n"
+                      ");\n",
+                      "test.conf:2: unknown key \"forwards\"",
+                      "test.conf:3: kernel: unknown key \"ip_forwarding\"",
+                      "test.conf:4: conntrack: unknown key \"maximum\"",
+                      "test.conf:5: entry \"lan\": unknown key \"to\"",
+                      "test.conf:8: entry \"web\": unknown key \"in_iface\"");
+}
+
+static void test_wrong_type(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = (\n"
+                      "  { name = \"web\"; proto = \"tcp\"; port = true; to = \"10.0.0.1\"; },\n"
+                      "  { name = 5; proto = \"tcp\"; port = 81; to = \"10.0.0.1\"; },\n"
+                      "  { name = \"p\"; proto = [ \"tcp\" ]; port = ( 82, 1.5 ); to = 10; }\n"
+                      ");\n"
+                      "masquerade = ( { name = \"lan\"; source = 7; out_interface = \"eth0\"; },\n"
+                      "               { name = \"lan2\"; source = [ 7 ]; out_interface = 0; } );\n",
+                      "test.conf:3: entry \"web\": wrong type for \"port\": expected a port number, an \"A-B\" "
+                      "string or a list of them, got a boolean",
+                      "test.conf:4: forward entry 2: wrong type for \"name\": expected a string, got an integer",
+                      "test.conf:5: entry \"p\": wrong type for \"proto\": expected a string, got an array",
+                      "test.conf:5: entry \"p\": wrong type in \"port\" list: expected a port number or an \"A-B\" "
+                      "string, got a float",
+                      "test.conf:5: entry \"p\": wrong type for \"to\": expected a string, got an integer",
+                      "test.conf:7: entry \"lan\": wrong type for \"source\": expected a CIDR string or a list of "
+                      "them, got an integer",
+                      "test.conf:8: entry \"lan2\": wrong type in \"source\" list: expected a CIDR string, got an "
+                      "integer",
+                      "test.conf:8: entry \"lan2\": wrong type for \"out_interface\": expected a string, got an "
+                      "integer");
+        EXPECT_ERRORS("version = \"1\";\n"
+                      "kernel = true;\n"
+                      "conntrack = { max = 1.5; interval = \"1s\"; };\n"
+                      "forward = { name = \"x\"; };\n"
+                      "snat = ( 5, { name = \"s\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; to = \"1.2.3.4\"; } );\n"
+                      "masquerade = 1;\n",
+                      "test.conf:1: wrong type for \"version\": expected an integer, got a string",
+                      "test.conf:2: wrong type for \"kernel\": expected a group { ... }, got a boolean",
+                      "test.conf:3: conntrack: wrong type for \"max\": expected an integer, got a float",
+                      "test.conf:3: conntrack: wrong type for \"interval\": expected a number of seconds, got a string",
+                      "test.conf:4: wrong type for \"forward\": expected a list of entries ( { ... }, ... ), got a group",
+                      "test.conf:5: snat entry 1: wrong type: expected an entry { ... }, got an integer",
+                      "test.conf:6: wrong type for \"masquerade\": expected a list of entries ( { ... }, ... ), got "
+                      "an integer");
+        EXPECT_ERRORS("version = 1;\n"
+                      "kernel = { ip_forward = 1; ipv6_forward = \"yes\"; };\n",
+                      "test.conf:2: kernel: wrong type for \"ip_forward\": expected a boolean (true or false), got an integer",
+                      "test.conf:2: kernel: wrong type for \"ipv6_forward\": expected a boolean (true or false), got a string");
+}
+
+static void test_missing_keys(void **state) {
+        EXPECT_ERRORS("forward = (\n"
+                      "  { name = \"a\"; proto = \"tcp\"; port = 1; to = \"10.0.0.1\"; },\n"
+                      "  { name = \"b\"; proto = \"tcp\"; port = 2; to = \"10.0.0.1\"; },\n"
+                      "  { proto = \"tcp\"; port = 3; to = \"10.0.0.1\"; },\n"
+                      "  {\n"
+                      "    name = \"d\";\n"
+                      "  }\n"
+                      ");\n"
+                      "snat = ( { name = \"s\"; } );\n"
+                      "masquerade = ( { out_interface = \"eth0\"; } );\n",
+                      "test.conf: missing required key \"version\" (this natgwd reads version 1)",
+                      "test.conf:4: forward entry 3: missing required key \"name\"",
+                      "test.conf:5: entry \"d\": missing required key \"proto\"",
+                      "test.conf:5: entry \"d\": missing required key \"port\"",
+                      "test.conf:5: entry \"d\": missing required key \"to\"",
+                      "test.conf:9: entry \"s\": missing required key \"to\"",
+                      "test.conf:9: entry \"s\": missing required key \"source\"",
+                      "test.conf:9: entry \"s\": missing required key \"out_interface\"",
+                      "test.conf:10: masquerade entry 1: missing required key \"name\"",
+                      "test.conf:10: masquerade entry 1: missing required key \"source\"");
+        EXPECT_ERRORS("version = 2;\n", "test.conf:1: unsupported version 2 (this natgwd reads version 1)");
+}
+
+static void test_bad_name(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "masquerade = (\n"
+                      "  { name = \"web server\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; },\n"
+                      "  { name = \"\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; },\n"
+                      "  { name = \"a123456789b123456789c123456789d123456789e123456789f123456789g1234\";\n"
+                      "    source = \"10.2.0.0/16\"; out_interface = \"eth0:1\"; }\n"
+                      ");\n",
+                      "test.conf:3: masquerade entry 1: invalid name \"web server\": use 1 to 64 characters of "
+                      "A-Z, a-z, 0-9, \"_\", \".\" and \"-\"",
+                      "test.conf:4: masquerade entry 2: invalid name \"\": use 1 to 64 characters of "
+                      "A-Z, a-z, 0-9, \"_\", \".\" and \"-\"",
+                      "test.conf:5: masquerade entry 3: invalid name "
+                      "\"a123456789b123456789c123456789d123456789e123456789f123456789g1234\": use 1 to 64 "
+                      "characters of A-Z, a-z, 0-9, \"_\", \".\" and \"-\"",
+                      "test.conf:6: masquerade entry 3: interface name \"eth0:1\" contains whitespace, \"/\" or \":\"");
+        /* 64 characters is the limit, and every allowed character is allowed. */
+        natgw_config_free(load_ok("version = 1;\n"
+                                  "masquerade = ( { name = \"a123456789b123456789c123456789d123456789e123456789f123456789_.-Z\";\n"
+                                  "                 source = \"10.0.0.0/8\"; out_interface = \"eth0\"; } );\n"));
+}
+
+static void test_bad_cidr(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "masquerade = (\n"
+                      "  { name = \"lan\"; source = [ \"192.168.1.5/24\", \"10.0.0.0/33\" ]; out_interface = \"eth0\"; },\n"
+                      "  { name = \"lan6\"; source = ( \"fd00::1/64\",\n"
+                      "                             \"fd00::/129\", \"fd00::/x\" ); out_interface = \"eth0\"; },\n"
+                      "  { name = \"none\"; source = [ ]; out_interface = \"eth0\"; },\n"
+                      "  { name = \"dup\"; source = [ \"10.9.0.0/16\", \"10.8.0.0/16\", \"10.9.0.0/16\" ]; out_interface = \"eth0\"; }\n"
+                      ");\n"
+                      "forward = ( { name = \"f\"; proto = \"tcp\"; port = 1; to = \"10.0.0.1\";\n"
+                      "              allow_from = \"198.51.100.7/24\"; } );\n",
+                      "test.conf:3: entry \"lan\": source \"192.168.1.5/24\" has host bits set; did you mean 192.168.1.0/24?",
+                      "test.conf:3: entry \"lan\": source \"10.0.0.0/33\": prefix length is longer than 32 bits",
+                      "test.conf:4: entry \"lan6\": source \"fd00::1/64\" has host bits set; did you mean fd00::/64?",
+                      "test.conf:5: entry \"lan6\": source \"fd00::/129\": prefix length is longer than 128 bits",
+                      "test.conf:5: entry \"lan6\": source \"fd00::/x\" is not an address or a CIDR prefix",
+                      "test.conf:6: entry \"none\": \"source\" is an empty list",
+                      "test.conf:7: entry \"dup\": source 10.9.0.0/16 is listed twice",
+                      "test.conf:10: entry \"f\": allow_from \"198.51.100.7/24\" has host bits set; did you mean "
+                      "198.51.100.0/24?");
+}
+
+static void test_bad_address(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "snat = (\n"
+                      "  { name = \"s1\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; to = \"203.0.113\"; },\n"
+                      "  { name = \"s2\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.0/24\"; },\n"
+                      "  { name = \"s3\"; source = \"10.2.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.9-203.0.113.1\"; }\n"
+                      ");\n"
+                      "forward = (\n"
+                      "  { name = \"f1\"; proto = \"tcp\"; port = 1; to = \"lan-host\"; },\n"
+                      "  { name = \"f2\"; proto = \"tcp\"; port = 2; to = \"[192.168.1.1]:80\"; },\n"
+                      "  { name = \"f3\"; proto = \"tcp\"; port = 3; to = \"192.168.1.1\"; destination = \"203.0.113.0/24\"; },\n"
+                      "  { name = \"f4\"; proto = \"sctp\"; port = 4; to = \"192.168.1.1\"; }\n"
+                      ");\n",
+                      "test.conf:3: entry \"s1\": to \"203.0.113\" is not an address or an \"A-B\" address range",
+                      "test.conf:4: entry \"s2\": to \"203.0.113.0/24\" is not an address or an \"A-B\" address range",
+                      "test.conf:5: entry \"s3\": to \"203.0.113.9-203.0.113.1\": range start is greater than end",
+                      "test.conf:8: entry \"f1\": to \"lan-host\" is not ADDR, ADDR:PORT or ADDR:A-B (IPv6 in "
+                      "brackets: [ADDR]:PORT)",
+                      "test.conf:9: entry \"f2\": to \"[192.168.1.1]:80\" is not ADDR, ADDR:PORT or ADDR:A-B (IPv6 in "
+                      "brackets: [ADDR]:PORT)",
+                      "test.conf:10: entry \"f3\": destination \"203.0.113.0/24\" is not an address",
+                      "test.conf:11: entry \"f4\": proto \"sctp\" is not \"tcp\", \"udp\" or \"tcp+udp\"");
+}
+
+static void test_bad_port(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = (\n"
+                      "  { name = \"zero\"; proto = \"tcp\"; port = 0; to = \"10.0.0.1\"; },\n"
+                      "  { name = \"big\"; proto = \"tcp\"; port = 65536; to = \"10.0.0.2\"; },\n"
+                      "  { name = \"neg\"; proto = \"tcp\"; port = -1; to = \"10.0.0.3\"; },\n"
+                      "  { name = \"rev\"; proto = \"tcp\"; port = \"200-100\"; to = \"10.0.0.4\"; },\n"
+                      "  { name = \"word\"; proto = \"tcp\"; port = \"http\"; to = \"10.0.0.5\"; },\n"
+                      "  { name = \"srange\"; proto = \"tcp\"; port = \"0-80\"; to = \"10.0.0.6\"; },\n"
+                      "  { name = \"list\"; proto = \"udp\"; port = ( 53,\n"
+                      "                                          99999, \"5-4\" ); to = \"10.0.0.7\"; },\n"
+                      "  { name = \"empty\"; proto = \"tcp\"; port = [ ]; to = \"10.0.0.8\"; },\n"
+                      "  { name = \"to0\"; proto = \"tcp\"; port = 10; to = \"10.0.0.9:0\"; },\n"
+                      "  { name = \"torev\"; proto = \"tcp\"; port = \"20-30\"; to = \"10.0.0.9:40-30\"; },\n"
+                      "  { name = \"self\"; proto = \"tcp\"; port = ( \"70-90\", 100, 80, 100 ); to = \"10.0.0.10\"; }\n"
+                      ");\n",
+                      "test.conf:3: entry \"zero\": port 0 is out of range 1-65535",
+                      "test.conf:4: entry \"big\": port 65536 is out of range 1-65535",
+                      "test.conf:5: entry \"neg\": port -1 is out of range 1-65535",
+                      "test.conf:6: entry \"rev\": port range \"200-100\": start is greater than end",
+                      "test.conf:7: entry \"word\": port \"http\" is not a number or an \"A-B\" range",
+                      "test.conf:8: entry \"srange\": port \"0-80\" is out of range 1-65535",
+                      "test.conf:10: entry \"list\": port 99999 is out of range 1-65535",
+                      "test.conf:10: entry \"list\": port range \"5-4\": start is greater than end",
+                      "test.conf:11: entry \"empty\": \"port\" is an empty list",
+                      "test.conf:12: entry \"to0\": to \"10.0.0.9:0\": port is out of range 1-65535",
+                      "test.conf:13: entry \"torev\": to \"10.0.0.9:40-30\": port range start is greater than end",
+                      "test.conf:14: entry \"self\": port 80 overlaps port 70-90 of the same entry",
+                      "test.conf:14: entry \"self\": port 100 overlaps port 100 of the same entry");
+}
+
+static void test_range_widths(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = (\n"
+                      "  { name = \"ftp-data\"; proto = \"tcp\"; port = \"50000-50100\";\n"
+                      "    to = \"192.168.1.30:6000-6099\"; },\n"
+                      "  { name = \"one\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.31:6000-6099\"; },\n"
+                      "  { name = \"list\"; proto = \"tcp\"; port = [ \"1000-1009\", \"2000-2009\" ];\n"
+                      "    to = \"192.168.1.32:6000-6009\"; }\n"
+                      ");\n",
+                      "test.conf:4: entry \"ftp-data\": range widths differ: port 50000-50100 has 101 ports, "
+                      "to 6000-6099 has 100",
+                      "test.conf:5: entry \"one\": range widths differ: port 8080 has 1 port, to 6000-6099 has 100",
+                      "test.conf:7: entry \"list\": to \"192.168.1.32:6000-6009\" maps a port range, so \"port\" "
+                      "must be one range, not a list of 2");
+        /* Equal widths are fine, and so is "many ports to one". */
+        natgw_config_free(load_ok("version = 1;\n"
+                                  "forward = (\n"
+                                  "  { name = \"a\"; proto = \"tcp\"; port = \"50000-50100\"; to = \"192.168.1.30:6000-6100\"; },\n"
+                                  "  { name = \"b\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.30:9000-9000\"; },\n"
+                                  "  { name = \"c\"; proto = \"tcp\"; port = ( 1, 2, \"3-9\" ); to = \"192.168.1.30:80\"; }\n"
+                                  ");\n"));
+}
+
+static void test_family_mismatch(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "snat = (\n"
+                      "  { name = \"pool\"; source = \"10.20.0.0/16\"; out_interface = \"eth0\";\n"
+                      "    to = \"203.0.113.1-2001:db8::1\"; },\n"
+                      "  { name = \"mixed\"; source = [ \"10.30.0.0/16\", \"fd00:2::/64\" ]; out_interface = \"eth0\";\n"
+                      "    to = \"203.0.113.2\"; },\n"
+                      "  { name = \"v6\"; source = \"10.40.0.0/16\"; out_interface = \"eth0\"; to = \"2001:db8::2\"; }\n"
+                      ");\n"
+                      "forward = (\n"
+                      "  { name = \"api6\"; proto = \"tcp\"; port = 443; to = \"[fd00:1::10]:8443\";\n"
+                      "    destination = \"203.0.113.5\";\n"
+                      "    allow_from = [ \"2001:db8::/32\", \"198.51.100.0/24\" ]; },\n"
+                      "  { name = \"web\"; proto = \"tcp\"; port = 80; to = \"192.168.1.1\"; destination = \"2001:db8::5\"; }\n"
+                      ");\n",
+                      "test.conf:4: entry \"pool\": to \"203.0.113.1-2001:db8::1\" mixes IPv4 and IPv6",
+                      "test.conf:5: entry \"mixed\": source \"fd00:2::/64\" is IPv6 but \"to\" is IPv4",
+                      "test.conf:7: entry \"v6\": source \"10.40.0.0/16\" is IPv4 but \"to\" is IPv6",
+                      "test.conf:11: entry \"api6\": destination \"203.0.113.5\" is IPv4 but \"to\" is IPv6",
+                      "test.conf:12: entry \"api6\": allow_from \"198.51.100.0/24\" is IPv4 but \"to\" is IPv6",
+                      "test.conf:13: entry \"web\": destination \"2001:db8::5\" is IPv6 but \"to\" is IPv4");
+}
+
+static void test_interface_name(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "masquerade = (\n"
+                      "  { name = \"a\"; source = \"10.0.0.0/8\"; out_interface = \"enp0s31f6-uplink\"; },\n"
+                      "  { name = \"b\"; source = \"10.1.0.0/16\"; out_interface = \"\"; },\n"
+                      "  { name = \"c\"; source = \"10.2.0.0/16\"; out_interface = \"..\"; },\n"
+                      "  { name = \"d\"; source = \"10.3.0.0/16\"; out_interface = \"eth 0\"; }\n"
+                      ");\n"
+                      "forward = (\n"
+                      "  { name = \"f\"; in_interface = \"\"; proto = \"tcp\"; port = 1; to = \"10.0.0.1\"; },\n"
+                      "  { name = \"g\"; in_interface = \"br/lan\"; proto = \"tcp\"; port = 2; to = \"10.0.0.1\"; }\n"
+                      ");\n",
+                      "test.conf:3: entry \"a\": interface name \"enp0s31f6-uplink\" is longer than 15 characters",
+                      "test.conf:4: entry \"b\": \"out_interface\" is empty",
+                      "test.conf:5: entry \"c\": interface name \"..\" is not allowed",
+                      "test.conf:6: entry \"d\": interface name \"eth 0\" contains whitespace, \"/\" or \":\"",
+                      "test.conf:9: entry \"f\": \"in_interface\" is empty; leave it out to match any interface",
+                      "test.conf:10: entry \"g\": interface name \"br/lan\" contains whitespace, \"/\" or \":\"");
+        /* Fifteen characters fit. */
+        natgw_config_free(load_ok("version = 1;\n"
+                                  "masquerade = ( { name = \"a\"; source = \"10.0.0.0/8\"; out_interface = \"enp0s31f6-upli\"; },\n"
+                                  "               { name = \"b\"; source = \"10.0.0.0/8\"; out_interface = \"enp0s31f6-uplin\"; } );\n"));
+}
+
+static void test_conntrack(void **state) {
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = {\n"
+                      "  max = 0;\n"
+                      "  buckets = -5;\n"
+                      "  warn = 0;\n"
+                      "  critical = 101;\n"
+                      "  interval = 3601;\n"
+                      "};\n",
+                      "test.conf:3: conntrack: \"max\" must be at least 1, got 0",
+                      "test.conf:4: conntrack: \"buckets\" must be at least 1, got -5",
+                      "test.conf:5: conntrack: \"warn\" must be between 1 and 100, got 0",
+                      "test.conf:6: conntrack: \"critical\" must be between 1 and 100, got 101",
+                      "test.conf:7: conntrack: \"interval\" must be more than 0 and at most 3600 seconds, got 3601");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { warn = 90;\n"
+                      "              critical = 85; interval = 0.0; };\n",
+                      "test.conf:3: conntrack: \"critical\" (85) must not be lower than \"warn\" (90)",
+                      "test.conf:3: conntrack: \"interval\" must be more than 0 and at most 3600 seconds, got 0");
+        /* Against the default critical (95) too. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { warn = 96; };\n",
+                      "test.conf:2: conntrack: \"critical\" (95) must not be lower than \"warn\" (96)");
+}
+
+static void test_many_errors(void **state) {
+        /* One file, many classes of errors: all reported, in line order. */
+        EXPECT_ERRORS("version = 1;\n"                                                            /* 1 */
+                      "forward = (\n"
+                      "  { name = \"web\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; },\n"
+                      "  { name = \"bad\"; proto = \"tcp\"; port = 0; to = \"192.168.1.67\"; },\n"
+                      "  { name = \"web\"; proto = \"udp\"; port = 53; to = \"192.168.1.68\"; },\n"  /* 5 */
+                      "  { name = \"late\"; proto = \"tcp\"; port = \"8000-8100\"; to = \"192.168.1.69\"; }\n"
+                      ");\n"
+                      "masquerade = (\n"
+                      "  { name = \"lan\"; source = \"192.168.1.1/24\"; out_interface = \"eth0\"; },\n"
+                      "  { name = \"lan-a\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; }\n" /* 10 */
+                      ");\n"
+                      "snat = ( { name = \"lan-b\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; to = \"203.0.113.1\"; } );\n"
+                      "extra = 1;\n",
+                      "test.conf:4: entry \"bad\": port 0 is out of range 1-65535",
+                      "test.conf:5: entry \"web\": name already used by the entry at line 3",
+                      "test.conf:6: entry \"late\": overlaps entry \"web\" (line 3) on tcp port 8080",
+                      "test.conf:9: entry \"lan\": source \"192.168.1.1/24\" has host bits set; did you mean "
+                      "192.168.1.0/24?",
+                      "test.conf:12: entry \"lan-b\": source 10.0.0.0/8 on \"eth0\" is already used by entry "
+                      "\"lan-a\" (line 10)",
+                      "test.conf:13: unknown key \"extra\"");
+}
+
+static void test_control_characters(void **state) {
+        /* A value with a newline must not break the one-error-per-line output. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = ( { name = \"x\"; proto = \"tc\\np\"; port = 1; to = \"10.0.0.1\"; } );\n",
+                      "test.conf:2: entry \"x\": proto \"tc?p\" is not \"tcp\", \"udp\" or \"tcp+udp\"");
+}
+
+static void test_errors_appended(void **state) {
+        /* The list may already hold errors: they stay first and in place. */
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+
+        assert_int_equal(natgw_errors_add(&errors, "other.conf", 99, NULL, "earlier"), 0);
+        assert_int_equal(natgw_config_load_string("foo = 1;\nversion = 1;\n", NULL, &c, &errors), -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 2);
+        assert_string_equal(errors.v[0].message, "earlier");
+        assert_string_equal(errors.v[1].file, "<string>");
+        assert_int_equal(errors.v[1].line, 1);
+        natgw_errors_clear(&errors);
+
+        assert_null(natgw_config_free(NULL));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_design_example),
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_values),
+                cmocka_unit_test(test_example_files),
+                cmocka_unit_test(test_syntax_error),
+                cmocka_unit_test(test_io_errors),
+                cmocka_unit_test(test_include_rejected),
+                cmocka_unit_test(test_unknown_key),
+                cmocka_unit_test(test_wrong_type),
+                cmocka_unit_test(test_missing_keys),
+                cmocka_unit_test(test_bad_name),
+                cmocka_unit_test(test_bad_cidr),
+                cmocka_unit_test(test_bad_address),
+                cmocka_unit_test(test_bad_port),
+                cmocka_unit_test(test_range_widths),
+                cmocka_unit_test(test_family_mismatch),
+                cmocka_unit_test(test_interface_name),
+                cmocka_unit_test(test_conntrack),
+                cmocka_unit_test(test_many_errors),
+                cmocka_unit_test(test_control_characters),
+                cmocka_unit_test(test_errors_appended),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
