@@ -20,10 +20,6 @@ static const char *arg_socket = "/run/natgwd/control.sock";
 static bool arg_check;
 static int arg_verbose;
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
-
 static void help(void) {
         printf("Usage: natgwd [OPTIONS]\n"
                "NAT gateway daemon: keeps table inet natgw as its config file says.\n\n"

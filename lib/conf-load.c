@@ -24,8 +24,6 @@ static const char *const conntrack_keys[] = {
         "max", "buckets", "warn", "critical", "interval", NULL,
 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
-
 void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? config_setting_source_line(s) : 0;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "util.h"
+
 /*
  * The validated model of a natgwd config file (shared/DESIGN.md, "Config language").
  * Everything downstream (compiler, batch, daemon) reads only this model; nothing in it is
@@ -119,6 +121,7 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
                              struct natgw_errors *errors);
 
 struct natgw_config *natgw_config_free(struct natgw_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
 
 /* Address helpers shared by the loader, the compiler and the tests. */
 int natgw_addr_parse(const char *s, struct natgw_addr *ret);

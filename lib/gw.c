@@ -3,8 +3,6 @@
 #include "sysctl.h"
 #include "util.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
-
 int natgw_gw_new(struct natgw_gw **ret) {
         struct natgw_gw *gw;
         int r;

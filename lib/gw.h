@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "util.h"
+
 /*
  * The gateway as natgwd runs it: the config in force and the kernel state made from it.
  * Apply is all-or-nothing: a file that fails validation, compilation or the kernel's own
@@ -21,6 +23,7 @@ struct natgw_gw {
 
 int natgw_gw_new(struct natgw_gw **ret);
 struct natgw_gw *natgw_gw_free(struct natgw_gw *gw);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
 
 /**
  * natgw_gw_apply_file() - load @path and make the kernel match it

@@ -50,8 +50,6 @@ struct natgw_batch *natgw_batch_free(struct natgw_batch *b) {
         return NULL;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_batch *, natgw_batch_free);
-
 struct builder {
         struct natgw_batch *b;
         const struct natgw_plan *plan;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "util.h"
+
 /*
  * A plan -> one nftables transaction: BATCH_BEGIN, replace table inet natgw as a whole,
  * BATCH_END, in one contiguous buffer. Every message has its own sequence number and asks for
@@ -63,6 +65,7 @@ int natgw_batch_build(const struct natgw_plan *p, uint32_t seq, uint32_t table_f
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret);
 
 struct natgw_batch *natgw_batch_free(struct natgw_batch *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_batch *, natgw_batch_free);
 
 /* The message with sequence number @seq, or NULL. */
 const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t seq);

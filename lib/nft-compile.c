@@ -55,20 +55,22 @@ unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
         return 0;
 }
 
+static void maps_free(struct natgw_map *maps, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(maps[i].keys);
+                free(maps[i].data);
+                free(maps[i].entry);
+        }
+}
+
 struct natgw_plan *natgw_plan_free(struct natgw_plan *p) {
         if (!p)
                 return NULL;
-        for (size_t i = 0; i < p->n_maps; i++) {
-                free(p->maps[i].keys);
-                free(p->maps[i].data);
-                free(p->maps[i].entry);
-        }
+        maps_free(p->maps, p->n_maps);
         free(p->maps);
         free(p);
         return NULL;
 }
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
 
 static void map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, const char *name,
                      const enum natgw_field *fields, unsigned n_fields, bool interval) {
@@ -431,14 +433,6 @@ static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
         p->maps = v;
         p->maps[p->n_maps++] = *m;
         return 0;
-}
-
-static void maps_free(struct natgw_map *maps, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(maps[i].keys);
-                free(maps[i].data);
-                free(maps[i].entry);
-        }
 }
 
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {

@@ -45,10 +45,6 @@ struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
         return NULL;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_batch *, natgw_batch_free);
-
 int natgw_nft_new(struct natgw_nft **ret) {
         _cleanup_(natgw_nft_freep) struct natgw_nft *n = NULL;
         int one = 1;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "util.h"
+
 /*
  * The compiled form of a config: which named maps the table holds and every element of them,
  * as the exact key and data bytes the kernel will store. Pure data, built without the kernel,
@@ -87,6 +89,7 @@ struct natgw_plan {
  */
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors);
 struct natgw_plan *natgw_plan_free(struct natgw_plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
 
 /* Name and line of entry number @idx (egress entries first, then forwards). */
 const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "util.h"
+
 /*
  * natgwd's view of nftables: one table, inet natgw, replaced as a whole in one transaction.
  */
@@ -28,6 +30,7 @@ struct natgw_apply_stats {
  */
 int natgw_nft_new(struct natgw_nft **ret);
 struct natgw_nft *natgw_nft_free(struct natgw_nft *n);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
 
 /**
  * natgw_nft_apply() - replace table inet natgw with what @c describes, in one transaction

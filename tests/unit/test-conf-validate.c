@@ -18,41 +18,7 @@
 #include "conf-internal.h"
 #include "util.h"
 
-#define SENTINEL ((struct natgw_config *) 0x1)
-
-static void dump_errors(const struct natgw_errors *e) {
-        for (size_t i = 0; i < e->n && i < 20; i++) {
-                _cleanup_(freep) char *s = natgw_error_format(&e->v[i]);
-
-                print_message("  got: %s\n", s);
-        }
-}
-
-static void check_errors(const char *text, const char *const *expected) {
-        struct natgw_errors errors = {};
-        struct natgw_config *c = SENTINEL;
-        size_t n = 0;
-        int r;
-
-        while (expected[n])
-                n++;
-        r = natgw_config_load_string(text, "test.conf", &c, &errors);
-        if (r != -EINVAL || errors.n != n)
-                dump_errors(&errors);
-        assert_int_equal(r, -EINVAL);
-        assert_ptr_equal(c, SENTINEL);
-        assert_int_equal(errors.n, n);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(freep) char *s = natgw_error_format(&errors.v[i]);
-
-                if (!streq(s, expected[i]))
-                        dump_errors(&errors);
-                assert_string_equal(s, expected[i]);
-        }
-        natgw_errors_clear(&errors);
-}
-
-#define EXPECT_ERRORS(text, ...) check_errors(text, (const char *const[]) { __VA_ARGS__, NULL })
+#include "conf-test.h"
 
 static void expect_valid(const char *text) {
         struct natgw_errors errors = {};

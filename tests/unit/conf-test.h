@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Shared by the config unit tests: load text and compare the errors, line by line. */
+
+#define SENTINEL ((struct natgw_config *) 0x1)
+
+static inline void dump_errors(const struct natgw_errors *e) {
+        for (size_t i = 0; i < e->n && i < 20; i++) {
+                _cleanup_(freep) char *s = natgw_error_format(&e->v[i]);
+
+                print_message("  got: %s\n", s);
+        }
+}
+
+/* Load @text as "test.conf" and check that it fails with exactly the errors @expected, in order. */
+static inline void check_errors(const char *text, const char *const *expected) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+        size_t n = 0;
+        int r;
+
+        while (expected[n])
+                n++;
+        r = natgw_config_load_string(text, "test.conf", &c, &errors);
+        if (r != -EINVAL || errors.n != n)
+                dump_errors(&errors);
+        assert_int_equal(r, -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, n);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *s = natgw_error_format(&errors.v[i]);
+
+                if (!streq(s, expected[i]))
+                        dump_errors(&errors);
+                assert_string_equal(s, expected[i]);
+        }
+        natgw_errors_clear(&errors);
+}
+
+#define EXPECT_ERRORS(text, ...) check_errors(text, (const char *const[]) { __VA_ARGS__, NULL })
