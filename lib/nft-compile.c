@@ -270,6 +270,22 @@ static uint16_t forward_target_port(const struct natgw_forward *f, uint16_t port
         }
 }
 
+/* A client prefix inside another prefix of the same allow_from adds nothing, and two
+ * overlapping intervals would make the kernel reject the whole map. */
+static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
+        u128 lo, hi, olo, ohi;
+
+        prefix_bounds(&f->allow_from[s], &lo, &hi);
+        for (size_t o = 0; o < f->n_allow_from; o++) {
+                if (o == s)
+                        continue;
+                prefix_bounds(&f->allow_from[o], &olo, &ohi);
+                if (olo <= lo && hi <= ohi && (olo != lo || ohi != hi || o < s))
+                        return true;
+        }
+        return false;
+}
+
 static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, uint32_t entry) {
         static const struct {
                 unsigned bit;
@@ -291,6 +307,8 @@ static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, u
                         if (f->n_allow_from) {
                                 u128 lo, hi;
 
+                                if (allow_from_covered(f, s))
+                                        continue;
                                 prefix_bounds(&f->allow_from[s], &lo, &hi);
                                 u128_to_addr(lo, m->family, &v.saddr_lo);
                                 u128_to_addr(hi, m->family, &v.saddr_hi);

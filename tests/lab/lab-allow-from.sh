@@ -3,7 +3,8 @@
 #
 # allow_from: a forward translates only clients inside its prefixes; any other client's packet
 # is not translated at all and reaches gw's own stack (which refuses it). The server must
-# never see a client that is not allowed.
+# never see a client that is not allowed. "ops" also lists a prefix nested in another one,
+# which natgwd folds away (overlapping intervals would make the kernel reject the map).
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -14,7 +15,7 @@ forward = (
   { name = "ssh"; in_interface = "eth0"; proto = "tcp+udp"; port = 2222; to = "192.168.1.66:22";
     allow_from = [ "198.51.100.7/32" ]; },
   { name = "ops"; in_interface = "eth0"; proto = "tcp"; port = "2300-2301"; to = "192.168.1.66";
-    allow_from = [ "198.51.100.8/32", "203.0.113.64/26" ]; },
+    allow_from = [ "198.51.100.8/32", "203.0.113.64/26", "203.0.113.96/27" ]; },
   { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; }
 );
 EOF

@@ -325,6 +325,34 @@ static void test_forward_shapes(void **state) {
         config_done(c);
 }
 
+static void test_forward_allow_from_nested(void **state) {
+        struct natgw_prefix pre[] = { P("198.51.100.7", 32), P("198.51.100.0", 24), P("203.0.113.0", 25),
+                                      P("203.0.113.0", 24) };
+        struct natgw_config *c = config_new();
+        const struct natgw_map *m;
+        struct natgw_forward *f;
+        struct natgw_plan *p;
+        char lo[INET_ADDRSTRLEN], hi[INET_ADDRSTRLEN];
+
+        f = forward_add(c, "ssh", "eth0", NATGW_PROTO_TCP, 22, 22, "192.168.1.66");
+        f->allow_from = calloc(ELEMENTSOF(pre), sizeof(pre[0]));
+        memcpy(f->allow_from, pre, sizeof(pre));
+        f->n_allow_from = ELEMENTSOF(pre);
+        p = build(c);
+        m = find_map(p, "fwd4_if_src");
+        assert_non_null(m);
+        /* Only the two outer prefixes remain: overlapping intervals would be rejected. */
+        assert_int_equal(m->n, 2);
+        inet_ntop(AF_INET, m->keys + 16, lo, sizeof(lo));
+        inet_ntop(AF_INET, m->keys + m->key_len + 16, hi, sizeof(hi));
+        assert_string_equal(lo, "198.51.100.0");
+        assert_string_equal(hi, "198.51.100.255");
+        inet_ntop(AF_INET, m->keys + 2 * m->key_len + 16, lo, sizeof(lo));
+        assert_string_equal(lo, "203.0.113.0");
+        natgw_plan_free(p);
+        config_done(c);
+}
+
 static void test_forward_too_many_elements(void **state) {
         struct natgw_prefix many[100];
         struct natgw_config *c = config_new();
@@ -418,6 +446,7 @@ int main(void) {
                 cmocka_unit_test(test_forward_single_and_rewrite),
                 cmocka_unit_test(test_forward_range_to_range),
                 cmocka_unit_test(test_forward_shapes),
+                cmocka_unit_test(test_forward_allow_from_nested),
                 cmocka_unit_test(test_forward_too_many_elements),
                 cmocka_unit_test(test_batch_splits_and_maps_back),
         };
