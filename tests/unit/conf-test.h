@@ -39,3 +39,18 @@ static inline void check_errors(const char *text, const char *const *expected) {
 }
 
 #define EXPECT_ERRORS(text, ...) check_errors(text, (const char *const[]) { __VA_ARGS__, NULL })
+
+/* Load @text as "test.conf", which must be valid; the caller frees the model. */
+static inline struct natgw_config *load_ok(const char *text) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        int r;
+
+        r = natgw_config_load_string(text, "test.conf", &c, &errors);
+        if (r != 0)
+                dump_errors(&errors);
+        assert_int_equal(r, 0);
+        assert_int_equal(errors.n, 0);
+        assert_non_null(c);
+        return c;
+}

@@ -22,20 +22,6 @@
 
 #include "conf-test.h"
 
-static struct natgw_config *load_ok(const char *text) {
-        struct natgw_errors errors = {};
-        struct natgw_config *c = NULL;
-        int r;
-
-        r = natgw_config_load_string(text, "test.conf", &c, &errors);
-        if (r != 0)
-                dump_errors(&errors);
-        assert_int_equal(r, 0);
-        assert_int_equal(errors.n, 0);
-        assert_non_null(c);
-        return c;
-}
-
 static void assert_addr(const struct natgw_addr *a, const char *expected) {
         char buf[INET6_ADDRSTRLEN];
 

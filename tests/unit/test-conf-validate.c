@@ -21,17 +21,7 @@
 #include "conf-test.h"
 
 static void expect_valid(const char *text) {
-        struct natgw_errors errors = {};
-        struct natgw_config *c = NULL;
-        int r;
-
-        r = natgw_config_load_string(text, "test.conf", &c, &errors);
-        if (r != 0)
-                dump_errors(&errors);
-        assert_int_equal(r, 0);
-        assert_int_equal(errors.n, 0);
-        assert_non_null(c);
-        natgw_config_free(c);
+        natgw_config_free(load_ok(text));
 }
 
 /* ---- names ---- */
