@@ -23,14 +23,20 @@ static void error_done(struct natgw_error *e) {
  */
 int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                      const char *fmt, ...) {
-        struct natgw_error e = { .line = line };
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&e.message, fmt, ap);
+        r = natgw_errors_addv(errors, file, line, entry, fmt, ap);
         va_end(ap);
-        if (r < 0) {
+        return r;
+}
+
+int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                      const char *fmt, va_list ap) {
+        struct natgw_error e = { .line = line };
+
+        if (vasprintf(&e.message, fmt, ap) < 0) {
                 e.message = NULL;
                 return -ENOMEM;
         }

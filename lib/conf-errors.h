@@ -6,6 +6,7 @@
  * Library code appends here instead of printing; the daemon and natgwctl decide what to say.
  */
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,6 +34,10 @@ struct natgw_errors {
  */
 int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* natgw_errors_add() with a va_list, for callers that wrap it. */
+int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Format one error as `FILE:LINE: entry "NAME": message` into a new string (NULL: no memory). */
 char *natgw_error_format(const struct natgw_error *e);

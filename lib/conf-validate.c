@@ -20,18 +20,12 @@ struct check {
 
 _printf_(4, 5)
 static int report(struct check *k, unsigned line, const char *entry, const char *fmt, ...) {
-        _cleanup_(freep) char *msg = NULL;
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
+        r = natgw_errors_addv(k->errors, k->file, line, entry, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                msg = NULL;
-                return -ENOMEM;
-        }
-        r = natgw_errors_add(k->errors, k->file, line, entry, "%s", msg);
         if (r < 0)
                 return r;
         k->n_found++;
