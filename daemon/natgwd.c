@@ -1,24 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * natgwd: keeps table inet natgw (and the forwarding sysctls) exactly as its config file says.
- * A thin main: options, the event loop and what to log; the work is in lib/.
+ * A thin main: options, the event loop, the control socket's verbs and what to log; the work
+ * is in lib/.
  */
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 
 #include "config.h"
 #include "conf.h"
+#include "ct-top.h"
+#include "ctl-server.h"
+#include "gw-json.h"
 #include "gw.h"
+#include "log.h"
 #include "nft-plan.h"
 #include "util.h"
 
 static const char *arg_config = NATGW_CONFIG_DEFAULT;
-static const char *arg_socket = "/run/natgwd/control.sock";
+static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
 static bool arg_check;
 static int arg_verbose;
+
+struct daemon {
+        struct natgw_gw *gw;
+        sd_event *event;
+        struct natgw_ctl_server *ctl;
+        uint64_t started_usec; /* CLOCK_REALTIME */
+        struct natgw_reload_record last_reload;
+};
 
 static void help(void) {
         printf("Usage: natgwd [OPTIONS]\n"
@@ -26,10 +42,10 @@ static void help(void) {
                "  -c, --config FILE   config file (default %s)\n"
                "  -S, --socket PATH   control socket (default %s)\n"
                "  -t, --check         validate and compile the file, then exit (0 valid, 1 not)\n"
-               "  -v, --verbose       log more\n"
+               "  -v, --verbose       log more (debug messages)\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n",
-               NATGW_CONFIG_DEFAULT, "/run/natgwd/control.sock");
+               NATGW_CONFIG_DEFAULT, NATGW_CTL_SOCKET_DEFAULT);
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -71,65 +87,194 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static void print_errors(const struct natgw_errors *errors, const char *prefix) {
-        for (size_t i = 0; i < errors->n; i++) {
-                _cleanup_(freep) char *s = natgw_error_format(&errors->v[i]);
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
 
-                fprintf(stderr, "%s%s\n", prefix, s ? s : errors->v[i].message);
-        }
+        clock_gettime(clock, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Load and compile @path without touching the kernel. 0 valid, -EINVAL invalid, -errno. */
+static int check_file(const char *path, struct natgw_errors *errors, size_t *ret_egress, size_t *ret_forwards,
+                      size_t *ret_elements) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        int r;
+
+        r = natgw_config_load_file(path, &c, errors);
+        if (r >= 0)
+                r = natgw_plan_build(c, &p, errors);
+        if (r < 0)
+                return r;
+        *ret_egress = c->n_egress;
+        *ret_forwards = c->n_forwards;
+        *ret_elements = p->n_elements;
+        return 0;
 }
 
 static int run_check(void) {
-        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
-        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
         struct natgw_errors errors = {};
+        size_t egress, forwards, elements;
         int r;
 
-        r = natgw_config_load_file(arg_config, &c, &errors);
-        if (r >= 0)
-                r = natgw_plan_build(c, &p, &errors);
-        print_errors(&errors, "");
+        r = check_file(arg_config, &errors, &egress, &forwards, &elements);
+        natgw_errors_print(&errors, stderr);
         natgw_errors_clear(&errors);
         if (r < 0) {
                 if (r == -ENOMEM)
                         fprintf(stderr, "natgwd: out of memory\n");
                 return 1;
         }
-        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, c->n_egress,
-               c->n_forwards, p->n_elements);
+        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, egress, forwards,
+               elements);
         return 0;
 }
 
-static void log_applied(const struct natgw_gw *gw, const char *what) {
-        const struct natgw_apply_stats *s = &gw->last_stats;
+static void notify_status(const struct daemon *d) {
+        const struct natgw_config *c = d->gw->config;
+        const struct natgw_reload_record *r = &d->last_reload;
+        char last[128] = "";
 
-        fprintf(stderr,
-                "natgwd: %s %s (generation %llu): egress entries %zu, forwards %zu, map elements %llu "
-                "in %u messages (%llu bytes); compile %.1f ms, kernel %.1f ms; table flags 0x%x\n",
-                what, gw->config->path, (unsigned long long)gw->generation, gw->config->n_egress,
-                gw->config->n_forwards, (unsigned long long)s->elements, s->messages,
-                (unsigned long long)s->bytes, (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0,
-                s->table_flags);
-        sd_notifyf(false, "STATUS=generation %llu: egress entries %zu, forwards %zu",
-                   (unsigned long long)gw->generation, gw->config->n_egress, gw->config->n_forwards);
+        if (r->realtime_usec) {
+                char t[32];
+
+                snprintf(last, sizeof(last), "; last reload %s %s", natgw_format_time(r->realtime_usec, t, sizeof(t)),
+                         r->ok ? "applied" : "REJECTED (running state unchanged)");
+        }
+        sd_notifyf(false, "STATUS=generation %llu: %zu egress entries, %zu forwards%s",
+                   (unsigned long long)d->gw->generation, c->n_egress, c->n_forwards, last);
+}
+
+static void log_applied(const struct natgw_gw *gw, const char *event) {
+        const struct natgw_apply_stats *s = &gw->last_stats;
+        char gen[48], elements[48], kernel[48], cfg[PATH_MAX + 16], ev[48];
+        const char *fields[] = { ev, cfg, gen, elements, kernel, NULL };
+
+        snprintf(ev, sizeof(ev), "NATGW_EVENT=%s", event);
+        snprintf(cfg, sizeof(cfg), "NATGW_CONFIG=%s", gw->config->path);
+        snprintf(gen, sizeof(gen), "NATGW_GENERATION=%llu", (unsigned long long)gw->generation);
+        snprintf(elements, sizeof(elements), "NATGW_ELEMENTS=%llu", (unsigned long long)s->elements);
+        snprintf(kernel, sizeof(kernel), "NATGW_KERNEL_USEC=%llu", (unsigned long long)s->kernel_usec);
+        natgw_log_fields(LOG_INFO, fields,
+                         "%s %s (generation %llu): egress entries %zu, forwards %zu, map elements %llu in %u "
+                         "messages (%llu bytes); compile %.1f ms, kernel %.1f ms; table flags 0x%x",
+                         streq(event, "apply") ? "applied" : "reloaded", gw->config->path,
+                         (unsigned long long)gw->generation, gw->config->n_egress, gw->config->n_forwards,
+                         (unsigned long long)s->elements, s->messages, (unsigned long long)s->bytes,
+                         (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0, s->table_flags);
+}
+
+/* Re-read the config file and apply it; the reply natgwctl prints (NULL: out of memory). */
+static json_t *reload(struct daemon *d, const char *trigger) {
+        struct natgw_reload_record *rec = &d->last_reload;
+        json_t *reply;
+        int r;
+
+        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(CLOCK_MONOTONIC));
+        natgw_reload_record_clear(rec);
+        rec->realtime_usec = now_usec(CLOCK_REALTIME);
+        rec->trigger = trigger;
+        r = natgw_gw_apply_file(d->gw, arg_config, &rec->errors);
+        rec->ok = r >= 0;
+        if (r < 0) {
+                natgw_log(LOG_ERR, "reload (%s) of %s rejected, the running state is unchanged:", trigger, arg_config);
+                natgw_log_errors(LOG_ERR, "reload-rejected", "  ", &rec->errors);
+                reply = json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "rejected, the running state is unchanged",
+                                  "config", arg_config, "errors", natgw_ctl_errors_to_json(&rec->errors));
+        } else {
+                natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
+                log_applied(d->gw, "reload");
+                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:f,s:o*}", "ok", 1, "config", d->gw->config->path,
+                                  "generation", (json_int_t)d->gw->generation, "egress",
+                                  (json_int_t)d->gw->config->n_egress, "forwards",
+                                  (json_int_t)d->gw->config->n_forwards, "kernel_ms",
+                                  (double)d->gw->last_stats.kernel_usec / 1000.0, "warnings",
+                                  natgw_ctl_errors_to_json(&rec->errors));
+        }
+        sd_notify(false, "READY=1");
+        notify_status(d);
+        return reply;
+}
+
+static json_t *check(void) {
+        struct natgw_errors errors = {};
+        size_t egress, forwards, elements;
+        json_t *reply;
+        int r;
+
+        r = check_file(arg_config, &errors, &egress, &forwards, &elements);
+        if (r < 0)
+                reply = json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", arg_config, "errors",
+                                  natgw_ctl_errors_to_json(&errors));
+        else
+                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", arg_config, "egress",
+                                  (json_int_t)egress, "forwards", (json_int_t)forwards, "map_elements",
+                                  (json_int_t)elements, "warnings", natgw_ctl_errors_to_json(&errors));
+        natgw_errors_clear(&errors);
+        return reply;
+}
+
+static json_t *show(struct daemon *d) {
+        struct natgw_counter *counters = NULL;
+        size_t n = 0;
+        json_t *reply;
+        int r;
+
+        r = natgw_nft_dump_counters(&counters, &n);
+        if (r < 0)
+                return natgw_ctl_reply_error("cannot read the counters of table inet natgw: %s", strerror(-r));
+        reply = natgw_show_json(d->gw->config, counters, n);
+        natgw_counters_free(counters, n);
+        return reply;
+}
+
+static json_t *conntrack_top(unsigned top) {
+        _cleanup_(natgw_ct_top_freep) struct natgw_ct_top *t = NULL;
+        int r;
+
+        r = natgw_ct_top_dump(top, &t);
+        if (r < 0)
+                return natgw_ctl_reply_error("cannot dump the conntrack table: %s", strerror(-r));
+        return natgw_ct_top_json(t);
+}
+
+static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata) {
+        struct daemon *d = userdata;
+        struct natgw_daemon_info info = {
+                .version = NATGW_VERSION,
+                .socket = arg_socket,
+                .started_realtime_usec = d->started_usec,
+                .last_reload = &d->last_reload,
+                .on_exit_remove = d->gw->config->on_exit == NATGW_ON_EXIT_REMOVE,
+        };
+
+        natgw_log(LOG_DEBUG, "control: %s", natgw_ctl_command_to_string(req->command));
+        switch (req->command) {
+        case NATGW_CTL_RELOAD:
+                *ret_reply = reload(d, "natgwctl");
+                break;
+        case NATGW_CTL_STATUS:
+                *ret_reply = natgw_status_json(d->gw, &info);
+                break;
+        case NATGW_CTL_SHOW:
+                *ret_reply = show(d);
+                break;
+        case NATGW_CTL_CHECK:
+                *ret_reply = check();
+                break;
+        case NATGW_CTL_CONNTRACK:
+                *ret_reply = conntrack_top(req->top);
+                break;
+        default:
+                *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",
+                                                   natgw_ctl_command_to_string(req->command));
+                break;
+        }
+        return *ret_reply ? 0 : -ENOMEM;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        struct natgw_gw *gw = userdata;
-        struct natgw_errors errors = {};
-        int r;
-
-        sd_notify(false, "RELOADING=1");
-        r = natgw_gw_apply_file(gw, arg_config, &errors);
-        if (r < 0) {
-                fprintf(stderr, "natgwd: reload of %s rejected, the running state is unchanged:\n", arg_config);
-                print_errors(&errors, "  ");
-        } else {
-                print_errors(&errors, "natgwd: warning: ");
-                log_applied(gw, "reloaded");
-        }
-        natgw_errors_clear(&errors);
-        sd_notify(false, "READY=1");
+        json_decref(reload(userdata, "SIGHUP"));
         return 0;
 }
 
@@ -138,54 +283,110 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static int run_daemon(void) {
-        _cleanup_(natgw_gw_freep) struct natgw_gw *gw = NULL;
-        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
-        struct natgw_errors errors = {};
+/* The control socket's directory (/run/natgwd under systemd's RuntimeDirectory=) must exist. */
+static int make_socket_dir(const char *path) {
+        _cleanup_(freep) char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int setup_loop(struct daemon *d) {
         sigset_t mask;
         int r;
-
-        r = natgw_gw_new(&gw);
-        if (r < 0) {
-                fprintf(stderr, "natgwd: cannot open the netfilter netlink socket: %s\n", strerror(-r));
-                return 1;
-        }
-        r = natgw_gw_apply_file(gw, arg_config, &errors);
-        if (r < 0) {
-                fprintf(stderr, "natgwd: %s rejected, nothing was changed:\n", arg_config);
-                print_errors(&errors, "  ");
-                natgw_errors_clear(&errors);
-                return 1;
-        }
-        print_errors(&errors, "natgwd: warning: ");
-        natgw_errors_clear(&errors);
-        log_applied(gw, "applied");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        r = sd_event_default(&ev);
+        r = sd_event_default(&d->event);
         if (r >= 0)
-                r = sd_event_add_signal(ev, NULL, SIGHUP, on_sighup, gw);
+                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
         if (r >= 0)
-                r = sd_event_add_signal(ev, NULL, SIGTERM, on_exit_signal, NULL);
+                r = sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, NULL);
         if (r >= 0)
-                r = sd_event_add_signal(ev, NULL, SIGINT, on_exit_signal, NULL);
+                r = sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, NULL);
+        /* WATCHDOG=1 at half of WATCHDOG_USEC, when systemd asks for it; a no-op otherwise. */
+        if (r >= 0)
+                r = sd_event_set_watchdog(d->event, true);
         if (r < 0) {
-                fprintf(stderr, "natgwd: cannot set up the event loop: %s\n", strerror(-r));
-                return 1;
+                natgw_log(LOG_ERR, "cannot set up the event loop: %s", strerror(-r));
+                return r;
         }
-        sd_notify(false, "READY=1");
-        r = sd_event_loop(ev);
+        r = make_socket_dir(arg_socket);
+        if (r >= 0)
+                r = natgw_ctl_server_new(d->event, arg_socket, on_request, d, &d->ctl);
         if (r < 0) {
-                fprintf(stderr, "natgwd: event loop failed: %s\n", strerror(-r));
-                return 1;
+                natgw_log(LOG_ERR, "cannot listen on control socket %s: %s%s", arg_socket, strerror(-r),
+                          r == -EADDRINUSE ? " (another natgwd is running; give this one its own -S)" : "");
+                return r;
         }
-        /* The table stays: NAT keeps working across a restart or an upgrade of natgwd. */
-        fprintf(stderr, "natgwd: stopped; table inet natgw left in place\n");
         return 0;
+}
+
+static void stop(struct daemon *d) {
+        struct natgw_errors errors = {};
+
+        if (d->gw->config->on_exit != NATGW_ON_EXIT_REMOVE) {
+                /* The table stays: NAT keeps working across a restart or an upgrade of natgwd. */
+                natgw_log(LOG_INFO, "stopped; table inet natgw left in place (on_exit = \"keep\")");
+                return;
+        }
+        if (natgw_nft_delete(d->gw->nft, &errors) < 0) {
+                natgw_log(LOG_ERR, "stopping: cannot remove table inet natgw:");
+                natgw_log_errors(LOG_ERR, "stop", "  ", &errors);
+        } else
+                natgw_log(LOG_INFO, "stopped; table inet natgw removed (on_exit = \"remove\")");
+        natgw_errors_clear(&errors);
+}
+
+static int run_daemon(void) {
+        struct daemon d = { .started_usec = now_usec(CLOCK_REALTIME) };
+        int r, rc = 1;
+
+        r = natgw_gw_new(&d.gw);
+        if (r < 0) {
+                natgw_log(LOG_ERR, "cannot open the netfilter netlink socket: %s", strerror(-r));
+                return 1;
+        }
+        /* The loop and the control socket first: if another natgwd holds the socket, this one
+         * stops before it has changed anything. */
+        if (setup_loop(&d) < 0)
+                goto out;
+        r = natgw_gw_apply_file(d.gw, arg_config, &d.last_reload.errors);
+        if (r < 0) {
+                natgw_log(LOG_ERR, "%s rejected, nothing was changed:", arg_config);
+                natgw_log_errors(LOG_ERR, "start-rejected", "  ", &d.last_reload.errors);
+                goto out;
+        }
+        natgw_log_errors(LOG_WARNING, "apply", "", &d.last_reload.errors);
+        natgw_reload_record_clear(&d.last_reload);
+        log_applied(d.gw, "apply");
+
+        sd_notify(false, "READY=1");
+        notify_status(&d);
+        r = sd_event_loop(d.event);
+        if (r < 0) {
+                natgw_log(LOG_ERR, "event loop failed: %s", strerror(-r));
+                goto out;
+        }
+        stop(&d);
+        rc = 0;
+out:
+        natgw_ctl_server_free(d.ctl);
+        sd_event_unref(d.event);
+        natgw_reload_record_clear(&d.last_reload);
+        natgw_gw_free(d.gw);
+        return rc;
 }
 
 int main(int argc, char *argv[]) {
@@ -194,7 +395,8 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
-        (void)arg_socket;
-        (void)arg_verbose;
-        return arg_check ? run_check() : run_daemon();
+        if (arg_check)
+                return run_check();
+        natgw_log_open("natgwd", arg_verbose > 0 ? LOG_DEBUG : LOG_INFO);
+        return run_daemon();
 }

@@ -17,7 +17,7 @@
 #define NATGW_CONFIG_SIZE_MAX (64u * 1024 * 1024)
 
 static const char *const top_keys[] = {
-        "version", "kernel", "conntrack", "masquerade", "snat", "forward", NULL,
+        "version", "on_exit", "kernel", "conntrack", "masquerade", "snat", "forward", NULL,
 };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
@@ -124,6 +124,26 @@ static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                 return;
         }
         c->version = 1;
+}
+
+static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                          struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(root, "on_exit");
+        const char *v;
+
+        if (!s)
+                return;
+        v = config_setting_get_string(s);
+        if (!v) {
+                natgw_conf_type_error(ctx, s, "on_exit", "a string (\"keep\" or \"remove\")");
+                return;
+        }
+        if (streq(v, "keep"))
+                c->on_exit = NATGW_ON_EXIT_KEEP;
+        else if (streq(v, "remove"))
+                c->on_exit = NATGW_ON_EXIT_REMOVE;
+        else
+                natgw_conf_error(ctx, s, "\"on_exit\" must be \"keep\" or \"remove\", got \"%s\"", v);
 }
 
 static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
@@ -399,6 +419,7 @@ static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config 
 
         natgw_conf_check_keys(ctx, root, top_keys);
         parse_version(ctx, root, c);
+        parse_on_exit(ctx, root, c);
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
         /* The model wants masquerade entries first, then snat, whatever the order in the file. */

@@ -81,9 +81,15 @@ struct natgw_forward {
         size_t n_allow_from;
 };
 
+enum natgw_on_exit {
+        NATGW_ON_EXIT_KEEP,   /* default: the table outlives natgwd (restarts never drop NAT) */
+        NATGW_ON_EXIT_REMOVE, /* a clean stop deletes table inet natgw */
+};
+
 struct natgw_config {
         char *path;
         int version;
+        enum natgw_on_exit on_exit;
         struct {
                 bool ip_forward;   /* default true */
                 bool ipv6_forward; /* default false */

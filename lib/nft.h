@@ -51,3 +51,20 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
 
 /* Delete table inet natgw; 0 also when there was none. */
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);
+
+/* One named counter of table inet natgw: an entry's name and what its counter counted. */
+struct natgw_counter {
+        char *name;
+        uint64_t packets, bytes;
+};
+
+/**
+ * natgw_nft_dump_counters() - read every named counter of table inet natgw
+ * @ret:   array of counters (free with natgw_counters_free())
+ * @ret_n: its length
+ *
+ * Uses a socket of its own: a read never interferes with the owner's socket.
+ * Return: 0; -ENOENT when there is no table inet natgw; other -errno.
+ */
+int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n);
+void natgw_counters_free(struct natgw_counter *v, size_t n);

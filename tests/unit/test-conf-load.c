@@ -78,6 +78,7 @@ static void test_design_example(void **state) {
 
         assert_string_equal(c->path, "test.conf");
         assert_int_equal(c->version, 1);
+        assert_int_equal(c->on_exit, NATGW_ON_EXIT_KEEP);
         assert_true(c->kernel.ip_forward);
         assert_false(c->kernel.ipv6_forward);
         assert_int_equal(c->conntrack.max, 524288);
@@ -629,6 +630,23 @@ static void test_conntrack(void **state) {
                       "test.conf:2: conntrack: \"critical\" (95) must not be lower than \"warn\" (96)");
 }
 
+static void test_on_exit(void **state) {
+        struct natgw_config *c;
+
+        c = load_ok("version = 1;\non_exit = \"remove\";\n");
+        assert_int_equal(c->on_exit, NATGW_ON_EXIT_REMOVE);
+        natgw_config_free(c);
+        c = load_ok("version = 1;\non_exit = \"keep\";\n");
+        assert_int_equal(c->on_exit, NATGW_ON_EXIT_KEEP);
+        natgw_config_free(c);
+        EXPECT_ERRORS("version = 1;\n"
+                      "on_exit = \"delete\";\n",
+                      "test.conf:2: \"on_exit\" must be \"keep\" or \"remove\", got \"delete\"");
+        EXPECT_ERRORS("version = 1;\n"
+                      "on_exit = true;\n",
+                      "test.conf:2: wrong type for \"on_exit\": expected a string (\"keep\" or \"remove\"), got a boolean");
+}
+
 static void test_many_errors(void **state) {
         /* One file, many classes of errors: all reported, in line order. */
         EXPECT_ERRORS("version = 1;\n"                                                            /* 1 */
@@ -698,6 +716,7 @@ int main(void) {
                 cmocka_unit_test(test_family_mismatch),
                 cmocka_unit_test(test_interface_name),
                 cmocka_unit_test(test_conntrack),
+                cmocka_unit_test(test_on_exit),
                 cmocka_unit_test(test_many_errors),
                 cmocka_unit_test(test_control_characters),
                 cmocka_unit_test(test_errors_appended),

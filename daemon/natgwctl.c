@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * natgwctl: asks a running natgwd over its control socket, prints the answer for people or, with
+ * -j, as JSON for scripts. Exit codes: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.
+ */
+
+#include <getopt.h>
+#include <inttypes.h>
+
+#include "config.h"
+#include "conf.h"
+#include "ctl-client.h"
+#include "nft-plan.h"
+#include "util.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_REJECTED = 1,
+        EXIT_USAGE = 2,
+        EXIT_UNREACHABLE = 3,
+};
+
+static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
+static bool arg_json;
+static unsigned arg_top = NATGW_CTL_TOP_DEFAULT;
+static double arg_timeout = 300;
+
+static void help(void) {
+        printf("Usage: natgwctl [OPTIONS] COMMAND\n"
+               "Control a running natgwd.\n\n"
+               "Commands:\n"
+               "  reload         re-read the config file and apply it (waits until the kernel has it)\n"
+               "  status         daemon, config, last reload, kernel settings, conntrack\n"
+               "  show           every entry with its counters\n"
+               "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
+               "  conntrack      the top sources and destinations in the conntrack table\n\n"
+               "Options:\n"
+               "  -S, --socket PATH   natgwd's control socket (default %s)\n"
+               "  -j, --json          print the reply as JSON\n"
+               "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
+               "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
+               "  -V, --version       print the version\n"
+               "  -h, --help          this text\n\n"
+               "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
+               NATGW_CTL_SOCKET_DEFAULT, NATGW_CTL_TOP_DEFAULT);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
+                { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
+                { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        char *end;
+        long n;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "S:jn:T:Vh", options, NULL)) >= 0)
+                switch (c) {
+                case 'S':
+                        arg_socket = optarg;
+                        break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'n':
+                        errno = 0;
+                        n = strtol(optarg, &end, 10);
+                        if (errno || *end || n < 1 || n > NATGW_CTL_TOP_MAX) {
+                                fprintf(stderr, "natgwctl: --top must be between 1 and %d\n", NATGW_CTL_TOP_MAX);
+                                return -EINVAL;
+                        }
+                        arg_top = (unsigned)n;
+                        break;
+                case 'T':
+                        errno = 0;
+                        arg_timeout = strtod(optarg, &end);
+                        if (errno || *end || !(arg_timeout > 0 && arg_timeout <= 86400)) {
+                                fprintf(stderr, "natgwctl: --timeout must be a number of seconds up to 86400\n");
+                                return -EINVAL;
+                        }
+                        break;
+                case 'V':
+                        printf("natgwctl %s\n", NATGW_VERSION);
+                        return 0;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        return 1;
+}
+
+/* ---------------------------------------------------------------- printing */
+
+static const char *str(const json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+
+        return s ? s : "";
+}
+
+static long long num(const json_t *o, const char *key) {
+        return json_integer_value(json_object_get(o, key));
+}
+
+static void print_json(const json_t *j) {
+        _cleanup_(freep) char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+
+        if (s)
+                printf("%s\n", s);
+}
+
+static void print_errors(const json_t *array, FILE *f, const char *prefix) {
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(array, i, e)
+                fprintf(f, "%s%s\n", prefix, str(e, "text"));
+}
+
+/* A JSON value as short text: strings bare, arrays joined with commas. */
+static void value_text(const json_t *v, char *buf, size_t size) {
+        size_t i, off = 0;
+        json_t *x;
+
+        buf[0] = '\0';
+        if (json_is_string(v))
+                snprintf(buf, size, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_array(v))
+                json_array_foreach(v, i, x) {
+                        char one[128];
+
+                        value_text(x, one, sizeof(one));
+                        if (off < size)
+                                off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "", one);
+                }
+        if (off >= size && size > 4)
+                strcpy(buf + size - 4, "...");
+}
+
+static void print_show(const json_t *reply) {
+        const json_t *entries = json_object_get(reply, "entries");
+        size_t i;
+        json_t *e;
+
+        printf("%-10s %-16s %-44s %-24s %12s %14s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES");
+        json_array_foreach(entries, i, e) {
+                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-";
+                const char *kind = str(e, "kind");
+
+                if (streq(kind, "forward")) {
+                        value_text(json_object_get(e, "port"), a, sizeof(a));
+                        snprintf(match, sizeof(match), "%s%s%s %s%s%s", str(e, "in_interface"),
+                                 *str(e, "in_interface") ? " " : "", str(e, "proto"), a,
+                                 *str(e, "destination") ? " to " : "", str(e, "destination"));
+                        if (json_object_get(e, "allow_from")) {
+                                size_t n = strlen(match);
+
+                                value_text(json_object_get(e, "allow_from"), b, sizeof(b));
+                                snprintf(match + n, sizeof(match) - n, " from %s", b);
+                        }
+                        snprintf(to, sizeof(to), "%s", str(e, "to"));
+                } else {
+                        value_text(json_object_get(e, "source"), a, sizeof(a));
+                        snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));
+                        snprintf(to, sizeof(to), "%s", streq(kind, "snat") ? str(e, "to") : "(interface address)");
+                }
+                if (json_is_integer(json_object_get(e, "packets"))) {
+                        snprintf(pk, sizeof(pk), "%lld", num(e, "packets"));
+                        snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
+                }
+                printf("%-10s %-16s %-44s %-24s %12s %14s\n", kind, str(e, "name"), match, to, pk, by);
+        }
+        printf("(counters count connections: natgwd's NAT rules see the first packet of each)\n");
+}
+
+static void print_setting(const char *label, const json_t *s) {
+        const json_t *actual = json_object_get(s, "actual");
+
+        printf("%-14s %s = %s (wanted: %s)\n", label, str(s, "key"),
+               json_is_integer(actual) ? (json_integer_value(actual) ? "1" : "0") : "unreadable", str(s, "wanted"));
+}
+
+static void print_status(const json_t *r) {
+        const json_t *entries = json_object_get(r, "entries"), *apply = json_object_get(r, "last_apply");
+        const json_t *last = json_object_get(r, "last_reload"), *ct = json_object_get(r, "conntrack");
+        const json_t *kernel = json_object_get(r, "kernel");
+
+        printf("natgwd %s, pid %lld, running since %s\n", str(r, "version"), num(r, "pid"), str(r, "started"));
+        printf("%-14s %s (generation %lld)\n", "config:", str(r, "config"), num(r, "generation"));
+        printf("%-14s %lld egress, %lld forwards, %lld map elements\n", "entries:", num(entries, "egress"),
+               num(entries, "forwards"), num(entries, "map_elements"));
+        printf("%-14s compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
+               json_number_value(json_object_get(apply, "compile_ms")),
+               json_number_value(json_object_get(apply, "kernel_ms")), num(apply, "messages"), num(apply, "bytes"));
+        if (json_is_object(last)) {
+                printf("%-14s %s (%s): %s\n", "last reload:", str(last, "time"), str(last, "trigger"),
+                       str(last, "result"));
+                print_errors(json_object_get(last, streq(str(last, "result"), "applied") ? "warnings" : "errors"),
+                             stdout, "               ");
+        } else
+                printf("%-14s none since start\n", "last reload:");
+        print_setting("ip_forward:", json_object_get(kernel, "ip_forward"));
+        print_setting("ipv6_forward:", json_object_get(kernel, "ipv6_forward"));
+        if (json_is_integer(json_object_get(ct, "count")))
+                printf("%-14s %lld of %lld entries (%.1f%%)\n", "conntrack:", num(ct, "count"), num(ct, "max"),
+                       json_number_value(json_object_get(ct, "percent")));
+        else
+                printf("%-14s unreadable\n", "conntrack:");
+        printf("%-14s %s\n", "on exit:", streq(str(r, "on_exit"), "remove") ? "remove table inet natgw"
+                                                                             : "keep table inet natgw");
+}
+
+static void print_counts(const json_t *a, bool dest) {
+        size_t i;
+        json_t *e;
+
+        if (dest)
+                printf("  %10s %7s  %-40s %-6s %5s\n", "ENTRIES", "SHARE", "ADDRESS", "PROTO", "PORT");
+        else
+                printf("  %10s %7s  %s\n", "ENTRIES", "SHARE", "ADDRESS");
+        json_array_foreach(a, i, e) {
+                printf("  %10lld %6.1f%%  ", num(e, "count"), json_number_value(json_object_get(e, "percent")));
+                if (dest) {
+                        char port[8] = "-";
+
+                        if (json_object_get(e, "port"))
+                                snprintf(port, sizeof(port), "%lld", num(e, "port"));
+                        printf("%-40s %-6s %5s\n", str(e, "address"), str(e, "protocol"), port);
+                } else
+                        printf("%s\n", str(e, "address"));
+        }
+}
+
+static void print_object_counts(const char *label, const json_t *o) {
+        const char *key;
+        json_t *v;
+
+        printf("%-12s", label);
+        json_object_foreach((json_t *)o, key, v)
+                printf(" %s %lld", key, (long long)json_integer_value(v));
+        printf("\n");
+}
+
+static void print_conntrack(const json_t *r) {
+        printf("conntrack table: %lld entries (dump and count took %.1f ms)\n", num(r, "total"),
+               json_number_value(json_object_get(r, "dump_ms")));
+        print_object_counts("protocols:", json_object_get(r, "protocols"));
+        print_object_counts("tcp states:", json_object_get(r, "tcp_states"));
+        printf("top sources:\n");
+        print_counts(json_object_get(r, "sources"), false);
+        printf("top destinations:\n");
+        print_counts(json_object_get(r, "destinations"), true);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+/* `check FILE`: validated here, with this natgwctl's own library; no daemon needed. */
+static int check_local(const char *path) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        struct natgw_errors errors = {};
+        int r;
+
+        r = natgw_config_load_file(path, &c, &errors);
+        if (r >= 0)
+                r = natgw_plan_build(c, &p, &errors);
+        if (r < 0)
+                reply = json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
+                                  natgw_ctl_errors_to_json(&errors));
+        else
+                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", path, "egress",
+                                  (json_int_t)c->n_egress, "forwards", (json_int_t)c->n_forwards, "map_elements",
+                                  (json_int_t)p->n_elements, "warnings", natgw_ctl_errors_to_json(&errors));
+        natgw_errors_clear(&errors);
+        if (!reply) {
+                fprintf(stderr, "natgwctl: out of memory\n");
+                return EXIT_REJECTED;
+        }
+        if (arg_json)
+                print_json(reply);
+        else if (r < 0)
+                print_errors(json_object_get(reply, "errors"), stderr, "");
+        else {
+                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
+                printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld\n", path,
+                       num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
+        }
+        return r < 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
+        bool ok = json_is_true(json_object_get(reply, "ok"));
+
+        if (arg_json) {
+                print_json(reply);
+                return ok ? EXIT_OK : EXIT_REJECTED;
+        }
+        if (!ok) {
+                fprintf(stderr, "natgwctl: %s: %s%s\n", natgw_ctl_command_to_string(cmd), str(reply, "error"),
+                        json_array_size(json_object_get(reply, "errors")) ? ":" : "");
+                print_errors(json_object_get(reply, "errors"), stderr, "");
+                return EXIT_REJECTED;
+        }
+        switch (cmd) {
+        case NATGW_CTL_RELOAD:
+                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
+                printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (kernel %.1f ms)\n",
+                       str(reply, "config"), num(reply, "generation"), num(reply, "egress"), num(reply, "forwards"),
+                       json_number_value(json_object_get(reply, "kernel_ms")));
+                break;
+        case NATGW_CTL_CHECK:
+                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
+                printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld\n", str(reply, "config"),
+                       num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
+                break;
+        case NATGW_CTL_STATUS:
+                print_status(reply);
+                break;
+        case NATGW_CTL_SHOW:
+                print_show(reply);
+                break;
+        case NATGW_CTL_CONNTRACK:
+                print_conntrack(reply);
+                break;
+        default:
+                print_json(reply);
+                break;
+        }
+        return EXIT_OK;
+}
+
+static int call(enum natgw_ctl_command cmd) {
+        struct natgw_ctl_request req = { .command = cmd, .top = arg_top };
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = natgw_ctl_call(arg_socket, &req, (uint64_t)(arg_timeout * 1e6), &reply, &error);
+        if (r < 0) {
+                if (error)
+                        fprintf(stderr, "natgwctl: %s\n", error);
+                else if (r == -EACCES || r == -EPERM)
+                        fprintf(stderr, "natgwctl: cannot connect to natgwd at %s: %s (natgwctl must run as root)\n",
+                                arg_socket, strerror(-r));
+                else
+                        fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s%s\n", arg_socket, strerror(-r),
+                                r == -ENOENT || r == -ECONNREFUSED ? " (is natgwd running? see -S)" : "");
+                return EXIT_UNREACHABLE;
+        }
+        return print_reply(cmd, reply);
+}
+
+int main(int argc, char *argv[]) {
+        const char *verb;
+        int r, cmd;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_OK;
+        if (optind >= argc) {
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack); see --help\n");
+                return EXIT_USAGE;
+        }
+        verb = argv[optind++];
+        cmd = natgw_ctl_command_from_string(verb);
+        if (cmd < 0) {
+                fprintf(stderr, "natgwctl: unknown command \"%s\"; see --help\n", verb);
+                return EXIT_USAGE;
+        }
+        if (cmd == NATGW_CTL_CHECK && optind == argc - 1)
+                return check_local(argv[optind]);
+        if (optind < argc) {
+                fprintf(stderr, "natgwctl: unexpected argument \"%s\" after %s\n", argv[optind], verb);
+                return EXIT_USAGE;
+        }
+        return call(cmd);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One request, one reply, within a deadline. */
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "ctl-client.h"
+
+/* A reply of `show` for 200,000 entries is a few tens of MB; more than this is not natgwd. */
+#define REPLY_MAX (512u * 1024u * 1024u)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Wait for @events on @fd until @deadline; 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = events };
+                uint64_t now = now_usec();
+                int k;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                k = poll(&p, 1, (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k > 0)
+                        return 0;
+        }
+}
+
+static int send_all(int fd, const char *buf, size_t len, uint64_t deadline) {
+        size_t pos = 0;
+
+        while (pos < len) {
+                ssize_t n = send(fd, buf + pos, len - pos, MSG_DONTWAIT | MSG_NOSIGNAL);
+                int r;
+
+                if (n >= 0) {
+                        pos += (size_t)n;
+                        continue;
+                }
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(fd, POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Read until the peer closes (the daemon closes after its reply). */
+static int recv_all(int fd, char **ret, size_t *ret_len, uint64_t deadline) {
+        _cleanup_(freep) char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                ssize_t n;
+                int r;
+
+                if (len + 1 >= cap) {
+                        if (cap >= REPLY_MAX)
+                                return -EMSGSIZE;
+                        if (GROW(buf, cap, MAX(len + 4096, (size_t)65536)) < 0)
+                                return -ENOMEM;
+                }
+                n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
+                if (n > 0) {
+                        len += (size_t)n;
+                        continue;
+                }
+                if (n == 0)
+                        break;
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        return r;
+        }
+        buf[len] = '\0';
+        *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                   json_t **ret_reply, char **ret_error) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        uint64_t deadline = now_usec() + timeout_usec;
+        _cleanup_(closep) int fd = -1;
+        _cleanup_(freep) char *line = NULL, *reply = NULL;
+        json_error_t err;
+        json_t *j;
+        size_t len = 0;
+        int r;
+
+        if (strlen(path) >= sizeof(sun.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sun.sun_path, path);
+        line = natgw_ctl_request_format(req);
+        if (!line)
+                return -ENOMEM;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* A blocking connect on a Unix socket returns at once (EAGAIN only when the backlog is full). */
+        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+                return -errno;
+        r = send_all(fd, line, strlen(line), deadline);
+        if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+                return r;
+        /* Even when the daemon refused to read (EPIPE), it may have said why. */
+        r = recv_all(fd, &reply, &len, deadline);
+        if (r < 0)
+                return r;
+        if (len == 0) {
+                if (ret_error)
+                        *ret_error = strdup("natgwd closed the connection without a reply");
+                return -EBADMSG;
+        }
+        j = json_loadb(reply, len, 0, &err);
+        if (!j || !json_is_object(j) || !json_is_boolean(json_object_get(j, "ok"))) {
+                if (ret_error && asprintf(ret_error, "malformed reply from natgwd: %s",
+                                          j ? "not an object with \"ok\"" : err.text) < 0)
+                        *ret_error = NULL;
+                json_decref(j);
+                return -EBADMSG;
+        }
+        *ret_reply = j;
+        return 0;
+}

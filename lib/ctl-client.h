@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+/* natgwctl's end of the control socket. */
+
+#include <jansson.h>
+
+#include "ctl-proto.h"
+
+/**
+ * natgw_ctl_call() - send one request to natgwd and wait for its reply
+ * @path:          the control socket
+ * @req:           the request
+ * @timeout_usec:  how long to wait for the whole exchange
+ * @ret_reply:     the reply, a JSON object (caller drops it with json_decref())
+ * @ret_error:     on a malformed reply, what was wrong (caller frees); may be NULL
+ *
+ * Return: 0; -ENOENT, -ECONNREFUSED, -EACCES...: natgwd is not reachable at @path;
+ * -ETIMEDOUT; -EBADMSG when the reply is not a JSON object; -ENOMEM.
+ */
+int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                   json_t **ret_reply, char **ret_error);

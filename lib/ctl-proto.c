@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control protocol's encoding: requests in, replies out, errors both ways. No I/O here, so
+ * the decoder can be tested and fuzzed on its own.
+ */
+
+#include <stdarg.h>
+
+#include "ctl-proto.h"
+
+static const char *const command_names[_NATGW_CTL_COMMAND_MAX] = {
+        [NATGW_CTL_RELOAD] = "reload",
+        [NATGW_CTL_STATUS] = "status",
+        [NATGW_CTL_SHOW] = "show",
+        [NATGW_CTL_CHECK] = "check",
+        [NATGW_CTL_CONNTRACK] = "conntrack",
+};
+
+const char *natgw_ctl_command_to_string(enum natgw_ctl_command c) {
+        if ((unsigned)c >= _NATGW_CTL_COMMAND_MAX)
+                return NULL;
+        return command_names[c];
+}
+
+int natgw_ctl_command_from_string(const char *s) {
+        for (int i = 0; i < _NATGW_CTL_COMMAND_MAX; i++)
+                if (streq(command_names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+static int parse_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+static int parse_error(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(ret_error, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_request *ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        struct natgw_ctl_request req = { .top = NATGW_CTL_TOP_DEFAULT };
+        const char *key, *name = NULL;
+        json_error_t err;
+        json_t *v;
+        int c;
+
+        if (len > NATGW_CTL_REQUEST_MAX)
+                return parse_error(ret_error, "request too large (%zu bytes, at most %u)", len,
+                                   NATGW_CTL_REQUEST_MAX);
+        j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+        if (!j)
+                return parse_error(ret_error, "malformed request: %s (at byte %d)", err.text, err.position);
+        if (!json_is_object(j))
+                return parse_error(ret_error, "malformed request: a JSON object is expected");
+
+        json_object_foreach(j, key, v) {
+                if (streq(key, "command")) {
+                        name = json_string_value(v);
+                        if (!name)
+                                return parse_error(ret_error, "malformed request: \"command\" must be a string");
+                } else if (streq(key, "top")) {
+                        json_int_t n;
+
+                        if (!json_is_integer(v))
+                                return parse_error(ret_error, "malformed request: \"top\" must be an integer");
+                        n = json_integer_value(v);
+                        if (n < 1 || n > NATGW_CTL_TOP_MAX)
+                                return parse_error(ret_error, "\"top\" must be between 1 and %d", NATGW_CTL_TOP_MAX);
+                        req.top = (unsigned)n;
+                } else
+                        /* Keys are ASCII names; do not echo arbitrary bytes back at length. */
+                        return parse_error(ret_error, "unknown key \"%.32s\" in request", key);
+        }
+        if (!name)
+                return parse_error(ret_error, "malformed request: no \"command\"");
+        c = natgw_ctl_command_from_string(name);
+        if (c < 0)
+                return parse_error(ret_error, "unknown command \"%.32s\"", name);
+        req.command = c;
+        *ret = req;
+        return 0;
+}
+
+char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        _cleanup_(freep) char *s = NULL;
+        char *line;
+
+        j = json_pack("{s:s}", "command", natgw_ctl_command_to_string(req->command));
+        if (!j)
+                return NULL;
+        if (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0)
+                return NULL;
+        s = json_dumps(j, JSON_COMPACT);
+        if (!s || asprintf(&line, "%s\n", s) < 0)
+                return NULL;
+        return line;
+}
+
+json_t *natgw_ctl_reply_error(const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return NULL;
+        return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors) {
+        _cleanup_(json_decrefp) json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < errors->n; i++) {
+                const struct natgw_error *e = &errors->v[i];
+                _cleanup_(freep) char *text = natgw_error_format(e);
+                json_t *o;
+
+                if (!text)
+                        return NULL;
+                o = json_pack("{s:s?,s:I,s:s?,s:s,s:s}", "file", e->file, "line", (json_int_t)e->line, "entry",
+                              e->entry, "message", e->message, "text", text);
+                if (!o || json_array_append_new(a, o) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(a);
+}
+
+int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors) {
+        size_t i;
+        json_t *o;
+
+        json_array_foreach(array, i, o) {
+                const char *file = json_string_value(json_object_get(o, "file"));
+                const char *entry = json_string_value(json_object_get(o, "entry"));
+                const char *message = json_string_value(json_object_get(o, "message"));
+                json_int_t line = json_integer_value(json_object_get(o, "line"));
+
+                if (!message)
+                        continue;
+                if (line < 0 || line > UINT32_MAX)
+                        line = 0;
+                if (natgw_errors_add(errors, file, (unsigned)line, entry, "%s", message) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len) {
+        _cleanup_(freep) char *s = NULL;
+        size_t n;
+        char *line;
+
+        s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        if (!s)
+                return NULL;
+        n = strlen(s);
+        line = realloc(s, n + 2);
+        if (!line)
+                return NULL;
+        s = NULL;
+        line[n] = '\n';
+        line[n + 1] = '\0';
+        if (ret_len)
+                *ret_len = n + 1;
+        return line;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+/*
+ * The control protocol between natgwctl and natgwd (docs/PROTOCOL.md).
+ *
+ * A stream connection on a Unix socket carries one request and one reply, each a single JSON
+ * object on one line (no newline inside, a newline after it); the daemon closes the connection
+ * after its reply. A request may also end at the client's end of writing (shutdown(SHUT_WR))
+ * instead of a newline. Requests are at most NATGW_CTL_REQUEST_MAX bytes.
+ *
+ *   request: {"command": "reload"|"status"|"show"|"check"|"conntrack"[, "top": N]}
+ *   reply:   {"ok": true, ...what the command returns...}
+ *            {"ok": false, "error": "one line", "errors": [ {"file", "line", "entry", "message"} ]}
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "conf-errors.h"
+
+#define NATGW_CTL_SOCKET_DEFAULT "/run/natgwd/control.sock"
+#define NATGW_CTL_REQUEST_MAX (64u * 1024u)
+#define NATGW_CTL_TOP_DEFAULT 10
+#define NATGW_CTL_TOP_MAX 1000
+
+enum natgw_ctl_command {
+        NATGW_CTL_RELOAD,
+        NATGW_CTL_STATUS,
+        NATGW_CTL_SHOW,
+        NATGW_CTL_CHECK,
+        NATGW_CTL_CONNTRACK,
+        _NATGW_CTL_COMMAND_MAX,
+};
+
+struct natgw_ctl_request {
+        enum natgw_ctl_command command;
+        unsigned top; /* NATGW_CTL_CONNTRACK: how many top sources / destinations */
+};
+
+/* "reload", ... or NULL for a value out of range. */
+const char *natgw_ctl_command_to_string(enum natgw_ctl_command c);
+/* The command named @s, or -EINVAL. */
+int natgw_ctl_command_from_string(const char *s);
+
+/**
+ * natgw_ctl_request_parse() - decode one request as it came off the socket
+ * @buf:       the bytes of the request, not NUL-terminated, without the final newline
+ * @len:       their number
+ * @ret:       the request, filled only on success
+ * @ret_error: on -EINVAL, a message for the client saying what is wrong (caller frees)
+ *
+ * Anything may arrive here: the input is untrusted and its size is the caller's bound.
+ * Return: 0; -EINVAL for a malformed request (@ret_error says why); -ENOMEM.
+ */
+int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_request *ret, char **ret_error);
+
+/* The request as the line natgwctl sends (with its newline); NULL when out of memory. */
+char *natgw_ctl_request_format(const struct natgw_ctl_request *req);
+
+/* {"ok": false, "error": @fmt...}; NULL when out of memory. */
+json_t *natgw_ctl_reply_error(const char *fmt, ...) _printf_(1, 2);
+
+/* A JSON array of @errors: [{"file", "line", "entry", "message", "text"}]; NULL: no memory. */
+json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors);
+
+/* Append the errors of a reply's array to @errors (ignores malformed items). 0 or -ENOMEM. */
+int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors);
+
+/* The reply as the line the daemon sends (with its newline); NULL when out of memory. */
+char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len);
+
+/* jansson (>= 2.11) provides json_decrefp() for _cleanup_. */

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+/*
+ * natgwd's end of the control socket, on its sd-event loop. Only root may talk to it
+ * (SO_PEERCRED). Every connection carries one request and gets one reply; a client that sends
+ * too much, too slowly, or garbage gets an error reply or is dropped, and never blocks the
+ * loop: sockets are non-blocking and every connection has a deadline.
+ *
+ * Requests are handled one at a time, in the loop's own thread: a reload that arrives while
+ * another runs waits until it is done and then runs (they are serialized by construction).
+ */
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "ctl-proto.h"
+
+#define NATGW_CTL_CLIENTS_MAX 64      /* connections open at once; more are refused at once */
+#define NATGW_CTL_CLIENT_TIMEOUT_USEC (5u * 1000000u) /* per connection, request and reply */
+
+struct natgw_ctl_server;
+
+/*
+ * Handles one request: fills @ret_reply (a JSON object with "ok") and returns 0, or returns
+ * -errno (the client then gets a generic error reply).
+ */
+typedef int (*natgw_ctl_handler_t)(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata);
+
+struct natgw_ctl_server_stats {
+        uint64_t accepted;
+        uint64_t refused_busy;  /* over NATGW_CTL_CLIENTS_MAX */
+        uint64_t refused_creds; /* not root */
+        uint64_t malformed;     /* error replies to bad requests */
+        uint64_t timed_out;
+        uint64_t handled;
+};
+
+/**
+ * natgw_ctl_server_new() - listen on @path
+ * @event:    the loop
+ * @path:     socket path; a stale socket there is replaced, the directory must exist
+ * @handler:  called for each well-formed request from root
+ * @userdata: passed to @handler
+ * @ret:      the server, freed (socket closed and removed) with natgw_ctl_server_free()
+ *
+ * Return: 0 or -errno (-EADDRINUSE when another process listens on @path).
+ */
+int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t handler, void *userdata,
+                         struct natgw_ctl_server **ret);
+struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ctl_server *, natgw_ctl_server_free);
+
+const struct natgw_ctl_server_stats *natgw_ctl_server_get_stats(const struct natgw_ctl_server *s);

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf-internal.h"
+#include "ctl-proto.h"
+#include "gw-json.h"
+#include "sysctl.h"
+
+#define NATGW_SYSCTL_CT_COUNT "net/netfilter/nf_conntrack_count"
+#define NATGW_SYSCTL_CT_MAX "net/netfilter/nf_conntrack_max"
+
+void natgw_reload_record_clear(struct natgw_reload_record *r) {
+        natgw_errors_clear(&r->errors);
+        *r = (struct natgw_reload_record){};
+}
+
+const char *natgw_format_time(uint64_t realtime_usec, char *buf, size_t size) {
+        time_t t = (time_t)(realtime_usec / 1000000u);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "?");
+        return buf;
+}
+
+static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
+        json_t *a = json_array();
+        char buf[NATGW_PREFIX_STRLEN];
+
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, json_string(natgw_prefix_format(&p[i], buf, sizeof(buf)))) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+json_t *natgw_egress_to_json(const struct natgw_egress *e) {
+        char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
+        json_t *j;
+
+        j = json_pack("{s:s,s:s,s:I,s:o*,s:s}", "name", e->name, "kind",
+                      e->kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade", "line", (json_int_t)e->line, "source",
+                      prefixes_json(e->sources, e->n_sources), "out_interface", e->out_interface);
+        if (!j || e->kind != NATGW_EGRESS_SNAT)
+                return j;
+        natgw_addr_format(&e->to_lo, lo, sizeof(lo));
+        natgw_addr_format(&e->to_hi, hi, sizeof(hi));
+        if (natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0)
+                snprintf(to, sizeof(to), "%s", lo);
+        else
+                snprintf(to, sizeof(to), "%s-%s", lo, hi);
+        if (json_object_set_new(j, "to", json_string(to)) < 0) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}
+
+static json_t *ports_json(const struct natgw_port_range *p, size_t n) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < n; i++) {
+                json_t *v;
+
+                if (p[i].lo == p[i].hi)
+                        v = json_integer(p[i].lo);
+                else
+                        v = json_sprintf("%u-%u", p[i].lo, p[i].hi);
+                if (json_array_append_new(a, v) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static const char *protos_name(unsigned protos) {
+        if (protos == (NATGW_PROTO_TCP | NATGW_PROTO_UDP))
+                return "tcp+udp";
+        return protos & NATGW_PROTO_TCP ? "tcp" : "udp";
+}
+
+json_t *natgw_forward_to_json(const struct natgw_forward *f) {
+        char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
+        bool v6 = f->to.family == AF_INET6;
+        json_t *j;
+
+        natgw_addr_format(&f->to, a, sizeof(a));
+        switch (f->to_port_mode) {
+        case NATGW_TO_PORT_KEEP:
+                snprintf(to, sizeof(to), "%s", a);
+                break;
+        case NATGW_TO_PORT_SINGLE:
+                snprintf(to, sizeof(to), v6 ? "[%s]:%u" : "%s:%u", a, f->to_port.lo);
+                break;
+        case NATGW_TO_PORT_RANGE:
+                snprintf(to, sizeof(to), v6 ? "[%s]:%u-%u" : "%s:%u-%u", a, f->to_port.lo, f->to_port.hi);
+                break;
+        }
+        j = json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s}", "name", f->name, "kind", "forward", "line", (json_int_t)f->line,
+                      "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports), "to", to);
+        if (!j)
+                return NULL;
+        if (f->in_interface[0] && json_object_set_new(j, "in_interface", json_string(f->in_interface)) < 0)
+                goto fail;
+        if (f->has_destination &&
+            json_object_set_new(j, "destination", json_string(natgw_addr_format(&f->destination, a, sizeof(a)))) < 0)
+                goto fail;
+        if (f->n_allow_from > 0 &&
+            json_object_set_new(j, "allow_from", prefixes_json(f->allow_from, f->n_allow_from)) < 0)
+                goto fail;
+        return j;
+fail:
+        json_decref(j);
+        return NULL;
+}
+
+static int counter_cmp(const void *a, const void *b) {
+        return strcmp(((const struct natgw_counter *)a)->name, ((const struct natgw_counter *)b)->name);
+}
+
+static int add_counter(json_t *j, const char *name, const struct natgw_counter *counters, size_t n) {
+        struct natgw_counter key = { .name = (char *)name };
+        const struct natgw_counter *c = bsearch(&key, counters, n, sizeof(*counters), counter_cmp);
+
+        if (json_object_set_new(j, "packets", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
+            json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters) {
+        _cleanup_(json_decrefp) json_t *entries = json_array();
+
+        if (!entries)
+                return NULL;
+        qsort(counters, n_counters, sizeof(*counters), counter_cmp);
+        for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
+                bool egress = i < c->n_egress;
+                json_t *e = egress ? natgw_egress_to_json(&c->egress[i])
+                                   : natgw_forward_to_json(&c->forwards[i - c->n_egress]);
+
+                if (!e)
+                        return NULL;
+                if (json_array_append_new(entries, e) < 0 ||
+                    add_counter(e, egress ? c->egress[i].name : c->forwards[i - c->n_egress].name, counters,
+                                n_counters) < 0)
+                        return NULL;
+        }
+        return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
+}
+
+/* A sysctl as a number, or JSON null when it cannot be read. */
+static json_t *sysctl_json(const char *key) {
+        char buf[64], *end;
+        long long v;
+
+        if (natgw_sysctl_read(key, buf, sizeof(buf)) < 0)
+                return json_null();
+        errno = 0;
+        v = strtoll(buf, &end, 10);
+        if (errno || end == buf)
+                return json_null();
+        return json_integer(v);
+}
+
+static json_t *setting_json(bool wanted, const char *key) {
+        /* false means "leave the kernel's value", not "switch off". */
+        return json_pack("{s:s,s:s,s:o}", "key", key, "wanted", wanted ? "1" : "(left as is)", "actual",
+                         sysctl_json(key));
+}
+
+static json_t *conntrack_json(void) {
+        json_t *count = sysctl_json(NATGW_SYSCTL_CT_COUNT), *max = sysctl_json(NATGW_SYSCTL_CT_MAX);
+        json_t *pct = json_null();
+
+        if (json_is_integer(count) && json_is_integer(max) && json_integer_value(max) > 0)
+                pct = json_real(100.0 * (double)json_integer_value(count) / (double)json_integer_value(max));
+        return json_pack("{s:o,s:o,s:o}", "count", count, "max", max, "percent", pct);
+}
+
+static json_t *last_reload_json(const struct natgw_reload_record *r) {
+        char t[32];
+
+        if (!r || r->realtime_usec == 0)
+                return json_null();
+        return json_pack("{s:s,s:s,s:s,s:o*}", "time", natgw_format_time(r->realtime_usec, t, sizeof(t)),
+                         "trigger", r->trigger ? r->trigger : "?", "result", r->ok ? "applied" : "rejected",
+                         r->ok ? "warnings" : "errors", natgw_ctl_errors_to_json(&r->errors));
+}
+
+json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info) {
+        const struct natgw_config *c = gw->config;
+        const struct natgw_apply_stats *s = &gw->last_stats;
+        char started[32];
+
+        return json_pack(
+                "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:f,s:f,s:I,s:I,s:I},s:o,"
+                "s:{s:o,s:o},s:o}",
+                "ok", 1, "version", info->version, "pid", (json_int_t)getpid(), "started",
+                natgw_format_time(info->started_realtime_usec, started, sizeof(started)), "socket", info->socket,
+                "on_exit", info->on_exit_remove ? "remove" : "keep", "config", c ? c->path : NULL, "generation",
+                (json_int_t)gw->generation, "entries", "egress", (json_int_t)(c ? c->n_egress : 0), "forwards",
+                (json_int_t)(c ? c->n_forwards : 0), "map_elements", (json_int_t)s->elements, "last_apply",
+                "compile_ms", (double)s->compile_usec / 1000.0, "kernel_ms", (double)s->kernel_usec / 1000.0,
+                "messages", (json_int_t)s->messages, "bytes", (json_int_t)s->bytes, "table_flags",
+                (json_int_t)s->table_flags, "last_reload", last_reload_json(info->last_reload), "kernel",
+                "ip_forward", setting_json(c && c->kernel.ip_forward, NATGW_SYSCTL_IP_FORWARD), "ipv6_forward",
+                setting_json(c && c->kernel.ipv6_forward, NATGW_SYSCTL_IPV6_FORWARD), "conntrack",
+                conntrack_json());
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+/*
+ * What natgwd reports over the control socket, as JSON (docs/PROTOCOL.md has every field):
+ * the entries with their counters (`show`), the daemon's state (`status`), the outcome of a
+ * reload or a check. natgwctl prints these; scripts read them with -j.
+ */
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "gw.h"
+#include "nft.h"
+
+/* The last reload as the daemon remembers it. */
+struct natgw_reload_record {
+        uint64_t realtime_usec; /* 0: no reload yet */
+        const char *trigger;    /* "natgwctl", "SIGHUP" */
+        bool ok;
+        struct natgw_errors errors; /* why it was rejected, or its warnings */
+};
+
+void natgw_reload_record_clear(struct natgw_reload_record *r);
+
+/* The daemon's own facts that `status` shows next to the gateway's. */
+struct natgw_daemon_info {
+        const char *version;
+        const char *socket;
+        uint64_t started_realtime_usec;
+        const struct natgw_reload_record *last_reload;
+        bool on_exit_remove;
+};
+
+/* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
+json_t *natgw_egress_to_json(const struct natgw_egress *e);
+json_t *natgw_forward_to_json(const struct natgw_forward *f);
+
+/**
+ * natgw_show_json() - every entry of @c with its counter
+ * @c:          the config in force
+ * @counters:   the kernel's named counters (natgw_nft_dump_counters()), any order
+ * @n_counters: their number
+ *
+ * Return: {"ok": true, "config": PATH, "entries": [...]} with "packets" and "bytes" per entry
+ * (null when the kernel has no counter of that name); NULL when out of memory.
+ */
+json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters);
+
+/* {"ok": true, ...}: daemon, config, generation, last apply and reload, kernel settings. */
+json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info);
+
+/* "2026-11-22T10:00:00Z" (UTC) into @buf. */
+const char *natgw_format_time(uint64_t realtime_usec, char *buf, size_t size);

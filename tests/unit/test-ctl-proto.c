@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* The control protocol's decoder and encoders: every class of malformed request, round trips. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "ctl-proto.h"
+#include "util.h"
+
+static void parse_ok(const char *text, enum natgw_ctl_command want, unsigned want_top) {
+        struct natgw_ctl_request req = {};
+        char *error = NULL;
+
+        assert_int_equal(natgw_ctl_request_parse(text, strlen(text), &req, &error), 0);
+        assert_null(error);
+        assert_int_equal(req.command, want);
+        assert_int_equal(req.top, want_top);
+}
+
+static void parse_bad_len(const char *text, size_t len, const char *want_error) {
+        struct natgw_ctl_request req = { .command = NATGW_CTL_SHOW, .top = 77 };
+        _cleanup_(freep) char *error = NULL;
+
+        assert_int_equal(natgw_ctl_request_parse(text, len, &req, &error), -EINVAL);
+        assert_non_null(error);
+        if (!strstr(error, want_error))
+                print_message("error: %s\n", error);
+        assert_non_null(strstr(error, want_error));
+        /* ret untouched on failure */
+        assert_int_equal(req.command, NATGW_CTL_SHOW);
+        assert_int_equal(req.top, 77);
+}
+
+static void parse_bad(const char *text, const char *want_error) {
+        parse_bad_len(text, strlen(text), want_error);
+}
+
+static void test_commands(void **state) {
+        parse_ok("{\"command\":\"reload\"}", NATGW_CTL_RELOAD, NATGW_CTL_TOP_DEFAULT);
+        parse_ok("{\"command\":\"status\"}", NATGW_CTL_STATUS, NATGW_CTL_TOP_DEFAULT);
+        parse_ok(" { \"command\" : \"show\" } ", NATGW_CTL_SHOW, NATGW_CTL_TOP_DEFAULT);
+        parse_ok("{\"command\":\"check\"}", NATGW_CTL_CHECK, NATGW_CTL_TOP_DEFAULT);
+        parse_ok("{\"command\":\"conntrack\",\"top\":3}", NATGW_CTL_CONNTRACK, 3);
+        parse_ok("{\"top\":1000,\"command\":\"conntrack\"}", NATGW_CTL_CONNTRACK, 1000);
+        /* A trailing carriage return (telnet, socat crlf) is whitespace. */
+        parse_ok("{\"command\":\"status\"}\r", NATGW_CTL_STATUS, NATGW_CTL_TOP_DEFAULT);
+}
+
+static void test_malformed(void **state) {
+        parse_bad("", "malformed request");
+        parse_bad("reload", "malformed request");
+        parse_bad("{\"command\":\"reload\"", "malformed request");
+        parse_bad("{\"command\":\"reload\"}{}", "malformed request");
+        parse_bad("[\"reload\"]", "a JSON object is expected");
+        parse_bad("\"reload\"", "malformed request");
+        parse_bad("{}", "no \"command\"");
+        parse_bad("{\"command\":7}", "\"command\" must be a string");
+        parse_bad("{\"command\":null}", "\"command\" must be a string");
+        parse_bad("{\"command\":\"reboot\"}", "unknown command \"reboot\"");
+        parse_bad("{\"command\":\"RELOAD\"}", "unknown command");
+        parse_bad("{\"command\":\"reload\",\"force\":true}", "unknown key \"force\"");
+        parse_bad("{\"command\":\"reload\",\"command\":\"status\"}", "malformed request");
+        parse_bad("{\"command\":\"conntrack\",\"top\":0}", "\"top\" must be between 1 and 1000");
+        parse_bad("{\"command\":\"conntrack\",\"top\":1001}", "\"top\" must be between 1 and 1000");
+        parse_bad("{\"command\":\"conntrack\",\"top\":-5}", "\"top\" must be between");
+        parse_bad("{\"command\":\"conntrack\",\"top\":\"5\"}", "\"top\" must be an integer");
+        parse_bad("{\"command\":\"conntrack\",\"top\":5.5}", "\"top\" must be an integer");
+        parse_bad("{\"command\":\"conntrack\",\"top\":99999999999999999999999}", "malformed request");
+        parse_bad("{\"command\":\"rel\\u0000oad\"}", "malformed request");
+        parse_bad("\xff\xfe{\"command\":\"reload\"}", "malformed request");
+        parse_bad_len("{\"command\":\"reload\"}\0garbage", 29, "malformed request");
+}
+
+static void test_long_names_cut(void **state) {
+        char text[512], want[64];
+
+        memset(want, 0, sizeof(want));
+        snprintf(text, sizeof(text), "{\"command\":\"%0300d\"}", 1);
+        /* The echoed name is cut at 32 characters. */
+        snprintf(want, sizeof(want), "unknown command \"%032d\"", 0);
+        parse_bad(text, want);
+}
+
+static void test_too_large(void **state) {
+        size_t n = NATGW_CTL_REQUEST_MAX + 1;
+        _cleanup_(freep) char *big = malloc(n);
+
+        assert_non_null(big);
+        memset(big, ' ', n);
+        parse_bad_len(big, n, "request too large");
+}
+
+static void test_deep_nesting(void **state) {
+        /* Deeper than jansson's parser allows: rejected, not a stack overflow. */
+        size_t depth = 5000;
+        _cleanup_(freep) char *s = malloc(2 * depth + 1);
+
+        assert_non_null(s);
+        memset(s, '[', depth);
+        memset(s + depth, ']', depth);
+        s[2 * depth] = '\0';
+        parse_bad(s, "malformed request");
+}
+
+static void test_round_trip(void **state) {
+        for (int c = 0; c < _NATGW_CTL_COMMAND_MAX; c++) {
+                struct natgw_ctl_request req = { .command = c, .top = 42 }, back = {};
+                _cleanup_(freep) char *line = natgw_ctl_request_format(&req), *error = NULL;
+                size_t len;
+
+                assert_non_null(line);
+                len = strlen(line);
+                assert_true(len > 0 && line[len - 1] == '\n');
+                assert_null(memchr(line, '\n', len - 1));
+                assert_int_equal(natgw_ctl_request_parse(line, len - 1, &back, &error), 0);
+                assert_int_equal(back.command, c);
+                assert_int_equal(back.top, c == NATGW_CTL_CONNTRACK ? 42 : NATGW_CTL_TOP_DEFAULT);
+                assert_string_equal(natgw_ctl_command_to_string(c),
+                                    natgw_ctl_command_to_string(natgw_ctl_command_from_string(natgw_ctl_command_to_string(c))));
+        }
+        assert_null(natgw_ctl_command_to_string(_NATGW_CTL_COMMAND_MAX));
+        assert_int_equal(natgw_ctl_command_from_string("nope"), -EINVAL);
+}
+
+static void test_errors_round_trip(void **state) {
+        struct natgw_errors in = {}, out = {};
+        _cleanup_(json_decrefp) json_t *a = NULL, *reply = NULL;
+        _cleanup_(freep) char *line = NULL;
+        size_t len;
+
+        assert_int_equal(natgw_errors_add(&in, "/etc/natgw/natgwd.conf", 12, "web", "port %d is out of range", 0), 0);
+        assert_int_equal(natgw_errors_add(&in, NULL, 0, NULL, "kernel said \"no\"\nnewline"), 0);
+        a = natgw_ctl_errors_to_json(&in);
+        assert_non_null(a);
+        assert_int_equal(json_array_size(a), 2);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "text")),
+                            "/etc/natgw/natgwd.conf:12: entry \"web\": port 0 is out of range");
+
+        reply = json_pack("{s:b,s:O}", "ok", 0, "errors", a);
+        line = natgw_ctl_reply_format(reply, &len);
+        assert_non_null(line);
+        /* One line: the message's newline is escaped. */
+        assert_int_equal(strlen(line), len);
+        assert_null(memchr(line, '\n', len - 1));
+
+        assert_int_equal(natgw_ctl_errors_from_json(a, &out), 0);
+        assert_int_equal(out.n, 2);
+        assert_string_equal(out.v[0].file, "/etc/natgw/natgwd.conf");
+        assert_int_equal(out.v[0].line, 12);
+        assert_string_equal(out.v[0].entry, "web");
+        assert_string_equal(out.v[0].message, "port 0 is out of range");
+        assert_null(out.v[1].file);
+        assert_null(out.v[1].entry);
+        assert_string_equal(out.v[1].message, "kernel said \"no\"\nnewline");
+        natgw_errors_clear(&in);
+        natgw_errors_clear(&out);
+}
+
+static void test_reply_error(void **state) {
+        _cleanup_(json_decrefp) json_t *j = natgw_ctl_reply_error("busy %d", 3);
+
+        assert_non_null(j);
+        assert_true(json_is_false(json_object_get(j, "ok")));
+        assert_string_equal(json_string_value(json_object_get(j, "error")), "busy 3");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_commands),
+                cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_long_names_cut),
+                cmocka_unit_test(test_too_large),
+                cmocka_unit_test(test_deep_nesting),
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_errors_round_trip),
+                cmocka_unit_test(test_reply_error),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
