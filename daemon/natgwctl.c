@@ -211,6 +211,14 @@ static void print_status(const json_t *r) {
                        json_number_value(json_object_get(ct, "percent")));
         else
                 printf("%-14s unreadable\n", "conntrack:");
+        if (json_is_object(json_object_get(r, "control"))) {
+                const json_t *c = json_object_get(r, "control");
+
+                printf("%-14s %lld requests answered; refused: %lld malformed, %lld busy, %lld not root, "
+                       "%lld timed out\n",
+                       "control:", num(c, "handled"), num(c, "malformed"), num(c, "refused_busy"),
+                       num(c, "refused_not_root"), num(c, "timed_out"));
+        }
         printf("%-14s %s\n", "on exit:", streq(str(r, "on_exit"), "remove") ? "remove table inet natgw"
                                                                              : "keep table inet natgw");
 }

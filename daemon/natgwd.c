@@ -246,6 +246,7 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 .started_realtime_usec = d->started_usec,
                 .last_reload = &d->last_reload,
                 .on_exit_remove = d->gw->config->on_exit == NATGW_ON_EXIT_REMOVE,
+                .control = natgw_ctl_server_get_stats(d->ctl),
         };
 
         natgw_log(LOG_DEBUG, "control: %s", natgw_ctl_command_to_string(req->command));

@@ -79,6 +79,10 @@ static int recv_all(int fd, char **ret, size_t *ret_len, uint64_t deadline) {
                 }
                 if (n == 0)
                         break;
+                /* natgwd closes after its reply even when it did not read all of the request
+                 * (a refused client): the reset then only follows the reply. */
+                if (errno == ECONNRESET && len > 0)
+                        break;
                 if (errno != EAGAIN && errno != EINTR)
                         return -errno;
                 r = wait_fd(fd, POLLIN, deadline);

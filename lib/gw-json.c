@@ -192,12 +192,22 @@ static json_t *last_reload_json(const struct natgw_reload_record *r) {
                          r->ok ? "warnings" : "errors", natgw_ctl_errors_to_json(&r->errors));
 }
 
+static json_t *control_json(const struct natgw_ctl_server_stats *s) {
+        if (!s)
+                return json_null();
+        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted", (json_int_t)s->accepted, "handled",
+                         (json_int_t)s->handled, "malformed", (json_int_t)s->malformed, "refused_busy",
+                         (json_int_t)s->refused_busy, "refused_not_root", (json_int_t)s->refused_creds,
+                         "timed_out", (json_int_t)s->timed_out);
+}
+
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info) {
         const struct natgw_config *c = gw->config;
         const struct natgw_apply_stats *s = &gw->last_stats;
+        _cleanup_(json_decrefp) json_t *j = NULL;
         char started[32];
 
-        return json_pack(
+        j = json_pack(
                 "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:f,s:f,s:I,s:I,s:I},s:o,"
                 "s:{s:o,s:o},s:o}",
                 "ok", 1, "version", info->version, "pid", (json_int_t)getpid(), "started",
@@ -211,4 +221,7 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
                 "ip_forward", setting_json(c && c->kernel.ip_forward, NATGW_SYSCTL_IP_FORWARD), "ipv6_forward",
                 setting_json(c && c->kernel.ipv6_forward, NATGW_SYSCTL_IPV6_FORWARD), "conntrack",
                 conntrack_json());
+        if (!j || json_object_set_new(j, "control", control_json(info->control)) < 0)
+                return NULL;
+        return TAKE_PTR(j);
 }

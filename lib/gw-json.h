@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "ctl-server.h"
 #include "gw.h"
 #include "nft.h"
 
@@ -32,6 +33,7 @@ struct natgw_daemon_info {
         uint64_t started_realtime_usec;
         const struct natgw_reload_record *last_reload;
         bool on_exit_remove;
+        const struct natgw_ctl_server_stats *control; /* may be NULL */
 };
 
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */

@@ -17,7 +17,7 @@
 # an address, a route, a sysctl or a rule of ours. Every wait below is bounded.
 #
 # Environment (set by tests/lab/meson.build, defaulted for a run by hand):
-#   NATGWD, NATGW_PEER, LAB_DIR, SRCDIR; UPDATE_DUMPS=1 rewrites tests/lab/dumps/*.nft;
+#   NATGWD, NATGWCTL, NATGW_PEER, LAB_DIR, SRCDIR; UPDATE_DUMPS=1 rewrites tests/lab/dumps/*.nft;
 #   CI=true turns a skip (not root, no netns, missing tool) into a failure;
 #   LAB_KEEP=1 keeps the temporary directory (configs, logs) for a look afterwards.
 
@@ -27,6 +27,7 @@ shopt -s inherit_errexit
 LAB_DIR=${LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 SRCDIR=${SRCDIR:-$(cd "$LAB_DIR/../.." && pwd)}
 NATGWD=${NATGWD:-$SRCDIR/build/daemon/natgwd}
+NATGWCTL=${NATGWCTL:-$SRCDIR/build/daemon/natgwctl}
 NATGW_PEER=${NATGW_PEER:-$SRCDIR/build/tests/lab/natgw-peer}
 LAB_NAME=$(basename "$0" .sh)
 
@@ -76,6 +77,7 @@ for tool in ip nft jq conntrack timeout; do
         command -v "$tool" >/dev/null 2>&1 || lab_skip "needs $tool"
 done
 [[ -x $NATGWD ]] || lab_skip "no natgwd at $NATGWD (build it first)"
+[[ -x $NATGWCTL ]] || lab_skip "no natgwctl at $NATGWCTL (build it first)"
 [[ -x $NATGW_PEER ]] || lab_skip "no natgw-peer at $NATGW_PEER (build it first)"
 
 SUFFIX=${LAB_SUFFIX:-$$}
@@ -85,10 +87,15 @@ WAN=wan-$SUFFIX
 LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/natgw-lab.$LAB_NAME.XXXXXX")
 NATGWD_PID=
 NATGWD_LOG=
+# natgwd's control socket: the lab's own, never the host's /run/natgwd/control.sock.
+CTL_SOCK=$LAB_TMP/control.sock
+# Where start_natgwd's notify listener writes what natgwd sent to NOTIFY_SOCKET.
+NOTIFY_LOG=
 SERVE_LOG=
 SERVE_PID=
 LAB_PIDS=()
 LAB_NETNS=()
+NATGWD_ENV=()
 LAB_SEQ=0
 
 # ---------------------------------------------------------------- cleanup
@@ -265,17 +272,21 @@ natgw_table_exists() {
         nsexec "$GW" nft list table inet natgw >/dev/null 2>&1
 }
 
-# start_natgwd CONFIG: natgwd in gw, in the background, with NOTIFY_SOCKET pointing at a
-# natgw-peer notify listener; returns once natgwd sent READY=1 and its table is there (at most
-# 10 s). A natgwd that exits first, or never gets ready, fails the test with its log.
+# start_natgwd CONFIG [ARGS...]: natgwd in gw, in the background, on the lab's control socket,
+# with NOTIFY_SOCKET pointing at a natgw-peer notify listener; returns once natgwd sent READY=1
+# and its table is there (at most 10 s). A natgwd that exits first, or never gets ready, fails
+# the test with its log. Extra ARGS go to natgwd; NATGWD_ENV (an array of VAR=value) to its
+# environment.
 start_natgwd() {
         local config=$1 sock npid i rc ready=0
+        shift
 
         [[ -z $NATGWD_PID ]] || fail "start_natgwd: natgwd is already running"
         LAB_SEQ=$((LAB_SEQ + 1))
         NATGWD_LOG=$LAB_TMP/natgwd.$LAB_SEQ.log
         sock=$LAB_TMP/notify.$LAB_SEQ.sock
-        "$NATGW_PEER" notify "$sock" --timeout 15 >"$LAB_TMP/notify.$LAB_SEQ.out" 2>/dev/null </dev/null &
+        NOTIFY_LOG=$LAB_TMP/notify.$LAB_SEQ.out
+        "$NATGW_PEER" notify "$sock" --timeout 15 >"$NOTIFY_LOG" 2>/dev/null </dev/null &
         npid=$!
         LAB_PIDS+=("$npid")
         for ((i = 0; i < 50; i++)); do
@@ -285,7 +296,8 @@ start_natgwd() {
         [[ -S $sock ]] || fail "notify listener did not start"
 
         info "start natgwd -c $config"
-        NOTIFY_SOCKET=$sock ip netns exec "$GW" "$NATGWD" -c "$config" >"$NATGWD_LOG" 2>&1 </dev/null &
+        NOTIFY_SOCKET=$sock ip netns exec "$GW" env "${NATGWD_ENV[@]}" \
+                "$NATGWD" -c "$config" -S "$CTL_SOCK" "$@" >"$NATGWD_LOG" 2>&1 </dev/null &
         NATGWD_PID=$!
         for ((i = 0; i < 100; i++)); do
                 if ! lab_running "$NATGWD_PID"; then
@@ -330,6 +342,25 @@ stop_natgwd() {
                 fail "natgwd exited with status $rc on SIGTERM"
         fi
         info "natgwd stopped"
+}
+
+# natgwctl ARGS...: natgwctl in gw on the lab's control socket (bounded: 60 s).
+natgwctl() {
+        timeout 60 ip netns exec "$GW" "$NATGWCTL" -S "$CTL_SOCK" "$@"
+}
+
+# reload_ok: `natgwctl reload` must succeed; prints its output.
+reload_ok() {
+        local out
+
+        out=$(natgwctl reload 2>&1) || fail "natgwctl reload failed: $out"
+        echo "$out"
+}
+
+# natgwd_alive: natgwd is still running (not crashed) and answers on its control socket.
+natgwd_alive() {
+        [[ -n $NATGWD_PID ]] && lab_running "$NATGWD_PID" || fail "natgwd is not running any more"
+        natgwctl status >/dev/null || fail "natgwd does not answer natgwctl status"
 }
 
 # nft_json: the natgw table as nft's JSON.
