@@ -7,7 +7,7 @@ packages=(
         build-essential pkg-config meson ninja-build clang
         libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libconfig-dev libsystemd-dev
         libcmocka-dev libjansson-dev
-        nftables conntrack iptables iproute2 jq socat python3 valgrind scdoc hyperfine procps
+        nftables conntrack iptables iproute2 jq socat python3 valgrind scdoc hyperfine procps systemd
 )
 
 missing=()
