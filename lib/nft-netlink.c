@@ -140,6 +140,29 @@ static void describe(const struct natgw_msg *m, const struct natgw_plan *p, char
         }
 }
 
+/* What an errno from nf_tables means for natgwd's messages, beyond strerror()'s words. */
+static const char *explain(int error) {
+        switch (error) {
+        case -ENOENT:
+                return "it refers to a table, chain, map or counter that does not exist";
+        case -EEXIST:
+                return "it already exists or overlaps an element already there";
+        case -EOPNOTSUPP:
+                return "this kernel lacks a feature it needs";
+        case -ENOMEM:
+                return "the kernel is out of memory";
+        case -ENOSPC:
+                return "a kernel limit is reached";
+        case -EBUSY:
+                return "it is in use";
+        case -E2BIG:
+        case -ERANGE:
+                return "a value is too large for this kernel";
+        default:
+                return NULL;
+        }
+}
+
 /* Append the error of ack @a, naming the config entry behind the failed message. */
 static void report(const struct natgw_batch *b, const struct natgw_plan *p, const struct ack *a,
                    struct natgw_errors *errors) {
@@ -150,6 +173,8 @@ static void report(const struct natgw_batch *b, const struct natgw_plan *p, cons
 
         if (a->msg[0])
                 snprintf(detail, sizeof(detail), " (%s)", a->msg);
+        else if (explain(a->error))
+                snprintf(detail, sizeof(detail), " (%s)", explain(a->error));
         else if (a->error == -EPERM && m && m->kind == NATGW_MSG_TABLE)
                 snprintf(detail, sizeof(detail),
                          " (the table belongs to another running process: is another natgwd running in "
