@@ -321,6 +321,9 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                 printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (kernel %.1f ms)\n",
                        str(reply, "config"), num(reply, "generation"), num(reply, "egress"), num(reply, "forwards"),
                        json_number_value(json_object_get(reply, "kernel_ms")));
+                if (num(reply, "conntrack_deleted") > 0)
+                        printf("deleted %lld conntrack entries that carried a removed or changed translation\n",
+                               num(reply, "conntrack_deleted"));
                 break;
         case NATGW_CTL_CHECK:
                 print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");

@@ -162,6 +162,15 @@ static void log_applied(const struct natgw_gw *gw, const char *event) {
                          (unsigned long long)gw->generation, gw->config->n_egress, gw->config->n_forwards,
                          (unsigned long long)s->elements, s->messages, (unsigned long long)s->bytes,
                          (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0, s->table_flags);
+        if (gw->last_ct_stale.deleted > 0) {
+                char ct[48];
+                const char *ct_fields[] = { ev, cfg, gen, ct, NULL };
+
+                snprintf(ct, sizeof(ct), "NATGW_CT_DELETED=%llu", (unsigned long long)gw->last_ct_stale.deleted);
+                natgw_log_fields(LOG_INFO, ct_fields,
+                                 "deleted %llu conntrack entries that carried a removed or changed translation",
+                                 (unsigned long long)gw->last_ct_stale.deleted);
+        }
 }
 
 /* Re-read the config file and apply it; the reply natgwctl prints (NULL: out of memory). */
@@ -184,11 +193,12 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         } else {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
-                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:f,s:o*}", "ok", 1, "config", d->gw->config->path,
+                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:f,s:I,s:o*}", "ok", 1, "config", d->gw->config->path,
                                   "generation", (json_int_t)d->gw->generation, "egress",
                                   (json_int_t)d->gw->config->n_egress, "forwards",
                                   (json_int_t)d->gw->config->n_forwards, "kernel_ms",
-                                  (double)d->gw->last_stats.kernel_usec / 1000.0, "warnings",
+                                  (double)d->gw->last_stats.kernel_usec / 1000.0, "conntrack_deleted",
+                                  (json_int_t)d->gw->last_ct_stale.deleted, "warnings",
                                   natgw_ctl_errors_to_json(&rec->errors));
         }
         sd_notify(false, "READY=1");

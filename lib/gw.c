@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+
 #include "gw.h"
 #include "sysctl.h"
 #include "util.h"
@@ -30,6 +32,7 @@ struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
 
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_ct_stale_stats ct_stats = {};
         struct natgw_apply_stats stats;
         int r;
 
@@ -41,9 +44,23 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                 return r;
         /* The table is in; a sysctl the kernel refuses is reported but undoes nothing. */
         (void)natgw_sysctl_apply_forwarding(c, errors);
+        if (gw->config) {
+                r = natgw_ct_stale_clean(gw->config, c, &ct_stats);
+                if (r < 0)
+                        (void)natgw_errors_add(errors, c->path, 0, NULL,
+                                               "conntrack entries of removed or changed entries were not all "
+                                               "deleted (%" PRIu64 " of %" PRIu64 " found stale): %s",
+                                               ct_stats.deleted, ct_stats.stale, strerror(-r));
+                else if (ct_stats.failed > 0)
+                        (void)natgw_errors_add(errors, c->path, 0, NULL,
+                                               "the kernel refused to delete %" PRIu64 " of %" PRIu64
+                                               " stale conntrack entries: %s",
+                                               ct_stats.failed, ct_stats.stale, strerror(-ct_stats.first_error));
+        }
         natgw_config_free(gw->config);
         gw->config = TAKE_PTR(c);
         gw->generation++;
         gw->last_stats = stats;
+        gw->last_ct_stale = ct_stats;
         return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "ct-stale.h"
 #include "nft.h"
 
 struct natgw_gw {
@@ -19,6 +20,8 @@ struct natgw_gw {
         struct natgw_config *config; /* in force; NULL before the first apply */
         uint64_t generation;         /* successful applies so far */
         struct natgw_apply_stats last_stats;
+        /* conntrack entries of removed or changed entries, deleted after the last apply */
+        struct natgw_ct_stale_stats last_ct_stale;
 };
 
 int natgw_gw_new(struct natgw_gw **ret);
@@ -29,7 +32,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
  * natgw_gw_apply_file() - load @path and make the kernel match it
  * @gw:     the gateway
  * @path:   config file
- * @errors: every reason the file was rejected
+ * @errors: every reason the file was rejected; after a successful apply, warnings
+ *
+ * After the table is in, on a reload (not the first apply), the conntrack entries that still
+ * carry a translation of the old config that the new one no longer makes are deleted
+ * (natgw_ct_stale_clean(), counts in @gw->last_ct_stale). A cleanup that fails is a warning
+ * in @errors: the new config is in force all the same.
  *
  * Return: 0 when applied; -EINVAL when the file or the kernel rejected it; other -errno.
  */

@@ -89,7 +89,7 @@ NATGWD_PID=
 NATGWD_LOG=
 # natgwd's control socket: the lab's own, never the host's /run/natgwd/control.sock.
 CTL_SOCK=$LAB_TMP/control.sock
-# Where start_natgwd's notify listener writes what natgwd sent to NOTIFY_SOCKET.
+# Where start_natgwd's notify listener writes what natgwd sent to NOTIFY_SOCKET, one line each.
 NOTIFY_LOG=
 SERVE_LOG=
 SERVE_PID=
@@ -286,7 +286,8 @@ start_natgwd() {
         NATGWD_LOG=$LAB_TMP/natgwd.$LAB_SEQ.log
         sock=$LAB_TMP/notify.$LAB_SEQ.sock
         NOTIFY_LOG=$LAB_TMP/notify.$LAB_SEQ.out
-        "$NATGW_PEER" notify "$sock" --timeout 15 >"$NOTIFY_LOG" 2>/dev/null </dev/null &
+        # The listener records everything natgwd says for the whole test (NOTIFY_LOG).
+        "$NATGW_PEER" notify "$sock" --all --timeout 600 >"$NOTIFY_LOG" 2>/dev/null </dev/null &
         npid=$!
         LAB_PIDS+=("$npid")
         for ((i = 0; i < 50; i++)); do
@@ -306,9 +307,7 @@ start_natgwd() {
                         NATGWD_PID=
                         fail "natgwd exited (status $rc) before it was ready"
                 fi
-                if ((!ready)) && ! lab_running "$npid"; then
-                        wait "$npid" && ready=1
-                fi
+                ((ready)) || ! grep -qx "READY=1" "$NOTIFY_LOG" || ready=1
                 ((ready)) && natgw_table_exists && return 0
                 sleep 0.1
         done

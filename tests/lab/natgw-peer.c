@@ -3,9 +3,10 @@
  * natgw-peer: the traffic end points of the namespace lab (tests/lab/lib.sh).
  *
  *   natgw-peer serve [--tcp PORTS] [--udp PORTS] [--bind ADDR] [--count N] [--timeout S]
- *   natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--timeout S]
+ *   natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]
  *   natgw-peer stream tcp ADDR PORT --seconds S [--from ADDR] [--timeout S]
- *   natgw-peer notify SOCKET [--timeout S]
+ *   natgw-peer notify SOCKET [--all] [--timeout S]
+ *   natgw-peer journal SOCKET [--timeout S]
  *
  * The server answers every request line (TCP: each line of a connection; UDP: each datagram)
  * with "peer=ADDR:PORT local=ADDR:PORT proto=tcp|udp": the client address as it arrived and
@@ -13,8 +14,17 @@
  * addresses are printed in brackets, IPv4-mapped ones as plain IPv4. UDP replies are sent from
  * the address the request was sent to (IP_PKTINFO), so that conntrack can reverse a DNAT.
  *
+ * ask --sport binds the client's source port (with SO_REUSEADDR), so that two asks in a row
+ * from the same --from and --sport are one UDP flow, one conntrack entry, as a client that
+ * keeps sending would be.
+ *
  * notify is the NOTIFY_SOCKET end for natgwd (sd_notify): it prints every message it receives
- * and exits 0 at READY=1, 1 when the timeout passes first.
+ * and exits 0 at READY=1, 1 when the timeout passes first; with --all it goes on printing until
+ * the timeout (exit 0) or until it is killed.
+ *
+ * journal stands in for journald's native socket (/run/systemd/journal/socket, inside a private
+ * mount namespace of the test): it prints each entry natgwd sends as its KEY=VALUE fields, one
+ * per line (newlines inside a value as \n), and an empty line after each entry.
  *
  * Every wait is bounded: the server stops after --count requests or --timeout seconds, a client
  * after its --timeout. Nothing here blocks without poll() and a deadline.
@@ -66,9 +76,10 @@ static int ms_left(int64_t deadline) {
 
 static void usage(void) {
         fputs("usage: natgw-peer serve [--tcp PORTS] [--udp PORTS] [--bind ADDR] [--count N] [--timeout S]\n"
-              "       natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--timeout S]\n"
+              "       natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]\n"
               "       natgw-peer stream tcp ADDR PORT --seconds S [--from ADDR] [--timeout S]\n"
-              "       natgw-peer notify SOCKET [--timeout S]\n"
+              "       natgw-peer notify SOCKET [--all] [--timeout S]\n"
+              "       natgw-peer journal SOCKET [--timeout S]\n"
               "PORTS: a list like 80,8080,50000-50010; ADDR: IPv4 or IPv6 (brackets allowed)\n",
               stderr);
 }
@@ -540,6 +551,7 @@ struct client_opts {
         struct sockaddr_storage dst;
         socklen_t dst_len;
         const char *from;
+        uint16_t sport; /* 0: any */
         int64_t timeout;
         int64_t seconds;
 };
@@ -567,7 +579,13 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
                         return -EINVAL;
                 if (!strcmp(a, "--from"))
                         o->from = v;
-                else if (!strcmp(a, "--timeout")) {
+                else if (!strcmp(a, "--sport") && !stream) {
+                        unsigned long sport;
+
+                        if (parse_uint(v, 1, 65535, &sport) < 0)
+                                return -EINVAL;
+                        o->sport = (uint16_t) sport;
+                } else if (!strcmp(a, "--timeout")) {
                         if (parse_seconds(v, 3600, &o->timeout) < 0)
                                 return -EINVAL;
                 } else if (!strcmp(a, "--seconds") && stream) {
@@ -582,24 +600,29 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
         return 0;
 }
 
-/* A socket to o->dst, bound to --from if given, connected (TCP: within the deadline). */
+/* A socket to o->dst, bound to --from and --sport if given, connected (TCP: within the deadline). */
 static int client_connect(const struct client_opts *o, int64_t deadline) {
-        int fd, err = 0;
+        int fd, err = 0, one = 1;
         socklen_t el = sizeof(err);
         struct pollfd p;
 
         fd = socket(o->dst.ss_family, (o->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (o->from) {
+        if (o->from || o->sport) {
                 struct sockaddr_storage src;
                 socklen_t sl;
 
-                if (parse_addr(o->from, 0, &src, &sl) < 0 || src.ss_family != o->dst.ss_family) {
+                if (!o->from)
+                        (void) parse_addr(o->dst.ss_family == AF_INET ? "0.0.0.0" : "::", o->sport, &src, &sl);
+                else if (parse_addr(o->from, o->sport, &src, &sl) < 0 || src.ss_family != o->dst.ss_family) {
                         fprintf(stderr, "natgw-peer: bad --from address '%s'\n", o->from);
                         close(fd);
                         return -EINVAL;
                 }
+                /* The previous ask's socket on this port may linger (TCP TIME_WAIT). */
+                if (o->sport && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+                        goto fail;
                 if (bind(fd, (struct sockaddr *) &src, sl) < 0)
                         goto fail;
         }
@@ -818,11 +841,17 @@ static int cmd_stream(int argc, char **argv) {
 static int cmd_notify(int argc, char **argv) {
         struct sockaddr_un sun = { .sun_family = AF_UNIX };
         int64_t timeout = 10000, deadline;
+        bool all = false;
         int fd;
 
         if (argc < 1 || strlen(argv[0]) >= sizeof(sun.sun_path))
                 goto bad;
         for (int i = 1; i < argc; i += 2) {
+                if (!strcmp(argv[i], "--all")) {
+                        all = true;
+                        i--;
+                        continue;
+                }
                 if (i + 1 >= argc || strcmp(argv[i], "--timeout") || parse_seconds(argv[i + 1], 3600, &timeout) < 0)
                         goto bad;
         }
@@ -854,7 +883,7 @@ static int cmd_notify(int argc, char **argv) {
                 buf[n] = '\0';
                 for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                         printf("%s\n", line);
-                        if (!strcmp(line, "READY=1")) {
+                        if (!all && !strcmp(line, "READY=1")) {
                                 close(fd);
                                 unlink(sun.sun_path);
                                 return 0;
@@ -863,8 +892,99 @@ static int cmd_notify(int argc, char **argv) {
         }
         close(fd);
         unlink(sun.sun_path);
+        if (all)
+                return 0;
         fprintf(stderr, "natgw-peer: no READY=1 on %s\n", sun.sun_path);
         return 1;
+bad:
+        usage();
+        return 2;
+}
+
+/* ---------------------------------------------------------------- journald stand-in */
+
+/* Print one native-protocol datagram: "KEY=VALUE\n" fields, or "KEY\n" + le64 size + data + "\n". */
+static void journal_entry(const char *buf, size_t n) {
+        size_t i = 0;
+
+        while (i < n) {
+                const char *nl = memchr(buf + i, '\n', n - i), *eq;
+                size_t len = nl ? (size_t) (nl - (buf + i)) : n - i;
+
+                eq = memchr(buf + i, '=', len);
+                if (eq) {
+                        printf("%.*s\n", (int) len, buf + i);
+                        i += len + 1;
+                        continue;
+                }
+                /* Binary-safe form: the name, a newline, the value's size, the value, a newline. */
+                {
+                        uint64_t size = 0;
+                        size_t start = i + len + 1;
+
+                        if (start + 8 > n)
+                                break;
+                        for (int b = 7; b >= 0; b--)
+                                size = size << 8 | (uint8_t) buf[start + (size_t) b];
+                        if (size > n - start - 8)
+                                break;
+                        printf("%.*s=", (int) len, buf + i);
+                        for (size_t k = 0; k < size; k++) {
+                                char c = buf[start + 8 + k];
+
+                                if (c == '\n')
+                                        fputs("\\n", stdout);
+                                else
+                                        putchar(c);
+                        }
+                        putchar('\n');
+                        i = start + 8 + (size_t) size + 1;
+                }
+        }
+        printf("\n");
+        fflush(stdout);
+}
+
+static int cmd_journal(int argc, char **argv) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int64_t timeout = 10000, deadline;
+        static char buf[256 * 1024];
+        int fd, big = 8 * 1024 * 1024;
+
+        if (argc < 1 || strlen(argv[0]) >= sizeof(sun.sun_path))
+                goto bad;
+        for (int i = 1; i < argc; i += 2)
+                if (i + 1 >= argc || strcmp(argv[i], "--timeout") || parse_seconds(argv[i + 1], 3600, &timeout) < 0)
+                        goto bad;
+        strcpy(sun.sun_path, argv[0]);
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || (unlink(sun.sun_path) < 0 && errno != ENOENT) ||
+            bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+                fprintf(stderr, "natgw-peer: journal socket %s: %m\n", sun.sun_path);
+                return 1;
+        }
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+        fprintf(stderr, "natgw-peer: listening on %s\n", sun.sun_path);
+
+        deadline = now_ms() + timeout;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+                int k;
+
+                k = poll(&p, 1, ms_left(deadline));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n > 0)
+                        journal_entry(buf, (size_t) n);
+        }
+        close(fd);
+        unlink(sun.sun_path);
+        return 0;
 bad:
         usage();
         return 2;
@@ -886,6 +1006,8 @@ int main(int argc, char **argv) {
                 return cmd_stream(argc - 2, argv + 2);
         if (!strcmp(argv[1], "notify"))
                 return cmd_notify(argc - 2, argv + 2);
+        if (!strcmp(argv[1], "journal"))
+                return cmd_journal(argc - 2, argv + 2);
         usage();
         return 2;
 }

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Stale conntrack entries after a reload (see ct-stale.h): the pure decision over two indexed
+ * configs. ct-clean.c walks the table and deletes what this finds stale.
+ *
+ * The decision runs once per conntrack entry, up to hundreds of thousands of them, against
+ * configs of up to tens of thousands of entries: both configs are indexed first. Forwards are
+ * sorted by (family, protocol, destination, in_interface, first port); validation guarantees
+ * that the port intervals of one (family, protocol, destination, in_interface) do not overlap,
+ * so one binary search finds the only candidate of each in_interface. Egress sources are
+ * sorted by (family, out_interface, start, length) with a parent link to the smallest source
+ * that contains each one (prefixes are nested or disjoint), which finds the most specific
+ * source of an address with one binary search and a short walk up.
+ */
+
+#include <arpa/inet.h>
+
+#include "ct-stale.h"
+#include "util.h"
+
+typedef unsigned __int128 u128;
+
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
+#define NO_PARENT SIZE_MAX
+
+/* ---- addresses ---- */
+
+static u128 addr_u128(const struct natgw_addr *a) {
+        unsigned n = a->family == AF_INET ? 4 : 16;
+        u128 v = 0;
+
+        for (unsigned i = 0; i < n; i++)
+                v = (v << 8) | a->bytes[i];
+        return v;
+}
+
+static void prefix_bounds(const struct natgw_prefix *p, u128 *ret_lo, u128 *ret_hi) {
+        unsigned bits = p->addr.family == AF_INET ? 32 : 128;
+        unsigned host = bits - MIN(p->len, bits);
+        u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
+
+        *ret_lo = addr_u128(&p->addr) & ~mask;
+        *ret_hi = *ret_lo | mask;
+}
+
+static bool prefix_contains(const struct natgw_prefix *p, const struct natgw_addr *a) {
+        u128 lo, hi, v;
+
+        if (p->addr.family != a->family)
+                return false;
+        prefix_bounds(p, &lo, &hi);
+        v = addr_u128(a);
+        return lo <= v && v <= hi;
+}
+
+static bool addr_eq(const struct natgw_addr *a, const struct natgw_addr *b) {
+        return natgw_addr_cmp(a, b) == 0;
+}
+
+static int ports_cmp(const struct natgw_port_range *a, const struct natgw_port_range *b) {
+        return a->lo != b->lo ? CMP(a->lo, b->lo) : CMP(a->hi, b->hi);
+}
+
+static int prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b) {
+        int r = natgw_addr_cmp(&a->addr, &b->addr);
+
+        return r != 0 ? r : CMP(a->len, b->len);
+}
+
+/* ---- comparing entries by content: everything but name and line ---- */
+
+static int forward_cmp(const struct natgw_forward *a, const struct natgw_forward *b) {
+        int r;
+
+        r = strcmp(a->in_interface, b->in_interface);
+        if (r == 0)
+                r = CMP(a->protos, b->protos);
+        if (r == 0)
+                r = natgw_addr_cmp(&a->to, &b->to);
+        if (r == 0)
+                r = CMP(a->to_port_mode, b->to_port_mode);
+        if (r == 0 && a->to_port_mode != NATGW_TO_PORT_KEEP)
+                r = ports_cmp(&a->to_port, &b->to_port);
+        if (r == 0)
+                r = CMP(a->has_destination, b->has_destination);
+        if (r == 0 && a->has_destination)
+                r = natgw_addr_cmp(&a->destination, &b->destination);
+        if (r == 0)
+                r = CMP(a->n_ports, b->n_ports);
+        for (size_t i = 0; r == 0 && i < a->n_ports; i++)
+                r = ports_cmp(&a->ports[i], &b->ports[i]);
+        if (r == 0)
+                r = CMP(a->n_allow_from, b->n_allow_from);
+        for (size_t i = 0; r == 0 && i < a->n_allow_from; i++)
+                r = prefix_cmp(&a->allow_from[i], &b->allow_from[i]);
+        return r;
+}
+
+static int egress_cmp(const struct natgw_egress *a, const struct natgw_egress *b) {
+        int r;
+
+        r = strcmp(a->out_interface, b->out_interface);
+        if (r == 0)
+                r = CMP(a->kind, b->kind);
+        if (r == 0 && a->kind == NATGW_EGRESS_SNAT)
+                r = natgw_addr_cmp(&a->to_lo, &b->to_lo);
+        if (r == 0 && a->kind == NATGW_EGRESS_SNAT)
+                r = natgw_addr_cmp(&a->to_hi, &b->to_hi);
+        if (r == 0)
+                r = CMP(a->n_sources, b->n_sources);
+        for (size_t i = 0; r == 0 && i < a->n_sources; i++)
+                r = prefix_cmp(&a->sources[i], &b->sources[i]);
+        return r;
+}
+
+static int forward_ptr_cmp(const void *a, const void *b) {
+        return forward_cmp(*(const struct natgw_forward *const *)a, *(const struct natgw_forward *const *)b);
+}
+
+static int egress_ptr_cmp(const void *a, const void *b) {
+        return egress_cmp(*(const struct natgw_egress *const *)a, *(const struct natgw_egress *const *)b);
+}
+
+/* ---- forward index ---- */
+
+struct fwd_item {
+        const struct natgw_forward *f;
+        const struct natgw_addr *dest; /* NULL: any destination */
+        int family;
+        uint8_t l4proto;
+        uint16_t lo, hi;
+};
+
+struct fwd_index {
+        struct fwd_item *v;
+        size_t n;
+};
+
+struct fwd_key {
+        int family;
+        uint8_t l4proto;
+        const struct natgw_addr *dest;
+        const char *iif;
+        uint16_t port;
+};
+
+enum {
+        DEPTH_DEST = 1, /* family, protocol, destination */
+        DEPTH_IIF,      /* and in_interface */
+        DEPTH_PORT,     /* and first port */
+};
+
+static int fwd_key_cmp(const struct fwd_item *it, const struct fwd_key *k, unsigned depth) {
+        int r;
+
+        if (it->family != k->family)
+                return CMP(it->family, k->family);
+        if (it->l4proto != k->l4proto)
+                return CMP(it->l4proto, k->l4proto);
+        if (!it->dest != !k->dest)
+                return it->dest ? 1 : -1; /* "any destination" first */
+        if (it->dest) {
+                r = natgw_addr_cmp(it->dest, k->dest);
+                if (r != 0)
+                        return r;
+        }
+        if (depth < DEPTH_IIF)
+                return 0;
+        r = strcmp(it->f->in_interface, k->iif);
+        if (r != 0 || depth < DEPTH_PORT)
+                return r;
+        return CMP(it->lo, k->port);
+}
+
+static int fwd_item_cmp(const void *a, const void *b) {
+        const struct fwd_item *x = a, *y = b;
+        struct fwd_key k = {
+                .family = y->family,
+                .l4proto = y->l4proto,
+                .dest = y->dest,
+                .iif = y->f->in_interface,
+                .port = y->lo,
+        };
+        int r = fwd_key_cmp(x, &k, DEPTH_PORT);
+
+        return r != 0 ? r : CMP(x->hi, y->hi);
+}
+
+/* The first index in [lo, hi) whose item is not below @k (@upper: is above @k) at @depth. */
+static size_t fwd_bound(const struct fwd_index *x, size_t lo, size_t hi, const struct fwd_key *k,
+                        unsigned depth, bool upper) {
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int r = fwd_key_cmp(&x->v[mid], k, depth);
+
+                if (r < 0 || (upper && r == 0))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static int fwd_index_build(const struct natgw_config *c, struct fwd_index *ret) {
+        static const struct {
+                unsigned bit;
+                uint8_t l4proto;
+        } protos[] = { { NATGW_PROTO_TCP, IPPROTO_TCP }, { NATGW_PROTO_UDP, IPPROTO_UDP } };
+        struct fwd_item *v;
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_forwards; i++)
+                n += c->forwards[i].n_ports * (size_t)__builtin_popcount(c->forwards[i].protos);
+        v = calloc(MAX(n, (size_t)1), sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *f = &c->forwards[i];
+
+                for (size_t p = 0; p < ELEMENTSOF(protos); p++) {
+                        if (!(f->protos & protos[p].bit))
+                                continue;
+                        for (size_t j = 0; j < f->n_ports; j++)
+                                v[n++] = (struct fwd_item){
+                                        .f = f,
+                                        .dest = f->has_destination ? &f->destination : NULL,
+                                        .family = f->to.family,
+                                        .l4proto = protos[p].l4proto,
+                                        .lo = f->ports[j].lo,
+                                        .hi = f->ports[j].hi,
+                                };
+                }
+        }
+        qsort(v, n, sizeof(*v), fwd_item_cmp);
+        *ret = (struct fwd_index){ .v = v, .n = n };
+        return 0;
+}
+
+typedef bool (*fwd_visit_fn)(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata);
+
+/*
+ * Calls @visit for every forward of @x whose family, protocol, destination and ports admit the
+ * original direction of @e, only those with in_interface @iif unless it is NULL. Stops at, and
+ * returns true on, the first visit that returns true.
+ */
+static bool fwd_lookup(const struct fwd_index *x, const struct natgw_ct_entry *e, const char *iif,
+                       fwd_visit_fn visit, void *userdata) {
+        for (int pass = 0; pass < 2; pass++) {
+                struct fwd_key k = {
+                        .family = e->family,
+                        .l4proto = e->l4proto,
+                        .dest = pass == 0 ? NULL : &e->orig_dst,
+                        .port = e->orig_dport,
+                };
+                size_t a = fwd_bound(x, 0, x->n, &k, DEPTH_DEST, false);
+                size_t b = fwd_bound(x, a, x->n, &k, DEPTH_DEST, true);
+
+                /* One run of items per in_interface; in each, at most one interval holds the port. */
+                while (a < b) {
+                        size_t end, u;
+
+                        k.iif = iif ? iif : x->v[a].f->in_interface;
+                        if (iif)
+                                a = fwd_bound(x, a, b, &k, DEPTH_IIF, false);
+                        end = fwd_bound(x, a, b, &k, DEPTH_IIF, true);
+                        u = fwd_bound(x, a, end, &k, DEPTH_PORT, true);
+                        if (u > a && x->v[u - 1].hi >= e->orig_dport && visit(x->v[u - 1].f, e, userdata))
+                                return true;
+                        if (iif)
+                                break;
+                        a = end;
+                }
+        }
+        return false;
+}
+
+static uint16_t forward_target_port(const struct natgw_forward *f, uint16_t port) {
+        switch (f->to_port_mode) {
+        case NATGW_TO_PORT_SINGLE:
+                return f->to_port.lo;
+        case NATGW_TO_PORT_RANGE:
+                return (uint16_t)(f->to_port.lo + (port - f->ports[0].lo));
+        case NATGW_TO_PORT_KEEP:
+        default:
+                return port;
+        }
+}
+
+/* @f matches @e's key (fwd_lookup() checked that): does it admit the client and give the target? */
+static bool forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
+        bool allowed = f->n_allow_from == 0;
+
+        for (size_t i = 0; !allowed && i < f->n_allow_from; i++)
+                allowed = prefix_contains(&f->allow_from[i], &e->orig_src);
+        return allowed && addr_eq(&f->to, &e->reply_src) &&
+               forward_target_port(f, e->orig_dport) == e->reply_sport;
+}
+
+/* ---- egress index ---- */
+
+struct eg_item {
+        const struct natgw_egress *e;
+        int family;
+        unsigned len;
+        u128 lo, hi;
+        size_t parent; /* the smallest source of the same group containing this one, or NO_PARENT */
+};
+
+/* The sources of one (family, out_interface), a run of items. */
+struct eg_group {
+        int family;
+        const char *ifname;
+        size_t start, end;
+};
+
+struct eg_index {
+        struct eg_item *v;
+        size_t n;
+        struct eg_group *groups; /* sorted by family, then out_interface */
+        size_t n_groups;
+};
+
+static int eg_item_cmp(const void *a, const void *b) {
+        const struct eg_item *x = a, *y = b;
+        int r;
+
+        if (x->family != y->family)
+                return CMP(x->family, y->family);
+        r = strcmp(x->e->out_interface, y->e->out_interface);
+        if (r != 0)
+                return r;
+        if (x->lo != y->lo)
+                return CMP(x->lo, y->lo);
+        return CMP(x->len, y->len); /* the wider prefix first */
+}
+
+static int eg_index_build(const struct natgw_config *c, struct eg_index *ret) {
+        _cleanup_(freep) struct eg_item *v = NULL;
+        _cleanup_(freep) struct eg_group *g = NULL;
+        size_t n = 0, n_groups = 0;
+
+        for (size_t i = 0; i < c->n_egress; i++)
+                n += c->egress[i].n_sources;
+        v = calloc(MAX(n, (size_t)1), sizeof(*v));
+        g = calloc(MAX(n, (size_t)1), sizeof(*g));
+        if (!v || !g)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < c->n_egress; i++)
+                for (size_t s = 0; s < c->egress[i].n_sources; s++) {
+                        const struct natgw_prefix *p = &c->egress[i].sources[s];
+
+                        v[n] = (struct eg_item){
+                                .e = &c->egress[i],
+                                .family = p->addr.family,
+                                .len = p->len,
+                                .parent = NO_PARENT,
+                        };
+                        prefix_bounds(p, &v[n].lo, &v[n].hi);
+                        n++;
+                }
+        qsort(v, n, sizeof(*v), eg_item_cmp);
+
+        for (size_t a = 0, b; a < n; a = b) {
+                size_t stack[130], depth = 0;
+
+                for (b = a + 1; b < n; b++)
+                        if (v[b].family != v[a].family || !streq(v[b].e->out_interface, v[a].e->out_interface))
+                                break;
+                g[n_groups++] = (struct eg_group){
+                        .family = v[a].family,
+                        .ifname = v[a].e->out_interface,
+                        .start = a,
+                        .end = b,
+                };
+                /* In (start, length) order the sources that contain an item are on the stack. */
+                for (size_t i = a; i < b; i++) {
+                        while (depth > 0 && v[stack[depth - 1]].hi < v[i].lo)
+                                depth--;
+                        if (depth > 0)
+                                v[i].parent = stack[depth - 1];
+                        if (depth < ELEMENTSOF(stack))
+                                stack[depth++] = i;
+                }
+        }
+        *ret = (struct eg_index){ .v = TAKE_PTR(v), .n = n, .groups = TAKE_PTR(g), .n_groups = n_groups };
+        return 0;
+}
+
+static const struct eg_group *eg_group_find(const struct eg_index *x, int family, const char *ifname) {
+        size_t lo = 0, hi = x->n_groups;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct eg_group *g = &x->groups[mid];
+                int r = g->family != family ? CMP(g->family, family) : strcmp(g->ifname, ifname);
+
+                if (r == 0)
+                        return g;
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+/* The item of the most specific source of group @g that contains @a, or NULL. */
+static const struct eg_item *eg_most_specific(const struct eg_index *x, const struct eg_group *g, u128 a) {
+        size_t lo = g->start, hi = g->end, i;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (x->v[mid].lo <= a)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == g->start)
+                return NULL;
+        /* The last source starting at or before @a; if it ends before @a, the sources that
+         * contain @a are among those that contain it. */
+        for (i = lo - 1; i != NO_PARENT; i = x->v[i].parent)
+                if (x->v[i].hi >= a)
+                        return &x->v[i];
+        return NULL;
+}
+
+/* Does egress entry @eg give @e's reply destination as translated source? */
+static bool egress_translates(const struct natgw_egress *eg, const struct natgw_ct_entry *e) {
+        if (eg->kind == NATGW_EGRESS_MASQUERADE)
+                return true; /* to whatever address the interface had */
+        return e->reply_dst.family == eg->to_lo.family && natgw_addr_cmp(&eg->to_lo, &e->reply_dst) <= 0 &&
+               natgw_addr_cmp(&e->reply_dst, &eg->to_hi) <= 0;
+}
+
+/* ---- the decision ---- */
+
+struct natgw_ct_stale {
+        const struct natgw_config *old, *new;
+        struct fwd_index old_fwd, new_fwd;
+        struct eg_index old_eg, new_eg;
+        bool forwards_changed, egress_changed; /* see natgw_ct_stale_possible() */
+};
+
+struct natgw_ct_stale *natgw_ct_stale_free(struct natgw_ct_stale *s) {
+        if (!s)
+                return NULL;
+        free(s->old_fwd.v);
+        free(s->new_fwd.v);
+        free(s->old_eg.v);
+        free(s->old_eg.groups);
+        free(s->new_eg.v);
+        free(s->new_eg.groups);
+        free(s);
+        return NULL;
+}
+
+/* Is some forward of @old missing from @new (by content)? */
+static int forwards_removed(const struct natgw_config *old, const struct natgw_config *new, bool *ret) {
+        _cleanup_(freep) const struct natgw_forward **v = NULL;
+
+        if (old->n_forwards == 0) {
+                *ret = false;
+                return 0;
+        }
+        v = calloc(MAX(new->n_forwards, (size_t)1), sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < new->n_forwards; i++)
+                v[i] = &new->forwards[i];
+        qsort(v, new->n_forwards, sizeof(*v), forward_ptr_cmp);
+        for (size_t i = 0; i < old->n_forwards; i++) {
+                const struct natgw_forward *f = &old->forwards[i];
+
+                if (!bsearch(&f, v, new->n_forwards, sizeof(*v), forward_ptr_cmp)) {
+                        *ret = true;
+                        return 0;
+                }
+        }
+        *ret = false;
+        return 0;
+}
+
+/* Does source @p of a new entry on @ifname lie inside an old source on the same interface? */
+static bool egress_takes_over(const struct eg_index *old, const char *ifname, const struct natgw_prefix *p) {
+        const struct eg_group *g = eg_group_find(old, p->addr.family, ifname);
+        const struct eg_item *it;
+        u128 lo, hi;
+
+        if (!g)
+                return false;
+        prefix_bounds(p, &lo, &hi);
+        for (it = eg_most_specific(old, g, lo); it; it = it->parent == NO_PARENT ? NULL : &old->v[it->parent])
+                if (it->len < p->len)
+                        return true;
+        return false;
+}
+
+/* Has an egress entry of @old been removed or changed, or one of @new taken sources over? */
+static int egress_changed(const struct natgw_ct_stale *s, bool *ret) {
+        const struct natgw_config *old = s->old, *new = s->new;
+        _cleanup_(freep) const struct natgw_egress **vo = NULL, **vn = NULL;
+
+        if (old->n_egress == 0) {
+                *ret = false;
+                return 0;
+        }
+        vo = calloc(old->n_egress, sizeof(*vo));
+        vn = calloc(MAX(new->n_egress, (size_t)1), sizeof(*vn));
+        if (!vo || !vn)
+                return -ENOMEM;
+        for (size_t i = 0; i < old->n_egress; i++)
+                vo[i] = &old->egress[i];
+        for (size_t i = 0; i < new->n_egress; i++)
+                vn[i] = &new->egress[i];
+        qsort(vo, old->n_egress, sizeof(*vo), egress_ptr_cmp);
+        qsort(vn, new->n_egress, sizeof(*vn), egress_ptr_cmp);
+        for (size_t i = 0; i < old->n_egress; i++)
+                if (!bsearch(&vo[i], vn, new->n_egress, sizeof(*vn), egress_ptr_cmp)) {
+                        *ret = true;
+                        return 0;
+                }
+        for (size_t i = 0; i < new->n_egress; i++) {
+                const struct natgw_egress *e = vn[i];
+
+                if (bsearch(&e, vo, old->n_egress, sizeof(*vo), egress_ptr_cmp))
+                        continue;
+                for (size_t j = 0; j < e->n_sources; j++)
+                        if (egress_takes_over(&s->old_eg, e->out_interface, &e->sources[j])) {
+                                *ret = true;
+                                return 0;
+                        }
+        }
+        *ret = false;
+        return 0;
+}
+
+int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config *new,
+                       struct natgw_ct_stale **ret) {
+        _cleanup_(natgw_ct_stale_freep) struct natgw_ct_stale *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->old = old;
+        s->new = new;
+        r = fwd_index_build(old, &s->old_fwd);
+        if (r >= 0)
+                r = fwd_index_build(new, &s->new_fwd);
+        if (r >= 0)
+                r = eg_index_build(old, &s->old_eg);
+        if (r >= 0)
+                r = eg_index_build(new, &s->new_eg);
+        if (r >= 0)
+                r = forwards_removed(old, new, &s->forwards_changed);
+        if (r >= 0)
+                r = egress_changed(s, &s->egress_changed);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+bool natgw_ct_stale_possible(const struct natgw_ct_stale *s) {
+        return s->forwards_changed || s->egress_changed;
+}
+
+struct dnat_search {
+        const struct natgw_ct_stale *s;
+        bool explained;
+};
+
+static bool dnat_visit_old(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
+        struct dnat_search *d = userdata;
+
+        if (!forward_translates(f, e, NULL))
+                return false;
+        d->explained = true;
+        /* A new forward must take the packets from every interface @f took them from. */
+        if (fwd_lookup(&d->s->new_fwd, e, f->in_interface, forward_translates, NULL))
+                return true;
+        return f->in_interface[0] && fwd_lookup(&d->s->new_fwd, e, "", forward_translates, NULL);
+}
+
+static bool dnat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        struct dnat_search d = { .s = s };
+
+        /* With every old forward still there, nothing the old forwards did has changed. */
+        if (!s->forwards_changed || !e->dst_nat || (e->l4proto != IPPROTO_TCP && e->l4proto != IPPROTO_UDP))
+                return false;
+        if (fwd_lookup(&s->old_fwd, e, NULL, dnat_visit_old, &d))
+                return false;
+        return d.explained;
+}
+
+static bool snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        bool explained = false;
+        u128 a;
+
+        if (!s->egress_changed || !e->src_nat || addr_eq(&e->reply_dst, &e->orig_src))
+                return false;
+        /* Each out_interface has its own most specific entry: the cost is one lookup per
+         * out_interface of the old config. */
+        a = addr_u128(&e->orig_src);
+        for (size_t i = 0; i < s->old_eg.n_groups; i++) {
+                const struct eg_group *g = &s->old_eg.groups[i], *ng;
+                const struct eg_item *old, *new;
+
+                if (g->family != e->family)
+                        continue;
+                old = eg_most_specific(&s->old_eg, g, a);
+                if (!old || !egress_translates(old->e, e))
+                        continue;
+                explained = true;
+                ng = eg_group_find(&s->new_eg, g->family, g->ifname);
+                new = ng ? eg_most_specific(&s->new_eg, ng, a) : NULL;
+                if (!new)
+                        continue;
+                if (new->e->kind == NATGW_EGRESS_SNAT ? egress_translates(new->e, e)
+                                                      : old->e->kind == NATGW_EGRESS_MASQUERADE)
+                        return false;
+        }
+        return explained;
+}
+
+bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        if (e->family != AF_INET && e->family != AF_INET6)
+                return false;
+        if (e->orig_src.family != e->family || e->orig_dst.family != e->family ||
+            e->reply_src.family != e->family || e->reply_dst.family != e->family)
+                return false;
+        return dnat_stale(s, e) || snat_stale(s, e);
+}
+
+int natgw_ct_entry_stale(const struct natgw_config *old, const struct natgw_config *new,
+                         const struct natgw_ct_entry *e) {
+        _cleanup_(natgw_ct_stale_freep) struct natgw_ct_stale *s = NULL;
+        int r;
+
+        r = natgw_ct_stale_new(old, new, &s);
+        if (r < 0)
+                return r;
+        return natgw_ct_stale_check(s, e);
+}

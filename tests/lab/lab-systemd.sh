@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# What systemd sees of natgwd, read off sockets of the test's own:
+#   - NOTIFY_SOCKET: READY=1 after the first apply, STATUS= lines, RELOADING=1 (with
+#     MONOTONIC_USEC=) ... READY=1 around every reload (natgwctl, SIGHUP, rejected or not),
+#     WATCHDOG=1 while WATCHDOG_USEC is set, STOPPING=1 at the end;
+#   - the journal: with JOURNAL_STREAM naming its stderr, natgwd logs to journald's native
+#     socket with structured fields (NATGW_EVENT, NATGW_ENTRY, NATGW_LINE, ...). natgwd runs in
+#     a private mount namespace where a tmpfs on /run/systemd holds a stand-in journald socket
+#     (natgw-peer journal), so the host's journal is never written.
+
+source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
+
+command -v unshare >/dev/null || lab_skip "needs unshare"
+
+conf=$(lab_config systemd)
+good() {
+        cat >"$conf" <<'EOF'
+version = 1;
+masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
+forward = ( { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; } );
+EOF
+}
+bad() {
+        cat >"$conf" <<'EOF'
+version = 1;
+masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
+forward = (
+  { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
+  { name = "broken"; proto = "tcp"; port = 8081; to = "192.168.1.666"; }
+);
+EOF
+}
+
+# natgwd wrapped: a private mount namespace with the journald stand-in, JOURNAL_STREAM = stderr.
+wrapper=$LAB_TMP/natgwd-journal
+journal_out=$LAB_TMP/journal.out
+cat >"$wrapper" <<EOF
+#!/bin/bash
+set -euo pipefail
+if [[ \${1:-} != --inner ]]; then
+        exec unshare --mount --propagation private "\$0" --inner "\$@"
+fi
+shift
+mount -t tmpfs -o mode=0755 natgw-lab /run/systemd
+mkdir /run/systemd/journal
+"$NATGW_PEER" journal /run/systemd/journal/socket --timeout 120 >"$journal_out" 2>/dev/null </dev/null &
+for ((i = 0; i < 50; i++)); do
+        [[ -S /run/systemd/journal/socket ]] && break
+        sleep 0.1
+done
+[[ -S /run/systemd/journal/socket ]] || { echo "journal stand-in did not start" >&2; exit 1; }
+JOURNAL_STREAM=\$(stat -L -c '%d:%i' /proc/self/fd/2)
+export JOURNAL_STREAM
+exec "$NATGWD" "\$@"
+EOF
+chmod +x "$wrapper"
+
+serve_in "$LAN" --tcp 80
+good
+NATGWD_ENV=("WATCHDOG_USEC=400000")
+NATGWD=$wrapper start_natgwd "$conf"
+
+# ---------------------------------------------------------------- reloads of every kind
+
+reload_ok >/dev/null
+bad
+rc=0; natgwctl reload >/dev/null 2>&1 || rc=$?
+assert_eq 1 "$rc" "the bad file is rejected"
+good
+kill -HUP "$NATGWD_PID"
+for ((i = 0; i < 50; i++)); do
+        [[ $(natgwctl -j status | jq -r .generation) == 3 ]] && break
+        sleep 0.1
+done
+assert_eq 3 "$(natgwctl -j status | jq -r .generation)" "SIGHUP reloaded"
+sleep 1 # watchdog pings accumulate
+stop_natgwd
+sleep 0.2
+
+# ---------------------------------------------------------------- NOTIFY_SOCKET
+
+grep -v '^WATCHDOG=1$' "$NOTIFY_LOG" | sed -E 's/^MONOTONIC_USEC=[0-9]+$/MONOTONIC_USEC=N/; s/ at [0-9T:-]+Z//; s/reload [0-9T:-]+Z/reload T/' \
+        >"$LAB_TMP/notify.seq"
+cat >"$LAB_TMP/notify.want" <<'EOF'
+READY=1
+STATUS=generation 1: 1 egress entries, 1 forwards
+RELOADING=1
+MONOTONIC_USEC=N
+READY=1
+STATUS=generation 2: 1 egress entries, 1 forwards; last reload T applied
+RELOADING=1
+MONOTONIC_USEC=N
+READY=1
+STATUS=generation 2: 1 egress entries, 1 forwards; last reload T REJECTED (running state unchanged)
+RELOADING=1
+MONOTONIC_USEC=N
+READY=1
+STATUS=generation 3: 1 egress entries, 1 forwards; last reload T applied
+STOPPING=1
+EOF
+diff -u "$LAB_TMP/notify.want" "$LAB_TMP/notify.seq" >&2 || fail "natgwd's notify messages differ from the expected sequence"
+info "ok: READY, STATUS, RELOADING/MONOTONIC_USEC/READY around three reloads, STOPPING, in order"
+pings=$(grep -cx 'WATCHDOG=1' "$NOTIFY_LOG" || true)
+# About two pings per 400 ms period over several seconds; at least a few whatever the load.
+((pings >= 5)) || fail "only $pings WATCHDOG=1 with WATCHDOG_USEC=400000"
+info "ok: $pings WATCHDOG=1 pings"
+
+# ---------------------------------------------------------------- journal
+
+[[ -s $journal_out ]] || fail "nothing reached the journal stand-in"
+# entry_with FIELD=VALUE...: the journal entries (blank-line separated) that have all fields.
+entry_with() {
+        awk -v RS= -v want="$*" '
+                BEGIN { n = split(want, w, " ") }
+                { ok = 1; for (i = 1; i <= n; i++) if (index("\n" $0 "\n", "\n" w[i] "\n") == 0) ok = 0; if (ok) print $0 "\n" }
+        ' "$journal_out"
+}
+e=$(entry_with NATGW_EVENT=apply NATGW_GENERATION=1 PRIORITY=6 SYSLOG_IDENTIFIER=natgwd "NATGW_CONFIG=$conf")
+assert_match "MESSAGE=applied $conf \(generation 1\)" "$e" "journal: the first apply, with its fields"
+e=$(entry_with NATGW_EVENT=reload NATGW_GENERATION=2 PRIORITY=6)
+assert_match "MESSAGE=reloaded $conf \(generation 2\)" "$e" "journal: the reload, with its generation"
+e=$(entry_with NATGW_EVENT=reload-rejected NATGW_ENTRY=broken NATGW_LINE=5 "NATGW_FILE=$conf" PRIORITY=3)
+assert_match "MESSAGE=  $conf:5: entry \"broken\": " "$e" "journal: the rejected entry, with file, line and entry fields"
+e=$(entry_with NATGW_GENERATION=3 NATGW_EVENT=reload)
+[[ -n $e ]] || fail "journal: no entry for the SIGHUP reload"
+info "ok: journal: the SIGHUP reload"
+e=$(entry_with PRIORITY=6 SYSLOG_IDENTIFIER=natgwd)
+assert_match "MESSAGE=stopped; table inet natgw left in place" "$e" "journal: the stop"
+# Nothing of that went to stderr: it was the journal's.
+grep -q "applied $conf" "$NATGWD_LOG" && fail "natgwd logged to stderr although JOURNAL_STREAM named it"
+info "ok: stderr stayed quiet"
+info "PASS"
