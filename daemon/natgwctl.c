@@ -8,9 +8,9 @@
 #include <inttypes.h>
 
 #include "config.h"
-#include "conf.h"
 #include "ctl-client.h"
-#include "nft-plan.h"
+#include "gw-json.h"
+#include "gw.h"
 #include "util.h"
 
 enum {
@@ -267,41 +267,6 @@ static void print_conntrack(const json_t *r) {
 
 /* ---------------------------------------------------------------- commands */
 
-/* `check FILE`: validated here, with this natgwctl's own library; no daemon needed. */
-static int check_local(const char *path) {
-        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
-        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        _cleanup_(json_decrefp) json_t *reply = NULL;
-        struct natgw_errors errors = {};
-        int r;
-
-        r = natgw_config_load_file(path, &c, &errors);
-        if (r >= 0)
-                r = natgw_plan_build(c, &p, &errors);
-        if (r < 0)
-                reply = json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
-                                  natgw_ctl_errors_to_json(&errors));
-        else
-                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", path, "egress",
-                                  (json_int_t)c->n_egress, "forwards", (json_int_t)c->n_forwards, "map_elements",
-                                  (json_int_t)p->n_elements, "warnings", natgw_ctl_errors_to_json(&errors));
-        natgw_errors_clear(&errors);
-        if (!reply) {
-                fprintf(stderr, "natgwctl: out of memory\n");
-                return EXIT_REJECTED;
-        }
-        if (arg_json)
-                print_json(reply);
-        else if (r < 0)
-                print_errors(json_object_get(reply, "errors"), stderr, "");
-        else {
-                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
-                printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld\n", path,
-                       num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
-        }
-        return r < 0 ? EXIT_REJECTED : EXIT_OK;
-}
-
 static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         bool ok = json_is_true(json_object_get(reply, "ok"));
 
@@ -344,6 +309,23 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                 break;
         }
         return EXIT_OK;
+}
+
+/* `check FILE`: validated here, with this natgwctl's own library; no daemon needed. */
+static int check_local(const char *path) {
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        struct natgw_errors errors = {};
+        struct natgw_check_result res;
+        int r;
+
+        r = natgw_check_file(path, &errors, &res);
+        reply = natgw_check_json(path, r, &res, &errors);
+        natgw_errors_clear(&errors);
+        if (!reply) {
+                fprintf(stderr, "natgwctl: out of memory\n");
+                return EXIT_REJECTED;
+        }
+        return print_reply(NATGW_CTL_CHECK, reply);
 }
 
 static int call(enum natgw_ctl_command cmd) {

@@ -20,7 +20,6 @@
 #include "gw-json.h"
 #include "gw.h"
 #include "log.h"
-#include "nft-plan.h"
 #include "util.h"
 
 static const char *arg_config = NATGW_CONFIG_DEFAULT;
@@ -94,30 +93,12 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Load and compile @path without touching the kernel. 0 valid, -EINVAL invalid, -errno. */
-static int check_file(const char *path, struct natgw_errors *errors, size_t *ret_egress, size_t *ret_forwards,
-                      size_t *ret_elements) {
-        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
-        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        int r;
-
-        r = natgw_config_load_file(path, &c, errors);
-        if (r >= 0)
-                r = natgw_plan_build(c, &p, errors);
-        if (r < 0)
-                return r;
-        *ret_egress = c->n_egress;
-        *ret_forwards = c->n_forwards;
-        *ret_elements = p->n_elements;
-        return 0;
-}
-
 static int run_check(void) {
         struct natgw_errors errors = {};
-        size_t egress, forwards, elements;
+        struct natgw_check_result res;
         int r;
 
-        r = check_file(arg_config, &errors, &egress, &forwards, &elements);
+        r = natgw_check_file(arg_config, &errors, &res);
         natgw_errors_print(&errors, stderr);
         natgw_errors_clear(&errors);
         if (r < 0) {
@@ -125,8 +106,8 @@ static int run_check(void) {
                         fprintf(stderr, "natgwd: out of memory\n");
                 return 1;
         }
-        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, egress, forwards,
-               elements);
+        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, res.egress,
+               res.forwards, res.map_elements);
         return 0;
 }
 
@@ -208,18 +189,12 @@ static json_t *reload(struct daemon *d, const char *trigger) {
 
 static json_t *check(void) {
         struct natgw_errors errors = {};
-        size_t egress, forwards, elements;
+        struct natgw_check_result res;
         json_t *reply;
         int r;
 
-        r = check_file(arg_config, &errors, &egress, &forwards, &elements);
-        if (r < 0)
-                reply = json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", arg_config, "errors",
-                                  natgw_ctl_errors_to_json(&errors));
-        else
-                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", arg_config, "egress",
-                                  (json_int_t)egress, "forwards", (json_int_t)forwards, "map_elements",
-                                  (json_int_t)elements, "warnings", natgw_ctl_errors_to_json(&errors));
+        r = natgw_check_file(arg_config, &errors, &res);
+        reply = natgw_check_json(arg_config, r, &res, &errors);
         natgw_errors_clear(&errors);
         return reply;
 }

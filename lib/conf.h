@@ -107,6 +107,19 @@ struct natgw_config {
         size_t n_forwards;
 };
 
+/* The port a forward sends matched destination port @port to (as its to_port_mode says). */
+static inline uint16_t natgw_forward_target_port(const struct natgw_forward *f, uint16_t port) {
+        switch (f->to_port_mode) {
+        case NATGW_TO_PORT_SINGLE:
+                return f->to_port.lo;
+        case NATGW_TO_PORT_RANGE:
+                return (uint16_t)(f->to_port.lo + (port - f->ports[0].lo));
+        case NATGW_TO_PORT_KEEP:
+        default:
+                return port;
+        }
+}
+
 /**
  * natgw_config_load_file() - read, parse and validate a config file
  * @path:   file to read

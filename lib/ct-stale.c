@@ -275,18 +275,6 @@ static bool fwd_lookup(const struct fwd_index *x, const struct natgw_ct_entry *e
         return false;
 }
 
-static uint16_t forward_target_port(const struct natgw_forward *f, uint16_t port) {
-        switch (f->to_port_mode) {
-        case NATGW_TO_PORT_SINGLE:
-                return f->to_port.lo;
-        case NATGW_TO_PORT_RANGE:
-                return (uint16_t)(f->to_port.lo + (port - f->ports[0].lo));
-        case NATGW_TO_PORT_KEEP:
-        default:
-                return port;
-        }
-}
-
 /* @f matches @e's key (fwd_lookup() checked that): does it admit the client and give the target? */
 static bool forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
         bool allowed = f->n_allow_from == 0;
@@ -294,7 +282,7 @@ static bool forward_translates(const struct natgw_forward *f, const struct natgw
         for (size_t i = 0; !allowed && i < f->n_allow_from; i++)
                 allowed = prefix_contains(&f->allow_from[i], &e->orig_src);
         return allowed && addr_eq(&f->to, &e->reply_src) &&
-               forward_target_port(f, e->orig_dport) == e->reply_sport;
+               natgw_forward_target_port(f, e->orig_dport) == e->reply_sport;
 }
 
 /* ---- egress index ---- */

@@ -225,3 +225,13 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
                 return NULL;
         return TAKE_PTR(j);
 }
+
+json_t *natgw_check_json(const char *path, int r, const struct natgw_check_result *res,
+                         const struct natgw_errors *errors) {
+        if (r < 0)
+                return json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
+                                 natgw_ctl_errors_to_json(errors));
+        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", path, "egress", (json_int_t)res->egress,
+                         "forwards", (json_int_t)res->forwards, "map_elements", (json_int_t)res->map_elements,
+                         "warnings", natgw_ctl_errors_to_json(errors));
+}

@@ -54,5 +54,9 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
 /* {"ok": true, ...}: daemon, config, generation, last apply and reload, kernel settings. */
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info);
 
+/* The reply to `check` for @path: counts when @r >= 0, the errors when not; NULL: no memory. */
+json_t *natgw_check_json(const char *path, int r, const struct natgw_check_result *res,
+                         const struct natgw_errors *errors);
+
 /* "2026-11-22T10:00:00Z" (UTC) into @buf. */
 const char *natgw_format_time(uint64_t realtime_usec, char *buf, size_t size);

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "gw.h"
+#include "nft-plan.h"
 #include "sysctl.h"
 #include "util.h"
 
@@ -62,5 +63,23 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         gw->generation++;
         gw->last_stats = stats;
         gw->last_ct_stale = ct_stats;
+        return 0;
+}
+
+int natgw_check_file(const char *path, struct natgw_errors *errors, struct natgw_check_result *ret) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        int r;
+
+        r = natgw_config_load_file(path, &c, errors);
+        if (r >= 0)
+                r = natgw_plan_build(c, &p, errors);
+        if (r < 0)
+                return r;
+        *ret = (struct natgw_check_result){
+                .egress = c->n_egress,
+                .forwards = c->n_forwards,
+                .map_elements = p->n_elements,
+        };
         return 0;
 }

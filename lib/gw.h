@@ -42,3 +42,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
  * Return: 0 when applied; -EINVAL when the file or the kernel rejected it; other -errno.
  */
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors);
+
+/* What natgw_check_file() found in a valid file. */
+struct natgw_check_result {
+        size_t egress, forwards, map_elements;
+};
+
+/**
+ * natgw_check_file() - load, validate and compile @path without touching the kernel
+ * @path:   config file
+ * @errors: every problem (and, when valid, the warnings)
+ * @ret:    counts of the valid file
+ *
+ * Return: 0 when valid; -EINVAL when not; other -errno (also described in @errors).
+ */
+int natgw_check_file(const char *path, struct natgw_errors *errors, struct natgw_check_result *ret);

@@ -258,18 +258,6 @@ static uint64_t forward_elements(const struct natgw_forward *f) {
         return ports * (uint64_t)__builtin_popcount(f->protos) * MAX(f->n_allow_from, (size_t)1);
 }
 
-static uint16_t forward_target_port(const struct natgw_forward *f, uint16_t port) {
-        switch (f->to_port_mode) {
-        case NATGW_TO_PORT_SINGLE:
-                return f->to_port.lo;
-        case NATGW_TO_PORT_RANGE:
-                return (uint16_t)(f->to_port.lo + (port - f->ports[0].lo));
-        case NATGW_TO_PORT_KEEP:
-        default:
-                return port;
-        }
-}
-
 /* A client prefix inside another prefix of the same allow_from adds nothing, and two
  * overlapping intervals would make the kernel reject the whole map. */
 static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
@@ -317,7 +305,7 @@ static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, u
                                 for (uint32_t port = f->ports[i].lo; port <= f->ports[i].hi; port++) {
                                         v.dport = (uint16_t)port;
                                         r = map_add(m, entry, &v, &f->to,
-                                                    forward_target_port(f, (uint16_t)port));
+                                                    natgw_forward_target_port(f, (uint16_t)port));
                                         if (r < 0)
                                                 return r;
                                 }

@@ -71,7 +71,8 @@ printf 'version = 1;\nforward = (\n  { name = "oops"; proto = "tcp"; port = 7000
 rc=0
 out=$(natgwctl check "$bad" 2>&1) || rc=$?
 assert_eq 1 "$rc" "check of an invalid file exits 1"
-assert_match "^$bad:3: entry \"oops\": port 70000 is out of range 1-65535$" "$out" "check names file, line and entry"
+assert_match "^natgwctl: check: invalid:"$'\n'"$bad:3: entry \"oops\": port 70000 is out of range 1-65535$" "$out" \
+        "check names file, line and entry"
 rc=0
 json=$(natgwctl -j check "$bad") || rc=$?
 assert_eq "1 false 3 oops" "$rc $(jq -r '"\(.ok) \(.errors[0].line) \(.errors[0].entry)"' <<<"$json")" "check -j of the invalid file"

@@ -838,6 +838,28 @@ static int cmd_stream(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- sd_notify listener */
 
+/* A datagram socket bound at @path (replacing a stale one); -1 after saying why. */
+static int dgram_listen(const char *path, const char *what) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sun.sun_path)) {
+                fprintf(stderr, "natgw-peer: %s socket path too long: %s\n", what, path);
+                return -1;
+        }
+        strcpy(sun.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || (unlink(sun.sun_path) < 0 && errno != ENOENT) ||
+            bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+                fprintf(stderr, "natgw-peer: %s socket %s: %m\n", what, path);
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        fprintf(stderr, "natgw-peer: listening on %s\n", path);
+        return fd;
+}
+
 static int cmd_notify(int argc, char **argv) {
         struct sockaddr_un sun = { .sun_family = AF_UNIX };
         int64_t timeout = 10000, deadline;
@@ -856,14 +878,9 @@ static int cmd_notify(int argc, char **argv) {
                         goto bad;
         }
         strcpy(sun.sun_path, argv[0]);
-
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || (unlink(sun.sun_path) < 0 && errno != ENOENT) ||
-            bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-                fprintf(stderr, "natgw-peer: notify socket %s: %m\n", sun.sun_path);
+        fd = dgram_listen(sun.sun_path, "notify");
+        if (fd < 0)
                 return 1;
-        }
-        fprintf(stderr, "natgw-peer: listening on %s\n", sun.sun_path);
 
         deadline = now_ms() + timeout;
         for (;;) {
@@ -957,15 +974,10 @@ static int cmd_journal(int argc, char **argv) {
                 if (i + 1 >= argc || strcmp(argv[i], "--timeout") || parse_seconds(argv[i + 1], 3600, &timeout) < 0)
                         goto bad;
         strcpy(sun.sun_path, argv[0]);
-
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || (unlink(sun.sun_path) < 0 && errno != ENOENT) ||
-            bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-                fprintf(stderr, "natgw-peer: journal socket %s: %m\n", sun.sun_path);
+        fd = dgram_listen(sun.sun_path, "journal");
+        if (fd < 0)
                 return 1;
-        }
         (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-        fprintf(stderr, "natgw-peer: listening on %s\n", sun.sun_path);
 
         deadline = now_ms() + timeout;
         for (;;) {
