@@ -178,17 +178,105 @@ static void print_show(const json_t *reply) {
         printf("(counters count connections: natgwd's NAT rules see the first packet of each)\n");
 }
 
-static void print_setting(const char *label, const json_t *s) {
-        const json_t *actual = json_object_get(s, "actual");
+/* An integer of @o as text, "-" when it is null or missing. */
+static const char *int_text(const json_t *o, const char *key, char *buf, size_t size) {
+        const json_t *v = json_object_get(o, key);
 
-        printf("%-14s %s = %s (wanted: %s)\n", label, str(s, "key"),
-               json_is_integer(actual) ? (json_integer_value(actual) ? "1" : "0") : "unreadable", str(s, "wanted"));
+        if (!json_is_integer(v))
+                return "-";
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+}
+
+/* Rows worth a line: the forwarding switches always, the others once natgwd set or changed them. */
+static bool setting_shown(size_t i, const json_t *s) {
+        return i < 2 || !streq(str(s, "result"), "left as is") || json_is_integer(json_object_get(s, "previous"));
+}
+
+/* The kernel settings as a small table; those left as is and never changed are only counted. */
+static void print_settings(const json_t *settings) {
+        size_t i, width = strlen("SYSCTL"), hidden = 0;
+        json_t *s;
+
+        json_array_foreach(settings, i, s)
+                if (setting_shown(i, s))
+                        width = MAX(width, strlen(str(s, "key")));
+        printf("%-14s %-*s %10s %10s %10s  %s\n", "settings:", (int)width, "SYSCTL", "WANTED", "PREVIOUS", "ACTUAL",
+               "RESULT");
+        json_array_foreach(settings, i, s) {
+                char w[24], p[24], a[24];
+
+                if (!setting_shown(i, s)) {
+                        hidden++;
+                        continue;
+                }
+                printf("%-14s %-*s %10s %10s %10s  %s\n", "", (int)width, str(s, "key"),
+                       int_text(s, "wanted", w, sizeof(w)), int_text(s, "previous", p, sizeof(p)),
+                       int_text(s, "actual", a, sizeof(a)), str(s, "result"));
+        }
+        if (hidden > 0)
+                printf("%-14s (%zu more left as is: conntrack timeouts and sizes the config does not set; "
+                       "natgwctl -j status lists them)\n", "", hidden);
+}
+
+/* The first @n items of a top list as "ADDR COUNT (P%), ..." */
+static void print_top_line(const char *label, const json_t *a, size_t n) {
+        size_t i;
+        json_t *e;
+
+        printf("%-14s %s", "", label);
+        json_array_foreach(a, i, e) {
+                if (i >= n)
+                        break;
+                printf("%s%s", i ? ", " : " ", str(e, "address"));
+                if (json_object_get(e, "port"))
+                        printf(":%lld/%s", num(e, "port"), str(e, "protocol"));
+                printf(" %lld (%.1f%%)", num(e, "count"), json_number_value(json_object_get(e, "percent")));
+        }
+        printf("\n");
+}
+
+static void print_conntrack_status(const json_t *ct) {
+        const json_t *top = json_object_get(ct, "last_top"), *grow = json_object_get(ct, "auto_grow");
+
+        if (!json_is_integer(json_object_get(ct, "count"))) {
+                printf("%-14s unreadable\n", "conntrack:");
+                return;
+        }
+        printf("%-14s %lld of %lld entries (%.1f%%), level %s", "conntrack:", num(ct, "count"), num(ct, "max"),
+               json_number_value(json_object_get(ct, "percent")), json_object_get(ct, "level") ? str(ct, "level") : "?");
+        if (json_is_string(json_object_get(ct, "since")))
+                printf(" since %s (was %s)", str(ct, "since"), str(ct, "previous_level"));
+        printf("\n");
+        if (!json_object_get(ct, "level"))
+                return;
+        printf("%-14s drop %lld, early_drop %lld, insert_failed %lld, search_restart %lld, invalid %lld\n", "",
+               num(ct, "drop"), num(ct, "early_drop"), num(ct, "insert_failed"), num(ct, "search_restart"),
+               num(ct, "invalid"));
+        printf("%-14s checked every %g s (%.2f ms per check), warn at %lld%%, critical at %lld%%\n", "",
+               json_number_value(json_object_get(ct, "interval")),
+               json_number_value(json_object_get(ct, "check_ms_average")), num(ct, "warn"), num(ct, "critical"));
+        if (json_is_string(json_object_get(ct, "read_error")))
+                printf("%-14s cannot read the statistics: %s\n", "", str(ct, "read_error"));
+        if (json_is_object(top)) {
+                printf("%-14s last dump at %s (%s): %lld entries\n", "", str(top, "time"), str(top, "level"),
+                       num(top, "total"));
+                print_top_line("top sources:", json_object_get(top, "sources"), 3);
+                print_top_line("top destinations:", json_object_get(top, "destinations"), 3);
+        }
+        if (json_is_object(grow)) {
+                printf("%-14s auto_grow up to %lld in steps of %lld", "", num(grow, "ceiling"), num(grow, "step"));
+                if (num(grow, "grown_to"))
+                        printf("; last raised %lld -> %lld", num(grow, "grown_from"), num(grow, "grown_to"));
+                if (json_is_string(json_object_get(grow, "refused")))
+                        printf("; refused by the kernel: %s", str(grow, "refused"));
+                printf("\n");
+        }
 }
 
 static void print_status(const json_t *r) {
         const json_t *entries = json_object_get(r, "entries"), *apply = json_object_get(r, "last_apply");
         const json_t *last = json_object_get(r, "last_reload"), *ct = json_object_get(r, "conntrack");
-        const json_t *kernel = json_object_get(r, "kernel");
 
         printf("natgwd %s, pid %lld, running since %s\n", str(r, "version"), num(r, "pid"), str(r, "started"));
         printf("%-14s %s (generation %lld)\n", "config:", str(r, "config"), num(r, "generation"));
@@ -204,13 +292,8 @@ static void print_status(const json_t *r) {
                              stdout, "               ");
         } else
                 printf("%-14s none since start\n", "last reload:");
-        print_setting("ip_forward:", json_object_get(kernel, "ip_forward"));
-        print_setting("ipv6_forward:", json_object_get(kernel, "ipv6_forward"));
-        if (json_is_integer(json_object_get(ct, "count")))
-                printf("%-14s %lld of %lld entries (%.1f%%)\n", "conntrack:", num(ct, "count"), num(ct, "max"),
-                       json_number_value(json_object_get(ct, "percent")));
-        else
-                printf("%-14s unreadable\n", "conntrack:");
+        print_settings(json_object_get(r, "settings"));
+        print_conntrack_status(ct);
         if (json_is_object(json_object_get(r, "control"))) {
                 const json_t *c = json_object_get(r, "control");
 
@@ -257,6 +340,10 @@ static void print_object_counts(const char *label, const json_t *o) {
 static void print_conntrack(const json_t *r) {
         printf("conntrack table: %lld entries (dump and count took %.1f ms)\n", num(r, "total"),
                json_number_value(json_object_get(r, "dump_ms")));
+        if (json_is_true(json_object_get(r, "truncated")))
+                printf("(the dump stopped at its deadline: counts cover the entries read)\n");
+        if (json_is_true(json_object_get(r, "approximate")))
+                printf("(more distinct addresses than natgwd tracks: counts are upper bounds, see -j \"error\")\n");
         print_object_counts("protocols:", json_object_get(r, "protocols"));
         print_object_counts("tcp states:", json_object_get(r, "tcp_states"));
         printf("top sources:\n");

@@ -20,20 +20,13 @@
 #include "gw-json.h"
 #include "gw.h"
 #include "log.h"
+#include "natgwd.h"
 #include "util.h"
 
 static const char *arg_config = NATGW_CONFIG_DEFAULT;
 static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
 static bool arg_check;
 static int arg_verbose;
-
-struct daemon {
-        struct natgw_gw *gw;
-        sd_event *event;
-        struct natgw_ctl_server *ctl;
-        uint64_t started_usec; /* CLOCK_REALTIME */
-        struct natgw_reload_record last_reload;
-};
 
 static void help(void) {
         printf("Usage: natgwd [OPTIONS]\n"
@@ -111,10 +104,11 @@ static int run_check(void) {
         return 0;
 }
 
-static void notify_status(const struct daemon *d) {
+void natgwd_notify_status(const struct daemon *d) {
         const struct natgw_config *c = d->gw->config;
         const struct natgw_reload_record *r = &d->last_reload;
-        char last[128] = "";
+        const struct natgw_ct_watch_state *ct = d->watch ? natgw_ct_watch_get_state(d->watch) : NULL;
+        char last[128] = "", table[96] = "";
 
         if (r->realtime_usec) {
                 char t[32];
@@ -122,8 +116,11 @@ static void notify_status(const struct daemon *d) {
                 snprintf(last, sizeof(last), "; last reload %s %s", natgw_format_time(r->realtime_usec, t, sizeof(t)),
                          r->ok ? "applied" : "REJECTED (running state unchanged)");
         }
-        sd_notifyf(false, "STATUS=generation %llu: %zu egress entries, %zu forwards%s",
-                   (unsigned long long)d->gw->generation, c->n_egress, c->n_forwards, last);
+        if (ct && ct->have_stats)
+                snprintf(table, sizeof(table), "; conntrack %.1f%% (%s)", natgw_ct_percent(&ct->stats),
+                         natgw_ct_level_to_string(ct->level));
+        sd_notifyf(false, "STATUS=generation %llu: %zu egress entries, %zu forwards%s%s",
+                   (unsigned long long)d->gw->generation, c->n_egress, c->n_forwards, last, table);
 }
 
 static void log_applied(const struct natgw_gw *gw, const char *event) {
@@ -154,6 +151,18 @@ static void log_applied(const struct natgw_gw *gw, const char *event) {
         }
 }
 
+/* The watch follows the config in force: thresholds, interval, auto_grow. */
+static void configure_watch(struct daemon *d) {
+        const struct natgw_config *c = d->gw->config;
+        int r;
+
+        r = natgw_ct_watch_configure(d->watch, c->conntrack.warn, c->conntrack.critical,
+                                     (uint64_t)(c->conntrack.interval * 1e6), c->conntrack.auto_grow_ceiling,
+                                     c->conntrack.auto_grow_step);
+        if (r < 0)
+                natgw_log(LOG_ERR, "cannot schedule the conntrack watch: %s", strerror(-r));
+}
+
 /* Re-read the config file and apply it; the reply natgwctl prints (NULL: out of memory). */
 static json_t *reload(struct daemon *d, const char *trigger) {
         struct natgw_reload_record *rec = &d->last_reload;
@@ -174,6 +183,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         } else {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
+                configure_watch(d);
                 reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:f,s:I,s:o*}", "ok", 1, "config", d->gw->config->path,
                                   "generation", (json_int_t)d->gw->generation, "egress",
                                   (json_int_t)d->gw->config->n_egress, "forwards",
@@ -183,7 +193,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
                                   natgw_ctl_errors_to_json(&rec->errors));
         }
         sd_notify(false, "READY=1");
-        notify_status(d);
+        natgwd_notify_status(d);
         return reply;
 }
 
@@ -232,6 +242,7 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 .last_reload = &d->last_reload,
                 .on_exit_remove = d->gw->config->on_exit == NATGW_ON_EXIT_REMOVE,
                 .control = natgw_ctl_server_get_stats(d->ctl),
+                .watch = d->watch,
         };
 
         natgw_log(LOG_DEBUG, "control: %s", natgw_ctl_command_to_string(req->command));
@@ -308,6 +319,11 @@ static int setup_loop(struct daemon *d) {
                 natgw_log(LOG_ERR, "cannot set up the event loop: %s", strerror(-r));
                 return r;
         }
+        r = natgw_ct_watch_new(d->event, natgwd_on_ct_event, d, &d->watch);
+        if (r < 0) {
+                natgw_log(LOG_ERR, "cannot open the conntrack netlink socket: %s", strerror(-r));
+                return r;
+        }
         r = make_socket_dir(arg_socket);
         if (r >= 0)
                 r = natgw_ctl_server_new(d->event, arg_socket, on_request, d, &d->ctl);
@@ -357,9 +373,10 @@ static int run_daemon(void) {
         natgw_log_errors(LOG_WARNING, "apply", "", &d.last_reload.errors);
         natgw_reload_record_clear(&d.last_reload);
         log_applied(d.gw, "apply");
+        configure_watch(&d);
 
         sd_notify(false, "READY=1");
-        notify_status(&d);
+        natgwd_notify_status(&d);
         r = sd_event_loop(d.event);
         if (r < 0) {
                 natgw_log(LOG_ERR, "event loop failed: %s", strerror(-r));
@@ -368,6 +385,7 @@ static int run_daemon(void) {
         stop(&d);
         rc = 0;
 out:
+        natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_unref(d.event);
         natgw_reload_record_clear(&d.last_reload);

@@ -21,7 +21,28 @@ static const char *const top_keys[] = {
 };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
-        "max", "buckets", "warn", "critical", "interval", NULL,
+        "max", "buckets", "warn", "critical", "interval", "timeouts", "auto_grow", NULL,
+};
+static const char *const auto_grow_keys[] = { "ceiling", "step", NULL };
+
+#define CT_SYSCTL "net/netfilter/nf_conntrack_"
+
+const struct natgw_ct_timeout_def natgw_ct_timeouts[NATGW_CT_TIMEOUT_COUNT] = {
+        [NATGW_CT_TIMEOUT_TCP_ESTABLISHED] = { "tcp_established", CT_SYSCTL "tcp_timeout_established" },
+        [NATGW_CT_TIMEOUT_TCP_SYN_SENT] = { "tcp_syn_sent", CT_SYSCTL "tcp_timeout_syn_sent" },
+        [NATGW_CT_TIMEOUT_TCP_SYN_RECV] = { "tcp_syn_recv", CT_SYSCTL "tcp_timeout_syn_recv" },
+        [NATGW_CT_TIMEOUT_TCP_FIN_WAIT] = { "tcp_fin_wait", CT_SYSCTL "tcp_timeout_fin_wait" },
+        [NATGW_CT_TIMEOUT_TCP_CLOSE_WAIT] = { "tcp_close_wait", CT_SYSCTL "tcp_timeout_close_wait" },
+        [NATGW_CT_TIMEOUT_TCP_LAST_ACK] = { "tcp_last_ack", CT_SYSCTL "tcp_timeout_last_ack" },
+        [NATGW_CT_TIMEOUT_TCP_TIME_WAIT] = { "tcp_time_wait", CT_SYSCTL "tcp_timeout_time_wait" },
+        [NATGW_CT_TIMEOUT_TCP_CLOSE] = { "tcp_close", CT_SYSCTL "tcp_timeout_close" },
+        [NATGW_CT_TIMEOUT_TCP_UNACKNOWLEDGED] = { "tcp_unacknowledged", CT_SYSCTL "tcp_timeout_unacknowledged" },
+        [NATGW_CT_TIMEOUT_TCP_MAX_RETRANS] = { "tcp_max_retrans", CT_SYSCTL "tcp_timeout_max_retrans" },
+        [NATGW_CT_TIMEOUT_UDP] = { "udp", CT_SYSCTL "udp_timeout" },
+        [NATGW_CT_TIMEOUT_UDP_STREAM] = { "udp_stream", CT_SYSCTL "udp_timeout_stream" },
+        [NATGW_CT_TIMEOUT_ICMP] = { "icmp", CT_SYSCTL "icmp_timeout" },
+        [NATGW_CT_TIMEOUT_ICMPV6] = { "icmpv6", CT_SYSCTL "icmpv6_timeout" },
+        [NATGW_CT_TIMEOUT_GENERIC] = { "generic", CT_SYSCTL "generic_timeout" },
 };
 
 void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
@@ -146,8 +167,9 @@ static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                 natgw_conf_error(ctx, s, "\"on_exit\" must be \"keep\" or \"remove\", got \"%s\"", v);
 }
 
+/* A boolean; *ret_line gets the line of the key when it is there and valid. */
 static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
-                       bool *ret) {
+                       bool *ret, unsigned *ret_line) {
         const config_setting_t *s = config_setting_get_member(group, key);
 
         if (!s)
@@ -157,6 +179,7 @@ static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group
                 return;
         }
         *ret = config_setting_get_bool(s);
+        *ret_line = config_setting_source_line(s);
 }
 
 /* The group @key of the root, or NULL when it is absent or not a group (reported). */
@@ -181,8 +204,8 @@ static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *roo
                 return;
         set_label(ctx, "kernel");
         natgw_conf_check_keys(ctx, g, kernel_keys);
-        parse_bool(ctx, g, "ip_forward", &c->kernel.ip_forward);
-        parse_bool(ctx, g, "ipv6_forward", &c->kernel.ipv6_forward);
+        parse_bool(ctx, g, "ip_forward", &c->kernel.ip_forward, &c->kernel.ip_forward_line);
+        parse_bool(ctx, g, "ipv6_forward", &c->kernel.ipv6_forward, &c->kernel.ipv6_forward_line);
         set_label(ctx, NULL);
 }
 
@@ -239,6 +262,81 @@ static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *g
         c->conntrack.interval = v;
 }
 
+static unsigned line_of(const config_setting_t *group, const char *key) {
+        const config_setting_t *s = config_setting_get_member(group, key);
+
+        return s ? config_setting_source_line(s) : 0;
+}
+
+/* The subgroup @key of @group, or NULL when it is absent or not a group (reported). */
+static const config_setting_t *get_subgroup(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                                            const char *key, const char *expected) {
+        const config_setting_t *s = config_setting_get_member(group, key);
+
+        if (!s)
+                return NULL;
+        if (!config_setting_is_group(s)) {
+                natgw_conf_type_error(ctx, s, key, expected);
+                return NULL;
+        }
+        return s;
+}
+
+/* conntrack.timeouts = { tcp_established = 3600; udp = 60; ... }: seconds, each optional. */
+static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
+                           struct natgw_config *c) {
+        const config_setting_t *g = get_subgroup(ctx, conntrack, "timeouts", "a group { udp = 60; ... }");
+        const char *keys[NATGW_CT_TIMEOUT_COUNT + 1];
+        long long v;
+
+        if (!g)
+                return;
+        set_label(ctx, "conntrack.timeouts");
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
+                keys[i] = natgw_ct_timeouts[i].key;
+        keys[NATGW_CT_TIMEOUT_COUNT] = NULL;
+        natgw_conf_check_keys(ctx, g, keys);
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
+                if (parse_int(ctx, g, keys[i], 1, NATGW_CT_TIMEOUT_MAX_SEC, &v)) {
+                        c->conntrack.timeouts[i] = v;
+                        c->conntrack.timeout_lines[i] = line_of(g, keys[i]);
+                }
+        set_label(ctx, "conntrack");
+}
+
+/* conntrack.auto_grow = { ceiling = N; step = M; }: both required; ceiling not below max. */
+static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
+                            struct natgw_config *c) {
+        const config_setting_t *g = get_subgroup(ctx, conntrack, "auto_grow",
+                                                 "a group { ceiling = N; step = M; }");
+        bool have_ceiling, have_step, ok = true;
+        long long ceiling = 0, step = 0;
+
+        if (!g)
+                return;
+        set_label(ctx, "conntrack.auto_grow");
+        natgw_conf_check_keys(ctx, g, auto_grow_keys);
+        for (const char *const *k = auto_grow_keys; *k; k++)
+                if (!config_setting_get_member(g, *k)) {
+                        natgw_conf_error(ctx, g, "missing required key \"%s\"", *k);
+                        ok = false;
+                }
+        have_ceiling = parse_int(ctx, g, "ceiling", 1, LLONG_MAX, &ceiling);
+        have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step);
+        /* Only a max that is itself valid is compared (an invalid one is reported already). */
+        if (have_ceiling && c->conntrack.max >= 0 && ceiling < c->conntrack.max) {
+                natgw_conf_error(ctx, config_setting_get_member(g, "ceiling"),
+                                 "\"ceiling\" (%lld) must not be lower than conntrack \"max\" (%lld, line %u)",
+                                 ceiling, (long long) c->conntrack.max, c->conntrack.max_line);
+                ok = false;
+        }
+        if (ok && have_ceiling && have_step) {
+                c->conntrack.auto_grow_ceiling = ceiling;
+                c->conntrack.auto_grow_step = step;
+        }
+        set_label(ctx, "conntrack");
+}
+
 static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                             struct natgw_config *c) {
         const config_setting_t *g = get_group(ctx, root, "conntrack");
@@ -249,10 +347,14 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
                 return;
         set_label(ctx, "conntrack");
         natgw_conf_check_keys(ctx, g, conntrack_keys);
-        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v))
+        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v)) {
                 c->conntrack.max = v;
-        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v))
+                c->conntrack.max_line = line_of(g, "max");
+        }
+        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v)) {
                 c->conntrack.buckets = v;
+                c->conntrack.buckets_line = line_of(g, "buckets");
+        }
         have_warn = parse_int(ctx, g, "warn", 1, 100, &v);
         if (have_warn)
                 c->conntrack.warn = (unsigned) v;
@@ -267,6 +369,8 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
                                  "\"critical\" (%u) must not be lower than \"warn\" (%u)",
                                  c->conntrack.critical, c->conntrack.warn);
         parse_interval(ctx, g, c);
+        parse_timeouts(ctx, g, c);
+        parse_auto_grow(ctx, g, c);
         set_label(ctx, NULL);
 }
 
@@ -416,6 +520,10 @@ static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config 
         c->conntrack.warn = 80;
         c->conntrack.critical = 95;
         c->conntrack.interval = 1.0;
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
+                c->conntrack.timeouts[i] = -1;
+        c->conntrack.auto_grow_ceiling = -1;
+        c->conntrack.auto_grow_step = -1;
 
         natgw_conf_check_keys(ctx, root, top_keys);
         parse_version(ctx, root, c);

@@ -81,6 +81,43 @@ struct natgw_forward {
         size_t n_allow_from;
 };
 
+/*
+ * The conntrack timeouts natgwd can set (conntrack.timeouts in the file), in the order of
+ * natgw_ct_timeouts[], the one table of config keys and sysctls.
+ */
+enum natgw_ct_timeout {
+        NATGW_CT_TIMEOUT_TCP_ESTABLISHED,
+        NATGW_CT_TIMEOUT_TCP_SYN_SENT,
+        NATGW_CT_TIMEOUT_TCP_SYN_RECV,
+        NATGW_CT_TIMEOUT_TCP_FIN_WAIT,
+        NATGW_CT_TIMEOUT_TCP_CLOSE_WAIT,
+        NATGW_CT_TIMEOUT_TCP_LAST_ACK,
+        NATGW_CT_TIMEOUT_TCP_TIME_WAIT,
+        NATGW_CT_TIMEOUT_TCP_CLOSE,
+        NATGW_CT_TIMEOUT_TCP_UNACKNOWLEDGED,
+        NATGW_CT_TIMEOUT_TCP_MAX_RETRANS,
+        NATGW_CT_TIMEOUT_UDP,
+        NATGW_CT_TIMEOUT_UDP_STREAM,
+        NATGW_CT_TIMEOUT_ICMP,
+        NATGW_CT_TIMEOUT_ICMPV6,
+        NATGW_CT_TIMEOUT_GENERIC,
+        NATGW_CT_TIMEOUT_COUNT,
+};
+
+/*
+ * The longest timeout the loader accepts, in seconds: 24 days. The kernel keeps a timeout as
+ * jiffies in an int and refuses more than INT_MAX / HZ seconds (24.8 days at HZ=1000).
+ */
+#define NATGW_CT_TIMEOUT_MAX_SEC (24 * 24 * 3600)
+
+struct natgw_ct_timeout_def {
+        const char *key;    /* in conntrack.timeouts: "tcp_established" */
+        const char *sysctl; /* under /proc/sys: "net/netfilter/nf_conntrack_tcp_timeout_established" */
+};
+
+/* Indexed by enum natgw_ct_timeout. */
+extern const struct natgw_ct_timeout_def natgw_ct_timeouts[NATGW_CT_TIMEOUT_COUNT];
+
 enum natgw_on_exit {
         NATGW_ON_EXIT_KEEP,   /* default: the table outlives natgwd (restarts never drop NAT) */
         NATGW_ON_EXIT_REMOVE, /* a clean stop deletes table inet natgw */
@@ -91,8 +128,10 @@ struct natgw_config {
         int version;
         enum natgw_on_exit on_exit;
         struct {
-                bool ip_forward;   /* default true */
-                bool ipv6_forward; /* default false */
+                bool ip_forward;   /* default true; false: leave the kernel's value */
+                bool ipv6_forward; /* default false; false: leave */
+                /* Lines of the keys, for warnings about them; 0: not in the file. */
+                unsigned ip_forward_line, ipv6_forward_line;
         } kernel;
         struct {
                 int64_t max;     /* -1: leave the kernel's value */
@@ -100,6 +139,13 @@ struct natgw_config {
                 unsigned warn;     /* percent, default 80 */
                 unsigned critical; /* percent, default 95 */
                 double interval;   /* seconds, default 1.0 */
+                /* Seconds, indexed by enum natgw_ct_timeout; -1: leave the kernel's value. */
+                int64_t timeouts[NATGW_CT_TIMEOUT_COUNT];
+                /* auto_grow: raise max by step, up to ceiling, when critical; -1: off (both). */
+                int64_t auto_grow_ceiling, auto_grow_step;
+                /* Lines of the keys, for warnings about them; 0: not in the file. */
+                unsigned max_line, buckets_line;
+                unsigned timeout_lines[NATGW_CT_TIMEOUT_COUNT];
         } conntrack;
         struct natgw_egress *egress; /* masquerade entries first, then snat, each in file order */
         size_t n_egress;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * One conntrack dump, aggregated. Entries are collected as small fixed-size keys, then sorted
- * and counted: O(n log n) time and O(n) memory in the number of entries, nothing per distinct
- * value beyond that, and no allocation inside the dump callback except the array's growth.
+ * One conntrack dump, aggregated as it streams in: each entry updates two fixed-size summaries
+ * (sources, destinations) and a few counters. Time O(n log k), memory O(k) for k tracked keys,
+ * however large the table; nothing is allocated per entry.
  */
 
 #include <arpa/inet.h>
@@ -16,6 +16,7 @@
 /* A dump of the whole table arrives faster than we read it: a big receive buffer avoids ENOBUFS. */
 #define CT_RCVBUF (16 * 1024 * 1024)
 #define DUMP_TRIES 3
+#define NONE UINT32_MAX
 
 struct key {
         uint8_t family, l4proto;
@@ -23,11 +24,24 @@ struct key {
         uint8_t addr[16];
 };
 
+/*
+ * Space-Saving (Metwally et al.): at most `cap` keys with counters. A new key when all slots are
+ * taken replaces the key with the smallest count and inherits that count (+1), remembered as
+ * its error. Slots sit in a min-heap by count and in a chained hash by key.
+ */
+struct natgw_ct_summary {
+        size_t cap, n, n_buckets;
+        bool evicted;
+        struct key *keys;
+        uint64_t *count, *error;
+        uint32_t *heap, *pos; /* heap[i]: slot; pos[slot]: its index in heap */
+        uint32_t *bucket, *next;
+};
+
 struct collect {
-        struct key *src, *dst;
-        size_t n, cap;
+        struct natgw_ct_summary *src, *dst;
         struct natgw_ct_top *top;
-        int r;
+        uint64_t deadline;
 };
 
 static const char *const tcp_state_names[] = {
@@ -42,35 +56,180 @@ static uint64_t now_usec(void) {
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+struct natgw_ct_summary *natgw_ct_summary_free(struct natgw_ct_summary *s) {
+        if (!s)
+                return NULL;
+        free(s->keys);
+        free(s->count);
+        free(s->error);
+        free(s->heap);
+        free(s->pos);
+        free(s->bucket);
+        free(s->next);
+        free(s);
+        return NULL;
+}
+
+int natgw_ct_summary_new(size_t capacity, struct natgw_ct_summary **ret) {
+        _cleanup_(natgw_ct_summary_freep) struct natgw_ct_summary *s = NULL;
+
+        if (capacity == 0 || capacity >= NONE / 2)
+                return -EINVAL;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->cap = capacity;
+        s->n_buckets = 1;
+        while (s->n_buckets < 2 * capacity)
+                s->n_buckets <<= 1;
+        s->keys = calloc(capacity, sizeof(*s->keys));
+        s->count = calloc(capacity, sizeof(*s->count));
+        s->error = calloc(capacity, sizeof(*s->error));
+        s->heap = calloc(capacity, sizeof(*s->heap));
+        s->pos = calloc(capacity, sizeof(*s->pos));
+        s->next = calloc(capacity, sizeof(*s->next));
+        s->bucket = malloc(s->n_buckets * sizeof(*s->bucket));
+        if (!s->keys || !s->count || !s->error || !s->heap || !s->pos || !s->next || !s->bucket)
+                return -ENOMEM;
+        memset(s->bucket, 0xff, s->n_buckets * sizeof(*s->bucket));
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static uint32_t key_hash(const struct key *k, size_t n_buckets) {
+        const uint8_t *p = (const uint8_t *)k;
+        uint32_t h = 2166136261u;
+
+        for (size_t i = 0; i < sizeof(*k); i++)
+                h = (h ^ p[i]) * 16777619u;
+        return h & (uint32_t)(n_buckets - 1);
+}
+
+static void heap_swap(struct natgw_ct_summary *s, uint32_t a, uint32_t b) {
+        uint32_t t = s->heap[a];
+
+        s->heap[a] = s->heap[b];
+        s->heap[b] = t;
+        s->pos[s->heap[a]] = a;
+        s->pos[s->heap[b]] = b;
+}
+
+/* The count of heap[i] grew: move it down to where it belongs. */
+static void sift_down(struct natgw_ct_summary *s, uint32_t i) {
+        for (;;) {
+                uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+                if (l < s->n && s->count[s->heap[l]] < s->count[s->heap[m]])
+                        m = l;
+                if (r < s->n && s->count[s->heap[r]] < s->count[s->heap[m]])
+                        m = r;
+                if (m == i)
+                        return;
+                heap_swap(s, i, m);
+                i = m;
+        }
+}
+
+static void sift_up(struct natgw_ct_summary *s, uint32_t i) {
+        while (i > 0 && s->count[s->heap[(i - 1) / 2]] > s->count[s->heap[i]]) {
+                heap_swap(s, i, (i - 1) / 2);
+                i = (i - 1) / 2;
+        }
+}
+
+static void chain_remove(struct natgw_ct_summary *s, uint32_t slot) {
+        uint32_t *p = &s->bucket[key_hash(&s->keys[slot], s->n_buckets)];
+
+        while (*p != slot)
+                p = &s->next[*p];
+        *p = s->next[slot];
+}
+
+static void summary_add_key(struct natgw_ct_summary *s, const struct key *k) {
+        uint32_t h = key_hash(k, s->n_buckets), slot;
+
+        for (slot = s->bucket[h]; slot != NONE; slot = s->next[slot])
+                if (memcmp(&s->keys[slot], k, sizeof(*k)) == 0) {
+                        s->count[slot]++;
+                        sift_down(s, s->pos[slot]);
+                        return;
+                }
+        if (s->n < s->cap) {
+                slot = (uint32_t)s->n;
+                s->count[slot] = 1;
+                s->error[slot] = 0;
+                s->heap[s->n] = slot;
+                s->pos[slot] = (uint32_t)s->n;
+                s->n++;
+                sift_up(s, s->pos[slot]);
+        } else {
+                slot = s->heap[0];
+                chain_remove(s, slot);
+                s->error[slot] = s->count[slot];
+                s->count[slot]++;
+                s->evicted = true;
+                sift_down(s, 0);
+        }
+        s->keys[slot] = *k;
+        s->next[slot] = s->bucket[h];
+        s->bucket[h] = slot;
+}
+
+void natgw_ct_summary_add(struct natgw_ct_summary *s, const struct natgw_addr *addr, uint16_t port, uint8_t l4proto) {
+        struct key k = { .family = (uint8_t)addr->family, .l4proto = l4proto, .port = port };
+
+        memcpy(k.addr, addr->bytes, addr->family == AF_INET ? 4 : 16);
+        summary_add_key(s, &k);
+}
+
+static int count_cmp(const void *a, const void *b) {
+        const struct natgw_ct_count *x = a, *y = b;
+
+        if (x->count != y->count)
+                return x->count < y->count ? 1 : -1;
+        /* Ties in a stable, readable order. */
+        return natgw_addr_cmp(&x->addr, &y->addr);
+}
+
+int natgw_ct_summary_top(const struct natgw_ct_summary *s, size_t top, struct natgw_ct_count **ret, size_t *ret_n,
+                         bool *ret_approximate) {
+        struct natgw_ct_count *v;
+
+        v = calloc(MAX(s->n, (size_t)1), sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++) {
+                v[i] = (struct natgw_ct_count){ .port = s->keys[i].port, .l4proto = s->keys[i].l4proto,
+                                                .count = s->count[i], .error = s->error[i] };
+                v[i].addr.family = s->keys[i].family;
+                memcpy(v[i].addr.bytes, s->keys[i].addr, 16);
+        }
+        qsort(v, s->n, sizeof(*v), count_cmp);
+        *ret = v;
+        *ret_n = MIN(s->n, top);
+        if (ret_approximate)
+                *ret_approximate = s->evicted;
+        return 0;
+}
+
 static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
         struct collect *c = data;
         uint8_t family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO), l4 = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
-        struct key *s, *d;
+        struct key s = { .family = family }, d = { .family = family, .l4proto = l4 };
 
-        if (c->n == c->cap) {
-                size_t cap = c->cap;
-
-                if (GROW(c->src, cap, c->n + 1) < 0 || GROW(c->dst, c->cap, c->n + 1) < 0) {
-                        c->r = -ENOMEM;
-                        return NFCT_CB_FAILURE;
-                }
-        }
-        s = &c->src[c->n];
-        d = &c->dst[c->n];
-        *s = (struct key){ .family = family };
-        *d = (struct key){ .family = family, .l4proto = l4 };
         if (family == AF_INET) {
-                memcpy(s->addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_SRC), 4);
-                memcpy(d->addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_DST), 4);
+                memcpy(s.addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_SRC), 4);
+                memcpy(d.addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_DST), 4);
         } else if (family == AF_INET6) {
-                memcpy(s->addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
-                memcpy(d->addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
+                memcpy(s.addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
+                memcpy(d.addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
         } else
                 return NFCT_CB_CONTINUE;
         if (l4 == IPPROTO_TCP || l4 == IPPROTO_UDP || l4 == IPPROTO_SCTP || l4 == IPPROTO_UDPLITE ||
             l4 == IPPROTO_DCCP)
-                d->port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-        c->n++;
+                d.port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+        summary_add_key(c->src, &s);
+        summary_add_key(c->dst, &d);
         c->top->total++;
         c->top->protos[l4]++;
         if (l4 == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE)) {
@@ -78,48 +237,11 @@ static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 
                 c->top->tcp_states[st < ELEMENTSOF(c->top->tcp_states) ? st : 0]++;
         }
-        return NFCT_CB_CONTINUE;
-}
-
-static int key_cmp(const void *a, const void *b) {
-        return memcmp(a, b, sizeof(struct key));
-}
-
-static int count_cmp(const void *a, const void *b) {
-        const struct natgw_ct_count *x = a, *y = b;
-
-        return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
-/* Sort @keys, count equal runs, keep the @top largest. */
-static int aggregate(struct key *keys, size_t n, unsigned top, struct natgw_ct_count **ret, size_t *ret_n) {
-        _cleanup_(freep) struct natgw_ct_count *v = NULL;
-        size_t nv = 0, cap = 0;
-
-        qsort(keys, n, sizeof(*keys), key_cmp);
-        for (size_t i = 0; i < n;) {
-                size_t j = i + 1;
-                struct natgw_ct_count *e;
-
-                while (j < n && key_cmp(&keys[i], &keys[j]) == 0)
-                        j++;
-                /* Keep at most 2 * top candidates between partial sorts: memory O(top). */
-                if (nv == 2 * (size_t)top) {
-                        qsort(v, nv, sizeof(*v), count_cmp);
-                        nv = top;
-                }
-                if (GROW(v, cap, nv + 1) < 0)
-                        return -ENOMEM;
-                e = &v[nv++];
-                *e = (struct natgw_ct_count){ .port = keys[i].port, .l4proto = keys[i].l4proto, .count = j - i };
-                e->addr.family = keys[i].family;
-                memcpy(e->addr.bytes, keys[i].addr, 16);
-                i = j;
+        if ((c->top->total & 4095) == 0 && now_usec() > c->deadline) {
+                c->top->truncated = true;
+                return NFCT_CB_STOP;
         }
-        qsort(v, nv, sizeof(*v), count_cmp);
-        *ret_n = MIN(nv, (size_t)top);
-        *ret = TAKE_PTR(v);
-        return 0;
+        return NFCT_CB_CONTINUE;
 }
 
 static int dump(struct collect *c) {
@@ -132,16 +254,17 @@ static int dump(struct collect *c) {
                 return -errno;
         nfnl_rcvbufsiz(nfct_nfnlh(h), CT_RCVBUF);
         nfct_callback_register(h, NFCT_T_ALL, on_ct, c);
-        if (nfct_query(h, NFCT_Q_DUMP, &family) < 0)
-                r = c->r < 0 ? c->r : -errno;
+        if (nfct_query(h, NFCT_Q_DUMP, &family) < 0 && !c->top->truncated)
+                r = -errno;
         nfct_close(h);
         return r;
 }
 
 int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
+        _cleanup_(natgw_ct_summary_freep) struct natgw_ct_summary *src = NULL, *dst = NULL;
         _cleanup_(natgw_ct_top_freep) struct natgw_ct_top *t = NULL;
         uint64_t start = now_usec();
-        struct collect c = {};
+        bool approx_src = false, approx_dst = false;
         int r = -ENOBUFS;
 
         t = calloc(1, sizeof(*t));
@@ -149,20 +272,27 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
                 return -ENOMEM;
         /* ENOBUFS: the dump overran the socket buffer; it starts again from the beginning. */
         for (int i = 0; i < DUMP_TRIES && r == -ENOBUFS; i++) {
-                free(c.src);
-                free(c.dst);
-                c = (struct collect){ .top = t };
+                struct collect c = { .top = t, .deadline = start + NATGW_CT_TOP_DEADLINE_USEC };
+
+                src = natgw_ct_summary_free(src);
+                dst = natgw_ct_summary_free(dst);
                 *t = (struct natgw_ct_top){};
+                r = natgw_ct_summary_new(NATGW_CT_TOP_TRACKED, &src);
+                if (r >= 0)
+                        r = natgw_ct_summary_new(NATGW_CT_TOP_TRACKED, &dst);
+                if (r < 0)
+                        return r;
+                c.src = src;
+                c.dst = dst;
                 r = dump(&c);
         }
         if (r >= 0)
-                r = aggregate(c.src, c.n, top, &t->sources, &t->n_sources);
+                r = natgw_ct_summary_top(src, top, &t->sources, &t->n_sources, &approx_src);
         if (r >= 0)
-                r = aggregate(c.dst, c.n, top, &t->destinations, &t->n_destinations);
-        free(c.src);
-        free(c.dst);
+                r = natgw_ct_summary_top(dst, top, &t->destinations, &t->n_destinations, &approx_dst);
         if (r < 0)
                 return r;
+        t->approximate = approx_src || approx_dst;
         t->dump_usec = now_usec() - start;
         *ret = TAKE_PTR(t);
         return 0;
@@ -207,6 +337,10 @@ static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t to
                 natgw_addr_format(&v[i].addr, addr, sizeof(addr));
                 o = json_pack("{s:s,s:I,s:f}", "address", addr, "count", (json_int_t)v[i].count, "percent",
                               total ? 100.0 * (double)v[i].count / (double)total : 0.0);
+                if (o && v[i].error && json_object_set_new(o, "error", json_integer((json_int_t)v[i].error)) < 0) {
+                        json_decref(o);
+                        o = NULL;
+                }
                 if (o && dest &&
                     (json_object_set_new(o, "protocol", json_string(proto_name(v[i].l4proto, pbuf, sizeof(pbuf)))) < 0 ||
                      (v[i].port && json_object_set_new(o, "port", json_integer(v[i].port)) < 0))) {
@@ -237,7 +371,8 @@ json_t *natgw_ct_top_json(const struct natgw_ct_top *t) {
                 if (t->tcp_states[s] &&
                     json_object_set_new(states, tcp_state_names[s], json_integer((json_int_t)t->tcp_states[s])) < 0)
                         return NULL;
-        return json_pack("{s:b,s:I,s:f,s:o*,s:o*,s:O,s:O}", "ok", 1, "total", (json_int_t)t->total, "dump_ms",
+        return json_pack("{s:b,s:I,s:b,s:b,s:f,s:o*,s:o*,s:O,s:O}", "ok", 1, "total", (json_int_t)t->total,
+                         "approximate", t->approximate, "truncated", t->truncated, "dump_ms",
                          (double)t->dump_usec / 1000.0, "sources",
                          counts_json(t->sources, t->n_sources, t->total, false), "destinations",
                          counts_json(t->destinations, t->n_destinations, t->total, true), "protocols", protos,

@@ -167,16 +167,50 @@ static json_t *sysctl_json(const char *key) {
         return json_integer(v);
 }
 
-static json_t *setting_json(bool wanted, const char *key) {
-        /* false means "leave the kernel's value", not "switch off". */
-        return json_pack("{s:s,s:s,s:o}", "key", key, "wanted", wanted ? "1" : "(left as is)", "actual",
-                         sysctl_json(key));
+static json_t *int_or_null(bool have, int64_t v) {
+        return have ? json_integer((json_int_t)v) : json_null();
 }
 
-static json_t *conntrack_json(void) {
-        json_t *count = sysctl_json(NATGW_SYSCTL_CT_COUNT), *max = sysctl_json(NATGW_SYSCTL_CT_MAX);
-        json_t *pct = json_null();
+/* One managed setting: wanted (null: left as is), previous (null: natgwd did not change it),
+ * actual (as the kernel has it now), and the outcome of the last apply. */
+static json_t *setting_json(const struct natgw_setting *st, enum natgw_setting_id id) {
+        const char *result = natgw_setting_result_to_string(st->result);
+        char name[96], key[64], text[sizeof(st->reason) + 32];
+        int64_t actual = 0;
+        bool have_actual;
 
+        if (st->result == NATGW_SETTING_REFUSED)
+                snprintf(text, sizeof(text), "%s: %s", result, st->reason);
+        else if (st->reason[0])
+                snprintf(text, sizeof(text), "%s (%s)", result, st->reason);
+        else
+                snprintf(text, sizeof(text), "%s", result);
+        /* Read now: "actual" is what the kernel has at this moment, whoever set it. */
+        have_actual = natgw_sysctl_read_int(natgw_setting_path(id), &actual) >= 0;
+        return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "key", natgw_setting_name(id, name, sizeof(name)), "config",
+                         natgw_setting_config_key(id, key, sizeof(key)), "wanted",
+                         int_or_null(st->wanted >= 0 && st->result != NATGW_SETTING_LEFT, st->wanted), "previous",
+                         int_or_null(st->has_previous, st->previous), "actual", int_or_null(have_actual, actual),
+                         "result", text);
+}
+
+static json_t *settings_json(const struct natgw_settings *settings) {
+        _cleanup_(json_decrefp) json_t *a = json_array();
+
+        for (size_t i = 0; a && i < NATGW_SETTING_COUNT; i++)
+                if (json_array_append_new(a, setting_json(&settings->v[i], (enum natgw_setting_id)i)) < 0)
+                        return NULL;
+        return TAKE_PTR(a);
+}
+
+/* The watch's view; without a watch, what the sysctls say. */
+static json_t *conntrack_json(const struct natgw_ct_watch *watch) {
+        json_t *count, *max, *pct = json_null();
+
+        if (watch)
+                return natgw_ct_watch_json(watch);
+        count = sysctl_json(NATGW_SYSCTL_CT_COUNT);
+        max = sysctl_json(NATGW_SYSCTL_CT_MAX);
         if (json_is_integer(count) && json_is_integer(max) && json_integer_value(max) > 0)
                 pct = json_real(100.0 * (double)json_integer_value(count) / (double)json_integer_value(max));
         return json_pack("{s:o,s:o,s:o}", "count", count, "max", max, "percent", pct);
@@ -209,7 +243,7 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
 
         j = json_pack(
                 "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:f,s:f,s:I,s:I,s:I},s:o,"
-                "s:{s:o,s:o},s:o}",
+                "s:o,s:o}",
                 "ok", 1, "version", info->version, "pid", (json_int_t)getpid(), "started",
                 natgw_format_time(info->started_realtime_usec, started, sizeof(started)), "socket", info->socket,
                 "on_exit", info->on_exit_remove ? "remove" : "keep", "config", c ? c->path : NULL, "generation",
@@ -217,10 +251,8 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
                 (json_int_t)(c ? c->n_forwards : 0), "map_elements", (json_int_t)s->elements, "last_apply",
                 "compile_ms", (double)s->compile_usec / 1000.0, "kernel_ms", (double)s->kernel_usec / 1000.0,
                 "messages", (json_int_t)s->messages, "bytes", (json_int_t)s->bytes, "table_flags",
-                (json_int_t)s->table_flags, "last_reload", last_reload_json(info->last_reload), "kernel",
-                "ip_forward", setting_json(c && c->kernel.ip_forward, NATGW_SYSCTL_IP_FORWARD), "ipv6_forward",
-                setting_json(c && c->kernel.ipv6_forward, NATGW_SYSCTL_IPV6_FORWARD), "conntrack",
-                conntrack_json());
+                (json_int_t)s->table_flags, "last_reload", last_reload_json(info->last_reload), "settings",
+                settings_json(&gw->settings), "conntrack", conntrack_json(info->watch));
         if (!j || json_object_set_new(j, "control", control_json(info->control)) < 0)
                 return NULL;
         return TAKE_PTR(j);

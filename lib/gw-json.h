@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "ct-watch.h"
 #include "ctl-server.h"
 #include "gw.h"
 #include "nft.h"
@@ -34,6 +35,7 @@ struct natgw_daemon_info {
         const struct natgw_reload_record *last_reload;
         bool on_exit_remove;
         const struct natgw_ctl_server_stats *control; /* may be NULL */
+        const struct natgw_ct_watch *watch;           /* may be NULL: the table's size is read */
 };
 
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */

@@ -43,8 +43,9 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         r = natgw_nft_apply(gw->nft, c, errors, &stats);
         if (r < 0)
                 return r;
-        /* The table is in; a sysctl the kernel refuses is reported but undoes nothing. */
-        (void)natgw_sysctl_apply_forwarding(c, errors);
+        /* The table is in; a sysctl the kernel refuses is a warning and undoes nothing. A
+         * rejected file never gets here: it changes no setting either. */
+        (void)natgw_settings_apply(&gw->settings, c, errors);
         if (gw->config) {
                 r = natgw_ct_stale_clean(gw->config, c, &ct_stats);
                 if (r < 0)

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ct-stale.h"
 #include "nft.h"
+#include "sysctl.h"
 
 struct natgw_gw {
         struct natgw_nft *nft;
@@ -22,6 +23,8 @@ struct natgw_gw {
         struct natgw_apply_stats last_stats;
         /* conntrack entries of removed or changed entries, deleted after the last apply */
         struct natgw_ct_stale_stats last_ct_stale;
+        /* forwarding and conntrack sysctls: wanted, previous, actual, outcome (lib/sysctl.h) */
+        struct natgw_settings settings;
 };
 
 int natgw_gw_new(struct natgw_gw **ret);

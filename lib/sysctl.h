@@ -2,29 +2,121 @@
 #pragma once
 
 /*
- * Kernel knobs under /proc/sys. Paths are relative to NATGW_PROC_SYS (overridable with the
- * environment variable NATGW_PROC_SYS so tests can point at a directory of their own).
+ * Kernel knobs under /proc/sys, and the settings natgwd manages with them (forwarding,
+ * conntrack size and timeouts): what the config wants, what the kernel had before natgwd first
+ * changed it, what it has now, and why a setting could not be made.
+ *
+ * Paths are relative to /proc/sys, or to the directory in the environment variable
+ * NATGW_PROC_SYS when that is set (tests point it at a directory of their own).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
 #define NATGW_SYSCTL_IP_FORWARD "net/ipv4/ip_forward"
 #define NATGW_SYSCTL_IPV6_FORWARD "net/ipv6/conf/all/forwarding"
+#define NATGW_SYSCTL_CONNTRACK_MAX "net/netfilter/nf_conntrack_max"
+#define NATGW_SYSCTL_CONNTRACK_BUCKETS "net/netfilter/nf_conntrack_buckets"
 
 /* Read the first line of a sysctl (without the newline). 0 or -errno. */
 int natgw_sysctl_read(const char *key, char *buf, size_t size);
+
+/* Read a sysctl that holds one integer. 0, -errno, or -EBADMSG when it is not an integer. */
+int natgw_sysctl_read_int(const char *key, int64_t *ret);
 
 /* Write a sysctl. 0 or -errno. */
 int natgw_sysctl_write(const char *key, const char *value);
 
 /**
- * natgw_sysctl_apply_forwarding() - switch on the forwarding that @c asks for
- * @c:      the config
- * @errors: a sysctl that cannot be written is reported here
+ * natgw_sysctl_refusal_reason() - why writing a sysctl failed, in words
+ * @key:   the sysctl, relative to /proc/sys
+ * @error: the negative errno of the failed read or write
+ * @buf:   where the text goes ("read-only in network namespace net:[4026532301] (...): ...")
+ * @size:  its size
  *
- * A setting the config leaves off (false) is left as the kernel has it.
- * Return: 0, or the first -errno (every failure is in @errors).
+ * A sysctl whose file has no write bit is one the kernel made read-only in this network
+ * namespace (nf_conntrack_max and nf_conntrack_buckets outside the initial namespace): the
+ * text names the namespace, and PID 1's when it can be read, to compare.
+ *
+ * Return: @buf.
  */
-int natgw_sysctl_apply_forwarding(const struct natgw_config *c, struct natgw_errors *errors);
+const char *natgw_sysctl_refusal_reason(const char *key, int error, char *buf, size_t size);
+
+/* Every setting natgwd manages, in the order status shows them. */
+enum natgw_setting_id {
+        NATGW_SETTING_IP_FORWARD,
+        NATGW_SETTING_IPV6_FORWARD,
+        NATGW_SETTING_CONNTRACK_MAX,
+        NATGW_SETTING_CONNTRACK_BUCKETS,
+        NATGW_SETTING_CT_TIMEOUT_FIRST, /* + enum natgw_ct_timeout */
+        NATGW_SETTING_COUNT = NATGW_SETTING_CT_TIMEOUT_FIRST + NATGW_CT_TIMEOUT_COUNT,
+};
+
+enum natgw_setting_result {
+        NATGW_SETTING_LEFT,      /* the config does not set it: the kernel's value stays */
+        NATGW_SETTING_UNCHANGED, /* the kernel had the wanted value already: nothing written */
+        NATGW_SETTING_APPLIED,   /* natgwd wrote it */
+        NATGW_SETTING_REFUSED,   /* it could not be set: error and reason say why */
+};
+
+struct natgw_setting {
+        enum natgw_setting_result result;
+        int64_t wanted;    /* -1: leave the kernel's value */
+        bool has_previous; /* natgwd has changed it in this run */
+        int64_t previous;  /* the value before natgwd first changed it (recorded once per run) */
+        bool has_actual;
+        int64_t actual;    /* read back by the last apply */
+        int error;         /* REFUSED: the negative errno */
+        /* REFUSED: why; APPLIED or UNCHANGED: a note (the kernel rounded it, ...) or "". */
+        char reason[384];
+};
+
+/*
+ * The settings as the last successful apply left them. All zero is a valid start ("nothing
+ * applied yet, nothing changed").
+ */
+struct natgw_settings {
+        struct natgw_setting v[NATGW_SETTING_COUNT];
+};
+
+/* The setting's sysctl relative to /proc/sys: "net/ipv4/ip_forward". */
+const char *natgw_setting_path(enum natgw_setting_id id);
+
+/* Its sysctl name, "net.ipv4.ip_forward", into @buf; returns @buf. */
+const char *natgw_setting_name(enum natgw_setting_id id, char *buf, size_t size);
+
+/* Its key in the config file, "kernel.ip_forward", "conntrack.timeouts.udp", into @buf; returns @buf. */
+const char *natgw_setting_config_key(enum natgw_setting_id id, char *buf, size_t size);
+
+/* "left as is", "unchanged", "applied", "refused". */
+const char *natgw_setting_result_to_string(enum natgw_setting_result r);
+
+/**
+ * natgw_setting_wanted() - the value @c asks for
+ * @c:        the config
+ * @id:       the setting
+ * @ret_line: the line of its key in the file, 0 when the file does not name it (may be NULL)
+ *
+ * `kernel.ip_forward = false` means "leave it", not "switch it off".
+ * Return: the value, or -1 for "leave the kernel's value".
+ */
+int64_t natgw_setting_wanted(const struct natgw_config *c, enum natgw_setting_id id, unsigned *ret_line);
+
+/**
+ * natgw_settings_apply() - make every setting what @c asks for, and record the outcome
+ * @s:      the record; previous values recorded by earlier applies are kept
+ * @c:      the config being applied
+ * @errors: each setting that could not be set is appended as a warning:
+ *          `FILE:LINE: KEY: cannot set SYSCTL to VALUE: REASON; it stays VALUE`
+ *
+ * A setting the kernel already has is not written. Before natgwd first writes a setting, its
+ * value is recorded (once per run, in @s). With conntrack.auto_grow, conntrack.max is the
+ * floor: a kernel value from max up to the ceiling (raised by auto_grow) is kept.
+ * A refused setting is a warning, never a failure: the rest is still applied.
+ *
+ * Return: the number of settings refused (>= 0), or -ENOMEM.
+ */
+int natgw_settings_apply(struct natgw_settings *s, const struct natgw_config *c, struct natgw_errors *errors);

@@ -40,12 +40,12 @@ ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.10 >/dev/null
 out=$(natgwctl status) || fail "natgwctl status failed"
 assert_match "config: +$conf \(generation 1\)" "$out" "status names the config and generation"
 assert_match "entries: +1 egress, 2 forwards" "$out" "status counts the entries"
-assert_match "ip_forward: +net/ipv4/ip_forward = 1" "$out" "status shows ip_forward switched on"
+assert_match $'\n +net\\.ipv4\\.ip_forward +1 +0 +1  applied' "$out" "status shows ip_forward switched on"
 assert_match "last reload: +none since start" "$out" "status: no reload yet"
 
 json=$(natgwctl -j status) || fail "natgwctl -j status failed"
 assert_eq "true 1 1 2 1 $CTL_SOCK keep" \
-        "$(jq -r '"\(.ok) \(.generation) \(.entries.egress) \(.entries.forwards) \(.kernel.ip_forward.actual) \(.socket) \(.on_exit)"' <<<"$json")" \
+        "$(jq -r '"\(.ok) \(.generation) \(.entries.egress) \(.entries.forwards) \(.settings[0].actual) \(.socket) \(.on_exit)"' <<<"$json")" \
         "status -j fields"
 pid=$(jq -r .pid <<<"$json")
 [[ $(ip netns identify "$pid" 2>/dev/null) == "$GW" ]] || fail "status pid $pid is not natgwd in $GW"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # What systemd sees of natgwd, read off sockets of the test's own:
-#   - NOTIFY_SOCKET: READY=1 after the first apply, STATUS= lines, RELOADING=1 (with
+#   - NOTIFY_SOCKET: READY=1 after the first apply, STATUS= lines (with the conntrack level), RELOADING=1 (with
 #     MONOTONIC_USEC=) ... READY=1 around every reload (natgwctl, SIGHUP, rejected or not),
 #     WATCHDOG=1 while WATCHDOG_USEC is set, STOPPING=1 at the end;
 #   - the journal: with JOURNAL_STREAM naming its stderr, natgwd logs to journald's native
@@ -81,23 +81,23 @@ sleep 0.2
 
 # ---------------------------------------------------------------- NOTIFY_SOCKET
 
-grep -v '^WATCHDOG=1$' "$NOTIFY_LOG" | sed -E 's/^MONOTONIC_USEC=[0-9]+$/MONOTONIC_USEC=N/; s/ at [0-9T:-]+Z//; s/reload [0-9T:-]+Z/reload T/' \
+grep -v '^WATCHDOG=1$' "$NOTIFY_LOG" | sed -E 's/^MONOTONIC_USEC=[0-9]+$/MONOTONIC_USEC=N/; s/ at [0-9T:-]+Z//; s/reload [0-9T:-]+Z/reload T/; s/; conntrack [0-9.]+% \(([a-z]+)\)$/; conntrack P% (\1)/' \
         >"$LAB_TMP/notify.seq"
 cat >"$LAB_TMP/notify.want" <<'EOF'
 READY=1
-STATUS=generation 1: 1 egress entries, 1 forwards
+STATUS=generation 1: 1 egress entries, 1 forwards; conntrack P% (ok)
 RELOADING=1
 MONOTONIC_USEC=N
 READY=1
-STATUS=generation 2: 1 egress entries, 1 forwards; last reload T applied
+STATUS=generation 2: 1 egress entries, 1 forwards; last reload T applied; conntrack P% (ok)
 RELOADING=1
 MONOTONIC_USEC=N
 READY=1
-STATUS=generation 2: 1 egress entries, 1 forwards; last reload T REJECTED (running state unchanged)
+STATUS=generation 2: 1 egress entries, 1 forwards; last reload T REJECTED (running state unchanged); conntrack P% (ok)
 RELOADING=1
 MONOTONIC_USEC=N
 READY=1
-STATUS=generation 3: 1 egress entries, 1 forwards; last reload T applied
+STATUS=generation 3: 1 egress entries, 1 forwards; last reload T applied; conntrack P% (ok)
 STOPPING=1
 EOF
 diff -u "$LAB_TMP/notify.want" "$LAB_TMP/notify.seq" >&2 || fail "natgwd's notify messages differ from the expected sequence"

@@ -172,6 +172,14 @@ static void test_defaults(void **state) {
         assert_int_equal(c->conntrack.warn, 80);
         assert_int_equal(c->conntrack.critical, 95);
         assert_true(c->conntrack.interval == 1.0);
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++) {
+                assert_int_equal(c->conntrack.timeouts[i], -1);
+                assert_int_equal(c->conntrack.timeout_lines[i], 0);
+        }
+        assert_int_equal(c->conntrack.auto_grow_ceiling, -1);
+        assert_int_equal(c->conntrack.auto_grow_step, -1);
+        assert_int_equal(c->kernel.ip_forward_line, 0);
+        assert_int_equal(c->conntrack.max_line, 0);
         assert_int_equal(c->n_egress, 0);
         assert_null(c->egress);
         assert_int_equal(c->n_forwards, 0);
@@ -630,6 +638,132 @@ static void test_conntrack(void **state) {
                       "test.conf:2: conntrack: \"critical\" (95) must not be lower than \"warn\" (96)");
 }
 
+static void test_conntrack_timeouts(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"                                                  /* 1 */
+                "kernel = { ip_forward = true;\n"
+                "           ipv6_forward = true; };\n"
+                "conntrack = {\n"
+                "  max = 1000;\n"                                                 /* 5 */
+                "  buckets = 512;\n"
+                "  timeouts = {\n"
+                "    tcp_established = 3600; tcp_syn_sent = 1; tcp_syn_recv = 2; tcp_fin_wait = 3;\n"
+                "    tcp_close_wait = 4; tcp_last_ack = 5; tcp_time_wait = 6; tcp_close = 7;\n"
+                "    tcp_unacknowledged = 8; tcp_max_retrans = 9;\n"               /* 10 */
+                "    udp = 10; udp_stream = 11L; icmp = 12; icmpv6 = 13;\n"
+                "    generic = 2073600;\n"
+                "  };\n"
+                "  auto_grow = { ceiling = 4000000000L; step = 1000; };\n"
+                "};\n");
+
+        assert_int_equal(c->kernel.ip_forward_line, 2);
+        assert_int_equal(c->kernel.ipv6_forward_line, 3);
+        assert_int_equal(c->conntrack.max_line, 5);
+        assert_int_equal(c->conntrack.buckets_line, 6);
+        assert_int_equal(c->conntrack.timeouts[NATGW_CT_TIMEOUT_TCP_ESTABLISHED], 3600);
+        assert_int_equal(c->conntrack.timeout_lines[NATGW_CT_TIMEOUT_TCP_ESTABLISHED], 8);
+        for (size_t i = NATGW_CT_TIMEOUT_TCP_SYN_SENT; i < NATGW_CT_TIMEOUT_GENERIC; i++)
+                assert_int_equal(c->conntrack.timeouts[i], i);
+        assert_int_equal(c->conntrack.timeout_lines[NATGW_CT_TIMEOUT_TCP_UNACKNOWLEDGED], 10);
+        assert_int_equal(c->conntrack.timeout_lines[NATGW_CT_TIMEOUT_UDP_STREAM], 11);
+        assert_int_equal(c->conntrack.timeouts[NATGW_CT_TIMEOUT_GENERIC], NATGW_CT_TIMEOUT_MAX_SEC);
+        assert_int_equal(c->conntrack.timeout_lines[NATGW_CT_TIMEOUT_GENERIC], 12);
+        assert_int_equal(c->conntrack.auto_grow_ceiling, 4000000000LL);
+        assert_int_equal(c->conntrack.auto_grow_step, 1000);
+
+        /* The one table: keys and sysctls as the kernel names them. */
+        assert_string_equal(natgw_ct_timeouts[NATGW_CT_TIMEOUT_TCP_MAX_RETRANS].key, "tcp_max_retrans");
+        assert_string_equal(natgw_ct_timeouts[NATGW_CT_TIMEOUT_TCP_MAX_RETRANS].sysctl,
+                            "net/netfilter/nf_conntrack_tcp_timeout_max_retrans");
+        assert_string_equal(natgw_ct_timeouts[NATGW_CT_TIMEOUT_UDP_STREAM].sysctl,
+                            "net/netfilter/nf_conntrack_udp_timeout_stream");
+        assert_string_equal(natgw_ct_timeouts[NATGW_CT_TIMEOUT_ICMPV6].sysctl,
+                            "net/netfilter/nf_conntrack_icmpv6_timeout");
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++) {
+                assert_non_null(natgw_ct_timeouts[i].key);
+                assert_non_null(natgw_ct_timeouts[i].sysctl);
+        }
+
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = {\n"
+                      "  timeouts = {\n"
+                      "    tcp_establised = 3600;\n"
+                      "    udp = 0;\n"
+                      "    udp_stream = 2073601;\n"
+                      "    icmp = 1.5;\n"
+                      "    generic = \"60\";\n"
+                      "    tcp_close = -1;\n"
+                      "  };\n"
+                      "};\n",
+                      "test.conf:4: conntrack.timeouts: unknown key \"tcp_establised\"",
+                      "test.conf:5: conntrack.timeouts: \"udp\" must be between 1 and 2073600, got 0",
+                      "test.conf:6: conntrack.timeouts: \"udp_stream\" must be between 1 and 2073600, got 2073601",
+                      "test.conf:7: conntrack.timeouts: wrong type for \"icmp\": expected an integer, got a float",
+                      "test.conf:8: conntrack.timeouts: wrong type for \"generic\": expected an integer, got a string",
+                      "test.conf:9: conntrack.timeouts: \"tcp_close\" must be between 1 and 2073600, got -1");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { timeouts = 30; };\n",
+                      "test.conf:2: conntrack: wrong type for \"timeouts\": expected a group { udp = 60; ... }, "
+                      "got an integer");
+        /* Errors of the groups around it keep their own labels. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { timeouts = { udp = 0; }; warn = 0; };\n"
+                      "kernel = { ip_forward = 1; };\n",
+                      "test.conf:2: conntrack: \"warn\" must be between 1 and 100, got 0",
+                      "test.conf:2: conntrack.timeouts: \"udp\" must be between 1 and 2073600, got 0",
+                      "test.conf:3: kernel: wrong type for \"ip_forward\": expected a boolean (true or false), got an integer");
+}
+
+static void test_conntrack_auto_grow(void **state) {
+        struct natgw_config *c;
+
+        /* Without max, any ceiling >= 1 goes (the watch starts from the kernel's max). */
+        c = load_ok("version = 1;\nconntrack = { auto_grow = { step = 1; ceiling = 1; }; };\n");
+        assert_int_equal(c->conntrack.max, -1);
+        assert_int_equal(c->conntrack.auto_grow_ceiling, 1);
+        assert_int_equal(c->conntrack.auto_grow_step, 1);
+        natgw_config_free(c);
+        /* ceiling == max is fine. */
+        c = load_ok("version = 1;\nconntrack = { max = 5000; auto_grow = { ceiling = 5000; step = 100; }; };\n");
+        assert_int_equal(c->conntrack.auto_grow_ceiling, 5000);
+        natgw_config_free(c);
+
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = {\n"
+                      "  max = 262144;\n"
+                      "  auto_grow = {\n"
+                      "    ceiling = 131072;\n"
+                      "    step = 0;\n"
+                      "  };\n"
+                      "};\n",
+                      "test.conf:5: conntrack.auto_grow: \"ceiling\" (131072) must not be lower than conntrack "
+                      "\"max\" (262144, line 3)",
+                      "test.conf:6: conntrack.auto_grow: \"step\" must be at least 1, got 0");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = {\n"
+                      "  auto_grow = { ceiling = 0; };\n"
+                      "  max = 10;\n"
+                      "};\n",
+                      "test.conf:3: conntrack.auto_grow: missing required key \"step\"",
+                      "test.conf:3: conntrack.auto_grow: \"ceiling\" must be at least 1, got 0");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { auto_grow = { }; };\n",
+                      "test.conf:2: conntrack.auto_grow: missing required key \"ceiling\"",
+                      "test.conf:2: conntrack.auto_grow: missing required key \"step\"");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { auto_grow = { ceiling = 2.5; step = 10; stop = 1; }; };\n",
+                      "test.conf:2: conntrack.auto_grow: unknown key \"stop\"",
+                      "test.conf:2: conntrack.auto_grow: wrong type for \"ceiling\": expected an integer, got a float");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { auto_grow = true; };\n",
+                      "test.conf:2: conntrack: wrong type for \"auto_grow\": expected a group "
+                      "{ ceiling = N; step = M; }, got a boolean");
+        /* An invalid max is reported once, and not compared with the ceiling. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { max = 0; auto_grow = { ceiling = 10; step = 1; }; };\n",
+                      "test.conf:2: conntrack: \"max\" must be at least 1, got 0");
+}
+
 static void test_on_exit(void **state) {
         struct natgw_config *c;
 
@@ -716,6 +850,8 @@ int main(void) {
                 cmocka_unit_test(test_family_mismatch),
                 cmocka_unit_test(test_interface_name),
                 cmocka_unit_test(test_conntrack),
+                cmocka_unit_test(test_conntrack_timeouts),
+                cmocka_unit_test(test_conntrack_auto_grow),
                 cmocka_unit_test(test_on_exit),
                 cmocka_unit_test(test_many_errors),
                 cmocka_unit_test(test_control_characters),

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The daemon's state, shared by natgwd.c (loop, verbs) and natgwd-ct.c (the watch's log). */
+
+#include <systemd/sd-event.h>
+
+#include "ct-watch.h"
+#include "ctl-server.h"
+#include "gw-json.h"
+#include "gw.h"
+
+struct daemon {
+        struct natgw_gw *gw;
+        sd_event *event;
+        struct natgw_ctl_server *ctl;
+        struct natgw_ct_watch *watch;
+        uint64_t started_usec; /* CLOCK_REALTIME */
+        struct natgw_reload_record last_reload;
+};
+
+/* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
+void natgwd_notify_status(const struct daemon *d);
+
+/* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */
+void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watch_state *st,
+                        enum natgw_ct_level old, void *userdata);
