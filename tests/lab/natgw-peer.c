@@ -466,7 +466,7 @@ static int cmd_serve(int argc, char **argv) {
         int64_t timeout = 60000, deadline;
         struct pollfd pfd[MAX_LISTEN + MAX_CONN];
 
-        for (int i = 0; i < argc; i++) {
+        for (int i = 0; i < argc; i += 2) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
                 if (!v)
@@ -485,7 +485,6 @@ static int cmd_serve(int argc, char **argv) {
                                 goto bad;
                 } else
                         goto bad;
-                i++;
         }
         if (!tcp && !udp)
                 goto bad;
@@ -572,7 +571,7 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
                 return -EINVAL;
 
         o->timeout = 2000;
-        for (int i = 3; i < argc; i++) {
+        for (int i = 3; i < argc; i += 2) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
                 if (!v)
@@ -593,7 +592,6 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
                                 return -EINVAL;
                 } else
                         return -EINVAL;
-                i++;
         }
         if (stream && !o->seconds)
                 return -EINVAL;

@@ -124,20 +124,27 @@ static unsigned rewrite_path(uint8_t *buf, size_t len, const uint16_t *path, siz
         return count;
 }
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
 /* Rewrite the batch in @buf; returns the number of verdicts changed. */
 static unsigned rewrite_batch(uint8_t *buf, size_t len, const char *chain, const char *broken) {
-        int rem = (int)len;
+        size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
         unsigned count = 0;
 
-        if (len > INT_MAX)
-                return 0;
-        for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, rem); nlh = NLMSG_NEXT(nlh, rem)) {
-                size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
+        /* NLMSG_OK/NLMSG_NEXT by hand, with sizes that never go negative. */
+        while (len >= sizeof(struct nlmsghdr)) {
+                struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+                size_t step;
 
-                if (nlh->nlmsg_type != NEWSETELEM || nlh->nlmsg_len < hdr)
-                        continue;
-                count += rewrite_path((uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr, verdict_chain_path,
-                                      sizeof(verdict_chain_path) / sizeof(verdict_chain_path[0]), chain, broken);
+                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+                        break;
+                if (nlh->nlmsg_type == NEWSETELEM && nlh->nlmsg_len >= hdr)
+                        count += rewrite_path((uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr, verdict_chain_path,
+                                              sizeof(verdict_chain_path) / sizeof(verdict_chain_path[0]), chain,
+                                              broken);
+                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
+                buf += step;
+                len -= step;
         }
         return count;
 }
