@@ -104,6 +104,13 @@ void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watc
                                  st->grown_from, st->grown_to, (long long)st->grow_ceiling);
                 break;
         case NATGW_CT_WATCH_GROW_REFUSED:
+                if (st->grow_error == -EIO) {
+                        natgw_log_fields(LOG_ERR, (const char *[]){ "NATGW_EVENT=conntrack-grow", NULL },
+                                         "conntrack.auto_grow: wrote %u to nf_conntrack_max but the kernel kept %u; "
+                                         "not trying again until the next reload",
+                                         st->grown_to, st->stats.max);
+                        break;
+                }
                 natgw_log_fields(LOG_ERR, (const char *[]){ "NATGW_EVENT=conntrack-grow", NULL },
                                  "conntrack.auto_grow: cannot raise nf_conntrack_max from %u: %s%s; not trying "
                                  "again until the next reload",

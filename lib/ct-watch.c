@@ -60,8 +60,15 @@ static void maybe_grow(struct natgw_ct_watch *w) {
         uint64_t target;
         int r;
 
-        if (w->st.level < NATGW_CT_CRITICAL || w->st.grow_ceiling < 0 || w->st.grow_error < 0 ||
-            s->max >= (uint64_t)w->st.grow_ceiling)
+        if (w->st.grow_ceiling < 0 || w->st.grow_error < 0)
+                return;
+        /* The write was taken but the kernel's max did not follow: do not write it again and again. */
+        if (w->st.grown_to && s->max < w->st.grown_to) {
+                w->st.grow_error = -EIO;
+                emit(w, NATGW_CT_WATCH_GROW_REFUSED, w->st.level);
+                return;
+        }
+        if (w->st.level < NATGW_CT_CRITICAL || s->max >= (uint64_t)w->st.grow_ceiling)
                 return;
         target = MIN((uint64_t)s->max + (uint64_t)w->st.grow_step, (uint64_t)w->st.grow_ceiling);
         snprintf(value, sizeof(value), "%" PRIu64, target);
@@ -174,8 +181,9 @@ int natgw_ct_watch_configure(struct natgw_ct_watch *w, unsigned warn, unsigned c
         w->warn = warn;
         w->critical = critical;
         w->interval_usec = MAX(interval_usec, (uint64_t)1000);
-        if (grow_ceiling != w->st.grow_ceiling || grow_step != w->st.grow_step)
-                w->st.grow_error = 0;
+        /* A reload gives a refused auto_grow another chance (the operator may have fixed why). */
+        w->st.grow_error = 0;
+        w->st.grown_from = w->st.grown_to = 0;
         w->st.grow_ceiling = grow_ceiling;
         w->st.grow_step = grow_step;
         check(w);

@@ -4,12 +4,14 @@
 # The conntrack watch against a really filling table. nf_conntrack_max is read-only in the lab's
 # gw namespace (262144 here, the global value), but gw's own table fills up to it and then the
 # kernel really drops new connections; natgw-ct-fill inserts ASSURED entries to get there.
-# With warn = 50 and critical = 75 (interval 0.2 s):
+# With warn = 50 and critical = 75 (interval 0.2 s) and auto_grow:
 #   - each threshold crossed produces exactly one log entry (ok -> warn -> critical -> full),
 #     also while the table hovers around the warn threshold (hysteresis);
 #   - at warn natgwd dumps the table once and names the filler's addresses as top sources;
 #   - full: a real connection through the gateway is dropped, and the drop counter natgwctl
 #     shows rises; STATUS= says full;
+#   - at critical, auto_grow tries to raise nf_conntrack_max, the kernel refuses (read-only in a
+#     child namespace), and natgwd says so once and does not try again;
 #   - after a flush the level is back to ok, in one entry.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
@@ -24,7 +26,7 @@ info "nf_conntrack_max in gw: $max (read-only in a child namespace)"
 conf=$(lab_config ct-watch)
 cat >"$conf" <<'EOF2'
 version = 1;
-conntrack = { warn = 50; critical = 75; interval = 0.2; };
+conntrack = { warn = 50; critical = 75; interval = 0.2; auto_grow = { ceiling = 524288; step = 65536; }; };
 masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
 EOF2
 
@@ -102,6 +104,13 @@ assert_match "198\.51\.100\.50 +tcp +443" "$out" "natgwctl conntrack names the f
 # Critical, then full.
 fill 10.97.0.0/30 $((max * 27 / 100))
 wait_level critical
+for ((i = 0; i < 30; i++)); do
+        grep -q "conntrack.auto_grow: cannot raise" "$NATGWD_LOG" && break
+        sleep 0.1
+done
+assert_match "conntrack.auto_grow: cannot raise nf_conntrack_max from $max: Permission denied \(it is read-only here" \
+        "$(grep 'conntrack.auto_grow' "$NATGWD_LOG")" "auto_grow says the kernel refused"
+assert_eq "Permission denied" "$(natgwctl -j status | jq -r .conntrack.auto_grow.refused)" "status shows the refusal"
 fill 10.96.0.0/30 $((max * 30 / 100)) --allow-full
 wait_level full
 drop_before=$(natgwctl -j status | jq -r .conntrack.drop)
@@ -128,5 +137,6 @@ out=$(ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.10)
 assert_match "^peer=203\.0\.113\.1:" "$out" "after the flush new connections go through"
 assert_eq "warn<ok critical<warn full<critical ok<full " "$(level_lines)" \
         "exactly one log entry per level change, in order"
+assert_eq 1 "$(grep -c 'conntrack.auto_grow' "$NATGWD_LOG")" "one auto_grow refusal, not one per check"
 stop_natgwd
 info "PASS"
