@@ -315,7 +315,15 @@ static void print_counts(const json_t *a, bool dest) {
         else
                 printf("  %10s %7s  %s\n", "ENTRIES", "SHARE", "ADDRESS");
         json_array_foreach(a, i, e) {
-                printf("  %10lld %6.1f%%  ", num(e, "count"), json_number_value(json_object_get(e, "percent")));
+                char entries[32];
+
+                /* An approximate count is a range: at least count - error, at most count. */
+                if (num(e, "error") > 0)
+                        snprintf(entries, sizeof(entries), "%lld-%lld", num(e, "count") - num(e, "error"),
+                                 num(e, "count"));
+                else
+                        snprintf(entries, sizeof(entries), "%lld", num(e, "count"));
+                printf("  %10s %6.1f%%  ", entries, json_number_value(json_object_get(e, "percent")));
                 if (dest) {
                         char port[8] = "-";
 
@@ -343,7 +351,7 @@ static void print_conntrack(const json_t *r) {
         if (json_is_true(json_object_get(r, "truncated")))
                 printf("(the dump stopped at its deadline: counts cover the entries read)\n");
         if (json_is_true(json_object_get(r, "approximate")))
-                printf("(more distinct addresses than natgwd tracks: counts are upper bounds, see -j \"error\")\n");
+                printf("(more distinct addresses than natgwd tracks: a count A-B means at least A, at most B)\n");
         print_object_counts("protocols:", json_object_get(r, "protocols"));
         print_object_counts("tcp states:", json_object_get(r, "tcp_states"));
         printf("top sources:\n");

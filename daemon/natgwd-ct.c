@@ -39,9 +39,15 @@ static void top_text(const struct natgw_ct_count *v, size_t n, uint64_t total, b
                                  v[i].port, v[i].l4proto);
                 else
                         snprintf(where, sizeof(where), "%s", a);
-                off += (size_t)snprintf(buf + off, size - off, "%s%s %llu (%.1f%%)", i ? ", " : "", where,
-                                        (unsigned long long)v[i].count,
-                                        total ? 100.0 * (double)v[i].count / (double)total : 0.0);
+                /* An approximate count is a range: at least count - error, at most count. */
+                if (v[i].error)
+                        off += (size_t)snprintf(buf + off, size - off, "%s%s %llu-%llu", i ? ", " : "", where,
+                                                (unsigned long long)(v[i].count - v[i].error),
+                                                (unsigned long long)v[i].count);
+                else
+                        off += (size_t)snprintf(buf + off, size - off, "%s%s %llu (%.1f%%)", i ? ", " : "",
+                                                where, (unsigned long long)v[i].count,
+                                                total ? 100.0 * (double)v[i].count / (double)total : 0.0);
         }
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ct-stats.h"
+#include "nl-attr.h"
 
 #define RECV_BUF (64 * 1024)
 #define TIMEOUT_MS 2000
@@ -47,65 +48,59 @@ struct natgw_ct_reader *natgw_ct_reader_free(struct natgw_ct_reader *r) {
         return NULL;
 }
 
-static uint64_t be32_attr(const struct nlattr *a) {
-        return ntohl(mnl_attr_get_u32(a));
-}
-
-/* One message's attributes; unknown ones are skipped, malformed ones fail the message. */
+/* One message's attributes; unknown ones are skipped, malformed ones end the message. */
 static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_stats *s) {
         const uint8_t *p = (const uint8_t *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
         const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const struct nlattr *a;
 
         if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)))
                 return -EPROTO;
-        /* Bounded by the message's own length, not its aligned end, which may lie past the buffer. */
-        for (const struct nlattr *a; end - p >= (ptrdiff_t)sizeof(*a); p += NLA_ALIGN(a->nla_len)) {
-                uint16_t type;
+        while ((a = natgw_nla_next(&p, end))) {
+                uint16_t type = natgw_nla_type(a);
+                uint32_t v;
 
-                a = (const struct nlattr *)p;
-                if (a->nla_len < sizeof(*a) || a->nla_len > end - p)
-                        break;
-                type = mnl_attr_get_type(a);
-
-                if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+                if (natgw_nla_len(a) != sizeof(v))
                         continue;
+                memcpy(&v, natgw_nla_data(a), sizeof(v));
+                v = ntohl(v);
                 if (global) {
                         if (type == CTA_STATS_GLOBAL_ENTRIES)
-                                s->count = (uint32_t)be32_attr(a);
+                                s->count = v;
                         else if (type == CTA_STATS_GLOBAL_MAX_ENTRIES)
-                                s->max = (uint32_t)be32_attr(a);
+                                s->max = v;
                         continue;
                 }
                 switch (type) {
                 case CTA_STATS_FOUND:
-                        s->found += be32_attr(a);
+                        s->found += v;
                         break;
                 case CTA_STATS_INVALID:
-                        s->invalid += be32_attr(a);
+                        s->invalid += v;
                         break;
                 case CTA_STATS_INSERT:
-                        s->insert += be32_attr(a);
+                        s->insert += v;
                         break;
                 case CTA_STATS_INSERT_FAILED:
-                        s->insert_failed += be32_attr(a);
+                        s->insert_failed += v;
                         break;
                 case CTA_STATS_DROP:
-                        s->drop += be32_attr(a);
+                        s->drop += v;
                         break;
                 case CTA_STATS_EARLY_DROP:
-                        s->early_drop += be32_attr(a);
+                        s->early_drop += v;
                         break;
                 case CTA_STATS_ERROR:
-                        s->error += be32_attr(a);
+                        s->error += v;
                         break;
                 case CTA_STATS_SEARCH_RESTART:
-                        s->search_restart += be32_attr(a);
+                        s->search_restart += v;
                         break;
                 case CTA_STATS_CLASH_RESOLVE:
-                        s->clash_resolve += be32_attr(a);
+                        s->clash_resolve += v;
                         break;
                 case CTA_STATS_CHAIN_TOOLONG:
-                        s->chain_toolong += be32_attr(a);
+                        s->chain_toolong += v;
                         break;
                 default:
                         break;
@@ -118,41 +113,32 @@ static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_
 
 int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s) {
         const uint8_t *p = buf;
+        const struct nlmsghdr *nlh;
 
-        /* Walked by hand: libmnl's mnl_nlmsg_ok() compares lengths as int, and a message that
-         * claims more than 2 GiB would pass it (found by tests/fuzz/fuzz-ctnetlink). */
-        while (len >= sizeof(struct nlmsghdr)) {
-                const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+        while ((nlh = natgw_nlmsg_next(&p, &len))) {
                 uint16_t type = nlh->nlmsg_type;
-                size_t step;
                 int r;
-
-                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-                        break;
-                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
-                p += step;
-                len -= step;
 
                 if (type == NLMSG_DONE)
                         return 1;
                 if (type == NLMSG_ERROR) {
-                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+                        const struct nlmsgerr *e = NLMSG_DATA(nlh);
 
-                        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+                        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
                                 return -EPROTO;
                         /* error 0 is an ack: the end of a non-dump request. */
-                        return e->error < 0 ? (e->error == INT32_MIN ? -EPROTO : e->error) : 1;
+                        if (e->error == 0)
+                                return 1;
+                        return e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
                 }
                 if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_CTNETLINK)
                         return -EPROTO;
                 switch (NFNL_MSG_TYPE(type)) {
                 case IPCTNL_MSG_CT_GET_STATS:
                         r = parse_attrs(nlh, true, s);
-                        if (r < 0)
-                                return r;
                         /* Not a dump: this message is the whole answer, although the kernel
                          * marks it NLM_F_MULTI and sends no NLMSG_DONE after it. */
-                        return 1;
+                        return r < 0 ? r : 1;
                 case IPCTNL_MSG_CT_GET_STATS_CPU:
                         r = parse_attrs(nlh, false, s);
                         if (r < 0)

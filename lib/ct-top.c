@@ -6,15 +6,12 @@
  */
 
 #include <arpa/inet.h>
-#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
-#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 #include <netdb.h>
 #include <time.h>
 
+#include "ct-dump.h"
 #include "ct-top.h"
 
-/* A dump of the whole table arrives faster than we read it: a big receive buffer avoids ENOBUFS. */
-#define CT_RCVBUF (16 * 1024 * 1024)
 #define DUMP_TRIES 3
 #define NONE UINT32_MAX
 
@@ -212,52 +209,23 @@ int natgw_ct_summary_top(const struct natgw_ct_summary *s, size_t top, struct na
         return 0;
 }
 
-static int on_ct(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data) {
-        struct collect *c = data;
-        uint8_t family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO), l4 = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
-        struct key s = { .family = family }, d = { .family = family, .l4proto = l4 };
+static bool on_tuple(const struct natgw_ct_tuple *t, void *userdata) {
+        struct collect *c = userdata;
+        struct key s = { .family = t->family }, d = { .family = t->family, .l4proto = t->l4proto, .port = t->dport };
 
-        if (family == AF_INET) {
-                memcpy(s.addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_SRC), 4);
-                memcpy(d.addr, nfct_get_attr(ct, ATTR_ORIG_IPV4_DST), 4);
-        } else if (family == AF_INET6) {
-                memcpy(s.addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
-                memcpy(d.addr, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
-        } else
-                return NFCT_CB_CONTINUE;
-        if (l4 == IPPROTO_TCP || l4 == IPPROTO_UDP || l4 == IPPROTO_SCTP || l4 == IPPROTO_UDPLITE ||
-            l4 == IPPROTO_DCCP)
-                d.port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+        memcpy(s.addr, t->src, sizeof(s.addr));
+        memcpy(d.addr, t->dst, sizeof(d.addr));
         summary_add_key(c->src, &s);
         summary_add_key(c->dst, &d);
         c->top->total++;
-        c->top->protos[l4]++;
-        if (l4 == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE)) {
-                uint8_t st = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
-
-                c->top->tcp_states[st < ELEMENTSOF(c->top->tcp_states) ? st : 0]++;
-        }
+        c->top->protos[t->l4proto]++;
+        if (t->l4proto == IPPROTO_TCP && t->tcp_state != 0xff)
+                c->top->tcp_states[t->tcp_state < ELEMENTSOF(c->top->tcp_states) ? t->tcp_state : 0]++;
         if ((c->top->total & 4095) == 0 && now_usec() > c->deadline) {
                 c->top->truncated = true;
-                return NFCT_CB_STOP;
+                return false;
         }
-        return NFCT_CB_CONTINUE;
-}
-
-static int dump(struct collect *c) {
-        struct nfct_handle *h;
-        uint32_t family = AF_UNSPEC;
-        int r = 0;
-
-        h = nfct_open(CONNTRACK, 0);
-        if (!h)
-                return -errno;
-        nfnl_rcvbufsiz(nfct_nfnlh(h), CT_RCVBUF);
-        nfct_callback_register(h, NFCT_T_ALL, on_ct, c);
-        if (nfct_query(h, NFCT_Q_DUMP, &family) < 0 && !c->top->truncated)
-                r = -errno;
-        nfct_close(h);
-        return r;
+        return true;
 }
 
 int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
@@ -265,13 +233,13 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
         _cleanup_(natgw_ct_top_freep) struct natgw_ct_top *t = NULL;
         uint64_t start = now_usec();
         bool approx_src = false, approx_dst = false;
-        int r = -ENOBUFS;
+        int r = -EINTR;
 
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        /* ENOBUFS: the dump overran the socket buffer; it starts again from the beginning. */
-        for (int i = 0; i < DUMP_TRIES && r == -ENOBUFS; i++) {
+        /* -EINTR: the dump overran the socket or the kernel found it inconsistent; start again. */
+        for (int i = 0; i < DUMP_TRIES && r == -EINTR; i++) {
                 struct collect c = { .top = t, .deadline = start + NATGW_CT_TOP_DEADLINE_USEC };
 
                 src = natgw_ct_summary_free(src);
@@ -284,7 +252,7 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
                         return r;
                 c.src = src;
                 c.dst = dst;
-                r = dump(&c);
+                r = natgw_ct_dump(on_tuple, &c);
         }
         if (r >= 0)
                 r = natgw_ct_summary_top(src, top, &t->sources, &t->n_sources, &approx_src);

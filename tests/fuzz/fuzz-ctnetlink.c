@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The parser of the kernel's ctnetlink statistics on arbitrary bytes: what comes back from the
- * kernel is input too. natgw_ct_stats_parse() must stay inside the buffer and return a verdict.
+ * The parsers of what ctnetlink sends back, on arbitrary bytes: what comes back from the kernel
+ * is input too. The statistics parser and the dump's per-entry tuple parser must stay inside the
+ * buffer and return a verdict.
  */
 
+#include "ct-dump.h"
 #include "ct-stats.h"
+#include "nl-attr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         memcpy(copy, data, size);
         r = natgw_ct_stats_parse(copy, size, &s);
+        {
+                const uint8_t *p = copy;
+                const struct nlmsghdr *nlh;
+                size_t len = size;
+
+                while ((nlh = natgw_nlmsg_next(&p, &len))) {
+                        struct natgw_ct_tuple t;
+
+                        if (natgw_ct_tuple_parse(nlh, &t) == 0 && t.family != AF_INET && t.family != AF_INET6)
+                                abort();
+                }
+        }
         free(copy);
         if (r > 1)
                 abort();

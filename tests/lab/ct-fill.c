@@ -404,8 +404,10 @@ static int run(const struct opts *o, struct result *res) {
                 }
                 while (i < o->count && len + MSG_MAX <= sizeof(out)) {
                         r = build_msg(out + len, ct, o, i, seq0 + (uint32_t) i);
-                        if (r < 0)
+                        if (r < 0) {
+                                i = first; /* nothing of this batch went out */
                                 goto out;
+                        }
                         last = (struct nlmsghdr *) (out + len);
                         len += (size_t) r;
                         i++;
