@@ -5,6 +5,8 @@
  * buffer and return a verdict.
  */
 
+#include <sys/socket.h>
+
 #include "ct-dump.h"
 #include "ct-stats.h"
 #include "nl-attr.h"
