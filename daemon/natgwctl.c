@@ -463,6 +463,9 @@ int main(int argc, char *argv[]) {
         }
         if (cmd == NATGW_CTL_CHECK && optind == argc - 1)
                 return check_local(argv[optind]);
+        /* check takes one file: what follows it is the unexpected argument. */
+        if (cmd == NATGW_CTL_CHECK && optind < argc)
+                optind++;
         if (optind < argc) {
                 fprintf(stderr, "natgwctl: unexpected argument \"%s\" after %s\n", argv[optind], verb);
                 return EXIT_USAGE;

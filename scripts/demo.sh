@@ -5,20 +5,22 @@
 #
 # Installs what is missing (scripts/deps.sh), builds natgwd, builds the namespace lab of the
 # lab tests (tests/lab/lib.sh: lan — gw — wan, network namespaces with a per-run suffix),
-# runs natgwd in gw with a small commented config, sends real traffic through it with
-# natgw-peer, shows the counters, conntrack and the table natgwd made, and removes the lab
-# again. Nothing is attached to or configured in the root namespace; the "internet" side uses
+# runs natgwd in gw with a small commented config (on a control socket in the lab's temporary
+# directory, never the host's /run/natgwd), sends real traffic through it with natgw-peer,
+# shows what the far ends saw, `natgwctl show` and `natgwctl status`, conntrack and the table
+# natgwd made, and removes the lab again. Nothing is attached to or configured in the root namespace; the "internet" side uses
 # documentation addresses only; every wait is bounded. Takes a few seconds once built.
 #
 # Exit status: 0 when every step worked, non-zero (with a FAIL line) when one did not.
 # Environment: CI=true turns "cannot run here" (no netns, missing tool) into a failure;
-# LAB_KEEP=1 keeps the lab's temporary directory (config, logs).
+# LAB_KEEP=1 keeps the lab's temporary directory (config, logs); BUILD=DIR builds and runs
+# natgwd in DIR instead of build/.
 
 set -euo pipefail
 shopt -s inherit_errexit
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$SRC/build
+BUILD=${BUILD:-$SRC/build}
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 if [[ -t 1 && ${CI:-} != true && -z ${NO_COLOR:-} ]]; then
@@ -81,23 +83,24 @@ build() {
                 quietly "$log" as_owner meson setup "$BUILD"
         fi
         quietly "$log" as_owner meson compile -C "$BUILD"
-        [[ -x $BUILD/daemon/natgwd && -x $BUILD/tests/lab/natgw-peer ]] ||
-                die "the build did not produce build/daemon/natgwd and build/tests/lab/natgw-peer"
+        [[ -x $BUILD/daemon/natgwd && -x $BUILD/daemon/natgwctl && -x $BUILD/tests/lab/natgw-peer ]] ||
+                die "the build did not produce daemon/natgwd, daemon/natgwctl and tests/lab/natgw-peer in $BUILD"
         if grep -q "no work to do" "$log"; then
-                say "build:    up to date (build/daemon/natgwd, build/tests/lab/natgw-peer)"
+                say "build:    up to date (${BUILD#"$SRC/"}: daemon/natgwd, daemon/natgwctl, tests/lab/natgw-peer)"
         else
-                say "built:    build/daemon/natgwd (the daemon), build/tests/lab/natgw-peer (traffic tool)"
+                say "built:    ${BUILD#"$SRC/"}/daemon/natgwd (the daemon), natgwctl (its control tool),"
+                say "          tests/lab/natgw-peer (traffic tool)"
         fi
         rm -f "$log"
         trap - EXIT
 }
 
-# ---------------------------------------------------------------- 2.-6. the lab
+# ---------------------------------------------------------------- 2.-7. the lab
 
 # Everything below runs in a subshell that sources the lab: its EXIT trap stops natgwd and
 # the peers (by PID) and deletes the namespaces before the subshell is gone.
 lab() {
-        export NATGWD=$BUILD/daemon/natgwd NATGW_PEER=$BUILD/tests/lab/natgw-peer
+        export NATGWD=$BUILD/daemon/natgwd NATGWCTL=$BUILD/daemon/natgwctl NATGW_PEER=$BUILD/tests/lab/natgw-peer
         export LAB_DIR=$SRC/tests/lab SRCDIR=$SRC
 
         heading "2. The lab: three network namespaces, wired lan — gw — wan"
@@ -178,7 +181,8 @@ EOF
         say "  internet → 203.0.113.1:8080      refused: nothing listens on the gateway itself"
 
         echo
-        say "\$ natgwd -c demo.conf             # in $GW, in the background"
+        # start_natgwd (tests/lab/lib.sh) gives natgwd the lab's own control socket, $CTL_SOCK.
+        say "\$ natgwd -c demo.conf -S control.sock   # in $GW, in the background; natgwctl -S talks to it"
         start_natgwd "$conf" >/dev/null
         sed "s|$LAB_TMP/||; s/^/   /" "$NATGWD_LOG"
         fwd=$(wait_gw_sysctl net.ipv4.ip_forward 1)
@@ -239,25 +243,42 @@ EOF
         say "  from 198.51.100.8: refused by the gateway itself"
         say "  ok: the other client was not translated at all; the LAN server never saw it"
 
-        # -------------------------------------------------------- 5. kernel state
-        heading "5. What the kernel holds in $GW"
+        # -------------------------------------------------------- 5. natgwctl
+        heading "5. What natgwd reports (natgwctl, over the lab's control socket)"
 
-        say "\$ nft list counters table inet natgw    # one named counter per config entry"
-        counters=$(nft_json | jq -r '.nftables[] | select(.counter) | .counter
-                | "\(.name)\t\(.packets)\t\(.bytes)"')
-        while IFS=$'\t' read -r name packets bytes; do
-                printf '     %-6s %3s packets %6s bytes\n' "$name" "$packets" "$bytes"
-        done <<<"$counters"
+        say "\$ natgwctl -S control.sock show      # every entry with its counter"
+        out=$(natgwctl show 2>&1) || fail "natgwctl show failed: $out"
+        sed -E 's/ +$//; s/^/     /' <<<"$out"
+        shown=$(natgwctl -j show | jq -r '.entries[] | "\(.name)\t\(.packets)"') || fail "natgwctl -j show failed"
         for entry in lan web game ssh; do
-                packets=$(counter_packets $entry)
+                packets=$(awk -F '\t' -v e="$entry" '$1 == e { print $2 }' <<<"$shown")
                 if ! [[ $packets =~ ^[0-9]+$ ]] || ((packets == 0)); then
-                        fail "counter of entry '$entry' is '$packets', want > 0"
+                        fail "natgwctl show: the counter of entry '$entry' is '$packets', want > 0"
                 fi
         done
         say "NAT rules see only the first packet of a connection (conntrack translates the rest),"
         say "so these count new connections: game 2 (tcp and udp), ssh 1 (the refused client is not counted)."
 
+        # The conntrack watch checks once a second: let it see the connections above (at most 3 s).
+        for ((i = 0; i < 30; i++)); do
+                count=$(natgwctl -j status | jq -r '.conntrack.count // 0') || fail "natgwctl -j status failed"
+                ((count > 0)) && break
+                sleep 0.1
+        done
+        ((count > 0)) || fail "natgwctl status: the conntrack watch saw no entries within 3 s"
+
         echo
+        say "\$ natgwctl -S control.sock status"
+        out=$(natgwctl status 2>&1) || fail "natgwctl status failed: $out"
+        printf '%s\n' "${out//"$LAB_TMP/"/}" | sed 's/^/     /'
+        [[ $out == *"(generation 1)"* ]] || fail "natgwctl status: want generation 1: $out"
+        [[ $out =~ conntrack:\ +[0-9]+\ of\ [0-9]+\ entries ]] || fail "natgwctl status shows no conntrack count: $out"
+        say "The config in force, the kernel settings natgwd made (ip_forward: previous 0, now 1),"
+        say "the conntrack watch's last check and what happens to the table when natgwd stops."
+
+        # -------------------------------------------------------- 6. kernel state
+        heading "6. What the kernel holds in $GW"
+
         say "\$ conntrack -L                          # the translated connections, summarised"
         ct=$(conntrack_gw -f ipv4)
         # original tuple first, then the reply tuple: where they differ, the gateway translated
@@ -293,7 +314,7 @@ EOF
         say "(out interface, source) in egress4 picks the chain egress-lan, which counts and masquerades."
 
         # -------------------------------------------------------- 6. stop, clean up
-        heading "6. Stop natgwd, remove the lab"
+        heading "7. Stop natgwd, remove the lab"
         stop_natgwd >/dev/null
         out=$(reply "NAT after natgwd exited: LAN client → 203.0.113.100:80" "$LAN" tcp 203.0.113.100 80 --from 192.168.1.10)
         [[ $out =~ ^peer=203\.0\.113\.1: ]] || fail "NAT stopped working when natgwd exited: '$out'"
