@@ -101,6 +101,19 @@ struct natgw_conf_name {
 int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
                           size_t n_names, const char *file, struct natgw_errors *errors);
 
+/* ---- conf-integers.c ---- */
+
+/**
+ * natgw_conf_check_integers() - find the integers libconfig would misread
+ * @text:   config text that libconfig parsed without a syntax error
+ * @file:   file name for the errors
+ * @errors: one error is appended per integer that does not fit: in 32 bits without the L
+ *          suffix, in 64 bits with it (libconfig 1.5 would silently truncate it)
+ *
+ * Return: the number of errors added; -ENOMEM.
+ */
+int natgw_conf_check_integers(const char *text, const char *file, struct natgw_errors *errors);
+
 /* ---- conf-load.c / conf-entry.c: the loader's state ---- */
 
 struct natgw_conf_ctx {

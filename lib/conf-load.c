@@ -473,9 +473,11 @@ static void parse_forward_section(struct natgw_conf_ctx *ctx, const config_setti
 
 /*
  * natgwd reads one file (DESIGN.md): settings pulled in by @include would carry lines of another
- * file, which the model cannot name. Report each included file once.
+ * file, which the model cannot name. Report each included file once. The recursion is as deep as
+ * the file nests, which libconfig's parser bounds ("memory exhausted" beyond a few thousand).
  */
-static bool check_includes(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char **last) {
+static bool check_includes(struct natgw_conf_ctx *ctx, const config_setting_t *s, /* NOLINT(misc-no-recursion) */
+                           const char **last) {
         const char *file = config_setting_source_file(s);
         bool found = false;
         int n;
@@ -623,8 +625,14 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
         config_init(&cfg);
         if (!config_read_string(&cfg, text ? text : ""))
                 r = syntax_error(errors, &cfg, ctx.file);
-        else
-                r = build(&cfg, &ctx, ret);
+        else {
+                /* Counted as config errors, so that build() reports the rest and then fails. */
+                r = natgw_conf_check_integers(text ? text : "", ctx.file, errors);
+                if (r >= 0) {
+                        ctx.n_errors = (unsigned) r;
+                        r = build(&cfg, &ctx, ret);
+                }
+        }
         config_destroy(&cfg);
         free(ctx.names);
         sort_errors(errors, from);

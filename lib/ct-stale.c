@@ -449,21 +449,23 @@ struct natgw_ct_stale *natgw_ct_stale_free(struct natgw_ct_stale *s) {
 /* Is some forward of @old missing from @new (by content)? */
 static int forwards_removed(const struct natgw_config *old, const struct natgw_config *new, bool *ret) {
         _cleanup_(freep) const struct natgw_forward **v = NULL;
+        /* An array of pointers: an element is a pointer, as meant. */
+        const size_t size = sizeof(*v); /* NOLINT(bugprone-sizeof-expression) */
 
         if (old->n_forwards == 0) {
                 *ret = false;
                 return 0;
         }
-        v = calloc(MAX(new->n_forwards, (size_t)1), sizeof(*v));
+        v = calloc(MAX(new->n_forwards, (size_t)1), size);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < new->n_forwards; i++)
                 v[i] = &new->forwards[i];
-        qsort(v, new->n_forwards, sizeof(*v), forward_ptr_cmp);
+        qsort(v, new->n_forwards, size, forward_ptr_cmp);
         for (size_t i = 0; i < old->n_forwards; i++) {
                 const struct natgw_forward *f = &old->forwards[i];
 
-                if (!bsearch(&f, v, new->n_forwards, sizeof(*v), forward_ptr_cmp)) {
+                if (!bsearch(&f, v, new->n_forwards, size, forward_ptr_cmp)) {
                         *ret = true;
                         return 0;
                 }
@@ -491,30 +493,32 @@ static bool egress_takes_over(const struct eg_index *old, const char *ifname, co
 static int egress_changed(const struct natgw_ct_stale *s, bool *ret) {
         const struct natgw_config *old = s->old, *new = s->new;
         _cleanup_(freep) const struct natgw_egress **vo = NULL, **vn = NULL;
+        /* Arrays of pointers: an element is a pointer, as meant. */
+        const size_t size = sizeof(*vo); /* NOLINT(bugprone-sizeof-expression) */
 
         if (old->n_egress == 0) {
                 *ret = false;
                 return 0;
         }
-        vo = calloc(old->n_egress, sizeof(*vo));
-        vn = calloc(MAX(new->n_egress, (size_t)1), sizeof(*vn));
+        vo = calloc(old->n_egress, size);
+        vn = calloc(MAX(new->n_egress, (size_t)1), size);
         if (!vo || !vn)
                 return -ENOMEM;
         for (size_t i = 0; i < old->n_egress; i++)
                 vo[i] = &old->egress[i];
         for (size_t i = 0; i < new->n_egress; i++)
                 vn[i] = &new->egress[i];
-        qsort(vo, old->n_egress, sizeof(*vo), egress_ptr_cmp);
-        qsort(vn, new->n_egress, sizeof(*vn), egress_ptr_cmp);
+        qsort(vo, old->n_egress, size, egress_ptr_cmp);
+        qsort(vn, new->n_egress, size, egress_ptr_cmp);
         for (size_t i = 0; i < old->n_egress; i++)
-                if (!bsearch(&vo[i], vn, new->n_egress, sizeof(*vn), egress_ptr_cmp)) {
+                if (!bsearch(&vo[i], vn, new->n_egress, size, egress_ptr_cmp)) {
                         *ret = true;
                         return 0;
                 }
         for (size_t i = 0; i < new->n_egress; i++) {
                 const struct natgw_egress *e = vn[i];
 
-                if (bsearch(&e, vo, old->n_egress, sizeof(*vo), egress_ptr_cmp))
+                if (bsearch(&e, vo, old->n_egress, size, egress_ptr_cmp))
                         continue;
                 for (size_t j = 0; j < e->n_sources; j++)
                         if (egress_takes_over(&s->old_eg, e->out_interface, &e->sources[j])) {

@@ -93,12 +93,16 @@ int natgw_ct_summary_new(size_t capacity, struct natgw_ct_summary **ret) {
         return 0;
 }
 
+/* FNV-1a over the fields, not the struct's bytes: nothing but the key itself may count. */
 static uint32_t key_hash(const struct key *k, size_t n_buckets) {
-        const uint8_t *p = (const uint8_t *)k;
         uint32_t h = 2166136261u;
 
-        for (size_t i = 0; i < sizeof(*k); i++)
-                h = (h ^ p[i]) * 16777619u;
+        h = (h ^ k->family) * 16777619u;
+        h = (h ^ k->l4proto) * 16777619u;
+        h = (h ^ (k->port & 0xffu)) * 16777619u;
+        h = (h ^ (uint32_t)(k->port >> 8)) * 16777619u;
+        for (size_t i = 0; i < sizeof(k->addr); i++)
+                h = (h ^ k->addr[i]) * 16777619u;
         return h & (uint32_t)(n_buckets - 1);
 }
 

@@ -108,7 +108,7 @@ int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64
 
         if (strlen(path) >= sizeof(sun.sun_path))
                 return -ENAMETOOLONG;
-        strcpy(sun.sun_path, path);
+        memcpy(sun.sun_path, path, strlen(path) + 1);
         line = natgw_ctl_request_format(req);
         if (!line)
                 return -ENOMEM;

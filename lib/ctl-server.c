@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "ctl-server.h"
 
@@ -64,8 +65,16 @@ static void conn_free(struct conn *c) {
         free(c);
 }
 
+/* The reply's deadline, from now. Not from the loop's time (sd_event_source_set_time_relative()):
+ * that is when this iteration woke up, before the handler ran, and a handler that took longer
+ * than the deadline (show of 200,000 entries) would see its reply cut off at once. */
 static int conn_arm_timer(struct conn *c) {
-        return sd_event_source_set_time_relative(c->timer, NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
+        struct timespec ts;
+        uint64_t now;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        return sd_event_source_set_time(c->timer, now + NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
                                sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0
                        ? -EIO
                        : 0;
@@ -301,7 +310,7 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
 
         if (strlen(path) >= sizeof(sun.sun_path))
                 return -ENAMETOOLONG;
-        strcpy(sun.sun_path, path);
+        memcpy(sun.sun_path, path, strlen(path) + 1);
 
         s = calloc(1, sizeof(*s));
         if (!s)

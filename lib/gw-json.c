@@ -124,7 +124,8 @@ static int counter_cmp(const void *a, const void *b) {
 
 static int add_counter(json_t *j, const char *name, const struct natgw_counter *counters, size_t n) {
         struct natgw_counter key = { .name = (char *)name };
-        const struct natgw_counter *c = bsearch(&key, counters, n, sizeof(*counters), counter_cmp);
+        /* No counters at all (the table is gone) come as NULL, which bsearch() must not get. */
+        const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
 
         if (json_object_set_new(j, "packets", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
             json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0)
@@ -137,7 +138,8 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
 
         if (!entries)
                 return NULL;
-        qsort(counters, n_counters, sizeof(*counters), counter_cmp);
+        if (n_counters > 0)
+                qsort(counters, n_counters, sizeof(*counters), counter_cmp);
         for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
                 bool egress = i < c->n_egress;
                 json_t *e = egress ? natgw_egress_to_json(&c->egress[i])

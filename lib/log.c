@@ -12,6 +12,19 @@ static const char *log_ident = "natgwd";
 static int log_max = LOG_INFO;
 static bool log_journal;
 
+/* JOURNAL_STREAM is "DEV:INO", both decimal; anything else is not systemd's. */
+static bool parse_journal_stream(const char *e, unsigned long long *ret_dev, unsigned long long *ret_ino) {
+        char *end;
+
+        errno = 0;
+        *ret_dev = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != ':')
+                return false;
+        e = end + 1;
+        *ret_ino = strtoull(e, &end, 10);
+        return errno == 0 && end != e && *end == '\0';
+}
+
 void natgw_log_open(const char *ident, int max_priority) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
@@ -20,7 +33,7 @@ void natgw_log_open(const char *ident, int max_priority) {
         log_ident = ident;
         log_max = max_priority;
         /* systemd sets JOURNAL_STREAM to stderr's dev:ino; a redirected stderr no longer matches. */
-        log_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+        log_journal = e && parse_journal_stream(e, &dev, &ino) && fstat(STDERR_FILENO, &st) == 0 &&
                       st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 

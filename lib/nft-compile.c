@@ -361,7 +361,9 @@ static int egress_flatten(struct natgw_map *m, const struct egress_item *it, siz
         int r;
 
         for (size_t i = 0; i <= n; i++) {
-                /* Close the prefixes that end before the next one starts (all of them at the end). */
+                /* Close the prefixes that end before the next one starts (all of them at the end).
+                 * Only stack[0, depth) is read, and each was written first (cppcheck cannot tell). */
+                /* cppcheck-suppress uninitvar */
                 while (depth > 0 && (i == n || stack[depth - 1]->hi < it[i].lo)) {
                         const struct egress_item *top = stack[--depth];
 

@@ -263,9 +263,14 @@ static int transact(struct natgw_nft *n, const struct natgw_batch *b, const stru
                                 continue;
                         parse_ack(nlh, &a);
                         m = natgw_batch_find(b, a.seq);
+                        /* Not a message of this batch: an answer left over from an earlier one
+                         * whose answers were not all read (ENOBUFS, timeout). It says nothing
+                         * about this batch, and must not end the wait for its answers. */
+                        if (!m)
+                                continue;
                         /* The last requested ack closes the batch; an error on a control
                          * message means the kernel dropped the batch as a whole. */
-                        if (a.seq == b->last_ack_seq || !m || m->kind == NATGW_MSG_CONTROL)
+                        if (a.seq == b->last_ack_seq || m->kind == NATGW_MSG_CONTROL)
                                 done = true;
                         if (a.error == 0)
                                 continue;

@@ -35,14 +35,15 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 
-static inline void closep(int *fd) {
+static inline void closep(const int *fd) {
         if (*fd >= 0)
                 close(*fd);
 }
 
-/* Define a cleanup helper for a type with a NULL-safe destructor. */
+/* Define a cleanup helper for a type with a NULL-safe destructor. @type is a type: it cannot be
+ * put in parentheses. */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
-        static inline void func##p(type *p) {           \
+        static inline void func##p(type *p) { /* NOLINT(bugprone-macro-parentheses) */ \
                 if (*p)                                 \
                         func(*p);                       \
         }

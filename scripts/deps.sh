@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-        build-essential pkg-config meson ninja-build clang
+        build-essential pkg-config meson ninja-build clang clang-tidy cppcheck
         libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libconfig-dev libsystemd-dev
         libcmocka-dev libjansson-dev
         nftables conntrack iptables iproute2 jq socat python3 valgrind scdoc hyperfine procps systemd

@@ -42,4 +42,18 @@ set -e
 [ "$rc" -eq 1 ] || fail "missing file: exit $rc, want 1"
 grep -q "$tmp/missing.conf" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")"
 [ "$rc2" -eq 2 ] || fail "unknown option: exit $rc2, want 2"
+
+# A file natgwd may not read (only root can show this: root reads everything).
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && as_nobody "$NATGWD" -V >/dev/null 2>&1; then
+        cp "$tmp/bad.conf" "$tmp/secret.conf"
+        chmod 600 "$tmp/secret.conf"
+        chmod 755 "$tmp"
+        set +e
+        err=$(as_nobody "$NATGWD" -t -c "$tmp/secret.conf" 2>&1)
+        rc=$?
+        set -e
+        [ "$rc" -eq 1 ] || fail "unreadable file: exit $rc, want 1"
+        [ "$err" = "$tmp/secret.conf: cannot read: Permission denied" ] || fail "unreadable file: $err"
+fi
 echo "natgwd -t: $n examples valid, bad input rejected as expected"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Bad clients of natgwd's control socket, for tests/lab/lab-ctl.sh.
+"""Bad clients of natgwd's control socket, for tests/lab/lab-ctl.sh and lab-limits.sh.
 
     ctl-abuse.py SOCKET CASE
 
@@ -11,6 +11,7 @@ natgwd behaved, 1 (with the reason on stderr) when not. Every socket operation h
 
 import json
 import os
+import resource
 import socket
 import sys
 import time
@@ -18,6 +19,7 @@ import time
 TIMEOUT = 10.0
 CLIENT_DEADLINE = 5.0  # natgwd's per-connection deadline (NATGW_CTL_CLIENT_TIMEOUT_USEC)
 REQUEST_MAX = 64 * 1024
+CLIENTS_MAX = 64  # natgwd's connections at once (NATGW_CTL_CLIENTS_MAX)
 
 
 def fail(msg):
@@ -94,6 +96,19 @@ def case_deep(path):
     s = connect(path)
     send_quietly(s, b"[" * 20000 + b"]" * 20000 + b"\n")
     expect_error(read_reply(s), "malformed request")
+
+
+def case_pipelined(path):
+    # Two requests in one write: one connection carries one request; the second is ignored.
+    s = connect(path)
+    send_quietly(s, b'{"command":"status"}\n{"command":"reload"}\n')
+    raw = read_reply(s)
+    if raw.count(b"\n") != 1:
+        fail(f"want one reply line, got {raw!r}")
+    reply = json.loads(raw)
+    if reply.get("ok") is not True or "version" not in reply:
+        fail(f"want the status reply, got {raw!r}")
+    print("ok: one reply, to the first request; the second was ignored")
 
 
 def case_truncated(path):
@@ -197,6 +212,87 @@ def case_flood(path):
     print("ok: status answered after the flood")
 
 
+def raise_nofile(need):
+    """Room for @need sockets of our own: the soft limit is often 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        fail(f"RLIMIT_NOFILE hard limit {hard} is below the {need} descriptors this case needs")
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
+def case_flood1000(path):
+    # 1,000 clients connect at once and stay: natgwd holds its 64 and tells every other one it
+    # is busy at once, answers a request on one it holds, and serves again when they are gone.
+    n = 1000
+    raise_nofile(n + 64)
+    held = []
+    start = time.monotonic()
+    for _ in range(n):
+        held.append(connect(path))
+    print(f"note: {n} connections made in {time.monotonic() - start:.2f} s")
+    busy, waiting = set(), set(range(n))
+    deadline = time.monotonic() + TIMEOUT
+    # natgwd accepts in bursts: wait (bounded) until everything it refuses has been refused.
+    while time.monotonic() < deadline and len(waiting) > CLIENTS_MAX:
+        for i in list(waiting):
+            s = held[i]
+            s.setblocking(False)
+            try:
+                b = s.recv(4096)
+            except BlockingIOError:
+                continue
+            waiting.discard(i)
+            if b"busy" in b:
+                busy.add(i)
+            else:
+                fail(f"a refused client got {b!r}, not a busy reply")
+        time.sleep(0.05)
+    if len(busy) < n - CLIENTS_MAX:
+        fail(f"want at least {n - CLIENTS_MAX} busy replies, got {len(busy)}")
+    print(f"ok: {len(busy)} of {n} simultaneous clients told natgwd is busy, {len(waiting)} held")
+    # A client natgwd holds is a real client: its request is answered.
+    s = held[min(waiting)]
+    s.settimeout(TIMEOUT)
+    send_quietly(s, b'{"command":"status"}\n')
+    reply = json.loads(read_reply(s))
+    if reply.get("ok") is not True:
+        fail(f"status on a held connection during the flood: {reply}")
+    print("ok: a held client's status request answered during the flood")
+    for s in held:
+        s.close()
+    time.sleep(0.3)
+    t = connect(path)
+    send_quietly(t, b'{"command":"status"}\n')
+    reply = json.loads(read_reply(t))
+    if reply.get("ok") is not True:
+        fail(f"status after the flood: {reply}")
+    print(f"ok: status answered after the flood of {n} (refused_busy {reply['control']['refused_busy']})")
+
+
+def case_noread(path):
+    # A client asks for a reply larger than the socket buffers and never reads it: natgwd's
+    # write deadline drops it, other clients are served meanwhile. (Use with a big config:
+    # a small reply fits the buffers and is simply gone.)
+    s = connect(path)
+    send_quietly(s, b'{"command":"show"}\n')
+    time.sleep(0.5)
+    t = connect(path)
+    # Handled after the show, which takes seconds for a big config (many under a sanitizer).
+    t.settimeout(300)
+    send_quietly(t, b'{"command":"status"}\n')
+    reply = json.loads(read_reply(t))
+    if reply.get("ok") is not True:
+        fail(f"status while a client does not read its reply: {reply}")
+    print("ok: status answered while a client does not read its reply")
+    time.sleep(CLIENT_DEADLINE + 1.5)
+    raw = read_reply(s)
+    if raw.endswith(b"\n"):
+        fail(f"the whole reply ({len(raw)} bytes) fitted the socket buffers: this case needs a bigger one")
+    print(f"ok: the reply was cut off after {len(raw)} bytes: natgwd dropped the client at its deadline")
+
+
 def case_hangup(path):
     # Connect and vanish, and send a request then vanish before the reply: nothing to crash.
     for _ in range(20):
@@ -213,12 +309,15 @@ CASES = {
     "nul": case_binary_nul,
     "not-json": case_not_json,
     "unknown-command": case_unknown_command,
+    "pipelined": case_pipelined,
     "deep": case_deep,
     "truncated": case_truncated,
     "oversized": case_oversized,
     "slow": case_slow,
     "trickle": case_trickle,
     "flood": case_flood,
+    "flood1000": case_flood1000,
+    "noread": case_noread,
     "hangup": case_hangup,
 }
 

@@ -124,7 +124,7 @@ assert_eq 1 "$(natgwctl -j status | jq -r .generation)" "the refused reload did 
 
 # ---------------------------------------------------------------- abuse
 
-for case in garbage nul not-json unknown-command deep truncated oversized slow trickle flood hangup; do
+for case in garbage nul not-json unknown-command pipelined deep truncated oversized slow trickle flood hangup; do
         info "abuse: $case"
         timeout 60 python3 "$ABUSE" "$CTL_SOCK" "$case" || fail "control socket case '$case'"
         natgwd_alive
@@ -133,6 +133,7 @@ json=$(natgwctl -j status)
 assert_match '^[1-9]' "$(jq -r .control.malformed <<<"$json")" "status counts malformed requests"
 assert_match '^[1-9]' "$(jq -r .control.refused_busy <<<"$json")" "status counts busy refusals"
 assert_eq 1 "$(jq -r .control.refused_not_root <<<"$json")" "status counts the non-root refusal"
+assert_eq 1 "$(jq -r .generation <<<"$json")" "the reload after a pipelined status was ignored"
 assert_match '^[1-9]' "$(jq -r .control.timed_out <<<"$json")" "status counts timed-out clients"
 
 # Still NAT, still the same table, still reloadable.

@@ -813,6 +813,101 @@ static void test_control_characters(void **state) {
                       "test.conf:2: entry \"x\": proto \"tc?p\" is not \"tcp\", \"udp\" or \"tcp+udp\"");
 }
 
+static void test_integer_overflow(void **state) {
+        /* libconfig 1.5 keeps the low 32 bits of a number written without L and says nothing:
+         * natgwd must, or "max = 5000000000" becomes 705032704 and port 4294967376 port 80. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { max = 5000000000; buckets = 2147483648;\n"
+                      "  auto_grow = { ceiling = 99999999999999999999L; step = 0x100000000; }; };\n"
+                      "# max = 5000000000; in a comment is no number, nor in \"5000000000\"\n"
+                      "forward = ( { name = \"f4294967376\"; proto = \"tcp\"; port = 4294967376; to = \"10.0.0.1\"; } );\n",
+                      "test.conf:2: integer 5000000000 does not fit in 32 bits (libconfig would read 705032704): "
+                      "write 5000000000L",
+                      "test.conf:2: integer 2147483648 does not fit in 32 bits (libconfig would read -2147483648): "
+                      "write 2147483648L",
+                      "test.conf:2: conntrack: \"buckets\" must be at least 1, got -2147483648",
+                      "test.conf:3: integer 99999999999999999999L does not fit in 64 bits",
+                      "test.conf:3: integer 0x100000000 does not fit in 32 bits (libconfig would read 0): write "
+                      "0x100000000L",
+                      "test.conf:3: conntrack.auto_grow: \"step\" must be at least 1, got 0",
+                      "test.conf:5: integer 4294967376 does not fit in 32 bits (libconfig would read 80): write "
+                      "4294967376L");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { max = -2147483649; };\n",
+                      "test.conf:2: integer -2147483649 does not fit in 32 bits (libconfig would read 2147483647): "
+                      "write -2147483649L");
+        /* What fits is fine: the 32-bit limits, L numbers up to 64 bits, floats, names with digits. */
+        natgw_config_free(load_ok("version = 1;\n"
+                                  "conntrack = { max = 2147483647; buckets = 9223372036854775807L; interval = 1.5e0;\n"
+                                  "  warn = 0x50; timeouts = { udp = 000000000000000000000000000000030; }; };\n"
+                                  "masquerade = ( { name = \"m\"; source = \"10.0.0.0/8\"; out_interface = \"eth4294967296\"; } );\n"));
+}
+
+static void test_deep_nesting(void **state) {
+        /* libconfig's parser stops at a bounded depth: no deep recursion in natgwd after it. */
+        size_t depth = 100000, len = 2 * depth + 64;
+        _cleanup_(freep) char *text = malloc(len);
+
+        assert_non_null(text);
+        assert_true(snprintf(text, len, "version = 1;\nx = ") > 0);
+        memset(text + strlen(text), '(', depth);
+        memset(text + 17 + depth, ')', depth);
+        strcpy(text + 17 + 2 * depth, ";\n");
+        EXPECT_ERRORS(text, "test.conf:2: syntax error: memory exhausted");
+        /* A depth the parser takes is walked (for @include) and reported as an unknown key. */
+        text[17 + 100] = '\0';
+        memset(text + 17, '(', 50);
+        memset(text + 17 + 50, ')', 50);
+        strcat(text, ";\n");
+        EXPECT_ERRORS(text, "test.conf:2: unknown key \"x\"");
+}
+
+static void test_garbage(void **state) {
+        /* Bytes that are no config at all: a syntax error with its line, nothing else. */
+        EXPECT_ERRORS("version = 1;\n\x7f\x45\x4c\x46\x02\x01\x01\xff\xfe\n", "test.conf:2: syntax error");
+        EXPECT_ERRORS("", "test.conf: missing required key \"version\" (this natgwd reads version 1)");
+        EXPECT_ERRORS("\n\n# only a comment\n", "test.conf: missing required key \"version\" (this natgwd reads version 1)");
+        /* Invalid UTF-8 inside a string is just bytes of a value that is wrong. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "forward = ( { name = \"caf\xc3\x28\"; proto = \"tcp\"; port = 1; to = \"10.0.0.1\"; } );\n",
+                      "test.conf:2: forward entry 1: invalid name \"caf\xc3(\": use 1 to 64 characters of A-Z, a-z, "
+                      "0-9, \"_\", \".\" and \"-\"");
+}
+
+static void test_huge_values(void **state) {
+        /* A megabyte-long name is cut in the error, which stays one line. */
+        size_t n = 1024 * 1024;
+        _cleanup_(freep) char *text = malloc(n + 256), *want = NULL;
+
+        assert_non_null(text);
+        strcpy(text, "version = 1;\nmasquerade = ( { name = \"");
+        memset(text + strlen(text), 'a', n);
+        strcpy(text + strlen("version = 1;\nmasquerade = ( { name = \"") + n,
+               "\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; } );\n");
+        assert_true(asprintf(&want, "test.conf:2: masquerade entry 1: invalid name \"%080d\": use 1 to 64 "
+                                    "characters of A-Z, a-z, 0-9, \"_\", \".\" and \"-\"", 0) > 0);
+        memset(strchr(want, '"') + 1, 'a', 80);
+        EXPECT_ERRORS(text, want);
+}
+
+static void test_special_files(void **state) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+
+        /* A file that never ends is read up to the limit and no further. */
+        assert_int_equal(natgw_config_load_file("/dev/zero", &c, &errors), -EFBIG);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 1);
+        assert_string_equal(errors.v[0].message, "cannot read: the file is larger than 64 MiB");
+        natgw_errors_clear(&errors);
+        /* An empty file is an empty config: no version. */
+        assert_int_equal(natgw_config_load_file("/dev/null", &c, &errors), -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors.n, 1);
+        assert_string_equal(errors.v[0].message, "missing required key \"version\" (this natgwd reads version 1)");
+        natgw_errors_clear(&errors);
+}
+
 static void test_errors_appended(void **state) {
         /* The list may already hold errors: they stay first and in place. */
         struct natgw_errors errors = {};
@@ -855,6 +950,11 @@ int main(void) {
                 cmocka_unit_test(test_on_exit),
                 cmocka_unit_test(test_many_errors),
                 cmocka_unit_test(test_control_characters),
+                cmocka_unit_test(test_integer_overflow),
+                cmocka_unit_test(test_deep_nesting),
+                cmocka_unit_test(test_garbage),
+                cmocka_unit_test(test_huge_values),
+                cmocka_unit_test(test_special_files),
                 cmocka_unit_test(test_errors_appended),
         };
 
