@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <inttypes.h>
+#include <net/if.h>
 
 #include "gw.h"
 #include "nft-plan.h"
@@ -31,6 +32,23 @@ struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
         return NULL;
 }
 
+/* One warning per entry whose interface does not exist (yet): a PPP link that is down, a
+ * hot-plugged NIC. Not an error: the table matches names, so the entry works once it appears. */
+static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
+        for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
+                bool egress = i < c->n_egress;
+                const char *ifname = egress ? c->egress[i].out_interface : c->forwards[i - c->n_egress].in_interface;
+
+                if (!ifname[0] || if_nametoindex(ifname) > 0 || errno != ENODEV)
+                        continue;
+                (void)natgw_errors_add(errors, c->path, egress ? c->egress[i].line : c->forwards[i - c->n_egress].line,
+                                       egress ? c->egress[i].name : c->forwards[i - c->n_egress].name,
+                                       "interface \"%s\" does not exist (yet): the entry applies as soon as an "
+                                       "interface of that name appears",
+                                       ifname);
+        }
+}
+
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
         struct natgw_ct_stale_stats ct_stats = {};
@@ -46,6 +64,7 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         /* The table is in; a sysctl the kernel refuses is a warning and undoes nothing. A
          * rejected file never gets here: it changes no setting either. */
         (void)natgw_settings_apply(&gw->settings, c, errors);
+        warn_missing_interfaces(c, errors);
         if (gw->config) {
                 r = natgw_ct_stale_clean(gw->config, c, &ct_stats);
                 if (r < 0)
@@ -77,6 +96,7 @@ int natgw_check_file(const char *path, struct natgw_errors *errors, struct natgw
                 r = natgw_plan_build(c, &p, errors);
         if (r < 0)
                 return r;
+        warn_missing_interfaces(c, errors);
         *ret = (struct natgw_check_result){
                 .egress = c->n_egress,
                 .forwards = c->n_forwards,

@@ -11,6 +11,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 n=0
 for f in "$SRCDIR"/conf/*.conf; do
         out=$("$NATGWD" -t -c "$f" 2>&1) || fail "$f rejected: $out"
+        # The examples name interfaces this machine need not have (eth0, ens5, ppp0): that, and
+        # only that, may be warned about.
+        out=$(grep -v '^warning: .* interface "[^"]*" does not exist (yet): ' <<<"$out" || true)
         [[ $out == "$f: valid: "* ]] || fail "$f: unexpected output: $out"
         n=$((n + 1))
 done
