@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host-netns.h"
+
 #define MAX_COUNT (16u * 1024 * 1024)
 #define SPORT_FIRST 1024u
 #define SPORTS (65536u - SPORT_FIRST)
@@ -430,21 +432,6 @@ out:
         nfct_destroy(ct);
         mnl_socket_close(nl);
         return r;
-}
-
-/* The initial network namespace's inode number is fixed (PROC_NET_INIT_INO in the kernel). */
-#define NET_INIT_INO 0xEFFFFFF9u
-
-/* Is this the host's own namespace? Then filling would hit real traffic. PID 1's namespace is
- * not always readable (containers, sandboxes), so the fixed inode number decides first. */
-static bool in_host_netns(void) {
-        struct stat self, init;
-
-        if (stat("/proc/self/ns/net", &self) < 0)
-                return true; /* cannot tell: assume the worst */
-        if (self.st_ino == NET_INIT_INO)
-                return true;
-        return stat("/proc/1/ns/net", &init) == 0 && self.st_ino == init.st_ino && self.st_dev == init.st_dev;
 }
 
 static const char *errno_name(int error) {

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Footprint: natgwd's memory and start-up time as the number of forwards grows.
+
+For each size N (--sizes, 1,1000,10000,50000 forwards) natgwd starts in a network namespace of
+its own (nothing outside it is touched; the namespace is new for every run, so each start is a
+first apply) on a control socket and a notify socket of the benchmark's own, and the benchmark
+measures:
+  - the time from starting natgwd until it sends READY=1 (libconfig, validation, compilation,
+    the kernel's transaction, the kernel settings);
+  - VmRSS and VmHWM (/proc/PID/status) after 1 s idle: what natgwd keeps, and its peak;
+  - the same after one `natgwctl reload` of the same file (the peak of a reload).
+Medians of R runs (--runs, 5; --quick: 2 runs of 1, 100 and 1,000 forwards, for CI: no timing
+or size is asserted). Exits 0 when every start and reload worked, 1 when not, 77 when it cannot
+run (a failure under CI=true). Usage (root):
+  tests/bench/bench-footprint.py [BUILD_DIR] [--quick] [--runs R] [--sizes 1,1000,50000]
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+import benchlib as B  # noqa: E402
+
+KEYS = ("VmRSS", "VmHWM")
+
+
+def one_run(paths, conf, tmp):
+    ns = B.Netns("natgw-bench-fp-%d" % os.getpid())
+    d = None
+    try:
+        d = B.Natgwd(paths, ns, conf, tmp)
+        ready = d.start()
+        time.sleep(1.0)
+        idle = d.status(*KEYS)
+        dt, _ = d.reload()
+        time.sleep(0.2)
+        after = d.status(*KEYS)
+        if not d.alive():
+            raise B.Fail("natgwd exited: " + d.tail())
+        d.stop()
+        d = None
+        return ready, idle, dt, after
+    finally:
+        B.cleanup(d and (lambda: d.stop(check=False)), ns.close)
+
+
+def run(a):
+    paths = B.build_paths(a.build)
+    B.need(paths, "natgwd", "natgwctl")
+    print("\n".join("# " + l for l in B.machine_info(paths)))
+    print("# medians of %d runs; each start in a new namespace (a first apply); memory in MiB\n" % a.runs)
+    print("| forwards | start → READY=1 | VmRSS idle | VmHWM after start | natgwctl reload | VmRSS after a reload "
+          "| VmHWM after a reload |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    tmp = tempfile.mkdtemp(prefix="natgw-bench-fp.")
+    try:
+        for n in a.sizes:
+            conf = os.path.join(tmp, "natgwd-%d.conf" % n)
+            B.write_datapath_config(conf, n)
+            res = [one_run(paths, conf, tmp) for _ in range(a.runs)]
+            mib = lambda i, k: B.median([r[i][k] for r in res]) / 1024.0  # noqa: E731
+            print("| %d | %.3f s | %.1f | %.1f | %.3f s | %.1f | %.1f |" % (
+                n, B.median([r[0] for r in res]), mib(1, "VmRSS"), mib(1, "VmHWM"), B.median([r[2] for r in res]),
+                mib(3, "VmRSS"), mib(3, "VmHWM")), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description="natgwd footprint benchmark (root; see the top of the file)")
+    ap.add_argument("build", nargs="?", default=os.path.join(B.SRC, "build"), help="meson build dir (default build/)")
+    ap.add_argument("--quick", action="store_true", help="2 runs of 1, 100, 1000 forwards: for CI")
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--sizes", default=None)
+    a = ap.parse_args()
+    a.runs = a.runs or (2 if a.quick else 5)
+    try:
+        a.sizes = [int(x) for x in (a.sizes or ("1,100,1000" if a.quick else "1,1000,10000,50000")).split(",")]
+    except ValueError:
+        ap.error("--sizes: a list of numbers")
+    if a.runs < 1 or any(n < 1 or n > 200000 for n in a.sizes):
+        ap.error("--runs positive, --sizes 1-200000")
+    return B.run_main("bench-footprint", lambda: run(a))
+
+
+sys.exit(main())
