@@ -275,6 +275,20 @@ static void print_conntrack_status(const json_t *ct) {
         }
 }
 
+/* Where natgwd watches its table (no owner flag), how often it put it back, and the last time. */
+static void print_restores(const json_t *t) {
+        if (!json_is_object(t) || (!json_is_true(json_object_get(t, "watching")) && !num(t, "restored") &&
+                                   !num(t, "failed")))
+                return;
+        printf("%-14s %lld", "restores:", num(t, "restored"));
+        if (num(t, "failed"))
+                printf(", %lld failed", num(t, "failed"));
+        if (json_is_string(json_object_get(t, "last")))
+                printf(" (last %s: %s; %s)\n", str(t, "last"), str(t, "last_cause"), str(t, "last_result"));
+        else
+                printf(" (table inet natgw has no owner flag: natgwd restores it when another process changes it)\n");
+}
+
 static void print_status(const json_t *r) {
         const json_t *entries = json_object_get(r, "entries"), *apply = json_object_get(r, "last_apply");
         const json_t *last = json_object_get(r, "last_reload"), *ct = json_object_get(r, "conntrack");
@@ -283,8 +297,8 @@ static void print_status(const json_t *r) {
         printf("%-14s %s (generation %lld)\n", "config:", str(r, "config"), num(r, "generation"));
         printf("%-14s %lld egress, %lld forwards, %lld map elements\n", "entries:", num(entries, "egress"),
                num(entries, "forwards"), num(entries, "map_elements"));
-        printf("%-14s compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
-               json_number_value(json_object_get(apply, "compile_ms")),
+        printf("%-14s table %s, compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
+               str(apply, "table"), json_number_value(json_object_get(apply, "compile_ms")),
                json_number_value(json_object_get(apply, "kernel_ms")), num(apply, "messages"), num(apply, "bytes"));
         if (json_is_object(last)) {
                 printf("%-14s %s (%s): %s\n", "last reload:", str(last, "time"), str(last, "trigger"),
@@ -293,6 +307,7 @@ static void print_status(const json_t *r) {
                              stdout, "               ");
         } else
                 printf("%-14s none since start\n", "last reload:");
+        print_restores(json_object_get(r, "table_restore"));
         print_settings(json_object_get(r, "settings"));
         print_conntrack_status(ct);
         if (json_is_object(json_object_get(r, "control"))) {
@@ -379,9 +394,9 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         switch (cmd) {
         case NATGW_CTL_RELOAD:
                 print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
-                printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (kernel %.1f ms)\n",
+                printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (table %s, kernel %.1f ms)\n",
                        str(reply, "config"), num(reply, "generation"), num(reply, "egress"), num(reply, "forwards"),
-                       json_number_value(json_object_get(reply, "kernel_ms")));
+                       str(reply, "table"), json_number_value(json_object_get(reply, "kernel_ms")));
                 if (num(reply, "conntrack_deleted") > 0)
                         printf("deleted %lld conntrack entries that carried a removed or changed translation\n",
                                num(reply, "conntrack_deleted"));

@@ -133,20 +133,22 @@ void natgwd_notify_status(const struct daemon *d) {
 
 static void log_applied(const struct natgw_gw *gw, const char *event) {
         const struct natgw_apply_stats *s = &gw->last_stats;
-        char gen[48], elements[48], kernel[48], cfg[PATH_MAX + 16], ev[48];
-        const char *fields[] = { ev, cfg, gen, elements, kernel, NULL };
+        char gen[48], elements[48], kernel[48], cfg[PATH_MAX + 16], ev[48], table[32];
+        const char *fields[] = { ev, cfg, gen, elements, kernel, table, NULL };
 
         snprintf(ev, sizeof(ev), "NATGW_EVENT=%s", event);
         snprintf(cfg, sizeof(cfg), "NATGW_CONFIG=%s", gw->config->path);
         snprintf(gen, sizeof(gen), "NATGW_GENERATION=%llu", (unsigned long long)gw->generation);
         snprintf(elements, sizeof(elements), "NATGW_ELEMENTS=%llu", (unsigned long long)s->elements);
         snprintf(kernel, sizeof(kernel), "NATGW_KERNEL_USEC=%llu", (unsigned long long)s->kernel_usec);
+        snprintf(table, sizeof(table), "NATGW_TABLE=%s", s->update ? "updated" : "replaced");
         natgw_log_fields(LOG_INFO, fields,
-                         "%s %s (generation %llu): egress entries %zu, forwards %zu, map elements %llu in %u "
-                         "messages (%llu bytes); compile %.1f ms, kernel %.1f ms; table flags 0x%x",
+                         "%s %s (generation %llu, table %s): egress entries %zu, forwards %zu, map elements %llu "
+                         "in %u messages (%llu bytes); compile %.1f ms, kernel %.1f ms; table flags 0x%x",
                          streq(event, "apply") ? "applied" : "reloaded", gw->config->path,
-                         (unsigned long long)gw->generation, gw->config->n_egress, gw->config->n_forwards,
-                         (unsigned long long)s->elements, s->messages, (unsigned long long)s->bytes,
+                         (unsigned long long)gw->generation, s->update ? "updated" : "replaced",
+                         gw->config->n_egress, gw->config->n_forwards, (unsigned long long)s->elements,
+                         s->messages, (unsigned long long)s->bytes,
                          (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0, s->table_flags);
         if (gw->last_ct_stale.deleted > 0) {
                 char ct[48];
@@ -200,8 +202,9 @@ static json_t *reload(struct daemon *d, const char *trigger) {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
                 configure_watch(d);
-                reply = json_pack("{s:b,s:s,s:I,s:I,s:I,s:f,s:I,s:o*}", "ok", 1, "config", d->gw->config->path,
-                                  "generation", (json_int_t)d->gw->generation, "egress",
+                reply = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:f,s:I,s:o*}", "ok", 1, "config", d->gw->config->path,
+                                  "generation", (json_int_t)d->gw->generation, "table",
+                                  d->gw->last_stats.update ? "updated" : "replaced", "egress",
                                   (json_int_t)d->gw->config->n_egress, "forwards",
                                   (json_int_t)d->gw->config->n_forwards, "kernel_ms",
                                   (double)d->gw->last_stats.kernel_usec / 1000.0, "conntrack_deleted",
@@ -399,6 +402,7 @@ static int run_daemon(void) {
         natgw_reload_record_clear(&d.last_reload);
         log_applied(d.gw, "apply");
         configure_watch(&d);
+        natgwd_table_watch_start(&d);
 
         sd_notify(false, "READY=1");
         natgwd_notify_status(&d);
@@ -410,6 +414,7 @@ static int run_daemon(void) {
         stop(&d);
         rc = 0;
 out:
+        natgwd_table_watch_stop(&d);
         natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_unref(d.event);

@@ -10,6 +10,8 @@
 #include "gw-json.h"
 #include "gw.h"
 
+struct table_watch;
+
 struct daemon {
         struct natgw_gw *gw;
         sd_event *event;
@@ -17,10 +19,16 @@ struct daemon {
         struct natgw_ct_watch *watch;
         uint64_t started_usec; /* CLOCK_REALTIME */
         struct natgw_reload_record last_reload;
+        struct table_watch *table_watch; /* NULL: not watched (the table is owned by natgwd) */
 };
 
 /* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
 void natgwd_notify_status(const struct daemon *d);
+
+/* After the first apply: watch table inet natgw for other processes' changes and restore it
+ * (natgwd-table.c), where the kernel lets them change it (no owner flag); a no-op elsewhere. */
+void natgwd_table_watch_start(struct daemon *d);
+void natgwd_table_watch_stop(struct daemon *d);
 
 /* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */
 void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watch_state *st,

@@ -237,6 +237,21 @@ static json_t *control_json(const struct natgw_ctl_server_stats *s) {
                          "timed_out", (json_int_t)s->timed_out);
 }
 
+/* Restores of the table after others changed it: whether natgwd watches, how often, the last. */
+static json_t *restore_json(const struct natgw_restore_record *r) {
+        char t[32], result[160];
+
+        if (r->last_realtime_usec && r->last_error < 0)
+                snprintf(result, sizeof(result), "failed: %s", strerror(-r->last_error));
+        else
+                snprintf(result, sizeof(result), "restored");
+        return json_pack("{s:b,s:I,s:I,s:s?,s:s?,s:s?}", "watching", r->watching, "restored",
+                         (json_int_t)r->restored, "failed", (json_int_t)r->failed, "last",
+                         r->last_realtime_usec ? natgw_format_time(r->last_realtime_usec, t, sizeof(t)) : NULL,
+                         "last_result", r->last_realtime_usec ? result : NULL, "last_cause",
+                         r->last_realtime_usec && r->last_cause[0] ? r->last_cause : NULL);
+}
+
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info) {
         const struct natgw_config *c = gw->config;
         const struct natgw_apply_stats *s = &gw->last_stats;
@@ -244,18 +259,20 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
         char started[32];
 
         j = json_pack(
-                "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:f,s:f,s:I,s:I,s:I},s:o,"
+                "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:s,s:f,s:f,s:I,s:I,s:I},s:o,"
                 "s:o,s:o}",
                 "ok", 1, "version", info->version, "pid", (json_int_t)getpid(), "started",
                 natgw_format_time(info->started_realtime_usec, started, sizeof(started)), "socket", info->socket,
                 "on_exit", info->on_exit_remove ? "remove" : "keep", "config", c ? c->path : NULL, "generation",
                 (json_int_t)gw->generation, "entries", "egress", (json_int_t)(c ? c->n_egress : 0), "forwards",
                 (json_int_t)(c ? c->n_forwards : 0), "map_elements", (json_int_t)s->elements, "last_apply",
-                "compile_ms", (double)s->compile_usec / 1000.0, "kernel_ms", (double)s->kernel_usec / 1000.0,
+                "table", s->update ? "updated" : "replaced", "compile_ms", (double)s->compile_usec / 1000.0,
+                "kernel_ms", (double)s->kernel_usec / 1000.0,
                 "messages", (json_int_t)s->messages, "bytes", (json_int_t)s->bytes, "table_flags",
                 (json_int_t)s->table_flags, "last_reload", last_reload_json(info->last_reload), "settings",
                 settings_json(&gw->settings), "conntrack", conntrack_json(info->watch));
-        if (!j || json_object_set_new(j, "control", control_json(info->control)) < 0)
+        if (!j || json_object_set_new(j, "control", control_json(info->control)) < 0 ||
+            json_object_set_new(j, "table_restore", restore_json(&gw->restore)) < 0)
                 return NULL;
         return TAKE_PTR(j);
 }

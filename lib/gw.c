@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <inttypes.h>
 #include <net/if.h>
+#include <time.h>
 
 #include "gw.h"
 #include "nft-plan.h"
@@ -32,20 +33,67 @@ struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
         return NULL;
 }
 
-/* One warning per entry whose interface does not exist (yet): a PPP link that is down, a
- * hot-plugged NIC. Not an error: the table matches names, so the entry works once it appears. */
-static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
-        for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
-                bool egress = i < c->n_egress;
-                const char *ifname = egress ? c->egress[i].out_interface : c->forwards[i - c->n_egress].in_interface;
+struct if_use {
+        const char *ifname;
+        size_t entry; /* egress entries first, then forwards */
+};
 
-                if (!ifname[0] || if_nametoindex(ifname) > 0 || errno != ENODEV)
+static int cmp_if_use(const void *a, const void *b) {
+        const struct if_use *x = a, *y = b;
+        int r = strcmp(x->ifname, y->ifname);
+
+        return r ? r : (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+static const char *entry_name(const struct natgw_config *c, size_t i) {
+        return i < c->n_egress ? c->egress[i].name : c->forwards[i - c->n_egress].name;
+}
+
+/* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
+ * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
+ * points at the first entry that names it and counts the others (a config of 50,000 forwards
+ * on one missing interface says so once, not 50,000 times). */
+static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
+        size_t n = 0, total = c->n_egress + c->n_forwards;
+        _cleanup_(freep) struct if_use *v = NULL;
+
+        if (total == 0)
+                return;
+        v = calloc(total, sizeof(*v));
+        if (!v)
+                return; /* only a warning */
+        for (size_t i = 0; i < total; i++) {
+                const char *ifname = i < c->n_egress ? c->egress[i].out_interface
+                                                     : c->forwards[i - c->n_egress].in_interface;
+
+                if (ifname[0])
+                        v[n++] = (struct if_use){ ifname, i };
+        }
+        qsort(v, n, sizeof(*v), cmp_if_use);
+        for (size_t i = 0, j; i < n; i = j) {
+                char others[256] = "";
+                size_t first = v[i].entry, len = 0;
+
+                for (j = i + 1; j < n && streq(v[j].ifname, v[i].ifname); j++)
+                        ;
+                if (if_nametoindex(v[i].ifname) > 0 || errno != ENODEV)
                         continue;
-                (void)natgw_errors_add(errors, c->path, egress ? c->egress[i].line : c->forwards[i - c->n_egress].line,
-                                       egress ? c->egress[i].name : c->forwards[i - c->n_egress].name,
-                                       "interface \"%s\" does not exist (yet): the entry applies as soon as an "
+                if (j - i > 1) {
+                        len = (size_t)snprintf(others, sizeof(others), " and %zu other%s (", j - i - 1,
+                                               j - i - 1 > 1 ? "s" : "");
+                        for (size_t k = i + 1; k < j && k < i + 4 && len < sizeof(others); k++)
+                                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s\"%s\"",
+                                                        k > i + 1 ? ", " : "", entry_name(c, v[k].entry));
+                        if (len < sizeof(others))
+                                snprintf(others + len, sizeof(others) - len, "%s)", j - i > 4 ? ", ..." : "");
+                }
+                (void)natgw_errors_add(errors, c->path,
+                                       first < c->n_egress ? c->egress[first].line
+                                                           : c->forwards[first - c->n_egress].line,
+                                       entry_name(c, first),
+                                       "interface \"%s\" does not exist (yet): the entry%s %s as soon as an "
                                        "interface of that name appears",
-                                       ifname);
+                                       v[i].ifname, others, j - i > 1 ? "apply" : "applies");
         }
 }
 
@@ -83,6 +131,29 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         gw->generation++;
         gw->last_stats = stats;
         gw->last_ct_stale = ct_stats;
+        return 0;
+}
+
+int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors) {
+        struct natgw_restore_record *rec = &gw->restore;
+        struct natgw_apply_stats stats = {};
+        struct timespec ts;
+        int r;
+
+        if (!gw->config)
+                return -ENOENT;
+        /* Whatever natgwd last sent is not what the kernel holds now: replace, do not update. */
+        natgw_nft_forget(gw->nft);
+        r = natgw_nft_apply(gw->nft, gw->config, errors, &stats);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rec->last_realtime_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        rec->last_error = r < 0 ? r : 0;
+        if (r < 0) {
+                rec->failed++;
+                return r;
+        }
+        rec->restored++;
+        rec->last_kernel_usec = stats.kernel_usec;
         return 0;
 }
 

@@ -16,6 +16,18 @@
 #include "nft.h"
 #include "sysctl.h"
 
+/* The table put back as the config in force says, after another process changed it
+ * (natgw_gw_restore()). Not an apply: the generation and the last apply stay. */
+struct natgw_restore_record {
+        bool watching;               /* set by the daemon: it watches the table for others' changes */
+        uint64_t restored;           /* restores that succeeded */
+        uint64_t failed;             /* restores that failed */
+        uint64_t last_realtime_usec; /* the last attempt, 0: none */
+        int last_error;              /* 0, or -errno of the last attempt */
+        uint64_t last_kernel_usec;   /* the kernel's time for the last successful one */
+        char last_cause[256];        /* why it was made, as the caller put it ("" not said) */
+};
+
 struct natgw_gw {
         struct natgw_nft *nft;
         struct natgw_config *config; /* in force; NULL before the first apply */
@@ -25,6 +37,7 @@ struct natgw_gw {
         struct natgw_ct_stale_stats last_ct_stale;
         /* forwarding and conntrack sysctls: wanted, previous, actual, outcome (lib/sysctl.h) */
         struct natgw_settings settings;
+        struct natgw_restore_record restore;
 };
 
 int natgw_gw_new(struct natgw_gw **ret);
@@ -45,6 +58,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
  * Return: 0 when applied; -EINVAL when the file or the kernel rejected it; other -errno.
  */
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors);
+
+/**
+ * natgw_gw_restore() - put table inet natgw back as the config in force says
+ * @gw:     the gateway, after a successful apply
+ * @errors: why the kernel refused, if it did
+ *
+ * For when another process changed or deleted the table (kernels without the owner flag):
+ * the config in force (@gw->config, not the file, which may have been edited since) is
+ * applied again, the table replaced as a whole. Nothing else is touched: not the generation,
+ * the last apply's statistics, the kernel settings or conntrack. Counted in @gw->restore.
+ *
+ * Return: 0 when restored; -ENOENT when no config is in force; -EINVAL when the kernel
+ * rejected the table; other -errno.
+ */
+int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors);
 
 /* What natgw_check_file() found in a valid file. */
 struct natgw_check_result {

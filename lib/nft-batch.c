@@ -53,6 +53,9 @@ struct natgw_batch *natgw_batch_free(struct natgw_batch *b) {
 struct builder {
         struct natgw_batch *b;
         const struct natgw_plan *plan;
+        const struct natgw_table_state *old; /* an update: what the previous batch left; else NULL */
+        struct natgw_table_state *state;     /* what this batch leaves */
+        bool *kept;                          /* per set of state->sets: kept by an update */
         uint32_t seq;
         int r; /* first error; once set, every step is a no-op */
 };
@@ -92,9 +95,10 @@ static struct nlmsghdr *msg_begin(struct builder *bl, uint16_t type, uint16_t fl
                                                    : nftnl_batch_end((char *)b->buf + b->len, bl->seq);
         } else {
                 /* Counters are one message each, tens of thousands of them: they report only
-                 * failure. Every other message asks for an ack; acks and errors come back in
-                 * message order, so the last ack requested closes the transaction. */
-                if (kind != NATGW_MSG_COUNTER) {
+                 * failure, also when an update deletes them. Every other message asks for an
+                 * ack; acks and errors come back in message order, so the last ack requested
+                 * closes the transaction (it must come last: see natgw_batch_build()). */
+                if (kind != NATGW_MSG_COUNTER && type != NFT_MSG_DELOBJ) {
                         flags |= NLM_F_ACK;
                         b->n_acks++;
                         b->last_ack_seq = bl->seq;
@@ -214,7 +218,7 @@ void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf
         snprintf(buf, size, "%s%s", m->name, counter_map ? "_ctr" : "");
 }
 
-static void put_set(struct builder *bl, size_t mi, bool counter_map) {
+static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t size) {
         const struct natgw_map *m = &bl->plan->maps[mi];
         uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};
         uint32_t key_type = 0, flags;
@@ -261,8 +265,9 @@ static void put_set(struct builder *bl, size_t mi, bool counter_map) {
         if (m->interval)
                 nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, m->n_fields);
         else
-                /* A size hint lets the kernel pick a hash of the right size at once. */
-                nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)m->n);
+                /* The size lets the kernel pick a hash of the right size at once; it is also
+                 * the most elements the set takes (natgw_batch_set_size()). */
+                nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, size);
         nftnl_set_nlmsg_build_payload(nlh, s);
         nftnl_set_free(s);
         msg_end(bl, nlh);
@@ -376,11 +381,12 @@ int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_m
 
 static void put_maps(struct builder *bl) {
         const struct natgw_plan *p = bl->plan;
+        size_t k = 0; /* index in bl->state->sets: plan order, counter twin after its map */
 
         for (size_t i = 0; i < p->n_maps; i++) {
-                put_set(bl, i, false);
-                if (p->maps[i].kind == NATGW_MAP_FORWARD)
-                        put_set(bl, i, true);
+                for (int ctr = 0; ctr < (p->maps[i].kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++)
+                        if (!bl->kept[k])
+                                put_set(bl, i, ctr, bl->state->sets[k].size);
         }
         for (size_t i = 0; i < p->n_maps; i++) {
                 put_elements(bl, i, false);
@@ -452,33 +458,225 @@ static int builder_finish(struct builder *bl, struct natgw_batch **ret) {
         return 0;
 }
 
-int natgw_batch_build(const struct natgw_plan *p, uint32_t seq, uint32_t table_flags,
-                      struct natgw_batch **ret) {
+/* ---- what a batch leaves: names and sets ---- */
+
+void natgw_table_state_clear(struct natgw_table_state *s) {
+        free(s->names);
+        free(s->counters);
+        free(s->chains);
+        free(s->sets);
+        *s = (struct natgw_table_state){};
+}
+
+uint32_t natgw_batch_set_size(size_t n_elements) {
+        size_t size = n_elements + n_elements / 2;
+
+        return (uint32_t)MIN(MAX(size, (size_t)64), (size_t)UINT32_MAX);
+}
+
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool has_name(const char *const *v, size_t n, const char *name) {
+        return n > 0 && bsearch(&name, v, n, sizeof(*v), cmp_name) != NULL;
+}
+
+static const struct natgw_table_set *find_set(const struct natgw_table_state *s, const char *name) {
+        for (size_t i = 0; i < s->n_sets; i++)
+                if (streq(s->sets[i].name, name))
+                        return &s->sets[i];
+        return NULL;
+}
+
+#define EGRESS_CHAIN_PREFIX "egress-"
+
+/*
+ * What a batch for @p leaves, given what the previous one left (@old, NULL for a replace), and
+ * which of the plan's sets the update keeps: a set is kept when it is there already and its
+ * new elements fit its size; otherwise it is (re)created, sized for the new elements.
+ */
+static int state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
+                       struct natgw_table_state *st, bool **ret_kept) {
         const struct natgw_config *c = p->config;
+        size_t n_entries = natgw_plan_n_entries(p), len = 0, k = 0;
+        _cleanup_(freep) bool *kept = NULL;
+        char *w;
+
+        *st = (struct natgw_table_state){ .table_flags = table_flags };
+        for (size_t i = 0; i < n_entries; i++)
+                len += strlen(natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+        for (size_t i = 0; i < c->n_egress; i++)
+                len += strlen(EGRESS_CHAIN_PREFIX) + strlen(c->egress[i].name) + 1;
+        st->names = malloc(MAX(len, (size_t)1));
+        st->counters = calloc(MAX(n_entries, (size_t)1), sizeof(*st->counters));
+        st->chains = calloc(MAX(c->n_egress, (size_t)1), sizeof(*st->chains));
+        st->sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*st->sets));
+        kept = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*kept)); /* as st->sets */
+        if (!st->names || !st->counters || !st->chains || !st->sets || !kept) {
+                natgw_table_state_clear(st);
+                return -ENOMEM;
+        }
+
+        w = st->names;
+        for (size_t i = 0; i < n_entries; i++) {
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(w, natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+        }
+        for (size_t i = 0; i < c->n_egress; i++) {
+                st->chains[st->n_chains++] = w;
+                w = stpcpy(stpcpy(w, EGRESS_CHAIN_PREFIX), c->egress[i].name) + 1;
+        }
+        qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
+        qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
+
+        for (size_t i = 0; i < p->n_maps; i++) {
+                const struct natgw_map *m = &p->maps[i];
+
+                for (int ctr = 0; ctr < (m->kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++) {
+                        struct natgw_table_set *set = &st->sets[st->n_sets++];
+                        const struct natgw_table_set *was;
+
+                        natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
+                        set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
+                        was = old ? find_set(old, set->name) : NULL;
+                        if (was && (m->interval ? was->size == 0 : was->size >= m->n)) {
+                                set->size = was->size;
+                                kept[k] = true;
+                        }
+                }
+        }
+        st->valid = true;
+        *ret_kept = TAKE_PTR(kept);
+        return 0;
+}
+
+/* ---- an update's removal of the previous content ---- */
+
+static void put_clear(struct builder *bl, uint16_t type, const char *name, const char *what) {
+        struct nlmsghdr *nlh = msg_begin(bl, type, 0, NATGW_MSG_CLEAR, what);
+        uint16_t table_attr, name_attr;
+
+        if (!nlh)
+                return;
+        /* A delete names its table and object, nothing else; a rule delete without a handle
+         * deletes every rule of the chain, an element delete without elements flushes the set. */
+        switch (type) {
+        case NFT_MSG_DELRULE:
+                table_attr = NFTA_RULE_TABLE, name_attr = NFTA_RULE_CHAIN;
+                break;
+        case NFT_MSG_DELSETELEM:
+                table_attr = NFTA_SET_ELEM_LIST_TABLE, name_attr = NFTA_SET_ELEM_LIST_SET;
+                break;
+        case NFT_MSG_DELSET:
+                table_attr = NFTA_SET_TABLE, name_attr = NFTA_SET_NAME;
+                break;
+        case NFT_MSG_DELCHAIN:
+                table_attr = NFTA_CHAIN_TABLE, name_attr = NFTA_CHAIN_NAME;
+                break;
+        case NFT_MSG_DELOBJ:
+                table_attr = NFTA_OBJ_TABLE, name_attr = NFTA_OBJ_NAME;
+                break;
+        default:
+                bl->r = -EINVAL;
+                return;
+        }
+        mnl_attr_put_strz(nlh, table_attr, NATGW_TABLE);
+        mnl_attr_put_strz(nlh, name_attr, name);
+        if (type == NFT_MSG_DELOBJ)
+                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+        msg_end(bl, nlh);
+}
+
+/*
+ * Empty what the previous batch made, in the order the kernel's reference counts allow: rules
+ * first (they use maps and jump to chains), then map elements (they name chains and counters),
+ * then the maps, chains and counters the new config no longer has. A map kept is only flushed.
+ */
+static void put_clear_previous(struct builder *bl) {
+        const struct natgw_table_state *old = bl->old, *st = bl->state;
+
+        put_clear(bl, NFT_MSG_DELRULE, "prerouting", "the previous rules of chain prerouting");
+        put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
+        for (size_t i = 0; i < old->n_chains; i++)
+                put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
+        for (size_t i = 0; i < old->n_sets; i++)
+                put_clear(bl, NFT_MSG_DELSETELEM, old->sets[i].name, "the previous elements of a map");
+        for (size_t i = 0; i < old->n_sets; i++) {
+                bool keep = false;
+
+                for (size_t k = 0; k < st->n_sets && !keep; k++)
+                        keep = bl->kept[k] && streq(st->sets[k].name, old->sets[i].name);
+                if (!keep)
+                        put_clear(bl, NFT_MSG_DELSET, old->sets[i].name, "a previous map");
+        }
+        for (size_t i = 0; i < old->n_chains; i++)
+                if (!has_name(st->chains, st->n_chains, old->chains[i]))
+                        put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
+        for (size_t i = 0; i < old->n_counters; i++)
+                if (!has_name(st->counters, st->n_counters, old->counters[i]))
+                        put_clear(bl, NFT_MSG_DELOBJ, old->counters[i], "the counter of a removed entry");
+}
+int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                      uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state) {
+        const struct natgw_config *c = p->config;
+        struct natgw_table_state st;
+        _cleanup_(freep) bool *kept = NULL;
         struct builder bl;
         char name[96];
+        int r;
 
-        if (builder_init(&bl, p, seq) < 0)
+        if (old && !old->valid)
+                old = NULL;
+        r = state_build(p, old, table_flags, &st, &kept);
+        if (r < 0)
+                return r;
+        if (builder_init(&bl, p, seq) < 0) {
+                natgw_table_state_clear(&st);
                 return -ENOMEM;
+        }
+        bl.old = old;
+        bl.state = &st;
+        bl.kept = kept;
         put_control(&bl, NFNL_MSG_BATCH_BEGIN);
 
-        /* Create-if-missing, delete, create: whatever was there, the new table replaces it
-         * in the same transaction, so there is never a moment without NAT. */
-        put_table(&bl, NFT_MSG_NEWTABLE, 0, 0);
-        put_table(&bl, NFT_MSG_DELTABLE, 0, 0);
-        put_table(&bl, NFT_MSG_NEWTABLE, 1, table_flags);
+        if (old) {
+                /* An update: the table, its base chains and flags stay; if the table is not
+                 * there (deleted behind natgwd's back on a kernel without the owner flag), the
+                 * first flush fails and the caller replaces the table instead. */
+                put_clear_previous(&bl);
+        } else {
+                /* Create-if-missing, delete, create: whatever was there, the new table
+                 * replaces it in the same transaction. */
+                put_table(&bl, NFT_MSG_NEWTABLE, 0, 0);
+                put_table(&bl, NFT_MSG_DELTABLE, 0, 0);
+                put_table(&bl, NFT_MSG_NEWTABLE, 1, table_flags);
+        }
 
         for (size_t i = 0; i < natgw_plan_n_entries(p); i++)
-                put_counter(&bl, (uint32_t)i);
-        put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, -1);
-        put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, -1);
+                if (!old || !has_name(old->counters, old->n_counters, natgw_plan_entry_name(p, (uint32_t)i)))
+                        put_counter(&bl, (uint32_t)i);
+        if (!old) {
+                put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, -1);
+                put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, -1);
+        }
         for (size_t i = 0; i < c->n_egress; i++) {
-                snprintf(name, sizeof(name), "egress-%s", c->egress[i].name);
-                put_chain(&bl, name, -1, 0, (int64_t)i);
+                snprintf(name, sizeof(name), EGRESS_CHAIN_PREFIX "%s", c->egress[i].name);
+                if (!old || !has_name(old->chains, old->n_chains, name))
+                        put_chain(&bl, name, -1, 0, (int64_t)i);
         }
         put_maps(&bl);
         put_rules(&bl);
-        return builder_finish(&bl, ret);
+        /* An update may end in counter deletions, which ask for no ack; a table message with
+         * no attributes to change asks for one and closes the transaction. */
+        if (old)
+                put_table(&bl, NFT_MSG_NEWTABLE, 0, 0);
+        r = builder_finish(&bl, ret);
+        if (r < 0 || !ret_state)
+                natgw_table_state_clear(&st);
+        else
+                *ret_state = st;
+        return r;
 }
 
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret) {

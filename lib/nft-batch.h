@@ -4,9 +4,18 @@
 #include "util.h"
 
 /*
- * A plan -> one nftables transaction: BATCH_BEGIN, replace table inet natgw as a whole,
- * BATCH_END, in one contiguous buffer. Every message has its own sequence number and asks for
- * an ack; each is remembered with what produced it so that an error can name the entry.
+ * A plan -> one nftables transaction, in one contiguous buffer: BATCH_BEGIN, the new content of
+ * table inet natgw, BATCH_END. Every message has its own sequence number; each is remembered
+ * with what produced it so that an error can name the entry.
+ *
+ * Two forms. A replace deletes the table and creates it anew (first apply, takeover). An update
+ * keeps the table, its base chains, the maps the new config still has and the counters of the
+ * entries it still has, and replaces their content: it flushes every chain and map, deletes what
+ * the new config no longer has, adds what it adds, and refills. Both are one transaction: the
+ * kernel applies all of it or none. The update exists because a packet evaluated while the
+ * table is deleted and recreated can miss both the old and the new rules (a new connection
+ * refused now and then under load; docs/PERFORMANCE.md), and because counters should survive a
+ * reload.
  */
 
 #include <stdint.h>
@@ -27,6 +36,7 @@ enum natgw_msg_kind {
         NATGW_MSG_SET,
         NATGW_MSG_ELEMENTS,
         NATGW_MSG_RULE,
+        NATGW_MSG_CLEAR,     /* an update's flush or delete of what the previous config made */
 };
 
 struct natgw_msg {
@@ -49,17 +59,51 @@ struct natgw_batch {
         uint32_t last_ack_seq; /* the last of them */
 };
 
+/* One kernel set of the table and the size it was created with (0: no size, an interval map). */
+struct natgw_table_set {
+        char name[48];
+        uint32_t size;
+};
+
+/*
+ * What a batch leaves in the kernel, by name: enough to build the next update. Names are kept
+ * sorted (strcmp) for lookups; they point into @names.
+ */
+struct natgw_table_state {
+        bool valid;
+        uint32_t table_flags;
+        char *names;              /* every name below, NUL-terminated, back to back */
+        const char **counters;    /* named counters: the entries' names */
+        size_t n_counters;
+        const char **chains;      /* regular chains: "egress-" + an egress entry's name */
+        size_t n_chains;
+        struct natgw_table_set *sets;
+        size_t n_sets;
+};
+
+void natgw_table_state_clear(struct natgw_table_state *s);
+
+/*
+ * The size a forward map is created with: room to grow by half, so that reloads that add
+ * entries keep the map (the kernel refuses elements beyond a set's size).
+ */
+uint32_t natgw_batch_set_size(size_t n_elements);
+
 /**
- * natgw_batch_build() - encode the transaction that replaces the table with @p
+ * natgw_batch_build() - encode the transaction that makes the table hold @p
  * @p:           the plan
+ * @old:         what the previous batch left (natgw_table_state), or NULL / not valid: replace
+ *               the table as a whole
  * @seq:         sequence number of the first message; the others follow
- * @table_flags: NATGW_TABLE_F_* for the new table (0 on kernels without them)
+ * @table_flags: NATGW_TABLE_F_* for a new table (0 on kernels without them); an update keeps
+ *               the table and its flags (the caller replaces when they change)
  * @ret:         the batch, freed with natgw_batch_free()
+ * @ret_state:   optional: what the batch leaves in the kernel once committed (cleared first)
  *
  * Return: 0 or -ENOMEM.
  */
-int natgw_batch_build(const struct natgw_plan *p, uint32_t seq, uint32_t table_flags,
-                      struct natgw_batch **ret);
+int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                      uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state);
 
 /* A batch that only deletes the table (used by on_exit = "remove" and by tests). */
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret);

@@ -34,6 +34,7 @@ struct natgw_nft {
         uint32_t portid;
         uint32_t seq;
         enum flags_support flags;
+        struct natgw_table_state state; /* what the last committed batch left; the next one updates it */
 };
 
 struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
@@ -41,6 +42,7 @@ struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
                 return NULL;
         if (n->nl)
                 mnl_socket_close(n->nl);
+        natgw_table_state_clear(&n->state);
         free(n);
         return NULL;
 }
@@ -86,6 +88,7 @@ struct ack {
         int error;       /* 0 or -errno */
         uint32_t offset; /* NLMSGERR_ATTR_OFFS, UINT32_MAX: none */
         char msg[128];   /* NLMSGERR_ATTR_MSG */
+        bool table_msg;  /* the failed message was a table message */
 };
 
 static void parse_ack(const struct nlmsghdr *nlh, struct ack *a) {
@@ -117,6 +120,7 @@ static void describe(const struct natgw_msg *m, const struct natgw_plan *p, char
         switch (m->kind) {
         case NATGW_MSG_TABLE:
         case NATGW_MSG_CONTROL:
+        case NATGW_MSG_CLEAR:
                 snprintf(buf, size, "%s", m->what);
                 break;
         case NATGW_MSG_COUNTER:
@@ -289,10 +293,60 @@ static int transact(struct natgw_nft *n, const struct natgw_batch *b, const stru
         return failed ? -EINVAL : 0;
 }
 
+/* One transaction for @p: an update of the table the last batch left (@update), else a
+ * replace. On success the state it leaves is kept for the next one. */
+static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool update, uint32_t flags,
+                      struct natgw_errors *errors, struct ack *first, struct natgw_apply_stats *stats) {
+        _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
+        struct natgw_table_state st = {};
+        uint64_t t1;
+        int r;
+
+        r = natgw_batch_build(p, update ? &n->state : NULL, n->seq, flags, &b, &st);
+        if (r < 0) {
+                natgw_errors_add(errors, p->config->path, 0, NULL, "building the batch failed: %s", strerror(-r));
+                return r;
+        }
+        n->seq += (uint32_t)b->n_msgs;
+        t1 = now_usec();
+        r = transact(n, b, p, errors, first);
+        stats->kernel_usec += now_usec() - t1;
+        stats->bytes = b->len;
+        stats->messages = (uint32_t)b->n_msgs;
+        stats->update = update;
+        if (r == -EINVAL) {
+                const struct natgw_msg *m = natgw_batch_find(b, first->seq);
+
+                first->table_msg = m && m->kind == NATGW_MSG_TABLE;
+        }
+        if (r == 0) {
+                natgw_table_state_clear(&n->state);
+                n->state = st;
+        } else {
+                natgw_table_state_clear(&st);
+                /* Rejected: the kernel kept the table as it was. Unknown (transport): the next
+                 * batch replaces the table as a whole. */
+                if (r != -EINVAL)
+                        natgw_table_state_clear(&n->state);
+        }
+        return r;
+}
+
+static void errors_move(struct natgw_errors *to, struct natgw_errors *from) {
+        for (size_t i = 0; i < from->n; i++) {
+                struct natgw_error *e = &from->v[i];
+
+                natgw_errors_add(to, e->file, e->line, e->entry, "%s", e->message);
+        }
+        natgw_errors_clear(from);
+}
+
 int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                     struct natgw_apply_stats *stats) {
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        uint64_t t0 = now_usec(), t1;
+        struct natgw_errors update_errors = {};
+        struct natgw_apply_stats st = {};
+        uint64_t t0 = now_usec();
         int r;
 
         r = natgw_plan_build(c, &p, errors);
@@ -302,51 +356,63 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 return r;
         }
         for (;;) {
-                _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
                 struct natgw_errors tmp = {};
                 uint32_t flags = n->flags == FLAGS_NONE ? 0 : NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST;
-                struct ack first;
+                bool update = n->state.valid && n->state.table_flags == flags && update_errors.n == 0;
+                struct ack first = { .offset = UINT32_MAX };
 
-                r = natgw_batch_build(p, n->seq, flags, &b);
-                if (r < 0) {
-                        natgw_errors_add(errors, c->path, 0, NULL, "building the batch failed: %s", strerror(-r));
-                        return r;
+                r = apply_once(n, p, update, flags, &tmp, &first, &st);
+                if (r == -EINVAL && update) {
+                        /* The table is not as the last batch left it (deleted or changed behind
+                         * natgwd's back where the kernel has no owner flag), or the kernel
+                         * refuses the new content: replace the table as a whole. If that is
+                         * refused too, its errors are the ones that count. */
+                        errors_move(&update_errors, &tmp);
+                        if (update_errors.n == 0)
+                                natgw_errors_add(&update_errors, c->path, 0, NULL, "the kernel rejected the update");
+                        /* The state stays: if the replace is rejected too, the table is still
+                         * what it was, and the next reload tries an update again. */
+                        continue;
                 }
-                n->seq += (uint32_t)b->n_msgs;
-                t1 = now_usec();
-                r = transact(n, b, p, &tmp, &first);
                 /* Kernels before 6.9 have no persist flag. Owner alone would take NAT down with
                  * natgwd, so there the table is made without flags. */
-                if (r == -EINVAL && n->flags == FLAGS_UNKNOWN && first.error == -EOPNOTSUPP) {
-                        const struct natgw_msg *m = natgw_batch_find(b, first.seq);
-
-                        if (m && m->kind == NATGW_MSG_TABLE) {
-                                natgw_errors_clear(&tmp);
-                                n->flags = FLAGS_NONE;
-                                continue;
-                        }
+                if (r == -EINVAL && n->flags == FLAGS_UNKNOWN && first.error == -EOPNOTSUPP && first.table_msg) {
+                        natgw_errors_clear(&tmp);
+                        n->flags = FLAGS_NONE;
+                        continue;
                 }
-                for (size_t i = 0; i < tmp.n; i++) {
-                        struct natgw_error *e = &tmp.v[i];
-
-                        natgw_errors_add(errors, e->file, e->line, e->entry, "%s", e->message);
-                }
-                natgw_errors_clear(&tmp);
-                if (r < 0)
+                errors_move(errors, &tmp);
+                if (r < 0) {
+                        natgw_errors_clear(&update_errors);
                         return r;
+                }
+                if (update_errors.n > 0) {
+                        /* Applied, but the table had changed behind natgwd's back: say so. */
+                        natgw_errors_add(errors, c->path, 0, NULL,
+                                         "table inet natgw was not as natgwd left it (%s); it was replaced as a "
+                                         "whole",
+                                         update_errors.v[0].message);
+                        natgw_errors_clear(&update_errors);
+                }
                 if (n->flags == FLAGS_UNKNOWN)
                         n->flags = FLAGS_OWNER_PERSIST;
-                if (stats)
-                        *stats = (struct natgw_apply_stats){
-                                .compile_usec = t1 - t0,
-                                .kernel_usec = now_usec() - t1,
-                                .bytes = b->len,
-                                .messages = (uint32_t)b->n_msgs,
-                                .elements = p->n_elements,
-                                .table_flags = flags,
-                        };
+                /* Userspace: the plan and every batch built; the kernel: every transaction. */
+                st.compile_usec = now_usec() - t0 - st.kernel_usec;
+                if (stats) {
+                        *stats = st;
+                        stats->elements = p->n_elements;
+                        stats->table_flags = flags;
+                }
                 return 0;
         }
+}
+
+void natgw_nft_forget(struct natgw_nft *n) {
+        natgw_table_state_clear(&n->state);
+}
+
+uint32_t natgw_nft_portid(const struct natgw_nft *n) {
+        return n->portid;
 }
 
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors) {
@@ -358,6 +424,7 @@ int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors) {
         r = natgw_batch_build_delete(n->seq, &b);
         if (r < 0)
                 return r;
+        natgw_table_state_clear(&n->state); /* whatever happens, the next apply replaces */
         n->seq += (uint32_t)b->n_msgs;
         r = transact(n, b, NULL, &tmp, &first);
         if (r == -EINVAL && first.error == -ENOENT)

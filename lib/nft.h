@@ -4,7 +4,8 @@
 #include "util.h"
 
 /*
- * natgwd's view of nftables: one table, inet natgw, replaced as a whole in one transaction.
+ * natgwd's view of nftables: one table, inet natgw, made to match the config in one
+ * transaction: replaced as a whole on the first apply, updated in place after that.
  */
 
 #include <stdint.h>
@@ -14,8 +15,9 @@
 struct natgw_nft;
 
 struct natgw_apply_stats {
-        uint64_t compile_usec; /* config -> plan -> batch */
+        uint64_t compile_usec; /* config -> plan -> batch (every batch built) */
         uint64_t kernel_usec;  /* sendmsg of the batch until the last ack: the kernel's share */
+        bool update;           /* the table was updated in place (else replaced as a whole) */
         uint64_t bytes;        /* size of the batch */
         uint32_t messages;
         uint64_t elements;
@@ -40,6 +42,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
  * @stats:  optional, filled on success
  *
  * The kernel applies all of it or none of it: on failure the running table is unchanged.
+ * After a successful apply through @n, the next one updates the table in place (the table,
+ * base chains, kept maps and the counters of entries that keep their name stay; their content
+ * is replaced in the same transaction). When the kernel rejects an update, natgwd replaces the
+ * table as a whole instead; if that succeeds, a warning in @errors says the table had changed.
  * The table is created with the owner and persist flags where the kernel has them (so no
  * other process can change it and it outlives natgwd), and without flags where it has not.
  *
@@ -48,6 +54,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
  */
 int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                     struct natgw_apply_stats *stats);
+
+/* Forget what the last batch left: the next natgw_nft_apply() replaces the table as a whole
+ * (when the table is known to have changed behind natgwd's back). */
+void natgw_nft_forget(struct natgw_nft *n);
+
+/* The netlink port id of natgwd's socket: the table's owner, and the sender of its batches as
+ * nftables notifications name it. */
+uint32_t natgw_nft_portid(const struct natgw_nft *n);
 
 /* Delete table inet natgw; 0 also when there was none. */
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);

@@ -455,6 +455,9 @@ class Natgwd:
         dt, rc, reply = self.ctl("reload")
         if rc != 0 or not reply.get("ok"):
             raise Fail("natgwctl reload failed (exit %d): %s" % (rc, reply or self.tail()))
+        # A reload updates the table in place; "replaced" means the update was rejected.
+        if reply.get("table") != "updated":
+            raise Fail("natgwctl reload replaced the table instead of updating it: %s" % reply)
         return dt, reply
 
     def status(self, *keys):

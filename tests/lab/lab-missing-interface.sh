@@ -10,7 +10,8 @@
 #     forward does not apply on eth0 (gw itself refuses the connection);
 #   - gw's eth0 is renamed uplink0: masquerade and forward work at once, natgwd's generation
 #     is still 1, and the counters count.
-# natgwd -t and the start warn, once per entry, that the interface does not exist (yet).
+# natgwd -t and the start warn once per missing interface, at its first entry and naming the
+# others that use it, that the interface does not exist (yet).
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -31,10 +32,9 @@ serve_in "$LAN" --tcp 80
 serve_in "$WAN" --tcp 80 --udp 53
 wan_log=$SERVE_LOG
 start_natgwd "$conf"
-assert_match "^natgwd: warning: $conf:2: entry \"up\": interface \"uplink0\" does not exist \(yet\)" \
-        "$(grep 'entry "up"' "$NATGWD_LOG")" "natgwd warns that up's interface does not exist yet"
-assert_match "^natgwd: warning: $conf:3: entry \"web\": interface \"uplink0\" does not exist \(yet\)" \
-        "$(grep 'entry "web"' "$NATGWD_LOG")" "natgwd warns that web's interface does not exist yet"
+assert_match "^natgwd: warning: $conf:2: entry \"up\": interface \"uplink0\" does not exist \(yet\): the entry and 1 other \(\"web\"\) apply as soon as" \
+        "$(grep 'entry "up"' "$NATGWD_LOG")" "natgwd warns that the interface of up (and web) does not exist yet"
+assert_eq 1 "$(grep -c 'does not exist (yet)' "$NATGWD_LOG")" "one warning for the one missing interface"
 natgwd_alive
 
 # Before the interface exists: nothing translated.

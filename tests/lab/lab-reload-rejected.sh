@@ -71,6 +71,9 @@ cat "$LAB_TMP/reload.1"
 grep -Eq '^natgw-nft-fault: "goto egress-dmz" made "goto egress-dm[XY]" in [1-9][0-9]* set elements' "$NATGWD_LOG" ||
         fail "the fault was not injected: no natgw-nft-fault line in $NATGWD_LOG"
 assert_eq 1 "$rc" "the reload is rejected"
+# Both attempts were refused: the update, then the replace natgwd falls back to; the errors
+# are the replace's, which map to entries like any batch's.
+assert_eq 2 "$(grep -c '^natgw-nft-fault: "goto egress-dmz"' "$NATGWD_LOG")" "the update and the replace were both tried"
 grep -F "$conf:$line: entry \"dmz\": " "$LAB_TMP/reload.1" | grep -q "kernel rejected" ||
         fail "no error naming $conf:$line and entry \"dmz\" as rejected by the kernel"
 info "ok: the error names $(basename "$conf"):$line, entry \"dmz\", and the kernel"
@@ -87,6 +90,8 @@ rc=0
 reload_natgwd >"$LAB_TMP/reload.2" || rc=$?
 cat "$LAB_TMP/reload.2"
 assert_eq 0 "$rc" "the same file reloaded without the fault is applied"
+assert_match "\(table updated, " "$(cat "$LAB_TMP/reload.2")" \
+        "after a rejected reload natgwd still updates the table in place (it knows the table is unchanged)"
 after=$(nft_json) || fail "nft -j list table inet natgw failed"
 [[ $before != "$after" ]] || fail "table inet natgw unchanged after the reload that was applied"
 assert_eq 1 "$(jq '[.nftables[] | select(.chain.name == "egress-dmz")] | length' <<<"$after")" \

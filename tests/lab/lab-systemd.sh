@@ -34,28 +34,9 @@ EOF
 }
 
 # natgwd wrapped: a private mount namespace with the journald stand-in, JOURNAL_STREAM = stderr.
-wrapper=$LAB_TMP/natgwd-journal
-journal_out=$LAB_TMP/journal.out
-cat >"$wrapper" <<EOF
-#!/bin/bash
-set -euo pipefail
-if [[ \${1:-} != --inner ]]; then
-        exec unshare --mount --propagation private "\$0" --inner "\$@"
-fi
-shift
-mount -t tmpfs -o mode=0755 natgw-lab /run/systemd
-mkdir /run/systemd/journal
-"$NATGW_PEER" journal /run/systemd/journal/socket --timeout 120 >"$journal_out" 2>/dev/null </dev/null &
-for ((i = 0; i < 50; i++)); do
-        [[ -S /run/systemd/journal/socket ]] && break
-        sleep 0.1
-done
-[[ -S /run/systemd/journal/socket ]] || { echo "journal stand-in did not start" >&2; exit 1; }
-JOURNAL_STREAM=\$(stat -L -c '%d:%i' /proc/self/fd/2)
-export JOURNAL_STREAM
-exec "$NATGWD" "\$@"
-EOF
-chmod +x "$wrapper"
+journal_wrapper 120
+wrapper=$JOURNAL_WRAPPER
+journal_out=$JOURNAL_OUT
 
 serve_in "$LAN" --tcp 80
 good
@@ -110,17 +91,10 @@ info "ok: $pings WATCHDOG=1 pings"
 # ---------------------------------------------------------------- journal
 
 [[ -s $journal_out ]] || fail "nothing reached the journal stand-in"
-# entry_with FIELD=VALUE...: the journal entries (blank-line separated) that have all fields.
-entry_with() {
-        awk -v RS= -v want="$*" '
-                BEGIN { n = split(want, w, " ") }
-                { ok = 1; for (i = 1; i <= n; i++) if (index("\n" $0 "\n", "\n" w[i] "\n") == 0) ok = 0; if (ok) print $0 "\n" }
-        ' "$journal_out"
-}
-e=$(entry_with NATGW_EVENT=apply NATGW_GENERATION=1 PRIORITY=6 SYSLOG_IDENTIFIER=natgwd "NATGW_CONFIG=$conf")
-assert_match "MESSAGE=applied $conf \(generation 1\)" "$e" "journal: the first apply, with its fields"
-e=$(entry_with NATGW_EVENT=reload NATGW_GENERATION=2 PRIORITY=6)
-assert_match "MESSAGE=reloaded $conf \(generation 2\)" "$e" "journal: the reload, with its generation"
+e=$(entry_with NATGW_EVENT=apply NATGW_GENERATION=1 NATGW_TABLE=replaced PRIORITY=6 SYSLOG_IDENTIFIER=natgwd "NATGW_CONFIG=$conf")
+assert_match "MESSAGE=applied $conf \(generation 1, table replaced\)" "$e" "journal: the first apply, with its fields"
+e=$(entry_with NATGW_EVENT=reload NATGW_GENERATION=2 NATGW_TABLE=updated PRIORITY=6)
+assert_match "MESSAGE=reloaded $conf \(generation 2, table updated\)" "$e" "journal: the reload, with its generation, in place"
 e=$(entry_with NATGW_EVENT=reload-rejected NATGW_ENTRY=broken NATGW_LINE=5 "NATGW_FILE=$conf" PRIORITY=3)
 assert_match "MESSAGE=  $conf:5: entry \"broken\": " "$e" "journal: the rejected entry, with file, line and entry fields"
 e=$(entry_with NATGW_GENERATION=3 NATGW_EVENT=reload)

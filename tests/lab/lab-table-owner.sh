@@ -10,10 +10,25 @@
 #      byte for byte, NAT keeps working, natgwd notices nothing;
 #   3. a kernel without the owner flag (< 6.9; here simulated by natgw-nft-fault "table-flags",
 #      which makes the kernel answer EOPNOTSUPP exactly as an old kernel does for "persist"):
-#      natgwd falls back to a table without flags and says so (table flags 0x0); then
-#      `nft delete table inet natgw` succeeds behind natgwd's back. NAT is gone, natgwd stays
-#      up and does not notice (status is unchanged; `natgwctl show` has no counters); the next
-#      `natgwctl reload` recreates the table and NAT works again.
+#      natgwd falls back to a table without flags, says so (table flags 0x0) and watches the
+#      kernel's nftables notifications instead. Other processes' changes now succeed, and
+#      natgwd puts the table back as the config in force says within 3 s, logging
+#      NATGW_EVENT=table-restored with what happened and who did it (read off a journal
+#      stand-in, as in lab-systemd.sh); status counts the restores, and a restore is no reload
+#      (the generation stays):
+#        a. `nft delete table inet natgw`: restored as it was, NAT works again;
+#        b. `nft flush chain inet natgw prerouting`: restored, the forward works again;
+#        c. `nft add rule inet natgw postrouting ...`, and the kernel rejects the first restore
+#           (natgw-nft-fault with a chain name): NATGW_EVENT=table-restore-failed with the
+#           kernel's error, tried again a second later: restored, the rule is gone;
+#        d. natgwd's own `natgwctl reload` sets off no restore;
+#        e. notifications lost (natgwd held by SIGSTOP while another process loads 100,000
+#           elements into a table of its own): natgwd asks the kernel whether its table is
+#           there; it is, and nothing is restored; with the table deleted in the same overrun,
+#           it is restored;
+#        f. deleted again and again: after 5 tries within 2 minutes natgwd tries at most once
+#           a minute and says so once (NATGW_EVENT=table-restore-paused); a reload still
+#           recreates the table.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -114,41 +129,183 @@ natgw_table_exists && fail "on_exit = \"remove\" left the table"
 
 # ---------------------------------------------------------------- 3. no owner flag
 
-if kernel_at_least 6 9; then
-        # What a kernel before 6.9 answers to "persist": EOPNOTSUPP for the table's flags.
-        echo table-flags >"$fault"
-        NATGWD_ENV=("LD_PRELOAD=$NATGW_NFT_FAULT" "NATGW_FAULT_FILE=$fault"
-                    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
-fi
-start_natgwd "$conf"
+# natgwd logs to a journal stand-in here, as in lab-systemd.sh, so that the structured fields of
+# its restores can be checked: a private mount namespace with a tmpfs on /run/systemd, natgw-peer
+# journal on its socket, JOURNAL_STREAM naming natgwd's stderr. The fault module is preloaded into
+# natgwd alone (NATGW_WRAP_PRELOAD), not into the shell and the tools around it.
+journal_wrapper 240
+wrapper=$JOURNAL_WRAPPER
+journal_out=$JOURNAL_OUT
+
+
+restores() {
+        natgwctl -j status | jq -r .table_restore.restored
+}
+
+# wait_restored N: bounded wait (3 s) until status counts N restores and the table is back.
+wait_restored() {
+        local i got=
+
+        for ((i = 0; i < 30; i++)); do
+                got=$(restores)
+                [[ $got == "$1" ]] && natgw_table_exists && break
+                sleep 0.1
+        done
+        [[ $got == "$1" ]] && natgw_table_exists ||
+                fail "natgwd did not restore table inet natgw within 3 s (restores: $got, want $1)"
+        info "ok: table inet natgw restored (restore $1)"
+}
+
+# no_restore_for N TENTHS: the restore counter stays at N for TENTHS tenths of a second.
+no_restore_for() {
+        local i got
+
+        for ((i = 0; i < $2; i++)); do
+                got=$(restores)
+                [[ $got == "$1" ]] || fail "unexpected restore: $got restores, want $1"
+                sleep 0.1
+        done
+}
+
+# What another process loads in 3e: a table of its own with 100,000 elements, as many
+# notifications, which overrun natgwd's monitor socket while natgwd is stopped.
+burst=$LAB_TMP/burst.nft
+awk 'BEGIN {
+        print "table inet burst {"; print "  set s { type ipv4_addr; elements = {"
+        for (i = 0; i < 100000; i++)
+                printf "    10.%d.%d.%d%s\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256, i < 99999 ? "," : ""
+        print "  } }"; print "}"
+}' >"$burst"
+
+# What a kernel before 6.9 answers to "persist": EOPNOTSUPP for the table's flags. The module
+# stays loaded: 3c makes a restore fail with it.
+kernel_at_least 6 9 && echo table-flags >"$fault"
+NATGWD_ENV=("NATGW_WRAP_PRELOAD=$NATGW_NFT_FAULT" "NATGW_FAULT_FILE=$fault"
+            "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+# -v: the debug line about lost notifications (3e) is checked too.
+NATGWD=$wrapper start_natgwd "$conf" -v
 rm -f "$fault"
 if kernel_at_least 6 9; then
         grep -q '^natgw-nft-fault: table-flags: added' "$NATGWD_LOG" || fail "the table-flags fault did not fire"
 fi
-grep -q 'table flags 0x0$' "$NATGWD_LOG" || fail "natgwd did not log 'table flags 0x0': $(cat "$NATGWD_LOG")"
+grep -q '^MESSAGE=applied .*table flags 0x0$' "$journal_out" ||
+        fail "natgwd did not log 'table flags 0x0': $(cat "$journal_out")"
 info "ok: natgwd fell back to a table without flags and said so"
 assert_eq 0 "$(natgwctl -j status | jq -r .last_apply.table_flags)" "status: table_flags 0"
 assert_no_match $'\n\tflags ' "$(nsexec "$GW" nft list table inet natgw)" "the table has no flags"
+assert_eq "true 0 0" "$(natgwctl -j status | jq -r '.table_restore | "\(.watching) \(.restored) \(.failed)"')" \
+        "status: natgwd watches the table, no restore yet"
+assert_match "MESSAGE=table inet natgw has no owner flag on this kernel: natgwd restores it when another process changes it" \
+        "$(entry_with PRIORITY=6 SYSLOG_IDENTIFIER=natgwd)" "journal: natgwd says it watches the table"
 nat_works "with a table without owner"
+listing=$(nsexec "$GW" nft -s list table inet natgw)
 
+# 3a. The table deleted behind natgwd's back.
 nsexec "$GW" nft delete table inet natgw || fail "nft delete table inet natgw failed on a table without owner"
-natgw_table_exists && fail "table inet natgw still there after nft delete"
 info "ok: without the owner flag, nft deletes natgwd's table behind its back"
-ask_fails "$LAN" tcp 203.0.113.100 80 --from 192.168.1.10 --timeout 1
-natgwd_alive
-assert_eq "1 applied-at-start" \
-        "$(natgwctl -j status | jq -r '"\(.generation) \(.last_reload // "applied-at-start")"')" \
-        "natgwd does not notice: status unchanged, generation 1"
-# A dump of a table that is not there is empty, not an error: show has no counters to show.
-json=$(natgwctl -j show) || fail "natgwctl -j show failed"
-assert_eq "lan:null web:null" "$(jq -r '[.entries[] | "\(.name):\(.packets)"] | join(" ")' <<<"$json")" \
-        "show: no counter for any entry"
+wait_restored 1
+nat_works "after natgwd restored the deleted table"
+[[ $(nsexec "$GW" nft -s list table inet natgw) == "$listing" ]] ||
+        fail "the restored table differs: $(diff <(echo "$listing") <(nsexec "$GW" nft -s list table inet natgw))"
+info "ok: the restored table is the one natgwd made"
+assert_eq "1 applied-at-start restored" \
+        "$(natgwctl -j status | jq -r '"\(.generation) \(.last_reload // "applied-at-start") \(.table_restore.last_result)"')" \
+        "status: a restore is no reload (generation 1, no reload)"
+assert_match "^table inet natgw was deleted by another process \(nft, pid [0-9]+, netlink port [0-9]+\)$" \
+        "$(natgwctl -j status | jq -r .table_restore.last_cause)" "status: the cause of the last restore"
+assert_match "restores: +1 \(last [0-9T:-]+Z: table inet natgw was deleted by another process" "$(natgwctl status)" \
+        "natgwctl status shows the restore"
+e=$(entry_with NATGW_EVENT=table-restored PRIORITY=4 NATGW_RESTORES=1 NATGW_GENERATION=1 "NATGW_CONFIG=$conf")
+assert_match "MESSAGE=table inet natgw was deleted by another process \(nft, pid [0-9]+, netlink port [0-9]+\); restored it as $conf \(generation 1\) says" \
+        "$e" "journal: table-restored names what happened and who did it"
+assert_match $'\nNATGW_NFT_PID=[0-9]+\n' "$e" "journal: the other process's pid as NATGW_NFT_PID"
 
+# 3b. A chain flushed.
+nsexec "$GW" nft flush chain inet natgw prerouting || fail "nft flush chain failed"
+wait_restored 2
+nat_works "after natgwd restored the flushed chain"
+assert_match "MESSAGE=table inet natgw was changed \(rule deleted from chain prerouting(, [0-9]+ changes in all)?\) by another process \(nft, pid [0-9]+" \
+        "$(entry_with NATGW_EVENT=table-restored NATGW_RESTORES=2)" "journal: the flush, named"
+
+# 3c. A rule added, and the first restore fails: the fault module makes the kernel reject the
+# restore's batch (the element of "lan" goes to a chain that does not exist). natgwd says so and
+# tries again a second later, when it works.
+echo egress-lan >"$fault"
+nsexec "$GW" nft add rule inet natgw postrouting counter accept || fail "nft add rule failed"
+for ((i = 0; i < 30; i++)); do
+        [[ -n $(entry_with NATGW_EVENT=table-restore-failed PRIORITY=3) ]] && break
+        sleep 0.1
+done
+rm -f "$fault"
+e=$(entry_with NATGW_EVENT=table-restore-failed PRIORITY=3)
+assert_match "MESSAGE=table inet natgw was changed \(rule added to chain postrouting\) by another process \(nft, pid [0-9]+, netlink port [0-9]+\); restoring it failed:" \
+        "$e" "journal: the failed restore, with its cause"
+assert_match "MESSAGE=  $conf:3: entry \"lan\": the kernel rejected an element of map egress4: No such file or directory" \
+        "$e" "journal: the kernel's error, mapped to its entry"
+wait_restored 3
+assert_eq "1 restored" "$(natgwctl -j status | jq -r '.table_restore | "\(.failed) \(.last_result)"')" \
+        "status: one failed restore, then restored"
+assert_no_match "counter packets [0-9]+ bytes [0-9]+ accept" "$(nsexec "$GW" nft list chain inet natgw postrouting)" \
+        "the added rule is gone"
+assert_match "MESSAGE=table inet natgw was changed \(rule added to chain postrouting\)" \
+        "$(entry_with NATGW_EVENT=table-restored NATGW_RESTORES=3)" "journal: the added rule, named"
+
+# 3d. natgwd's own reload is no foreign change.
 out=$(reload_ok)
 assert_match "generation 2" "$out" "the reload is applied"
+no_restore_for 3 15
+info "ok: natgwd's own reload did not set off a restore"
+assert_eq "" "$(entry_with NATGW_EVENT=table-restored NATGW_RESTORES=4)" "journal: no restore after the reload"
+nat_works "after the reload"
+
+# 3e. Lost notifications: natgwd stopped while another process loads 100,000 elements into a
+# table of its own (an overrun of natgwd's socket), first alone, then with natgwd's table deleted.
+# On SIGCONT natgwd meets ENOBUFS and asks the kernel whether its table is still there.
+lost='^MESSAGE=nftables notifications were lost; table inet natgw is still there$'
+kill -STOP "$NATGWD_PID"
+nsexec "$GW" nft -f "$burst" || { kill -CONT "$NATGWD_PID"; fail "nft -f $burst failed"; }
+kill -CONT "$NATGWD_PID"
+for ((i = 0; i < 30; i++)); do
+        grep -q "$lost" "$journal_out" && break
+        sleep 0.1
+done
+grep -q "$lost" "$journal_out" || fail "natgwd did not check its table after the overrun"
+info "ok: after an overrun natgwd checked its table: still there"
+no_restore_for 3 5
+kill -STOP "$NATGWD_PID"
+if ! { nsexec "$GW" nft delete table inet burst && nsexec "$GW" nft -f "$burst" &&
+       nsexec "$GW" nft delete table inet natgw; }; then
+        kill -CONT "$NATGWD_PID"
+        fail "the overrun with the delete failed"
+fi
+kill -CONT "$NATGWD_PID"
+wait_restored 4
+assert_match "MESSAGE=table inet natgw is gone \(natgwd's notifications overran, so who removed it is unknown\); restored it" \
+        "$(entry_with NATGW_EVENT=table-restored NATGW_RESTORES=4)" "journal: the table gone after an overrun, restored"
+nsexec "$GW" nft delete table inet burst
+nat_works "after the overrun"
+
+# 3f. Someone keeps deleting it: 5 tries within 2 minutes so far (3a, 3b, 3c twice, 3e); at the
+# sixth natgwd pauses, and says so once.
+nsexec "$GW" nft delete table inet natgw
+for ((i = 0; i < 30; i++)); do
+        [[ -n $(entry_with NATGW_EVENT=table-restore-paused) ]] && break
+        sleep 0.1
+done
+assert_match "MESSAGE=table inet natgw was deleted by another process \(nft, pid [0-9]+, netlink port [0-9]+\), again: natgwd tried to restore it 5 times within 120 s, and it keeps being changed or cannot be restored; natgwd now tries at most once every 60 s until that stops" \
+        "$(entry_with NATGW_EVENT=table-restore-paused PRIORITY=3)" "journal: natgwd pauses its restores and says why"
+no_restore_for 4 15
+natgw_table_exists && fail "natgwd restored its table during the pause"
+info "ok: no restore during the pause"
+out=$(reload_ok)
+assert_match "generation 3" "$out" "a reload during the pause is applied"
 natgw_table_exists || fail "the reload did not recreate table inet natgw"
-info "ok: the reload recreated table inet natgw"
-assert_eq 0 "$(natgwctl -j status | jq -r .last_apply.table_flags)" "still no table flags after the reload"
-nat_works "after the reload recreated the table"
+nat_works "after the reload during the pause"
+nsexec "$GW" nft delete table inet natgw
+no_restore_for 4 10
+assert_eq 1 "$(grep -c '^NATGW_EVENT=table-restore-paused$' "$journal_out")" "journal: the pause was said once"
+assert_eq 1 "$(natgwctl -j status | jq -r .table_restore.failed)" "status: still the one failed restore"
+natgwd_alive
 stop_natgwd
+grep -q 'restored it as' "$NATGWD_LOG" && fail "natgwd logged to stderr although JOURNAL_STREAM named it"
 info "PASS"

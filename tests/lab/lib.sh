@@ -429,6 +429,45 @@ check_dump() {
         info "ok: table matches dumps/$name.nft"
 }
 
+# journal_wrapper TIMEOUT: write $LAB_TMP/natgwd-journal, a wrapper that runs natgwd (its args
+# after it) in a private mount namespace with a journald stand-in (natgw-peer journal on a
+# tmpfs /run/systemd, for at most TIMEOUT seconds) and JOURNAL_STREAM naming natgwd's stderr,
+# so natgwd logs there with its structured fields. Sets JOURNAL_WRAPPER and JOURNAL_OUT (what
+# the stand-in received, one blank-line separated entry per message). NATGW_WRAP_PRELOAD, if
+# set when natgwd starts, is preloaded into natgwd alone.
+journal_wrapper() {
+        JOURNAL_WRAPPER=$LAB_TMP/natgwd-journal
+        JOURNAL_OUT=$LAB_TMP/journal.out
+        cat >"$JOURNAL_WRAPPER" <<EOF
+#!/bin/bash
+set -euo pipefail
+if [[ \${1:-} != --inner ]]; then
+        exec unshare --mount --propagation private "\$0" --inner "\$@"
+fi
+shift
+mount -t tmpfs -o mode=0755 natgw-lab /run/systemd
+mkdir /run/systemd/journal
+"$NATGW_PEER" journal /run/systemd/journal/socket --timeout $1 >"$JOURNAL_OUT" 2>/dev/null </dev/null &
+for ((i = 0; i < 50; i++)); do
+        [[ -S /run/systemd/journal/socket ]] && break
+        sleep 0.1
+done
+[[ -S /run/systemd/journal/socket ]] || { echo "journal stand-in did not start" >&2; exit 1; }
+JOURNAL_STREAM=\$(stat -L -c '%d:%i' /proc/self/fd/2)
+export JOURNAL_STREAM
+exec env \${NATGW_WRAP_PRELOAD:+LD_PRELOAD=\$NATGW_WRAP_PRELOAD} "$NATGWD" "\$@"
+EOF
+        chmod +x "$JOURNAL_WRAPPER"
+}
+
+# entry_with FIELD=VALUE...: the entries of JOURNAL_OUT that have all these fields.
+entry_with() {
+        awk -v RS= -v want="$*" '
+                BEGIN { n = split(want, w, " ") }
+                { ok = 1; for (i = 1; i <= n; i++) if (index("\n" $0 "\n", "\n" w[i] "\n") == 0) ok = 0; if (ok) print $0 "\n" }
+        ' "$JOURNAL_OUT"
+}
+
 # gw_sysctl KEY: a sysctl of the gateway.
 gw_sysctl() {
         nsexec "$GW" sysctl -n "$1"

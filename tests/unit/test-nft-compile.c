@@ -388,7 +388,7 @@ static void test_batch_splits_and_maps_back(void **state) {
         forward_add(c, "big", "eth0", NATGW_PROTO_TCP, 20000, 39999, "192.168.1.30");
         forward_add(c, "small", "eth0", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
         p = build(c);
-        assert_int_equal(natgw_batch_build(p, seq, NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST, &b), 0);
+        assert_int_equal(natgw_batch_build(p, NULL, seq, NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST, &b, NULL), 0);
 
         /* Sequence numbers follow each other; begin and end frame the batch. */
         for (size_t i = 0; i < b->n_msgs; i++) {
@@ -438,6 +438,191 @@ static void test_batch_splits_and_maps_back(void **state) {
         config_done(c);
 }
 
+
+/* "TYPE:name" of every message but begin and end, space-separated: what a batch does. */
+static void batch_script(const struct natgw_batch *b, char *buf, size_t size) {
+        static const struct {
+                uint16_t type;
+                const char *word;
+                uint16_t name_attr;
+        } types[] = {
+                { NFT_MSG_NEWTABLE, "NEWTABLE", NFTA_TABLE_NAME },  { NFT_MSG_DELTABLE, "DELTABLE", NFTA_TABLE_NAME },
+                { NFT_MSG_NEWOBJ, "NEWOBJ", NFTA_OBJ_NAME },        { NFT_MSG_DELOBJ, "DELOBJ", NFTA_OBJ_NAME },
+                { NFT_MSG_NEWCHAIN, "NEWCHAIN", NFTA_CHAIN_NAME },  { NFT_MSG_DELCHAIN, "DELCHAIN", NFTA_CHAIN_NAME },
+                { NFT_MSG_NEWSET, "NEWSET", NFTA_SET_NAME },        { NFT_MSG_DELSET, "DELSET", NFTA_SET_NAME },
+                { NFT_MSG_NEWSETELEM, "NEWSETELEM", NFTA_SET_ELEM_LIST_SET },
+                { NFT_MSG_DELSETELEM, "DELSETELEM", NFTA_SET_ELEM_LIST_SET },
+                { NFT_MSG_NEWRULE, "NEWRULE", NFTA_RULE_CHAIN },    { NFT_MSG_DELRULE, "DELRULE", NFTA_RULE_CHAIN },
+        };
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 1; i + 1 < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                uint16_t type = nlh->nlmsg_type & 0xff;
+                const char *word = "?", *name = "?";
+                const struct nlattr *a;
+                uint16_t name_attr = 0;
+
+                assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+                for (size_t t = 0; t < ELEMENTSOF(types); t++)
+                        if (types[t].type == type) {
+                                word = types[t].word;
+                                name_attr = types[t].name_attr;
+                        }
+                mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                        if (mnl_attr_get_type(a) == name_attr)
+                                name = mnl_attr_get_str(a);
+                len += (size_t)snprintf(buf + len, size - len, "%s%s:%s", len ? " " : "", word, name);
+                assert_true(len < size);
+        }
+}
+
+/* Does @script hold @word (a whole "TYPE:name")? */
+static bool has_step(const char *script, const char *word) {
+        size_t n = strlen(word);
+
+        for (const char *p = strstr(script, word); p; p = strstr(p + 1, word))
+                if ((p == script || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+static const struct natgw_table_set *state_set(const struct natgw_table_state *st, const char *name) {
+        for (size_t i = 0; i < st->n_sets; i++)
+                if (streq(st->sets[i].name, name))
+                        return &st->sets[i];
+        return NULL;
+}
+
+static void test_batch_update(void **state) {
+        struct natgw_prefix lan[] = { P("192.168.1.0", 24) }, dmz[] = { P("192.168.1.64", 26) };
+        struct natgw_config *a = config_new(), *bc = config_new();
+        struct natgw_table_state sa = {}, sb = {};
+        struct natgw_batch *b = NULL;
+        struct natgw_plan *pa, *pb;
+        char script[8192];
+
+        egress_add(a, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        egress_add(a, "dmz", "eth0", NATGW_EGRESS_MASQUERADE, 1, dmz);
+        forward_add(a, "web", "eth0", NATGW_PROTO_TCP, 8080, 8080, "192.168.1.30");
+        forward_add(a, "dns", "", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        pa = build(a);
+
+        /* A replace: the table deleted and made anew, every counter, chain and map created. */
+        assert_int_equal(natgw_batch_build(pa, NULL, 1, NATGW_TABLE_F_OWNER, &b, &sa), 0);
+        batch_script(b, script, sizeof(script));
+        assert_true(has_step(script, "DELTABLE:natgw"));
+        assert_true(has_step(script, "NEWOBJ:web") && has_step(script, "NEWOBJ:dmz"));
+        assert_true(has_step(script, "NEWCHAIN:prerouting") && has_step(script, "NEWCHAIN:egress-dmz"));
+        assert_true(has_step(script, "NEWSET:fwd4_if") && has_step(script, "NEWSET:fwd4_ctr"));
+        assert_false(has_step(script, "DELRULE:prerouting"));
+        natgw_batch_free(b);
+
+        /* What it leaves: names sorted, forward maps sized with room, interval maps unsized. */
+        assert_true(sa.valid);
+        assert_int_equal(sa.table_flags, NATGW_TABLE_F_OWNER);
+        assert_int_equal(sa.n_counters, 4);
+        assert_string_equal(sa.counters[0], "dmz");
+        assert_string_equal(sa.counters[3], "web");
+        assert_int_equal(sa.n_chains, 2);
+        assert_string_equal(sa.chains[0], "egress-dmz");
+        assert_string_equal(sa.chains[1], "egress-lan");
+        assert_non_null(state_set(&sa, "fwd4_if"));
+        assert_int_equal(state_set(&sa, "fwd4_if")->size, natgw_batch_set_size(1));
+        assert_int_equal(natgw_batch_set_size(1), 64);
+        assert_int_equal(natgw_batch_set_size(1000), 1500);
+        assert_non_null(state_set(&sa, "egress4"));
+        assert_int_equal(state_set(&sa, "egress4")->size, 0);
+
+        /* The next config: dmz removed, dns renamed, web grown past its map's size. */
+        egress_add(bc, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        forward_add(bc, "web", "eth0", NATGW_PROTO_TCP, 8080, 8199, "192.168.1.30");
+        forward_add(bc, "dns2", "", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        pb = build(bc);
+        assert_int_equal(natgw_batch_build(pb, &sa, 100, NATGW_TABLE_F_OWNER, &b, &sb), 0);
+        batch_script(b, script, sizeof(script));
+
+        /* The table and base chains stay; everything is emptied first, in that order. */
+        assert_false(has_step(script, "DELTABLE:natgw"));
+        assert_false(has_step(script, "NEWCHAIN:prerouting") || has_step(script, "NEWCHAIN:postrouting"));
+        assert_true(strncmp(script, "DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+                                    "DELSETELEM:",
+                            strlen("DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+                                   "DELSETELEM:")) == 0);
+        for (size_t i = 0; i < sa.n_sets; i++) {
+                char w[64];
+
+                snprintf(w, sizeof(w), "DELSETELEM:%s", sa.sets[i].name);
+                assert_true(has_step(script, w));
+        }
+        /* The grown map and its twin are recreated, the others kept (flushed only). */
+        assert_true(has_step(script, "DELSET:fwd4_if") && has_step(script, "NEWSET:fwd4_if"));
+        assert_true(has_step(script, "DELSET:fwd4_if_ctr") && has_step(script, "NEWSET:fwd4_if_ctr"));
+        assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "NEWSET:fwd4"));
+        assert_false(has_step(script, "DELSET:egress4") || has_step(script, "NEWSET:egress4"));
+        assert_true(strstr(script, "DELSET:fwd4_if") < strstr(script, "NEWSET:fwd4_if"));
+        /* Removed entries lose chain and counter, a renamed one gets a new counter, kept ones
+         * keep theirs. */
+        assert_true(has_step(script, "DELCHAIN:egress-dmz"));
+        assert_false(has_step(script, "DELCHAIN:egress-lan") || has_step(script, "NEWCHAIN:egress-lan"));
+        assert_true(has_step(script, "DELOBJ:dmz") && has_step(script, "DELOBJ:dns"));
+        assert_true(has_step(script, "NEWOBJ:dns2"));
+        assert_false(has_step(script, "NEWOBJ:web") || has_step(script, "DELOBJ:web"));
+        assert_false(has_step(script, "NEWOBJ:lan") || has_step(script, "DELOBJ:lan"));
+        /* Every element and rule is sent again. */
+        assert_true(has_step(script, "NEWSETELEM:fwd4") && has_step(script, "NEWSETELEM:fwd4_if_ctr"));
+        assert_true(has_step(script, "NEWRULE:prerouting") && has_step(script, "NEWRULE:egress-lan"));
+        /* Counter deletions ask for no ack: a table message closes the transaction. */
+        assert_true(strlen(script) > strlen("NEWTABLE:natgw"));
+        assert_string_equal(script + strlen(script) - strlen("NEWTABLE:natgw"), "NEWTABLE:natgw");
+        assert_int_equal(b->last_ack_seq, b->msgs[b->n_msgs - 2].seq);
+        for (size_t i = 0; i < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+
+                if ((nlh->nlmsg_type & 0xff) == NFT_MSG_DELOBJ)
+                        assert_false(nlh->nlmsg_flags & NLM_F_ACK);
+                if (b->msgs[i].kind == NATGW_MSG_CLEAR && (nlh->nlmsg_type & 0xff) != NFT_MSG_DELOBJ)
+                        assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+        }
+        natgw_batch_free(b);
+
+        /* What the update leaves: the kept map keeps its size, the recreated one has room. */
+        assert_int_equal(state_set(&sb, "fwd4")->size, state_set(&sa, "fwd4")->size);
+        assert_int_equal(state_set(&sb, "fwd4_if")->size, natgw_batch_set_size(120));
+        assert_int_equal(sb.n_counters, 3);
+        assert_string_equal(sb.counters[0], "dns2");
+        assert_int_equal(sb.n_chains, 1);
+
+        /* The same config again: nothing created or deleted, only emptied and refilled. */
+        {
+                struct natgw_table_state sc = {};
+
+                assert_int_equal(natgw_batch_build(pb, &sb, 200, NATGW_TABLE_F_OWNER, &b, &sc), 0);
+                batch_script(b, script, sizeof(script));
+                assert_null(strstr(script, "NEWOBJ:"));
+                assert_null(strstr(script, "DELOBJ:"));
+                assert_null(strstr(script, "NEWSET:"));
+                assert_null(strstr(script, "DELSET:"));
+                assert_null(strstr(script, "CHAIN:"));
+                natgw_batch_free(b);
+                natgw_table_state_clear(&sc);
+        }
+        /* A state that is not valid means a replace. */
+        natgw_table_state_clear(&sb);
+        assert_false(sb.valid);
+        assert_int_equal(natgw_batch_build(pb, &sb, 300, 0, &b, NULL), 0);
+        batch_script(b, script, sizeof(script));
+        assert_true(has_step(script, "DELTABLE:natgw"));
+        natgw_batch_free(b);
+
+        natgw_table_state_clear(&sa);
+        natgw_plan_free(pa);
+        natgw_plan_free(pb);
+        config_done(a);
+        config_done(bc);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_egress_most_specific_wins),
@@ -449,6 +634,7 @@ int main(void) {
                 cmocka_unit_test(test_forward_allow_from_nested),
                 cmocka_unit_test(test_forward_too_many_elements),
                 cmocka_unit_test(test_batch_splits_and_maps_back),
+                cmocka_unit_test(test_batch_update),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

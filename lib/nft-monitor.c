@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The nftables notifications, read for changes to table inet natgw that natgwd did not make
+ * (lib/nft-monitor.h). Parsing is separate from the socket so that tests and fuzzers can feed
+ * it anything.
+ */
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "nft-monitor.h"
+#include "nl-attr.h"
+
+#define TABLE_NAME "natgw"
+#define RECV_BUF (64 * 1024)
+/* Room for the notifications of a reload of a few thousand elements without ENOBUFS; past
+ * that, ENOBUFS only costs one NFT_MSG_GETTABLE. */
+#define RCVBUF_SIZE (1 << 20)
+#define READS_PER_CALL 1024
+#define TABLE_QUERY_TIMEOUT_MS 2000
+
+/*
+ * The DESTROY* commands (Linux 6.3) are newer than some uapi headers; the kernel notifies them
+ * under their own type. The values are the kernel's ABI.
+ */
+enum {
+        MSG_DESTROYTABLE = 26,
+        MSG_DESTROYCHAIN = 27,
+        MSG_DESTROYRULE = 28,
+        MSG_DESTROYSET = 29,
+        MSG_DESTROYSETELEM = 30,
+        MSG_DESTROYOBJ = 31,
+        MSG_DESTROYFLOWTABLE = 32,
+};
+
+/* Every object message names its table in attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE,
+ * NFTA_RULE_TABLE, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE,
+ * NFTA_FLOWTABLE_TABLE) and the object in attribute 2 (the chain's name, the rule's chain, the
+ * set's name, the elements' set, the object's name, the flowtable's name). */
+#define ATTR_TABLE 1
+#define ATTR_OBJECT 2
+
+enum kind {
+        KIND_NONE,
+        KIND_TABLE,
+        KIND_CHAIN,
+        KIND_RULE,
+        KIND_SET,
+        KIND_SETELEM,
+        KIND_OBJ,
+        KIND_FLOWTABLE,
+};
+
+/* What an NFT_MSG_* changes, and whether it deletes; KIND_NONE for what changes nothing. */
+static enum kind msg_kind(uint16_t msg, bool *ret_delete) {
+        *ret_delete = true;
+        switch (msg) {
+        case NFT_MSG_DELTABLE:
+        case MSG_DESTROYTABLE:
+                return KIND_TABLE;
+        case NFT_MSG_DELCHAIN:
+        case MSG_DESTROYCHAIN:
+                return KIND_CHAIN;
+        case NFT_MSG_DELRULE:
+        case MSG_DESTROYRULE:
+                return KIND_RULE;
+        case NFT_MSG_DELSET:
+        case MSG_DESTROYSET:
+                return KIND_SET;
+        case NFT_MSG_DELSETELEM:
+        case MSG_DESTROYSETELEM:
+                return KIND_SETELEM;
+        case NFT_MSG_DELOBJ:
+        case MSG_DESTROYOBJ:
+                return KIND_OBJ;
+        case NFT_MSG_DELFLOWTABLE:
+        case MSG_DESTROYFLOWTABLE:
+                return KIND_FLOWTABLE;
+        default:
+                break;
+        }
+        *ret_delete = false;
+        switch (msg) {
+        case NFT_MSG_NEWTABLE:
+                return KIND_TABLE;
+        case NFT_MSG_NEWCHAIN:
+                return KIND_CHAIN;
+        case NFT_MSG_NEWRULE:
+                return KIND_RULE;
+        case NFT_MSG_NEWSET:
+                return KIND_SET;
+        case NFT_MSG_NEWSETELEM:
+                return KIND_SETELEM;
+        case NFT_MSG_NEWOBJ:
+                return KIND_OBJ;
+        case NFT_MSG_NEWFLOWTABLE:
+                return KIND_FLOWTABLE;
+        default:
+                return KIND_NONE;
+        }
+}
+
+/* A string attribute's text: up to its first NUL, within the attribute. */
+static size_t attr_strlen(const struct nlattr *a) {
+        return strnlen(natgw_nla_data(a), natgw_nla_len(a));
+}
+
+/* Copy a string attribute into @buf, what a log line may hold: printable ASCII, the rest '?'. */
+static void attr_copy(const struct nlattr *a, char *buf, size_t size) {
+        const char *s = natgw_nla_data(a);
+        size_t n = MIN(attr_strlen(a), size - 1);
+
+        for (size_t i = 0; i < n; i++) {
+                buf[i] = s[i];
+                if (s[i] < 0x20 || s[i] >= 0x7f)
+                        buf[i] = '?';
+        }
+        buf[n] = '\0';
+}
+
+static const uint8_t *payload(const struct nlmsghdr *nlh) {
+        return (const uint8_t *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+}
+
+/* NFT_MSG_NEWGEN closes a transaction and names the process that sent it. */
+static void parse_gen(const struct nlmsghdr *nlh, struct natgw_nft_change *acc) {
+        const uint8_t *p = payload(nlh), *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const struct nlattr *a;
+
+        while ((a = natgw_nla_next(&p, end))) {
+                uint32_t v;
+
+                if (natgw_nla_type(a) == NFTA_GEN_PROC_PID && natgw_nla_len(a) == sizeof(v)) {
+                        memcpy(&v, natgw_nla_data(a), sizeof(v));
+                        acc->pid = ntohl(v);
+                } else if (natgw_nla_type(a) == NFTA_GEN_PROC_NAME)
+                        attr_copy(a, acc->comm, sizeof(acc->comm));
+        }
+}
+
+/* An object notification: count it when it is about table inet natgw. */
+static void parse_object(const struct nlmsghdr *nlh, uint16_t msg, enum kind kind, bool del,
+                         struct natgw_nft_change *acc) {
+        const uint8_t *p = payload(nlh), *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const struct nlattr *a, *table = NULL, *object = NULL;
+
+        while ((a = natgw_nla_next(&p, end)))
+                if (natgw_nla_type(a) == ATTR_TABLE)
+                        table = a;
+                else if (natgw_nla_type(a) == ATTR_OBJECT)
+                        object = a;
+        if (!table || attr_strlen(table) != strlen(TABLE_NAME) ||
+            memcmp(natgw_nla_data(table), TABLE_NAME, strlen(TABLE_NAME)) != 0)
+                return;
+        if (acc->changes == 0) {
+                acc->first_type = msg;
+                acc->first_portid = nlh->nlmsg_pid;
+                acc->first_object[0] = '\0';
+                if (object && kind != KIND_TABLE)
+                        attr_copy(object, acc->first_object, sizeof(acc->first_object));
+        }
+        if (acc->changes < UINT32_MAX)
+                acc->changes++;
+        if (kind == KIND_TABLE && del)
+                acc->table_deleted = true;
+}
+
+void natgw_nft_monitor_parse(const void *buf, size_t len, uint32_t own_portid, struct natgw_nft_change *acc) {
+        const uint8_t *p = buf;
+        const struct nlmsghdr *nlh;
+
+        while ((nlh = natgw_nlmsg_next(&p, &len))) {
+                const struct nfgenmsg *nfg = NLMSG_DATA(nlh);
+                uint16_t type = nlh->nlmsg_type, msg;
+                enum kind kind;
+                bool del;
+
+                if (acc->messages < UINT32_MAX)
+                        acc->messages++;
+                if (type < NLMSG_MIN_TYPE || NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES)
+                        continue;
+                if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg))) {
+                        if (acc->malformed < UINT32_MAX)
+                                acc->malformed++;
+                        continue;
+                }
+                msg = NFNL_MSG_TYPE(type);
+                if (msg == NFT_MSG_NEWGEN) {
+                        /* The transaction of the first foreign change ends here: who sent it. */
+                        if (acc->changes > 0 && acc->pid == 0 && nlh->nlmsg_pid == acc->first_portid)
+                                parse_gen(nlh, acc);
+                        continue;
+                }
+                kind = msg_kind(msg, &del);
+                if (kind == KIND_NONE || nfg->nfgen_family != NFPROTO_INET || nlh->nlmsg_pid == own_portid)
+                        continue;
+                parse_object(nlh, msg, kind, del, acc);
+        }
+        /* A trailing fragment that is not a whole message. */
+        if (len > 0 && acc->malformed < UINT32_MAX)
+                acc->malformed++;
+}
+
+static const char *kind_noun(enum kind kind) {
+        switch (kind) {
+        case KIND_TABLE:
+                return "table";
+        case KIND_CHAIN:
+                return "chain";
+        case KIND_RULE:
+                return "rule";
+        case KIND_SET:
+                return "set/map";
+        case KIND_SETELEM:
+                return "elements";
+        case KIND_OBJ:
+                return "object";
+        case KIND_FLOWTABLE:
+                return "flowtable";
+        case KIND_NONE:
+        default:
+                return "object";
+        }
+}
+
+const char *natgw_nft_change_describe(const struct natgw_nft_change *c, char *buf, size_t size) {
+        char what[NATGW_NFT_OBJECT_MAX + 64], more[48] = "";
+        const char *o = c->first_object;
+        bool del;
+        enum kind kind = msg_kind(c->first_type, &del);
+
+        if (size == 0)
+                return buf;
+        if (c->table_deleted) {
+                snprintf(buf, size, "was deleted");
+                return buf;
+        }
+        if (c->changes == 0) {
+                snprintf(buf, size, c->lost ? "may have changed (notifications were lost)" : "did not change");
+                return buf;
+        }
+        switch (kind) {
+        case KIND_RULE:
+                snprintf(what, sizeof(what), "rule %s %s chain %s", del ? "deleted" : "added", del ? "from" : "to",
+                         o[0] ? o : "?");
+                break;
+        case KIND_SETELEM:
+                snprintf(what, sizeof(what), "elements %s %s set/map %s", del ? "deleted" : "added",
+                         del ? "from" : "to", o[0] ? o : "?");
+                break;
+        case KIND_TABLE:
+                snprintf(what, sizeof(what), "table %s", del ? "deleted" : "changed");
+                break;
+        default:
+                snprintf(what, sizeof(what), "%s %s%s%s", kind_noun(kind), o, o[0] ? " " : "",
+                         del ? "deleted" : "added");
+                break;
+        }
+        if (c->changes > 1)
+                snprintf(more, sizeof(more), ", %" PRIu32 " changes in all", c->changes);
+        snprintf(buf, size, "was changed (%s%s)", what, more);
+        return buf;
+}
+
+const char *natgw_nft_change_who(const struct natgw_nft_change *c, char *buf, size_t size) {
+        if (c->changes == 0)
+                snprintf(buf, size, "unknown");
+        else if (c->pid)
+                snprintf(buf, size, "%s%spid %" PRIu32 ", netlink port %" PRIu32, c->comm, c->comm[0] ? ", " : "",
+                         c->pid, c->first_portid);
+        else
+                snprintf(buf, size, "netlink port %" PRIu32, c->first_portid);
+        return buf;
+}
+
+struct natgw_nft_monitor {
+        struct mnl_socket *nl;
+        uint8_t *buf;
+};
+
+struct natgw_nft_monitor *natgw_nft_monitor_free(struct natgw_nft_monitor *m) {
+        if (!m)
+                return NULL;
+        if (m->nl)
+                mnl_socket_close(m->nl);
+        free(m->buf);
+        free(m);
+        return NULL;
+}
+
+int natgw_nft_monitor_new(struct natgw_nft_monitor **ret) {
+        _cleanup_(natgw_nft_monitor_freep) struct natgw_nft_monitor *m = NULL;
+        int group = NFNLGRP_NFTABLES, size = RCVBUF_SIZE, fd;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->buf = malloc(RECV_BUF);
+        if (!m->buf)
+                return -ENOMEM;
+        m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!m->nl)
+                return -errno;
+        if (mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        if (mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+                return -errno;
+        fd = mnl_socket_get_fd(m->nl);
+        /* Best effort: the FORCE variant needs CAP_NET_ADMIN, which natgwd has. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int natgw_nft_monitor_fd(const struct natgw_nft_monitor *m) {
+        return mnl_socket_get_fd(m->nl);
+}
+
+int natgw_nft_monitor_read(struct natgw_nft_monitor *m, uint32_t own_portid, struct natgw_nft_change *acc) {
+        int fd = mnl_socket_get_fd(m->nl);
+
+        for (unsigned i = 0; i < READS_PER_CALL; i++) {
+                struct iovec iov = { m->buf, RECV_BUF };
+                struct sockaddr_nl sa;
+                struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                n = recvmsg(fd, &mh, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return 0;
+                        if (errno == EINTR)
+                                continue;
+                        /* The socket overran: notifications were dropped. What is queued after
+                         * this error is still to be read. */
+                        if (errno == ENOBUFS) {
+                                acc->lost = true;
+                                continue;
+                        }
+                        return -errno;
+                }
+                /* Only the kernel multicasts on this group; anything else is not a notification. */
+                if (mh.msg_namelen < sizeof(sa) || sa.nl_pid != 0)
+                        continue;
+                if (mh.msg_flags & MSG_TRUNC)
+                        acc->lost = true;
+                natgw_nft_monitor_parse(m->buf, MIN((size_t)n, (size_t)RECV_BUF), own_portid, acc);
+        }
+        return NATGW_NFT_MONITOR_MORE;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The answer to a GETTABLE: 1 exists, 0 missing, -errno; 2 not complete yet. */
+static int table_answer(const uint8_t *buf, size_t len, uint32_t seq, bool *seen) {
+        const struct nlmsghdr *nlh;
+
+        while ((nlh = natgw_nlmsg_next(&buf, &len))) {
+                if (nlh->nlmsg_seq != seq)
+                        continue;
+                if (nlh->nlmsg_type == NLMSG_ERROR) {
+                        const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+                        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+                                return -EPROTO;
+                        if (e->error == 0)
+                                return *seen ? 1 : -EPROTO;
+                        if (e->error == -ENOENT)
+                                return 0;
+                        return e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
+                }
+                if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE))
+                        *seen = true;
+        }
+        return 2;
+}
+
+int natgw_nft_table_exists(void) {
+        _cleanup_(freep) uint8_t *buf = NULL;
+        struct mnl_socket *nl;
+        struct nlmsghdr *nlh;
+        struct nfgenmsg *nfg;
+        uint32_t seq = (uint32_t)time(NULL);
+        int64_t deadline;
+        bool seen = false;
+        int r = -ETIMEDOUT;
+
+        buf = malloc(RECV_BUF);
+        if (!buf)
+                return -ENOMEM;
+        nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!nl)
+                return -errno;
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                r = -errno;
+                mnl_socket_close(nl);
+                return r;
+        }
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        nlh->nlmsg_seq = seq;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = NFPROTO_INET;
+        nfg->version = NFNETLINK_V0;
+        nfg->res_id = 0;
+        mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, TABLE_NAME);
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+                r = -errno;
+                mnl_socket_close(nl);
+                return r;
+        }
+        deadline = now_ms() + TABLE_QUERY_TIMEOUT_MS;
+        for (int64_t left; (left = deadline - now_ms()) > 0;) {
+                struct pollfd pfd = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
+                ssize_t n;
+                int k;
+
+                k = poll(&pfd, 1, (int)left);
+                if (k < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                if (k <= 0)
+                        continue;
+                n = recv(mnl_socket_get_fd(nl), buf, RECV_BUF, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                k = table_answer(buf, (size_t)n, seq, &seen);
+                if (k != 2) {
+                        r = k;
+                        break;
+                }
+        }
+        mnl_socket_close(nl);
+        return r;
+}
+
+uint64_t natgw_restore_limit_next(struct natgw_restore_limit *l, uint64_t now, bool *ret_new_pause) {
+        uint64_t last, oldest, t;
+
+        *ret_new_pause = false;
+        if (l->n == 0) {
+                l->paused = false;
+                return now;
+        }
+        last = l->attempts[(l->next + NATGW_RESTORE_BURST - 1) % NATGW_RESTORE_BURST];
+        /* With the ring full, l->next is the oldest of the last NATGW_RESTORE_BURST attempts. */
+        oldest = l->attempts[l->n < NATGW_RESTORE_BURST ? 0 : l->next];
+        if (l->n >= NATGW_RESTORE_BURST && last - oldest < NATGW_RESTORE_WINDOW_USEC) {
+                t = last + NATGW_RESTORE_PAUSE_USEC;
+                if (t > now) {
+                        *ret_new_pause = !l->paused;
+                        l->paused = true;
+                        return t;
+                }
+        }
+        l->paused = false;
+        t = last + NATGW_RESTORE_INTERVAL_USEC;
+        return t > now ? t : now;
+}
+
+void natgw_restore_limit_record(struct natgw_restore_limit *l, uint64_t now) {
+        l->attempts[l->next] = now;
+        l->next = (l->next + 1) % NATGW_RESTORE_BURST;
+        if (l->n < NATGW_RESTORE_BURST)
+                l->n++;
+}
