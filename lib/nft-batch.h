@@ -59,11 +59,17 @@ struct natgw_batch {
         uint32_t last_ack_seq; /* the last of them */
 };
 
-/* One kernel set of the table and the size it was created with (0: no size, an interval map). */
+/* One kernel set of the table, the size it was created with (0: no size, an interval map) and
+ * the elements it holds. */
 struct natgw_table_set {
         char name[48];
         uint32_t size;
+        size_t elements;
 };
+
+/* The most elements of an interval map an update flushes and refills; larger ones are deleted
+ * and recreated (see natgw_batch_build()). */
+#define NATGW_INTERVAL_FLUSH_MAX 1000
 
 /*
  * What a batch leaves in the kernel, by name: enough to build the next update. Names are kept

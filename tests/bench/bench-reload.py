@@ -21,7 +21,8 @@ stops. (Refusals were a race of replacing the whole table, about 1 in 100 reload
 connections/s, until reloads became in-place updates: docs/PERFORMANCE.md.) Timeouts (a SYN
 lost on a busy machine) are reported, and failed on only with --strict. 77 when it cannot run (a failure under CI=true). --quick: 1,000 forwards, 10 reloads, 500
 connections/s, for CI; no timing is asserted. Usage (root):
-  tests/bench/bench-reload.py [BUILD_DIR] [--quick] [--forwards F] [--reloads N] [--rate R] [--strict]
+  tests/bench/bench-reload.py [BUILD_DIR] [--quick] [--forwards F] [--reloads N] [--rate R] [--allow-from]
+                              [--strict]
 """
 import argparse
 import os
@@ -61,8 +62,9 @@ def run(a):
     procs, d = [], None
     try:
         conf, va, vb = (os.path.join(tmp, n) for n in ("natgwd.conf", "a.conf", "b.conf"))
-        B.write_datapath_config(va, a.forwards, stream=True)
-        B.write_datapath_config(vb, a.forwards, changed=a.forwards // 10, stream=True)
+        allow = "198.51.100.0/24" if a.allow_from else None
+        B.write_datapath_config(va, a.forwards, stream=True, allow_from=allow)
+        B.write_datapath_config(vb, a.forwards, changed=a.forwards // 10, stream=True, allow_from=allow)
         shutil.copy(va, conf)
         d = B.Natgwd(paths, topo.gw, conf, tmp)
         d.start()
@@ -146,6 +148,8 @@ def main():
     ap.add_argument("--forwards", type=int, default=None)
     ap.add_argument("--reloads", type=int, default=None)
     ap.add_argument("--rate", type=int, default=None, help="new connections per second (2000)")
+    ap.add_argument("--allow-from", action="store_true",
+                    help="the target forward has allow_from: its map is an interval map, recreated by every reload")
     ap.add_argument("--strict", action="store_true", help="fail also on new connections that timed out")
     a = ap.parse_args()
     a.forwards = a.forwards or (1000 if a.quick else 10000)

@@ -160,10 +160,11 @@ def forward_lines(n, first=0, to_base=None):
     return res
 
 
-def write_datapath_config(path, n, changed=0, stream=False, on_exit="remove"):
+def write_datapath_config(path, n, changed=0, stream=False, on_exit="remove", allow_from=None):
     """A natgwd config of @n forwards in all, the target forward (wan port TARGET_PORT to the LAN
     server) last among them; with @stream a second one for natgw-peer streams (counted in @n).
-    @changed: how many of the others get another target (a second variant of the file)."""
+    @changed: how many of the others get another target (a second variant of the file).
+    @allow_from: a prefix the target forward admits (it then lives in an interval map)."""
     extra = 2 if stream else 1
     lines = []
     for i, iif, port, to in forward_lines(max(0, n - extra)):
@@ -174,8 +175,9 @@ def write_datapath_config(path, n, changed=0, stream=False, on_exit="remove"):
     if stream:
         lines.append('  { name = "stream"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d"; }'
                      % (STREAM_PORT, SERVER, STREAM_SERVER_PORT))
-    lines.append('  { name = "target"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d"; }'
-                 % (TARGET_PORT, SERVER, SERVER_PORT))
+    lines.append('  { name = "target"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d";%s }'
+                 % (TARGET_PORT, SERVER, SERVER_PORT,
+                    ' allow_from = [ "%s" ];' % allow_from if allow_from else ""))
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write('version = 1;\non_exit = "%s";\nforward = (\n%s\n);\n' % (on_exit, ",\n".join(lines)))

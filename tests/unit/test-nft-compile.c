@@ -550,17 +550,21 @@ static void test_batch_update(void **state) {
                                     "DELSETELEM:",
                             strlen("DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
                                    "DELSETELEM:")) == 0);
+        /* Every old map is either flushed (kept) or deleted, never both. The grown map and its
+         * twin are recreated; fwd4 and the interval map egress4 are kept. */
         for (size_t i = 0; i < sa.n_sets; i++) {
-                char w[64];
+                char flush[64], del[64];
 
-                snprintf(w, sizeof(w), "DELSETELEM:%s", sa.sets[i].name);
-                assert_true(has_step(script, w));
+                snprintf(flush, sizeof(flush), "DELSETELEM:%s", sa.sets[i].name);
+                snprintf(del, sizeof(del), "DELSET:%s", sa.sets[i].name);
+                assert_true(has_step(script, flush) != has_step(script, del));
         }
-        /* The grown map and its twin are recreated, the others kept (flushed only). */
         assert_true(has_step(script, "DELSET:fwd4_if") && has_step(script, "NEWSET:fwd4_if"));
         assert_true(has_step(script, "DELSET:fwd4_if_ctr") && has_step(script, "NEWSET:fwd4_if_ctr"));
+        assert_true(has_step(script, "DELSETELEM:fwd4") && has_step(script, "DELSETELEM:fwd4_ctr"));
         assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "NEWSET:fwd4"));
         assert_false(has_step(script, "DELSET:egress4") || has_step(script, "NEWSET:egress4"));
+        assert_true(has_step(script, "DELSETELEM:egress4"));
         assert_true(strstr(script, "DELSET:fwd4_if") < strstr(script, "NEWSET:fwd4_if"));
         /* Removed entries lose chain and counter, a renamed one gets a new counter, kept ones
          * keep theirs. */
@@ -605,6 +609,21 @@ static void test_batch_update(void **state) {
                 assert_null(strstr(script, "NEWSET:"));
                 assert_null(strstr(script, "DELSET:"));
                 assert_null(strstr(script, "CHAIN:"));
+                natgw_batch_free(b);
+                natgw_table_state_clear(&sc);
+        }
+        /* An interval map larger than NATGW_INTERVAL_FLUSH_MAX is recreated, not flushed. */
+        {
+                struct natgw_table_state sc = {};
+                struct natgw_table_set *eg = (struct natgw_table_set *)state_set(&sb, "egress4");
+
+                assert_int_equal(eg->elements, 1);
+                eg->elements = NATGW_INTERVAL_FLUSH_MAX + 1;
+                assert_int_equal(natgw_batch_build(pb, &sb, 250, NATGW_TABLE_F_OWNER, &b, &sc), 0);
+                batch_script(b, script, sizeof(script));
+                assert_true(has_step(script, "DELSET:egress4") && has_step(script, "NEWSET:egress4"));
+                assert_false(has_step(script, "DELSETELEM:egress4"));
+                assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "DELSET:fwd4_if"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
         }
