@@ -46,7 +46,8 @@ struct natgw_msg {
         int64_t entry;     /* the entry that produced it, -1: none (shared structure) */
         int32_t map;       /* index in plan->maps, -1: none */
         bool counter_map;  /* NATGW_MSG_SET/ELEMENTS: the counter twin of a forward map */
-        size_t first_elem; /* NATGW_MSG_ELEMENTS: index of its first element in the map */
+        size_t first_elem; /* NATGW_MSG_ELEMENTS: index of its first element in the map ... */
+        size_t subset;     /* ... or, when not SIZE_MAX, in batch->subset from this index on */
         const char *what;  /* what the message creates, for errors: "table inet natgw", "prerouting", ... */
 };
 
@@ -57,19 +58,28 @@ struct natgw_batch {
         size_t n_msgs, cap_msgs;
         size_t n_acks;         /* messages that ask for an ack */
         uint32_t last_ack_seq; /* the last of them */
+        uint32_t *subset;      /* element indexes of messages that send some of a map's elements */
+        size_t n_subset;
 };
 
-/* One kernel set of the table, the size it was created with (0: no size, an interval map) and
- * the elements it holds. */
+/*
+ * One kernel set of the table, the size it was created with (0: no size, an interval map) and
+ * the elements it holds. For interval maps also the elements themselves, as records (a 16-bit
+ * length, then key start and end and what the element maps to: data bytes, or the name of the
+ * entry whose chain or counter it names), sorted (memcmp): an update sends only the difference.
+ */
 struct natgw_table_set {
         char name[48];
         uint32_t size;
         size_t elements;
+        uint8_t *recs;    /* interval maps: the records, back to back */
+        size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
+        uint32_t key_len; /* bytes of one key (start or end) */
 };
 
-/* The most elements of an interval map an update flushes and refills; larger ones are deleted
- * and recreated (see natgw_batch_build()). */
-#define NATGW_INTERVAL_FLUSH_MAX 1000
+/* The most elements an update deletes one by one from an interval map; with more to delete the
+ * map is deleted and recreated (see natgw_batch_build()). */
+#define NATGW_INTERVAL_DELETE_MAX 1000
 
 /*
  * What a batch leaves in the kernel, by name: enough to build the next update. Names are kept

@@ -6,7 +6,9 @@
 # are replaced), and the result is exactly what a fresh start makes of the same file.
 #
 # For a sequence of files that add, rename and remove egress entries (chains and counters
-# created and deleted), drop whole kinds of forwards (maps deleted) and bring them back, grow a
+# created and deleted, egress intervals split and merged), change an allow_from forward's
+# prefixes and target (interval map elements deleted and added in place), drop whole kinds of
+# forwards (maps deleted) and bring them back, grow a
 # map past the size it was created with (the map is recreated in the same transaction), shrink
 # it, empty the file and fill it again: after each `natgwctl reload` (which must say "table
 # updated"), the table as `nft -j` lists it, without handles, counter values and set sizes,
@@ -43,7 +45,12 @@ write_step() {
                         fi
                         if [[ $n != v4only && $n != grow ]]; then
                                 echo ', { name = "web6"; in_interface = "eth0"; proto = "tcp"; port = 8443; to = "[fd00:1::66]:443"; }'
-                                echo ', { name = "admin"; in_interface = "eth0"; proto = "tcp"; port = 2222; to = "192.168.1.66:22"; allow_from = [ "198.51.100.0/24" ]; }'
+                                if [[ $n == allow ]]; then
+                                        # Same keys in part, another target: elements change in place.
+                                        echo ', { name = "admin"; in_interface = "eth0"; proto = "tcp"; port = 2222; to = "192.168.1.67:22"; allow_from = [ "198.51.100.0/25", "203.0.113.0/24" ]; }'
+                                else
+                                        echo ', { name = "admin"; in_interface = "eth0"; proto = "tcp"; port = 2222; to = "192.168.1.66:22"; allow_from = [ "198.51.100.0/24" ]; }'
+                                fi
                         fi
                         [[ $n == grow ]] &&
                                 echo ', { name = "many"; in_interface = "eth0"; proto = "tcp+udp"; port = "20000-20200"; to = "192.168.1.67"; }'
@@ -83,7 +90,7 @@ dns_before=$(counter_packets dns)
 [[ $web_before =~ ^[0-9]+$ && $web_before -gt 0 ]] || fail "counter of web: '$web_before', want > 0"
 [[ $dns_before =~ ^[0-9]+$ && $dns_before -gt 0 ]] || fail "counter of dns: '$dns_before', want > 0"
 
-steps=(base rename base v4only base grow base empty base grow v4only)
+steps=(base rename base allow base v4only base grow base empty base grow v4only allow)
 for ((i = 1; i < ${#steps[@]}; i++)); do
         step=${steps[i]}
         write_step "$step"

@@ -563,8 +563,33 @@ static void test_batch_update(void **state) {
         assert_true(has_step(script, "DELSET:fwd4_if_ctr") && has_step(script, "NEWSET:fwd4_if_ctr"));
         assert_true(has_step(script, "DELSETELEM:fwd4") && has_step(script, "DELSETELEM:fwd4_ctr"));
         assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "NEWSET:fwd4"));
+        /* egress4 is kept and only its difference sent: lan's three intervals around dmz go,
+         * lan's one interval comes. */
         assert_false(has_step(script, "DELSET:egress4") || has_step(script, "NEWSET:egress4"));
-        assert_true(has_step(script, "DELSETELEM:egress4"));
+        assert_true(has_step(script, "DELSETELEM:egress4") && has_step(script, "NEWSETELEM:egress4"));
+        for (size_t i = 0; i < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                const struct nlattr *at, *e;
+                const char *set = "";
+                size_t n = 0;
+
+                mnl_attr_for_each(at, nlh, sizeof(struct nfgenmsg)) {
+                        if (mnl_attr_get_type(at) == NFTA_SET_ELEM_LIST_SET)
+                                set = mnl_attr_get_str(at);
+                        if (mnl_attr_get_type(at) == NFTA_SET_ELEM_LIST_ELEMENTS)
+                                mnl_attr_for_each_nested(e, at) n++;
+                }
+                if (!streq(set, "egress4"))
+                        continue;
+                if ((nlh->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM)
+                        assert_int_equal(n, 3);
+                if ((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM) {
+                        assert_int_equal(n, 1);
+                        /* An error in it maps back to lan, through the batch's subset. */
+                        assert_int_not_equal(b->msgs[i].subset, SIZE_MAX);
+                        assert_int_equal(natgw_batch_element_at(b, &b->msgs[i], nlh->nlmsg_len - 4), 0);
+                }
+        }
         assert_true(strstr(script, "DELSET:fwd4_if") < strstr(script, "NEWSET:fwd4_if"));
         /* Removed entries lose chain and counter, a renamed one gets a new counter, kept ones
          * keep theirs. */
@@ -598,7 +623,8 @@ static void test_batch_update(void **state) {
         assert_string_equal(sb.counters[0], "dns2");
         assert_int_equal(sb.n_chains, 1);
 
-        /* The same config again: nothing created or deleted, only emptied and refilled. */
+        /* The same config again: nothing created or deleted, hash maps emptied and refilled,
+         * the interval map untouched. */
         {
                 struct natgw_table_state sc = {};
 
@@ -608,24 +634,41 @@ static void test_batch_update(void **state) {
                 assert_null(strstr(script, "DELOBJ:"));
                 assert_null(strstr(script, "NEWSET:"));
                 assert_null(strstr(script, "DELSET:"));
+                assert_false(has_step(script, "DELSETELEM:egress4") || has_step(script, "NEWSETELEM:egress4"));
+                assert_true(has_step(script, "DELSETELEM:fwd4_if") && has_step(script, "NEWSETELEM:fwd4_if"));
                 assert_null(strstr(script, "CHAIN:"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
         }
-        /* An interval map larger than NATGW_INTERVAL_FLUSH_MAX is recreated, not flushed. */
+        /* More than NATGW_INTERVAL_DELETE_MAX elements to delete: the map is recreated. */
         {
-                struct natgw_table_state sc = {};
-                struct natgw_table_set *eg = (struct natgw_table_set *)state_set(&sb, "egress4");
+                struct natgw_config *big = config_new();
+                struct natgw_prefix *many = calloc(NATGW_INTERVAL_DELETE_MAX + 1, sizeof(*many));
+                struct natgw_table_state sbig = {}, sc = {};
+                struct natgw_plan *pbig;
 
-                assert_int_equal(eg->elements, 1);
-                eg->elements = NATGW_INTERVAL_FLUSH_MAX + 1;
-                assert_int_equal(natgw_batch_build(pb, &sb, 250, NATGW_TABLE_F_OWNER, &b, &sc), 0);
+                assert_non_null(many);
+                for (size_t i = 0; i <= NATGW_INTERVAL_DELETE_MAX; i++) {
+                        char addr[32];
+
+                        snprintf(addr, sizeof(addr), "10.%zu.%zu.1", i / 256, i % 256);
+                        many[i] = P(addr, 32);
+                }
+                egress_add(big, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+                egress_add(big, "many", "eth0", NATGW_EGRESS_MASQUERADE, NATGW_INTERVAL_DELETE_MAX + 1, many);
+                pbig = build(big);
+                assert_int_equal(natgw_batch_build(pbig, NULL, 250, NATGW_TABLE_F_OWNER, &b, &sbig), 0);
+                natgw_batch_free(b);
+                assert_int_equal(natgw_batch_build(pb, &sbig, 260, NATGW_TABLE_F_OWNER, &b, &sc), 0);
                 batch_script(b, script, sizeof(script));
                 assert_true(has_step(script, "DELSET:egress4") && has_step(script, "NEWSET:egress4"));
                 assert_false(has_step(script, "DELSETELEM:egress4"));
-                assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "DELSET:fwd4_if"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
+                natgw_table_state_clear(&sbig);
+                natgw_plan_free(pbig);
+                config_done(big);
+                free(many);
         }
         /* A state that is not valid means a replace. */
         natgw_table_state_clear(&sb);
