@@ -1,12 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The config loader and validator on arbitrary text: natgw_config_load_string() must return a
- * model or errors, never crash, leak or read out of bounds; every error must format; and a
- * model that loads must also compile into a plan (or say why not).
+ * model or errors, never crash, leak or read out of bounds; every error must format; a model
+ * that loads must also compile into a plan (or say why not); and a plan must encode into a
+ * replace batch and then into an update batch against the state the replace leaves, which for
+ * the same plan creates and deletes no map (every map is kept).
  */
 
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
 #include "conf.h"
+#include "nft-batch.h"
 #include "nft-plan.h"
+
+static void check_batches(const struct natgw_plan *p) {
+        struct natgw_table_state first = {}, second = {};
+        struct natgw_batch *b = NULL;
+
+        if (natgw_batch_build(p, NULL, 1, NATGW_TABLE_F_OWNER, &b, &first) < 0)
+                return; /* out of memory */
+        natgw_batch_free(b);
+        b = NULL;
+        if (natgw_batch_build(p, &first, 1000000, NATGW_TABLE_F_OWNER, &b, &second) == 0) {
+                for (size_t i = 0; i < b->n_msgs; i++) {
+                        const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                        uint16_t type = nlh->nlmsg_type & 0xff;
+
+                        if (b->msgs[i].kind != NATGW_MSG_CONTROL && (type == NFT_MSG_NEWSET || type == NFT_MSG_DELSET))
+                                abort();
+                }
+                natgw_batch_free(b);
+        }
+        natgw_table_state_clear(&first);
+        natgw_table_state_clear(&second);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r == 0) {
                 if (!c)
                         abort();
-                (void)natgw_plan_build(c, &p, &errors);
+                if (natgw_plan_build(c, &p, &errors) == 0)
+                        check_batches(p);
         } else if (r != -EINVAL && r != -ENOMEM)
                 abort();
         natgw_errors_clear(&errors);
