@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "host-netns.h"
+#include "lab-args.h"
 
 #define MAX_COUNT (16u * 1024 * 1024)
 #define SPORT_FIRST 1024u
@@ -100,20 +101,6 @@ static void usage(void) {
               "defaults: --src 10.99.0.0/16 --dst 198.51.100.1 --dport 80 --proto tcp --timeout 600\n"
               "          --max-seconds 60; run it inside a network namespace (ip netns exec NS ...)\n",
               stderr);
-}
-
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret) {
-        char *end;
-        unsigned long v;
-
-        if (!s || !*s || *s == '-' || *s == '+')
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno || *end || v < min || v > max)
-                return -EINVAL;
-        *ret = v;
-        return 0;
 }
 
 /* ADDR or ADDR/LEN into 16 bytes (4 used for IPv4); the length defaults to the full address. */
