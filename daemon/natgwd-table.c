@@ -22,6 +22,7 @@
 #include "natgwd.h"
 #include "nft-batch.h"
 #include "nft-monitor.h"
+#include "time-util.h"
 
 #define TABLE_WATCH_SETTLE_USEC (20u * 1000u)
 
@@ -34,13 +35,6 @@ struct table_watch {
         uint64_t wanted_since;        /* CLOCK_MONOTONIC */
         struct natgw_restore_limit limit;
 };
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static struct table_watch *table_watch_free(struct table_watch *w) {
         if (!w)
@@ -77,7 +71,7 @@ static int table_restore(struct daemon *d) {
         const char *fields[] = { ev, cfg, gen, n, pid, NULL };
         int r;
 
-        natgw_restore_limit_record(&w->limit, now_usec(CLOCK_MONOTONIC));
+        natgw_restore_limit_record(&w->limit, natgw_now_usec(CLOCK_MONOTONIC));
         restore_cause(w, rec->last_cause, rec->last_cause, sizeof(rec->last_cause));
         snprintf(pid, sizeof(pid), "NATGW_NFT_PID=%lu", (unsigned long)w->seen.pid);
         if (!w->seen.pid)
@@ -113,7 +107,7 @@ static void table_watch_schedule(struct daemon *d) {
         struct table_watch *w = d->table_watch;
 
         for (int round = 0;; round++) {
-                uint64_t now = now_usec(CLOCK_MONOTONIC), t;
+                uint64_t now = natgw_now_usec(CLOCK_MONOTONIC), t;
                 bool new_pause;
                 int enabled = SD_EVENT_OFF, r;
 
@@ -161,7 +155,7 @@ static void table_watch_want(struct daemon *d) {
 
         if (!w->wanted) {
                 w->wanted = true;
-                w->wanted_since = now_usec(CLOCK_MONOTONIC);
+                w->wanted_since = natgw_now_usec(CLOCK_MONOTONIC);
         }
         table_watch_schedule(d);
 }

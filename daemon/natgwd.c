@@ -23,6 +23,7 @@
 #include "log.h"
 #include "natgwd.h"
 #include "util.h"
+#include "time-util.h"
 
 static const char *arg_config = NATGW_CONFIG_DEFAULT;
 static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
@@ -78,13 +79,6 @@ static int parse_argv(int argc, char *argv[]) {
                 return -EINVAL;
         }
         return 1;
-}
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int run_check(void) {
@@ -186,9 +180,9 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         json_t *reply;
         int r;
 
-        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(CLOCK_MONOTONIC));
+        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)natgw_now_usec(CLOCK_MONOTONIC));
         natgw_reload_record_clear(rec);
-        rec->realtime_usec = now_usec(CLOCK_REALTIME);
+        rec->realtime_usec = natgw_now_usec(CLOCK_REALTIME);
         rec->trigger = trigger;
         r = natgw_gw_apply_file(d->gw, arg_config, &rec->errors);
         release_memory();
@@ -379,7 +373,7 @@ static void stop(struct daemon *d) {
 }
 
 static int run_daemon(void) {
-        struct daemon d = { .started_usec = now_usec(CLOCK_REALTIME) };
+        struct daemon d = { .started_usec = natgw_now_usec(CLOCK_REALTIME) };
         int r, rc = 1;
 
         r = natgw_gw_new(&d.gw);

@@ -16,6 +16,7 @@
 
 #include "ct-stale.h"
 #include "util.h"
+#include "time-util.h"
 
 
 #define CT_TIMEOUT_MS 10000
@@ -34,13 +35,6 @@ static inline void nfct_destroyp(struct nf_conntrack **ct) {
 static inline void mnl_socket_closep(struct mnl_socket **nl) {
         if (*nl)
                 mnl_socket_close(*nl);
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int socket_open(struct mnl_socket **ret, uint32_t *ret_portid) {
@@ -330,7 +324,7 @@ static int walk_table(struct walk *w) {
 int natgw_ct_stale_clean(const struct natgw_config *old, const struct natgw_config *new,
                          struct natgw_ct_stale_stats *stats) {
         _cleanup_(natgw_ct_stale_freep) struct natgw_ct_stale *s = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = natgw_mono_usec();
         struct walk w = { .stats = stats };
         int r;
 
@@ -346,6 +340,6 @@ int natgw_ct_stale_clean(const struct natgw_config *old, const struct natgw_conf
         if (r >= 0)
                 r = walk_table(&w);
         deleter_done(&w.del);
-        stats->usec = now_usec() - start;
+        stats->usec = natgw_mono_usec() - start;
         return r;
 }

@@ -11,6 +11,7 @@
 
 #include "ct-dump.h"
 #include "ct-top.h"
+#include "time-util.h"
 
 #define DUMP_TRIES 3
 #define NONE UINT32_MAX
@@ -45,13 +46,6 @@ static const char *const tcp_state_names[] = {
         "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
         "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2",
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 struct natgw_ct_summary *natgw_ct_summary_free(struct natgw_ct_summary *s) {
         if (!s)
@@ -225,7 +219,7 @@ static bool on_tuple(const struct natgw_ct_tuple *t, void *userdata) {
         c->top->protos[t->l4proto]++;
         if (t->l4proto == IPPROTO_TCP && t->tcp_state != 0xff)
                 c->top->tcp_states[t->tcp_state < ELEMENTSOF(c->top->tcp_states) ? t->tcp_state : 0]++;
-        if ((c->top->total & 4095) == 0 && now_usec() > c->deadline) {
+        if ((c->top->total & 4095) == 0 && natgw_mono_usec() > c->deadline) {
                 c->top->truncated = true;
                 return false;
         }
@@ -235,7 +229,7 @@ static bool on_tuple(const struct natgw_ct_tuple *t, void *userdata) {
 int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
         _cleanup_(natgw_ct_summary_freep) struct natgw_ct_summary *src = NULL, *dst = NULL;
         _cleanup_(natgw_ct_top_freep) struct natgw_ct_top *t = NULL;
-        uint64_t start = now_usec();
+        uint64_t start = natgw_mono_usec();
         bool approx_src = false, approx_dst = false;
         int r = -EINTR;
 
@@ -265,7 +259,7 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
         if (r < 0)
                 return r;
         t->approximate = approx_src || approx_dst;
-        t->dump_usec = now_usec() - start;
+        t->dump_usec = natgw_mono_usec() - start;
         *ret = TAKE_PTR(t);
         return 0;
 }

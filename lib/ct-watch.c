@@ -4,8 +4,8 @@
 #include <time.h>
 
 #include "ct-watch.h"
-#include "gw-json.h"
 #include "sysctl.h"
+#include "time-util.h"
 
 #define SYSCTL_CT_MAX "net/netfilter/nf_conntrack_max"
 
@@ -22,20 +22,13 @@ struct natgw_ct_watch {
         struct natgw_ct_watch_state st;
 };
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void emit(struct natgw_ct_watch *w, enum natgw_ct_watch_event ev, enum natgw_ct_level old) {
         if (w->cb)
                 w->cb(ev, &w->st, old, w->userdata);
 }
 
 static void maybe_dump(struct natgw_ct_watch *w) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = natgw_now_usec(CLOCK_MONOTONIC);
         struct natgw_ct_top *t = NULL;
 
         if (w->st.level < NATGW_CT_WARN)
@@ -49,7 +42,7 @@ static void maybe_dump(struct natgw_ct_watch *w) {
                 return;
         natgw_ct_top_free(w->st.top);
         w->st.top = t;
-        w->st.top_realtime_usec = now_usec(CLOCK_REALTIME);
+        w->st.top_realtime_usec = natgw_now_usec(CLOCK_REALTIME);
         w->st.top_level = w->st.level;
         emit(w, NATGW_CT_WATCH_TOP_REPORT, w->st.level);
 }
@@ -85,14 +78,14 @@ static void maybe_grow(struct natgw_ct_watch *w) {
 }
 
 static void check(struct natgw_ct_watch *w) {
-        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        uint64_t start = natgw_now_usec(CLOCK_MONOTONIC);
         struct natgw_ct_stats s;
         enum natgw_ct_level old = w->st.level;
         int r;
 
         r = natgw_ct_reader_read(w->reader, &s);
         w->st.checks++;
-        w->st.check_usec_total += now_usec(CLOCK_MONOTONIC) - start;
+        w->st.check_usec_total += natgw_now_usec(CLOCK_MONOTONIC) - start;
         if (r < 0) {
                 if (w->st.read_error != r) {
                         w->st.read_error = r;
@@ -116,7 +109,7 @@ static void check(struct natgw_ct_watch *w) {
         w->st.level = natgw_ct_level_next(old, w->warn, w->critical, s.count, s.max, w->st.drops);
         if (w->st.level != old) {
                 w->st.prev_level = old;
-                w->st.level_since_usec = now_usec(CLOCK_REALTIME);
+                w->st.level_since_usec = natgw_now_usec(CLOCK_REALTIME);
                 w->level_changed = true;
                 emit(w, NATGW_CT_WATCH_LEVEL, old);
         }

@@ -7,22 +7,16 @@
 #include <time.h>
 
 #include "ctl-client.h"
+#include "time-util.h"
 
 /* A reply of `show` for 200,000 entries is a few tens of MB; more than this is not natgwd. */
 #define REPLY_MAX (512u * 1024u * 1024u)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Wait for @events on @fd until @deadline; 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = events };
-                uint64_t now = now_usec();
+                uint64_t now = natgw_mono_usec();
                 int k;
 
                 if (now >= deadline)
@@ -98,7 +92,7 @@ static int recv_all(int fd, char **ret, size_t *ret_len, uint64_t deadline) {
 int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
                    json_t **ret_reply, char **ret_error) {
         struct sockaddr_un sun = { .sun_family = AF_UNIX };
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = natgw_mono_usec() + timeout_usec;
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *line = NULL, *reply = NULL;
         json_error_t err;

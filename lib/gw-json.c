@@ -16,15 +16,6 @@ void natgw_reload_record_clear(struct natgw_reload_record *r) {
         *r = (struct natgw_reload_record){};
 }
 
-const char *natgw_format_time(uint64_t realtime_usec, char *buf, size_t size) {
-        time_t t = (time_t)(realtime_usec / 1000000u);
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buf, size, "?");
-        return buf;
-}
-
 static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
         json_t *a = json_array();
         char buf[NATGW_PREFIX_STRLEN];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "util.h"
+#include "time-util.h"
 
 /*
  * What natgwd reports over the control socket, as JSON (docs/PROTOCOL.md has every field):
@@ -60,5 +61,3 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
 json_t *natgw_check_json(const char *path, int r, const struct natgw_check_result *res,
                          const struct natgw_errors *errors);
 
-/* "2026-11-22T10:00:00Z" (UTC) into @buf. */
-const char *natgw_format_time(uint64_t realtime_usec, char *buf, size_t size);

@@ -16,6 +16,7 @@
 #include "nft-batch.h"
 #include "nft.h"
 #include "util.h"
+#include "time-util.h"
 
 #define ACK_TIMEOUT_MS 30000
 #define RECV_BUF (64 * 1024)
@@ -67,13 +68,6 @@ int natgw_nft_new(struct natgw_nft **ret) {
         n->seq = (uint32_t)time(NULL);
         *ret = TAKE_PTR(n);
         return 0;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void set_buffer(int fd, int force_opt, int opt, size_t size) {
@@ -308,9 +302,9 @@ static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool upda
                 return r;
         }
         n->seq += (uint32_t)b->n_msgs;
-        t1 = now_usec();
+        t1 = natgw_mono_usec();
         r = transact(n, b, p, errors, first);
-        stats->kernel_usec += now_usec() - t1;
+        stats->kernel_usec += natgw_mono_usec() - t1;
         stats->bytes = b->len;
         stats->messages = (uint32_t)b->n_msgs;
         stats->update = update;
@@ -346,7 +340,7 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
         struct natgw_errors update_errors = {};
         struct natgw_apply_stats st = {};
-        uint64_t t0 = now_usec();
+        uint64_t t0 = natgw_mono_usec();
         int r;
 
         r = natgw_plan_build(c, &p, errors);
@@ -397,7 +391,7 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 if (n->flags == FLAGS_UNKNOWN)
                         n->flags = FLAGS_OWNER_PERSIST;
                 /* Userspace: the plan and every batch built; the kernel: every transaction. */
-                st.compile_usec = now_usec() - t0 - st.kernel_usec;
+                st.compile_usec = natgw_mono_usec() - t0 - st.kernel_usec;
                 if (stats) {
                         *stats = st;
                         stats->elements = p->n_elements;
