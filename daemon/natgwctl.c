@@ -112,12 +112,14 @@ static void print_json(const json_t *j) {
                 printf("%s\n", s);
 }
 
-static void print_errors(const json_t *array, FILE *f, const char *prefix) {
+/* Each error or warning as its text after @indent; a warning says so (its "severity"). */
+static void print_errors(const json_t *array, FILE *f, const char *indent) {
         size_t i;
         json_t *e;
 
         json_array_foreach(array, i, e)
-                fprintf(f, "%s%s\n", prefix, str(e, "text"));
+                fprintf(f, "%s%s%s\n", indent, streq(str(e, "severity"), "warning") ? "warning: " : "",
+                        str(e, "text"));
 }
 
 /* A JSON value as short text: strings bare, arrays joined with commas. The recursion goes as deep
@@ -393,7 +395,7 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         }
         switch (cmd) {
         case NATGW_CTL_RELOAD:
-                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
+                print_errors(json_object_get(reply, "warnings"), stderr, "");
                 printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (table %s, kernel %.1f ms)\n",
                        str(reply, "config"), num(reply, "generation"), num(reply, "egress"), num(reply, "forwards"),
                        str(reply, "table"), json_number_value(json_object_get(reply, "kernel_ms")));
@@ -402,7 +404,7 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                                num(reply, "conntrack_deleted"));
                 break;
         case NATGW_CTL_CHECK:
-                print_errors(json_object_get(reply, "warnings"), stderr, "warning: ");
+                print_errors(json_object_get(reply, "warnings"), stderr, "");
                 printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld\n", str(reply, "config"),
                        num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
                 break;

@@ -87,14 +87,7 @@ static int run_check(void) {
         int r;
 
         r = natgw_check_file(arg_config, &errors, &res);
-        if (r < 0)
-                natgw_errors_print(&errors, stderr);
-        else
-                for (size_t i = 0; i < errors.n; i++) {
-                        _cleanup_(freep) char *w = natgw_error_format(&errors.v[i]);
-
-                        fprintf(stderr, "warning: %s\n", w ? w : errors.v[i].message);
-                }
+        natgw_errors_print(&errors, stderr);
         natgw_errors_clear(&errors);
         if (r < 0) {
                 if (r == -ENOMEM)

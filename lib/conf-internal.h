@@ -10,51 +10,11 @@
 
 #include "conf.h"
 
-/* Room for "ffff:...:ffff/128" and its NUL. */
-#define NATGW_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
-/* Room for "65535-65535" and its NUL. */
-#define NATGW_PORTS_STRLEN 12
-
 #define NATGW_NAME_MAX 64
 /* More overlap reports than this help nobody: the rest are summed up in one error. */
 #define NATGW_OVERLAPS_MAX 1000
 
-/* ---- conf-addr.c: pure parsers, no errors list ---- */
-
-/**
- * natgw_prefix_parse_loose() - like natgw_prefix_parse(), but keeps host bits
- *
- * The loader uses it to tell the operator which network was meant.
- * Return: 0; -EINVAL on a syntax error; -ERANGE when the length is too long for the family.
- */
-int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret);
-
-/* Whether any bit past the prefix length is set. */
-bool natgw_prefix_has_host_bits(const struct natgw_prefix *p);
-
-/* Clear every bit past the prefix length. */
-void natgw_prefix_mask(struct natgw_prefix *p);
-
-/* "A/N" into buf (at least NATGW_PREFIX_STRLEN bytes); returns buf, or NULL when it does not fit. */
-const char *natgw_prefix_format(const struct natgw_prefix *p, char *buf, size_t size);
-
-int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b);
-
-/**
- * natgw_port_parse() - parse "N" or "A-B" (decimal, no blanks)
- *
- * Return: 0; -EINVAL on a syntax error; -ERANGE when a port is 0 or above 65535;
- * -EDOM when A > B. @ret is untouched on failure.
- */
-int natgw_port_parse(const char *s, struct natgw_port_range *ret);
-
-/* "80" or "70-90" into buf (at least NATGW_PORTS_STRLEN bytes); returns buf. */
-const char *natgw_ports_format(const struct natgw_port_range *r, char *buf, size_t size);
-
-/* Number of ports in @r. */
-static inline unsigned natgw_ports_width(const struct natgw_port_range *r) {
-        return (unsigned) r->hi - r->lo + 1;
-}
+/* ---- conf-addr.c: the address forms only the config file has (addr.h has the rest) ---- */
 
 /**
  * natgw_addr_range_parse() - parse an snat `to`: "ADDR" or "A-B" of one family
@@ -73,9 +33,6 @@ int natgw_addr_range_parse(const char *s, struct natgw_addr *ret_lo, struct natg
  */
 int natgw_forward_to_parse(const char *s, struct natgw_addr *ret_addr, enum natgw_to_port *ret_mode,
                            struct natgw_port_range *ret_port);
-
-/* "IPv4" or "IPv6". */
-const char *natgw_family_name(int family);
 
 /* ---- conf-validate.c: checks across entries ---- */
 

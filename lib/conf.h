@@ -15,28 +15,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "conf-errors.h"
+#include "addr.h"
+#include "diag.h"
 
 #define NATGW_CONFIG_DEFAULT "/etc/natgw/natgwd.conf"
-
-struct natgw_addr {
-        int family; /* AF_INET or AF_INET6 */
-        union {
-                struct in_addr v4;
-                struct in6_addr v6;
-                uint8_t bytes[16];
-        };
-};
-
-/* A CIDR prefix; host bits are always zero (the loader rejects them). */
-struct natgw_prefix {
-        struct natgw_addr addr;
-        unsigned len;
-};
-
-struct natgw_port_range {
-        uint16_t lo, hi; /* inclusive, 1 <= lo <= hi */
-};
 
 enum natgw_egress_kind {
         NATGW_EGRESS_MASQUERADE,
@@ -187,10 +169,3 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
 
 struct natgw_config *natgw_config_free(struct natgw_config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);
-
-/* Address helpers shared by the loader, the compiler and the tests. */
-int natgw_addr_parse(const char *s, struct natgw_addr *ret);
-int natgw_prefix_parse(const char *s, struct natgw_prefix *ret);
-/* Formats into buf (at least INET6_ADDRSTRLEN bytes) and returns buf. */
-const char *natgw_addr_format(const struct natgw_addr *a, char *buf, size_t size);
-int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b);

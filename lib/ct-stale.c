@@ -18,40 +18,13 @@
 #include "ct-stale.h"
 #include "util.h"
 
-typedef unsigned __int128 u128;
+/* Short for the base layer's name: this file does much arithmetic on addresses. */
+typedef natgw_u128 u128;
 
 #define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
 #define NO_PARENT SIZE_MAX
 
 /* ---- addresses ---- */
-
-static u128 addr_u128(const struct natgw_addr *a) {
-        unsigned n = a->family == AF_INET ? 4 : 16;
-        u128 v = 0;
-
-        for (unsigned i = 0; i < n; i++)
-                v = (v << 8) | a->bytes[i];
-        return v;
-}
-
-static void prefix_bounds(const struct natgw_prefix *p, u128 *ret_lo, u128 *ret_hi) {
-        unsigned bits = p->addr.family == AF_INET ? 32 : 128;
-        unsigned host = bits - MIN(p->len, bits);
-        u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
-
-        *ret_lo = addr_u128(&p->addr) & ~mask;
-        *ret_hi = *ret_lo | mask;
-}
-
-static bool prefix_contains(const struct natgw_prefix *p, const struct natgw_addr *a) {
-        u128 lo, hi, v;
-
-        if (p->addr.family != a->family)
-                return false;
-        prefix_bounds(p, &lo, &hi);
-        v = addr_u128(a);
-        return lo <= v && v <= hi;
-}
 
 static bool addr_eq(const struct natgw_addr *a, const struct natgw_addr *b) {
         return natgw_addr_cmp(a, b) == 0;
@@ -280,7 +253,7 @@ static bool forward_translates(const struct natgw_forward *f, const struct natgw
         bool allowed = f->n_allow_from == 0;
 
         for (size_t i = 0; !allowed && i < f->n_allow_from; i++)
-                allowed = prefix_contains(&f->allow_from[i], &e->orig_src);
+                allowed = natgw_prefix_contains(&f->allow_from[i], &e->orig_src);
         return allowed && addr_eq(&f->to, &e->reply_src) &&
                natgw_forward_target_port(f, e->orig_dport) == e->reply_sport;
 }
@@ -345,7 +318,7 @@ static int eg_index_build(const struct natgw_config *c, struct eg_index *ret) {
                                 .len = p->len,
                                 .parent = NO_PARENT,
                         };
-                        prefix_bounds(p, &v[n].lo, &v[n].hi);
+                        natgw_prefix_bounds(p, &v[n].lo, &v[n].hi);
                         n++;
                 }
         qsort(v, n, sizeof(*v), eg_item_cmp);
@@ -482,7 +455,7 @@ static bool egress_takes_over(const struct eg_index *old, const char *ifname, co
 
         if (!g)
                 return false;
-        prefix_bounds(p, &lo, &hi);
+        natgw_prefix_bounds(p, &lo, &hi);
         for (it = eg_most_specific(old, g, lo); it; it = it->parent == NO_PARENT ? NULL : &old->v[it->parent])
                 if (it->len < p->len)
                         return true;
@@ -597,7 +570,7 @@ static bool snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_ent
                 return false;
         /* Each out_interface has its own most specific entry: the cost is one lookup per
          * out_interface of the old config. */
-        a = addr_u128(&e->orig_src);
+        a = natgw_addr_to_u128(&e->orig_src);
         for (size_t i = 0; i < s->old_eg.n_groups; i++) {
                 const struct eg_group *g = &s->old_eg.groups[i], *ng;
                 const struct eg_item *old, *new;

@@ -130,8 +130,9 @@ json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors) {
 
                 if (!text)
                         return NULL;
-                o = json_pack("{s:s?,s:I,s:s?,s:s,s:s}", "file", e->file, "line", (json_int_t)e->line, "entry",
-                              e->entry, "message", e->message, "text", text);
+                o = json_pack("{s:s,s:s?,s:I,s:s?,s:s,s:s}", "severity", natgw_severity_to_string(e->severity),
+                              "file", e->file, "line", (json_int_t)e->line, "entry", e->entry, "message",
+                              e->message, "text", text);
                 if (!o || json_array_append_new(a, o) < 0)
                         return NULL;
         }
@@ -152,7 +153,10 @@ int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors)
                         continue;
                 if (line < 0 || line > UINT32_MAX)
                         line = 0;
-                if (natgw_errors_add(errors, file, (unsigned)line, entry, "%s", message) < 0)
+                /* Without a severity (an older natgwd), an error. */
+                if (streq(json_string_value(json_object_get(o, "severity")) ?: "", "warning") ?
+                            natgw_errors_warn(errors, file, (unsigned)line, entry, "%s", message) < 0 :
+                            natgw_errors_add(errors, file, (unsigned)line, entry, "%s", message) < 0)
                         return -ENOMEM;
         }
         return 0;

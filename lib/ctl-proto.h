@@ -13,13 +13,13 @@
  *
  *   request: {"command": "reload"|"status"|"show"|"check"|"conntrack"[, "top": N]}
  *   reply:   {"ok": true, ...what the command returns...}
- *            {"ok": false, "error": "one line", "errors": [ {"file", "line", "entry", "message"} ]}
+ *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "conf-errors.h"
+#include "diag.h"
 
 #define NATGW_CTL_SOCKET_DEFAULT "/run/natgwd/control.sock"
 #define NATGW_CTL_REQUEST_MAX (64u * 1024u)
@@ -63,7 +63,7 @@ char *natgw_ctl_request_format(const struct natgw_ctl_request *req);
 /* {"ok": false, "error": @fmt...}; NULL when out of memory. */
 json_t *natgw_ctl_reply_error(const char *fmt, ...) _printf_(1, 2);
 
-/* A JSON array of @errors: [{"file", "line", "entry", "message", "text"}]; NULL: no memory. */
+/* A JSON array of @errors: [{"severity", "file", "line", "entry", "message", "text"}]; NULL: no memory. */
 json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors);
 
 /* Append the errors of a reply's array to @errors (ignores malformed items). 0 or -ENOMEM. */

@@ -3,7 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf-internal.h"
+#include "conf.h"
 #include "ctl-proto.h"
 #include "gw-json.h"
 #include "sysctl.h"

@@ -87,7 +87,7 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
                         if (len < sizeof(others))
                                 snprintf(others + len, sizeof(others) - len, "%s)", j - i > 4 ? ", ..." : "");
                 }
-                (void)natgw_errors_add(errors, c->path,
+                (void)natgw_errors_warn(errors, c->path,
                                        first < c->n_egress ? c->egress[first].line
                                                            : c->forwards[first - c->n_egress].line,
                                        entry_name(c, first),
@@ -116,12 +116,12 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         if (gw->config) {
                 r = natgw_ct_stale_clean(gw->config, c, &ct_stats);
                 if (r < 0)
-                        (void)natgw_errors_add(errors, c->path, 0, NULL,
+                        (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "conntrack entries of removed or changed entries were not all "
                                                "deleted (%" PRIu64 " of %" PRIu64 " found stale): %s",
                                                ct_stats.deleted, ct_stats.stale, strerror(-r));
                 else if (ct_stats.failed > 0)
-                        (void)natgw_errors_add(errors, c->path, 0, NULL,
+                        (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "the kernel refused to delete %" PRIu64 " of %" PRIu64
                                                " stale conntrack entries: %s",
                                                ct_stats.failed, ct_stats.stale, strerror(-ct_stats.first_error));

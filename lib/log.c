@@ -106,6 +106,8 @@ void natgw_log_errors(int prio, const char *event, const char *prefix, const str
                         fields[k++] = line;
                 if (e->entry && asprintf(&entry, "NATGW_ENTRY=%s", e->entry) >= 0)
                         fields[k++] = entry;
-                natgw_log_fields(prio, fields, "%s%s", prefix, text ? text : e->message);
+                /* A warning among errors is still only a warning. */
+                natgw_log_fields(e->severity == NATGW_SEVERITY_WARNING ? MAX(prio, LOG_WARNING) : prio, fields,
+                                 "%s%s", prefix, text ? text : e->message);
         }
 }

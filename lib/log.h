@@ -17,7 +17,7 @@
 
 #include <syslog.h>
 
-#include "conf-errors.h"
+#include "diag.h"
 
 /* Decide the target (journal or stderr) and the most verbose priority logged (LOG_INFO...). */
 void natgw_log_open(const char *ident, int max_priority);
@@ -34,5 +34,6 @@ void natgw_log_fields(int prio, const char *const *fields, const char *fmt, ...)
 #define natgw_log(prio, ...) natgw_log_fields((prio), NULL, __VA_ARGS__)
 
 /* Log each error as its own message, `prefix` + `FILE:LINE: entry "NAME": message`, with
- * NATGW_FILE/NATGW_LINE/NATGW_ENTRY and NATGW_EVENT=@event. */
+ * NATGW_FILE/NATGW_LINE/NATGW_ENTRY and NATGW_EVENT=@event; at @prio, warnings at LOG_WARNING
+ * when @prio is more severe. */
 void natgw_log_errors(int prio, const char *event, const char *prefix, const struct natgw_errors *errors);

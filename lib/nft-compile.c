@@ -9,8 +9,6 @@
 #include "nft-plan.h"
 #include "util.h"
 
-typedef unsigned __int128 u128;
-
 uint32_t natgw_field_len(enum natgw_field f, int family) {
         switch (f) {
         case NATGW_FIELD_IIFNAME:
@@ -181,37 +179,6 @@ static int map_add(struct natgw_map *m, uint32_t entry, const struct elem_values
         return 0;
 }
 
-/* ---- address arithmetic on 128-bit integers (IPv4 uses the low 32 bits) ---- */
-
-static u128 addr_to_u128(const struct natgw_addr *a) {
-        unsigned n = a->family == AF_INET ? 4 : 16;
-        u128 v = 0;
-
-        for (unsigned i = 0; i < n; i++)
-                v = (v << 8) | a->bytes[i];
-        return v;
-}
-
-static void u128_to_addr(u128 v, int family, struct natgw_addr *ret) {
-        unsigned n = family == AF_INET ? 4 : 16;
-
-        memset(ret, 0, sizeof(*ret));
-        ret->family = family;
-        for (unsigned i = n; i > 0; i--) {
-                ret->bytes[i - 1] = (uint8_t)v;
-                v >>= 8;
-        }
-}
-
-static void prefix_bounds(const struct natgw_prefix *p, u128 *lo, u128 *hi) {
-        unsigned bits = p->addr.family == AF_INET ? 32 : 128;
-        unsigned host = bits - p->len;
-        u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
-
-        *lo = addr_to_u128(&p->addr) & ~mask;
-        *hi = *lo | mask;
-}
-
 /* ---- forwards ---- */
 
 static const char *shape_suffix[NATGW_SHAPE_MAX] = {
@@ -261,13 +228,13 @@ static uint64_t forward_elements(const struct natgw_forward *f) {
 /* A client prefix inside another prefix of the same allow_from adds nothing, and two
  * overlapping intervals would make the kernel reject the whole map. */
 static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
-        u128 lo, hi, olo, ohi;
+        natgw_u128 lo, hi, olo, ohi;
 
-        prefix_bounds(&f->allow_from[s], &lo, &hi);
+        natgw_prefix_bounds(&f->allow_from[s], &lo, &hi);
         for (size_t o = 0; o < f->n_allow_from; o++) {
                 if (o == s)
                         continue;
-                prefix_bounds(&f->allow_from[o], &olo, &ohi);
+                natgw_prefix_bounds(&f->allow_from[o], &olo, &ohi);
                 if (olo <= lo && hi <= ohi && (olo != lo || ohi != hi || o < s))
                         return true;
         }
@@ -293,13 +260,13 @@ static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, u
                 v.l4proto = protos[pi].l4proto;
                 for (size_t s = 0; s < n_src; s++) {
                         if (f->n_allow_from) {
-                                u128 lo, hi;
+                                natgw_u128 lo, hi;
 
                                 if (allow_from_covered(f, s))
                                         continue;
-                                prefix_bounds(&f->allow_from[s], &lo, &hi);
-                                u128_to_addr(lo, m->family, &v.saddr_lo);
-                                u128_to_addr(hi, m->family, &v.saddr_hi);
+                                natgw_prefix_bounds(&f->allow_from[s], &lo, &hi);
+                                natgw_addr_from_u128(lo, m->family, &v.saddr_lo);
+                                natgw_addr_from_u128(hi, m->family, &v.saddr_hi);
                         }
                         for (size_t i = 0; i < f->n_ports; i++)
                                 for (uint32_t port = f->ports[i].lo; port <= f->ports[i].hi; port++) {
@@ -319,7 +286,7 @@ static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, u
 struct egress_item {
         const char *ifname;
         int family;
-        u128 lo, hi;
+        natgw_u128 lo, hi;
         unsigned len;
         uint32_t entry;
 };
@@ -340,11 +307,11 @@ static int egress_item_cmp(const void *a, const void *b) {
         return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
 
-static int egress_emit(struct natgw_map *m, const char *ifname, u128 lo, u128 hi, uint32_t entry) {
+static int egress_emit(struct natgw_map *m, const char *ifname, natgw_u128 lo, natgw_u128 hi, uint32_t entry) {
         struct elem_values v = { .ifname = ifname };
 
-        u128_to_addr(lo, m->family, &v.saddr_lo);
-        u128_to_addr(hi, m->family, &v.saddr_hi);
+        natgw_addr_from_u128(lo, m->family, &v.saddr_lo);
+        natgw_addr_from_u128(hi, m->family, &v.saddr_hi);
         return map_add(m, entry, &v, NULL, 0);
 }
 
@@ -356,7 +323,7 @@ static int egress_emit(struct natgw_map *m, const char *ifname, u128 lo, u128 hi
 static int egress_flatten(struct natgw_map *m, const struct egress_item *it, size_t n) {
         const struct egress_item *stack[129];
         size_t depth = 0;
-        u128 cursor = 0;
+        natgw_u128 cursor = 0;
         bool done = false; /* the cursor ran past the top of the address space */
         int r;
 
@@ -371,7 +338,7 @@ static int egress_flatten(struct natgw_map *m, const struct egress_item *it, siz
                                 r = egress_emit(m, top->ifname, cursor, top->hi, top->entry);
                                 if (r < 0)
                                         return r;
-                                if (top->hi == ~(u128)0 || (m->family == AF_INET && top->hi == 0xffffffffu))
+                                if (top->hi == ~(natgw_u128)0 || (m->family == AF_INET && top->hi == 0xffffffffu))
                                         done = true;
                                 else
                                         cursor = top->hi + 1;
@@ -415,7 +382,7 @@ static int egress_compile(struct natgw_plan *p, struct natgw_map *m4, struct nat
                                 .len = pre->len,
                                 .entry = (uint32_t)i,
                         };
-                        prefix_bounds(pre, &items[n].lo, &items[n].hi);
+                        natgw_prefix_bounds(pre, &items[n].lo, &items[n].hi);
                         n++;
                 }
         qsort(items, n, sizeof(*items), egress_item_cmp);

@@ -234,9 +234,9 @@ static int setting_refused(struct natgw_setting *st, enum natgw_setting_id id, c
         natgw_sysctl_refusal_reason(natgw_setting_path(id), error, st->reason, sizeof(st->reason));
         if (st->has_actual)
                 snprintf(stays, sizeof(stays), "; it stays %" PRId64, st->actual);
-        return natgw_errors_add(errors, c->path, line, NULL, "%s: cannot set %s to %" PRId64 ": %s%s",
-                                natgw_setting_config_key(id, key, sizeof(key)),
-                                natgw_setting_name(id, name, sizeof(name)), st->wanted, st->reason, stays);
+        return natgw_errors_warn(errors, c->path, line, NULL, "%s: cannot set %s to %" PRId64 ": %s%s",
+                                 natgw_setting_config_key(id, key, sizeof(key)),
+                                 natgw_setting_name(id, name, sizeof(name)), st->wanted, st->reason, stays);
 }
 
 /* One setting: 1 when refused (and reported), 0 when not, -ENOMEM. */

@@ -135,9 +135,13 @@ static void test_errors_round_trip(void **state) {
 
         assert_int_equal(natgw_errors_add(&in, "/etc/natgw/natgwd.conf", 12, "web", "port %d is out of range", 0), 0);
         assert_int_equal(natgw_errors_add(&in, NULL, 0, NULL, "kernel said \"no\"\nnewline"), 0);
+        assert_int_equal(natgw_errors_warn(&in, "/etc/natgw/natgwd.conf", 3, "up", "interface missing"), 0);
         a = natgw_ctl_errors_to_json(&in);
         assert_non_null(a);
-        assert_int_equal(json_array_size(a), 2);
+        assert_int_equal(json_array_size(a), 3);
+        /* Every item says what it is: the client prints by that, not by the array it is in. */
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "severity")), "error");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, 2), "severity")), "warning");
         assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "text")),
                             "/etc/natgw/natgwd.conf:12: entry \"web\": port 0 is out of range");
 
@@ -149,7 +153,10 @@ static void test_errors_round_trip(void **state) {
         assert_null(memchr(line, '\n', len - 1));
 
         assert_int_equal(natgw_ctl_errors_from_json(a, &out), 0);
-        assert_int_equal(out.n, 2);
+        assert_int_equal(out.n, 3);
+        assert_int_equal(out.v[0].severity, NATGW_SEVERITY_ERROR);
+        assert_int_equal(out.v[2].severity, NATGW_SEVERITY_WARNING);
+        assert_string_equal(out.v[2].entry, "up");
         assert_string_equal(out.v[0].file, "/etc/natgw/natgwd.conf");
         assert_int_equal(out.v[0].line, 12);
         assert_string_equal(out.v[0].entry, "web");

@@ -100,6 +100,8 @@ static void apply(struct natgw_settings *s, const char *text, int refused, const
                 _cleanup_(freep) char *m = natgw_error_format(&errors.v[i]);
 
                 assert_string_equal(m, warnings[i]);
+                /* A refused setting never fails the apply: it is reported as a warning. */
+                assert_int_equal(errors.v[i].severity, NATGW_SEVERITY_WARNING);
         }
         natgw_errors_clear(&errors);
 }

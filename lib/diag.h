@@ -2,15 +2,24 @@
 #pragma once
 
 /*
- * A list of errors, each tied to a file, a line and (where there is one) a config entry.
- * Library code appends here instead of printing; the daemon and natgwctl decide what to say.
+ * Diagnostics (base layer): a list of errors and warnings, each tied to a file, a line and
+ * (where there is one) a config entry. Library code appends here instead of printing; the
+ * daemon and natgwctl decide what to say. A warning reports something that did not stop the
+ * operation (a missing interface, a sysctl the kernel refused): the printers mark it by its
+ * severity, not by whether the operation failed.
  */
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
+enum natgw_severity {
+        NATGW_SEVERITY_ERROR,
+        NATGW_SEVERITY_WARNING,
+};
+
 struct natgw_error {
+        enum natgw_severity severity;
         char *file;    /* may be NULL */
         unsigned line; /* 0: no line */
         char *entry;   /* entry name, or NULL when the error is not about one named entry */
@@ -23,7 +32,7 @@ struct natgw_errors {
 };
 
 /**
- * natgw_errors_add() - append one error
+ * natgw_errors_add() - append one error (severity NATGW_SEVERITY_ERROR)
  * @errors: the list
  * @file:   file name or NULL
  * @line:   line number, 0 for none
@@ -39,10 +48,22 @@ int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned lin
 int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
+/* natgw_errors_add() for a warning (severity NATGW_SEVERITY_WARNING). */
+int natgw_errors_warn(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Append one entry of any severity. 0 or -ENOMEM. */
+int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
+                              unsigned line, const char *entry, const char *fmt, va_list ap)
+        __attribute__((format(printf, 6, 0)));
+
+/* "error" or "warning" (the word the control protocol uses). */
+const char *natgw_severity_to_string(enum natgw_severity s);
+
 /* Format one error as `FILE:LINE: entry "NAME": message` into a new string (NULL: no memory). */
 char *natgw_error_format(const struct natgw_error *e);
 
-/* Print every error, one per line. */
+/* Print every entry, one per line; warnings start with "warning: ". */
 void natgw_errors_print(const struct natgw_errors *errors, FILE *f);
 
 /* Free the list's contents and leave it empty (the struct itself is the caller's). */

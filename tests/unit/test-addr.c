@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
-/* The pure parsers of conf-addr.c and the error list of conf-errors.c. */
+/* The pure parsers of addr.c and conf-addr.c, and the diagnostics list of diag.c. */
 
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "addr.h"
 #include "conf-internal.h"
 #include "util.h"
 
@@ -307,6 +308,22 @@ static void test_errors(void **state) {
         natgw_errors_clear(&errors);
         assert_int_equal(errors.n, 0);
         assert_null(errors.v);
+
+        /* Warnings: a severity of their own, and printed as such. */
+        assert_int_equal(natgw_errors_add(&errors, "a.conf", 2, NULL, "bad"), 0);
+        assert_int_equal(natgw_errors_warn(&errors, "a.conf", 5, "up", "interface \"%s\" missing", "ppp0"), 0);
+        assert_int_equal(errors.v[0].severity, NATGW_SEVERITY_ERROR);
+        assert_int_equal(errors.v[1].severity, NATGW_SEVERITY_WARNING);
+        assert_formatted(&errors.v[1], "a.conf:5: entry \"up\": interface \"ppp0\" missing");
+        free(printed);
+        printed = NULL;
+        f = open_memstream(&printed, &size);
+        assert_non_null(f);
+        natgw_errors_print(&errors, f);
+        assert_int_equal(fclose(f), 0);
+        assert_string_equal(printed, "a.conf:2: bad\n"
+                                     "warning: a.conf:5: entry \"up\": interface \"ppp0\" missing\n");
+        natgw_errors_clear(&errors);
         natgw_errors_clear(&errors); /* twice is fine */
 
         /* Many: the list grows. */
@@ -315,6 +332,55 @@ static void test_errors(void **state) {
         assert_int_equal(errors.n, 100);
         assert_formatted(&errors.v[99], "b.conf:100: error 100");
         natgw_errors_clear(&errors);
+}
+
+static void assert_u128(natgw_u128 v, uint64_t hi, uint64_t lo) {
+        assert_true((uint64_t)(v >> 64) == hi);
+        assert_true((uint64_t)v == lo);
+}
+
+/* Prefixes as intervals of numbers: the values come from the addresses written out by hand. */
+static void test_u128(void **state) {
+        struct natgw_prefix p;
+        struct natgw_addr a;
+        natgw_u128 lo, hi;
+        char buf[INET6_ADDRSTRLEN];
+
+        assert_int_equal(natgw_addr_parse("192.168.1.66", &a), 0);
+        assert_u128(natgw_addr_to_u128(&a), 0, 0xc0a80142);
+        assert_int_equal(natgw_addr_parse("2001:db8::1", &a), 0);
+        assert_u128(natgw_addr_to_u128(&a), 0x20010db800000000u, 1);
+
+        natgw_addr_from_u128(0xc0a80142, AF_INET, &a);
+        assert_string_equal(natgw_addr_format(&a, buf, sizeof(buf)), "192.168.1.66");
+        natgw_addr_from_u128(~(natgw_u128)0, AF_INET6, &a);
+        assert_string_equal(natgw_addr_format(&a, buf, sizeof(buf)), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+
+        assert_int_equal(natgw_prefix_parse("10.1.0.0/16", &p), 0);
+        natgw_prefix_bounds(&p, &lo, &hi);
+        assert_u128(lo, 0, 0x0a010000);
+        assert_u128(hi, 0, 0x0a01ffff);
+        assert_int_equal(natgw_prefix_parse("0.0.0.0/0", &p), 0);
+        natgw_prefix_bounds(&p, &lo, &hi);
+        assert_u128(lo, 0, 0);
+        assert_u128(hi, 0, 0xffffffff);
+        assert_int_equal(natgw_prefix_parse("::/0", &p), 0);
+        natgw_prefix_bounds(&p, &lo, &hi);
+        assert_u128(lo, 0, 0);
+        assert_u128(hi, UINT64_MAX, UINT64_MAX);
+        assert_int_equal(natgw_prefix_parse("2001:db8::/32", &p), 0);
+        natgw_prefix_bounds(&p, &lo, &hi);
+        assert_u128(lo, 0x20010db800000000u, 0);
+        assert_u128(hi, 0x20010db8ffffffffu, UINT64_MAX);
+
+        assert_int_equal(natgw_prefix_parse("10.1.0.0/16", &p), 0);
+        assert_int_equal(natgw_addr_parse("10.1.255.255", &a), 0);
+        assert_true(natgw_prefix_contains(&p, &a));
+        assert_int_equal(natgw_addr_parse("10.2.0.0", &a), 0);
+        assert_false(natgw_prefix_contains(&p, &a));
+        /* ::a01:0 has the same low bits as 10.1.0.0, but not the family. */
+        assert_int_equal(natgw_addr_parse("::a01:0", &a), 0);
+        assert_false(natgw_prefix_contains(&p, &a));
 }
 
 int main(void) {
@@ -328,6 +394,7 @@ int main(void) {
                 cmocka_unit_test(test_addr_range_parse),
                 cmocka_unit_test(test_forward_to_parse),
                 cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_u128),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
 
 #include <stdarg.h>
 
-#include "conf-errors.h"
+#include "diag.h"
 #include "util.h"
 
 static void error_done(struct natgw_error *e) {
@@ -32,9 +32,47 @@ int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned lin
         return r;
 }
 
+/**
+ * natgw_errors_warn() - append one warning
+ * @errors: the list
+ * @file:   file name or NULL
+ * @line:   line number, 0 for none
+ * @entry:  entry name or NULL
+ * @fmt:    printf-style message, without file, line or entry
+ *
+ * Return: 0, or -ENOMEM (the list is then unchanged).
+ */
+int natgw_errors_warn(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                      const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = natgw_errors_add_severity(errors, NATGW_SEVERITY_WARNING, file, line, entry, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, va_list ap) {
-        struct natgw_error e = { .line = line };
+        return natgw_errors_add_severity(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
+}
+
+/**
+ * natgw_errors_add_severity() - append one entry
+ * @errors:   the list
+ * @severity: error or warning
+ * @file:     file name or NULL
+ * @line:     line number, 0 for none
+ * @entry:    entry name or NULL
+ * @fmt:      printf-style message, without file, line or entry
+ * @ap:       its arguments
+ *
+ * Return: 0, or -ENOMEM (the list is then unchanged).
+ */
+int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
+                              unsigned line, const char *entry, const char *fmt, va_list ap) {
+        struct natgw_error e = { .severity = severity, .line = line };
 
         if (vasprintf(&e.message, fmt, ap) < 0) {
                 e.message = NULL;
@@ -92,13 +130,21 @@ char *natgw_error_format(const struct natgw_error *e) {
         return buf;
 }
 
+const char *natgw_severity_to_string(enum natgw_severity s) {
+        return s == NATGW_SEVERITY_WARNING ? "warning" : "error";
+}
+
 /**
- * natgw_errors_print() - print every error, one per line
+ * natgw_errors_print() - print every entry, one per line
  * @errors: the list
  * @f:      where to
+ *
+ * Errors as `FILE:LINE: entry "NAME": message`, warnings with "warning: " in front.
  */
 void natgw_errors_print(const struct natgw_errors *errors, FILE *f) {
         for (size_t i = 0; i < errors->n; i++) {
+                if (errors->v[i].severity == NATGW_SEVERITY_WARNING)
+                        fputs("warning: ", f);
                 error_print(&errors->v[i], f);
                 fputc('\n', f);
         }

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * Addresses, prefixes and ports: parse, format, compare, and the arithmetic of prefixes as
+ * intervals of 128-bit numbers. Pure functions: they return a code and leave the wording of
+ * errors to the caller.
+ */
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+static unsigned addr_bits(int family) {
+        return family == AF_INET ? 32 : 128;
+}
+
+static size_t addr_len(int family) {
+        return family == AF_INET ? 4 : 16;
+}
+
+/**
+ * natgw_addr_parse() - parse an IPv4 or IPv6 address
+ * @s:   the text, e.g. "192.168.1.1" or "fd00::1" (no brackets, no zone)
+ * @ret: the address
+ *
+ * Return: 0, or -EINVAL (@ret untouched).
+ */
+int natgw_addr_parse(const char *s, struct natgw_addr *ret) {
+        struct natgw_addr a = {};
+
+        if (!s)
+                return -EINVAL;
+        if (inet_pton(AF_INET, s, &a.v4) == 1)
+                a.family = AF_INET;
+        else if (inet_pton(AF_INET6, s, &a.v6) == 1)
+                a.family = AF_INET6;
+        else
+                return -EINVAL;
+        *ret = a;
+        return 0;
+}
+
+/* A decimal number of at most @max_digits digits; nothing else. */
+static int parse_decimal(const char *s, size_t n, size_t max_digits, unsigned *ret) {
+        unsigned v = 0;
+
+        if (n == 0 || n > max_digits)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+/**
+ * natgw_prefix_parse_loose() - parse "ADDR/LEN" or "ADDR", keeping host bits
+ * @s:   the text; a bare address is a /32 or /128
+ * @ret: the prefix
+ *
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when LEN is too long for the family.
+ */
+int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret) {
+        char buf[INET6_ADDRSTRLEN];
+        struct natgw_prefix p = {};
+        const char *slash;
+        unsigned len;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        slash = strchr(s, '/');
+        if (!slash) {
+                r = natgw_addr_parse(s, &p.addr);
+                if (r < 0)
+                        return r;
+                p.len = addr_bits(p.addr.family);
+                *ret = p;
+                return 0;
+        }
+
+        if ((size_t) (slash - s) >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, s, slash - s);
+        buf[slash - s] = 0;
+        r = natgw_addr_parse(buf, &p.addr);
+        if (r < 0)
+                return r;
+        /* Up to nine digits a number is "too long" (ERANGE); beyond, it is garbage (EINVAL). */
+        r = parse_decimal(slash + 1, strlen(slash + 1), 9, &len);
+        if (r < 0)
+                return r;
+        if (len > addr_bits(p.addr.family))
+                return -ERANGE;
+        p.len = len;
+        *ret = p;
+        return 0;
+}
+
+bool natgw_prefix_has_host_bits(const struct natgw_prefix *p) {
+        unsigned bits = addr_bits(p->addr.family);
+
+        for (unsigned i = p->len; i < bits; i++)
+                if (p->addr.bytes[i / 8] & (0x80 >> (i % 8)))
+                        return true;
+        return false;
+}
+
+void natgw_prefix_mask(struct natgw_prefix *p) {
+        unsigned bits = addr_bits(p->addr.family);
+
+        for (unsigned i = p->len; i < bits; i++)
+                p->addr.bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+}
+
+/**
+ * natgw_prefix_parse() - parse a CIDR prefix
+ * @s:   "ADDR/LEN", or "ADDR" for a /32 or /128
+ * @ret: the prefix
+ *
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when LEN is too long for the family; -EDOM
+ * when bits past LEN are set (natgw_prefix_parse_loose() tells which network was meant).
+ * @ret is untouched on failure.
+ */
+int natgw_prefix_parse(const char *s, struct natgw_prefix *ret) {
+        struct natgw_prefix p;
+        int r;
+
+        r = natgw_prefix_parse_loose(s, &p);
+        if (r < 0)
+                return r;
+        if (natgw_prefix_has_host_bits(&p))
+                return -EDOM;
+        *ret = p;
+        return 0;
+}
+
+/**
+ * natgw_addr_format() - an address as text
+ * @a:    the address
+ * @buf:  at least INET6_ADDRSTRLEN bytes
+ * @size: size of @buf
+ *
+ * Return: @buf, or NULL when @a has no known family or @buf is too small.
+ */
+const char *natgw_addr_format(const struct natgw_addr *a, char *buf, size_t size) {
+        if (a->family != AF_INET && a->family != AF_INET6)
+                return NULL;
+        if (size > INT32_MAX)
+                size = INT32_MAX;
+        return inet_ntop(a->family, a->bytes, buf, (socklen_t) size);
+}
+
+const char *natgw_prefix_format(const struct natgw_prefix *p, char *buf, size_t size) {
+        size_t n;
+
+        if (!natgw_addr_format(&p->addr, buf, size))
+                return NULL;
+        n = strlen(buf);
+        if ((size_t) snprintf(buf + n, size - n, "/%u", p->len) >= size - n)
+                return NULL;
+        return buf;
+}
+
+/**
+ * natgw_addr_cmp() - order addresses: by family (IPv4 first), then by their bytes
+ * @a: one address
+ * @b: another
+ *
+ * Return: <0, 0 or >0, as for qsort().
+ */
+int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b) {
+        if (a->family != b->family)
+                return a->family < b->family ? -1 : 1;
+        return memcmp(a->bytes, b->bytes, addr_len(a->family));
+}
+
+int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b) {
+        int r = natgw_addr_cmp(&a->addr, &b->addr);
+
+        if (r != 0)
+                return r;
+        return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* One port, 1..65535, of exactly n characters. */
+static int parse_port(const char *s, size_t n, uint16_t *ret) {
+        unsigned v;
+        int r;
+
+        /* Up to nine digits a number is "too big" (ERANGE); beyond, it is garbage (EINVAL). */
+        r = parse_decimal(s, n, 9, &v);
+        if (r < 0)
+                return r;
+        if (v < 1 || v > 65535)
+                return -ERANGE;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/**
+ * natgw_port_parse() - parse "N" or "A-B"
+ * @s:   the text (decimal, no blanks)
+ * @ret: the range; lo == hi for one port
+ *
+ * Return: 0; -EINVAL on a syntax error; -ERANGE when a port is 0 or above 65535; -EDOM when
+ * A > B. @ret is untouched on failure.
+ */
+int natgw_port_parse(const char *s, struct natgw_port_range *ret) {
+        struct natgw_port_range p;
+        const char *dash;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        dash = strchr(s, '-');
+        if (!dash) {
+                r = parse_port(s, strlen(s), &p.lo);
+                if (r < 0)
+                        return r;
+                p.hi = p.lo;
+        } else {
+                /* Syntax first, so that "0-x" is a syntax error, not a range error. */
+                unsigned dummy;
+
+                if (parse_decimal(s, dash - s, 9, &dummy) < 0 ||
+                    parse_decimal(dash + 1, strlen(dash + 1), 9, &dummy) < 0)
+                        return -EINVAL;
+                r = parse_port(s, dash - s, &p.lo);
+                if (r < 0)
+                        return r;
+                r = parse_port(dash + 1, strlen(dash + 1), &p.hi);
+                if (r < 0)
+                        return r;
+                if (p.lo > p.hi)
+                        return -EDOM;
+        }
+        *ret = p;
+        return 0;
+}
+
+const char *natgw_ports_format(const struct natgw_port_range *r, char *buf, size_t size) {
+        if (r->lo == r->hi)
+                snprintf(buf, size, "%u", r->lo);
+        else
+                snprintf(buf, size, "%u-%u", r->lo, r->hi);
+        return buf;
+}
+
+const char *natgw_family_name(int family) {
+        return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "unknown family";
+}
+
+natgw_u128 natgw_addr_to_u128(const struct natgw_addr *a) {
+        size_t n = addr_len(a->family);
+        natgw_u128 v = 0;
+
+        for (size_t i = 0; i < n; i++)
+                v = (v << 8) | a->bytes[i];
+        return v;
+}
+
+void natgw_addr_from_u128(natgw_u128 v, int family, struct natgw_addr *ret) {
+        *ret = (struct natgw_addr){ .family = family };
+        for (size_t i = addr_len(family); i > 0; i--) {
+                ret->bytes[i - 1] = (uint8_t)v;
+                v >>= 8;
+        }
+}
+
+void natgw_prefix_bounds(const struct natgw_prefix *p, natgw_u128 *ret_lo, natgw_u128 *ret_hi) {
+        unsigned bits = addr_bits(p->addr.family);
+        unsigned host = bits - MIN(p->len, bits);
+        natgw_u128 mask = host >= 128 ? ~(natgw_u128)0 : (((natgw_u128)1 << host) - 1);
+
+        *ret_lo = natgw_addr_to_u128(&p->addr) & ~mask;
+        *ret_hi = *ret_lo | mask;
+}
+
+bool natgw_prefix_contains(const struct natgw_prefix *p, const struct natgw_addr *a) {
+        natgw_u128 lo, hi, v;
+
+        if (p->addr.family != a->family)
+                return false;
+        natgw_prefix_bounds(p, &lo, &hi);
+        v = natgw_addr_to_u128(a);
+        return lo <= v && v <= hi;
+}
