@@ -20,7 +20,6 @@
 #include "gw.h"
 #include "log.h"
 #include "natgwd.h"
-#include "nft-batch.h"
 #include "nft-monitor.h"
 #include "time-util.h"
 

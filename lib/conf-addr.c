@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "conf-internal.h"
+#include "conf-addr.h"
 #include "util.h"
 
 /**

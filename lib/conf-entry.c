@@ -8,7 +8,8 @@
 
 #include <sys/socket.h>
 
-#include "conf-internal.h"
+#include "conf-addr.h"
+#include "conf-entry.h"
 #include "util.h"
 
 static const char *const masquerade_keys[] = { "name", "source", "out_interface", NULL };

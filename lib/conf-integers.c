@@ -12,7 +12,7 @@
 #include <inttypes.h>
 #include <limits.h>
 
-#include "conf-internal.h"
+#include "conf-integers.h"
 #include "util.h"
 
 /* Longest literal quoted in an error; a number longer than this is cut. */

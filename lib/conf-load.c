@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "conf-internal.h"
+#include "conf-entry.h"
+#include "conf-integers.h"
+#include "conf-validate.h"
 #include "util.h"
 
 /* A config file is text a person edits; anything this big is a mistake, not a config. */
@@ -44,82 +46,6 @@ const struct natgw_ct_timeout_def natgw_ct_timeouts[NATGW_CT_TIMEOUT_COUNT] = {
         [NATGW_CT_TIMEOUT_ICMPV6] = { "icmpv6", CT_SYSCTL "icmpv6_timeout" },
         [NATGW_CT_TIMEOUT_GENERIC] = { "generic", CT_SYSCTL "generic_timeout" },
 };
-
-void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
-        _cleanup_(freep) char *msg = NULL;
-        unsigned line = s ? config_setting_source_line(s) : 0;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                msg = NULL;
-                ctx->r = -ENOMEM;
-                return;
-        }
-        /* Values from the file end up in here: keep each error on one line. */
-        for (char *p = msg; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        *p = '?';
-
-        if (ctx->entry)
-                r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s", msg);
-        else if (ctx->label[0])
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s: %s", ctx->label, msg);
-        else
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s", msg);
-        if (r < 0)
-                ctx->r = r;
-        else
-                ctx->n_errors++;
-}
-
-const char *natgw_conf_type_name(const config_setting_t *s) {
-        switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP:
-                return "a group";
-        case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64:
-                return "an integer";
-        case CONFIG_TYPE_FLOAT:
-                return "a float";
-        case CONFIG_TYPE_STRING:
-                return "a string";
-        case CONFIG_TYPE_BOOL:
-                return "a boolean";
-        case CONFIG_TYPE_ARRAY:
-                return "an array";
-        case CONFIG_TYPE_LIST:
-                return "a list";
-        default:
-                return "nothing";
-        }
-}
-
-void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
-                           const char *expected) {
-        natgw_conf_error(ctx, s, "wrong type for \"%s\": expected %s, got %s", key, expected,
-                         natgw_conf_type_name(s));
-}
-
-void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                           const char *const *known) {
-        int n = config_setting_length(group);
-
-        for (int i = 0; i < n; i++) {
-                const config_setting_t *s = config_setting_get_elem(group, i);
-                const char *name = config_setting_name(s);
-                bool ok = false;
-
-                for (const char *const *k = known; *k; k++)
-                        if (name && streq(name, *k))
-                                ok = true;
-                if (!ok)
-                        natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
-        }
-}
 
 static void set_label(struct natgw_conf_ctx *ctx, const char *label) {
         ctx->entry = NULL;

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "conf-internal.h"
+#include "conf-validate.h"
 #include "util.h"
 
 struct check {

@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "ct-watch.h"
-#include "sysctl.h"
+#include "util-sysctl.h"
 #include "time-util.h"
 
 #define SYSCTL_CT_MAX "net/netfilter/nf_conntrack_max"

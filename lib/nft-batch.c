@@ -229,15 +229,6 @@ static uint32_t field_dtype(enum natgw_field f, int family) {
         return 0;
 }
 
-/* Set ids are 1-based map index, counter twins follow at +1000. */
-uint32_t natgw_batch_set_id(size_t map, bool counter_map) {
-        return (uint32_t)map + 1 + (counter_map ? 1000 : 0);
-}
-
-void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s", m->name, counter_map ? "_ctr" : "");
-}
-
 static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t size) {
         const struct natgw_map *m = &bl->plan->maps[mi];
         uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};

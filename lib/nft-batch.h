@@ -21,12 +21,7 @@
 #include <stdint.h>
 
 #include "nft-plan.h"
-
-#define NATGW_TABLE "natgw"
-
-/* Table flags not yet in every kernel header. */
-#define NATGW_TABLE_F_OWNER 0x2u
-#define NATGW_TABLE_F_PERSIST 0x4u
+#include "nft.h"
 
 enum natgw_msg_kind {
         NATGW_MSG_CONTROL,   /* batch begin / end */
@@ -135,7 +130,3 @@ const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t s
  * extended ack reports it): its index in the map, or -1 when @offset is not inside one.
  */
 int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_msg *m, uint32_t offset);
-
-/* Names and ids of the kernel sets of plan map @map (@counter_map: its counter twin). */
-uint32_t natgw_batch_set_id(size_t map, bool counter_map);
-void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conf.h"
 
@@ -98,3 +99,17 @@ size_t natgw_plan_n_entries(const struct natgw_plan *p);
 
 /* Size in bytes of one field in a key (before padding). */
 uint32_t natgw_field_len(enum natgw_field f, int family);
+
+/* The table the plan is for, in family inet. */
+#define NATGW_TABLE "natgw"
+
+/* Ids of the kernel sets of plan map @map (@counter_map: its counter twin), by which the rules
+ * of the same batch name them: the 1-based map index, counter twins at +1000. */
+static inline uint32_t natgw_batch_set_id(size_t map, bool counter_map) {
+        return (uint32_t)map + 1 + (counter_map ? 1000 : 0);
+}
+
+/* Name of the kernel set of plan map @m (@counter_map: its counter twin, "<name>_ctr"). */
+static inline void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size) {
+        snprintf(buf, size, "%s%s", m->name, counter_map ? "_ctr" : "");
+}

@@ -15,7 +15,6 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "nft-batch.h"
 #include "nft-rule.h"
 #include "util.h"
 

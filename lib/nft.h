@@ -14,6 +14,11 @@
 
 struct natgw_nft;
 
+/* Table flags (not yet in every kernel header): with OWNER only natgwd's socket may change the
+ * table, with PERSIST it outlives that socket. */
+#define NATGW_TABLE_F_OWNER 0x2u
+#define NATGW_TABLE_F_PERSIST 0x4u
+
 struct natgw_apply_stats {
         uint64_t compile_usec; /* config -> plan -> batch (every batch built) */
         uint64_t kernel_usec;  /* sendmsg of the batch until the last ack: the kernel's share */

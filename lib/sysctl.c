@@ -6,73 +6,6 @@
 #include "sysctl.h"
 #include "util.h"
 
-static int sysctl_path(const char *key, char *buf, size_t size) {
-        const char *root = getenv("NATGW_PROC_SYS");
-        int n;
-
-        n = snprintf(buf, size, "%s/%s", root && *root ? root : "/proc/sys", key);
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-int natgw_sysctl_read(const char *key, char *buf, size_t size) {
-        _cleanup_(closep) int fd = -1;
-        char path[256];
-        ssize_t n;
-        int r;
-
-        if (size == 0)
-                return -EINVAL;
-        r = sysctl_path(key, path, sizeof(path));
-        if (r < 0)
-                return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
-}
-
-int natgw_sysctl_read_int(const char *key, int64_t *ret) {
-        char buf[64], *end;
-        long long v;
-        int r;
-
-        r = natgw_sysctl_read(key, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        errno = 0;
-        v = strtoll(buf, &end, 10);
-        if (errno || end == buf || *end)
-                return -EBADMSG;
-        *ret = v;
-        return 0;
-}
-
-int natgw_sysctl_write(const char *key, const char *value) {
-        _cleanup_(closep) int fd = -1;
-        size_t len = strlen(value);
-        char path[256];
-        ssize_t n;
-        int r;
-
-        r = sysctl_path(key, path, sizeof(path));
-        if (r < 0)
-                return r;
-        /* O_TRUNC as sysctl(8) and the shell do: /proc/sys ignores it, a regular file in its place
-         * (tests) needs it. */
-        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = write(fd, value, len);
-        if (n < 0)
-                return -errno;
-        return (size_t)n == len ? 0 : -EIO;
-}
-
 /* readlink() of a /proc/.../ns/net link ("net:[4026532301]") into @buf. */
 static int netns_link(const char *link, char *buf, size_t size) {
         ssize_t n = readlink(link, buf, size - 1);
@@ -88,7 +21,7 @@ static bool sysctl_is_read_only(const char *key) {
         char path[256];
         struct stat st;
 
-        return sysctl_path(key, path, sizeof(path)) >= 0 && stat(path, &st) >= 0 && S_ISREG(st.st_mode) &&
+        return natgw_sysctl_path(key, path, sizeof(path)) >= 0 && stat(path, &st) >= 0 && S_ISREG(st.st_mode) &&
                (st.st_mode & 0222) == 0;
 }
 

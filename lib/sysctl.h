@@ -6,8 +6,7 @@
  * conntrack size and timeouts): what the config wants, what the kernel had before natgwd first
  * changed it, what it has now, and why a setting could not be made.
  *
- * Paths are relative to /proc/sys, or to the directory in the environment variable
- * NATGW_PROC_SYS when that is set (tests point it at a directory of their own).
+ * Paths are relative to /proc/sys (util-sysctl.h reads and writes them).
  */
 
 #include <stdbool.h>
@@ -15,20 +14,12 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "util-sysctl.h"
 
 #define NATGW_SYSCTL_IP_FORWARD "net/ipv4/ip_forward"
 #define NATGW_SYSCTL_IPV6_FORWARD "net/ipv6/conf/all/forwarding"
 #define NATGW_SYSCTL_CONNTRACK_MAX "net/netfilter/nf_conntrack_max"
 #define NATGW_SYSCTL_CONNTRACK_BUCKETS "net/netfilter/nf_conntrack_buckets"
-
-/* Read the first line of a sysctl (without the newline). 0 or -errno. */
-int natgw_sysctl_read(const char *key, char *buf, size_t size);
-
-/* Read a sysctl that holds one integer. 0, -errno, or -EBADMSG when it is not an integer. */
-int natgw_sysctl_read_int(const char *key, int64_t *ret);
-
-/* Write a sysctl. 0 or -errno. */
-int natgw_sysctl_write(const char *key, const char *value);
 
 /**
  * natgw_sysctl_refusal_reason() - why writing a sysctl failed, in words

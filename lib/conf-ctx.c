@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* How the loader and the entry parsers report a problem at a place in the file. */
+
+#include <stdarg.h>
+
+#include "conf-ctx.h"
+#include "util.h"
+
+void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        unsigned line = s ? config_setting_source_line(s) : 0;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                ctx->r = -ENOMEM;
+                return;
+        }
+        /* Values from the file end up in here: keep each error on one line. */
+        for (char *p = msg; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+
+        if (ctx->entry)
+                r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s", msg);
+        else if (ctx->label[0])
+                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s: %s", ctx->label, msg);
+        else
+                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s", msg);
+        if (r < 0)
+                ctx->r = r;
+        else
+                ctx->n_errors++;
+}
+
+const char *natgw_conf_type_name(const config_setting_t *s) {
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_GROUP:
+                return "a group";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a float";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array";
+        case CONFIG_TYPE_LIST:
+                return "a list";
+        default:
+                return "nothing";
+        }
+}
+
+void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                           const char *expected) {
+        natgw_conf_error(ctx, s, "wrong type for \"%s\": expected %s, got %s", key, expected,
+                         natgw_conf_type_name(s));
+}
+
+void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                           const char *const *known) {
+        int n = config_setting_length(group);
+
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(group, i);
+                const char *name = config_setting_name(s);
+                bool ok = false;
+
+                for (const char *const *k = known; *k; k++)
+                        if (name && streq(name, *k))
+                                ok = true;
+                if (!ok)
+                        natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
+        }
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The loader's state while it walks a file, and how it reports what it finds there. */
+
+#include <libconfig.h>
+
+#include "conf-validate.h"
+#include "conf.h"
+
+struct natgw_conf_ctx {
+        const char *file;              /* name used in errors */
+        struct natgw_errors *errors;
+        unsigned n_errors;             /* config errors added so far */
+        int r;                         /* first failure that is not a config error (-ENOMEM) */
+
+        /* What the errors being reported are about. */
+        const char *entry;             /* entry name, or NULL */
+        char label[64];                /* e.g. "forward entry 3" when there is no usable name */
+
+        struct natgw_conf_name *names;
+        size_t n_names, cap_names;
+
+        /* Capacity of the model's arrays while they are filled. */
+        size_t cap_egress, cap_forwards;
+};
+
+/* Append an error at the line of @s (NULL: no line) about the current entry or label. */
+void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* "wrong type for "KEY": expected EXPECTED, got A TYPE" */
+void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                           const char *expected);
+
+/* "an integer", "a string", ... */
+const char *natgw_conf_type_name(const config_setting_t *s);
+
+/* Report every member of @group whose name is not in the NULL-terminated @known. */
+void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                           const char *const *known);

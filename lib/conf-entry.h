@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* One egress or forward entry of the file -> its part of the model. */
+
+#include "conf-ctx.h"
+
+#define NATGW_NAME_MAX 64
+
+/* Parse one egress entry (masquerade or snat) or forward entry; on errors *ret is untouched. */
+int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                            enum natgw_egress_kind kind, unsigned pos, struct natgw_egress *ret);
+int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
+                             struct natgw_forward *ret);
+
+void natgw_egress_done(struct natgw_egress *e);
+void natgw_forward_done(struct natgw_forward *f);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The checks across entries, on a model whose entries are each valid. */
+
+#include "conf.h"
+
+/* More overlap reports than this help nobody: the rest are summed up in one error. */
+#define NATGW_OVERLAPS_MAX 1000
+
+/* One entry name seen in the file, with the line of its entry. */
+struct natgw_conf_name {
+        const char *name;
+        unsigned line;
+};
+
+/**
+ * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
+ * @c:       the model
+ * @names:   every entry name of the file (also of entries left out of @c because of their own
+ *           errors), or NULL to take the names of the entries in @c
+ * @n_names: size of @names
+ * @file:    file name for the errors
+ * @errors:  problems are appended here
+ *
+ * Checks: names unique; no two egress entries with the same source prefix on the same
+ * out_interface; no two forwards that overlap. O(n log n) in the number of entries.
+ * Return: 0 when nothing is wrong; -EINVAL when errors were added; -ENOMEM.
+ */
+int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
+                          size_t n_names, const char *file, struct natgw_errors *errors);
