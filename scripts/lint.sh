@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Static analysis of lib/ and daemon/, from BUILDDIR/compile_commands.json (set up if missing):
+# Static analysis of lib/ and daemon/: the layers of the includes (scripts/check-layers.py), then,
+# from BUILDDIR/compile_commands.json (set up if missing):
 #   clang-tidy with the checks in .clang-tidy (each one left out says why there);
 #   cppcheck with tests/cppcheck.cfg (what it must know of jansson) and tests/cppcheck.supp.
 # Prints every finding and exits 1 if there is any. Usage: scripts/lint.sh [BUILDDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+
+echo "--- layers: scripts/check-layers.py"
+layers_rc=0
+scripts/check-layers.py || layers_rc=1
 
 for tool in clang-tidy cppcheck; do
         command -v "$tool" >/dev/null || { echo "lint: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -17,7 +22,7 @@ files=(lib/*.c daemon/*.c)
 jobs=$(nproc 2>/dev/null || echo 2)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-rc=0
+rc=$layers_rc
 
 echo "--- clang-tidy $(clang-tidy --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1): ${#files[@]} files"
 # One file per process: clang-tidy takes a few seconds for each.
@@ -34,7 +39,8 @@ cppcheck --project="$build/compile_commands.json" --file-filter='lib/*' --file-f
         --error-exitcode=1 --quiet -j "$jobs" --template='{file}:{line}: {severity}: {id}: {message}' || rc=1
 
 if ((rc != 0)); then
-        echo "lint: findings above (fix them, or suppress one with its reason: .clang-tidy, tests/cppcheck.supp)" >&2
+        echo "lint: findings above (fix them, or suppress one with its reason: .clang-tidy, tests/cppcheck.supp;" \
+             "layers: docs/ARCHITECTURE.md)" >&2
         exit 1
 fi
-echo "lint: clang-tidy and cppcheck found nothing"
+echo "lint: the layers hold; clang-tidy and cppcheck found nothing"
