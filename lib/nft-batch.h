@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "nft-plan.h"
+#include "nft-state.h"
 #include "nft.h"
 
 enum natgw_msg_kind {
@@ -56,49 +57,6 @@ struct natgw_batch {
         uint32_t *subset;      /* element indexes of messages that send some of a map's elements */
         size_t n_subset;
 };
-
-/*
- * One kernel set of the table, the size it was created with (0: no size, an interval map) and
- * the elements it holds. For interval maps also the elements themselves, as records (a 16-bit
- * length, then key start and end and what the element maps to: data bytes, or the name of the
- * entry whose chain or counter it names), sorted (memcmp): an update sends only the difference.
- */
-struct natgw_table_set {
-        char name[48];
-        uint32_t size;
-        size_t elements;
-        uint8_t *recs;    /* interval maps: the records, back to back */
-        size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
-        uint32_t key_len; /* bytes of one key (start or end) */
-};
-
-/* The most elements an update deletes one by one from an interval map; with more to delete the
- * map is deleted and recreated (see natgw_batch_build()). */
-#define NATGW_INTERVAL_DELETE_MAX 1000
-
-/*
- * What a batch leaves in the kernel, by name: enough to build the next update. Names are kept
- * sorted (strcmp) for lookups; they point into @names.
- */
-struct natgw_table_state {
-        bool valid;
-        uint32_t table_flags;
-        char *names;              /* every name below, NUL-terminated, back to back */
-        const char **counters;    /* named counters: the entries' names */
-        size_t n_counters;
-        const char **chains;      /* regular chains: "egress-" + an egress entry's name */
-        size_t n_chains;
-        struct natgw_table_set *sets;
-        size_t n_sets;
-};
-
-void natgw_table_state_clear(struct natgw_table_state *s);
-
-/*
- * The size a forward map is created with: room to grow by half, so that reloads that add
- * entries keep the map (the kernel refuses elements beyond a set's size).
- */
-uint32_t natgw_batch_set_size(size_t n_elements);
 
 /**
  * natgw_batch_build() - encode the transaction that makes the table hold @p

@@ -11,8 +11,8 @@ own group:
   composition  gw*                                          composition and everything below
   programs     daemon/*                                     anything above, no private header
 
-A private header (conf-*.h: conf.h is the loader's API; nft-batch.h, nft-rule.h) is included
-only inside its subsystem. Modules (a .c and its .h, by file name) must not include each other
+A private header (conf-*.h: conf.h is the loader's API; nft-batch.h, nft-rule.h, nft-state.h)
+is included only inside its subsystem. Modules (a .c and its .h, by file name) must not include each other
 in a cycle, in any layer. Files are classified by name, so a file that does not exist yet is
 placed by its prefix. Prints FILE:LINE: why, for each bad include; exits 1 if there is one.
 Usage: scripts/check-layers.py [SRCDIR]
@@ -26,7 +26,7 @@ LAYER_NAMES = ["base", "model", "subsystem", "composition", "program"]
 BASE_PREFIXES = ("util", "time-util", "nl", "addr", "diag", "log")
 # Longest first: "ctl-" before "ct-", "nft" covers nft.h and nft-*.
 SUBSYSTEM_PREFIXES = (("sysctl", "sysctl"), ("conf-", "conf"), ("ctl-", "ctl"), ("ct-", "ct"), ("nft", "nft"))
-PRIVATE_HEADERS = re.compile(r"^(conf-.*|nft-batch|nft-rule)\.h$")
+PRIVATE_HEADERS = re.compile(r"^(conf-.*|nft-batch|nft-rule|nft-state)\.h$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

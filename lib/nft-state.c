@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a batch leaves in the kernel (struct natgw_table_state) and, for an update, what it does
+ * with each set the previous batch left: keep it, send only its difference, or recreate it.
+ * No messages here: nft-batch.c encodes what this decides.
+ */
+
+#include "nft-state.h"
+#include "util.h"
+
+void natgw_set_plans_free(struct natgw_set_plan *v, size_t n) {
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].removed);
+                free(v[i].added);
+        }
+        free(v);
+}
+
+void natgw_table_state_clear(struct natgw_table_state *s) {
+        for (size_t i = 0; s->sets && i < s->n_sets; i++) {
+                free(s->sets[i].recs);
+                free(s->sets[i].rec_off);
+        }
+        free(s->names);
+        free(s->counters);
+        free(s->chains);
+        free(s->sets);
+        *s = (struct natgw_table_state){};
+}
+
+uint32_t natgw_batch_set_size(size_t n_elements) {
+        size_t size = n_elements + n_elements / 2;
+
+        return (uint32_t)MIN(MAX(size, (size_t)64), (size_t)UINT32_MAX);
+}
+
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool natgw_table_state_has_name(const char *const *v, size_t n, const char *name) {
+        return n > 0 && bsearch(&name, v, n, sizeof(*v), cmp_name) != NULL;
+}
+
+static const struct natgw_table_set *find_set(const struct natgw_table_state *s, const char *name) {
+        for (size_t i = 0; i < s->n_sets; i++)
+                if (streq(s->sets[i].name, name))
+                        return &s->sets[i];
+        return NULL;
+}
+
+/* ---- interval map elements as records, for an update's difference ---- */
+
+/* Write the record of element @i of @m (@ctr: its counter twin) at @w (NULL: only count). */
+static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, bool ctr, size_t i, uint8_t *w) {
+        size_t klen = 2 * (size_t)m->key_len, vlen;
+        const void *v;
+
+        if (ctr || m->kind == NATGW_MAP_EGRESS) { /* names a counter, or goes to the entry's chain */
+                v = natgw_plan_entry_name(p, m->entry[i]);
+                vlen = strlen(v);
+        } else {
+                v = m->data + i * m->data_len;
+                vlen = m->data_len;
+        }
+        if (w) {
+                uint16_t len = (uint16_t)(klen + vlen);
+
+                memcpy(w, &len, sizeof(len));
+                memcpy(w + sizeof(len), m->keys + i * klen, klen);
+                memcpy(w + sizeof(len) + klen, v, vlen);
+        }
+        return sizeof(uint16_t) + klen + vlen;
+}
+
+static int rec_cmp(const uint8_t *a, const uint8_t *b) {
+        uint16_t la, lb;
+        int r;
+
+        memcpy(&la, a, sizeof(la));
+        memcpy(&lb, b, sizeof(lb));
+        r = memcmp(a + sizeof(la), b + sizeof(lb), MIN(la, lb));
+        return r ? r : (la > lb) - (la < lb);
+}
+
+/* qsort_r has no portable form: the records being sorted are passed through these. */
+static const uint8_t *sort_recs;
+static const size_t *sort_offs;
+
+static int rec_idx_cmp(const void *a, const void *b) {
+        return rec_cmp(sort_recs + sort_offs[*(const uint32_t *)a], sort_recs + sort_offs[*(const uint32_t *)b]);
+}
+
+/* The records of all elements of @m (@ctr: its twin) into @set, sorted; @ret_idx: the plan
+ * element of each sorted record. */
+static int recs_build(const struct natgw_plan *p, const struct natgw_map *m, bool ctr, struct natgw_table_set *set,
+                      uint32_t **ret_idx) {
+        _cleanup_(freep) uint32_t *idx = NULL;
+        _cleanup_(freep) size_t *offs = NULL;
+        size_t len = 0, off = 0;
+
+        for (size_t i = 0; i < m->n; i++)
+                len += rec_put(p, m, ctr, i, NULL);
+        set->recs = malloc(MAX(len, (size_t)1));
+        set->rec_off = calloc(MAX(m->n, (size_t)1), sizeof(*set->rec_off));
+        offs = calloc(MAX(m->n, (size_t)1), sizeof(*offs));
+        idx = calloc(MAX(m->n, (size_t)1), sizeof(*idx));
+        if (!set->recs || !set->rec_off || !offs || !idx)
+                return -ENOMEM;
+        set->key_len = m->key_len;
+        for (size_t i = 0; i < m->n; i++) {
+                offs[i] = off;
+                idx[i] = (uint32_t)i;
+                off += rec_put(p, m, ctr, i, set->recs + off);
+        }
+        sort_recs = set->recs;
+        sort_offs = offs;
+        qsort(idx, m->n, sizeof(*idx), rec_idx_cmp);
+        for (size_t i = 0; i < m->n; i++)
+                set->rec_off[i] = offs[idx[i]];
+        *ret_idx = TAKE_PTR(idx);
+        return 0;
+}
+
+/* Merge the sorted records of @old and @new (@new_idx: their plan elements): what goes, what
+ * comes. */
+static int recs_diff(const struct natgw_table_set *old, const struct natgw_table_set *new, const uint32_t *new_idx,
+                     struct natgw_set_plan *sp) {
+        size_t i = 0, j = 0;
+
+        sp->removed = calloc(MAX(old->elements, (size_t)1), sizeof(*sp->removed));
+        sp->added = calloc(MAX(new->elements, (size_t)1), sizeof(*sp->added));
+        if (!sp->removed || !sp->added)
+                return -ENOMEM;
+        while (i < old->elements || j < new->elements) {
+                int c = i == old->elements   ? 1
+                        : j == new->elements ? -1
+                                             : rec_cmp(old->recs + old->rec_off[i], new->recs + new->rec_off[j]);
+
+                if (c < 0)
+                        sp->removed[sp->n_removed++] = old->rec_off[i++];
+                else if (c > 0)
+                        sp->added[sp->n_added++] = new_idx[j++];
+                else
+                        i++, j++;
+        }
+        return 0;
+}
+
+/*
+ * What a batch for @p leaves, given what the previous one left (@old, NULL for a replace), and
+ * what the update does with each set (@ret_sets, as st->sets): a hash map is kept when it is
+ * there already and its new elements fit its size, and then flushed and refilled; an interval
+ * map is kept when it is there already and at most NATGW_INTERVAL_DELETE_MAX of its elements
+ * go, and then only the difference is sent. Any other set is (re)created, sized for its
+ * elements.
+ *
+ * A map is recreated only when it must be. The new elements of a kept map become visible at
+ * the commit's generation switch (hash) or with the map's own swap to its new copy (interval
+ * maps, pipapo), atomically either way. A map created in the transaction is, for pipapo, empty
+ * between the generation switch and its swap: new connections meeting that window are not
+ * translated (measured: 3,502 refused of 147,675 over 300 reloads of an allow_from forward at
+ * 3,000/s, against 0 with the map kept). And the kernel removes a pipapo map's elements one by
+ * one, each a pass over the map (a flush of 200 egress prefixes: 55 ms; of 2,000: 1.2 s): so
+ * interval maps are never flushed, only the elements that changed are deleted and added.
+ */
+int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
+                       struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
+        const struct natgw_config *c = p->config;
+        size_t n_entries = natgw_plan_n_entries(p), len = 0, k = 0;
+        struct natgw_set_plan *sets;
+        char *w;
+        int r = -ENOMEM;
+
+        *st = (struct natgw_table_state){ .table_flags = table_flags };
+        for (size_t i = 0; i < n_entries; i++)
+                len += strlen(natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+        for (size_t i = 0; i < c->n_egress; i++)
+                len += strlen(NATGW_EGRESS_CHAIN_PREFIX) + strlen(c->egress[i].name) + 1;
+        st->names = malloc(MAX(len, (size_t)1));
+        st->counters = calloc(MAX(n_entries, (size_t)1), sizeof(*st->counters));
+        st->chains = calloc(MAX(c->n_egress, (size_t)1), sizeof(*st->chains));
+        st->sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*st->sets));
+        sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
+        if (!st->names || !st->counters || !st->chains || !st->sets || !sets)
+                goto fail;
+
+        w = st->names;
+        for (size_t i = 0; i < n_entries; i++) {
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(w, natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+        }
+        for (size_t i = 0; i < c->n_egress; i++) {
+                st->chains[st->n_chains++] = w;
+                w = stpcpy(stpcpy(w, NATGW_EGRESS_CHAIN_PREFIX), c->egress[i].name) + 1;
+        }
+        qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
+        qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
+
+        for (size_t i = 0; i < p->n_maps; i++) {
+                const struct natgw_map *m = &p->maps[i];
+
+                for (int ctr = 0; ctr < (m->kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++) {
+                        struct natgw_table_set *set = &st->sets[st->n_sets++];
+                        struct natgw_set_plan *sp = &sets[k];
+                        const struct natgw_table_set *was;
+
+                        natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
+                        set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
+                        set->elements = m->n;
+                        was = old ? find_set(old, set->name) : NULL;
+                        if (m->interval) {
+                                _cleanup_(freep) uint32_t *idx = NULL;
+
+                                r = recs_build(p, m, ctr, set, &idx);
+                                if (r < 0)
+                                        goto fail;
+                                if (!was || !was->recs)
+                                        continue;
+                                r = recs_diff(was, set, idx, sp);
+                                if (r < 0)
+                                        goto fail;
+                                sp->kept = sp->delta = sp->n_removed <= NATGW_INTERVAL_DELETE_MAX;
+                        } else if (was && was->size >= m->n) {
+                                set->size = was->size;
+                                sp->kept = true;
+                        }
+                }
+        }
+        st->valid = true;
+        *ret_sets = sets;
+        return 0;
+fail:
+        natgw_set_plans_free(sets, 2 * p->n_maps);
+        natgw_table_state_clear(st);
+        return r;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+/*
+ * What a batch leaves in table inet natgw, by name, and what an update does with each set of
+ * the previous content (nft-state.c); nft-batch.c encodes it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nft-plan.h"
+
+/* The chain of egress entry NAME is "egress-NAME". */
+#define NATGW_EGRESS_CHAIN_PREFIX "egress-"
+
+/*
+ * One kernel set of the table, the size it was created with (0: no size, an interval map) and
+ * the elements it holds. For interval maps also the elements themselves, as records (a 16-bit
+ * length, then key start and end and what the element maps to: data bytes, or the name of the
+ * entry whose chain or counter it names), sorted (memcmp): an update sends only the difference.
+ */
+struct natgw_table_set {
+        char name[48];
+        uint32_t size;
+        size_t elements;
+        uint8_t *recs;    /* interval maps: the records, back to back */
+        size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
+        uint32_t key_len; /* bytes of one key (start or end) */
+};
+
+/* The most elements an update deletes one by one from an interval map; with more to delete the
+ * map is deleted and recreated (see natgw_batch_build()). */
+#define NATGW_INTERVAL_DELETE_MAX 1000
+
+/*
+ * What a batch leaves in the kernel, by name: enough to build the next update. Names are kept
+ * sorted (strcmp) for lookups; they point into @names.
+ */
+struct natgw_table_state {
+        bool valid;
+        uint32_t table_flags;
+        char *names;              /* every name below, NUL-terminated, back to back */
+        const char **counters;    /* named counters: the entries' names */
+        size_t n_counters;
+        const char **chains;      /* regular chains: "egress-" + an egress entry's name */
+        size_t n_chains;
+        struct natgw_table_set *sets;
+        size_t n_sets;
+};
+
+void natgw_table_state_clear(struct natgw_table_state *s);
+
+/*
+ * The size a forward map is created with: room to grow by half, so that reloads that add
+ * entries keep the map (the kernel refuses elements beyond a set's size).
+ */
+uint32_t natgw_batch_set_size(size_t n_elements);
+
+/* What an update does with one set of the new state. */
+struct natgw_set_plan {
+        bool kept;        /* the set stays (else it is created, after a delete if it was there) */
+        bool delta;       /* kept interval map: only the difference is sent */
+        size_t *removed;  /* delta: offsets of the old records to delete (in the old set's recs) */
+        size_t n_removed;
+        uint32_t *added;  /* delta: indexes of the plan map's elements to add */
+        size_t n_added;
+};
+
+void natgw_set_plans_free(struct natgw_set_plan *v, size_t n);
+
+/**
+ * natgw_table_state_build() - what a batch for @p leaves, and what it does with each set
+ * @p:           the plan
+ * @old:         what the previous batch left, NULL for a replace
+ * @table_flags: NATGW_TABLE_F_* the table is created with
+ * @st:          the new state (cleared on failure)
+ * @ret_sets:    per set of @st->sets: kept or not, the difference (free with natgw_set_plans_free())
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
+                            struct natgw_table_state *st, struct natgw_set_plan **ret_sets);
+
+/* Whether @name is in the sorted (strcmp) names @v. */
+bool natgw_table_state_has_name(const char *const *v, size_t n, const char *name);
