@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The batch (plan -> one nftables transaction), without the kernel: what each message asks of
+ * the kernel, element splitting below the 64 KiB attribute limit, error mapping back to
+ * entries, and what an update deletes, keeps and sends.
+ */
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "nft-batch.h"
+#include "nft-plan.h"
+#include "util.h"
+
+#include "nft-test.h"
+
+/* ---- the batch's bytes, read without its own bookkeeping ---- */
+
+/* What a walk over a batch's buffer finds. */
+struct walk {
+        size_t msgs, acks;
+        size_t counters;     /* NEWOBJ and DELOBJ messages */
+        uint32_t last_ack_seq;
+        size_t elements[2];  /* elements sent by NEWSETELEM: [0] to data maps, [1] to counter twins */
+        size_t elem_msgs[2]; /* and in how many messages */
+};
+
+/*
+ * Walk the attributes from @p to @end, into nested ones: each has a header, lies inside its
+ * parent, and together they fill it exactly. An attribute of more than 64 KiB would have had
+ * its 16-bit length wrap, and then the walk would not end where its parent ends.
+ */
+static size_t walk_attrs(const uint8_t *p, const uint8_t *end, int depth) {
+        size_t n = 0;
+
+        while (p < end) {
+                struct nlattr a;
+
+                assert_true((size_t)(end - p) >= sizeof(a));
+                memcpy(&a, p, sizeof(a));
+                assert_true(a.nla_len >= sizeof(a));
+                assert_true(a.nla_len <= (size_t)(end - p));
+                if ((a.nla_type & NLA_F_NESTED) && depth < 8)
+                        walk_attrs(p + NLA_HDRLEN, p + a.nla_len, depth + 1);
+                p += NLA_ALIGN(a.nla_len);
+                n++;
+        }
+        assert_true(p == end);
+        return n;
+}
+
+static struct walk walk_batch(const struct natgw_batch *b) {
+        const uint8_t *p = b->buf, *end = b->buf + b->len;
+        struct walk w = {};
+        uint32_t seq0 = 0;
+
+        while (p < end) {
+                const uint8_t *payload, *a;
+                struct nlmsghdr h;
+                uint16_t type;
+                bool control, ack;
+                size_t elems = 0;
+                const char *set = "";
+
+                assert_true((size_t)(end - p) >= sizeof(h));
+                memcpy(&h, p, sizeof(h));
+                assert_true(h.nlmsg_len >= NLMSG_HDRLEN + sizeof(struct nfgenmsg));
+                assert_true(h.nlmsg_len <= (size_t)(end - p));
+                if (w.msgs == 0)
+                        seq0 = h.nlmsg_seq;
+                /* Messages follow each other, each with the next sequence number. */
+                assert_int_equal(h.nlmsg_seq, seq0 + w.msgs);
+                control = h.nlmsg_type == NFNL_MSG_BATCH_BEGIN || h.nlmsg_type == NFNL_MSG_BATCH_END;
+                type = h.nlmsg_type & 0xff;
+                ack = h.nlmsg_flags & NLM_F_ACK;
+                /* The requirement: every message but begin, end and counter creations and
+                 * deletions (one each per entry, they report only failure) asks for an ack. */
+                if (control)
+                        assert_false(ack);
+                else
+                        assert_int_equal(ack, type != NFT_MSG_NEWOBJ && type != NFT_MSG_DELOBJ);
+                if (!control)
+                        assert_int_equal(h.nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+                if (ack) {
+                        w.acks++;
+                        w.last_ack_seq = h.nlmsg_seq;
+                }
+                if (!control && (type == NFT_MSG_NEWOBJ || type == NFT_MSG_DELOBJ))
+                        w.counters++;
+
+                payload = p + NLMSG_HDRLEN + sizeof(struct nfgenmsg);
+                walk_attrs(payload, p + h.nlmsg_len, 0);
+                for (a = payload; !control && type == NFT_MSG_NEWSETELEM && a < p + h.nlmsg_len;) {
+                        struct nlattr at;
+
+                        memcpy(&at, a, sizeof(at));
+                        if ((at.nla_type & NLA_TYPE_MASK) == NFTA_SET_ELEM_LIST_SET)
+                                set = (const char *)a + NLA_HDRLEN;
+                        if ((at.nla_type & NLA_TYPE_MASK) == NFTA_SET_ELEM_LIST_ELEMENTS)
+                                elems = walk_attrs(a + NLA_HDRLEN, a + at.nla_len, 1);
+                        a += NLA_ALIGN(at.nla_len);
+                }
+                if (!control && type == NFT_MSG_NEWSETELEM) {
+                        bool twin = strlen(set) > 4 && streq(set + strlen(set) - 4, "_ctr");
+
+                        w.elements[twin] += elems;
+                        w.elem_msgs[twin]++;
+                }
+                w.msgs++;
+                p += NLMSG_ALIGN(h.nlmsg_len);
+        }
+        assert_true(p == end);
+        return w;
+}
+
+static void test_batch_splits_and_maps_back(void **state) {
+        struct natgw_config *c = config_new();
+        struct natgw_batch *b = NULL;
+        struct natgw_plan *p;
+        struct walk w;
+        uint32_t seq = 1000;
+
+        /* 20,000 ports in one entry: far more than one 64 KiB attribute holds. */
+        forward_add(c, "big", "eth0", NATGW_PROTO_TCP, 20000, 39999, "192.168.1.30");
+        forward_add(c, "small", "eth0", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        p = build(c);
+        assert_int_equal(natgw_batch_build(p, NULL, seq, NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST, &b, NULL), 0);
+
+        /* The bookkeeping is the bytes: each message where it says, in order. */
+        w = walk_batch(b);
+        assert_int_equal(w.msgs, b->n_msgs);
+        for (size_t i = 0; i < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+
+                assert_int_equal(nlh->nlmsg_seq, seq + i);
+                assert_ptr_equal(natgw_batch_find(b, seq + (uint32_t)i), &b->msgs[i]);
+        }
+        assert_null(natgw_batch_find(b, seq + (uint32_t)b->n_msgs));
+        assert_int_equal(((const struct nlmsghdr *)b->buf)->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
+        assert_int_equal(((const struct nlmsghdr *)(b->buf + b->msgs[b->n_msgs - 1].offset))->nlmsg_type,
+                         NFNL_MSG_BATCH_END);
+        /* The acks the caller waits for are the ones requested; the last closes the batch. */
+        assert_int_equal(b->n_acks, w.acks);
+        assert_int_equal(b->last_ack_seq, w.last_ack_seq);
+        /* One counter per entry of the config: big and small. */
+        assert_int_equal(w.counters, 2);
+        /* Every element sent, to the data map and to its counter twin: 20,000 ports of big and
+         * the one of small. A key (iifname 16 . l4proto 4 . dport 4 bytes) alone makes the
+         * 20,001 elements of one map more than 64 KiB: they must be split, at least this often. */
+        assert_int_equal(w.elements[0], 20001);
+        assert_int_equal(w.elements[1], 20001);
+        assert_true(w.elem_msgs[0] >= 20001 * 24 / 65536 + 1);
+        assert_true(w.elem_msgs[1] >= 20001 * 24 / 65536 + 1);
+
+        /* An error offset inside the last element message maps back to "small". */
+        for (size_t i = b->n_msgs; i-- > 0;) {
+                const struct natgw_msg *m = &b->msgs[i];
+                const struct nlmsghdr *nlh = (const void *)(b->buf + m->offset);
+                int64_t el;
+
+                if (m->kind != NATGW_MSG_ELEMENTS || m->counter_map)
+                        continue;
+                el = natgw_batch_element_at(b, m, nlh->nlmsg_len - 8);
+                assert_true(el >= 0);
+                assert_int_equal(el, 20000);
+                assert_string_equal(natgw_plan_entry_name(p, p->maps[m->map].entry[el]), "small");
+                assert_int_equal(natgw_batch_element_at(b, m, 4), -1);
+                break;
+        }
+        natgw_batch_free(b);
+        natgw_plan_free(p);
+        config_done(c);
+}
+
+
+/* "TYPE:name" of every message but begin and end, space-separated: what a batch does. */
+static void batch_script(const struct natgw_batch *b, char *buf, size_t size) {
+        static const struct {
+                uint16_t type;
+                const char *word;
+                uint16_t name_attr;
+        } types[] = {
+                { NFT_MSG_NEWTABLE, "NEWTABLE", NFTA_TABLE_NAME },  { NFT_MSG_DELTABLE, "DELTABLE", NFTA_TABLE_NAME },
+                { NFT_MSG_NEWOBJ, "NEWOBJ", NFTA_OBJ_NAME },        { NFT_MSG_DELOBJ, "DELOBJ", NFTA_OBJ_NAME },
+                { NFT_MSG_NEWCHAIN, "NEWCHAIN", NFTA_CHAIN_NAME },  { NFT_MSG_DELCHAIN, "DELCHAIN", NFTA_CHAIN_NAME },
+                { NFT_MSG_NEWSET, "NEWSET", NFTA_SET_NAME },        { NFT_MSG_DELSET, "DELSET", NFTA_SET_NAME },
+                { NFT_MSG_NEWSETELEM, "NEWSETELEM", NFTA_SET_ELEM_LIST_SET },
+                { NFT_MSG_DELSETELEM, "DELSETELEM", NFTA_SET_ELEM_LIST_SET },
+                { NFT_MSG_NEWRULE, "NEWRULE", NFTA_RULE_CHAIN },    { NFT_MSG_DELRULE, "DELRULE", NFTA_RULE_CHAIN },
+        };
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 1; i + 1 < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                uint16_t type = nlh->nlmsg_type & 0xff;
+                const char *word = "?", *name = "?";
+                const struct nlattr *a;
+                uint16_t name_attr = 0;
+
+                assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+                for (size_t t = 0; t < ELEMENTSOF(types); t++)
+                        if (types[t].type == type) {
+                                word = types[t].word;
+                                name_attr = types[t].name_attr;
+                        }
+                mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                        if (mnl_attr_get_type(a) == name_attr)
+                                name = mnl_attr_get_str(a);
+                len += (size_t)snprintf(buf + len, size - len, "%s%s:%s", len ? " " : "", word, name);
+                assert_true(len < size);
+        }
+}
+
+/* Does @script hold @word (a whole "TYPE:name")? */
+static bool has_step(const char *script, const char *word) {
+        size_t n = strlen(word);
+
+        for (const char *p = strstr(script, word); p; p = strstr(p + 1, word))
+                if ((p == script || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+static const struct natgw_table_set *state_set(const struct natgw_table_state *st, const char *name) {
+        for (size_t i = 0; i < st->n_sets; i++)
+                if (streq(st->sets[i].name, name))
+                        return &st->sets[i];
+        return NULL;
+}
+
+static void test_batch_update(void **state) {
+        struct natgw_prefix lan[] = { P("192.168.1.0", 24) }, dmz[] = { P("192.168.1.64", 26) };
+        struct natgw_config *a = config_new(), *bc = config_new();
+        struct natgw_table_state sa = {}, sb = {};
+        struct natgw_batch *b = NULL;
+        struct natgw_plan *pa, *pb;
+        char script[8192];
+
+        egress_add(a, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        egress_add(a, "dmz", "eth0", NATGW_EGRESS_MASQUERADE, 1, dmz);
+        forward_add(a, "web", "eth0", NATGW_PROTO_TCP, 8080, 8080, "192.168.1.30");
+        forward_add(a, "dns", "", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        pa = build(a);
+
+        /* A replace: the table deleted and made anew, every counter, chain and map created. */
+        assert_int_equal(natgw_batch_build(pa, NULL, 1, NATGW_TABLE_F_OWNER, &b, &sa), 0);
+        batch_script(b, script, sizeof(script));
+        assert_true(has_step(script, "DELTABLE:natgw"));
+        assert_true(has_step(script, "NEWOBJ:web") && has_step(script, "NEWOBJ:dmz"));
+        assert_true(has_step(script, "NEWCHAIN:prerouting") && has_step(script, "NEWCHAIN:egress-dmz"));
+        assert_true(has_step(script, "NEWSET:fwd4_if") && has_step(script, "NEWSET:fwd4_ctr"));
+        assert_false(has_step(script, "DELRULE:prerouting"));
+        natgw_batch_free(b);
+
+        /* What it leaves: names sorted, forward maps sized with room, interval maps unsized. */
+        assert_true(sa.valid);
+        assert_int_equal(sa.table_flags, NATGW_TABLE_F_OWNER);
+        assert_int_equal(sa.n_counters, 4);
+        assert_string_equal(sa.counters[0], "dmz");
+        assert_string_equal(sa.counters[3], "web");
+        assert_int_equal(sa.n_chains, 2);
+        assert_string_equal(sa.chains[0], "egress-dmz");
+        assert_string_equal(sa.chains[1], "egress-lan");
+        assert_non_null(state_set(&sa, "fwd4_if"));
+        /* The size: 1.5 times the elements, at least 64. */
+        assert_int_equal(state_set(&sa, "fwd4_if")->size, 64);
+        assert_int_equal(natgw_batch_set_size(1000), 1500);
+        assert_non_null(state_set(&sa, "egress4"));
+        assert_int_equal(state_set(&sa, "egress4")->size, 0);
+
+        /* The next config: dmz removed, dns renamed, web grown past its map's size. */
+        egress_add(bc, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        forward_add(bc, "web", "eth0", NATGW_PROTO_TCP, 8080, 8199, "192.168.1.30");
+        forward_add(bc, "dns2", "", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        pb = build(bc);
+        assert_int_equal(natgw_batch_build(pb, &sa, 100, NATGW_TABLE_F_OWNER, &b, &sb), 0);
+        batch_script(b, script, sizeof(script));
+
+        /* The table and base chains stay; everything is emptied first, in that order. */
+        assert_false(has_step(script, "DELTABLE:natgw"));
+        assert_false(has_step(script, "NEWCHAIN:prerouting") || has_step(script, "NEWCHAIN:postrouting"));
+        assert_true(strncmp(script, "DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+                                    "DELSETELEM:",
+                            strlen("DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+                                   "DELSETELEM:")) == 0);
+        /* Every old map is either flushed (kept) or deleted, never both. The grown map and its
+         * twin are recreated; fwd4 and the interval map egress4 are kept. */
+        for (size_t i = 0; i < sa.n_sets; i++) {
+                char flush[64], del[64];
+
+                snprintf(flush, sizeof(flush), "DELSETELEM:%s", sa.sets[i].name);
+                snprintf(del, sizeof(del), "DELSET:%s", sa.sets[i].name);
+                assert_true(has_step(script, flush) != has_step(script, del));
+        }
+        assert_true(has_step(script, "DELSET:fwd4_if") && has_step(script, "NEWSET:fwd4_if"));
+        assert_true(has_step(script, "DELSET:fwd4_if_ctr") && has_step(script, "NEWSET:fwd4_if_ctr"));
+        assert_true(has_step(script, "DELSETELEM:fwd4") && has_step(script, "DELSETELEM:fwd4_ctr"));
+        assert_false(has_step(script, "DELSET:fwd4") || has_step(script, "NEWSET:fwd4"));
+        /* egress4 is kept and only its difference sent: lan's three intervals around dmz go,
+         * lan's one interval comes. */
+        assert_false(has_step(script, "DELSET:egress4") || has_step(script, "NEWSET:egress4"));
+        assert_true(has_step(script, "DELSETELEM:egress4") && has_step(script, "NEWSETELEM:egress4"));
+        for (size_t i = 0; i < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                const struct nlattr *at, *e;
+                const char *set = "";
+                size_t n = 0;
+
+                mnl_attr_for_each(at, nlh, sizeof(struct nfgenmsg)) {
+                        if (mnl_attr_get_type(at) == NFTA_SET_ELEM_LIST_SET)
+                                set = mnl_attr_get_str(at);
+                        if (mnl_attr_get_type(at) == NFTA_SET_ELEM_LIST_ELEMENTS)
+                                mnl_attr_for_each_nested(e, at) n++;
+                }
+                if (!streq(set, "egress4"))
+                        continue;
+                if ((nlh->nlmsg_type & 0xff) == NFT_MSG_DELSETELEM)
+                        assert_int_equal(n, 3);
+                if ((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM) {
+                        assert_int_equal(n, 1);
+                        /* An error in it maps back to lan, through the batch's subset. */
+                        assert_int_not_equal(b->msgs[i].subset, SIZE_MAX);
+                        assert_int_equal(natgw_batch_element_at(b, &b->msgs[i], nlh->nlmsg_len - 4), 0);
+                }
+        }
+        assert_true(strstr(script, "DELSET:fwd4_if") < strstr(script, "NEWSET:fwd4_if"));
+        /* Removed entries lose chain and counter, a renamed one gets a new counter, kept ones
+         * keep theirs. */
+        assert_true(has_step(script, "DELCHAIN:egress-dmz"));
+        assert_false(has_step(script, "DELCHAIN:egress-lan") || has_step(script, "NEWCHAIN:egress-lan"));
+        assert_true(has_step(script, "DELOBJ:dmz") && has_step(script, "DELOBJ:dns"));
+        assert_true(has_step(script, "NEWOBJ:dns2"));
+        assert_false(has_step(script, "NEWOBJ:web") || has_step(script, "DELOBJ:web"));
+        assert_false(has_step(script, "NEWOBJ:lan") || has_step(script, "DELOBJ:lan"));
+        /* Every element and rule is sent again. */
+        assert_true(has_step(script, "NEWSETELEM:fwd4") && has_step(script, "NEWSETELEM:fwd4_if_ctr"));
+        assert_true(has_step(script, "NEWRULE:prerouting") && has_step(script, "NEWRULE:egress-lan"));
+        /* Counter deletions ask for no ack: a table message closes the transaction. */
+        assert_true(strlen(script) > strlen("NEWTABLE:natgw"));
+        assert_string_equal(script + strlen(script) - strlen("NEWTABLE:natgw"), "NEWTABLE:natgw");
+        assert_int_equal(b->last_ack_seq, b->msgs[b->n_msgs - 2].seq);
+        {
+                struct walk wu = walk_batch(b); /* asserts which messages ask for an ack */
+
+                assert_int_equal(wu.last_ack_seq, b->last_ack_seq);
+                assert_int_equal(wu.acks, b->n_acks);
+                /* dmz and dns deleted, dns2 created; lan and web keep theirs. */
+                assert_int_equal(wu.counters, 3);
+        }
+        natgw_batch_free(b);
+
+        /* What the update leaves: the kept map keeps its size, the recreated one has room. */
+        assert_int_equal(state_set(&sb, "fwd4")->size, state_set(&sa, "fwd4")->size);
+        assert_int_equal(state_set(&sb, "fwd4_if")->size, 180); /* 120 ports, 1.5 times */
+        assert_int_equal(sb.n_counters, 3);
+        assert_string_equal(sb.counters[0], "dns2");
+        assert_int_equal(sb.n_chains, 1);
+
+        /* The same config again: nothing created or deleted, hash maps emptied and refilled,
+         * the interval map untouched. */
+        {
+                struct natgw_table_state sc = {};
+
+                assert_int_equal(natgw_batch_build(pb, &sb, 200, NATGW_TABLE_F_OWNER, &b, &sc), 0);
+                batch_script(b, script, sizeof(script));
+                assert_null(strstr(script, "NEWOBJ:"));
+                assert_null(strstr(script, "DELOBJ:"));
+                assert_null(strstr(script, "NEWSET:"));
+                assert_null(strstr(script, "DELSET:"));
+                assert_false(has_step(script, "DELSETELEM:egress4") || has_step(script, "NEWSETELEM:egress4"));
+                assert_true(has_step(script, "DELSETELEM:fwd4_if") && has_step(script, "NEWSETELEM:fwd4_if"));
+                assert_null(strstr(script, "CHAIN:"));
+                natgw_batch_free(b);
+                natgw_table_state_clear(&sc);
+        }
+        /* More than NATGW_INTERVAL_DELETE_MAX elements to delete: the map is recreated. */
+        {
+                struct natgw_config *big = config_new();
+                struct natgw_prefix *many = calloc(NATGW_INTERVAL_DELETE_MAX + 1, sizeof(*many));
+                struct natgw_table_state sbig = {}, sc = {};
+                struct natgw_plan *pbig;
+
+                assert_non_null(many);
+                for (size_t i = 0; i <= NATGW_INTERVAL_DELETE_MAX; i++) {
+                        char addr[32];
+
+                        snprintf(addr, sizeof(addr), "10.%zu.%zu.1", i / 256, i % 256);
+                        many[i] = P(addr, 32);
+                }
+                egress_add(big, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+                egress_add(big, "many", "eth0", NATGW_EGRESS_MASQUERADE, NATGW_INTERVAL_DELETE_MAX + 1, many);
+                pbig = build(big);
+                assert_int_equal(natgw_batch_build(pbig, NULL, 250, NATGW_TABLE_F_OWNER, &b, &sbig), 0);
+                natgw_batch_free(b);
+                assert_int_equal(natgw_batch_build(pb, &sbig, 260, NATGW_TABLE_F_OWNER, &b, &sc), 0);
+                batch_script(b, script, sizeof(script));
+                assert_true(has_step(script, "DELSET:egress4") && has_step(script, "NEWSET:egress4"));
+                assert_false(has_step(script, "DELSETELEM:egress4"));
+                natgw_batch_free(b);
+                natgw_table_state_clear(&sc);
+                natgw_table_state_clear(&sbig);
+                natgw_plan_free(pbig);
+                config_done(big);
+                free(many);
+        }
+        /* A state that is not valid means a replace. */
+        natgw_table_state_clear(&sb);
+        assert_false(sb.valid);
+        assert_int_equal(natgw_batch_build(pb, &sb, 300, 0, &b, NULL), 0);
+        batch_script(b, script, sizeof(script));
+        assert_true(has_step(script, "DELTABLE:natgw"));
+        natgw_batch_free(b);
+
+        natgw_table_state_clear(&sa);
+        natgw_plan_free(pa);
+        natgw_plan_free(pb);
+        config_done(a);
+        config_done(bc);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_batch_splits_and_maps_back),
+                cmocka_unit_test(test_batch_update),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
