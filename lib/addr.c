@@ -41,6 +41,24 @@ int natgw_addr_parse(const char *s, struct natgw_addr *ret) {
         return 0;
 }
 
+/**
+ * natgw_addr_parse_n() - natgw_addr_parse() of the first @n characters of @s
+ * @s:   the text
+ * @n:   how many characters of it are the address
+ * @ret: the address
+ *
+ * Return: 0, or -EINVAL (@ret untouched).
+ */
+int natgw_addr_parse_n(const char *s, size_t n, struct natgw_addr *ret) {
+        char buf[INET6_ADDRSTRLEN];
+
+        if (!s || n >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        return natgw_addr_parse(buf, ret);
+}
+
 /* A decimal number of at most @max_digits digits; nothing else. */
 static int parse_decimal(const char *s, size_t n, size_t max_digits, unsigned *ret) {
         unsigned v = 0;
@@ -64,7 +82,6 @@ static int parse_decimal(const char *s, size_t n, size_t max_digits, unsigned *r
  * Return: 0; -EINVAL on a syntax error; -ERANGE when LEN is too long for the family.
  */
 int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret) {
-        char buf[INET6_ADDRSTRLEN];
         struct natgw_prefix p = {};
         const char *slash;
         unsigned len;
@@ -73,29 +90,19 @@ int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret) {
         if (!s)
                 return -EINVAL;
         slash = strchr(s, '/');
-        if (!slash) {
-                r = natgw_addr_parse(s, &p.addr);
+        r = natgw_addr_parse_n(s, slash ? (size_t)(slash - s) : strlen(s), &p.addr);
+        if (r < 0)
+                return r;
+        p.len = addr_bits(p.addr.family);
+        if (slash) {
+                /* Up to nine digits a number is "too long" (ERANGE); beyond, it is garbage (EINVAL). */
+                r = parse_decimal(slash + 1, strlen(slash + 1), 9, &len);
                 if (r < 0)
                         return r;
-                p.len = addr_bits(p.addr.family);
-                *ret = p;
-                return 0;
+                if (len > p.len)
+                        return -ERANGE;
+                p.len = len;
         }
-
-        if ((size_t) (slash - s) >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, s, slash - s);
-        buf[slash - s] = 0;
-        r = natgw_addr_parse(buf, &p.addr);
-        if (r < 0)
-                return r;
-        /* Up to nine digits a number is "too long" (ERANGE); beyond, it is garbage (EINVAL). */
-        r = parse_decimal(slash + 1, strlen(slash + 1), 9, &len);
-        if (r < 0)
-                return r;
-        if (len > addr_bits(p.addr.family))
-                return -ERANGE;
-        p.len = len;
         *ret = p;
         return 0;
 }

@@ -42,6 +42,8 @@ struct natgw_port_range {
 typedef unsigned __int128 natgw_u128;
 
 int natgw_addr_parse(const char *s, struct natgw_addr *ret);
+/* natgw_addr_parse() of the first @n characters of @s (an address inside a longer text). */
+int natgw_addr_parse_n(const char *s, size_t n, struct natgw_addr *ret);
 /* Formats into buf (at least INET6_ADDRSTRLEN bytes) and returns buf. */
 const char *natgw_addr_format(const struct natgw_addr *a, char *buf, size_t size);
 int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b);

@@ -21,27 +21,15 @@
  * when A > B.
  */
 int natgw_addr_range_parse(const char *s, struct natgw_addr *ret_lo, struct natgw_addr *ret_hi) {
-        char buf[INET6_ADDRSTRLEN];
         struct natgw_addr lo, hi;
         const char *dash;
-        int r;
 
         if (!s)
                 return -EINVAL;
+        /* One address is a range of one: it is parsed as both ends. */
         dash = strchr(s, '-');
-        if (!dash) {
-                r = natgw_addr_parse(s, &lo);
-                if (r < 0)
-                        return r;
-                *ret_lo = *ret_hi = lo;
-                return 0;
-        }
-
-        if ((size_t) (dash - s) >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, s, dash - s);
-        buf[dash - s] = 0;
-        if (natgw_addr_parse(buf, &lo) < 0 || natgw_addr_parse(dash + 1, &hi) < 0)
+        if (natgw_addr_parse_n(s, dash ? (size_t)(dash - s) : strlen(s), &lo) < 0 ||
+            natgw_addr_parse(dash ? dash + 1 : s, &hi) < 0)
                 return -EINVAL;
         if (lo.family != hi.family)
                 return -EAFNOSUPPORT;
@@ -65,7 +53,6 @@ int natgw_addr_range_parse(const char *s, struct natgw_addr *ret_lo, struct natg
  */
 int natgw_forward_to_parse(const char *s, struct natgw_addr *ret_addr, enum natgw_to_port *ret_mode,
                            struct natgw_port_range *ret_port) {
-        char buf[INET6_ADDRSTRLEN];
         struct natgw_port_range port = {};
         struct natgw_addr addr;
         const char *a, *ports = NULL;
@@ -97,11 +84,7 @@ int natgw_forward_to_parse(const char *s, struct natgw_addr *ret_addr, enum natg
                 }
         }
 
-        if (n >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, a, n);
-        buf[n] = 0;
-        r = natgw_addr_parse(buf, &addr);
+        r = natgw_addr_parse_n(a, n, &addr);
         if (r < 0)
                 return r;
         /* Brackets are for IPv6 only; "[192.0.2.1]" is most likely a typo. */

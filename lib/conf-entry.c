@@ -182,6 +182,21 @@ static bool parse_prefix(struct natgw_conf_ctx *ctx, const config_setting_t *e, 
         return false;
 }
 
+/* The indexes 0..n-1 in the order @cmp gives the elements of @v; NULL (ctx->r set): no memory. */
+static size_t *sorted_index(struct natgw_conf_ctx *ctx, size_t n, int (*cmp)(const void *, const void *, void *),
+                            const void *v) {
+        size_t *idx = calloc(n, sizeof(*idx));
+
+        if (!idx) {
+                ctx->r = -ENOMEM;
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        qsort_r(idx, n, sizeof(*idx), cmp, (void *) v);
+        return idx;
+}
+
 static int prefix_index_cmp(const void *a, const void *b, void *userdata) {
         const struct natgw_prefix *v = userdata;
         size_t x = *(const size_t *) a, y = *(const size_t *) b;
@@ -199,12 +214,9 @@ static int check_prefix_dups(struct natgw_conf_ctx *ctx, const config_setting_t 
 
         if (n < 2)
                 return 0;
-        idx = calloc(n, sizeof(*idx));
+        idx = sorted_index(ctx, n, prefix_index_cmp, v);
         if (!idx)
-                return ctx->r = -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                idx[i] = i;
-        qsort_r(idx, n, sizeof(*idx), prefix_index_cmp, (void *) v);
+                return ctx->r;
         for (size_t i = 1; i < n; i++)
                 if (natgw_prefix_cmp(&v[idx[i - 1]], &v[idx[i]]) == 0) {
                         natgw_conf_error(ctx, element(s, idx[i]), "%s %s is listed twice", key,
@@ -257,6 +269,18 @@ static int parse_snat_to(struct natgw_conf_ctx *ctx, const config_setting_t *gro
         return r < 0 ? 0 : e->to_lo.family;
 }
 
+/* The end of an entry: its name, or why there is no entry (-EINVAL: it has errors, reported). */
+static int entry_end(struct natgw_conf_ctx *ctx, unsigned n_errors, char **ret_name) {
+        if (ctx->r < 0)
+                return ctx->r;
+        if (ctx->n_errors != n_errors)
+                return -EINVAL;
+        *ret_name = strdup(ctx->entry);
+        if (!*ret_name)
+                return ctx->r = -ENOMEM;
+        return 0;
+}
+
 /**
  * natgw_conf_parse_egress() - parse one masquerade or snat entry
  * @ctx:   loader state; errors go there, and ctx->entry names the entry afterwards (or is NULL)
@@ -275,7 +299,7 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
         };
         bool snat = kind == NATGW_EGRESS_SNAT;
         unsigned n_errors = ctx->n_errors;
-        int family = 0;
+        int family = 0, r;
 
         entry_begin(ctx, group, snat ? "snat" : "masquerade", pos);
         natgw_conf_check_keys(ctx, group, snat ? snat_keys : masquerade_keys);
@@ -283,18 +307,10 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
                 family = parse_snat_to(ctx, group, &e);
         parse_prefixes(ctx, group, "source", true, family, &e.sources, &e.n_sources);
         parse_ifname(ctx, group, "out_interface", true, e.out_interface);
-        if (ctx->r < 0)
-                return ctx->r;
-        if (ctx->n_errors != n_errors)
-                return -EINVAL;
-
-        e.name = strdup(ctx->entry);
-        if (!e.name)
-                return ctx->r = -ENOMEM;
-        *ret = e;
-        /* Handed over: the cleanup of e must free nothing (cppcheck does not see the cleanup). */
-        /* cppcheck-suppress unreadVariable */
-        e = (struct natgw_egress) {};
+        r = entry_end(ctx, n_errors, &e.name);
+        if (r < 0)
+                return r;
+        *ret = TAKE_STRUCT(e);
         return 0;
 }
 
@@ -365,12 +381,9 @@ static int check_port_overlaps(struct natgw_conf_ctx *ctx, const config_setting_
 
         if (n < 2)
                 return 0;
-        idx = calloc(n, sizeof(*idx));
+        idx = sorted_index(ctx, n, port_index_cmp, v);
         if (!idx)
-                return ctx->r = -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                idx[i] = i;
-        qsort_r(idx, n, sizeof(*idx), port_index_cmp, (void *) v);
+                return ctx->r;
         /* The range seen so far that reaches furthest is the one a later range can run into. */
         widest = idx[0];
         for (size_t i = 1; i < n; i++) {
@@ -488,7 +501,7 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         };
         unsigned n_errors = ctx->n_errors;
         const config_setting_t *to;
-        int family;
+        int family, r;
 
         entry_begin(ctx, group, "forward", pos);
         natgw_conf_check_keys(ctx, group, forward_keys);
@@ -502,17 +515,9 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         family = to ? f.to.family : 0;
         parse_destination(ctx, group, family, &f);
         parse_prefixes(ctx, group, "allow_from", false, family, &f.allow_from, &f.n_allow_from);
-        if (ctx->r < 0)
-                return ctx->r;
-        if (ctx->n_errors != n_errors)
-                return -EINVAL;
-
-        f.name = strdup(ctx->entry);
-        if (!f.name)
-                return ctx->r = -ENOMEM;
-        *ret = f;
-        /* Handed over: the cleanup of f must free nothing (cppcheck does not see the cleanup). */
-        /* cppcheck-suppress unreadVariable */
-        f = (struct natgw_forward) {};
+        r = entry_end(ctx, n_errors, &f.name);
+        if (r < 0)
+                return r;
+        *ret = TAKE_STRUCT(f);
         return 0;
 }

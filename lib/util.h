@@ -26,6 +26,14 @@
                 _p_;                   \
         })
 
+/* Take what a _cleanup_ struct owns away from it: the struct is left zeroed. */
+#define TAKE_STRUCT(s)                 \
+        ({                             \
+                typeof(s) _s_ = (s);   \
+                (s) = (typeof(s)){};   \
+                _s_;                   \
+        })
+
 static inline void freep(void *p) {
         free(*(void **)p);
 }

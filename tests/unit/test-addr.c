@@ -57,6 +57,22 @@ static void test_addr_parse(void **state) {
         assert_int_equal(natgw_addr_parse(NULL, &a), -EINVAL);
 }
 
+/* An address inside a longer text: only the first n characters count. */
+static void test_addr_parse_n(void **state) {
+        struct natgw_addr a;
+        char buf[INET6_ADDRSTRLEN];
+
+        assert_int_equal(natgw_addr_parse_n("10.0.0.1-10.0.0.9", 8, &a), 0);
+        assert_string_equal(natgw_addr_format(&a, buf, sizeof(buf)), "10.0.0.1");
+        assert_int_equal(natgw_addr_parse_n("fd00::1]:80", 7, &a), 0);
+        assert_string_equal(natgw_addr_format(&a, buf, sizeof(buf)), "fd00::1");
+        assert_int_equal(natgw_addr_parse_n("10.0.0.1", 7, &a), -EINVAL);
+        assert_int_equal(natgw_addr_parse_n("10.0.0.1", 0, &a), -EINVAL);
+        /* Longer than any address: refused before it is copied. */
+        assert_int_equal(natgw_addr_parse_n("1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa", 49, &a), -EINVAL);
+        assert_int_equal(natgw_addr_parse_n(NULL, 0, &a), -EINVAL);
+}
+
 static void test_addr_format(void **state) {
         struct natgw_addr a = { .family = AF_INET };
         char small[8], buf[INET6_ADDRSTRLEN];
@@ -386,6 +402,7 @@ static void test_u128(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_addr_parse),
+                cmocka_unit_test(test_addr_parse_n),
                 cmocka_unit_test(test_addr_format),
                 cmocka_unit_test(test_addr_cmp),
                 cmocka_unit_test(test_prefix_parse),
