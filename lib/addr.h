@@ -50,12 +50,7 @@ int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b);
 
 int natgw_prefix_parse(const char *s, struct natgw_prefix *ret);
 
-/**
- * natgw_prefix_parse_loose() - like natgw_prefix_parse(), but keeps host bits
- *
- * The loader uses it to tell the operator which network was meant.
- * Return: 0; -EINVAL on a syntax error; -ERANGE when the length is too long for the family.
- */
+/* natgw_prefix_parse() that keeps host bits: the loader tells which network was meant. */
 int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret);
 
 /* Whether any bit past the prefix length is set. */
@@ -69,12 +64,7 @@ const char *natgw_prefix_format(const struct natgw_prefix *p, char *buf, size_t 
 
 int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b);
 
-/**
- * natgw_port_parse() - parse "N" or "A-B" (decimal, no blanks)
- *
- * Return: 0; -EINVAL on a syntax error; -ERANGE when a port is 0 or above 65535;
- * -EDOM when A > B. @ret is untouched on failure.
- */
+/* "N" or "A-B" (decimal, no blanks). 0, -EINVAL, -ERANGE (0 or > 65535), -EDOM (A > B). */
 int natgw_port_parse(const char *s, struct natgw_port_range *ret);
 
 /* "80" or "70-90" into buf (at least NATGW_PORTS_STRLEN bytes); returns buf. */

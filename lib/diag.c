@@ -32,16 +32,7 @@ int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned lin
         return r;
 }
 
-/**
- * natgw_errors_warn() - append one warning
- * @errors: the list
- * @file:   file name or NULL
- * @line:   line number, 0 for none
- * @entry:  entry name or NULL
- * @fmt:    printf-style message, without file, line or entry
- *
- * Return: 0, or -ENOMEM (the list is then unchanged).
- */
+/* natgw_errors_add() of a warning. */
 int natgw_errors_warn(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, ...) {
         va_list ap;

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
-#include "conf-internal.h"
+#include "conf-addr.h"
 #include "util.h"
 
 static const uint8_t sentinel_bytes[16] = {

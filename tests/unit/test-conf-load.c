@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "conf-internal.h"
+#include "conf.h"
 #include "util.h"
 
 #include "conf-test.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "conf-internal.h"
+#include "conf-validate.h"
 #include "util.h"
 
 #include "conf-test.h"
