@@ -148,15 +148,16 @@ int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors)
                 const char *entry = json_string_value(json_object_get(o, "entry"));
                 const char *message = json_string_value(json_object_get(o, "message"));
                 json_int_t line = json_integer_value(json_object_get(o, "line"));
+                enum natgw_severity sev;
 
                 if (!message)
                         continue;
                 if (line < 0 || line > UINT32_MAX)
                         line = 0;
                 /* Without a severity (an older natgwd), an error. */
-                if (streq(json_string_value(json_object_get(o, "severity")) ?: "", "warning") ?
-                            natgw_errors_warn(errors, file, (unsigned)line, entry, "%s", message) < 0 :
-                            natgw_errors_add(errors, file, (unsigned)line, entry, "%s", message) < 0)
+                sev = streq(json_string_value(json_object_get(o, "severity")) ?: "", "warning") ?
+                              NATGW_SEVERITY_WARNING : NATGW_SEVERITY_ERROR;
+                if (natgw_errors_add_severity(errors, sev, file, (unsigned)line, entry, "%s", message) < 0)
                         return -ENOMEM;
         }
         return 0;

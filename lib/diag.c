@@ -11,58 +11,9 @@ static void error_done(struct natgw_error *e) {
         free(e->message);
 }
 
-/**
- * natgw_errors_add() - append one error
- * @errors: the list
- * @file:   file name or NULL
- * @line:   line number, 0 for none
- * @entry:  entry name or NULL
- * @fmt:    printf-style message, without file, line or entry
- *
- * Return: 0, or -ENOMEM (the list is then unchanged).
- */
-int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                     const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = natgw_errors_addv(errors, file, line, entry, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-/* natgw_errors_add() of a warning. */
-int natgw_errors_warn(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                      const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = natgw_errors_add_severity(errors, NATGW_SEVERITY_WARNING, file, line, entry, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                      const char *fmt, va_list ap) {
-        return natgw_errors_add_severity(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
-}
-
-/**
- * natgw_errors_add_severity() - append one entry
- * @errors:   the list
- * @severity: error or warning
- * @file:     file name or NULL
- * @line:     line number, 0 for none
- * @entry:    entry name or NULL
- * @fmt:      printf-style message, without file, line or entry
- * @ap:       its arguments
- *
- * Return: 0, or -ENOMEM (the list is then unchanged).
- */
-int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
-                              unsigned line, const char *entry, const char *fmt, va_list ap) {
+__attribute__((format(printf, 6, 0)))
+static int add_va(struct natgw_errors *errors, enum natgw_severity severity, const char *file, unsigned line,
+                  const char *entry, const char *fmt, va_list ap) {
         struct natgw_error e = { .severity = severity, .line = line };
 
         if (vasprintf(&e.message, fmt, ap) < 0) {
@@ -82,6 +33,56 @@ int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity s
 oom:
         error_done(&e);
         return -ENOMEM;
+}
+
+/**
+ * natgw_errors_add() - append one error
+ * @errors: the list
+ * @file:   file name or NULL
+ * @line:   line number, 0 for none
+ * @entry:  entry name or NULL
+ * @fmt:    printf-style message, without file, line or entry
+ *
+ * Return: 0, or -ENOMEM (the list is then unchanged).
+ */
+int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                     const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = add_va(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
+                      const char *fmt, va_list ap) {
+        return add_va(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
+}
+
+
+/**
+ * natgw_errors_add_severity() - append one entry of either severity
+ * @errors:   the list
+ * @severity: error or warning
+ * @file:     file name or NULL
+ * @line:     line number, 0 for none
+ * @entry:    entry name or NULL
+ * @fmt:      printf-style message, without file, line or entry
+ *
+ * For entries that come from elsewhere with their severity (another list, a reply).
+ * Return: 0, or -ENOMEM (the list is then unchanged).
+ */
+int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
+                              unsigned line, const char *entry, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = add_va(errors, severity, file, line, entry, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 static void error_print(const struct natgw_error *e, FILE *f) {

@@ -48,14 +48,14 @@ int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned lin
 int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-/* natgw_errors_add() for a warning (severity NATGW_SEVERITY_WARNING). */
-int natgw_errors_warn(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Append one entry of any severity. 0 or -ENOMEM. */
+/* Append one entry of either severity (one that comes with its severity). 0 or -ENOMEM. */
 int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
-                              unsigned line, const char *entry, const char *fmt, va_list ap)
-        __attribute__((format(printf, 6, 0)));
+                              unsigned line, const char *entry, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
+
+/* natgw_errors_add() of a warning (severity NATGW_SEVERITY_WARNING). */
+#define natgw_errors_warn(errors, file, line, entry, ...) \
+        natgw_errors_add_severity((errors), NATGW_SEVERITY_WARNING, (file), (line), (entry), __VA_ARGS__)
 
 /* "error" or "warning" (the word the control protocol uses). */
 const char *natgw_severity_to_string(enum natgw_severity s);
