@@ -35,27 +35,6 @@ oom:
         return -ENOMEM;
 }
 
-/**
- * natgw_errors_add() - append one error
- * @errors: the list
- * @file:   file name or NULL
- * @line:   line number, 0 for none
- * @entry:  entry name or NULL
- * @fmt:    printf-style message, without file, line or entry
- *
- * Return: 0, or -ENOMEM (the list is then unchanged).
- */
-int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                     const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = add_va(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
 int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, va_list ap) {
         return add_va(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);

@@ -31,20 +31,7 @@ struct natgw_errors {
         size_t n, cap;
 };
 
-/**
- * natgw_errors_add() - append one error (severity NATGW_SEVERITY_ERROR)
- * @errors: the list
- * @file:   file name or NULL
- * @line:   line number, 0 for none
- * @entry:  entry name or NULL
- * @fmt:    printf-style message, without file, line or entry
- *
- * Return: 0, or -ENOMEM.
- */
-int natgw_errors_add(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* natgw_errors_add() with a va_list, for callers that wrap it. */
+/* natgw_errors_add() with a va_list, for callers that wrap it. 0 or -ENOMEM. */
 int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
@@ -53,7 +40,13 @@ int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity s
                               unsigned line, const char *entry, const char *fmt, ...)
         __attribute__((format(printf, 6, 7)));
 
-/* natgw_errors_add() of a warning (severity NATGW_SEVERITY_WARNING). */
+/*
+ * natgw_errors_add(errors, file, line, entry, fmt, ...) appends an error, natgw_errors_warn() a
+ * warning: @file or NULL, @line or 0, @entry (the config entry's name) or NULL, and a
+ * printf-style message without them. 0, or -ENOMEM (the list is then unchanged).
+ */
+#define natgw_errors_add(errors, file, line, entry, ...) \
+        natgw_errors_add_severity((errors), NATGW_SEVERITY_ERROR, (file), (line), (entry), __VA_ARGS__)
 #define natgw_errors_warn(errors, file, line, entry, ...) \
         natgw_errors_add_severity((errors), NATGW_SEVERITY_WARNING, (file), (line), (entry), __VA_ARGS__)
 
