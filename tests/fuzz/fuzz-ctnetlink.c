@@ -9,7 +9,7 @@
 
 #include "ct-dump.h"
 #include "ct-stats.h"
-#include "nl-attr.h"
+#include "nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
