@@ -130,7 +130,7 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 struct natgw_errors tmp = {};
                 uint32_t flags = n->flags == FLAGS_NONE ? 0 : NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST;
                 bool update = n->state.valid && n->state.table_flags == flags && update_errors.n == 0;
-                struct natgw_nl_ack first;
+                struct natgw_nl_ack first = { .offset = UINT32_MAX };
                 bool table_msg = false;
 
                 r = apply_once(n, p, update, flags, &tmp, &first, &table_msg, &st);
@@ -190,7 +190,7 @@ uint32_t natgw_nft_portid(const struct natgw_nft *n) {
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors) {
         _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
         struct natgw_errors tmp = {};
-        struct natgw_nl_ack first;
+        struct natgw_nl_ack first = { .offset = UINT32_MAX };
         int r;
 
         natgw_table_state_clear(&n->state); /* whatever happens, the next apply replaces */

@@ -141,20 +141,20 @@ void natgw_nl_set_timeout(struct natgw_nl *nl, uint64_t idle_usec, uint64_t dead
         nl->deadline = deadline;
 }
 
+uint32_t natgw_nl_seq_peek(const struct natgw_nl *nl) {
+        return nl->seq == UINT32_MAX ? 1 : nl->seq + 1;
+}
+
 uint32_t natgw_nl_seq(struct natgw_nl *nl, uint32_t n) {
-        uint32_t first = nl->seq + 1;
+        uint32_t first = natgw_nl_seq_peek(nl);
 
         if (n == 0)
                 n = 1;
         /* A range that would hold 0 starts over at 1. */
-        if (first == 0 || first + (n - 1) < first)
+        if (n - 1 > UINT32_MAX - first)
                 first = 1;
         nl->seq = first + (n - 1);
         return first;
-}
-
-uint32_t natgw_nl_seq_peek(const struct natgw_nl *nl) {
-        return nl->seq + 1 == 0 ? 1 : nl->seq + 1;
 }
 
 int natgw_nl_setsockopt(struct natgw_nl *nl, int opt, int value) {

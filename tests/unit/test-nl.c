@@ -214,6 +214,23 @@ static void test_ack_refused(void **state) {
         assert_int_equal(parse_exact(&m, m.len, &a), -EPROTO);
 }
 
+/* ---- sequence numbers ---- */
+
+static void test_seq_never_zero(void **state) {
+        struct natgw_nl nl = { .fd = -1, .seq = UINT32_MAX - 2 };
+
+        /* A range that fits below the wrap is handed out as is. */
+        assert_int_equal(natgw_nl_seq_peek(&nl), UINT32_MAX - 1);
+        assert_int_equal(natgw_nl_seq(&nl, 2), UINT32_MAX - 1);
+        /* Then the numbers go on at 1, not 0. */
+        assert_int_equal(natgw_nl_seq_peek(&nl), 1);
+        assert_int_equal(natgw_nl_seq(&nl, 1), 1);
+        /* A range that would hold 0 starts at 1 instead. */
+        nl.seq = UINT32_MAX - 2;
+        assert_int_equal(natgw_nl_seq(&nl, 5), 1);
+        assert_int_equal(natgw_nl_seq(&nl, 1), 6);
+}
+
 /* ---- the ack walk ---- */
 
 struct seen {
@@ -498,6 +515,7 @@ int main(void) {
                 cmocka_unit_test(test_ack_truncated_and_empty_attrs),
                 cmocka_unit_test(test_ack_message_not_terminated),
                 cmocka_unit_test(test_ack_refused),
+                cmocka_unit_test(test_seq_never_zero),
                 cmocka_unit_test(test_ack_walk),
                 cmocka_unit_test(test_dump_walk),
                 cmocka_unit_test(test_dump_walk_error),
