@@ -11,26 +11,6 @@
 /* The kernel fills dump messages faster than they are read: room for a burst. */
 #define DUMP_RCVBUF (16 * 1024 * 1024)
 
-static uint16_t be16_attr(const struct nlattr *a) {
-        uint16_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return ntohs(v);
-}
-
-static uint32_t be32_attr(const struct nlattr *a) {
-        uint32_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return ntohl(v);
-}
-
-static uint8_t u8_attr(const struct nlattr *a) {
-        return natgw_nla_len(a) >= 1 ? *(const uint8_t *)natgw_nla_data(a) : 0;
-}
-
 static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         const uint8_t *p = natgw_nla_data(nest), *end = natgw_nla_end(nest);
         const struct nlattr *a;
@@ -67,29 +47,29 @@ static void parse_proto(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         while ((a = natgw_nla_next(&p, end)))
                 switch (natgw_nla_type(a)) {
                 case CTA_PROTO_NUM:
-                        t->l4proto = u8_attr(a);
+                        t->l4proto = natgw_nla_u8(a);
                         break;
                 case CTA_PROTO_SRC_PORT:
-                        t->sport = be16_attr(a);
+                        t->sport = natgw_nla_be16(a);
                         ports |= 1;
                         break;
                 case CTA_PROTO_DST_PORT:
-                        t->dport = be16_attr(a);
+                        t->dport = natgw_nla_be16(a);
                         ports |= 2;
                         break;
                 case CTA_PROTO_ICMP_ID:
                 case CTA_PROTO_ICMPV6_ID:
-                        t->icmp_id = be16_attr(a);
+                        t->icmp_id = natgw_nla_be16(a);
                         icmp |= 1;
                         break;
                 case CTA_PROTO_ICMP_TYPE:
                 case CTA_PROTO_ICMPV6_TYPE:
-                        t->icmp_type = u8_attr(a);
+                        t->icmp_type = natgw_nla_u8(a);
                         icmp |= 2;
                         break;
                 case CTA_PROTO_ICMP_CODE:
                 case CTA_PROTO_ICMPV6_CODE:
-                        t->icmp_code = u8_attr(a);
+                        t->icmp_code = natgw_nla_u8(a);
                         icmp |= 4;
                         break;
                 default:
@@ -112,7 +92,7 @@ static void parse_tuple(const struct nlattr *nest, struct natgw_ct_tuple *t) {
                         parse_proto(a, t);
                         break;
                 case CTA_TUPLE_ZONE:
-                        t->zone = be16_attr(a);
+                        t->zone = natgw_nla_be16(a);
                         t->has_zone = true;
                         break;
                 default:
@@ -132,7 +112,7 @@ static uint8_t parse_tcp_state(const struct nlattr *protoinfo) {
                         continue;
                 while ((b = natgw_nla_next(&q, qend)))
                         if (natgw_nla_type(b) == CTA_PROTOINFO_TCP_STATE && natgw_nla_len(b) >= 1)
-                                state = u8_attr(b);
+                                state = natgw_nla_u8(b);
         }
         return state;
 }
@@ -185,18 +165,18 @@ int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *re
                         parse_tuple(a, &r.reply);
                         break;
                 case CTA_STATUS:
-                        status = be32_attr(a);
+                        status = natgw_nla_be32(a);
                         break;
                 case CTA_PROTOINFO:
                         r.orig.tcp_state = parse_tcp_state(a);
                         break;
                 case CTA_ID:
                         r.has_id = natgw_nla_len(a) == sizeof(uint32_t);
-                        r.id = be32_attr(a);
+                        r.id = natgw_nla_be32(a);
                         break;
                 case CTA_ZONE:
                         r.has_zone = natgw_nla_len(a) == sizeof(uint16_t);
-                        r.zone = be16_attr(a);
+                        r.zone = natgw_nla_be16(a);
                         break;
                 default:
                         break;
@@ -257,21 +237,4 @@ int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userda
         natgw_nl_set_timeout(nl, nl->idle_usec, deadline);
         natgw_nl_set_buffers(nl, DUMP_RCVBUF, 0);
         return natgw_nl_dump(nl, &req.nlh, on_msg, &d);
-}
-
-struct tuples {
-        natgw_ct_dump_cb cb;
-        void *userdata;
-};
-
-static int on_record(const struct natgw_ct_record *r, void *userdata) {
-        const struct tuples *t = userdata;
-
-        return t->cb(&r->orig, t->userdata) ? 0 : 1;
-}
-
-int natgw_ct_dump(natgw_ct_dump_cb cb, void *userdata) {
-        struct tuples t = { .cb = cb, .userdata = userdata };
-
-        return natgw_ct_dump_records(UINT64_MAX, on_record, &t);
 }

@@ -67,9 +67,3 @@ typedef int (*natgw_ct_record_cb)(const struct natgw_ct_record *r, void *userdat
  * @cb's error; other -errno.
  */
 int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userdata);
-
-/* Called for each entry; return false to stop the dump. */
-typedef bool (*natgw_ct_dump_cb)(const struct natgw_ct_tuple *t, void *userdata);
-
-/* natgw_ct_dump_records() for the original tuples, without a deadline. */
-int natgw_ct_dump(natgw_ct_dump_cb cb, void *userdata);

@@ -46,12 +46,10 @@ static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_
                 return -EPROTO;
         while ((a = natgw_nla_next(&p, end))) {
                 uint16_t type = natgw_nla_type(a);
-                uint32_t v;
+                uint32_t v = natgw_nla_be32(a);
 
                 if (natgw_nla_len(a) != sizeof(v))
                         continue;
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-                v = ntohl(v);
                 if (global) {
                         if (type == CTA_STATS_GLOBAL_ENTRIES)
                                 s->count = v;

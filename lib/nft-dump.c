@@ -7,7 +7,6 @@
 #include "nft-netlink.h"
 #include "nft.h"
 
-#include <endian.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -32,14 +31,6 @@ static bool attr_streq(const struct nlattr *a, const char *s) {
 
         return natgw_nla_len(a) >= n + 1 && memcmp(natgw_nla_data(a), s, n) == 0 &&
                ((const char *)natgw_nla_data(a))[n] == '\0';
-}
-
-static uint64_t be64_attr(const struct nlattr *a) {
-        uint64_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return be64toh(v);
 }
 
 int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter *ret) {
@@ -73,9 +64,9 @@ int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter
 
                         while ((b = natgw_nla_next(&q, natgw_nla_end(a))))
                                 if (natgw_nla_type(b) == NFTA_COUNTER_PACKETS)
-                                        c.packets = be64_attr(b);
+                                        c.packets = natgw_nla_be64(b);
                                 else if (natgw_nla_type(b) == NFTA_COUNTER_BYTES)
-                                        c.bytes = be64_attr(b);
+                                        c.bytes = natgw_nla_be64(b);
                         break;
                 }
                 default:

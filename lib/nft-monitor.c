@@ -133,12 +133,9 @@ static void parse_gen(const struct nlmsghdr *nlh, struct natgw_nft_change *acc) 
         const struct nlattr *a;
 
         while ((a = natgw_nla_next(&p, end))) {
-                uint32_t v;
-
-                if (natgw_nla_type(a) == NFTA_GEN_PROC_PID && natgw_nla_len(a) == sizeof(v)) {
-                        memcpy(&v, natgw_nla_data(a), sizeof(v));
-                        acc->pid = ntohl(v);
-                } else if (natgw_nla_type(a) == NFTA_GEN_PROC_NAME)
+                if (natgw_nla_type(a) == NFTA_GEN_PROC_PID && natgw_nla_len(a) == sizeof(uint32_t))
+                        acc->pid = natgw_nla_be32(a);
+                else if (natgw_nla_type(a) == NFTA_GEN_PROC_NAME)
                         attr_copy(a, acc->comm, sizeof(acc->comm));
         }
 }

@@ -12,6 +12,7 @@
  * messages, never read them.
  */
 
+#include <endian.h>
 #include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,35 @@ static inline const void *natgw_nla_data(const struct nlattr *a) {
 
 static inline size_t natgw_nla_len(const struct nlattr *a) {
         return a->nla_len - NLA_HDRLEN;
+}
+
+/* Integer attributes as the kernel sends them: the value when the length is right, else 0. */
+static inline uint8_t natgw_nla_u8(const struct nlattr *a) {
+        return natgw_nla_len(a) >= 1 ? *(const uint8_t *)natgw_nla_data(a) : 0;
+}
+
+static inline uint16_t natgw_nla_be16(const struct nlattr *a) {
+        uint16_t v = 0;
+
+        if (natgw_nla_len(a) == sizeof(v))
+                memcpy(&v, natgw_nla_data(a), sizeof(v));
+        return be16toh(v);
+}
+
+static inline uint32_t natgw_nla_be32(const struct nlattr *a) {
+        uint32_t v = 0;
+
+        if (natgw_nla_len(a) == sizeof(v))
+                memcpy(&v, natgw_nla_data(a), sizeof(v));
+        return be32toh(v);
+}
+
+static inline uint64_t natgw_nla_be64(const struct nlattr *a) {
+        uint64_t v = 0;
+
+        if (natgw_nla_len(a) == sizeof(v))
+                memcpy(&v, natgw_nla_data(a), sizeof(v));
+        return be64toh(v);
 }
 
 /* The payload of @a as the bounds of a nested attribute walk. */

@@ -18,19 +18,7 @@
 #include "nl.h"
 #include "util.h"
 
-static size_t read_seed(const char *name, uint8_t *buf, size_t size) {
-        char path[512];
-        FILE *f;
-        size_t n;
-
-        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz-ctnetlink/%s", SRCDIR, name);
-        f = fopen(path, "rb");
-        assert_non_null(f);
-        n = fread(buf, 1, size, f);
-        fclose(f);
-        assert_true(n > 0);
-        return n;
-}
+#include "fuzz-seed.h"
 
 static void assert_addr(const struct natgw_addr *a, const char *want) {
         struct in_addr v4;
@@ -42,7 +30,7 @@ static void assert_addr(const struct natgw_addr *a, const char *want) {
 
 static void test_nat_entries(void **state) {
         static uint8_t buf[4096];
-        size_t len = read_seed("ct-nat-entries", buf, sizeof(buf));
+        size_t len = read_seed("fuzz-ctnetlink", "ct-nat-entries", buf, sizeof(buf));
         const uint8_t *p = buf;
         const struct nlmsghdr *nlh;
         struct natgw_ct_record r;
@@ -101,7 +89,7 @@ static void test_nat_entries(void **state) {
 
 static void test_reply_missing(void **state) {
         static uint8_t buf[4096];
-        size_t len = read_seed("ct-entry", buf, sizeof(buf));
+        size_t len = read_seed("fuzz-ctnetlink", "ct-entry", buf, sizeof(buf));
         const uint8_t *p = buf;
         const struct nlmsghdr *nlh = natgw_nlmsg_next(&p, &len);
         struct natgw_ct_record r;

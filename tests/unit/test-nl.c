@@ -22,6 +22,8 @@
 #include "nl.h"
 #include "util.h"
 
+#include "fuzz-seed.h"
+
 #include "conf-test.h"
 
 /* ---- building messages byte by byte ---- */
@@ -464,23 +466,9 @@ static void test_error_names_entry(void **state) {
 
 /* ---- the counter dump ---- */
 
-static size_t read_seed(const char *name, uint8_t *buf, size_t size) {
-        char path[512];
-        FILE *f;
-        size_t n;
-
-        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz-nft-dump/%s", SRCDIR, name);
-        f = fopen(path, "rb");
-        assert_non_null(f);
-        n = fread(buf, 1, size, f);
-        fclose(f);
-        assert_true(n > 0);
-        return n;
-}
-
 static void test_counters(void **state) {
         static uint8_t buf[4096];
-        size_t len = read_seed("counters", buf, sizeof(buf));
+        size_t len = read_seed("fuzz-nft-dump", "counters", buf, sizeof(buf));
         const uint8_t *p = buf;
         const struct nlmsghdr *nlh;
         struct natgw_nft_counter c;
@@ -498,7 +486,7 @@ static void test_counters(void **state) {
         assert_int_equal(natgw_nft_counter_parse(nlh, &c), -EPROTO);
 
         /* Another table's counter, and a quota of table natgw: neither is ours to show. */
-        len = read_seed("other-table", buf, sizeof(buf));
+        len = read_seed("fuzz-nft-dump", "other-table", buf, sizeof(buf));
         p = buf;
         nlh = natgw_nlmsg_next(&p, &len);
         assert_int_equal(natgw_nft_counter_parse(nlh, &c), -ENOENT);
