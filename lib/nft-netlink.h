@@ -2,9 +2,10 @@
 #pragma once
 
 /*
- * The nftables transaction over lib/nl (nft-netlink.c): a batch sent in one datagram, every
- * answer read, every error traced back to its message and from there to the config entry that
- * produced it. What to send and what to do about a refusal is nft-apply.c's business.
+ * nftables over lib/nl, inside the nft subsystem: the transaction (nft-netlink.c: a batch sent
+ * in one datagram, every answer read, every error traced back to its message and from there to
+ * the config entry that produced it) and the parser of the counter dump (nft-dump.c). What to
+ * send and what to do about a refusal is nft-apply.c's business.
  */
 
 #include "nft-batch.h"
