@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "ct-dump.h"
-#include "nl-attr.h"
+#include "nl.h"
 
-/* The kernel fills dump messages faster than they are read: room for a burst, and big reads. */
+/* The kernel fills dump messages faster than they are read: room for a burst. */
 #define DUMP_RCVBUF (16 * 1024 * 1024)
-#define DUMP_RECV (256 * 1024)
-#define DUMP_TIMEOUT_MS 10000
 
 static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         const uint8_t *p = natgw_nla_data(nest), *end = natgw_nla_end(nest);
@@ -42,38 +39,71 @@ static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         }
 }
 
-static uint16_t be16_attr(const struct nlattr *a) {
-        uint16_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return ntohs(v);
-}
-
 static void parse_proto(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         const uint8_t *p = natgw_nla_data(nest), *end = natgw_nla_end(nest);
+        unsigned ports = 0, icmp = 0;
         const struct nlattr *a;
 
         while ((a = natgw_nla_next(&p, end)))
                 switch (natgw_nla_type(a)) {
                 case CTA_PROTO_NUM:
-                        if (natgw_nla_len(a) >= 1)
-                                t->l4proto = *(const uint8_t *)natgw_nla_data(a);
+                        t->l4proto = natgw_nla_u8(a);
                         break;
                 case CTA_PROTO_SRC_PORT:
-                        t->sport = be16_attr(a);
+                        t->sport = natgw_nla_be16(a);
+                        ports |= 1;
                         break;
                 case CTA_PROTO_DST_PORT:
-                        t->dport = be16_attr(a);
+                        t->dport = natgw_nla_be16(a);
+                        ports |= 2;
+                        break;
+                case CTA_PROTO_ICMP_ID:
+                case CTA_PROTO_ICMPV6_ID:
+                        t->icmp_id = natgw_nla_be16(a);
+                        icmp |= 1;
+                        break;
+                case CTA_PROTO_ICMP_TYPE:
+                case CTA_PROTO_ICMPV6_TYPE:
+                        t->icmp_type = natgw_nla_u8(a);
+                        icmp |= 2;
+                        break;
+                case CTA_PROTO_ICMP_CODE:
+                case CTA_PROTO_ICMPV6_CODE:
+                        t->icmp_code = natgw_nla_u8(a);
+                        icmp |= 4;
+                        break;
+                default:
+                        break;
+                }
+        t->has_ports = ports == 3;
+        t->has_icmp = icmp == 7;
+}
+
+static void parse_tuple(const struct nlattr *nest, struct natgw_ct_tuple *t) {
+        const uint8_t *p = natgw_nla_data(nest), *end = natgw_nla_end(nest);
+        const struct nlattr *a;
+
+        while ((a = natgw_nla_next(&p, end)))
+                switch (natgw_nla_type(a)) {
+                case CTA_TUPLE_IP:
+                        parse_ip(a, t);
+                        break;
+                case CTA_TUPLE_PROTO:
+                        parse_proto(a, t);
+                        break;
+                case CTA_TUPLE_ZONE:
+                        t->zone = natgw_nla_be16(a);
+                        t->has_zone = true;
                         break;
                 default:
                         break;
                 }
 }
 
-static void parse_tcp_state(const struct nlattr *protoinfo, struct natgw_ct_tuple *t) {
+static uint8_t parse_tcp_state(const struct nlattr *protoinfo) {
         const uint8_t *p = natgw_nla_data(protoinfo), *end = natgw_nla_end(protoinfo);
         const struct nlattr *a, *b;
+        uint8_t state = 0xff;
 
         while ((a = natgw_nla_next(&p, end))) {
                 const uint8_t *q = natgw_nla_data(a), *qend = natgw_nla_end(a);
@@ -82,129 +112,129 @@ static void parse_tcp_state(const struct nlattr *protoinfo, struct natgw_ct_tupl
                         continue;
                 while ((b = natgw_nla_next(&q, qend)))
                         if (natgw_nla_type(b) == CTA_PROTOINFO_TCP_STATE && natgw_nla_len(b) >= 1)
-                                t->tcp_state = *(const uint8_t *)natgw_nla_data(b);
+                                state = natgw_nla_u8(b);
+        }
+        return state;
+}
+
+/* The tuples as the stale decision reads them: addresses of the entry's family, ports of TCP
+ * and UDP only. */
+static void fill_entry(struct natgw_ct_record *r, uint32_t status) {
+        struct natgw_ct_entry *e = &r->entry;
+        bool ports = r->orig.l4proto == IPPROTO_TCP || r->orig.l4proto == IPPROTO_UDP;
+        const struct {
+                const uint8_t *bytes;
+                uint16_t port;
+                struct natgw_addr *addr;
+                uint16_t *to;
+        } f[] = {
+                { r->orig.src, r->orig.sport, &e->orig_src, &e->orig_sport },
+                { r->orig.dst, r->orig.dport, &e->orig_dst, &e->orig_dport },
+                { r->reply.src, r->reply.sport, &e->reply_src, &e->reply_sport },
+                { r->reply.dst, r->reply.dport, &e->reply_dst, &e->reply_dport },
+        };
+
+        *e = (struct natgw_ct_entry){ .family = r->orig.family, .l4proto = r->orig.l4proto,
+                                      .src_nat = status & IPS_SRC_NAT, .dst_nat = status & IPS_DST_NAT,
+                                      .tcp_state = r->orig.tcp_state };
+        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
+                f[i].addr->family = e->family;
+                memcpy(f[i].addr->bytes, f[i].bytes, 16);
+                *f[i].to = ports ? f[i].port : 0;
         }
 }
 
-int natgw_ct_tuple_parse(const struct nlmsghdr *nlh, struct natgw_ct_tuple *ret) {
-        const uint8_t *p = (const uint8_t *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-        const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
-        struct natgw_ct_tuple t = { .tcp_state = 0xff };
+int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *ret) {
+        const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
+        struct natgw_ct_record r = { .orig.tcp_state = 0xff };
         const struct nlattr *a;
         bool orig = false;
+        uint32_t status = 0;
 
-        if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)) ||
-            NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+        if (!p || NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
             NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW)
                 return -EPROTO;
-        while ((a = natgw_nla_next(&p, end))) {
-                uint16_t type = natgw_nla_type(a);
-
-                if (type == CTA_TUPLE_ORIG) {
-                        const uint8_t *q = natgw_nla_data(a), *qend = natgw_nla_end(a);
-                        const struct nlattr *b;
-
+        while ((a = natgw_nla_next(&p, end)))
+                switch (natgw_nla_type(a)) {
+                case CTA_TUPLE_ORIG:
                         orig = true;
-                        while ((b = natgw_nla_next(&q, qend))) {
-                                if (natgw_nla_type(b) == CTA_TUPLE_IP)
-                                        parse_ip(b, &t);
-                                else if (natgw_nla_type(b) == CTA_TUPLE_PROTO)
-                                        parse_proto(b, &t);
-                        }
-                } else if (type == CTA_PROTOINFO)
-                        parse_tcp_state(a, &t);
-        }
-        if (!orig || (t.family != AF_INET && t.family != AF_INET6))
+                        parse_tuple(a, &r.orig);
+                        break;
+                case CTA_TUPLE_REPLY:
+                        r.has_reply = true;
+                        parse_tuple(a, &r.reply);
+                        break;
+                case CTA_STATUS:
+                        status = natgw_nla_be32(a);
+                        break;
+                case CTA_PROTOINFO:
+                        r.orig.tcp_state = parse_tcp_state(a);
+                        break;
+                case CTA_ID:
+                        r.has_id = natgw_nla_len(a) == sizeof(uint32_t);
+                        r.id = natgw_nla_be32(a);
+                        break;
+                case CTA_ZONE:
+                        r.has_zone = natgw_nla_len(a) == sizeof(uint16_t);
+                        r.zone = natgw_nla_be16(a);
+                        break;
+                default:
+                        break;
+                }
+        if (!orig || (r.orig.family != AF_INET && r.orig.family != AF_INET6))
                 return -EPROTO;
-        *ret = t;
+        r.reply.tcp_state = r.orig.tcp_state;
+        /* A reply tuple of another family (or none) leaves nothing the decision could read. */
+        r.has_reply = r.has_reply && r.reply.family == r.orig.family;
+        if (r.has_reply)
+                fill_entry(&r, status);
+        *ret = r;
         return 0;
 }
 
-static int wait_readable(int fd) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+int natgw_ct_tuple_parse(const struct nlmsghdr *nlh, struct natgw_ct_tuple *ret) {
+        struct natgw_ct_record r;
         int k;
 
-        do
-                k = poll(&p, 1, DUMP_TIMEOUT_MS);
-        while (k < 0 && errno == EINTR);
+        k = natgw_ct_record_parse(nlh, &r);
         if (k < 0)
-                return -errno;
-        return k == 0 ? -ETIMEDOUT : 0;
+                return k;
+        *ret = r.orig;
+        return 0;
 }
 
-int natgw_ct_dump(natgw_ct_dump_cb cb, void *userdata) {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+struct dump {
+        natgw_ct_record_cb cb;
+        void *userdata;
+};
+
+static int on_msg(const struct nlmsghdr *nlh, void *userdata) {
+        const struct dump *d = userdata;
+        struct natgw_ct_record r;
+
+        if (natgw_ct_record_parse(nlh, &r) < 0)
+                return 0;
+        return d->cb(&r, d->userdata);
+}
+
+int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userdata) {
+        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+        struct dump d = { .cb = cb, .userdata = userdata };
         struct {
                 struct nlmsghdr nlh;
                 struct nfgenmsg g;
         } req = {
                 .nlh = { .nlmsg_len = sizeof(req),
                          .nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
-                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-                         .nlmsg_seq = (uint32_t)time(NULL) },
-                .g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                .g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 }, /* both families */
         };
-        _cleanup_(closep) int fd = -1;
-        _cleanup_(freep) uint8_t *buf = NULL;
-        int size = DUMP_RCVBUF;
-        bool intr = false;
+        int r;
 
-        buf = malloc(DUMP_RECV);
-        if (!buf)
-                return -ENOMEM;
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-        if (fd < 0)
-                return -errno;
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return -errno;
-        if (send(fd, &req, sizeof(req), 0) < 0)
-                return -errno;
-
-        for (;;) {
-                const struct nlmsghdr *nlh;
-                const uint8_t *p = buf;
-                ssize_t n;
-                size_t len;
-                int r;
-
-                n = recv(fd, buf, DUMP_RECV, 0);
-                if (n < 0) {
-                        if (errno == EAGAIN) {
-                                r = wait_readable(fd);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        if (errno == EINTR)
-                                continue;
-                        return errno == ENOBUFS ? -EINTR : -errno;
-                }
-                if (n == 0)
-                        return -EPROTO;
-                len = (size_t)n;
-                while ((nlh = natgw_nlmsg_next(&p, &len))) {
-                        struct natgw_ct_tuple t;
-
-                        if (nlh->nlmsg_seq != req.nlh.nlmsg_seq)
-                                continue;
-                        if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-                                intr = true;
-                        if (nlh->nlmsg_type == NLMSG_DONE)
-                                return intr ? -EINTR : 0;
-                        if (nlh->nlmsg_type == NLMSG_ERROR) {
-                                const struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-                                if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-                                        return -EPROTO;
-                                /* An errno, and nothing a caller could not negate. */
-                                return e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
-                        }
-                        if (natgw_ct_tuple_parse(nlh, &t) < 0)
-                                continue;
-                        if (!cb(&t, userdata))
-                                return 0;
-                }
-        }
+        r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
+        if (r < 0)
+                return r;
+        natgw_nl_set_timeout(nl, nl->idle_usec, deadline);
+        natgw_nl_set_buffers(nl, DUMP_RCVBUF, 0);
+        return natgw_nl_dump(nl, &req.nlh, on_msg, &d);
 }

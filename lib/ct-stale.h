@@ -34,6 +34,7 @@ struct natgw_ct_entry {
         uint16_t reply_sport, reply_dport;
         bool src_nat;     /* IPS_SRC_NAT: the source of the original direction was translated */
         bool dst_nat;     /* IPS_DST_NAT: the destination was translated */
+        uint8_t tcp_state; /* TCP_CONNTRACK_*, 0xff none */
 };
 
 /* Two configs, indexed for natgw_ct_stale_check(). */
@@ -132,6 +133,7 @@ struct natgw_ct_stale_stats {
         uint64_t failed;   /* deletions the kernel refused */
         int first_error;   /* -errno of the first refused deletion, 0: none */
         uint64_t usec;     /* time spent, reading and deleting */
+        bool timed_out;    /* stopped at the overall deadline (-ETIMEDOUT): the rest was left alone */
 };
 
 /**
@@ -147,10 +149,14 @@ struct natgw_ct_stale_stats {
  * entry that expired and was made anew (under the new config) in the meantime is not deleted.
  * An entry that is gone by the time its deletion arrives counts as vanished, not as an error.
  *
+ * All of it, reading and deleting, ends within an overall deadline of a few seconds: the
+ * daemon waits for it and the watchdog waits for the daemon. At the deadline it stops where it
+ * is, and says so in @stats->timed_out.
+ *
  * Return: 0 when the table was read to its end (@stats->failed may still count refused
  * deletions); -errno when the table could not be read or the deletions not sent (a dump the
- * kernel interrupted, a socket that stayed silent for 10 s): what was deleted until then
- * stays deleted, and @stats says how much that was.
+ * kernel interrupted, a socket that stayed silent for 10 s, -ETIMEDOUT at the deadline): what
+ * was deleted until then stays deleted, and @stats says how much that was.
  */
 int natgw_ct_stale_clean(const struct natgw_config *old, const struct natgw_config *new,
                          struct natgw_ct_stale_stats *stats);

@@ -3,37 +3,27 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
-#include <poll.h>
-#include <time.h>
 
 #include "ct-stats.h"
-#include "nl-attr.h"
+#include "nl.h"
+#include "time-util.h"
 
-#define RECV_BUF (64 * 1024)
-#define TIMEOUT_MS 2000
+#define TIMEOUT_USEC (2 * 1000000ull)
 
 struct natgw_ct_reader {
-        struct mnl_socket *nl;
-        uint32_t portid, seq;
-        uint8_t *buf;
+        struct natgw_nl *nl;
 };
 
 int natgw_ct_reader_new(struct natgw_ct_reader **ret) {
         _cleanup_(natgw_ct_reader_freep) struct natgw_ct_reader *r = NULL;
+        int k;
 
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        r->buf = malloc(RECV_BUF);
-        if (!r->buf)
-                return -ENOMEM;
-        r->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (!r->nl)
-                return -errno;
-        if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-                return -errno;
-        r->portid = mnl_socket_get_portid(r->nl);
-        r->seq = (uint32_t)time(NULL);
+        k = natgw_nl_open(NETLINK_NETFILTER, 0, &r->nl);
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -41,9 +31,7 @@ int natgw_ct_reader_new(struct natgw_ct_reader **ret) {
 struct natgw_ct_reader *natgw_ct_reader_free(struct natgw_ct_reader *r) {
         if (!r)
                 return NULL;
-        if (r->nl)
-                mnl_socket_close(r->nl);
-        free(r->buf);
+        natgw_nl_free(r->nl);
         free(r);
         return NULL;
 }
@@ -58,12 +46,10 @@ static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_
                 return -EPROTO;
         while ((a = natgw_nla_next(&p, end))) {
                 uint16_t type = natgw_nla_type(a);
-                uint32_t v;
+                uint32_t v = natgw_nla_be32(a);
 
                 if (natgw_nla_len(a) != sizeof(v))
                         continue;
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-                v = ntohl(v);
                 if (global) {
                         if (type == CTA_STATS_GLOBAL_ENTRIES)
                                 s->count = v;
@@ -151,59 +137,25 @@ int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s) 
         return 0;
 }
 
-/* Send one request and read its answer into @s, within TIMEOUT_MS. */
+static int on_stats(const struct nlmsghdr *nlh, void *userdata) {
+        return natgw_ct_stats_parse(nlh, nlh->nlmsg_len, userdata);
+}
+
+/* Send one request and read its answer into @s, within TIMEOUT_USEC. */
 static int request(struct natgw_ct_reader *r, uint16_t msg, uint16_t flags, struct natgw_ct_stats *s) {
         char req[256];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
         struct nfgenmsg *nfg;
-        uint32_t seq = ++r->seq;
-        struct timespec ts;
-        int64_t deadline;
 
         nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
         nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        nlh->nlmsg_seq = seq;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
         nfg->nfgen_family = AF_UNSPEC;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
-        if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
-                return -errno;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + TIMEOUT_MS;
-        for (;;) {
-                struct pollfd p = { .fd = mnl_socket_get_fd(r->nl), .events = POLLIN };
-                const struct nlmsghdr *h;
-                ssize_t n;
-                int64_t now;
-                int k;
-
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                k = poll(&p, 1, (int)(deadline - now));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ETIMEDOUT;
-                n = recv(mnl_socket_get_fd(r->nl), r->buf, RECV_BUF, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                h = (const struct nlmsghdr *)r->buf;
-                /* Left over from an earlier request that timed out: not this answer. */
-                if ((size_t)n >= sizeof(*h) && h->nlmsg_seq != seq)
-                        continue;
-                k = natgw_ct_stats_parse(r->buf, (size_t)n, s);
-                if (k != 0)
-                        return k < 0 ? k : 0;
-        }
+        natgw_nl_set_timeout(r->nl, TIMEOUT_USEC, natgw_mono_usec() + TIMEOUT_USEC);
+        /* Answers left over from an earlier request that timed out carry its sequence number. */
+        return natgw_nl_dump(r->nl, nlh, on_stats, s);
 }
 
 int natgw_ct_reader_read(struct natgw_ct_reader *r, struct natgw_ct_stats *ret) {

@@ -207,7 +207,8 @@ int natgw_ct_summary_top(const struct natgw_ct_summary *s, size_t top, struct na
         return 0;
 }
 
-static bool on_tuple(const struct natgw_ct_tuple *t, void *userdata) {
+static int on_entry(const struct natgw_ct_record *r, void *userdata) {
+        const struct natgw_ct_tuple *t = &r->orig;
         struct collect *c = userdata;
         struct key s = { .family = t->family }, d = { .family = t->family, .l4proto = t->l4proto, .port = t->dport };
 
@@ -221,9 +222,9 @@ static bool on_tuple(const struct natgw_ct_tuple *t, void *userdata) {
                 c->top->tcp_states[t->tcp_state < ELEMENTSOF(c->top->tcp_states) ? t->tcp_state : 0]++;
         if ((c->top->total & 4095) == 0 && natgw_mono_usec() > c->deadline) {
                 c->top->truncated = true;
-                return false;
+                return 1;
         }
-        return true;
+        return 0;
 }
 
 int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
@@ -250,7 +251,7 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
                         return r;
                 c.src = src;
                 c.dst = dst;
-                r = natgw_ct_dump(on_tuple, &c);
+                r = natgw_ct_dump_records(UINT64_MAX, on_entry, &c);
         }
         if (r >= 0)
                 r = natgw_ct_summary_top(src, top, &t->sources, &t->n_sources, &approx_src);

@@ -119,7 +119,11 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                         (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "conntrack entries of removed or changed entries were not all "
                                                "deleted (%" PRIu64 " of %" PRIu64 " found stale): %s",
-                                               ct_stats.deleted, ct_stats.stale, strerror(-r));
+                                               ct_stats.deleted, ct_stats.stale,
+                                               ct_stats.timed_out ? "the cleanup stopped at its deadline"
+                                               : r == -EINTR ? "the dump was interrupted (the table changed or "
+                                                               "the socket overran)"
+                                                             : strerror(-r));
                 else if (ct_stats.failed > 0)
                         (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "the kernel refused to delete %" PRIu64 " of %" PRIu64

@@ -4,24 +4,19 @@
  */
 
 /* netinet/in.h (via nft.h) before the kernel's headers, which then leave its types alone. */
-#include "nft-batch.h"
+#include "nft-netlink.h"
 #include "nft.h"
 
 #include <libmnl/libmnl.h>
-#include <libnftnl/object.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <time.h>
 
 #define DUMP_TRIES 3
-/* Larger than any dump message the kernel builds (it sizes them to a page or 32 KiB). */
-#define DUMP_BUF (64 * 1024)
 
 struct counters {
         struct natgw_counter *v;
         size_t n, cap;
-        int r;
 };
 
 void natgw_counters_free(struct natgw_counter *v, size_t n) {
@@ -30,92 +25,102 @@ void natgw_counters_free(struct natgw_counter *v, size_t n) {
         free(v);
 }
 
-static int on_obj(const struct nlmsghdr *nlh, void *data) {
-        struct counters *c = data;
-        struct nftnl_obj *o;
-        const char *name;
+/* Whether string attribute @a holds exactly @s. */
+static bool attr_streq(const struct nlattr *a, const char *s) {
+        size_t n = strlen(s);
 
-        o = nftnl_obj_alloc();
-        if (!o) {
-                c->r = -ENOMEM;
-                return MNL_CB_ERROR;
-        }
-        if (nftnl_obj_nlmsg_parse(nlh, o) < 0 || nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER ||
-            !(name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME))) {
-                /* Not a counter of ours (or one this libnftnl cannot read): not ours to show. */
-                nftnl_obj_free(o);
-                return MNL_CB_OK;
-        }
-        if (GROW(c->v, c->cap, c->n + 1) < 0 || !(c->v[c->n].name = strdup(name))) {
-                nftnl_obj_free(o);
-                c->r = -ENOMEM;
-                return MNL_CB_ERROR;
-        }
-        c->v[c->n].packets = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
-        c->v[c->n].bytes = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
-        c->n++;
-        nftnl_obj_free(o);
-        return MNL_CB_OK;
+        return natgw_nla_len(a) >= n + 1 && memcmp(natgw_nla_data(a), s, n) == 0 &&
+               ((const char *)natgw_nla_data(a))[n] == '\0';
 }
 
-/* One dump; -EINTR when the kernel says the table changed under it. */
-static int dump_once(struct mnl_socket *nl, uint32_t seq, struct counters *c) {
-        _cleanup_(freep) char *buf = malloc(DUMP_BUF);
-        uint32_t portid = mnl_socket_get_portid(nl);
-        struct nftnl_obj *o;
-        struct nlmsghdr *nlh;
-        bool intr = false;
+int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter *ret) {
+        const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
+        struct natgw_nft_counter c = {};
+        bool ours = false, counter = false;
+        const struct nlattr *a, *b;
 
-        if (!buf)
-                return -ENOMEM;
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET, NLM_F_DUMP, seq);
-        o = nftnl_obj_alloc();
-        if (!o)
-                return -ENOMEM;
-        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
-        nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-        nftnl_obj_nlmsg_build_payload(nlh, o);
-        nftnl_obj_free(o);
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-                return -errno;
-
-        for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl, buf, DUMP_BUF);
-                int len, r;
-
-                if (n < 0)
-                        /* ENOBUFS: the dump overran the socket; start again like an interrupted one. */
-                        return errno == ENOBUFS ? -EINTR : -errno;
-                len = (int)n;
-                for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len))
-                        if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-                                intr = true;
-                r = mnl_cb_run(buf, (size_t)n, seq, portid, on_obj, c);
-                if (r < 0)
-                        return c->r < 0 ? c->r : -errno;
-                if (r == MNL_CB_STOP)
+        if (!p || nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ))
+                return -EPROTO;
+        while ((a = natgw_nla_next(&p, end)))
+                switch (natgw_nla_type(a)) {
+                case NFTA_OBJ_TABLE:
+                        ours = attr_streq(a, NATGW_TABLE);
                         break;
-        }
-        return intr ? -EINTR : 0;
+                case NFTA_OBJ_NAME: {
+                        size_t n = strnlen(natgw_nla_data(a), natgw_nla_len(a));
+
+                        if (n == 0 || n >= sizeof(c.name) || n == natgw_nla_len(a))
+                                return -EPROTO; /* empty, too long, or not NUL-terminated */
+                        memcpy(c.name, natgw_nla_data(a), n + 1);
+                        break;
+                }
+                case NFTA_OBJ_TYPE:
+                        counter = natgw_nla_len(a) == sizeof(uint32_t) &&
+                                  memcmp(natgw_nla_data(a), &(uint32_t){ htonl(NFT_OBJECT_COUNTER) },
+                                         sizeof(uint32_t)) == 0;
+                        break;
+                case NFTA_OBJ_DATA: {
+                        const uint8_t *q = natgw_nla_data(a);
+
+                        while ((b = natgw_nla_next(&q, natgw_nla_end(a))))
+                                if (natgw_nla_type(b) == NFTA_COUNTER_PACKETS)
+                                        c.packets = natgw_nla_be64(b);
+                                else if (natgw_nla_type(b) == NFTA_COUNTER_BYTES)
+                                        c.bytes = natgw_nla_be64(b);
+                        break;
+                }
+                default:
+                        break;
+                }
+        /* Another table's object, or no counter: not ours to show. */
+        if (!ours || !counter || !c.name[0])
+                return -ENOENT;
+        *ret = c;
+        return 0;
+}
+
+static int on_obj(const struct nlmsghdr *nlh, void *userdata) {
+        struct counters *cs = userdata;
+        struct natgw_nft_counter c;
+
+        if (natgw_nft_counter_parse(nlh, &c) < 0)
+                return 0;
+        if (GROW(cs->v, cs->cap, cs->n + 1) < 0 || !(cs->v[cs->n].name = strdup(c.name)))
+                return -ENOMEM;
+        cs->v[cs->n].packets = c.packets;
+        cs->v[cs->n].bytes = c.bytes;
+        cs->n++;
+        return 0;
+}
+
+/* One dump on a fresh socket: an overrun dump may leave messages behind in an old one. */
+static int dump_once(struct counters *c) {
+        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+        char buf[256];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nfgenmsg *nfg;
+        int r;
+
+        r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
+        if (r < 0)
+                return r;
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = NFPROTO_INET;
+        nfg->version = NFNETLINK_V0;
+        mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
+        mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+        return natgw_nl_dump(nl, nlh, on_obj, c);
 }
 
 int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n) {
-        uint32_t seq = (uint32_t)time(NULL);
         int r = -EINTR;
 
-        /* A fresh socket per try: an overrun dump may leave messages behind in the old one. */
         for (int t = 0; t < DUMP_TRIES && r == -EINTR; t++) {
                 struct counters c = {};
-                struct mnl_socket *nl;
 
-                nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-                if (!nl)
-                        return -errno;
-                if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-                        r = -errno;
-                else
-                        r = dump_once(nl, seq + (uint32_t)t, &c);
-                mnl_socket_close(nl);
+                r = dump_once(&c);
                 if (r < 0) {
                         natgw_counters_free(c.v, c.n);
                         continue;

@@ -11,12 +11,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "nft-monitor.h"
-#include "nl-attr.h"
+#include "nl.h"
+#include "time-util.h"
 
 #define TABLE_NAME "natgw"
 #define RECV_BUF (64 * 1024)
@@ -24,7 +22,7 @@
  * that, ENOBUFS only costs one NFT_MSG_GETTABLE. */
 #define RCVBUF_SIZE (1 << 20)
 #define READS_PER_CALL 1024
-#define TABLE_QUERY_TIMEOUT_MS 2000
+#define TABLE_QUERY_TIMEOUT_USEC (2 * 1000000ull)
 
 /*
  * The DESTROY* commands (Linux 6.3) are newer than some uapi headers; the kernel notifies them
@@ -135,12 +133,9 @@ static void parse_gen(const struct nlmsghdr *nlh, struct natgw_nft_change *acc) 
         const struct nlattr *a;
 
         while ((a = natgw_nla_next(&p, end))) {
-                uint32_t v;
-
-                if (natgw_nla_type(a) == NFTA_GEN_PROC_PID && natgw_nla_len(a) == sizeof(v)) {
-                        memcpy(&v, natgw_nla_data(a), sizeof(v));
-                        acc->pid = ntohl(v);
-                } else if (natgw_nla_type(a) == NFTA_GEN_PROC_NAME)
+                if (natgw_nla_type(a) == NFTA_GEN_PROC_PID && natgw_nla_len(a) == sizeof(uint32_t))
+                        acc->pid = natgw_nla_be32(a);
+                else if (natgw_nla_type(a) == NFTA_GEN_PROC_NAME)
                         attr_copy(a, acc->comm, sizeof(acc->comm));
         }
 }
@@ -281,15 +276,14 @@ const char *natgw_nft_change_who(const struct natgw_nft_change *c, char *buf, si
 }
 
 struct natgw_nft_monitor {
-        struct mnl_socket *nl;
+        struct natgw_nl *nl;
         uint8_t *buf;
 };
 
 struct natgw_nft_monitor *natgw_nft_monitor_free(struct natgw_nft_monitor *m) {
         if (!m)
                 return NULL;
-        if (m->nl)
-                mnl_socket_close(m->nl);
+        natgw_nl_free(m->nl);
         free(m->buf);
         free(m);
         return NULL;
@@ -297,7 +291,7 @@ struct natgw_nft_monitor *natgw_nft_monitor_free(struct natgw_nft_monitor *m) {
 
 int natgw_nft_monitor_new(struct natgw_nft_monitor **ret) {
         _cleanup_(natgw_nft_monitor_freep) struct natgw_nft_monitor *m = NULL;
-        int group = NFNLGRP_NFTABLES, size = RCVBUF_SIZE, fd;
+        int r;
 
         m = calloc(1, sizeof(*m));
         if (!m)
@@ -305,152 +299,79 @@ int natgw_nft_monitor_new(struct natgw_nft_monitor **ret) {
         m->buf = malloc(RECV_BUF);
         if (!m->buf)
                 return -ENOMEM;
-        m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (!m->nl)
-                return -errno;
-        if (mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-                return -errno;
-        if (mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
-                return -errno;
-        fd = mnl_socket_get_fd(m->nl);
-        /* Best effort: the FORCE variant needs CAP_NET_ADMIN, which natgwd has. */
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        r = natgw_nl_open(NETLINK_NETFILTER, NATGW_NL_NONBLOCK, &m->nl);
+        if (r < 0)
+                return r;
+        r = natgw_nl_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTABLES);
+        if (r < 0)
+                return r;
+        natgw_nl_set_buffers(m->nl, RCVBUF_SIZE, 0);
         *ret = TAKE_PTR(m);
         return 0;
 }
 
 int natgw_nft_monitor_fd(const struct natgw_nft_monitor *m) {
-        return mnl_socket_get_fd(m->nl);
+        return m->nl->fd;
 }
 
 int natgw_nft_monitor_read(struct natgw_nft_monitor *m, uint32_t own_portid, struct natgw_nft_change *acc) {
-        int fd = mnl_socket_get_fd(m->nl);
-
         for (unsigned i = 0; i < READS_PER_CALL; i++) {
-                struct iovec iov = { m->buf, RECV_BUF };
-                struct sockaddr_nl sa;
-                struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
+                bool trunc = false;
                 ssize_t n;
 
-                n = recvmsg(fd, &mh, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        /* The socket overran: notifications were dropped. What is queued after
-                         * this error is still to be read. */
-                        if (errno == ENOBUFS) {
-                                acc->lost = true;
-                                continue;
-                        }
-                        return -errno;
-                }
-                /* Only the kernel multicasts on this group; anything else is not a notification. */
-                if (mh.msg_namelen < sizeof(sa) || sa.nl_pid != 0)
+                n = natgw_nl_recv(m->nl, m->buf, RECV_BUF, &trunc);
+                if (n == -EAGAIN)
+                        return 0;
+                /* The socket overran: notifications were dropped. What is queued after this
+                 * error is still to be read. */
+                if (n == -ENOBUFS) {
+                        acc->lost = true;
                         continue;
-                if (mh.msg_flags & MSG_TRUNC)
+                }
+                if (n < 0)
+                        return (int)n;
+                if (trunc)
                         acc->lost = true;
                 natgw_nft_monitor_parse(m->buf, MIN((size_t)n, (size_t)RECV_BUF), own_portid, acc);
         }
         return NATGW_NFT_MONITOR_MORE;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
+/* The answer to a GETTABLE: 1 exists, 0 missing. */
+static int on_table(const struct nlmsghdr *nlh, void *userdata) {
+        bool *seen = userdata;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The answer to a GETTABLE: 1 exists, 0 missing, -errno; 2 not complete yet. */
-static int table_answer(const uint8_t *buf, size_t len, uint32_t seq, bool *seen) {
-        const struct nlmsghdr *nlh;
-
-        while ((nlh = natgw_nlmsg_next(&buf, &len))) {
-                if (nlh->nlmsg_seq != seq)
-                        continue;
-                if (nlh->nlmsg_type == NLMSG_ERROR) {
-                        const struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-                        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-                                return -EPROTO;
-                        if (e->error == 0)
-                                return *seen ? 1 : -EPROTO;
-                        if (e->error == -ENOENT)
-                                return 0;
-                        return e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
-                }
-                if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE))
-                        *seen = true;
-        }
-        return 2;
+        if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE))
+                *seen = true;
+        return 0;
 }
 
 int natgw_nft_table_exists(void) {
-        _cleanup_(freep) uint8_t *buf = NULL;
-        struct mnl_socket *nl;
-        struct nlmsghdr *nlh;
+        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+        char buf[256];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
         struct nfgenmsg *nfg;
-        uint32_t seq = (uint32_t)time(NULL);
-        int64_t deadline;
         bool seen = false;
-        int r = -ETIMEDOUT;
+        int r;
 
-        buf = malloc(RECV_BUF);
-        if (!buf)
-                return -ENOMEM;
-        nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (!nl)
-                return -errno;
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-                r = -errno;
-                mnl_socket_close(nl);
+        r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
+        if (r < 0)
                 return r;
-        }
-        nlh = mnl_nlmsg_put_header(buf);
+        natgw_nl_set_timeout(nl, TABLE_QUERY_TIMEOUT_USEC, natgw_mono_usec() + TABLE_QUERY_TIMEOUT_USEC);
         nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-        nlh->nlmsg_seq = seq;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
         nfg->nfgen_family = NFPROTO_INET;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
         mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, TABLE_NAME);
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-                r = -errno;
-                mnl_socket_close(nl);
+        /* The table, then the ack that ends the answer; or the error alone. */
+        r = natgw_nl_dump(nl, nlh, on_table, &seen);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
                 return r;
-        }
-        deadline = now_ms() + TABLE_QUERY_TIMEOUT_MS;
-        for (int64_t left; (left = deadline - now_ms()) > 0;) {
-                struct pollfd pfd = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
-                ssize_t n;
-                int k;
-
-                k = poll(&pfd, 1, (int)left);
-                if (k < 0 && errno != EINTR) {
-                        r = -errno;
-                        break;
-                }
-                if (k <= 0)
-                        continue;
-                n = recv(mnl_socket_get_fd(nl), buf, RECV_BUF, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                k = table_answer(buf, (size_t)n, seq, &seen);
-                if (k != 2) {
-                        r = k;
-                        break;
-                }
-        }
-        mnl_socket_close(nl);
-        return r;
+        return seen ? 1 : -EPROTO;
 }
 
 uint64_t natgw_restore_limit_next(struct natgw_restore_limit *l, uint64_t now, bool *ret_new_pause) {

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The parsers of what ctnetlink sends back, on arbitrary bytes: what comes back from the kernel
- * is input too. The statistics parser and the dump's per-entry tuple parser must stay inside the
- * buffer and return a verdict.
+ * is input too. The statistics parser and the dump's per-entry parser (tuples, status, id, zone,
+ * TCP state) must stay inside the buffer and return a verdict.
  */
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "ct-dump.h"
 #include "ct-stats.h"
-#include "nl-attr.h"
+#include "nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,9 +31,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 size_t len = size;
 
                 while ((nlh = natgw_nlmsg_next(&p, &len))) {
-                        struct natgw_ct_tuple t;
+                        struct natgw_ct_record rec;
 
-                        if (natgw_ct_tuple_parse(nlh, &t) == 0 && t.family != AF_INET && t.family != AF_INET6)
+                        if (natgw_ct_record_parse(nlh, &rec) < 0)
+                                continue;
+                        if (rec.orig.family != AF_INET && rec.orig.family != AF_INET6)
+                                abort();
+                        /* The decision's view holds together: one family, ports of TCP and UDP only. */
+                        if (rec.has_reply &&
+                            (rec.entry.family != rec.orig.family || rec.entry.reply_src.family != rec.orig.family ||
+                             (rec.entry.l4proto != IPPROTO_TCP && rec.entry.l4proto != IPPROTO_UDP &&
+                              (rec.entry.orig_sport | rec.entry.orig_dport | rec.entry.reply_sport |
+                               rec.entry.reply_dport) != 0)))
                                 abort();
                 }
         }

@@ -10,10 +10,11 @@
 #   game6  UDP [2001:db8:2::7]:40005 -> gw:6001, to [fd00:1::66]         (target changes)
 #   web    TCP 198.51.100.8 -> gw:8080, to 192.168.1.66:80, a live stream  (forward unchanged)
 #   guests UDP 192.168.1.66:40003 -> 203.0.113.100:53, masqueraded        (entry removed)
+#   guests ICMP echo 192.168.1.66 -> 203.0.113.100, masqueraded           (entry removed)
 #   lan    UDP 192.168.1.10:40004 -> 203.0.113.100:53, masqueraded        (entry unchanged)
 #   other  UDP 198.51.100.7:40001 -> gw:7001, DNATed to 192.168.1.66:6000 by another table
 #   plain  UDP 198.51.100.8:40002 -> gw:7000, a server on gw itself (no NAT at all)
-# The reload (natgwctl reload) deletes the entries of game, game6 and guests, and only those: the same
+# The reload (natgwctl reload) deletes the entries of game, game6 and guests (both), and only those: the same
 # flows, with the same source ports, then reach the new targets or leave untranslated; every
 # other entry is still there with the same conntrack id, and the stream never notices. A
 # second reload of the same file deletes nothing.
@@ -114,6 +115,30 @@ out=$(ask_ok "$LAN" udp 203.0.113.100 53 --from 192.168.1.66 --sport 40003)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ local=203\.0\.113\.100:53 proto=udp$" "$out" "guests: 192.168.1.66 is masqueraded"
 out=$(ask_ok "$LAN" udp 203.0.113.100 53 --from 192.168.1.10 --sport 40004)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ local=203\.0\.113\.100:53 proto=udp$" "$out" "lan: 192.168.1.10 is masqueraded"
+# One ICMP echo from 192.168.1.66 (a raw socket: the lab has no ping), answered within 2 s. Its
+# entry has no ports: its deletion must name it by ICMP id, type and code.
+nsexec "$LAN" python3 - <<'EOF' || fail "guests: no answer to an ICMP echo from 192.168.1.66"
+import socket, struct
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+echo = struct.pack("!BBHHH", 8, 0, 0, 0x4e47, 1) + b"natgwlab"
+echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.bind(("192.168.1.66", 0))
+s.settimeout(2)
+s.sendto(echo, ("203.0.113.100", 0))
+for _ in range(10):
+    data, addr = s.recvfrom(1500)
+    if addr[0] == "203.0.113.100" and data[20] == 0:
+        break
+else:
+    raise SystemExit(1)
+EOF
+ct=$(conntrack_gw -p icmp --orig-src 192.168.1.66)
+assert_match "src=192\.168\.1\.66 dst=203\.0\.113\.100 type=8 code=0 id=[0-9]+ .*src=203\.0\.113\.100 dst=203\.0\.113\.1 " \
+        "$ct" "conntrack: guests' ping is masqueraded"
 
 ct=$(conntrack_gw -p udp --orig-src 198.51.100.7 --orig-port-src 40000)
 assert_match "src=198\.51\.100\.7 dst=203\.0\.113\.1 sport=40000 dport=6000 .*src=192\.168\.1\.66 dst=198\.51\.100\.7 sport=6000 dport=40000" \
@@ -149,8 +174,8 @@ sleep 1
 cp "$conf2" "$conf"
 log=$(reload_ok)
 info "natgwctl reload: ${log//$'\n'/ | }"
-assert_match "deleted 3 conntrack entries that carried a removed or changed translation" "$log" \
-        "natgwd deleted the 3 stale entries (game, game6, guests)"
+assert_match "deleted 4 conntrack entries that carried a removed or changed translation" "$log" \
+        "natgwd deleted the 4 stale entries (game, game6, guests' UDP flow and ping)"
 assert_no_match "warning" "$log" "the reload logged no warning"
 
 # Right after the reload, before any packet: the stale entries are gone, the others are the
@@ -158,6 +183,7 @@ assert_no_match "warning" "$log" "the reload logged no warning"
 ct_none -p udp --orig-src 198.51.100.7 --orig-port-src 40000
 ct_none -f ipv6 -p udp --orig-src 2001:db8:2::7 --orig-port-src 40005
 ct_none -p udp --orig-src 192.168.1.66 --orig-port-src 40003
+ct_none -p icmp --orig-src 192.168.1.66
 assert_eq "$id_lan" "$(ct_id -p udp --orig-src 192.168.1.10 --orig-port-src 40004)" "lan's entry survived the reload"
 assert_eq "$id_other" "$(ct_id -p udp --orig-src 198.51.100.7 --orig-port-src 40001)" "table labnat's entry survived the reload"
 assert_eq "$id_plain" "$(ct_id -p udp --orig-src 198.51.100.8 --orig-port-src 40002)" "the un-NATed entry survived the reload"

@@ -26,7 +26,9 @@
  *                       table changed under the dump;
  *   nft-dump-intr N     ... and the next N dumps of nftables objects;
  *   ct-stats-eperm N    reading the answers to the next N conntrack statistics requests fails
- *                       with EPERM.
+ *                       with EPERM;
+ *   ct-dump-stall N     every read of the next N conntrack dumps finds nothing (EAGAIN after
+ *                       100 ms), as if the kernel stayed silent, until the socket sends again.
  * A request is matched when it is sent; COUNT is then written back one lower, so a test sees
  * how many were used. Only what natgwd reads is changed, never what the kernel holds.
  */
@@ -80,6 +82,7 @@ enum fault_kind {
         FAULT_CT_DUMP_INTR,
         FAULT_NFT_DUMP_INTR,
         FAULT_CT_STATS_EPERM,
+        FAULT_CT_DUMP_STALL,
 };
 
 /* The requests natgwd sends, told apart by their first message. */
@@ -103,6 +106,7 @@ static const struct {
         { "ct-dump-intr", FAULT_CT_DUMP_INTR, REQ_CT_DUMP },
         { "nft-dump-intr", FAULT_NFT_DUMP_INTR, REQ_NFT_DUMP },
         { "ct-stats-eperm", FAULT_CT_STATS_EPERM, REQ_CT_STATS },
+        { "ct-dump-stall", FAULT_CT_DUMP_STALL, REQ_CT_DUMP },
 };
 
 struct fault {
@@ -369,6 +373,11 @@ static int before_recv(int fd) {
         case FAULT_CT_STATS_EPERM:
                 armed[fd] = FAULT_NONE;
                 errno = EPERM;
+                return -1;
+        case FAULT_CT_DUMP_STALL:
+                /* Stays armed; a pause, so that a reader that polls again does not spin. */
+                usleep(100000);
+                errno = EAGAIN;
                 return -1;
         default:
                 return 0;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-
 /*
- * The parser of one conntrack entry of a dump (ct-dump.c): its original tuple, and malformed messages.
+ * The per-entry parser of the conntrack dump (lib/ct-dump.c) on the seed of
+ * tests/fuzz/corpus/fuzz-ctnetlink/ct-nat-entries: two entries encoded by hand as ctnetlink
+ * sends them (a forwarded TCP connection in zone 5, a masqueraded ping), read back into what
+ * the stale decision and the deletion need; and a tuple built with libmnl, then broken.
  */
 
 #include <arpa/inet.h>
@@ -16,7 +18,91 @@
 #include <cmocka.h>
 
 #include "ct-dump.h"
+#include "nl.h"
 #include "util.h"
+
+#include "fuzz-seed.h"
+
+static void assert_addr(const struct natgw_addr *a, const char *want) {
+        struct in_addr v4;
+
+        assert_int_equal(inet_pton(AF_INET, want, &v4), 1);
+        assert_int_equal(a->family, AF_INET);
+        assert_memory_equal(a->bytes, &v4, 4);
+}
+
+static void test_nat_entries(void **state) {
+        static uint8_t buf[4096];
+        size_t len = read_seed("fuzz-ctnetlink", "ct-nat-entries", buf, sizeof(buf));
+        const uint8_t *p = buf;
+        const struct nlmsghdr *nlh;
+        struct natgw_ct_record r;
+
+        /* 1: 198.51.100.7:40000 -> 203.0.113.1:8080 forwarded to 192.168.1.66:80, established. */
+        nlh = natgw_nlmsg_next(&p, &len);
+        assert_non_null(nlh);
+        assert_int_equal(natgw_ct_record_parse(nlh, &r), 0);
+        assert_true(r.has_reply);
+        assert_int_equal(r.entry.family, AF_INET);
+        assert_int_equal(r.entry.l4proto, IPPROTO_TCP);
+        assert_addr(&r.entry.orig_src, "198.51.100.7");
+        assert_addr(&r.entry.orig_dst, "203.0.113.1");
+        assert_addr(&r.entry.reply_src, "192.168.1.66");
+        assert_addr(&r.entry.reply_dst, "198.51.100.7");
+        assert_int_equal(r.entry.orig_sport, 40000);
+        assert_int_equal(r.entry.orig_dport, 8080);
+        assert_int_equal(r.entry.reply_sport, 80);
+        assert_int_equal(r.entry.reply_dport, 40000);
+        /* CTA_STATUS 0x1b8: CONFIRMED, SRC_NAT, DST_NAT, SRC_NAT_DONE, DST_NAT_DONE. */
+        assert_true(r.entry.src_nat);
+        assert_true(r.entry.dst_nat);
+        assert_int_equal(r.entry.tcp_state, 3); /* TCP_CONNTRACK_ESTABLISHED */
+        assert_true(r.has_id);
+        assert_int_equal(r.id, 0xdeadbeef);
+        assert_true(r.has_zone);
+        assert_int_equal(r.zone, 5);
+        assert_true(r.orig.has_ports);
+        assert_false(r.orig.has_icmp);
+
+        /* 2: a ping from 192.168.1.5 masqueraded to 203.0.113.1: no ports, ICMP id/type/code. */
+        nlh = natgw_nlmsg_next(&p, &len);
+        assert_non_null(nlh);
+        assert_int_equal(natgw_ct_record_parse(nlh, &r), 0);
+        assert_int_equal(r.entry.l4proto, IPPROTO_ICMP);
+        assert_addr(&r.entry.reply_dst, "203.0.113.1");
+        assert_int_equal(r.entry.orig_sport | r.entry.orig_dport | r.entry.reply_sport | r.entry.reply_dport, 0);
+        assert_true(r.entry.src_nat);
+        assert_false(r.entry.dst_nat);
+        assert_int_equal(r.entry.tcp_state, 0xff);
+        assert_true(r.orig.has_icmp);
+        assert_false(r.orig.has_ports);
+        assert_int_equal(r.orig.icmp_id, 77);
+        assert_int_equal(r.orig.icmp_type, 8);
+        assert_int_equal(r.orig.icmp_code, 0);
+        assert_true(r.has_id);
+        assert_int_equal(r.id, 7);
+        assert_false(r.has_zone);
+
+        /* NLMSG_DONE: no entry. */
+        nlh = natgw_nlmsg_next(&p, &len);
+        assert_non_null(nlh);
+        assert_int_equal(natgw_ct_record_parse(nlh, &r), -EPROTO);
+        assert_int_equal(len, 0);
+}
+
+static void test_reply_missing(void **state) {
+        static uint8_t buf[4096];
+        size_t len = read_seed("fuzz-ctnetlink", "ct-entry", buf, sizeof(buf));
+        const uint8_t *p = buf;
+        const struct nlmsghdr *nlh = natgw_nlmsg_next(&p, &len);
+        struct natgw_ct_record r;
+
+        /* The original tuple alone: enough for the top sources, not for the decision. */
+        assert_non_null(nlh);
+        assert_int_equal(natgw_ct_record_parse(nlh, &r), 0);
+        assert_false(r.has_reply);
+        assert_int_equal(r.orig.family, AF_INET);
+}
 
 static void test_tuple_parse(void **state) {
         static uint8_t buf[1024];
@@ -72,6 +158,8 @@ static void test_tuple_parse(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tuple_parse),
+                cmocka_unit_test(test_nat_entries),
+                cmocka_unit_test(test_reply_missing),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The apply policy (lib/nft.h): what natgwd sends to make table inet natgw what the config says,
+ * and what it does about a refusal. An update of the table the last batch left, else a replace;
+ * table flags owner and persist where the kernel has both, none where it has not. The
+ * transaction itself is nft-netlink.c's.
+ */
+
+#include <linux/netlink.h>
+
+#include "nft-netlink.h"
+#include "nft.h"
+#include "time-util.h"
+#include "util.h"
+
+enum flags_support {
+        FLAGS_UNKNOWN,
+        FLAGS_OWNER_PERSIST,
+        FLAGS_NONE,
+};
+
+struct natgw_nft {
+        struct natgw_nl *nl; /* for natgwd's lifetime: the table's owner is this socket */
+        enum flags_support flags;
+        struct natgw_table_state state; /* what the last committed batch left; the next one updates it */
+};
+
+struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
+        if (!n)
+                return NULL;
+        natgw_nl_free(n->nl);
+        natgw_table_state_clear(&n->state);
+        free(n);
+        return NULL;
+}
+
+int natgw_nft_new(struct natgw_nft **ret) {
+        _cleanup_(natgw_nft_freep) struct natgw_nft *n = NULL;
+        int r;
+
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        r = natgw_nft_socket_open(&n->nl);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+/* Reserve the sequence numbers of @b, built from @first = natgw_nl_seq_peek(): a batch must
+ * know its first number before it knows how many it needs. False (build again) only where the
+ * numbers would wrap through 0. */
+static bool seq_reserved(struct natgw_nft *n, const struct natgw_batch *b, uint32_t first) {
+        return natgw_nl_seq(n->nl, (uint32_t)b->n_msgs) == first;
+}
+
+/* One transaction for @p: an update of the table the last batch left (@update), else a
+ * replace. On success the state it leaves is kept for the next one. */
+static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool update, uint32_t flags,
+                      struct natgw_errors *errors, struct natgw_nl_ack *first, bool *ret_table_msg,
+                      struct natgw_apply_stats *stats) {
+        _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
+        struct natgw_table_state st = {};
+        uint64_t t1;
+        int r;
+
+        for (;;) {
+                uint32_t seq = natgw_nl_seq_peek(n->nl);
+
+                r = natgw_batch_build(p, update ? &n->state : NULL, seq, flags, &b, &st);
+                if (r < 0) {
+                        natgw_errors_add(errors, p->config->path, 0, NULL, "building the batch failed: %s",
+                                         strerror(-r));
+                        return r;
+                }
+                if (seq_reserved(n, b, seq))
+                        break;
+                b = natgw_batch_free(b);
+                natgw_table_state_clear(&st);
+        }
+        t1 = natgw_mono_usec();
+        r = natgw_nft_transact(n->nl, b, p, errors, first);
+        stats->kernel_usec += natgw_mono_usec() - t1;
+        stats->bytes = b->len;
+        stats->messages = (uint32_t)b->n_msgs;
+        stats->update = update;
+        if (r == -EINVAL) {
+                const struct natgw_msg *m = natgw_batch_find(b, first->seq);
+
+                *ret_table_msg = m && m->kind == NATGW_MSG_TABLE;
+        }
+        if (r == 0) {
+                natgw_table_state_clear(&n->state);
+                n->state = st;
+        } else {
+                natgw_table_state_clear(&st);
+                /* Rejected: the kernel kept the table as it was. Unknown (transport): the next
+                 * batch replaces the table as a whole. */
+                if (r != -EINVAL)
+                        natgw_table_state_clear(&n->state);
+        }
+        return r;
+}
+
+static void errors_move(struct natgw_errors *to, struct natgw_errors *from) {
+        for (size_t i = 0; i < from->n; i++) {
+                struct natgw_error *e = &from->v[i];
+
+                natgw_errors_add(to, e->file, e->line, e->entry, "%s", e->message);
+        }
+        natgw_errors_clear(from);
+}
+
+int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
+                    struct natgw_apply_stats *stats) {
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        struct natgw_errors update_errors = {};
+        struct natgw_apply_stats st = {};
+        uint64_t t0 = natgw_mono_usec();
+        int r;
+
+        r = natgw_plan_build(c, &p, errors);
+        if (r < 0) {
+                if (r != -EINVAL)
+                        natgw_errors_add(errors, c->path, 0, NULL, "compiling the table failed: %s", strerror(-r));
+                return r;
+        }
+        for (;;) {
+                struct natgw_errors tmp = {};
+                uint32_t flags = n->flags == FLAGS_NONE ? 0 : NATGW_TABLE_F_OWNER | NATGW_TABLE_F_PERSIST;
+                bool update = n->state.valid && n->state.table_flags == flags && update_errors.n == 0;
+                struct natgw_nl_ack first = { .offset = UINT32_MAX };
+                bool table_msg = false;
+
+                r = apply_once(n, p, update, flags, &tmp, &first, &table_msg, &st);
+                if (r == -EINVAL && update) {
+                        /* The table is not as the last batch left it (deleted or changed behind
+                         * natgwd's back where the kernel has no owner flag), or the kernel
+                         * refuses the new content: replace the table as a whole. If that is
+                         * refused too, its errors are the ones that count. */
+                        errors_move(&update_errors, &tmp);
+                        if (update_errors.n == 0)
+                                natgw_errors_add(&update_errors, c->path, 0, NULL, "the kernel rejected the update");
+                        /* The state stays: if the replace is rejected too, the table is still
+                         * what it was, and the next reload tries an update again. */
+                        continue;
+                }
+                /* Kernels before 6.9 have no persist flag. Owner alone would take NAT down with
+                 * natgwd, so there the table is made without flags. */
+                if (r == -EINVAL && n->flags == FLAGS_UNKNOWN && first.error == -EOPNOTSUPP && table_msg) {
+                        natgw_errors_clear(&tmp);
+                        n->flags = FLAGS_NONE;
+                        continue;
+                }
+                errors_move(errors, &tmp);
+                if (r < 0) {
+                        natgw_errors_clear(&update_errors);
+                        return r;
+                }
+                if (update_errors.n > 0) {
+                        /* Applied, but the table had changed behind natgwd's back: say so. */
+                        natgw_errors_add(errors, c->path, 0, NULL,
+                                         "table inet natgw was not as natgwd left it (%s); it was replaced as a "
+                                         "whole",
+                                         update_errors.v[0].message);
+                        natgw_errors_clear(&update_errors);
+                }
+                if (n->flags == FLAGS_UNKNOWN)
+                        n->flags = FLAGS_OWNER_PERSIST;
+                /* Userspace: the plan and every batch built; the kernel: every transaction. */
+                st.compile_usec = natgw_mono_usec() - t0 - st.kernel_usec;
+                if (stats) {
+                        *stats = st;
+                        stats->elements = p->n_elements;
+                        stats->table_flags = flags;
+                }
+                return 0;
+        }
+}
+
+void natgw_nft_forget(struct natgw_nft *n) {
+        natgw_table_state_clear(&n->state);
+}
+
+uint32_t natgw_nft_portid(const struct natgw_nft *n) {
+        return n->nl->portid;
+}
+
+int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors) {
+        _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
+        struct natgw_errors tmp = {};
+        struct natgw_nl_ack first = { .offset = UINT32_MAX };
+        int r;
+
+        natgw_table_state_clear(&n->state); /* whatever happens, the next apply replaces */
+        for (;;) {
+                uint32_t seq = natgw_nl_seq_peek(n->nl);
+
+                r = natgw_batch_build_delete(seq, &b);
+                if (r < 0)
+                        return r;
+                if (seq_reserved(n, b, seq))
+                        break;
+                b = natgw_batch_free(b);
+        }
+        r = natgw_nft_transact(n->nl, b, NULL, &tmp, &first);
+        if (r == -EINVAL && first.error == -ENOENT) {
+                r = 0;
+                natgw_errors_clear(&tmp);
+        } else
+                errors_move(errors, &tmp);
+        return r;
+}
