@@ -170,8 +170,8 @@ static void print_show(const json_t *reply) {
                         snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));
                         snprintf(to, sizeof(to), "%s", streq(kind, "snat") ? str(e, "to") : "(interface address)");
                 }
-                if (json_is_integer(json_object_get(e, "packets"))) {
-                        snprintf(pk, sizeof(pk), "%lld", num(e, "packets"));
+                if (json_is_integer(json_object_get(e, "connections"))) {
+                        snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
                         snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
                 }
                 printf("%-10s %-16s %-44s %-24s %12s %14s\n", kind, str(e, "name"), match, to, pk, by);

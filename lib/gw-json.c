@@ -118,7 +118,7 @@ static int add_counter(json_t *j, const char *name, const struct natgw_counter *
         /* No counters at all (the table is gone) come as NULL, which bsearch() must not get. */
         const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
 
-        if (json_object_set_new(j, "packets", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
+        if (json_object_set_new(j, "connections", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
             json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0)
                 return -ENOMEM;
         return 0;

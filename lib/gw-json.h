@@ -49,8 +49,8 @@ json_t *natgw_forward_to_json(const struct natgw_forward *f);
  * @counters:   the kernel's named counters (natgw_nft_dump_counters()), any order
  * @n_counters: their number
  *
- * Return: {"ok": true, "config": PATH, "entries": [...]} with "packets" and "bytes" per entry
- * (null when the kernel has no counter of that name); NULL when out of memory.
+ * Return: {"ok": true, "config": PATH, "entries": [...]} with "connections" (the counter's
+ * packets: NAT chains see only the first packet of each connection) and "bytes" per entry (null when the kernel has no counter of that name); NULL when out of memory.
  */
 json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters);
 

@@ -58,9 +58,9 @@ assert_match $'\nforward +dns +eth0 udp 53,5300-5301 from 198\.51\.100\.0/24 +19
 assert_match $'\nmasquerade +lan +192\.168\.1\.0/24 out eth0 +\(interface address\) +1 ' "$out" \
         "show: lan counted 1 connection"
 json=$(natgwctl -j show) || fail "natgwctl -j show failed"
-assert_eq "lan:1 web:3 dns:0" "$(jq -r '[.entries[] | "\(.name):\(.packets)"] | join(" ")' <<<"$json")" \
+assert_eq "lan:1 web:3 dns:0" "$(jq -r '[.entries[] | "\(.name):\(.connections)"] | join(" ")' <<<"$json")" \
         "show -j counters per entry, in config order"
-assert_eq "$(counter_packets web)" "$(jq -r '.entries[] | select(.name == "web") | .packets' <<<"$json")" \
+assert_eq "$(counter_packets web)" "$(jq -r '.entries[] | select(.name == "web") | .connections' <<<"$json")" \
         "show -j agrees with the kernel's counter of web"
 
 out=$(natgwctl check) || fail "natgwctl check (daemon's file) failed"
