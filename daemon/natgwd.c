@@ -350,7 +350,10 @@ static int setup_loop(struct daemon *d) {
                 r = natgw_ctl_server_new(d->event, arg_socket, on_request, d, &d->ctl);
         if (r < 0) {
                 natgw_log(LOG_ERR, "cannot listen on control socket %s: %s%s", arg_socket, strerror(-r),
-                          r == -EADDRINUSE ? " (another natgwd is running; give this one its own -S)" : "");
+                          r == -EADDRINUSE ? " (another natgwd is running; give this one its own -S)"
+                          : r == -ENOTSOCK ? " (the file there is not a socket; natgwd replaces only a stale "
+                                             "socket and leaves other files alone)"
+                                           : "");
                 return r;
         }
         return 0;

@@ -323,6 +323,10 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
         if (!s->path)
                 return -ENOMEM;
 
+        /* Only a socket is ever removed: -S naming some other file (a typo, a config, a link)
+         * leaves that file alone and natgwd does not start. */
+        if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
         if (socket_alive(&sun))
                 return -EADDRINUSE;
         /* A socket left behind by a natgwd that was killed. */

@@ -41,12 +41,14 @@ struct natgw_ctl_server_stats {
 /**
  * natgw_ctl_server_new() - listen on @path
  * @event:    the loop
- * @path:     socket path; a stale socket there is replaced, the directory must exist
+ * @path:     socket path; a stale socket there is replaced, any other file is left alone; the
+ *            directory must exist
  * @handler:  called for each well-formed request from root
  * @userdata: passed to @handler
  * @ret:      the server, freed (socket closed and removed) with natgw_ctl_server_free()
  *
- * Return: 0 or -errno (-EADDRINUSE when another process listens on @path).
+ * Return: 0 or -errno (-EADDRINUSE when another process listens on @path, -ENOTSOCK when
+ * @path exists and is not a socket).
  */
 int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t handler, void *userdata,
                          struct natgw_ctl_server **ret);
