@@ -86,6 +86,38 @@ static void test_long_names_cut(void **state) {
         parse_bad(text, want);
 }
 
+/* An echo cut in the middle of a character would make the error reply invalid UTF-8, which
+ * jansson refuses to build: the client would read "out of memory" instead of the error. */
+static void expect_reply_echo(const char *text, const char *want) {
+        struct natgw_ctl_request req = {};
+        _cleanup_(freep) char *error = NULL, *line = NULL;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        size_t len;
+
+        assert_int_equal(natgw_ctl_request_parse(text, strlen(text), &req, &error), -EINVAL);
+        assert_non_null(error);
+        assert_string_equal(error, want);
+        reply = natgw_ctl_reply_error("%s", error);
+        assert_non_null(reply);
+        line = natgw_ctl_reply_format(reply, &len);
+        assert_non_null(line);
+}
+
+static void test_long_names_cut_utf8(void **state) {
+        /* 31 ASCII bytes, then "é" (2 bytes) across the 32-byte cut: the "é" goes whole. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u00e9tc\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+        /* Eleven "€" (3 bytes each, 33 bytes): ten fit in 32 bytes. */
+        expect_reply_echo("{\"command\":\"status\",\"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\":1}",
+                          "unknown key \"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\" in request");
+        /* A 4-byte character (U+1F600) at bytes 30-33. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf0\x9f\x98\x80\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+        /* Exactly 32 bytes, ending with a whole "é": echoed whole. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9xyz\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"");
+}
+
 static void test_too_large(void **state) {
         size_t n = NATGW_CTL_REQUEST_MAX + 1;
         _cleanup_(freep) char *big = malloc(n);
@@ -174,6 +206,7 @@ int main(void) {
                 cmocka_unit_test(test_commands),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_long_names_cut),
+                cmocka_unit_test(test_long_names_cut_utf8),
                 cmocka_unit_test(test_too_large),
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_round_trip),
