@@ -317,6 +317,9 @@ static void print_status(const json_t *r) {
                        "%lld timed out\n",
                        "control:", num(c, "handled"), num(c, "malformed"), num(c, "refused_busy"),
                        num(c, "refused_not_root"), num(c, "timed_out"));
+                if (num(c, "accept_paused") > 0)
+                        printf("%-14s out of file descriptors %lld times (listening paused 100 ms each)\n", "",
+                               num(c, "accept_paused"));
         }
         printf("%-14s %s\n", "on exit:", streq(str(r, "on_exit"), "remove") ? "remove table inet natgw"
                                                                              : "keep table inet natgw");

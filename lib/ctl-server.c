@@ -17,6 +17,9 @@
 #define PRIO_IO SD_EVENT_PRIORITY_NORMAL
 #define PRIO_TIMER (SD_EVENT_PRIORITY_NORMAL + 10)
 #define ACCEPT_BURST 64
+/* Out of descriptors, accept() fails at once and the listening socket stays readable: listening
+ * is paused this long instead of spinning the loop. Waiting clients stay in the backlog. */
+#define ACCEPT_PAUSE_USEC (100u * 1000u)
 
 enum conn_state {
         CONN_READ,
@@ -39,7 +42,7 @@ struct natgw_ctl_server {
         int fd;
         dev_t dev;
         ino_t ino;
-        sd_event_source *io;
+        sd_event_source *io, *resume;
         natgw_ctl_handler_t handler;
         void *userdata;
         struct conn *conns;
@@ -270,16 +273,42 @@ static int conn_new(struct natgw_ctl_server *s, int fd) {
         return 0;
 }
 
+static int on_resume(sd_event_source *es, uint64_t usec, void *userdata) {
+        struct natgw_ctl_server *s = userdata;
+
+        return sd_event_source_set_enabled(s->io, SD_EVENT_ON);
+}
+
+static void pause_accept(struct natgw_ctl_server *s) {
+        int r;
+
+        s->stats.accept_paused++;
+        if (!s->resume)
+                r = sd_event_add_time_relative(s->event, &s->resume, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC, 0,
+                                               on_resume, s);
+        else {
+                r = sd_event_source_set_time_relative(s->resume, ACCEPT_PAUSE_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+        }
+        /* Without the timer, keep listening: a busy loop is better than a deaf server. */
+        if (r >= 0)
+                (void)sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+}
+
 static int on_listen_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         struct natgw_ctl_server *s = userdata;
 
         for (int i = 0; i < ACCEPT_BURST; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-                if (cfd < 0)
-                        /* EAGAIN: drained; anything else (EMFILE, ECONNABORTED...) is retried at
-                         * the next wake-up rather than ending the server. */
+                if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                pause_accept(s);
+                        /* EAGAIN: drained; anything else (ECONNABORTED...) is retried at the
+                         * next wake-up rather than ending the server. */
                         break;
+                }
                 s->stats.accepted++;
                 if (s->n_conns >= NATGW_CTL_CLIENTS_MAX) {
                         s->stats.refused_busy++;
@@ -362,6 +391,7 @@ struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s) {
         while (s->conns)
                 conn_free(s->conns);
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->resume);
         if (s->fd >= 0) {
                 close(s->fd);
                 /* Remove the socket only if it is still ours (not a successor's). */

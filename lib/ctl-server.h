@@ -36,6 +36,7 @@ struct natgw_ctl_server_stats {
         uint64_t malformed;     /* error replies to bad requests */
         uint64_t timed_out;
         uint64_t handled;
+        uint64_t accept_paused; /* accept() out of descriptors (EMFILE...): listening paused 100 ms */
 };
 
 /**

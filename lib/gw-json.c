@@ -222,10 +222,10 @@ static json_t *last_reload_json(const struct natgw_reload_record *r) {
 static json_t *control_json(const struct natgw_ctl_server_stats *s) {
         if (!s)
                 return json_null();
-        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted", (json_int_t)s->accepted, "handled",
+        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "accepted", (json_int_t)s->accepted, "handled",
                          (json_int_t)s->handled, "malformed", (json_int_t)s->malformed, "refused_busy",
                          (json_int_t)s->refused_busy, "refused_not_root", (json_int_t)s->refused_creds,
-                         "timed_out", (json_int_t)s->timed_out);
+                         "timed_out", (json_int_t)s->timed_out, "accept_paused", (json_int_t)s->accept_paused);
 }
 
 /* Restores of the table after others changed it: whether natgwd watches, how often, the last. */
