@@ -408,6 +408,10 @@ static int run_daemon(void) {
                 natgw_log(LOG_ERR, "event loop failed: %s", strerror(-r));
                 goto out;
         }
+        /* A reload applied just before the stop signal still tells its client so. */
+        if (natgw_ctl_server_flush(d.ctl, NATGW_CTL_CLIENT_TIMEOUT_USEC) > 0)
+                natgw_log(LOG_WARNING, "stopping: a client did not read its reply within %u s",
+                          NATGW_CTL_CLIENT_TIMEOUT_USEC / 1000000u);
         stop(&d);
         rc = 0;
 out:

@@ -5,12 +5,15 @@
  * a slow or hostile client only ever costs its own connection.
  */
 
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 
 #include "ctl-server.h"
+#include "time-util.h"
 
 /* Connection sources run before the deadline timers: after a long reload, queued requests
  * are read and answered rather than timed out for a wait that was the daemon's, not theirs. */
@@ -381,6 +384,48 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec) {
+        uint64_t deadline = natgw_now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        size_t left = 0;
+
+        /* The loop is over: nothing new is accepted, and requests not handled yet are dropped. */
+        (void)sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+        for (;;) {
+                struct pollfd pfd[NATGW_CTL_CLIENTS_MAX];
+                struct conn *who[NATGW_CTL_CLIENTS_MAX];
+                struct conn *next;
+                uint64_t now;
+                size_t n = 0;
+                int r;
+
+                for (struct conn *c = s->conns; c; c = next) {
+                        next = c->next;
+                        if (c->state != CONN_WRITE || n == NATGW_CTL_CLIENTS_MAX) {
+                                conn_free(c);
+                                continue;
+                        }
+                        pfd[n] = (struct pollfd) { .fd = c->fd, .events = POLLOUT };
+                        who[n++] = c;
+                }
+                now = natgw_now_usec(CLOCK_MONOTONIC);
+                if (n == 0 || now >= deadline) {
+                        left = n;
+                        break;
+                }
+                r = poll(pfd, n, (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX));
+                if (r < 0 && errno != EINTR) {
+                        left = n;
+                        break;
+                }
+                for (size_t i = 0; r > 0 && i < n; i++)
+                        if (pfd[i].revents)
+                                conn_write(who[i]); /* frees the connection once done or broken */
+        }
+        while (s->conns)
+                conn_free(s->conns);
+        return left;
 }
 
 struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s) {

@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <fcntl.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 
 #include "ctl-server.h"
+#include "time-util.h"
 #include "util.h"
 
 static int handler(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata) {
@@ -98,9 +100,106 @@ static void test_socket_path(void **state) {
         sd_event_unref(e);
 }
 
+static size_t reply_size; /* of the "pad" string in handler_sized()'s reply */
+static unsigned handled;
+
+static int handler_sized(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata) {
+        _cleanup_(freep) char *pad = malloc(reply_size + 1);
+
+        handled++;
+        if (!pad)
+                return -ENOMEM;
+        memset(pad, 'x', reply_size);
+        pad[reply_size] = '\0';
+        *ret_reply = json_pack("{s:b,s:s}", "ok", true, "pad", pad);
+        return *ret_reply ? 0 : -ENOMEM;
+}
+
+static int client(const char *path, const char *request) {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+        if (request)
+                assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+        return fd;
+}
+
+/* Everything the server sent until it closed. */
+static size_t read_all(int fd) {
+        char buf[65536];
+        size_t n = 0;
+        ssize_t k;
+
+        while ((k = read(fd, buf, sizeof(buf))) > 0)
+                n += (size_t)k;
+        return n;
+}
+
+/* The client reads while the server flushes (the flush waits in poll() for it). */
+static void *read_thread(void *fd) {
+        return (void *)(uintptr_t)read_all(*(int *)fd);
+}
+
+static void test_flush(void **state) {
+        char dir[] = "/tmp/natgw-ctl-XXXXXX";
+        _cleanup_(freep) char *sock = NULL;
+        struct natgw_ctl_server *s = NULL;
+        sd_event *e = NULL;
+        int answered, unhandled, silent;
+        pthread_t reader;
+        uint64_t t0, t1;
+        void *got;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&sock, "%s/natgwd.sock", dir) > 0);
+        assert_int_equal(natgw_ctl_server_new(e, sock, handler_sized, NULL, &s), 0);
+
+        /* A reply larger than the socket buffers, made but not yet written, when the loop ends
+         * (a stop signal handled first): the flush writes it all. */
+        reply_size = 4 * 1024 * 1024;
+        answered = client(sock, "{\"command\":\"reload\"}\n");
+        for (int i = 0; i < 10 && handled == 0; i++)
+                assert_true(sd_event_run(e, 1000000) >= 0);
+        assert_int_equal(handled, 1);
+        /* One connected but not yet read: dropped, it did nothing. */
+        unhandled = client(sock, "{\"command\":\"reload\"}\n");
+        assert_int_equal(pthread_create(&reader, NULL, read_thread, &answered), 0);
+        assert_int_equal(natgw_ctl_server_flush(s, 5 * 1000000u), 0);
+        assert_int_equal(pthread_join(reader, &got), 0);
+        assert_int_equal((size_t)(uintptr_t)got, reply_size + strlen("{\"ok\":true,\"pad\":\"\"}\n"));
+        assert_int_equal(handled, 1);
+        s = natgw_ctl_server_free(s);
+        assert_int_equal(read_all(unhandled), 0);
+        close(answered);
+        close(unhandled);
+
+        /* A client that never reads its reply is dropped at the timeout, and counted. */
+        handled = 0;
+        assert_int_equal(natgw_ctl_server_new(e, sock, handler_sized, NULL, &s), 0);
+        silent = client(sock, "{\"command\":\"reload\"}\n");
+        for (int i = 0; i < 10 && handled == 0; i++)
+                assert_true(sd_event_run(e, 1000000) >= 0);
+        assert_int_equal(handled, 1);
+        t0 = natgw_now_usec(CLOCK_MONOTONIC);
+        assert_int_equal(natgw_ctl_server_flush(s, 200 * 1000u), 1);
+        t1 = natgw_now_usec(CLOCK_MONOTONIC);
+        assert_true(t1 - t0 >= 200 * 1000u);
+        assert_true(t1 - t0 < 2 * 1000000u);
+        close(silent);
+        s = natgw_ctl_server_free(s);
+
+        assert_int_equal(rmdir(dir), 0);
+        sd_event_unref(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_socket_path),
+                cmocka_unit_test(test_flush),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
