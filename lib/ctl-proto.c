@@ -154,26 +154,6 @@ json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors) {
         return TAKE_PTR(a);
 }
 
-int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors) {
-        size_t i;
-        json_t *o;
-
-        json_array_foreach(array, i, o) {
-                const char *file = json_string_value(json_object_get(o, "file"));
-                const char *entry = json_string_value(json_object_get(o, "entry"));
-                const char *message = json_string_value(json_object_get(o, "message"));
-                json_int_t line = json_integer_value(json_object_get(o, "line"));
-
-                if (!message)
-                        continue;
-                if (line < 0 || line > UINT32_MAX)
-                        line = 0;
-                if (natgw_errors_add(errors, file, (unsigned)line, entry, "%s", message) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
 char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len) {
         _cleanup_(freep) char *s = NULL;
         size_t n;

@@ -28,7 +28,8 @@ static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
         return a;
 }
 
-json_t *natgw_egress_to_json(const struct natgw_egress *e) {
+/* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
+static json_t *egress_to_json(const struct natgw_egress *e) {
         char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
         json_t *j;
 
@@ -74,7 +75,7 @@ static const char *protos_name(unsigned protos) {
         return protos & NATGW_PROTO_TCP ? "tcp" : "udp";
 }
 
-json_t *natgw_forward_to_json(const struct natgw_forward *f) {
+static json_t *forward_to_json(const struct natgw_forward *f) {
         char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
         bool v6 = f->to.family == AF_INET6;
         json_t *j;
@@ -133,8 +134,8 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
                 qsort(counters, n_counters, sizeof(*counters), counter_cmp);
         for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
                 bool egress = i < c->n_egress;
-                json_t *e = egress ? natgw_egress_to_json(&c->egress[i])
-                                   : natgw_forward_to_json(&c->forwards[i - c->n_egress]);
+                json_t *e = egress ? egress_to_json(&c->egress[i])
+                                   : forward_to_json(&c->forwards[i - c->n_egress]);
 
                 if (!e)
                         return NULL;

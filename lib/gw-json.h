@@ -39,10 +39,6 @@ struct natgw_daemon_info {
         const struct natgw_ct_watch *watch;           /* may be NULL: the table's size is read */
 };
 
-/* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
-json_t *natgw_egress_to_json(const struct natgw_egress *e);
-json_t *natgw_forward_to_json(const struct natgw_forward *f);
-
 /**
  * natgw_show_json() - every entry of @c with its counter
  * @c:          the config in force
