@@ -641,12 +641,11 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
  * the file may grow while it is read.
  */
 static int read_file(const char *path, char **ret) {
-        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(closep) int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         _cleanup_(freep) char *buf = NULL;
         size_t n = 0, cap = 0;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
