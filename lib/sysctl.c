@@ -118,7 +118,7 @@ const char *natgw_sysctl_refusal_reason(const char *key, int error, char *buf, s
                 break;
         case -EROFS:
                 snprintf(buf, size, "/proc/sys is mounted read-only here (a container, or systemd's "
-                         "ProtectKernelTunables= without an exception for /proc/sys/net)");
+                         "ProtectKernelTunables= without a ReadWritePaths= for this file)");
                 break;
         case -ENOENT:
                 snprintf(buf, size, "not present in this kernel%s",
