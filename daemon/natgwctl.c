@@ -172,8 +172,8 @@ static void print_show(const json_t *reply) {
                         snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));
                         snprintf(to, sizeof(to), "%s", streq(kind, "snat") ? str(e, "to") : "(interface address)");
                 }
-                if (json_is_integer(json_object_get(e, "packets"))) {
-                        snprintf(pk, sizeof(pk), "%lld", num(e, "packets"));
+                if (json_is_integer(json_object_get(e, "connections"))) {
+                        snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
                         snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
                 }
                 printf("%-10s %-16s %-44s %-24s %12s %14s\n", kind, str(e, "name"), match, to, pk, by);
@@ -319,6 +319,9 @@ static void print_status(const json_t *r) {
                        "%lld timed out\n",
                        "control:", num(c, "handled"), num(c, "malformed"), num(c, "refused_busy"),
                        num(c, "refused_not_root"), num(c, "timed_out"));
+                if (num(c, "accept_paused") > 0)
+                        printf("%-14s out of file descriptors %lld times (listening paused 100 ms each)\n", "",
+                               num(c, "accept_paused"));
         }
         printf("%-14s %s\n", "on exit:", streq(str(r, "on_exit"), "remove") ? "remove table inet natgw"
                                                                              : "keep table inet natgw");

@@ -343,7 +343,10 @@ static int setup_loop(struct daemon *d) {
                 r = natgw_ctl_server_new(d->event, arg_socket, on_request, d, &d->ctl);
         if (r < 0) {
                 natgw_log(LOG_ERR, "cannot listen on control socket %s: %s%s", arg_socket, strerror(-r),
-                          r == -EADDRINUSE ? " (another natgwd is running; give this one its own -S)" : "");
+                          r == -EADDRINUSE ? " (another natgwd is running; give this one its own -S)"
+                          : r == -ENOTSOCK ? " (the file there is not a socket; natgwd replaces only a stale "
+                                             "socket and leaves other files alone)"
+                                           : "");
                 return r;
         }
         return 0;
@@ -398,6 +401,10 @@ static int run_daemon(void) {
                 natgw_log(LOG_ERR, "event loop failed: %s", strerror(-r));
                 goto out;
         }
+        /* A reload applied just before the stop signal still tells its client so. */
+        if (natgw_ctl_server_flush(d.ctl, NATGW_CTL_CLIENT_TIMEOUT_USEC) > 0)
+                natgw_log(LOG_WARNING, "stopping: a client did not read its reply within %u s",
+                          NATGW_CTL_CLIENT_TIMEOUT_USEC / 1000000u);
         stop(&d);
         rc = 0;
 out:

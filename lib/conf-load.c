@@ -6,9 +6,11 @@
  * to the cross-entry checks in conf-validate.c. The entries themselves are parsed in conf-entry.c.
  */
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf-entry.h"
 #include "conf-integers.h"
@@ -397,44 +399,10 @@ static void parse_forward_section(struct natgw_conf_ctx *ctx, const config_setti
         }
 }
 
-/*
- * natgwd reads one file (DESIGN.md): settings pulled in by @include would carry lines of another
- * file, which the model cannot name. Report each included file once. The recursion is as deep as
- * the file nests, which libconfig's parser bounds ("memory exhausted" beyond a few thousand).
- */
-static bool check_includes(struct natgw_conf_ctx *ctx, const config_setting_t *s, /* NOLINT(misc-no-recursion) */
-                           const char **last) {
-        const char *file = config_setting_source_file(s);
-        bool found = false;
-        int n;
-
-        if (file) {
-                if (!*last || !streq(*last, file)) {
-                        if (natgw_errors_add(ctx->errors, file, config_setting_source_line(s), NULL,
-                                             "@include is not supported: natgwd reads one file") < 0)
-                                ctx->r = -ENOMEM;
-                        else
-                                ctx->n_errors++;
-                }
-                *last = file;
-                return true;
-        }
-        if (!config_setting_is_aggregate(s))
-                return false;
-        n = config_setting_length(s);
-        for (int i = 0; i < n; i++)
-                found |= check_includes(ctx, config_setting_get_elem(s, i), last);
-        return found;
-}
-
 static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config **ret) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
         const config_setting_t *root = config_root_setting(cfg);
-        const char *last = NULL;
         int r;
-
-        if (check_includes(ctx, root, &last))
-                return ctx->r < 0 ? ctx->r : -EINVAL;
 
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -528,6 +496,31 @@ static void sort_errors(struct natgw_errors *errors, size_t from) {
                 errors->v[from + i] = v[i].e;
 }
 
+/*
+ * natgwd reads one file (DESIGN.md): settings pulled in by @include would carry lines of another
+ * file, which the model cannot name, and libconfig would open the included path (a FIFO there
+ * hangs the daemon) before natgwd could see the directive. So the text is searched first and
+ * libconfig never gets it. The test is libconfig's own (a line that starts with blanks and
+ * "@include"), only without regard to comments: a commented-out @include is refused too.
+ */
+static int reject_includes(const char *text, const char *name, struct natgw_errors *errors) {
+        unsigned line = 1, found = 0;
+
+        for (const char *p = text; *p; line++) {
+                const char *eol = strchrnul(p, '\n');
+
+                p += strspn(p, " \t");
+                if (strncmp(p, "@include", strlen("@include")) == 0) {
+                        if (natgw_errors_add(errors, name, line, NULL,
+                                             "@include is not supported: natgwd reads one file") < 0)
+                                return -ENOMEM;
+                        found++;
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        return found > 0 ? -EINVAL : 0;
+}
+
 /**
  * natgw_config_load_string() - parse and validate config text in memory
  * @text:   NUL-terminated config text
@@ -548,6 +541,9 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
         config_t cfg;
         int r;
 
+        r = reject_includes(text ? text : "", ctx.file, errors);
+        if (r < 0)
+                return r;
         config_init(&cfg);
         if (!config_read_string(&cfg, text ? text : ""))
                 r = syntax_error(errors, &cfg, ctx.file);
@@ -565,33 +561,41 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
         return r;
 }
 
+/*
+ * Open without blocking (a FIFO would wait for a writer) and take only a regular file: a device
+ * or a FIFO is no config, and /dev/zero would never end. The size is bounded all the same, as
+ * the file may grow while it is read.
+ */
 static int read_file(const char *path, char **ret) {
-        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_(closep) int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         _cleanup_(freep) char *buf = NULL;
         size_t n = 0, cap = 0;
         struct stat st;
 
-        f = fopen(path, "re");
-        if (!f)
+        if (fd < 0)
                 return -errno;
-        if (fstat(fileno(f), &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -ENODEV; /* said as "not a regular file" */
         for (;;) {
-                size_t k;
+                ssize_t k;
 
                 if (GROW(buf, cap, n + 4096 + 1) < 0)
                         return -ENOMEM;
-                k = fread(buf + n, 1, cap - n - 1, f);
-                n += k;
+                k = read(fd, buf + n, cap - n - 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                n += (size_t)k;
                 if (n > NATGW_CONFIG_SIZE_MAX)
                         return -EFBIG;
                 if (k == 0)
                         break;
         }
-        if (ferror(f))
-                return errno > 0 ? -errno : -EIO;
         buf[n] = 0;
         /* libconfig reads up to the first NUL: the rest of the file would be silently ignored. */
         if (memchr(buf, 0, n))
@@ -620,6 +624,11 @@ int natgw_config_load_file(const char *path, struct natgw_config **ret, struct n
                 if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file contains a NUL byte") < 0)
                         return -ENOMEM;
                 return -EINVAL;
+        }
+        if (r == -ENODEV) {
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: not a regular file") < 0)
+                        return -ENOMEM;
+                return r;
         }
         if (r == -EFBIG) {
                 if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file is larger than %u MiB",

@@ -600,14 +600,3 @@ bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_
                 return false;
         return dnat_stale(s, e) || snat_stale(s, e);
 }
-
-int natgw_ct_entry_stale(const struct natgw_config *old, const struct natgw_config *new,
-                         const struct natgw_ct_entry *e) {
-        _cleanup_(natgw_ct_stale_freep) struct natgw_ct_stale *s = NULL;
-        int r;
-
-        r = natgw_ct_stale_new(old, new, &s);
-        if (r < 0)
-                return r;
-        return natgw_ct_stale_check(s, e);
-}

@@ -113,17 +113,6 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  */
 bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e);
 
-/**
- * natgw_ct_entry_stale() - natgw_ct_stale_check() for one entry, without a prepared decision
- * @old: the config the entry was made under
- * @new: the config just applied
- * @e:   the entry
- *
- * Return: 1 when @e is stale, 0 when it is not, -ENOMEM.
- */
-int natgw_ct_entry_stale(const struct natgw_config *old, const struct natgw_config *new,
-                         const struct natgw_ct_entry *e);
-
 struct natgw_ct_stale_stats {
         bool dumped;       /* false: natgw_ct_stale_possible() said no entry can be stale */
         uint64_t seen;     /* entries read from the table */

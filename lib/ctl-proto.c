@@ -44,6 +44,22 @@ static int parse_error(char **ret_error, const char *fmt, ...) {
         return -EINVAL;
 }
 
+/*
+ * How many bytes of @s to echo: at most ECHO_MAX, ending at a character boundary. The reply is
+ * JSON, which jansson builds only from valid UTF-8: half a character would turn it into
+ * "out of memory". @s is valid UTF-8 (jansson checked the request), so backing up over
+ * continuation bytes lands on the start of the character that would be cut.
+ */
+#define ECHO_MAX 32
+static int echo_len(const char *s) {
+        size_t n = strnlen(s, ECHO_MAX);
+
+        if (n == ECHO_MAX)
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        return (int)n;
+}
+
 int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_request *ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *j = NULL;
         struct natgw_ctl_request req = { .top = NATGW_CTL_TOP_DEFAULT };
@@ -77,13 +93,13 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                         req.top = (unsigned)n;
                 } else
                         /* Keys are ASCII names; do not echo arbitrary bytes back at length. */
-                        return parse_error(ret_error, "unknown key \"%.32s\" in request", key);
+                        return parse_error(ret_error, "unknown key \"%.*s\" in request", echo_len(key), key);
         }
         if (!name)
                 return parse_error(ret_error, "malformed request: no \"command\"");
         c = natgw_ctl_command_from_string(name);
         if (c < 0)
-                return parse_error(ret_error, "unknown command \"%.32s\"", name);
+                return parse_error(ret_error, "unknown command \"%.*s\"", echo_len(name), name);
         req.command = c;
         *ret = req;
         return 0;
@@ -137,30 +153,6 @@ json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors) {
                         return NULL;
         }
         return TAKE_PTR(a);
-}
-
-int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors) {
-        size_t i;
-        json_t *o;
-
-        json_array_foreach(array, i, o) {
-                const char *file = json_string_value(json_object_get(o, "file"));
-                const char *entry = json_string_value(json_object_get(o, "entry"));
-                const char *message = json_string_value(json_object_get(o, "message"));
-                json_int_t line = json_integer_value(json_object_get(o, "line"));
-                enum natgw_severity sev;
-
-                if (!message)
-                        continue;
-                if (line < 0 || line > UINT32_MAX)
-                        line = 0;
-                /* Without a severity (an older natgwd), an error. */
-                sev = streq(json_string_value(json_object_get(o, "severity")) ?: "", "warning") ?
-                              NATGW_SEVERITY_WARNING : NATGW_SEVERITY_ERROR;
-                if (natgw_errors_add_severity(errors, sev, file, (unsigned)line, entry, "%s", message) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
 }
 
 char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len) {

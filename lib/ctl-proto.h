@@ -66,9 +66,6 @@ json_t *natgw_ctl_reply_error(const char *fmt, ...) _printf_(1, 2);
 /* A JSON array of @errors: [{"severity", "file", "line", "entry", "message", "text"}]; NULL: no memory. */
 json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors);
 
-/* Append the errors of a reply's array to @errors (ignores malformed items). 0 or -ENOMEM. */
-int natgw_ctl_errors_from_json(const json_t *array, struct natgw_errors *errors);
-
 /* The reply as the line the daemon sends (with its newline); NULL when out of memory. */
 char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len);
 

@@ -5,18 +5,24 @@
  * a slow or hostile client only ever costs its own connection.
  */
 
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 
 #include "ctl-server.h"
+#include "time-util.h"
 
 /* Connection sources run before the deadline timers: after a long reload, queued requests
  * are read and answered rather than timed out for a wait that was the daemon's, not theirs. */
 #define PRIO_IO SD_EVENT_PRIORITY_NORMAL
 #define PRIO_TIMER (SD_EVENT_PRIORITY_NORMAL + 10)
 #define ACCEPT_BURST 64
+/* Out of descriptors, accept() fails at once and the listening socket stays readable: listening
+ * is paused this long instead of spinning the loop. Waiting clients stay in the backlog. */
+#define ACCEPT_PAUSE_USEC (100u * 1000u)
 
 enum conn_state {
         CONN_READ,
@@ -39,7 +45,7 @@ struct natgw_ctl_server {
         int fd;
         dev_t dev;
         ino_t ino;
-        sd_event_source *io;
+        sd_event_source *io, *resume;
         natgw_ctl_handler_t handler;
         void *userdata;
         struct conn *conns;
@@ -270,16 +276,42 @@ static int conn_new(struct natgw_ctl_server *s, int fd) {
         return 0;
 }
 
+static int on_resume(sd_event_source *es, uint64_t usec, void *userdata) {
+        struct natgw_ctl_server *s = userdata;
+
+        return sd_event_source_set_enabled(s->io, SD_EVENT_ON);
+}
+
+static void pause_accept(struct natgw_ctl_server *s) {
+        int r;
+
+        s->stats.accept_paused++;
+        if (!s->resume)
+                r = sd_event_add_time_relative(s->event, &s->resume, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC, 0,
+                                               on_resume, s);
+        else {
+                r = sd_event_source_set_time_relative(s->resume, ACCEPT_PAUSE_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+        }
+        /* Without the timer, keep listening: a busy loop is better than a deaf server. */
+        if (r >= 0)
+                (void)sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+}
+
 static int on_listen_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         struct natgw_ctl_server *s = userdata;
 
         for (int i = 0; i < ACCEPT_BURST; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-                if (cfd < 0)
-                        /* EAGAIN: drained; anything else (EMFILE, ECONNABORTED...) is retried at
-                         * the next wake-up rather than ending the server. */
+                if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                pause_accept(s);
+                        /* EAGAIN: drained; anything else (ECONNABORTED...) is retried at the
+                         * next wake-up rather than ending the server. */
                         break;
+                }
                 s->stats.accepted++;
                 if (s->n_conns >= NATGW_CTL_CLIENTS_MAX) {
                         s->stats.refused_busy++;
@@ -323,6 +355,10 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
         if (!s->path)
                 return -ENOMEM;
 
+        /* Only a socket is ever removed: -S naming some other file (a typo, a config, a link)
+         * leaves that file alone and natgwd does not start. */
+        if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
         if (socket_alive(&sun))
                 return -EADDRINUSE;
         /* A socket left behind by a natgwd that was killed. */
@@ -350,6 +386,48 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
         return 0;
 }
 
+size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec) {
+        uint64_t deadline = natgw_now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        size_t left = 0;
+
+        /* The loop is over: nothing new is accepted, and requests not handled yet are dropped. */
+        (void)sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+        for (;;) {
+                struct pollfd pfd[NATGW_CTL_CLIENTS_MAX];
+                struct conn *who[NATGW_CTL_CLIENTS_MAX];
+                struct conn *next;
+                uint64_t now;
+                size_t n = 0;
+                int r;
+
+                for (struct conn *c = s->conns; c; c = next) {
+                        next = c->next;
+                        if (c->state != CONN_WRITE || n == NATGW_CTL_CLIENTS_MAX) {
+                                conn_free(c);
+                                continue;
+                        }
+                        pfd[n] = (struct pollfd) { .fd = c->fd, .events = POLLOUT };
+                        who[n++] = c;
+                }
+                now = natgw_now_usec(CLOCK_MONOTONIC);
+                if (n == 0 || now >= deadline) {
+                        left = n;
+                        break;
+                }
+                r = poll(pfd, n, (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX));
+                if (r < 0 && errno != EINTR) {
+                        left = n;
+                        break;
+                }
+                for (size_t i = 0; r > 0 && i < n; i++)
+                        if (pfd[i].revents)
+                                conn_write(who[i]); /* frees the connection once done or broken */
+        }
+        while (s->conns)
+                conn_free(s->conns);
+        return left;
+}
+
 struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s) {
         struct stat st;
 
@@ -358,6 +436,7 @@ struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s) {
         while (s->conns)
                 conn_free(s->conns);
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->resume);
         if (s->fd >= 0) {
                 close(s->fd);
                 /* Remove the socket only if it is still ours (not a successor's). */

@@ -36,20 +36,35 @@ struct natgw_ctl_server_stats {
         uint64_t malformed;     /* error replies to bad requests */
         uint64_t timed_out;
         uint64_t handled;
+        uint64_t accept_paused; /* accept() out of descriptors (EMFILE...): listening paused 100 ms */
 };
 
 /**
  * natgw_ctl_server_new() - listen on @path
  * @event:    the loop
- * @path:     socket path; a stale socket there is replaced, the directory must exist
+ * @path:     socket path; a stale socket there is replaced, any other file is left alone; the
+ *            directory must exist
  * @handler:  called for each well-formed request from root
  * @userdata: passed to @handler
  * @ret:      the server, freed (socket closed and removed) with natgw_ctl_server_free()
  *
- * Return: 0 or -errno (-EADDRINUSE when another process listens on @path).
+ * Return: 0 or -errno (-EADDRINUSE when another process listens on @path, -ENOTSOCK when
+ * @path exists and is not a socket).
  */
 int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t handler, void *userdata,
                          struct natgw_ctl_server **ret);
+/**
+ * natgw_ctl_server_flush() - finish the replies already made, once the loop has ended
+ * @s:            the server
+ * @timeout_usec: how long all of them may take together
+ *
+ * A reload applied just before SIGTERM was handled has its reply made but maybe not sent yet:
+ * it is written out here, without the loop. Requests not handled yet are dropped (they did
+ * nothing); so is a reply a client does not read within @timeout_usec.
+ *
+ * Return: the number of replies dropped unfinished.
+ */
+size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec);
 struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ctl_server *, natgw_ctl_server_free);
 

@@ -28,7 +28,8 @@ static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
         return a;
 }
 
-json_t *natgw_egress_to_json(const struct natgw_egress *e) {
+/* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
+static json_t *egress_to_json(const struct natgw_egress *e) {
         char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
         json_t *j;
 
@@ -74,7 +75,7 @@ static const char *protos_name(unsigned protos) {
         return protos & NATGW_PROTO_TCP ? "tcp" : "udp";
 }
 
-json_t *natgw_forward_to_json(const struct natgw_forward *f) {
+static json_t *forward_to_json(const struct natgw_forward *f) {
         char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
         bool v6 = f->to.family == AF_INET6;
         json_t *j;
@@ -118,7 +119,7 @@ static int add_counter(json_t *j, const char *name, const struct natgw_counter *
         /* No counters at all (the table is gone) come as NULL, which bsearch() must not get. */
         const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
 
-        if (json_object_set_new(j, "packets", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
+        if (json_object_set_new(j, "connections", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
             json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0)
                 return -ENOMEM;
         return 0;
@@ -133,8 +134,8 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
                 qsort(counters, n_counters, sizeof(*counters), counter_cmp);
         for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
                 bool egress = i < c->n_egress;
-                json_t *e = egress ? natgw_egress_to_json(&c->egress[i])
-                                   : natgw_forward_to_json(&c->forwards[i - c->n_egress]);
+                json_t *e = egress ? egress_to_json(&c->egress[i])
+                                   : forward_to_json(&c->forwards[i - c->n_egress]);
 
                 if (!e)
                         return NULL;
@@ -222,10 +223,10 @@ static json_t *last_reload_json(const struct natgw_reload_record *r) {
 static json_t *control_json(const struct natgw_ctl_server_stats *s) {
         if (!s)
                 return json_null();
-        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "accepted", (json_int_t)s->accepted, "handled",
+        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "accepted", (json_int_t)s->accepted, "handled",
                          (json_int_t)s->handled, "malformed", (json_int_t)s->malformed, "refused_busy",
                          (json_int_t)s->refused_busy, "refused_not_root", (json_int_t)s->refused_creds,
-                         "timed_out", (json_int_t)s->timed_out);
+                         "timed_out", (json_int_t)s->timed_out, "accept_paused", (json_int_t)s->accept_paused);
 }
 
 /* Restores of the table after others changed it: whether natgwd watches, how often, the last. */

@@ -39,18 +39,14 @@ struct natgw_daemon_info {
         const struct natgw_ct_watch *watch;           /* may be NULL: the table's size is read */
 };
 
-/* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
-json_t *natgw_egress_to_json(const struct natgw_egress *e);
-json_t *natgw_forward_to_json(const struct natgw_forward *f);
-
 /**
  * natgw_show_json() - every entry of @c with its counter
  * @c:          the config in force
  * @counters:   the kernel's named counters (natgw_nft_dump_counters()), any order
  * @n_counters: their number
  *
- * Return: {"ok": true, "config": PATH, "entries": [...]} with "packets" and "bytes" per entry
- * (null when the kernel has no counter of that name); NULL when out of memory.
+ * Return: {"ok": true, "config": PATH, "entries": [...]} with "connections" (the counter's
+ * packets: NAT chains see only the first packet of each connection) and "bytes" per entry (null when the kernel has no counter of that name); NULL when out of memory.
  */
 json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters);
 

@@ -37,10 +37,6 @@ void natgw_log_open(const char *ident, int max_priority) {
                       st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
-bool natgw_log_to_journal(void) {
-        return log_journal;
-}
-
 static const char *prio_prefix(int prio) {
         if (prio <= LOG_ERR)
                 return "error: ";

@@ -22,9 +22,6 @@
 /* Decide the target (journal or stderr) and the most verbose priority logged (LOG_INFO...). */
 void natgw_log_open(const char *ident, int max_priority);
 
-/* True when log lines go to the journal. */
-bool natgw_log_to_journal(void);
-
 /*
  * Log @fmt at @prio with extra structured fields: @fields is a NULL-terminated list of
  * "KEY=value" strings (may be NULL). On stderr the fields are not shown.

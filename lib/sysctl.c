@@ -51,7 +51,7 @@ const char *natgw_sysctl_refusal_reason(const char *key, int error, char *buf, s
                 break;
         case -EROFS:
                 snprintf(buf, size, "/proc/sys is mounted read-only here (a container, or systemd's "
-                         "ProtectKernelTunables= without an exception for /proc/sys/net)");
+                         "ProtectKernelTunables= without a ReadWritePaths= for this file)");
                 break;
         case -ENOENT:
                 snprintf(buf, size, "not present in this kernel%s",
@@ -121,7 +121,12 @@ const char *natgw_setting_result_to_string(enum natgw_setting_result r) {
         }
 }
 
-int64_t natgw_setting_wanted(const struct natgw_config *c, enum natgw_setting_id id, unsigned *ret_line) {
+/*
+ * The value @c asks for, and in @ret_line the line of its key (0 when the file does not name it;
+ * may be NULL). `kernel.ip_forward = false` means "leave it", not "switch it off". Returns -1
+ * for "leave the kernel's value".
+ */
+static int64_t setting_wanted(const struct natgw_config *c, enum natgw_setting_id id, unsigned *ret_line) {
         unsigned line = 0;
         int64_t v;
 
@@ -181,7 +186,7 @@ static int setting_apply(struct natgw_setting *st, enum natgw_setting_id id, con
         unsigned line;
         int r;
 
-        st->wanted = natgw_setting_wanted(c, id, &line);
+        st->wanted = setting_wanted(c, id, &line);
         st->error = 0;
         st->reason[0] = 0;
         r = natgw_sysctl_read_int(path, &current);

@@ -86,17 +86,6 @@ const char *natgw_setting_config_key(enum natgw_setting_id id, char *buf, size_t
 const char *natgw_setting_result_to_string(enum natgw_setting_result r);
 
 /**
- * natgw_setting_wanted() - the value @c asks for
- * @c:        the config
- * @id:       the setting
- * @ret_line: the line of its key in the file, 0 when the file does not name it (may be NULL)
- *
- * `kernel.ip_forward = false` means "leave it", not "switch it off".
- * Return: the value, or -1 for "leave the kernel's value".
- */
-int64_t natgw_setting_wanted(const struct natgw_config *c, enum natgw_setting_id id, unsigned *ret_line);
-
-/**
  * natgw_settings_apply() - make every setting what @c asks for, and record the outcome
  * @s:      the record; previous values recorded by earlier applies are kept
  * @c:      the config being applied

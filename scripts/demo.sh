@@ -249,7 +249,7 @@ EOF
         say "\$ natgwctl -S control.sock show      # every entry with its counter"
         out=$(natgwctl show 2>&1) || fail "natgwctl show failed: $out"
         sed -E 's/ +$//; s/^/     /' <<<"$out"
-        shown=$(natgwctl -j show | jq -r '.entries[] | "\(.name)\t\(.packets)"') || fail "natgwctl -j show failed"
+        shown=$(natgwctl -j show | jq -r '.entries[] | "\(.name)\t\(.connections)"') || fail "natgwctl -j show failed"
         for entry in lan web game ssh; do
                 packets=$(awk -F '\t' -v e="$entry" '$1 == e { print $2 }' <<<"$shown")
                 if ! [[ $packets =~ ^[0-9]+$ ]] || ((packets == 0)); then

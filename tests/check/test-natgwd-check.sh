@@ -3,7 +3,7 @@
 # natgwd -t: every example under conf/ is valid; a broken file is rejected with every error
 # as FILE:LINE: entry "NAME": message; exit codes 0 / 1 / 2. Needs no privileges.
 set -euo pipefail
-: "${NATGWD:?}" "${SRCDIR:?}"
+: "${NATGWD:?}" "${NATGWCTL:?}" "${SRCDIR:?}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -45,6 +45,29 @@ set -e
 [ "$rc" -eq 1 ] || fail "missing file: exit $rc, want 1"
 grep -q "$tmp/missing.conf" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")"
 [ "$rc2" -eq 2 ] || fail "unknown option: exit $rc2, want 2"
+
+# Only a regular file is a config, and nothing but it is opened: a FIFO nobody writes, as the
+# file or as an @include target, must fail at once, not hang (timeout bounds the test, exit 124).
+mkfifo "$tmp/fifo.conf"
+printf 'version = 1;\n@include "%s"\n' "$tmp/fifo.conf" >"$tmp/include.conf"
+mkdir "$tmp/dir.conf"
+expect_refused() { # FILE MESSAGE
+        local rc out
+        for cmd in "$NATGWD -t -c" "$NATGWCTL check"; do
+                set +e
+                # shellcheck disable=SC2086 # the command is two words
+                out=$(timeout 10 $cmd "$1" 2>&1)
+                rc=$?
+                set -e
+                [ "$rc" -ne 124 ] || fail "$cmd $1 hangs"
+                [ "$rc" -eq 1 ] || fail "$cmd $1: exit $rc, want 1: $out"
+                grep -qF "$1$2" <<<"$out" || fail "$cmd $1: want '$1$2', got: $out"
+        done
+}
+expect_refused "$tmp/fifo.conf" ": cannot read: not a regular file"
+expect_refused /dev/zero ": cannot read: not a regular file"
+expect_refused "$tmp/dir.conf" ": cannot read: Is a directory"
+expect_refused "$tmp/include.conf" ":2: @include is not supported: natgwd reads one file"
 
 # A file natgwd may not read (only root can show this: root reads everything).
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

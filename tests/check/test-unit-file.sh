@@ -4,7 +4,7 @@
 # `systemd-analyze security` rates its exposure at or below what the unit achieves today.
 # Reads files only; needs no privileges, installs and starts nothing.
 set -euo pipefail
-: "${UNIT:?}" "${SBINDIR:?}" "${NATGWD:?}"
+: "${UNIT:?}" "${SBINDIR:?}" "${NATGWD:?}" "${SRCDIR:?}"
 NATGWCTL=${NATGWCTL:-}
 # systemd 252 (Debian 12) rates the unit 1.4. The rating is rounded and some settings weigh
 # little, so the checks that stay open are listed as well: each one is open for a reason given
@@ -12,7 +12,7 @@ NATGWCTL=${NATGWCTL:-}
 THRESHOLD=${THRESHOLD:-1.4}
 ACCEPTED_OPEN=(
         "RootDirectory=/RootImage="            # the host's file system, mostly read-only
-        "User=/DynamicUser="                   # root: hashsize, the control socket
+        "User=/DynamicUser="                   # root: the sysctls, the control socket
         "RestrictAddressFamilies=~AF_NETLINK"  # nftables, ctnetlink
         "RestrictAddressFamilies=~AF_UNIX"     # control socket, sd_notify, journal
         "CapabilityBoundingSet=~CAP_NET_ADMIN" # the one privilege natgwd needs
@@ -34,6 +34,23 @@ done
 [[ -f $UNIT ]] || fail "no unit at $UNIT"
 grep -q "^ExecStart=$SBINDIR/natgwd " "$UNIT" || fail "ExecStart does not run $SBINDIR/natgwd"
 grep -q "^ExecReload=$SBINDIR/natgwctl .*reload$" "$UNIT" || fail "ExecReload does not run $SBINDIR/natgwctl reload"
+
+# The sysctls opened for writing are exactly those natgwd writes: every "net/..." path in lib/
+# (the conntrack timeouts are written CT_SYSCTL "NAME": net/netfilter/nf_conntrack_NAME), but
+# those it only reads; each may be missing ("-") but ip_forward, which every kernel has.
+READ_ONLY=(net/netfilter/nf_conntrack_count) # status reads it; the kernel's file is 0444
+want=$({
+        grep -ohE '"net/[a-z0-9_/]*[a-z0-9]"' "$SRCDIR"/lib/*.[ch] | tr -d '"'
+        grep -ohE 'CT_SYSCTL "[a-z0-9_]+"' "$SRCDIR"/lib/*.[ch] | sed -E 's|CT_SYSCTL "(.*)"|net/netfilter/nf_conntrack_\1|'
+} | grep -vxF -f <(printf '%s\n' "${READ_ONLY[@]}") | sort -u)
+[[ $(wc -l <<<"$want") -ge 19 ]] || fail "found only $(wc -l <<<"$want") sysctls in $SRCDIR/lib: $want"
+rw=$(sed -n 's/^ReadWritePaths=//p' "$UNIT" | tr ' ' '\n' | grep -v '^$' | sort -u)
+got=$(sed -E 's|^-?/proc/sys/||' <<<"$rw" | sort -u)
+[[ $got == "$want" ]] || fail "ReadWritePaths= differ from the sysctls natgwd writes: $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ' ')"
+grep -vqE '^-?/proc/sys/' <<<"$rw" && fail "ReadWritePaths= outside /proc/sys: $(grep -vE '^-?/proc/sys/' <<<"$rw" | tr '\n' ' ')"
+grep -qE '^/proc/sys/' <<<"$(grep -vx /proc/sys/net/ipv4/ip_forward <<<"$rw")" &&
+        fail "a sysctl that may be missing lacks the \"-\": $(grep -E '^/proc/sys/' <<<"$rw" | tr '\n' ' ')"
+echo "# ReadWritePaths=: the $(wc -l <<<"$want") sysctls natgwd writes, nothing else"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -293,6 +293,53 @@ def case_noread(path):
     print(f"ok: the reply was cut off after {len(raw)} bytes: natgwd dropped the client at its deadline")
 
 
+def cpu_seconds(pid):
+    """utime + stime of @pid (fields 14 and 15 of /proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_when_served(path, deadline):
+    """A status reply, asked again (bounded) until natgwd has a descriptor for it."""
+    while True:
+        try:
+            t = connect(path)
+            send_quietly(t, b'{"command":"status"}\n')
+            reply = json.loads(read_reply(t))
+            if reply.get("ok") is True:
+                return reply
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            fail("natgwd does not answer status after its clients went")
+        time.sleep(0.1)
+
+
+def case_nofds(path):
+    # natgwd runs with few spare descriptors (the test lowers its RLIMIT_NOFILE; NATGWD_PID names
+    # it). 40 silent clients: it accepts some, then accept() fails with EMFILE while the rest
+    # wait in the backlog. natgwd must not spin on the readable listening socket (a functional
+    # bound, not a benchmark: under half a core over a second), and must serve once they go.
+    pid = int(os.environ["NATGWD_PID"])
+    held = [connect(path) for _ in range(40)]
+    time.sleep(0.3)
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(1.0)
+    c1, t1 = cpu_seconds(pid), time.monotonic()
+    share = (c1 - c0) / (t1 - t0)
+    for s in held:
+        s.close()
+    if share > 0.5:
+        fail(f"natgwd used {share:.0%} of a core while out of descriptors: it spins")
+    print(f"ok: natgwd out of descriptors used {share:.0%} of a core over {t1 - t0:.1f} s")
+    reply = status_when_served(path, time.monotonic() + TIMEOUT)
+    paused = reply["control"]["accept_paused"]
+    if not paused >= 1:
+        fail(f"status control.accept_paused is {paused}, want at least 1")
+    print(f"ok: status answered after the clients went; accept_paused {paused}")
+
+
 def case_hangup(path):
     # Connect and vanish, and send a request then vanish before the reply: nothing to crash.
     for _ in range(20):
@@ -319,6 +366,7 @@ CASES = {
     "flood1000": case_flood1000,
     "noread": case_noread,
     "hangup": case_hangup,
+    "nofds": case_nofds,
 }
 
 

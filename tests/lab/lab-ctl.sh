@@ -4,13 +4,15 @@
 # natgwctl against a real natgwd: every verb in text and JSON, exit codes 0/1/2/3, counters of
 # real connections in `show`, the real client in `conntrack`; then the control socket under
 # abuse: non-root clients (file mode, then SO_PEERCRED), garbage, truncated, oversized, deeply
-# nested, silent and trickling requests, a flood of clients, clients that hang up. natgwd must
-# answer each with an error or drop it, stay up, and keep NAT working.
+# nested, silent and trickling requests, a flood of clients, clients that hang up, natgwd out
+# of descriptors. natgwd must answer each with an error or drop it, stay up, and keep NAT
+# working.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
 command -v python3 >/dev/null || lab_skip "needs python3"
 command -v setpriv >/dev/null || lab_skip "needs setpriv"
+command -v prlimit >/dev/null || lab_skip "needs prlimit"
 ABUSE=$LAB_DIR/ctl-abuse.py
 
 conf=$(lab_config ctl)
@@ -58,9 +60,9 @@ assert_match $'\nforward +dns +eth0 udp 53,5300-5301 from 198\.51\.100\.0/24 +19
 assert_match $'\nmasquerade +lan +192\.168\.1\.0/24 out eth0 +\(interface address\) +1 ' "$out" \
         "show: lan counted 1 connection"
 json=$(natgwctl -j show) || fail "natgwctl -j show failed"
-assert_eq "lan:1 web:3 dns:0" "$(jq -r '[.entries[] | "\(.name):\(.packets)"] | join(" ")' <<<"$json")" \
+assert_eq "lan:1 web:3 dns:0" "$(jq -r '[.entries[] | "\(.name):\(.connections)"] | join(" ")' <<<"$json")" \
         "show -j counters per entry, in config order"
-assert_eq "$(counter_packets web)" "$(jq -r '.entries[] | select(.name == "web") | .packets' <<<"$json")" \
+assert_eq "$(counter_packets web)" "$(jq -r '.entries[] | select(.name == "web") | .connections' <<<"$json")" \
         "show -j agrees with the kernel's counter of web"
 
 out=$(natgwctl check) || fail "natgwctl check (daemon's file) failed"
@@ -135,6 +137,16 @@ assert_match '^[1-9]' "$(jq -r .control.refused_busy <<<"$json")" "status counts
 assert_eq 1 "$(jq -r .control.refused_not_root <<<"$json")" "status counts the non-root refusal"
 assert_eq 1 "$(jq -r .generation <<<"$json")" "the reload after a pipelined status was ignored"
 assert_match '^[1-9]' "$(jq -r .control.timed_out <<<"$json")" "status counts timed-out clients"
+
+# Out of descriptors: natgwd with only a few spare ones, 40 clients. EMFILE on accept must not
+# spin the loop; natgwd serves again once they go.
+nfd=$(find "/proc/$NATGWD_PID/fd" -mindepth 1 | wc -l)
+soft=$(prlimit --pid "$NATGWD_PID" --nofile --output SOFT --noheadings)
+prlimit --pid "$NATGWD_PID" --nofile=$((nfd + 8)):
+info "abuse: nofds (natgwd holds $nfd descriptors, may open $((nfd + 8)))"
+NATGWD_PID=$NATGWD_PID timeout 60 python3 "$ABUSE" "$CTL_SOCK" nofds || fail "control socket case 'nofds'"
+prlimit --pid "$NATGWD_PID" --nofile="${soft// /}":
+natgwd_alive
 
 # Still NAT, still the same table, still reloadable.
 out=$(ask_ok "$WAN" tcp 203.0.113.1 8080 --from 198.51.100.8)

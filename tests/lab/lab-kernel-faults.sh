@@ -57,7 +57,7 @@ for kind in nft-dump-enobufs nft-dump-intr; do
         fault "$kind" 1
         json=$(natgwctl -j show) || fail "show after one $kind failed: $json"
         fault_used "$kind"
-        assert_eq "lan:1 game:1" "$(jq -r '[.entries[] | "\(.name):\(.packets)"] | join(" ")' <<<"$json")" \
+        assert_eq "lan:1 game:1" "$(jq -r '[.entries[] | "\(.name):\(.connections)"] | join(" ")' <<<"$json")" \
                 "show dumps again after one $kind and has every counter"
         fault "$kind" 3
         rc=0

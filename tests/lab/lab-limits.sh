@@ -128,7 +128,7 @@ done
 t0=$(now_ms)
 natgwctl_slow -j show >"$LAB_TMP/show.json" || fail "natgwctl show failed"
 ms=$(($(now_ms) - t0))
-assert_eq "$N 1" "$(jq -r '"\(.entries | length) \(.entries[-1].packets)"' "$LAB_TMP/show.json")" \
+assert_eq "$N 1" "$(jq -r '"\(.entries | length) \(.entries[-1].connections)"' "$LAB_TMP/show.json")" \
         "show: $N entries, the last one counted its connection"
 measure "natgwctl show: $ms ms, reply $(($(stat -c %s "$LAB_TMP/show.json") / 1024 / 1024)) MiB"
 

@@ -175,4 +175,37 @@ for s in fwd masq; do
 done
 
 stop_natgwd
+
+# ---------------------------------------------------------------- a stop during a reload
+
+# SIGTERM arrives while a reload runs: the reload is applied and its client must still get the
+# whole reply, although the stop is handled before the loop would have written it all. 20,000
+# forwards, each on an interface that does not exist: the reload takes long enough to be caught
+# in, and its reply (a warning per interface, some 3 MB) takes more than one write. Three
+# rounds, each bounded.
+big=$(lab_config big)
+python3 - "$big" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write('version = 1;\nforward = (\n')
+    f.write(",\n".join('  { name = "f%d"; in_interface = "nx%d"; proto = "tcp"; port = 80; to = "192.168.1.66"; }'
+                       % (i, i) for i in range(20000)))
+    f.write("\n);\n")
+PY
+for round in 1 2 3; do
+        start_natgwd "$big" -v
+        natgwctl -j reload >"$LAB_TMP/stop-reload.json" 2>&1 &
+        ctl_pid=$!
+        for ((i = 0; i < 500; i++)); do
+                grep -q "control: reload" "$NATGWD_LOG" && break
+                sleep 0.01
+        done
+        grep -q "control: reload" "$NATGWD_LOG" || fail "round $round: natgwd did not start the reload within 5 s"
+        kill -TERM "$NATGWD_PID"
+        rc=0
+        wait "$ctl_pid" || rc=$?
+        assert_eq "0 true 2 20000" "$rc $(jq -r '"\(.ok) \(.generation) \(.warnings | length)"' "$LAB_TMP/stop-reload.json" 2>&1 | head -c 200)" \
+                "round $round: the reload SIGTERM came during was applied and its whole reply arrived"
+        stop_natgwd
+done
 info "PASS"

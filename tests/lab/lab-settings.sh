@@ -11,7 +11,9 @@
 #      no setting, although its file changes a timeout;
 #   4. a writable nf_conntrack_max: natgwd in a private mount namespace where regular files are
 #      bind-mounted over nf_conntrack_max and nf_conntrack_buckets. natgwd writes them, status
-#      says applied, and neither gw's real sysctls nor the root namespace's change.
+#      says applied, and neither gw's real sysctls nor the root namespace's change;
+#   5. natgwd in the unit's sandbox: /proc/sys read-only but natgwd.service's ReadWritePaths=
+#      (a private mount namespace again): every sysctl natgwd manages is set, none refused.
 # The root namespace's sysctls are only ever read, to show that they stay as they were.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
@@ -210,6 +212,57 @@ assert_setting net.netfilter.nf_conntrack_buckets "65536 $gw_buckets 65536 appli
 assert_setting net.ipv4.ip_forward "1 null 1 unchanged" "status: a new natgwd found ip_forward on already"
 assert_eq "$gw_max" "$(gw_sysctl net.netfilter.nf_conntrack_max)" "gw's real nf_conntrack_max is unchanged"
 assert_eq "$gw_buckets" "$(gw_sysctl net.netfilter.nf_conntrack_buckets)" "gw's real nf_conntrack_buckets is unchanged"
+stop_natgwd
+
+# ---------------------------------------------------------------- 5. the unit's sandbox
+
+# natgwd.service makes /proc/sys read-only (ProtectKernelTunables=) and opens again only its
+# ReadWritePaths=. The same here, in a private mount namespace, with the list read off the
+# unit: natgwd must set every sysctl it manages (all but nf_conntrack_max and _buckets, which
+# are read-only outside the initial namespace anyway) without one refusal, so no file it
+# writes is missing from the list.
+info "phase 5: /proc/sys read-only but the unit's ReadWritePaths="
+rw_paths=$(sed -n 's/^ReadWritePaths=//p' "$SRCDIR/systemd/natgwd.service.in" | tr ' ' '\n' | sed 's/^-//' | grep -v '^$')
+[[ -n $rw_paths ]] || fail "no ReadWritePaths= in the unit"
+sandbox=$LAB_TMP/natgwd-sandbox
+{
+        echo '#!/bin/bash'
+        echo 'set -euo pipefail'
+        echo 'if [[ ${1:-} != --inner ]]; then exec unshare --mount --propagation private "$0" --inner "$@"; fi'
+        echo 'shift'
+        echo 'mount --bind /proc/sys /proc/sys'
+        echo 'mount -o remount,bind,ro /proc/sys'
+        for p in $rw_paths; do
+                echo "if [[ -e $p ]]; then mount --bind $p $p; mount -o remount,bind,rw $p; fi"
+        done
+        # The sandbox holds: a sysctl natgwd does not manage is read-only (64 is the default).
+        echo 'if echo 64 2>/dev/null >/proc/sys/net/ipv4/ip_default_ttl; then echo "sandbox: /proc/sys writable" >&2; exit 3; fi'
+        echo "exec \"$NATGWD\" \"\$@\""
+} >"$sandbox"
+chmod +x "$sandbox"
+nsexec "$GW" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+conf5=$(lab_config sandbox)
+{
+        echo 'version = 1;'
+        echo 'kernel = { ipv6_forward = true; };'
+        echo 'conntrack = { timeouts = {'
+        for k in tcp_established tcp_syn_sent tcp_syn_recv tcp_fin_wait tcp_close_wait tcp_last_ack \
+                 tcp_time_wait tcp_close tcp_unacknowledged tcp_max_retrans udp udp_stream icmp icmpv6 generic; do
+                echo "  $k = 1234;"
+        done
+        echo '}; };'
+        echo "$masq"
+} >"$conf5"
+NATGWD=$sandbox start_natgwd "$conf5"
+natgwd_alive
+grep -q "cannot set" "$NATGWD_LOG" && fail "a sysctl was refused in the unit's sandbox: $(grep "cannot set" "$NATGWD_LOG")"
+assert_eq "1 1" "$(gw_sysctl net.ipv4.ip_forward) $(gw_sysctl net.ipv6.conf.all.forwarding)" \
+        "in the unit's sandbox natgwd switched IPv4 and IPv6 forwarding on"
+got=$(for k in tcp_timeout_established tcp_timeout_syn_sent tcp_timeout_syn_recv tcp_timeout_fin_wait \
+               tcp_timeout_close_wait tcp_timeout_last_ack tcp_timeout_time_wait tcp_timeout_close \
+               tcp_timeout_unacknowledged tcp_timeout_max_retrans udp_timeout udp_timeout_stream icmp_timeout \
+               icmpv6_timeout generic_timeout; do gw_sysctl "net.netfilter.nf_conntrack_$k"; done | sort -u | tr '\n' ' ')
+assert_eq "1234 " "$got" "in the unit's sandbox natgwd set all 15 conntrack timeouts"
 stop_natgwd
 
 root_after=$(cat "$CT/nf_conntrack_max" "$CT/nf_conntrack_buckets" "$CT/nf_conntrack_udp_timeout" \

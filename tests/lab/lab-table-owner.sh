@@ -90,7 +90,7 @@ if kernel_at_least 6 9 || nsexec "$GW" nft add table inet owner_probe '{ flags o
         natgw_table_exists && fail "the owned table outlived nft -i"
         info "ok: the owned table went with its owner"
 else
-        info "kernel $(uname -r) has no owner flag: no other process can own a table"
+        lab_skip_part "1 (another process owns the table): kernel $(uname -r) has no owner flag"
 fi
 
 # ---------------------------------------------------------------- 2. owned by natgwd
@@ -122,7 +122,7 @@ if kernel_at_least 6 9; then
         nat_works "after the refused changes"
         natgwd_alive
 else
-        info "kernel $(uname -r) has no owner flag: part 2 does not apply"
+        lab_skip_part "2 (the kernel refuses others' changes to natgwd's table): kernel $(uname -r) has no owner flag"
 fi
 stop_natgwd
 natgw_table_exists && fail "on_exit = \"remove\" left the table"
@@ -308,4 +308,4 @@ assert_eq 1 "$(natgwctl -j status | jq -r .table_restore.failed)" "status: still
 natgwd_alive
 stop_natgwd
 grep -q 'restored it as' "$NATGWD_LOG" && fail "natgwd logged to stderr although JOURNAL_STREAM named it"
-info "PASS"
+lab_pass

@@ -86,6 +86,38 @@ static void test_long_names_cut(void **state) {
         parse_bad(text, want);
 }
 
+/* An echo cut in the middle of a character would make the error reply invalid UTF-8, which
+ * jansson refuses to build: the client would read "out of memory" instead of the error. */
+static void expect_reply_echo(const char *text, const char *want) {
+        struct natgw_ctl_request req = {};
+        _cleanup_(freep) char *error = NULL, *line = NULL;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        size_t len;
+
+        assert_int_equal(natgw_ctl_request_parse(text, strlen(text), &req, &error), -EINVAL);
+        assert_non_null(error);
+        assert_string_equal(error, want);
+        reply = natgw_ctl_reply_error("%s", error);
+        assert_non_null(reply);
+        line = natgw_ctl_reply_format(reply, &len);
+        assert_non_null(line);
+}
+
+static void test_long_names_cut_utf8(void **state) {
+        /* 31 ASCII bytes, then "é" (2 bytes) across the 32-byte cut: the "é" goes whole. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u00e9tc\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+        /* Eleven "€" (3 bytes each, 33 bytes): ten fit in 32 bytes. */
+        expect_reply_echo("{\"command\":\"status\",\"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\":1}",
+                          "unknown key \"\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\" in request");
+        /* A 4-byte character (U+1F600) at bytes 30-33. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf0\x9f\x98\x80\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+        /* Exactly 32 bytes, ending with a whole "é": echoed whole. */
+        expect_reply_echo("{\"command\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9xyz\"}",
+                          "unknown command \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"");
+}
+
 static void test_too_large(void **state) {
         size_t n = NATGW_CTL_REQUEST_MAX + 1;
         _cleanup_(freep) char *big = malloc(n);
@@ -128,8 +160,9 @@ static void test_round_trip(void **state) {
 }
 
 static void test_errors_round_trip(void **state) {
-        struct natgw_errors in = {}, out = {};
-        _cleanup_(json_decrefp) json_t *a = NULL, *reply = NULL;
+        struct natgw_errors in = {};
+        _cleanup_(json_decrefp) json_t *a = NULL, *reply = NULL, *back = NULL;
+        const json_t *e0, *e1, *e2;
         _cleanup_(freep) char *line = NULL;
         size_t len;
 
@@ -152,20 +185,24 @@ static void test_errors_round_trip(void **state) {
         assert_int_equal(strlen(line), len);
         assert_null(memchr(line, '\n', len - 1));
 
-        assert_int_equal(natgw_ctl_errors_from_json(a, &out), 0);
-        assert_int_equal(out.n, 3);
-        assert_int_equal(out.v[0].severity, NATGW_SEVERITY_ERROR);
-        assert_int_equal(out.v[2].severity, NATGW_SEVERITY_WARNING);
-        assert_string_equal(out.v[2].entry, "up");
-        assert_string_equal(out.v[0].file, "/etc/natgw/natgwd.conf");
-        assert_int_equal(out.v[0].line, 12);
-        assert_string_equal(out.v[0].entry, "web");
-        assert_string_equal(out.v[0].message, "port 0 is out of range");
-        assert_null(out.v[1].file);
-        assert_null(out.v[1].entry);
-        assert_string_equal(out.v[1].message, "kernel said \"no\"\nnewline");
+        /* What a client reads back off the wire: the fields PROTOCOL.md names, nulls included. */
+        back = json_loads(line, 0, NULL);
+        assert_non_null(back);
+        e0 = json_array_get(json_object_get(back, "errors"), 0);
+        e1 = json_array_get(json_object_get(back, "errors"), 1);
+        assert_string_equal(json_string_value(json_object_get(e0, "file")), "/etc/natgw/natgwd.conf");
+        assert_int_equal(json_integer_value(json_object_get(e0, "line")), 12);
+        assert_string_equal(json_string_value(json_object_get(e0, "entry")), "web");
+        assert_string_equal(json_string_value(json_object_get(e0, "message")), "port 0 is out of range");
+        assert_true(json_is_null(json_object_get(e1, "file")));
+        assert_int_equal(json_integer_value(json_object_get(e1, "line")), 0);
+        assert_true(json_is_null(json_object_get(e1, "entry")));
+        assert_string_equal(json_string_value(json_object_get(e1, "message")), "kernel said \"no\"\nnewline");
+        e2 = json_array_get(json_object_get(back, "errors"), 2);
+        assert_string_equal(json_string_value(json_object_get(e0, "severity")), "error");
+        assert_string_equal(json_string_value(json_object_get(e2, "severity")), "warning");
+        assert_string_equal(json_string_value(json_object_get(e2, "entry")), "up");
         natgw_errors_clear(&in);
-        natgw_errors_clear(&out);
 }
 
 static void test_reply_error(void **state) {
@@ -181,6 +218,7 @@ int main(void) {
                 cmocka_unit_test(test_commands),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_long_names_cut),
+                cmocka_unit_test(test_long_names_cut_utf8),
                 cmocka_unit_test(test_too_large),
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_round_trip),
