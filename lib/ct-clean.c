@@ -77,6 +77,7 @@ struct deleter {
         uint8_t *buf;       /* CT_DELETE_BATCH * CT_DELETE_MSG_MAX */
         size_t len;
         unsigned n;         /* messages in the batch */
+        uint8_t why[CT_DELETE_BATCH]; /* enum natgw_ct_verdict of each message */
         struct natgw_ct_stale_stats *stats;
 };
 
@@ -101,10 +102,11 @@ static int deleter_init(struct deleter *d, struct natgw_ct_stale_stats *stats) {
         return 0;
 }
 
-static void deleter_count(struct deleter *d, int error) {
-        if (error == 0)
+static void deleter_count(struct deleter *d, int error, uint8_t why) {
+        if (error == 0) {
                 d->stats->deleted++;
-        else if (error == -ENOENT)
+                d->stats->deleted_for[why]++;
+        } else if (error == -ENOENT)
                 d->stats->vanished++;
         else {
                 d->stats->failed++;
@@ -145,7 +147,7 @@ static int deleter_flush(struct deleter *d) {
                                 continue;
                         acked[i] = true;
                         n_acked++;
-                        deleter_count(d, err->error);
+                        deleter_count(d, err->error, d->why[i]);
                 }
         }
         d->seq += d->n;
@@ -155,7 +157,7 @@ static int deleter_flush(struct deleter *d) {
 }
 
 /* Queue the deletion of @ct, named by its original tuple, zone and id. */
-static int deleter_add(struct deleter *d, const struct nf_conntrack *ct, int family) {
+static int deleter_add(struct deleter *d, const struct nf_conntrack *ct, int family, enum natgw_ct_verdict why) {
         static const enum nf_conntrack_attr attrs[] = {
                 ATTR_ORIG_L3PROTO, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_SRC,
                 ATTR_ORIG_IPV6_DST, ATTR_ORIG_L4PROTO, ATTR_ORIG_PORT_SRC, ATTR_ORIG_PORT_DST,
@@ -195,7 +197,7 @@ static int deleter_add(struct deleter *d, const struct nf_conntrack *ct, int fam
         if (nlh->nlmsg_len > CT_DELETE_MSG_MAX)
                 return -EOVERFLOW; /* cannot happen: the attributes above are small and fixed */
         d->len += NLMSG_ALIGN(nlh->nlmsg_len);
-        d->n++;
+        d->why[d->n++] = (uint8_t)why;
         return 0;
 }
 
@@ -240,6 +242,7 @@ static int entry_from_nfct(const struct nf_conntrack *ct, struct natgw_ct_entry 
         status = nfct_attr_is_set(ct, ATTR_STATUS) > 0 ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
         e.src_nat = status & IPS_SRC_NAT;
         e.dst_nat = status & IPS_DST_NAT;
+        e.tcp_state = nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0 ? nfct_get_attr_u8(ct, ATTR_TCP_STATE) : 0xff;
         *ret = e;
         return 0;
 }
@@ -254,7 +257,9 @@ struct walk {
 static int walk_entry(const struct nlmsghdr *nlh, void *userdata) {
         struct walk *w = userdata;
         _cleanup_(nfct_destroyp) struct nf_conntrack *ct = NULL;
+        enum natgw_ct_verdict v;
         struct natgw_ct_entry e;
+        const char *name;
         int r;
 
         ct = nfct_new();
@@ -266,12 +271,17 @@ static int walk_entry(const struct nlmsghdr *nlh, void *userdata) {
         if (nfct_nlmsg_parse(nlh, ct) < 0)
                 return MNL_CB_OK;
         w->stats->seen++;
-        if (entry_from_nfct(ct, &e) < 0 || !natgw_ct_stale_check(w->s, &e))
+        if (entry_from_nfct(ct, &e) < 0)
+                return MNL_CB_OK;
+        v = natgw_ct_stale_classify(w->s, &e, &name);
+        if (v == NATGW_CT_KEEP_ESTABLISHED)
+                natgw_ct_stale_count_kept(w->stats, name);
+        if (v == NATGW_CT_KEEP || v == NATGW_CT_KEEP_ESTABLISHED)
                 return MNL_CB_OK;
         w->stats->stale++;
         /* Deleting entries already dumped does not disturb the dump: it resumes after the
          * last entry it sent, which is not one of them. */
-        r = deleter_add(&w->del, ct, e.family);
+        r = deleter_add(&w->del, ct, e.family, v);
         if (r < 0) {
                 w->error = r;
                 return MNL_CB_ERROR;
