@@ -438,9 +438,8 @@ struct natgw_ct_stale {
         struct eg_index old_eg, new_eg;
         bool forwards_changed, egress_changed; /* see natgw_ct_stale_possible() */
         bool forwards_added, egress_added;     /* some new entry is not in the old config */
-        /* The new config's entries by name: what became of an old entry. */
-        const struct natgw_forward **new_fwd_names;
-        const struct natgw_egress **new_eg_names;
+        /* The new config's forwards and egress entries by name: what became of an old entry. */
+        const void **new_fwd_names, **new_eg_names;
 };
 
 struct natgw_ct_stale *natgw_ct_stale_free(struct natgw_ct_stale *s) {
@@ -586,10 +585,10 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
                                      egress_ptr_cmp, &s->egress_added);
         if (r >= 0)
                 r = ptr_array(new->forwards, new->n_forwards, sizeof(*new->forwards), forward_name_cmp,
-                              (const void ***)&s->new_fwd_names);
+                              &s->new_fwd_names);
         if (r >= 0)
                 r = ptr_array(new->egress, new->n_egress, sizeof(*new->egress), egress_name_cmp,
-                              (const void ***)&s->new_eg_names);
+                              &s->new_eg_names);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -734,17 +733,17 @@ static bool tcp_live(const struct natgw_ct_entry *e) {
 
 static const struct natgw_forward *forward_by_name(const struct natgw_ct_stale *s, const char *name) {
         struct natgw_forward key = { .name = (char *)name };
-        const struct natgw_forward *k = &key, **f;
+        const void *k = &key, *const *f;
 
-        f = bsearch(&k, s->new_fwd_names, s->new->n_forwards, sizeof(*f), forward_name_cmp);
+        f = bsearch(&k, s->new_fwd_names, s->new->n_forwards, sizeof(void *), forward_name_cmp);
         return f ? *f : NULL;
 }
 
 static const struct natgw_egress *egress_by_name(const struct natgw_ct_stale *s, const char *name) {
         struct natgw_egress key = { .name = (char *)name };
-        const struct natgw_egress *k = &key, **e;
+        const void *k = &key, *const *e;
 
-        e = bsearch(&k, s->new_eg_names, s->new->n_egress, sizeof(*e), egress_name_cmp);
+        e = bsearch(&k, s->new_eg_names, s->new->n_egress, sizeof(void *), egress_name_cmp);
         return e ? *e : NULL;
 }
 
