@@ -305,7 +305,7 @@ static void print_status(const json_t *r) {
 
                 printf("%-14s read %lld entries in %.1f ms; deleted %lld for added, %lld for changed, %lld for removed "
                        "entries; kept %lld established TCP connections\n",
-                       "conntrack:", num(c, "seen"), (double)num(c, "usec") / 1000.0, num(c, "deleted_added"),
+                       "ct cleanup:", num(c, "seen"), (double)num(c, "usec") / 1000.0, num(c, "deleted_added"),
                        num(c, "deleted_changed"), num(c, "deleted_removed"), num(c, "kept_established"));
         }
         if (json_is_object(last)) {

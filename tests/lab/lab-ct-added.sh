@@ -149,6 +149,8 @@ assert_eq "4 0 0 1 ssh2222" \
         "$(jq -r '.last_apply.conntrack | "\(.deleted_added) \(.deleted_changed) \(.deleted_removed) \(.kept_established) \(.kept_entry)"' <<<"$json")" \
         "status: 4 entries deleted for added entries (p7300, p7350, a7400, egress), 1 TCP connection kept"
 info "cleanup cost: $(jq -r '.last_apply.conntrack | "read \(.seen) entries, \(.usec) usec"' <<<"$json")"
+assert_match "ct cleanup: +read [0-9]+ entries in [0-9.]+ ms; deleted 4 for added, 0 for changed, 0 for removed entries; kept 1 established" \
+        "$(natgwctl status)" "natgwctl status keeps the figures of the last clean-up"
 assert_match "deleted 4 conntrack entries of flows that an added or widened entry now translates" "$log" \
         "the reload reply counts the entries deleted for added entries"
 assert_match "kept 1 established TCP connections .*entry \"ssh2222\"" "$log" \
