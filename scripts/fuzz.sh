@@ -10,7 +10,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 shift 2 2>/dev/null || shift $#
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz-conf fuzz-ctl fuzz-ctnetlink fuzz-nft-monitor)
+((${#targets[@]})) || targets=(fuzz-conf fuzz-ctl fuzz-ctnetlink fuzz-nft-monitor fuzz-ct-stale)
 
 scripts/deps.sh
 [ -d "$build" ] || CC=clang meson setup "$build" -Dfuzzing=true -Db_sanitize=address,undefined \
