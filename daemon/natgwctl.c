@@ -399,8 +399,9 @@ static void print_ct_cleanup(const json_t *ct) {
                        num(ct, "deleted_added"));
         if (num(ct, "kept_established") > 0)
                 printf("kept %lld established TCP connections (to the gateway itself, or routed without NAT) that "
-                       "entry \"%s\" now covers: they go on untranslated until they end\n",
-                       num(ct, "kept_established"), str(ct, "kept_entry"));
+                       "entry \"%s\"%s now covers: they go on untranslated until they end\n",
+                       num(ct, "kept_established"), str(ct, "kept_entry"),
+                       json_is_true(json_object_get(ct, "kept_entries_more")) ? " and others" : "");
 }
 
 static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {

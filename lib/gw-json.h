@@ -62,7 +62,8 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
  * @st: what natgw_ct_stale_clean() did
  *
  * Return: {"read", "seen", "deleted", "deleted_added", "deleted_changed", "deleted_removed",
- * "kept_established", "kept_entry", "vanished", "failed", "usec"}, or NULL (out of memory).
+ * "kept_established", "kept_entry", "kept_entries_more", "vanished", "failed", "usec"}, or NULL
+ * (out of memory).
  */
 json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st);
 
