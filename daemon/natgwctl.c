@@ -302,6 +302,14 @@ static void print_status(const json_t *r) {
         printf("%-14s table %s, compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
                str(apply, "table"), json_number_value(json_object_get(apply, "compile_ms")),
                json_number_value(json_object_get(apply, "kernel_ms")), num(apply, "messages"), num(apply, "bytes"));
+        if (json_is_true(json_object_get(json_object_get(apply, "conntrack"), "read"))) {
+                const json_t *c = json_object_get(apply, "conntrack");
+
+                printf("%-14s read %lld entries in %.1f ms; deleted %lld for added, %lld for changed, %lld for removed "
+                       "entries; kept %lld established TCP connections\n",
+                       "ct cleanup:", num(c, "seen"), (double)num(c, "usec") / 1000.0, num(c, "deleted_added"),
+                       num(c, "deleted_changed"), num(c, "deleted_removed"), num(c, "kept_established"));
+        }
         if (json_is_object(last)) {
                 printf("%-14s %s (%s): %s\n", "last reload:", str(last, "time"), str(last, "trigger"),
                        str(last, "result"));
@@ -383,6 +391,24 @@ static void print_conntrack(const json_t *r) {
 
 /* ---------------------------------------------------------------- commands */
 
+/* What the conntrack clean-up of a reload did, by reason; nothing when it did nothing. */
+static void print_ct_cleanup(const json_t *ct) {
+        long long changed = num(ct, "deleted_changed"), removed = num(ct, "deleted_removed");
+
+        if (changed + removed > 0)
+                printf("deleted %lld conntrack entries that carried a removed or changed translation (changed %lld, "
+                       "removed %lld)\n",
+                       changed + removed, changed, removed);
+        if (num(ct, "deleted_added") > 0)
+                printf("deleted %lld conntrack entries of flows that an added or widened entry now translates\n",
+                       num(ct, "deleted_added"));
+        if (num(ct, "kept_established") > 0)
+                printf("kept %lld established TCP connections (to the gateway itself, or routed without NAT) that "
+                       "entry \"%s\"%s now covers: they go on untranslated until they end\n",
+                       num(ct, "kept_established"), str(ct, "kept_entry"),
+                       json_is_true(json_object_get(ct, "kept_entries_more")) ? " and others" : "");
+}
+
 static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         bool ok = json_is_true(json_object_get(reply, "ok"));
 
@@ -402,9 +428,7 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                 printf("reloaded %s: generation %lld, egress entries %lld, forwards %lld (table %s, kernel %.1f ms)\n",
                        str(reply, "config"), num(reply, "generation"), num(reply, "egress"), num(reply, "forwards"),
                        str(reply, "table"), json_number_value(json_object_get(reply, "kernel_ms")));
-                if (num(reply, "conntrack_deleted") > 0)
-                        printf("deleted %lld conntrack entries that carried a removed or changed translation\n",
-                               num(reply, "conntrack_deleted"));
+                print_ct_cleanup(json_object_get(reply, "conntrack"));
                 break;
         case NATGW_CTL_CHECK:
                 print_errors(json_object_get(reply, "warnings"), stderr, "");

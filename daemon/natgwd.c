@@ -118,6 +118,39 @@ void natgwd_notify_status(const struct daemon *d) {
                    (unsigned long long)d->gw->generation, c->n_egress, c->n_forwards, last, table);
 }
 
+/* The conntrack clean-up of an apply, one line per reason, each only when it did something. */
+static void log_ct_cleanup(const struct natgw_ct_stale_stats *st, const char *ev, const char *cfg, const char *gen) {
+        unsigned long long changed = st->deleted_for[NATGW_CT_STALE_CHANGED], removed = st->deleted_for[NATGW_CT_STALE_REMOVED];
+        char ct[48], added[48], chg[48], rem[48], kept[48], usec[48];
+        const char *fields[] = { ev, cfg, gen, ct, added, chg, rem, kept, usec, NULL };
+
+        if (st->deleted == 0 && st->kept_established == 0)
+                return;
+        snprintf(ct, sizeof(ct), "NATGW_CT_DELETED=%llu", (unsigned long long)st->deleted);
+        snprintf(added, sizeof(added), "NATGW_CT_DELETED_ADDED=%llu",
+                 (unsigned long long)st->deleted_for[NATGW_CT_STALE_ADDED]);
+        snprintf(chg, sizeof(chg), "NATGW_CT_DELETED_CHANGED=%llu", changed);
+        snprintf(rem, sizeof(rem), "NATGW_CT_DELETED_REMOVED=%llu", removed);
+        snprintf(kept, sizeof(kept), "NATGW_CT_KEPT_ESTABLISHED=%llu", (unsigned long long)st->kept_established);
+        snprintf(usec, sizeof(usec), "NATGW_CT_USEC=%llu", (unsigned long long)st->usec);
+        if (changed + removed > 0)
+                natgw_log_fields(LOG_INFO, fields,
+                                 "deleted %llu conntrack entries that carried a removed or changed translation "
+                                 "(changed %llu, removed %llu)",
+                                 changed + removed, changed, removed);
+        if (st->deleted_for[NATGW_CT_STALE_ADDED] > 0)
+                natgw_log_fields(LOG_INFO, fields,
+                                 "deleted %llu conntrack entries of flows that an added or widened entry now "
+                                 "translates",
+                                 (unsigned long long)st->deleted_for[NATGW_CT_STALE_ADDED]);
+        if (st->kept_established > 0)
+                natgw_log_fields(LOG_NOTICE, fields,
+                                 "kept %llu established TCP connections (to the gateway itself, or routed without "
+                                 "NAT) that entry \"%s\"%s now covers: they go on untranslated until they end",
+                                 (unsigned long long)st->kept_established, st->kept_entry,
+                                 st->kept_entries_more ? " and others" : "");
+}
+
 static void log_applied(const struct natgw_gw *gw, const char *event) {
         const struct natgw_apply_stats *s = &gw->last_stats;
         char gen[48], elements[48], kernel[48], cfg[PATH_MAX + 16], ev[48], table[32];
@@ -137,15 +170,7 @@ static void log_applied(const struct natgw_gw *gw, const char *event) {
                          gw->config->n_egress, gw->config->n_forwards, (unsigned long long)s->elements,
                          s->messages, (unsigned long long)s->bytes,
                          (double)s->compile_usec / 1000.0, (double)s->kernel_usec / 1000.0, s->table_flags);
-        if (gw->last_ct_stale.deleted > 0) {
-                char ct[48];
-                const char *ct_fields[] = { ev, cfg, gen, ct, NULL };
-
-                snprintf(ct, sizeof(ct), "NATGW_CT_DELETED=%llu", (unsigned long long)gw->last_ct_stale.deleted);
-                natgw_log_fields(LOG_INFO, ct_fields,
-                                 "deleted %llu conntrack entries that carried a removed or changed translation",
-                                 (unsigned long long)gw->last_ct_stale.deleted);
-        }
+        log_ct_cleanup(&gw->last_ct_stale, ev, cfg, gen);
 }
 
 /* The watch follows the config in force: thresholds, interval, auto_grow. */
@@ -189,13 +214,14 @@ static json_t *reload(struct daemon *d, const char *trigger) {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
                 configure_watch(d);
-                reply = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:f,s:I,s:o*}", "ok", 1, "config", d->gw->config->path,
+                reply = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:f,s:I,s:o*,s:o*}", "ok", 1, "config", d->gw->config->path,
                                   "generation", (json_int_t)d->gw->generation, "table",
                                   d->gw->last_stats.update ? "updated" : "replaced", "egress",
                                   (json_int_t)d->gw->config->n_egress, "forwards",
                                   (json_int_t)d->gw->config->n_forwards, "kernel_ms",
                                   (double)d->gw->last_stats.kernel_usec / 1000.0, "conntrack_deleted",
-                                  (json_int_t)d->gw->last_ct_stale.deleted, "warnings",
+                                  (json_int_t)d->gw->last_ct_stale.deleted, "conntrack",
+                                  natgw_ct_stale_json(&d->gw->last_ct_stale), "warnings",
                                   natgw_ctl_errors_to_json(&rec->errors));
         }
         sd_notify(false, "READY=1");
@@ -294,6 +320,18 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* The record of the config in force lives next to the control socket (/run/natgwd/applied.conf
+ * under systemd): a lab or a second instance with its own -S keeps its own. */
+static int set_record(struct natgw_gw *gw, const char *socket_path) {
+        _cleanup_(freep) char *path = NULL;
+        const char *slash = strrchr(socket_path, '/');
+        int len = slash ? (int)(slash - socket_path) : 1;
+
+        if (asprintf(&path, "%.*s/applied.conf", len, slash ? socket_path : ".") < 0)
+                return -ENOMEM;
+        return natgw_gw_set_record(gw, path);
+}
+
 /* The control socket's directory (/run/natgwd under systemd's RuntimeDirectory=) must exist. */
 static int make_socket_dir(const char *path) {
         _cleanup_(freep) char *dir = strdup(path);
@@ -340,6 +378,8 @@ static int setup_loop(struct daemon *d) {
         }
         r = make_socket_dir(arg_socket);
         if (r >= 0)
+                r = set_record(d->gw, arg_socket);
+        if (r >= 0)
                 r = natgw_ctl_server_new(d->event, arg_socket, on_request, d, &d->ctl);
         if (r < 0) {
                 natgw_log(LOG_ERR, "cannot listen on control socket %s: %s%s", arg_socket, strerror(-r),
@@ -354,12 +394,17 @@ static int setup_loop(struct daemon *d) {
 
 static void stop(struct daemon *d) {
         struct natgw_errors errors = {};
+        int r;
 
         if (d->gw->config->on_exit != NATGW_ON_EXIT_REMOVE) {
                 /* The table stays: NAT keeps working across a restart or an upgrade of natgwd. */
                 natgw_log(LOG_INFO, "stopped; table inet natgw left in place (on_exit = \"keep\")");
                 return;
         }
+        /* Without the table, the next start is a plain one: nothing of this config to clean. */
+        r = natgw_gw_remove_record(d->gw);
+        if (r < 0)
+                natgw_log(LOG_WARNING, "stopping: cannot remove the record %s: %s", d->gw->record_path, strerror(-r));
         if (natgw_nft_delete(d->gw->nft, &errors) < 0) {
                 natgw_log(LOG_ERR, "stopping: cannot remove table inet natgw:");
                 natgw_log_errors(LOG_ERR, "stop", "  ", &errors);

@@ -604,18 +604,8 @@ static int read_file(const char *path, char **ret) {
         return 0;
 }
 
-/**
- * natgw_config_load_file() - read, parse and validate a config file
- * @path:   file to read
- * @ret:    on success, the validated model (caller frees with natgw_config_free())
- * @errors: every problem found is appended here, in line order, as
- *          "FILE:LINE: entry "NAME": message"
- *
- * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
- * -errno when the file cannot be read (@errors holds that too, as "FILE: cannot read: ...").
- * @ret is untouched on failure.
- */
-int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+/* See conf.h. */
+int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         int r;
 
@@ -641,6 +631,28 @@ int natgw_config_load_file(const char *path, struct natgw_config **ret, struct n
                         return -ENOMEM;
                 return r;
         }
+        *ret_text = TAKE_PTR(text);
+        return 0;
+}
+
+/**
+ * natgw_config_load_file() - read, parse and validate a config file
+ * @path:   file to read
+ * @ret:    on success, the validated model (caller frees with natgw_config_free())
+ * @errors: every problem found is appended here, in line order, as
+ *          "FILE:LINE: entry "NAME": message"
+ *
+ * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
+ * -errno when the file cannot be read (@errors holds that too, as "FILE: cannot read: ...").
+ * @ret is untouched on failure.
+ */
+int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = natgw_config_read_file(path, &text, errors);
+        if (r < 0)
+                return r;
         return natgw_config_load_string(text, path, ret, errors);
 }
 

@@ -160,6 +160,17 @@ static inline uint16_t natgw_forward_target_port(const struct natgw_forward *f, 
 int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors);
 
 /**
+ * natgw_config_read_file() - the text of a config file, read as natgw_config_load_file() reads it
+ * @path:     file to read
+ * @ret_text: NUL-terminated text (caller frees)
+ * @errors:   why it cannot be read
+ *
+ * For a caller that keeps the exact text it loaded (natgw_config_load_string()).
+ * Return: 0; -EINVAL (a NUL byte in it), -EFBIG, or another -errno, each also in @errors.
+ */
+int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors);
+
+/**
  * natgw_config_load_string() - like natgw_config_load_file() for text in memory
  * @text: NUL-terminated config text
  * @name: the file name to use in error messages

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The conntrack table walk after a reload: one dump of both families (ct-dump.c), each entry
- * decided by natgw_ct_stale_check() (ct-stale.c), the stale ones deleted on a second socket in
+ * classified by natgw_ct_stale_classify() (ct-stale.c), the stale ones deleted on a second socket in
  * bounded batches while the dump goes on, all of it within an overall deadline.
  */
 
@@ -33,6 +33,7 @@ struct deleter {
         size_t len;
         unsigned n;         /* messages in the batch */
         bool acked[CT_DELETE_BATCH];
+        uint8_t why[CT_DELETE_BATCH]; /* enum natgw_ct_verdict of each message */
         unsigned n_acked;
         struct natgw_ct_stale_stats *stats;
 };
@@ -67,9 +68,10 @@ static int on_ack(const struct natgw_nl_ack *a, void *userdata) {
                 return 0;
         d->acked[i] = true;
         d->n_acked++;
-        if (a->error == 0)
+        if (a->error == 0) {
                 d->stats->deleted++;
-        else if (a->error == -ENOENT)
+                d->stats->deleted_for[d->why[i]]++;
+        } else if (a->error == -ENOENT)
                 d->stats->vanished++;
         else {
                 d->stats->failed++;
@@ -124,7 +126,7 @@ static void put_tuple(struct nlmsghdr *nlh, const struct natgw_ct_tuple *t) {
 }
 
 /* Queue the deletion of @r, named by its original tuple, zone and id. */
-static int deleter_add(struct deleter *d, const struct natgw_ct_record *r) {
+static int deleter_add(struct deleter *d, const struct natgw_ct_record *r, enum natgw_ct_verdict why) {
         struct nlmsghdr *nlh;
         struct nfgenmsg *nfg;
         int k;
@@ -153,7 +155,7 @@ static int deleter_add(struct deleter *d, const struct natgw_ct_record *r) {
         if (nlh->nlmsg_len > CT_DELETE_MSG_MAX)
                 return -EOVERFLOW; /* cannot happen: the attributes above are small and fixed */
         d->len += NLMSG_ALIGN(nlh->nlmsg_len);
-        d->n++;
+        d->why[d->n++] = (uint8_t)why;
         return 0;
 }
 
@@ -165,15 +167,22 @@ struct walk {
 
 static int walk_entry(const struct natgw_ct_record *r, void *userdata) {
         struct walk *w = userdata;
+        enum natgw_ct_verdict v;
+        const char *name;
 
         w->stats->seen++;
         /* What cannot be read whole is not ours to delete. */
-        if (!r->has_reply || !natgw_ct_stale_check(w->s, &r->entry))
+        if (!r->has_reply)
+                return 0;
+        v = natgw_ct_stale_classify(w->s, &r->entry, &name);
+        if (v == NATGW_CT_KEEP_ESTABLISHED)
+                natgw_ct_stale_count_kept(w->stats, name);
+        if (v == NATGW_CT_KEEP || v == NATGW_CT_KEEP_ESTABLISHED)
                 return 0;
         w->stats->stale++;
         /* Deleting entries already dumped does not disturb the dump: it resumes after the
          * last entry it sent, which is not one of them. */
-        return deleter_add(&w->del, r);
+        return deleter_add(&w->del, r, v);
 }
 
 int natgw_ct_stale_clean(const struct natgw_config *old, const struct natgw_config *new,

@@ -14,6 +14,7 @@
  */
 
 #include <arpa/inet.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 
 #include "ct-stale.h"
 #include "util.h"
@@ -248,13 +249,18 @@ static bool fwd_lookup(const struct fwd_index *x, const struct natgw_ct_entry *e
         return false;
 }
 
-/* @f matches @e's key (fwd_lookup() checked that): does it admit the client and give the target? */
-static bool forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
+/* @f matches @e's key (fwd_lookup() checked that): does it admit the client? */
+static bool forward_admits(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
         bool allowed = f->n_allow_from == 0;
 
         for (size_t i = 0; !allowed && i < f->n_allow_from; i++)
                 allowed = natgw_prefix_contains(&f->allow_from[i], &e->orig_src);
-        return allowed && addr_eq(&f->to, &e->reply_src) &&
+        return allowed;
+}
+
+/* @f matches @e's key (fwd_lookup() checked that): does it admit the client and give the target? */
+static bool forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
+        return forward_admits(f, e, userdata) && addr_eq(&f->to, &e->reply_src) &&
                natgw_forward_target_port(f, e->orig_dport) == e->reply_sport;
 }
 
@@ -404,6 +410,9 @@ struct natgw_ct_stale {
         struct fwd_index old_fwd, new_fwd;
         struct eg_index old_eg, new_eg;
         bool forwards_changed, egress_changed; /* see natgw_ct_stale_possible() */
+        bool forwards_added, egress_added;     /* some new entry is not in the old config */
+        /* The new config's forwards and egress entries by name: what became of an old entry. */
+        const void **new_fwd_names, **new_eg_names;
 };
 
 struct natgw_ct_stale *natgw_ct_stale_free(struct natgw_ct_stale *s) {
@@ -415,36 +424,52 @@ struct natgw_ct_stale *natgw_ct_stale_free(struct natgw_ct_stale *s) {
         free(s->old_eg.groups);
         free(s->new_eg.v);
         free(s->new_eg.groups);
+        free(s->new_fwd_names);
+        free(s->new_eg_names);
         free(s);
         return NULL;
 }
 
-/* Is some forward of @old missing from @new (by content)? */
-static int forwards_removed(const struct natgw_config *old, const struct natgw_config *new, bool *ret) {
-        _cleanup_(freep) const struct natgw_forward **v = NULL;
-        /* An array of pointers: an element is a pointer, as meant. */
-        const size_t size = sizeof(*v); /* NOLINT(bugprone-sizeof-expression) */
+/* Pointers to the @n elements of @size bytes at @base, sorted by @cmp (on pointers). */
+static int ptr_array(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                     const void ***ret) {
+        const void **v = calloc(MAX(n, (size_t)1), sizeof(void *));
 
-        if (old->n_forwards == 0) {
-                *ret = false;
-                return 0;
-        }
-        v = calloc(MAX(new->n_forwards, (size_t)1), size);
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < new->n_forwards; i++)
-                v[i] = &new->forwards[i];
-        qsort(v, new->n_forwards, size, forward_ptr_cmp);
-        for (size_t i = 0; i < old->n_forwards; i++) {
-                const struct natgw_forward *f = &old->forwards[i];
-
-                if (!bsearch(&f, v, new->n_forwards, size, forward_ptr_cmp)) {
-                        *ret = true;
-                        return 0;
-                }
-        }
-        *ret = false;
+        for (size_t i = 0; i < n; i++)
+                v[i] = (const uint8_t *)base + i * size;
+        qsort(v, n, sizeof(void *), cmp);
+        *ret = v;
         return 0;
+}
+
+/* Is some of the @na elements at @a (of @size bytes) missing from the @nb at @b, by @cmp? */
+static int elements_missing(const void *a, size_t na, const void *b, size_t nb, size_t size,
+                            int (*cmp)(const void *, const void *), bool *ret) {
+        _cleanup_(freep) const void **v = NULL;
+        int r;
+
+        *ret = false;
+        if (na == 0)
+                return 0;
+        r = ptr_array(b, nb, size, cmp, &v);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < na && !*ret; i++) {
+                const void *x = (const uint8_t *)a + i * size;
+
+                *ret = !bsearch(&x, v, nb, sizeof(void *), cmp);
+        }
+        return 0;
+}
+
+static int forward_name_cmp(const void *a, const void *b) {
+        return strcmp((*(const struct natgw_forward *const *)a)->name, (*(const struct natgw_forward *const *)b)->name);
+}
+
+static int egress_name_cmp(const void *a, const void *b) {
+        return strcmp((*(const struct natgw_egress *const *)a)->name, (*(const struct natgw_egress *const *)b)->name);
 }
 
 /* Does source @p of a new entry on @ifname lie inside an old source on the same interface? */
@@ -521,9 +546,22 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
         if (r >= 0)
                 r = eg_index_build(new, &s->new_eg);
         if (r >= 0)
-                r = forwards_removed(old, new, &s->forwards_changed);
+                r = elements_missing(old->forwards, old->n_forwards, new->forwards, new->n_forwards,
+                                     sizeof(*new->forwards), forward_ptr_cmp, &s->forwards_changed);
+        if (r >= 0)
+                r = elements_missing(new->forwards, new->n_forwards, old->forwards, old->n_forwards,
+                                     sizeof(*new->forwards), forward_ptr_cmp, &s->forwards_added);
         if (r >= 0)
                 r = egress_changed(s, &s->egress_changed);
+        if (r >= 0)
+                r = elements_missing(new->egress, new->n_egress, old->egress, old->n_egress, sizeof(*new->egress),
+                                     egress_ptr_cmp, &s->egress_added);
+        if (r >= 0)
+                r = ptr_array(new->forwards, new->n_forwards, sizeof(*new->forwards), forward_name_cmp,
+                              &s->new_fwd_names);
+        if (r >= 0)
+                r = ptr_array(new->egress, new->n_egress, sizeof(*new->egress), egress_name_cmp,
+                              &s->new_eg_names);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -531,12 +569,12 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
 }
 
 bool natgw_ct_stale_possible(const struct natgw_ct_stale *s) {
-        return s->forwards_changed || s->egress_changed;
+        return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added;
 }
 
 struct dnat_search {
         const struct natgw_ct_stale *s;
-        bool explained;
+        const struct natgw_forward *explained; /* the first old forward that explains the entry */
 };
 
 static bool dnat_visit_old(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
@@ -544,30 +582,33 @@ static bool dnat_visit_old(const struct natgw_forward *f, const struct natgw_ct_
 
         if (!forward_translates(f, e, NULL))
                 return false;
-        d->explained = true;
+        if (!d->explained)
+                d->explained = f;
         /* A new forward must take the packets from every interface @f took them from. */
         if (fwd_lookup(&d->s->new_fwd, e, f->in_interface, forward_translates, NULL))
                 return true;
         return f->in_interface[0] && fwd_lookup(&d->s->new_fwd, e, "", forward_translates, NULL);
 }
 
-static bool dnat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+/* The old forward whose translation of @e the new config no longer makes, or NULL. */
+static const struct natgw_forward *dnat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
         struct dnat_search d = { .s = s };
 
         /* With every old forward still there, nothing the old forwards did has changed. */
         if (!s->forwards_changed || !e->dst_nat || (e->l4proto != IPPROTO_TCP && e->l4proto != IPPROTO_UDP))
-                return false;
+                return NULL;
         if (fwd_lookup(&s->old_fwd, e, NULL, dnat_visit_old, &d))
-                return false;
+                return NULL;
         return d.explained;
 }
 
-static bool snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        bool explained = false;
+/* The old egress entry whose translation of @e the new config no longer makes, or NULL. */
+static const struct natgw_egress *snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        const struct natgw_egress *explained = NULL;
         u128 a;
 
         if (!s->egress_changed || !e->src_nat || addr_eq(&e->reply_dst, &e->orig_src))
-                return false;
+                return NULL;
         /* Each out_interface has its own most specific entry: the cost is one lookup per
          * out_interface of the old config. */
         a = natgw_addr_to_u128(&e->orig_src);
@@ -580,23 +621,159 @@ static bool snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_ent
                 old = eg_most_specific(&s->old_eg, g, a);
                 if (!old || !egress_translates(old->e, e))
                         continue;
-                explained = true;
+                if (!explained)
+                        explained = old->e;
                 ng = eg_group_find(&s->new_eg, g->family, g->ifname);
                 new = ng ? eg_most_specific(&s->new_eg, ng, a) : NULL;
                 if (!new)
                         continue;
                 if (new->e->kind == NATGW_EGRESS_SNAT ? egress_translates(new->e, e)
                                                       : old->e->kind == NATGW_EGRESS_MASQUERADE)
-                        return false;
+                        return NULL;
         }
         return explained;
 }
 
-bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        if (e->family != AF_INET && e->family != AF_INET6)
+struct dnat_take {
+        const struct natgw_ct_stale *s;
+        const struct natgw_forward *by; /* the new forward that takes the entry */
+};
+
+static bool dnat_visit_new(const struct natgw_forward *g, const struct natgw_ct_entry *e, void *userdata) {
+        struct dnat_take *d = userdata;
+
+        if (!forward_admits(g, e, NULL))
                 return false;
+        /* An old forward that took the packet on every interface @g takes it on would have
+         * translated it: the flow came in elsewhere, where @g does not see it either. */
+        if (fwd_lookup(&d->s->old_fwd, e, g->in_interface, forward_admits, NULL) ||
+            (g->in_interface[0] && fwd_lookup(&d->s->old_fwd, e, "", forward_admits, NULL)))
+                return false;
+        d->by = g;
+        return true;
+}
+
+/* The new forward that now translates the untranslated flow @e, or NULL. */
+static const struct natgw_forward *dnat_taken(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        struct dnat_take d = { .s = s };
+
+        if (!s->forwards_added || e->dst_nat || e->src_nat ||
+            (e->l4proto != IPPROTO_TCP && e->l4proto != IPPROTO_UDP))
+                return NULL;
+        (void)fwd_lookup(&s->new_fwd, e, NULL, dnat_visit_new, &d);
+        return d.by;
+}
+
+/* The new egress entry that now translates the flow @e, which left untranslated, or NULL. */
+static const struct natgw_egress *snat_taken(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        u128 a;
+
+        if (!s->egress_added || (e->src_nat && !addr_eq(&e->reply_dst, &e->orig_src)))
+                return NULL;
+        a = natgw_addr_to_u128(&e->orig_src);
+        for (size_t i = 0; i < s->new_eg.n_groups; i++) {
+                const struct eg_group *g = &s->new_eg.groups[i], *og;
+                const struct eg_item *new;
+
+                if (g->family != e->family)
+                        continue;
+                new = eg_most_specific(&s->new_eg, g, a);
+                if (!new)
+                        continue;
+                /* An old entry on that interface would have translated the flow had it left there. */
+                og = eg_group_find(&s->old_eg, g->family, g->ifname);
+                if (og && eg_most_specific(&s->old_eg, og, a))
+                        continue;
+                return new->e;
+        }
+        return NULL;
+}
+
+/* A TCP connection that is (or may be) open: deleting its entry would reset it. */
+static bool tcp_live(const struct natgw_ct_entry *e) {
+        switch (e->tcp_state) {
+        case TCP_CONNTRACK_SYN_RECV:
+        case TCP_CONNTRACK_ESTABLISHED:
+        case TCP_CONNTRACK_FIN_WAIT:
+        case TCP_CONNTRACK_CLOSE_WAIT:
+        case TCP_CONNTRACK_LAST_ACK:
+        case 0xff: /* not known: keep, as if it were live */
+                return true;
+        default:
+                return false;
+        }
+}
+
+static const struct natgw_forward *forward_by_name(const struct natgw_ct_stale *s, const char *name) {
+        struct natgw_forward key = { .name = (char *)name };
+        const void *k = &key, *const *f;
+
+        f = bsearch(&k, s->new_fwd_names, s->new->n_forwards, sizeof(void *), forward_name_cmp);
+        return f ? *f : NULL;
+}
+
+static const struct natgw_egress *egress_by_name(const struct natgw_ct_stale *s, const char *name) {
+        struct natgw_egress key = { .name = (char *)name };
+        const void *k = &key, *const *e;
+
+        e = bsearch(&k, s->new_eg_names, s->new->n_egress, sizeof(void *), egress_name_cmp);
+        return e ? *e : NULL;
+}
+
+static enum natgw_ct_verdict verdict(enum natgw_ct_verdict v, const char *name, const char **ret_name) {
+        if (ret_name)
+                *ret_name = name;
+        return v;
+}
+
+enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e,
+                                              const char **ret_name) {
+        const struct natgw_forward *f;
+        const struct natgw_egress *eg;
+
+        if (ret_name)
+                *ret_name = NULL;
+        if (e->family != AF_INET && e->family != AF_INET6)
+                return NATGW_CT_KEEP;
         if (e->orig_src.family != e->family || e->orig_dst.family != e->family ||
             e->reply_src.family != e->family || e->reply_dst.family != e->family)
-                return false;
-        return dnat_stale(s, e) || snat_stale(s, e);
+                return NATGW_CT_KEEP;
+
+        f = dnat_stale(s, e);
+        if (f)
+                return verdict(forward_by_name(s, f->name) ? NATGW_CT_STALE_CHANGED : NATGW_CT_STALE_REMOVED,
+                               f->name, ret_name);
+        eg = snat_stale(s, e);
+        if (eg) {
+                const struct natgw_egress *now = egress_by_name(s, eg->name);
+
+                return verdict(!now                        ? NATGW_CT_STALE_REMOVED
+                               : egress_cmp(now, eg) != 0 ? NATGW_CT_STALE_CHANGED
+                                                          : NATGW_CT_STALE_ADDED,
+                               eg->name, ret_name);
+        }
+
+        f = dnat_taken(s, e);
+        if (f)
+                return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED
+                                                                        : NATGW_CT_STALE_ADDED,
+                               f->name, ret_name);
+        eg = snat_taken(s, e);
+        if (eg)
+                return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED
+                                                                        : NATGW_CT_STALE_ADDED,
+                               eg->name, ret_name);
+        return NATGW_CT_KEEP;
+}
+
+bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        enum natgw_ct_verdict v = natgw_ct_stale_classify(s, e, NULL);
+
+        return v == NATGW_CT_STALE_ADDED || v == NATGW_CT_STALE_CHANGED || v == NATGW_CT_STALE_REMOVED;
+}
+void natgw_ct_stale_count_kept(struct natgw_ct_stale_stats *stats, const char *name) {
+        if (stats->kept_established++ == 0)
+                snprintf(stats->kept_entry, sizeof(stats->kept_entry), "%s", name ? name : "");
+        else if (name && strncmp(stats->kept_entry, name, sizeof(stats->kept_entry) - 1) != 0)
+                stats->kept_entries_more = true;
 }

@@ -9,6 +9,11 @@
  * this, a UDP flow that keeps sending (or a TCP connection) would keep using a forward target
  * or an SNAT address that was removed, for as long as the flow lasts.
  *
+ * The other half: the entries of flows that went untranslated (to the gateway itself, routed
+ * without NAT, or nowhere) and that an added or widened entry now translates. The kernel looks
+ * at the NAT rules only for a flow's first packet: a UDP client that keeps sending would never
+ * reach a forward added after it started, however long the operator waits.
+ *
  * The decision is pure (two configs and one entry in, yes or no out, no kernel): see
  * natgw_ct_stale_check(). natgw_ct_stale_clean() applies it to the conntrack table of the
  * current network namespace.
@@ -35,6 +40,16 @@ struct natgw_ct_entry {
         bool src_nat;     /* IPS_SRC_NAT: the source of the original direction was translated */
         bool dst_nat;     /* IPS_DST_NAT: the destination was translated */
         uint8_t tcp_state; /* TCP_CONNTRACK_*, 0xff none */
+};
+
+/* What natgw_ct_stale_classify() says of one entry, and why. */
+enum natgw_ct_verdict {
+        NATGW_CT_KEEP,             /* nothing changed for it */
+        NATGW_CT_KEEP_ESTABLISHED, /* a live TCP connection an added entry now covers: kept */
+        NATGW_CT_STALE_ADDED,      /* an untranslated flow an added or widened entry now takes */
+        NATGW_CT_STALE_CHANGED,    /* its translation's entry was changed */
+        NATGW_CT_STALE_REMOVED,    /* its translation's entry was removed */
+        NATGW_CT_VERDICT_COUNT,
 };
 
 /* Two configs, indexed for natgw_ct_stale_check(). */
@@ -66,6 +81,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ct_stale *, natgw_ct_stale_free);
  * source added by the new config lies inside an old source on the same out_interface (where
  * it would take addresses over from the old entry). New forwards cannot take a packet from
  * an old one that is still there: validation rejects forwards that claim the same packet.
+ * Nor has an entry been added or widened: no forward or egress entry of the new config is
+ * missing from the old one, compared the same way.
  * Then natgw_ct_stale_check() is false for every entry, and the table need not be read.
  * A port or prefix list written in another order counts as a change here; it only costs a
  * read of the table, which then deletes nothing.
@@ -80,8 +97,10 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  * @e: the entry
  *
  * An entry is stale when the old config explains its translation and the new config would
- * not translate the same packet the same way. An entry the old config does not explain (no
- * NAT at all, another table's NAT, a forward or egress entry natgwd never had) is kept.
+ * not translate the same packet the same way, or when it went untranslated and the new config
+ * translates it (see natgw_ct_stale_classify()). An entry the old config does not explain
+ * (another table's NAT, a forward or egress entry natgwd never had) and the new config does not
+ * take is kept.
  *
  * DNAT (@e->dst_nat, TCP or UDP): an old forward explains the entry when it matches the
  * original direction (family; protocol among its protos; original destination port among its
@@ -109,21 +128,74 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  *
  * An entry with both translations is stale when either side is.
  *
- * Return: true when @e should be deleted.
+ * Return: true when @e should be deleted: natgw_ct_stale_classify() gives a NATGW_CT_STALE_*.
  */
 bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e);
+
+/**
+ * natgw_ct_stale_classify() - what to do with an entry after a reload, and why
+ * @s:        the prepared decision (old and new config)
+ * @e:        the entry
+ * @ret_name: optional; the name of the entry behind the verdict (the old entry that explained
+ *            a stale translation, the new entry that takes an untranslated flow), NULL for
+ *            NATGW_CT_KEEP. It points into the configs.
+ *
+ * Stale translations (natgw_ct_stale_check() above) come first: NATGW_CT_STALE_REMOVED when
+ * the new config has no entry of the explaining entry's name, NATGW_CT_STALE_CHANGED when it
+ * has one with other content, NATGW_CT_STALE_ADDED when the explaining entry is unchanged (a
+ * more specific egress entry was added and takes the address over).
+ *
+ * Then untranslated flows the new config takes. conntrack records neither the input nor the
+ * output interface, so the decision over-approximates the way it does for stale entries: a
+ * flow is taken when the new config would translate it on some interface where the old one
+ * would not have.
+ *
+ * Forwards (TCP and UDP entries with neither IPS_DST_NAT nor IPS_SRC_NAT: a flow another rule
+ * translated was not left untranslated): some new forward G matches the original direction
+ * (as for an old forward above, allow_from included) and no old forward that matches it takes
+ * packets from every interface G takes them from (G's in_interface, or none). An old forward
+ * that took the packet on G's interfaces would have translated the flow: it came in elsewhere,
+ * and G does not see it either. A forward without destination is taken to match any original
+ * destination, so a flow through the gateway to another host counts too.
+ *
+ * Egress (any protocol, no source translation, or one that kept the address): for some
+ * out_interface of the new config an egress entry contains the original source, and no entry
+ * of the old config on that out_interface does. An old entry there would have translated the
+ * flow had it left by that interface.
+ *
+ * A flow taken that way is NATGW_CT_STALE_ADDED, except a live TCP connection (@e->tcp_state
+ * SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE_WAIT or LAST_ACK, or unknown): NATGW_CT_KEEP_ESTABLISHED.
+ * Deleting it would not move it: its next packet would make a new entry mid-stream, the new
+ * forward would send that to a target that knows no such connection, and the connection (to
+ * a service on the gateway itself, say SSH) would be reset. It is kept and reported; new
+ * connections take the new entry. Everything else taken is deleted: its next packet makes a
+ * new entry under the new config (translated where it now should be, untranslated again where
+ * the over-approximation was wrong, which costs a UDP flow or a TCP handshake nothing).
+ *
+ * Return: the verdict.
+ */
+enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e,
+                                              const char **ret_name);
 
 struct natgw_ct_stale_stats {
         bool dumped;       /* false: natgw_ct_stale_possible() said no entry can be stale */
         uint64_t seen;     /* entries read from the table */
-        uint64_t stale;    /* of those, stale ones */
+        uint64_t stale;    /* of those, stale ones (every reason) */
         uint64_t deleted;  /* deleted by us */
         uint64_t vanished; /* gone before our deletion reached them (expired or deleted): no error */
         uint64_t failed;   /* deletions the kernel refused */
         int first_error;   /* -errno of the first refused deletion, 0: none */
         uint64_t usec;     /* time spent, reading and deleting */
         bool timed_out;    /* stopped at the overall deadline (-ETIMEDOUT): the rest was left alone */
+        /* Deleted, by the reason of enum natgw_ct_verdict (NATGW_CT_STALE_* only). */
+        uint64_t deleted_for[NATGW_CT_VERDICT_COUNT];
+        uint64_t kept_established; /* NATGW_CT_KEEP_ESTABLISHED entries */
+        char kept_entry[64];       /* the entry that covers the first of them ("" none) */
+        bool kept_entries_more;    /* another entry covers some of the others */
 };
+
+/* Count a NATGW_CT_KEEP_ESTABLISHED entry that entry @name covers in @stats. */
+void natgw_ct_stale_count_kept(struct natgw_ct_stale_stats *stats, const char *name);
 
 /**
  * natgw_ct_stale_clean() - delete the stale conntrack entries of the current network namespace
@@ -132,7 +204,7 @@ struct natgw_ct_stale_stats {
  * @stats: what was done; filled in on success and on failure (up to the failure)
  *
  * Does nothing when natgw_ct_stale_possible() is false. Otherwise dumps the table (IPv4 and
- * IPv6 in one dump), decides each entry with natgw_ct_stale_check() and deletes the stale ones
+ * IPv6 in one dump), decides each entry with natgw_ct_stale_classify() and deletes the stale ones
  * on a second netlink socket, in batches of bounded size sent while the dump goes on: memory
  * stays bounded however large the table is. Each deletion names the entry's id, so that an
  * entry that expired and was made anew (under the new config) in the meantime is not deleted.

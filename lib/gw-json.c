@@ -244,6 +244,17 @@ static json_t *restore_json(const struct natgw_restore_record *r) {
                          r->last_realtime_usec && r->last_cause[0] ? r->last_cause : NULL);
 }
 
+json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st) {
+        return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s?,s:b,s:I,s:I,s:I}", "read", st->dumped, "seen",
+                         (json_int_t)st->seen, "deleted", (json_int_t)st->deleted, "deleted_added",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_ADDED], "deleted_changed",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_CHANGED], "deleted_removed",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_REMOVED], "kept_established",
+                         (json_int_t)st->kept_established, "kept_entry", st->kept_entry[0] ? st->kept_entry : NULL,
+                         "kept_entries_more", st->kept_entries_more, "vanished", (json_int_t)st->vanished, "failed", (json_int_t)st->failed, "usec",
+                         (json_int_t)st->usec);
+}
+
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info) {
         const struct natgw_config *c = gw->config;
         const struct natgw_apply_stats *s = &gw->last_stats;
@@ -263,7 +274,9 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
                 "messages", (json_int_t)s->messages, "bytes", (json_int_t)s->bytes, "table_flags",
                 (json_int_t)s->table_flags, "last_reload", last_reload_json(info->last_reload), "settings",
                 settings_json(&gw->settings), "conntrack", conntrack_json(info->watch));
-        if (!j || json_object_set_new(j, "control", control_json(info->control)) < 0 ||
+        if (!j || json_object_set_new(json_object_get(j, "last_apply"), "conntrack",
+                                      natgw_ct_stale_json(&gw->last_ct_stale)) < 0 ||
+            json_object_set_new(j, "control", control_json(info->control)) < 0 ||
             json_object_set_new(j, "table_restore", restore_json(&gw->restore)) < 0)
                 return NULL;
         return TAKE_PTR(j);

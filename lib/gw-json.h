@@ -53,6 +53,16 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
 /* {"ok": true, ...}: daemon, config, generation, last apply and reload, kernel settings. */
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info);
 
+/**
+ * natgw_ct_stale_json() - the conntrack clean-up after an apply, for the reload reply and status
+ * @st: what natgw_ct_stale_clean() did
+ *
+ * Return: {"read", "seen", "deleted", "deleted_added", "deleted_changed", "deleted_removed",
+ * "kept_established", "kept_entry", "kept_entries_more", "vanished", "failed", "usec"}, or NULL
+ * (out of memory).
+ */
+json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st);
+
 /* The reply to `check` for @path: counts when @r >= 0, the errors when not; NULL: no memory. */
 json_t *natgw_check_json(const char *path, int r, const struct natgw_check_result *res,
                          const struct natgw_errors *errors);

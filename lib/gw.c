@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gw.h"
+#include "nft-monitor.h"
 #include "nft-plan.h"
 #include "sysctl.h"
 #include "util.h"
@@ -29,6 +33,7 @@ struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
                 return NULL;
         natgw_nft_free(gw->nft);
         natgw_config_free(gw->config);
+        free(gw->record_path);
         free(gw);
         return NULL;
 }
@@ -97,15 +102,99 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
         }
 }
 
-int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors) {
-        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
-        struct natgw_ct_stale_stats ct_stats = {};
-        struct natgw_apply_stats stats;
+int natgw_gw_set_record(struct natgw_gw *gw, const char *path) {
+        char *p = NULL;
+
+        if (path && path[0] && !(p = strdup(path)))
+                return -ENOMEM;
+        free(gw->record_path);
+        gw->record_path = p;
+        return 0;
+}
+
+/* Write @text to the record, atomically: a reader sees the old record or the new one. */
+static int record_write(const char *path, const char *text) {
+        _cleanup_(freep) char *tmp = NULL;
+        size_t len = strlen(text), done = 0;
+        int fd, r = 0;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        while (done < len && r == 0) {
+                ssize_t n = write(fd, text + done, len - done);
+
+                if (n < 0 && errno != EINTR)
+                        r = -errno;
+                else if (n > 0)
+                        done += (size_t)n;
+        }
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlink(tmp);
+        return r;
+}
+
+/* The config in force before natgwd started, from the record, when natgwd's table is still in
+ * the kernel (else this is a plain start: nothing of an earlier config is left to clean). */
+static void record_load(const struct natgw_gw *gw, const char *path, struct natgw_config **ret,
+                        struct natgw_errors *errors) {
+        struct natgw_errors record_errors = {};
         int r;
 
-        r = natgw_config_load_file(path, &c, errors);
+        if (!gw->record_path || access(gw->record_path, F_OK) < 0)
+                return;
+        r = natgw_nft_table_exists();
+        if (r <= 0) {
+                if (r < 0)
+                        (void)natgw_errors_warn(errors, path, 0, NULL,
+                                               "cannot tell whether table inet natgw exists (%s): the record %s "
+                                               "of the config in force before is ignored",
+                                               strerror(-r), gw->record_path);
+                return;
+        }
+        r = natgw_config_load_file(gw->record_path, ret, &record_errors);
+        if (r < 0) {
+                _cleanup_(freep) char *why =
+                        record_errors.n > 0 ? natgw_error_format(&record_errors.v[0]) : NULL;
+
+                (void)natgw_errors_warn(errors, path, 0, NULL,
+                                       "the record %s of the config in force before cannot be loaded (%s): "
+                                       "conntrack entries that config left stale are not deleted",
+                                       gw->record_path, why ? why : strerror(-r));
+        }
+        natgw_errors_clear(&record_errors);
+}
+
+int natgw_gw_remove_record(struct natgw_gw *gw) {
+        if (!gw->record_path || unlink(gw->record_path) >= 0 || errno == ENOENT)
+                return 0;
+        return -errno;
+}
+
+int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL, *recorded = NULL;
+        struct natgw_ct_stale_stats ct_stats = {};
+        const struct natgw_config *old;
+        struct natgw_apply_stats stats;
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        /* Kept as read: the record must hold exactly what was applied. */
+        r = natgw_config_read_file(path, &text, errors);
         if (r < 0)
                 return r;
+        r = natgw_config_load_string(text, path, &c, errors);
+        if (r < 0)
+                return r;
+        /* Before the apply, which creates the table if it was not there. */
+        if (!gw->config)
+                record_load(gw, path, &recorded, errors);
         r = natgw_nft_apply(gw->nft, c, errors, &stats);
         if (r < 0)
                 return r;
@@ -113,11 +202,12 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
          * rejected file never gets here: it changes no setting either. */
         (void)natgw_settings_apply(&gw->settings, c, errors);
         warn_missing_interfaces(c, errors);
-        if (gw->config) {
-                r = natgw_ct_stale_clean(gw->config, c, &ct_stats);
+        old = gw->config ? gw->config : recorded;
+        if (old) {
+                r = natgw_ct_stale_clean(old, c, &ct_stats);
                 if (r < 0)
                         (void)natgw_errors_warn(errors, c->path, 0, NULL,
-                                               "conntrack entries of removed or changed entries were not all "
+                                               "conntrack entries of added, removed or changed entries were not all "
                                                "deleted (%" PRIu64 " of %" PRIu64 " found stale): %s",
                                                ct_stats.deleted, ct_stats.stale,
                                                ct_stats.timed_out ? "the cleanup stopped at its deadline"
@@ -129,6 +219,14 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                                                "the kernel refused to delete %" PRIu64 " of %" PRIu64
                                                " stale conntrack entries: %s",
                                                ct_stats.failed, ct_stats.stale, strerror(-ct_stats.first_error));
+        }
+        if (gw->record_path) {
+                r = record_write(gw->record_path, text);
+                if (r < 0)
+                        (void)natgw_errors_warn(errors, c->path, 0, NULL,
+                                               "cannot write the record %s of the config in force: %s (after a "
+                                               "restart, conntrack entries this config leaves stale are not deleted)",
+                                               gw->record_path, strerror(-r));
         }
         natgw_config_free(gw->config);
         gw->config = TAKE_PTR(c);

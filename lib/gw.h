@@ -33,8 +33,10 @@ struct natgw_gw {
         struct natgw_config *config; /* in force; NULL before the first apply */
         uint64_t generation;         /* successful applies so far */
         struct natgw_apply_stats last_stats;
-        /* conntrack entries of removed or changed entries, deleted after the last apply */
+        /* conntrack entries of added, removed or changed entries, deleted after the last apply */
         struct natgw_ct_stale_stats last_ct_stale;
+        /* the record of the config in force (natgw_gw_set_record()), NULL: none */
+        char *record_path;
         /* forwarding and conntrack sysctls: wanted, previous, actual, outcome (lib/sysctl.h) */
         struct natgw_settings settings;
         struct natgw_restore_record restore;
@@ -50,14 +52,32 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
  * @path:   config file
  * @errors: every reason the file was rejected; after a successful apply, warnings
  *
- * After the table is in, on a reload (not the first apply), the conntrack entries that still
- * carry a translation of the old config that the new one no longer makes are deleted
- * (natgw_ct_stale_clean(), counts in @gw->last_ct_stale). A cleanup that fails is a warning
- * in @errors: the new config is in force all the same.
+ * After the table is in, on a reload, the conntrack entries that still carry a translation of
+ * the old config that the new one no longer makes, and those of untranslated flows the new one
+ * now translates, are deleted (natgw_ct_stale_clean(), counts in @gw->last_ct_stale). A cleanup
+ * that fails is a warning in @errors: the new config is in force all the same.
+ *
+ * With a record (natgw_gw_set_record()), the text applied is written to it after every
+ * successful apply, and the first apply takes the recorded config as the old one when table
+ * inet natgw is still in the kernel: entries changed or removed while natgwd was not running
+ * are cleaned as on a reload. A record that cannot be loaded or written is a warning.
  *
  * Return: 0 when applied; -EINVAL when the file or the kernel rejected it; other -errno.
  */
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors);
+
+/**
+ * natgw_gw_set_record() - keep a record of the config in force at @path
+ * @gw:   the gateway
+ * @path: the record's path (its directory must exist); NULL or "": no record
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_gw_set_record(struct natgw_gw *gw, const char *path);
+
+/* Delete the record (when natgwd removes its table on exit): the next start is a plain one.
+ * Return: 0 (also when there was none) or -errno. */
+int natgw_gw_remove_record(struct natgw_gw *gw);
 
 /**
  * natgw_gw_restore() - put table inet natgw back as the config in force says

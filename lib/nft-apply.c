@@ -107,7 +107,7 @@ static void errors_move(struct natgw_errors *to, struct natgw_errors *from) {
         for (size_t i = 0; i < from->n; i++) {
                 struct natgw_error *e = &from->v[i];
 
-                natgw_errors_add(to, e->file, e->line, e->entry, "%s", e->message);
+                natgw_errors_add_severity(to, e->severity, e->file, e->line, e->entry, "%s", e->message);
         }
         natgw_errors_clear(from);
 }
@@ -160,9 +160,9 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 }
                 if (update_errors.n > 0) {
                         /* Applied, but the table had changed behind natgwd's back: say so. */
-                        natgw_errors_add(errors, c->path, 0, NULL,
-                                         "table inet natgw was not as natgwd left it (%s); it was replaced as a "
-                                         "whole",
+                        natgw_errors_warn(errors, c->path, 0, NULL,
+                                          "table inet natgw was not as natgwd left it (%s); it was replaced as a "
+                                          "whole",
                                          update_errors.v[0].message);
                         natgw_errors_clear(&update_errors);
                 }

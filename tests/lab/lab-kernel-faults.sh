@@ -117,7 +117,7 @@ out=$(natgwctl reload 2>&1) || rc=$?
 fault_used ct-dump-enobufs
 echo "$out"
 assert_eq 0 "$rc" "the reload is applied although its cleanup failed"
-assert_match "warning: .*conntrack entries of removed or changed entries were not all deleted .*the dump was interrupted" \
+assert_match "warning: .*conntrack entries of added, removed or changed entries were not all deleted .*the dump was interrupted" \
         "$out" "the failed cleanup is a warning"
 assert_eq 2 "$(natgwctl -j status | jq -r .generation)" "generation 2"
 

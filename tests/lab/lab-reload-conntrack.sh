@@ -81,26 +81,6 @@ gw_log=$SERVE_LOG
 
 start_natgwd "$conf"
 
-# ct_id ARGS...: the id of the one conntrack entry in gw that ARGS (conntrack -L filters) select.
-ct_id() {
-        local out n
-
-        out=$(conntrack_gw -o id "$@")
-        n=$(grep -c . <<<"$out" || true)
-        [[ $n == 1 ]] || fail "want one conntrack entry for '$*', got $n: $out"
-        [[ $out =~ id=([0-9]+) ]] || fail "no id in conntrack entry for '$*': $out"
-        echo "${BASH_REMATCH[1]}"
-}
-
-# ct_none ARGS...: no conntrack entry in gw matches ARGS.
-ct_none() {
-        local out
-
-        out=$(conntrack_gw "$@")
-        [[ -z $out ]] || fail "conntrack entry for '$*' still there: $out"
-        info "ok: no conntrack entry for $*"
-}
-
 # ---------------------------------------------------------------- before the reload
 
 out=$(ask_ok "$WAN" udp 203.0.113.1 6000 --from 198.51.100.7 --sport 40000)
@@ -222,18 +202,8 @@ assert_eq 2 "$(server_saw "$gw_log" "peer=198\.51\.100\.8:40002 ")" "plain: gw's
 assert_eq "$id_plain" "$(ct_id -p udp --orig-src 198.51.100.8 --orig-port-src 40002)" "the un-NATed flow still uses its entry"
 
 # The stream ran on through the reload: every exchange answered, none lost.
-rc=0
-for ((i = 0; i < 150; i++)); do
-        lab_running "$stream_pid" || break
-        sleep 0.1
-done
-wait "$stream_pid" || rc=$?
-cat "$LAB_TMP/stream.err" >&2
-assert_eq 0 "$rc" "web: the TCP stream across the reload exited 0"
-exchanges=$(sed -n 's/^exchanges=//p' "$stream_out")
-if ! [[ $exchanges =~ ^[0-9]+$ ]] || ((exchanges < 40)); then
-        fail "web: want at least 40 exchanges in 8 s, got '$exchanges'"
-fi
+tcp_stream_wait "$stream_pid" "$stream_out" "$LAB_TMP/stream.err" web
+exchanges=$STREAM_EXCHANGES
 info "ok: web: $exchanges exchanges across the reload"
 assert_eq "$exchanges" "$(server_saw "$lan66_log" "peer=198\.51\.100\.8:[0-9]+ local=192\.168\.1\.66:80 proto=tcp")" \
         "192.168.1.66:80 answered every exchange of the stream"

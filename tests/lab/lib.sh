@@ -518,6 +518,26 @@ conntrack_gw() {
         nsexec "$GW" conntrack -L "$@" 2>/dev/null
 }
 
+# ct_id ARGS...: the id of the one conntrack entry in gw that ARGS (conntrack -L filters) select.
+ct_id() {
+        local out n
+
+        out=$(conntrack_gw -o id "$@")
+        n=$(grep -c . <<<"$out" || true)
+        [[ $n == 1 ]] || fail "want one conntrack entry for '$*', got $n: $out"
+        [[ $out =~ id=([0-9]+) ]] || fail "no id in conntrack entry for '$*': $out"
+        echo "${BASH_REMATCH[1]}"
+}
+
+# ct_none ARGS...: no conntrack entry in gw matches ARGS.
+ct_none() {
+        local out
+
+        out=$(conntrack_gw "$@")
+        [[ -z $out ]] || fail "conntrack entry for '$*' still there: $out"
+        info "ok: no conntrack entry for $*"
+}
+
 # ---------------------------------------------------------------- traffic
 
 # serve_in NS ARGS...: natgw-peer serve in NS, in the background, stopped by itself after at
@@ -577,6 +597,26 @@ ask_refused() {
         fi
         grep -q "Connection refused" "$err" || fail "ask $*: want 'Connection refused', got '$(cat "$err")'"
         info "ok: refused: ask $*"
+}
+
+# tcp_stream_wait PID OUT ERR LABEL: wait (bounded, 15 s) for a `natgw-peer stream tcp` of 8 s
+# started in the background (stdout OUT, stderr ERR); it must exit 0 after at least 40
+# exchanges. Sets STREAM_EXCHANGES to their number.
+tcp_stream_wait() {
+        local pid=$1 out=$2 err=$3 label=$4 i rc=0 exchanges
+
+        for ((i = 0; i < 150; i++)); do
+                lab_running "$pid" || break
+                sleep 0.1
+        done
+        wait "$pid" || rc=$?
+        cat "$err" >&2
+        assert_eq 0 "$rc" "$label: the TCP stream across the reload exited 0"
+        exchanges=$(sed -n 's/^exchanges=//p' "$out")
+        if ! [[ $exchanges =~ ^[0-9]+$ ]] || ((exchanges < 40)); then
+                fail "$label: want at least 40 exchanges in 8 s, got '$exchanges'"
+        fi
+        STREAM_EXCHANGES=$exchanges
 }
 
 # server_saw LOG REGEX: how many lines of a server's log match.

@@ -5,6 +5,7 @@
  *   natgw-peer serve [--tcp PORTS] [--udp PORTS] [--bind ADDR] [--count N] [--timeout S]
  *   natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]
  *   natgw-peer stream tcp ADDR PORT --seconds S [--from ADDR] [--timeout S]
+ *   natgw-peer stream udp ADDR PORT --seconds S [--from ADDR] [--sport PORT]
  *   natgw-peer notify SOCKET [--all] [--timeout S]
  *   natgw-peer journal SOCKET [--timeout S]
  *
@@ -80,6 +81,7 @@ static void usage(void) {
         fputs("usage: natgw-peer serve [--tcp PORTS] [--udp PORTS] [--bind ADDR] [--count N] [--timeout S]\n"
               "       natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]\n"
               "       natgw-peer stream tcp ADDR PORT --seconds S [--from ADDR] [--timeout S]\n"
+              "       natgw-peer stream udp ADDR PORT --seconds S [--from ADDR] [--sport PORT]\n"
               "       natgw-peer notify SOCKET [--all] [--timeout S]\n"
               "       natgw-peer journal SOCKET [--timeout S]\n"
               "PORTS: a list like 80,8080,50000-50010; ADDR: IPv4 or IPv6 (brackets allowed)\n",
@@ -521,7 +523,7 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
                 return -EINVAL;
         if (!strcmp(argv[0], "tcp"))
                 o->proto = PROTO_TCP;
-        else if (!strcmp(argv[0], "udp") && !stream)
+        else if (!strcmp(argv[0], "udp"))
                 o->proto = PROTO_UDP;
         else
                 return -EINVAL;
@@ -537,7 +539,7 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
                         return -EINVAL;
                 if (!strcmp(a, "--from"))
                         o->from = v;
-                else if (!strcmp(a, "--sport") && !stream) {
+                else if (!strcmp(a, "--sport") && (!stream || o->proto == PROTO_UDP)) {
                         unsigned long sport;
 
                         if (parse_uint(v, 1, 65535, &sport) < 0)
@@ -744,6 +746,50 @@ static int cmd_ask(int argc, char **argv) {
         return 0;
 }
 
+/*
+ * One UDP flow (one socket, one source port) that keeps sending: a datagram every 100 ms for
+ * --seconds, whatever happens to it (ICMP errors are read and ignored), as a game or VoIP
+ * client does. Prints each answer that differs from the one before, then sent= and answered=.
+ */
+static int stream_udp(const struct client_opts *o) {
+        char line[LINE_MAX_LEN], last[LINE_MAX_LEN] = "", req[64];
+        unsigned long sent = 0, answered = 0;
+        int64_t end, next;
+        int fd;
+
+        fd = client_connect(o, now_ms() + o->timeout);
+        if (fd < 0) {
+                fprintf(stderr, "natgw-peer: stream udp: %s\n", strerror(-fd));
+                return 1;
+        }
+        end = now_ms() + o->seconds;
+        next = now_ms();
+        while (now_ms() < end) {
+                int len = snprintf(req, sizeof(req), "seq %lu\n", sent);
+
+                /* A port unreachable from an earlier datagram fails this send once: not an error. */
+                if (send(fd, req, (size_t) len, 0) == len)
+                        sent++;
+                next += 100;
+                while (ms_left(next) > 0) {
+                        int r = read_datagram(fd, line, sizeof(line), next);
+
+                        if (r == -ETIMEDOUT)
+                                break;
+                        if (r < 0)
+                                continue; /* ECONNREFUSED: the ICMP error of a datagram */
+                        answered++;
+                        if (strcmp(line, last)) {
+                                printf("%s\n", line);
+                                snprintf(last, sizeof(last), "%s", line);
+                        }
+                }
+        }
+        close(fd);
+        printf("sent=%lu answered=%lu\n", sent, answered);
+        return sent > 0 ? 0 : 1;
+}
+
 static int cmd_stream(int argc, char **argv) {
         struct client_opts o = {};
         char line[LINE_MAX_LEN], req[64];
@@ -755,6 +801,8 @@ static int cmd_stream(int argc, char **argv) {
                 usage();
                 return 2;
         }
+        if (o.proto == PROTO_UDP)
+                return stream_udp(&o);
         fd = client_connect(&o, now_ms() + o.timeout);
         if (fd < 0) {
                 fprintf(stderr, "natgw-peer: stream %s %s: %s\n", argv[1], argv[2], strerror(-fd));

@@ -75,6 +75,21 @@ static struct natgw_ct_entry snat(uint8_t proto, const char *src, uint16_t sport
 #define TCP IPPROTO_TCP
 #define UDP IPPROTO_UDP
 
+/* A flow nothing translated: CLIENT:CPORT sent to DST:PORT (the gateway, or a host behind it). */
+static struct natgw_ct_entry plain(uint8_t proto, const char *client, uint16_t cport, const char *dst, uint16_t port,
+                                  uint8_t tcp_state) {
+        struct natgw_ct_entry e = dnat(proto, client, cport, dst, port, dst, port);
+
+        e.dst_nat = false;
+        e.tcp_state = tcp_state;
+        return e;
+}
+
+#define NO_TCP 0xff
+#define TCP_SYN_SENT 1
+#define TCP_ESTABLISHED 3
+#define TCP_TIME_WAIT 7
+
 /* ---- configs ---- */
 
 #define CONF(...) "version = 1;\n" __VA_ARGS__
@@ -111,6 +126,18 @@ static bool stale(const struct pair *p, const struct natgw_ct_entry e) {
                     "to = \"192.168.1.66\"; } );\n"
 #define FWD_GAME_10 "forward = ( { name = \"game\"; in_interface = \"eth0\"; proto = \"udp\"; port = 6000; " \
                     "to = \"192.168.1.10\"; } );\n"
+
+/* The verdict on @e, and the name behind it (checked against @name, NULL: none). */
+static enum natgw_ct_verdict classify(const struct pair *p, const struct natgw_ct_entry e, const char *name) {
+        const char *got = NULL;
+        enum natgw_ct_verdict v = natgw_ct_stale_classify(p->s, &e, &got);
+
+        if (name)
+                assert_string_equal(got, name);
+        else
+                assert_null(got);
+        return v;
+}
 
 /* ---- forwards ---- */
 
@@ -155,8 +182,9 @@ static void test_forward_removed_unchanged_renamed(void **state) {
         assert_false(stale(&p, web));
         pair_free(&p);
 
+        /* The forward added ("new") may take untranslated flows: the table must be read. */
         p = pair_new(old, renamed);
-        assert_false(natgw_ct_stale_possible(p.s));
+        assert_true(natgw_ct_stale_possible(p.s));
         assert_false(stale(&p, game));
         assert_false(stale(&p, web));
         pair_free(&p);
@@ -173,10 +201,122 @@ static void test_forward_removed_unchanged_renamed(void **state) {
         assert_true(stale(&p, web));
         pair_free(&p);
 
-        /* From no forwards at all, nothing can be stale. */
+        /* From no forwards at all, no translation can be stale (only untranslated flows). */
         p = pair_new(CONF(""), old);
-        assert_false(natgw_ct_stale_possible(p.s));
+        assert_true(natgw_ct_stale_possible(p.s));
         assert_false(stale(&p, game));
+        pair_free(&p);
+}
+
+/* The case: a client keeps sending to port 7300, then a forward of it is added. */
+static void test_forward_added(void **state) {
+        static const char none[] = CONF("forward = ( { name = \"web\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; } );");
+        static const char added[] = CONF("forward = (\n"
+                                         "  { name = \"web\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; },\n"
+                                         "  { name = \"udp7300\"; in_interface = \"eth0\"; proto = \"tcp+udp\"; port = ( 7300, \"7400-7410\" );\n"
+                                         "    to = \"192.168.1.66\"; allow_from = \"198.51.100.0/24\"; }\n"
+                                         ");");
+        struct pair p = pair_new(none, added);
+
+        assert_true(natgw_ct_stale_possible(p.s));
+        assert_int_equal(classify(&p, plain(UDP, "198.51.100.7", 40000, "203.0.113.1", 7300, NO_TCP), "udp7300"),
+                         NATGW_CT_STALE_ADDED);
+        assert_int_equal(classify(&p, plain(UDP, "198.51.100.7", 40000, "203.0.113.1", 7405, NO_TCP), "udp7300"),
+                         NATGW_CT_STALE_ADDED);
+        /* Outside the ports, outside allow_from, another family: untouched. */
+        assert_int_equal(classify(&p, plain(UDP, "198.51.100.7", 40000, "203.0.113.1", 7301, NO_TCP), NULL), NATGW_CT_KEEP);
+        assert_int_equal(classify(&p, plain(UDP, "203.0.113.100", 40000, "203.0.113.1", 7300, NO_TCP), NULL), NATGW_CT_KEEP);
+        assert_int_equal(classify(&p, plain(UDP, "2001:db8:2::7", 40000, "2001:db8:1::1", 7300, NO_TCP), NULL), NATGW_CT_KEEP);
+        /* TCP: a live connection (to sshd on the gateway, say) is kept and reported; a handshake
+         * that went nowhere and a closed one are deleted. */
+        {
+                static const struct {
+                        uint8_t state;
+                        enum natgw_ct_verdict want;
+                } tcp[] = {
+                        { TCP_ESTABLISHED, NATGW_CT_KEEP_ESTABLISHED },
+                        { NO_TCP, NATGW_CT_KEEP_ESTABLISHED }, /* not known: as if live */
+                        { TCP_SYN_SENT, NATGW_CT_STALE_ADDED },
+                        { TCP_TIME_WAIT, NATGW_CT_STALE_ADDED },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(tcp); i++)
+                        assert_int_equal(classify(&p, plain(TCP, "198.51.100.7", 40000, "203.0.113.1", 7300, tcp[i].state), "udp7300"),
+                                         tcp[i].want);
+        }
+        /* A flow some other rule translated was not left untranslated. */
+        {
+                struct natgw_ct_entry e = plain(UDP, "198.51.100.7", 40000, "203.0.113.1", 7300, NO_TCP);
+
+                e.src_nat = true;
+                e.reply_dst = A("203.0.113.99");
+                assert_int_equal(classify(&p, e, NULL), NATGW_CT_KEEP);
+                e = dnat(UDP, "198.51.100.7", 40000, "203.0.113.1", 7300, "192.168.1.20", 7300);
+                assert_int_equal(classify(&p, e, NULL), NATGW_CT_KEEP);
+        }
+        pair_free(&p);
+
+        /* Widened: more ports, a wider allow_from, no destination, no in_interface. */
+        p = pair_new(CONF("forward = ( { name = \"g\"; in_interface = \"eth0\"; proto = \"udp\"; port = 7300; to = \"192.168.1.66\";\n"
+                          "  destination = \"203.0.113.1\"; allow_from = \"198.51.100.0/25\"; } );"),
+                     CONF("forward = ( { name = \"g\"; proto = \"udp\"; port = \"7300-7301\"; to = \"192.168.1.66\";\n"
+                          "  allow_from = \"198.51.100.0/24\"; } );"));
+        {
+                /* Admitted before on eth0 and untranslated: it came in elsewhere, where g now
+                 * takes it too; then a new port, a new client, a new destination. */
+                static const struct {
+                        const char *client, *dst;
+                        uint16_t port;
+                } taken[] = {
+                        { "198.51.100.7", "203.0.113.1", 7300 },
+                        { "198.51.100.7", "203.0.113.1", 7301 },
+                        { "198.51.100.200", "203.0.113.1", 7300 },
+                        { "198.51.100.7", "203.0.113.10", 7300 },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(taken); i++)
+                        assert_int_equal(classify(&p, plain(UDP, taken[i].client, 40000, taken[i].dst, taken[i].port, NO_TCP), "g"),
+                                         NATGW_CT_STALE_ADDED);
+        }
+        pair_free(&p);
+
+        /* Narrowed to an interface: whatever g missed before, it misses now. */
+        p = pair_new(CONF("forward = ( { name = \"g\"; proto = \"udp\"; port = 7300; to = \"192.168.1.66\"; } );"),
+                     CONF("forward = ( { name = \"g\"; in_interface = \"eth0\"; proto = \"udp\"; port = 7300; to = \"192.168.1.10\"; } );"));
+        assert_int_equal(classify(&p, plain(UDP, "198.51.100.7", 40000, "203.0.113.1", 7300, NO_TCP), NULL), NATGW_CT_KEEP);
+        assert_int_equal(classify(&p, dnat(UDP, "198.51.100.7", 40000, "203.0.113.1", 7300, "192.168.1.66", 7300), "g"),
+                         NATGW_CT_STALE_CHANGED);
+        pair_free(&p);
+}
+
+/* A flow that left untranslated until an egress entry for its source was added. */
+static void test_egress_added(void **state) {
+        static const char lan[] = CONF("masquerade = ( { name = \"lan\"; source = \"192.168.1.0/25\"; out_interface = \"eth0\"; } );");
+        static const char more[] = CONF("masquerade = ( { name = \"lan\"; source = \"192.168.1.0/25\"; out_interface = \"eth0\"; } );\n"
+                                        "snat = ( { name = \"dmz\"; source = \"192.168.1.64/26\"; out_interface = \"eth0\"; to = \"203.0.113.10\"; },\n"
+                                        "         { name = \"hi\"; source = \"192.168.1.128/25\"; out_interface = \"eth0\"; to = \"203.0.113.10\"; } );");
+        struct natgw_ct_entry e = plain(UDP, "192.168.1.200", 40000, "203.0.113.100", 53, NO_TCP);
+        struct pair p = pair_new(lan, more);
+
+        assert_int_equal(classify(&p, e, "hi"), NATGW_CT_STALE_ADDED);
+        e.l4proto = IPPROTO_ICMP;
+        assert_int_equal(classify(&p, e, "hi"), NATGW_CT_STALE_ADDED);
+        e = plain(TCP, "192.168.1.200", 40000, "203.0.113.100", 22, TCP_ESTABLISHED);
+        assert_int_equal(classify(&p, e, "hi"), NATGW_CT_KEEP_ESTABLISHED);
+        /* .70 was masqueraded by lan on eth0 already: an untranslated .70 flow left elsewhere. */
+        assert_int_equal(classify(&p, plain(UDP, "192.168.1.70", 40000, "203.0.113.100", 53, NO_TCP), NULL), NATGW_CT_KEEP);
+        /* The masqueraded .70 flow: dmz takes the address over, lan is unchanged. */
+        assert_int_equal(classify(&p, snat(UDP, "192.168.1.70", 40000, "203.0.113.100", 53, "203.0.113.1", 40000), "lan"),
+                         NATGW_CT_STALE_ADDED);
+        pair_free(&p);
+
+        p = pair_new(lan, CONF(""));
+        assert_int_equal(classify(&p, snat(UDP, "192.168.1.70", 40000, "203.0.113.100", 53, "203.0.113.1", 40000), "lan"),
+                         NATGW_CT_STALE_REMOVED);
+        pair_free(&p);
+        p = pair_new(lan, CONF("snat = ( { name = \"lan\"; source = \"192.168.1.0/25\"; out_interface = \"eth0\"; to = \"203.0.113.10\"; } );"));
+        assert_int_equal(classify(&p, snat(UDP, "192.168.1.70", 40000, "203.0.113.100", 53, "203.0.113.1", 40000), "lan"),
+                         NATGW_CT_STALE_CHANGED);
         pair_free(&p);
 }
 
@@ -474,7 +614,8 @@ static void test_egress_more_specific(void **state) {
                                "  { name = \"wide\"; source = \"192.168.0.0/16\"; out_interface = \"eth0\"; },\n"
                                "  { name = \"other\"; source = [ \"10.0.0.0/8\", \"fd00:1::/64\" ]; out_interface = \"eth0\"; }\n"
                                ");"));
-        assert_false(natgw_ct_stale_possible(p.s));
+        /* (Entries were added: untranslated flows they cover would be stale.) */
+        assert_true(natgw_ct_stale_possible(p.s));
         assert_false(stale(&p, from70));
         assert_false(stale(&p, from10));
         pair_free(&p);
@@ -847,10 +988,10 @@ static void rconf_mutate(const struct rconf *old, struct rconf *new, bool add_on
 
 /* -- the oracle: every entry of both configs, straight from the rules in ct-stale.h -- */
 
-static bool o_forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e) {
+/* @f would take @e's original direction (on its interface): protocol, port, client, destination. */
+static bool o_forward_matches(const struct natgw_forward *f, const struct natgw_ct_entry *e) {
         unsigned bit = e->l4proto == IPPROTO_TCP ? NATGW_PROTO_TCP : NATGW_PROTO_UDP;
         bool port = false, allowed = f->n_allow_from == 0;
-        uint16_t to_port;
 
         if (f->to.family != e->family || !(f->protos & bit))
                 return false;
@@ -864,7 +1005,13 @@ static bool o_forward_translates(const struct natgw_forward *f, const struct nat
                     (rest == 0 || ((p->addr.bytes[full] ^ e->orig_src.bytes[full]) & (0xff << (8 - rest)) & 0xff) == 0))
                         allowed = true;
         }
-        if (!port || !allowed || (f->has_destination && natgw_addr_cmp(&f->destination, &e->orig_dst) != 0))
+        return port && allowed && (!f->has_destination || natgw_addr_cmp(&f->destination, &e->orig_dst) == 0);
+}
+
+static bool o_forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e) {
+        uint16_t to_port;
+
+        if (!o_forward_matches(f, e))
                 return false;
         to_port = f->to_port_mode == NATGW_TO_PORT_KEEP   ? e->orig_dport :
                   f->to_port_mode == NATGW_TO_PORT_SINGLE ? f->to_port.lo :
@@ -940,6 +1087,95 @@ static bool o_snat_stale(const struct natgw_config *old, const struct natgw_conf
         return explained;
 }
 
+#define V(x) (1u << (x))
+
+static const struct natgw_forward *o_forward_named(const struct natgw_config *c, const char *name) {
+        for (size_t i = 0; i < c->n_forwards; i++)
+                if (streq(c->forwards[i].name, name))
+                        return &c->forwards[i];
+        return NULL;
+}
+
+static bool o_egress_same(const struct natgw_egress *a, const struct natgw_egress *b) {
+        if (a->kind != b->kind || !streq(a->out_interface, b->out_interface) || a->n_sources != b->n_sources)
+                return false;
+        if (a->kind == NATGW_EGRESS_SNAT &&
+            (natgw_addr_cmp(&a->to_lo, &b->to_lo) != 0 || natgw_addr_cmp(&a->to_hi, &b->to_hi) != 0))
+                return false;
+        for (size_t i = 0; i < a->n_sources; i++)
+                if (natgw_addr_cmp(&a->sources[i].addr, &b->sources[i].addr) != 0 || a->sources[i].len != b->sources[i].len)
+                        return false;
+        return true;
+}
+
+static unsigned o_egress_verdict(const struct natgw_config *new, const struct natgw_egress *old) {
+        for (size_t i = 0; i < new->n_egress; i++)
+                if (streq(new->egress[i].name, old->name))
+                        return o_egress_same(&new->egress[i], old) ? V(NATGW_CT_STALE_ADDED) : V(NATGW_CT_STALE_CHANGED);
+        return V(NATGW_CT_STALE_REMOVED);
+}
+
+static bool o_tcp_live(const struct natgw_ct_entry *e) {
+        return e->l4proto == IPPROTO_TCP &&
+               (e->tcp_state == 0xff || (e->tcp_state >= 2 /* SYN_RECV */ && e->tcp_state <= 6 /* LAST_ACK */));
+}
+
+/* Untranslated, and the new config translates it where the old did not. */
+static bool o_taken(const struct natgw_config *old, const struct natgw_config *new, const struct natgw_ct_entry *e) {
+        if (!e->dst_nat && !e->src_nat && (e->l4proto == IPPROTO_TCP || e->l4proto == IPPROTO_UDP))
+                for (size_t j = 0; j < new->n_forwards; j++) {
+                        const struct natgw_forward *g = &new->forwards[j];
+                        bool covered = false;
+
+                        if (!o_forward_matches(g, e))
+                                continue;
+                        for (size_t i = 0; i < old->n_forwards && !covered; i++) {
+                                const struct natgw_forward *f = &old->forwards[i];
+
+                                covered = o_forward_matches(f, e) &&
+                                          (!f->in_interface[0] || streq(f->in_interface, g->in_interface));
+                        }
+                        if (!covered)
+                                return true;
+                }
+        if (e->src_nat && natgw_addr_cmp(&e->reply_dst, &e->orig_src) != 0)
+                return false;
+        for (size_t j = 0; j < new->n_egress; j++) {
+                const char *oif = new->egress[j].out_interface;
+
+                if (o_most_specific(new, oif, &e->orig_src) && !o_most_specific(old, oif, &e->orig_src))
+                        return true;
+        }
+        return false;
+}
+
+/* The verdicts natgw_ct_stale_classify() may give (more than one where several old entries explain @e). */
+static unsigned o_verdicts(const struct natgw_config *old, const struct natgw_config *new, const struct natgw_ct_entry *e) {
+        unsigned m = 0;
+
+        if (e->family != AF_INET && e->family != AF_INET6)
+                return V(NATGW_CT_KEEP);
+        if (o_dnat_stale(old, new, e)) {
+                for (size_t i = 0; i < old->n_forwards; i++)
+                        if (o_forward_translates(&old->forwards[i], e))
+                                m |= o_forward_named(new, old->forwards[i].name) ? V(NATGW_CT_STALE_CHANGED)
+                                                                                : V(NATGW_CT_STALE_REMOVED);
+                return m;
+        }
+        if (o_snat_stale(old, new, e)) {
+                for (size_t i = 0; i < old->n_egress; i++) {
+                        const struct natgw_egress *o = o_most_specific(old, old->egress[i].out_interface, &e->orig_src);
+
+                        if (o && (o->kind == NATGW_EGRESS_MASQUERADE || o_in_pool(o, &e->reply_dst)))
+                                m |= o_egress_verdict(new, o);
+                }
+                return m;
+        }
+        if (o_taken(old, new, e))
+                return o_tcp_live(e) ? V(NATGW_CT_KEEP_ESTABLISHED) : V(NATGW_CT_STALE_ADDED);
+        return V(NATGW_CT_KEEP);
+}
+
 /* An entry the two configs may well have something to say about. */
 static struct natgw_ct_entry random_entry(const struct rconf *rc) {
         struct natgw_ct_entry e;
@@ -970,11 +1206,20 @@ static struct natgw_ct_entry random_entry(const struct rconf *rc) {
         }
         if (rnd(6) == 0)
                 e.dst_nat = true;
+        /* Now and then untranslated: to the gateway itself, routed without NAT, or nowhere. */
+        if (rnd(3) == 0) {
+                e.dst_nat = e.src_nat = false;
+                e.reply_src = e.orig_dst;
+                e.reply_sport = e.orig_dport;
+                e.reply_dst = e.orig_src;
+                e.reply_dport = e.orig_sport;
+        }
+        e.tcp_state = e.l4proto == TCP ? (rnd(5) == 0 ? 0xff : (uint8_t)rnd(10)) : 0xff;
         return e;
 }
 
 static void test_random_against_oracle(void **state) {
-        unsigned n_stale = 0, n_kept = 0, n_skipped = 0;
+        unsigned n_stale = 0, n_kept = 0, n_skipped = 0, n_verdict[NATGW_CT_VERDICT_COUNT] = {};
 
         for (unsigned seed = 1; seed <= 60; seed++) {
                 struct rconf *ro = calloc(1, sizeof(*ro)), *rn = calloc(1, sizeof(*rn));
@@ -1007,8 +1252,11 @@ static void test_random_against_oracle(void **state) {
 
                 for (unsigned i = 0; i < 3000; i++) {
                         struct natgw_ct_entry e = random_entry(rnd(2) ? ro : rn);
-                        bool want = o_dnat_stale(old, new, &e) || o_snat_stale(old, new, &e);
+                        unsigned want_v = o_verdicts(old, new, &e);
+                        bool want = want_v & (V(NATGW_CT_STALE_ADDED) | V(NATGW_CT_STALE_CHANGED) | V(NATGW_CT_STALE_REMOVED));
                         bool got = natgw_ct_stale_check(s, &e);
+                        const char *name = NULL;
+                        enum natgw_ct_verdict got_v = natgw_ct_stale_classify(s, &e, &name);
 
                         if (want != got) {
                                 char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], c[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
@@ -1023,7 +1271,13 @@ static void test_random_against_oracle(void **state) {
                                               e.dst_nat);
                         }
                         assert_int_equal(got, want);
-                        if (got)
+                        if (!(want_v & V(got_v)))
+                                print_message("seed %u entry %u: verdict %d, want one of 0x%x\n", seed, i, got_v, want_v);
+                        assert_true(want_v & V(got_v));
+                        /* A verdict that is not "keep" names the entry behind it. */
+                        assert_true((got_v == NATGW_CT_KEEP) == (name == NULL));
+                        n_verdict[got_v]++;
+                        if (got_v != NATGW_CT_KEEP)
                                 assert_true(natgw_ct_stale_possible(s));
                         got ? n_stale++ : n_kept++;
                 }
@@ -1033,17 +1287,24 @@ static void test_random_against_oracle(void **state) {
                 free(ro);
                 free(rn);
         }
-        print_message("random: %u stale, %u kept, %u of 60 pairs skip the table\n", n_stale, n_kept, n_skipped);
+        print_message("random: %u stale, %u kept, %u of 60 pairs skip the table; verdicts: keep %u, kept established %u, "
+                      "added %u, changed %u, removed %u\n",
+                      n_stale, n_kept, n_skipped, n_verdict[NATGW_CT_KEEP], n_verdict[NATGW_CT_KEEP_ESTABLISHED],
+                      n_verdict[NATGW_CT_STALE_ADDED], n_verdict[NATGW_CT_STALE_CHANGED], n_verdict[NATGW_CT_STALE_REMOVED]);
         /* The generator must produce both answers, and unchanged pairs. */
         assert_true(n_stale > 1000);
         assert_true(n_kept > 1000);
         assert_true(n_skipped >= 15);
+        for (int v = 0; v < NATGW_CT_VERDICT_COUNT; v++)
+                assert_true(n_verdict[v] > 200);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_forward_target_changed),
                 cmocka_unit_test(test_forward_removed_unchanged_renamed),
+                cmocka_unit_test(test_forward_added),
+                cmocka_unit_test(test_egress_added),
                 cmocka_unit_test(test_forward_target_port),
                 cmocka_unit_test(test_forward_port_range_keep),
                 cmocka_unit_test(test_forward_port_single),
