@@ -10,31 +10,22 @@
 
 #define TIMEOUT_USEC (2 * 1000000ull)
 
-struct natgw_ct_reader {
-        struct natgw_nl *nl;
+/* The per-CPU counters, each summed into its field. */
+static const struct {
+        uint16_t type;
+        size_t offset;
+} cpu_counters[] = {
+        { CTA_STATS_FOUND, offsetof(struct natgw_ct_stats, found) },
+        { CTA_STATS_INVALID, offsetof(struct natgw_ct_stats, invalid) },
+        { CTA_STATS_INSERT, offsetof(struct natgw_ct_stats, insert) },
+        { CTA_STATS_INSERT_FAILED, offsetof(struct natgw_ct_stats, insert_failed) },
+        { CTA_STATS_DROP, offsetof(struct natgw_ct_stats, drop) },
+        { CTA_STATS_EARLY_DROP, offsetof(struct natgw_ct_stats, early_drop) },
+        { CTA_STATS_ERROR, offsetof(struct natgw_ct_stats, error) },
+        { CTA_STATS_SEARCH_RESTART, offsetof(struct natgw_ct_stats, search_restart) },
+        { CTA_STATS_CLASH_RESOLVE, offsetof(struct natgw_ct_stats, clash_resolve) },
+        { CTA_STATS_CHAIN_TOOLONG, offsetof(struct natgw_ct_stats, chain_toolong) },
 };
-
-int natgw_ct_reader_new(struct natgw_ct_reader **ret) {
-        _cleanup_(natgw_ct_reader_freep) struct natgw_ct_reader *r = NULL;
-        int k;
-
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
-        k = natgw_nl_open(NETLINK_NETFILTER, 0, &r->nl);
-        if (k < 0)
-                return k;
-        *ret = TAKE_PTR(r);
-        return 0;
-}
-
-struct natgw_ct_reader *natgw_ct_reader_free(struct natgw_ct_reader *r) {
-        if (!r)
-                return NULL;
-        natgw_nl_free(r->nl);
-        free(r);
-        return NULL;
-}
 
 /* One message's attributes; unknown ones are skipped, malformed ones end the message. */
 static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_stats *s) {
@@ -57,40 +48,9 @@ static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_
                                 s->max = v;
                         continue;
                 }
-                switch (type) {
-                case CTA_STATS_FOUND:
-                        s->found += v;
-                        break;
-                case CTA_STATS_INVALID:
-                        s->invalid += v;
-                        break;
-                case CTA_STATS_INSERT:
-                        s->insert += v;
-                        break;
-                case CTA_STATS_INSERT_FAILED:
-                        s->insert_failed += v;
-                        break;
-                case CTA_STATS_DROP:
-                        s->drop += v;
-                        break;
-                case CTA_STATS_EARLY_DROP:
-                        s->early_drop += v;
-                        break;
-                case CTA_STATS_ERROR:
-                        s->error += v;
-                        break;
-                case CTA_STATS_SEARCH_RESTART:
-                        s->search_restart += v;
-                        break;
-                case CTA_STATS_CLASH_RESOLVE:
-                        s->clash_resolve += v;
-                        break;
-                case CTA_STATS_CHAIN_TOOLONG:
-                        s->chain_toolong += v;
-                        break;
-                default:
-                        break;
-                }
+                for (size_t i = 0; i < ELEMENTSOF(cpu_counters); i++)
+                        if (type == cpu_counters[i].type)
+                                *(uint64_t *)((uint8_t *)s + cpu_counters[i].offset) += v;
         }
         if (!global)
                 s->cpus++;
@@ -113,9 +73,7 @@ int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s) 
                         if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
                                 return -EPROTO;
                         /* error 0 is an ack: the end of a non-dump request. */
-                        if (e->error == 0)
-                                return 1;
-                        return e->error < 0 && e->error > -4096 ? e->error : -EPROTO;
+                        return e->error == 0 ? 1 : natgw_nl_errno(e->error);
                 }
                 if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_CTNETLINK)
                         return -EPROTO;
@@ -142,7 +100,7 @@ static int on_stats(const struct nlmsghdr *nlh, void *userdata) {
 }
 
 /* Send one request and read its answer into @s, within TIMEOUT_USEC. */
-static int request(struct natgw_ct_reader *r, uint16_t msg, uint16_t flags, struct natgw_ct_stats *s) {
+static int request(struct natgw_nl *nl, uint16_t msg, uint16_t flags, struct natgw_ct_stats *s) {
         char req[256];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
         struct nfgenmsg *nfg;
@@ -153,18 +111,18 @@ static int request(struct natgw_ct_reader *r, uint16_t msg, uint16_t flags, stru
         nfg->nfgen_family = AF_UNSPEC;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
-        natgw_nl_set_timeout(r->nl, TIMEOUT_USEC, natgw_mono_usec() + TIMEOUT_USEC);
+        natgw_nl_set_timeout(nl, TIMEOUT_USEC, natgw_mono_usec() + TIMEOUT_USEC);
         /* Answers left over from an earlier request that timed out carry its sequence number. */
-        return natgw_nl_dump(r->nl, nlh, on_stats, s);
+        return natgw_nl_dump(nl, nlh, on_stats, s);
 }
 
-int natgw_ct_reader_read(struct natgw_ct_reader *r, struct natgw_ct_stats *ret) {
+int natgw_ct_stats_read(struct natgw_nl *nl, struct natgw_ct_stats *ret) {
         struct natgw_ct_stats s = {};
         int k;
 
-        k = request(r, IPCTNL_MSG_CT_GET_STATS, 0, &s);
+        k = request(nl, IPCTNL_MSG_CT_GET_STATS, 0, &s);
         if (k >= 0)
-                k = request(r, IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP, &s);
+                k = request(nl, IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP, &s);
         if (k < 0)
                 return k;
         *ret = s;

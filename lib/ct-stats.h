@@ -20,22 +20,17 @@ struct natgw_ct_stats {
         uint32_t cpus; /* CPUs that answered the dump */
 };
 
-struct natgw_ct_reader;
-
-/* Open the ctnetlink socket the reader keeps. 0 or -errno. */
-int natgw_ct_reader_new(struct natgw_ct_reader **ret);
-struct natgw_ct_reader *natgw_ct_reader_free(struct natgw_ct_reader *r);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ct_reader *, natgw_ct_reader_free);
+struct natgw_nl;
 
 /**
- * natgw_ct_reader_read() - the table's count, max and the summed per-CPU counters
- * @r:   reader
+ * natgw_ct_stats_read() - the table's count, max and the summed per-CPU counters
+ * @nl:  a NETLINK_NETFILTER socket (natgw_nl_open())
  * @ret: filled on success
  *
- * Two requests on one socket, each bounded in time. Return: 0 or -errno (-EPROTO for an answer
- * that does not parse, -ETIMEDOUT when the kernel stays silent).
+ * Two requests, each bounded in time. Return: 0 or -errno (-EPROTO for an answer that does not
+ * parse, -ETIMEDOUT when the kernel stays silent).
  */
-int natgw_ct_reader_read(struct natgw_ct_reader *r, struct natgw_ct_stats *ret);
+int natgw_ct_stats_read(struct natgw_nl *nl, struct natgw_ct_stats *ret);
 
 /**
  * natgw_ct_stats_parse() - add what the ctnetlink messages in @buf say to @s

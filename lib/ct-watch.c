@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "ct-watch.h"
+#include "nl.h"
 #include "util-sysctl.h"
 #include "time-util.h"
 
@@ -12,7 +13,7 @@
 struct natgw_ct_watch {
         sd_event *event;
         sd_event_source *timer;
-        struct natgw_ct_reader *reader;
+        struct natgw_nl *nl; /* ctnetlink, for the stats */
         natgw_ct_watch_cb cb;
         void *userdata;
         unsigned warn, critical;
@@ -83,7 +84,7 @@ static void check(struct natgw_ct_watch *w) {
         enum natgw_ct_level old = w->st.level;
         int r;
 
-        r = natgw_ct_reader_read(w->reader, &s);
+        r = natgw_ct_stats_read(w->nl, &s);
         w->st.checks++;
         w->st.check_usec_total += natgw_now_usec(CLOCK_MONOTONIC) - start;
         if (r < 0) {
@@ -142,7 +143,7 @@ int natgw_ct_watch_new(sd_event *event, natgw_ct_watch_cb cb, void *userdata, st
         w->cb = cb;
         w->userdata = userdata;
         w->st.grow_ceiling = w->st.grow_step = -1;
-        r = natgw_ct_reader_new(&w->reader);
+        r = natgw_nl_open(NETLINK_NETFILTER, 0, &w->nl);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 0, on_timer, w);
@@ -159,7 +160,7 @@ struct natgw_ct_watch *natgw_ct_watch_free(struct natgw_ct_watch *w) {
         if (!w)
                 return NULL;
         sd_event_source_disable_unref(w->timer);
-        natgw_ct_reader_free(w->reader);
+        natgw_nl_free(w->nl);
         natgw_ct_top_free(w->st.top);
         sd_event_unref(w->event);
         free(w);
