@@ -128,7 +128,6 @@ static void put_tuple(struct nlmsghdr *nlh, const struct natgw_ct_tuple *t) {
 /* Queue the deletion of @r, named by its original tuple, zone and id. */
 static int deleter_add(struct deleter *d, const struct natgw_ct_record *r, enum natgw_ct_verdict why) {
         struct nlmsghdr *nlh;
-        struct nfgenmsg *nfg;
         int k;
 
         if (d->n == CT_DELETE_BATCH) {
@@ -138,14 +137,9 @@ static int deleter_add(struct deleter *d, const struct natgw_ct_record *r, enum 
         }
         if (d->n == 0)
                 d->seq = natgw_nl_seq(d->nl, CT_DELETE_BATCH);
-        nlh = mnl_nlmsg_put_header(d->buf + d->len);
-        nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        nlh = natgw_nfnl_put_header(d->buf + d->len, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE, NLM_F_ACK,
+                                    r->orig.family);
         nlh->nlmsg_seq = d->seq + d->n;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = r->orig.family;
-        nfg->version = NFNETLINK_V0;
-        nfg->res_id = 0;
         put_tuple(nlh, &r->orig);
         if (r->has_zone)
                 mnl_attr_put_u16(nlh, CTA_ZONE, htons(r->zone));

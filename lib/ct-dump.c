@@ -16,26 +16,15 @@ static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
         const struct nlattr *a;
 
         while ((a = natgw_nla_next(&p, end))) {
-                size_t len = natgw_nla_len(a);
+                uint16_t type = natgw_nla_type(a);
+                bool v4 = type == CTA_IP_V4_SRC || type == CTA_IP_V4_DST;
+                bool v6 = type == CTA_IP_V6_SRC || type == CTA_IP_V6_DST;
+                size_t len = v4 ? 4 : 16;
 
-                switch (natgw_nla_type(a)) {
-                case CTA_IP_V4_SRC:
-                case CTA_IP_V4_DST:
-                        if (len != 4)
-                                break;
-                        t->family = AF_INET;
-                        memcpy(natgw_nla_type(a) == CTA_IP_V4_SRC ? t->src : t->dst, natgw_nla_data(a), 4);
-                        break;
-                case CTA_IP_V6_SRC:
-                case CTA_IP_V6_DST:
-                        if (len != 16)
-                                break;
-                        t->family = AF_INET6;
-                        memcpy(natgw_nla_type(a) == CTA_IP_V6_SRC ? t->src : t->dst, natgw_nla_data(a), 16);
-                        break;
-                default:
-                        break;
-                }
+                if ((!v4 && !v6) || natgw_nla_len(a) != len)
+                        continue;
+                t->family = v4 ? AF_INET : AF_INET6;
+                memcpy(type == CTA_IP_V4_SRC || type == CTA_IP_V6_SRC ? t->src : t->dst, natgw_nla_data(a), len);
         }
 }
 
@@ -192,17 +181,6 @@ int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *re
         return 0;
 }
 
-int natgw_ct_tuple_parse(const struct nlmsghdr *nlh, struct natgw_ct_tuple *ret) {
-        struct natgw_ct_record r;
-        int k;
-
-        k = natgw_ct_record_parse(nlh, &r);
-        if (k < 0)
-                return k;
-        *ret = r.orig;
-        return 0;
-}
-
 struct dump {
         natgw_ct_record_cb cb;
         void *userdata;
@@ -220,15 +198,10 @@ static int on_msg(const struct nlmsghdr *nlh, void *userdata) {
 int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userdata) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
         struct dump d = { .cb = cb, .userdata = userdata };
-        struct {
-                struct nlmsghdr nlh;
-                struct nfgenmsg g;
-        } req = {
-                .nlh = { .nlmsg_len = sizeof(req),
-                         .nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
-                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-                .g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 }, /* both families */
-        };
+        char req[64];
+        /* AF_UNSPEC: both families. */
+        struct nlmsghdr *nlh = natgw_nfnl_put_header(req, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, NLM_F_DUMP,
+                                                     AF_UNSPEC);
         int r;
 
         r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
@@ -236,5 +209,5 @@ int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userda
                 return r;
         natgw_nl_set_timeout(nl, nl->idle_usec, deadline);
         natgw_nl_set_buffers(nl, DUMP_RCVBUF, 0);
-        return natgw_nl_dump(nl, &req.nlh, on_msg, &d);
+        return natgw_nl_dump(nl, nlh, on_msg, &d);
 }

@@ -49,9 +49,6 @@ struct natgw_ct_record {
  */
 int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *ret);
 
-/* natgw_ct_record_parse()'s original tuple. */
-int natgw_ct_tuple_parse(const struct nlmsghdr *nlh, struct natgw_ct_tuple *ret);
-
 /* Called for each entry: <0 stops the dump with that error, 0 reads on, >0 stops it (0). */
 typedef int (*natgw_ct_record_cb)(const struct natgw_ct_record *r, void *userdata);
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -102,15 +101,8 @@ static int on_stats(const struct nlmsghdr *nlh, void *userdata) {
 /* Send one request and read its answer into @s, within TIMEOUT_USEC. */
 static int request(struct natgw_nl *nl, uint16_t msg, uint16_t flags, struct natgw_ct_stats *s) {
         char req[256];
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-        struct nfgenmsg *nfg;
+        struct nlmsghdr *nlh = natgw_nfnl_put_header(req, NFNL_SUBSYS_CTNETLINK, (uint8_t)msg, flags, AF_UNSPEC);
 
-        nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = AF_UNSPEC;
-        nfg->version = NFNETLINK_V0;
-        nfg->res_id = 0;
         natgw_nl_set_timeout(nl, TIMEOUT_USEC, natgw_mono_usec() + TIMEOUT_USEC);
         /* Answers left over from an earlier request that timed out carry its sequence number. */
         return natgw_nl_dump(nl, nlh, on_stats, s);

@@ -97,18 +97,13 @@ static int on_obj(const struct nlmsghdr *nlh, void *userdata) {
 static int dump_once(struct counters *c) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
         char buf[256];
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        struct nfgenmsg *nfg;
+        struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETOBJ, NLM_F_DUMP,
+                                                     NFPROTO_INET);
         int r;
 
         r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
         if (r < 0)
                 return r;
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = NFPROTO_INET;
-        nfg->version = NFNETLINK_V0;
         mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
         mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
         return natgw_nl_dump(nl, nlh, on_obj, c);

@@ -349,8 +349,8 @@ static int on_table(const struct nlmsghdr *nlh, void *userdata) {
 int natgw_nft_table_exists(void) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
         char buf[256];
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        struct nfgenmsg *nfg;
+        struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETTABLE, NLM_F_ACK,
+                                                     NFPROTO_INET);
         bool seen = false;
         int r;
 
@@ -358,12 +358,6 @@ int natgw_nft_table_exists(void) {
         if (r < 0)
                 return r;
         natgw_nl_set_timeout(nl, TABLE_QUERY_TIMEOUT_USEC, natgw_mono_usec() + TABLE_QUERY_TIMEOUT_USEC);
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = NFPROTO_INET;
-        nfg->version = NFNETLINK_V0;
-        nfg->res_id = 0;
         mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, TABLE_NAME);
         /* The table, then the ack that ends the answer; or the error alone. */
         r = natgw_nl_dump(nl, nlh, on_table, &seen);

@@ -5,6 +5,7 @@
  */
 
 #include <limits.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -287,4 +288,17 @@ int natgw_nl_dump(struct natgw_nl *nl, struct nlmsghdr *req, natgw_nl_msg_cb cb,
                 if (r == 1)
                         return intr ? -EINTR : 0;
         }
+}
+
+struct nlmsghdr *natgw_nfnl_put_header(void *buf, uint8_t subsys, uint8_t msg, uint16_t flags, uint8_t family) {
+        struct nlmsghdr *nlh = buf;
+        struct nfgenmsg *nfg = NLMSG_DATA(nlh);
+
+        memset(buf, 0, NLMSG_LENGTH(sizeof(*nfg)));
+        nlh->nlmsg_len = NLMSG_LENGTH(sizeof(*nfg));
+        nlh->nlmsg_type = (uint16_t)(subsys << 8 | msg);
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        nfg->nfgen_family = family;
+        nfg->version = NFNETLINK_V0;
+        return nlh;
 }

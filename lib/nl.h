@@ -209,6 +209,18 @@ int natgw_nl_setsockopt(struct natgw_nl *nl, int opt, int value);
  * FORCE options need CAP_NET_ADMIN; without it the kernel's maximum applies. */
 void natgw_nl_set_buffers(struct natgw_nl *nl, size_t rcv, size_t snd);
 
+/**
+ * natgw_nfnl_put_header() - start an nfnetlink request at @buf (zeroed header, no attributes)
+ * @buf:    room for the message
+ * @subsys: NFNL_SUBSYS_*
+ * @msg:    the subsystem's message type
+ * @flags:  NLM_F_* besides NLM_F_REQUEST
+ * @family: nfgen_family
+ *
+ * Return: the message, to which attributes may be added.
+ */
+struct nlmsghdr *natgw_nfnl_put_header(void *buf, uint8_t subsys, uint8_t msg, uint16_t flags, uint8_t family);
+
 /* Send @len bytes (one or more messages) to the kernel in one datagram. 0 or -errno. */
 int natgw_nl_send(struct natgw_nl *nl, const void *buf, size_t len);
 

@@ -23,6 +23,18 @@
 
 #include "fuzz-seed.h"
 
+/* The original tuple of natgw_ct_record_parse(). */
+static int natgw_ct_tuple_parse(const struct nlmsghdr *nlh, struct natgw_ct_tuple *ret) {
+        struct natgw_ct_record r;
+        int k;
+
+        k = natgw_ct_record_parse(nlh, &r);
+        if (k < 0)
+                return k;
+        *ret = r.orig;
+        return 0;
+}
+
 static void assert_addr(const struct natgw_addr *a, const char *want) {
         struct in_addr v4;
 
