@@ -159,6 +159,14 @@ struct walk {
         struct natgw_ct_stale_stats *stats;
 };
 
+/* Count a NATGW_CT_KEEP_ESTABLISHED entry that entry @name covers. */
+static void count_kept(struct natgw_ct_stale_stats *stats, const char *name) {
+        if (stats->kept_established++ == 0)
+                snprintf(stats->kept_entry, sizeof(stats->kept_entry), "%s", name ? name : "");
+        else if (name && strncmp(stats->kept_entry, name, sizeof(stats->kept_entry) - 1) != 0)
+                stats->kept_entries_more = true;
+}
+
 static int walk_entry(const struct natgw_ct_record *r, void *userdata) {
         struct walk *w = userdata;
         enum natgw_ct_verdict v;
@@ -170,7 +178,7 @@ static int walk_entry(const struct natgw_ct_record *r, void *userdata) {
                 return 0;
         v = natgw_ct_stale_classify(w->s, &r->entry, &name);
         if (v == NATGW_CT_KEEP_ESTABLISHED)
-                natgw_ct_stale_count_kept(w->stats, name);
+                count_kept(w->stats, name);
         if (v == NATGW_CT_KEEP || v == NATGW_CT_KEEP_ESTABLISHED)
                 return 0;
         w->stats->stale++;

@@ -490,41 +490,25 @@ static bool egress_takes_over(const struct eg_index *old, const char *ifname, co
 /* Has an egress entry of @old been removed or changed, or one of @new taken sources over? */
 static int egress_changed(const struct natgw_ct_stale *s, bool *ret) {
         const struct natgw_config *old = s->old, *new = s->new;
-        _cleanup_(freep) const struct natgw_egress **vo = NULL, **vn = NULL;
-        /* Arrays of pointers: an element is a pointer, as meant. */
-        const size_t size = sizeof(*vo); /* NOLINT(bugprone-sizeof-expression) */
+        _cleanup_(freep) const void **vo = NULL;
+        int r;
 
-        if (old->n_egress == 0) {
-                *ret = false;
-                return 0;
-        }
-        vo = calloc(old->n_egress, size);
-        vn = calloc(MAX(new->n_egress, (size_t)1), size);
-        if (!vo || !vn)
-                return -ENOMEM;
-        for (size_t i = 0; i < old->n_egress; i++)
-                vo[i] = &old->egress[i];
-        for (size_t i = 0; i < new->n_egress; i++)
-                vn[i] = &new->egress[i];
-        qsort(vo, old->n_egress, size, egress_ptr_cmp);
-        qsort(vn, new->n_egress, size, egress_ptr_cmp);
-        for (size_t i = 0; i < old->n_egress; i++)
-                if (!bsearch(&vo[i], vn, new->n_egress, size, egress_ptr_cmp)) {
-                        *ret = true;
-                        return 0;
-                }
-        for (size_t i = 0; i < new->n_egress; i++) {
-                const struct natgw_egress *e = vn[i];
+        r = elements_missing(old->egress, old->n_egress, new->egress, new->n_egress, sizeof(*new->egress),
+                             egress_ptr_cmp, ret);
+        if (r < 0 || *ret || old->n_egress == 0)
+                return r;
+        r = ptr_array(old->egress, old->n_egress, sizeof(*old->egress), egress_ptr_cmp, &vo);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < new->n_egress && !*ret; i++) {
+                const struct natgw_egress *e = &new->egress[i];
+                const void *k = e;
 
-                if (bsearch(&e, vo, old->n_egress, size, egress_ptr_cmp))
+                if (bsearch(&k, vo, old->n_egress, sizeof(void *), egress_ptr_cmp))
                         continue;
-                for (size_t j = 0; j < e->n_sources; j++)
-                        if (egress_takes_over(&s->old_eg, e->out_interface, &e->sources[j])) {
-                                *ret = true;
-                                return 0;
-                        }
+                for (size_t j = 0; j < e->n_sources && !*ret; j++)
+                        *ret = egress_takes_over(&s->old_eg, e->out_interface, &e->sources[j]);
         }
-        *ret = false;
         return 0;
 }
 
@@ -754,26 +738,15 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
         }
 
         f = dnat_taken(s, e);
-        if (f)
-                return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED
-                                                                        : NATGW_CT_STALE_ADDED,
-                               f->name, ret_name);
-        eg = snat_taken(s, e);
-        if (eg)
-                return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED
-                                                                        : NATGW_CT_STALE_ADDED,
-                               eg->name, ret_name);
-        return NATGW_CT_KEEP;
+        eg = f ? NULL : snat_taken(s, e);
+        if (!f && !eg)
+                return NATGW_CT_KEEP;
+        return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED : NATGW_CT_STALE_ADDED,
+                       f ? f->name : eg->name, ret_name);
 }
 
 bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
         enum natgw_ct_verdict v = natgw_ct_stale_classify(s, e, NULL);
 
         return v == NATGW_CT_STALE_ADDED || v == NATGW_CT_STALE_CHANGED || v == NATGW_CT_STALE_REMOVED;
-}
-void natgw_ct_stale_count_kept(struct natgw_ct_stale_stats *stats, const char *name) {
-        if (stats->kept_established++ == 0)
-                snprintf(stats->kept_entry, sizeof(stats->kept_entry), "%s", name ? name : "");
-        else if (name && strncmp(stats->kept_entry, name, sizeof(stats->kept_entry) - 1) != 0)
-                stats->kept_entries_more = true;
 }

@@ -194,9 +194,6 @@ struct natgw_ct_stale_stats {
         bool kept_entries_more;    /* another entry covers some of the others */
 };
 
-/* Count a NATGW_CT_KEEP_ESTABLISHED entry that entry @name covers in @stats. */
-void natgw_ct_stale_count_kept(struct natgw_ct_stale_stats *stats, const char *name);
-
 /**
  * natgw_ct_stale_clean() - delete the stale conntrack entries of the current network namespace
  * @old:   the config that was in force until now
