@@ -279,27 +279,39 @@ static bool put_value(struct nlmsghdr *nlh, size_t limit, uint16_t type, const v
         return true;
 }
 
-static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, const struct natgw_map *m,
-                     bool counter_map, size_t i) {
-        size_t kstride = m->key_len * (m->interval ? 2 : 1);
-        const uint8_t *key = m->keys + i * kstride;
+/* The elements one put_elem_lists() puts: of a plan map, or the records of an old set that go. */
+struct elems {
+        const struct natgw_map *m;   /* NULL: a deletion from @old */
+        bool counter_map;            /* @m's counter twin */
+        const uint32_t *subset;      /* indexes of @m's elements to put; NULL: all */
+        const struct natgw_table_set *old;
+        const size_t *off;           /* offsets in @old's records of those to delete */
+};
+
+/* Element @i of @x, nested into @nlh up to @limit: false when it does not fit (and nothing of it
+ * stays). A deletion names the element by its key interval only. */
+static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, const struct elems *x, size_t i) {
+        const struct natgw_map *m = x->m;
+        size_t ei = x->subset ? x->subset[i] : i, key_len = m ? m->key_len : x->old->key_len;
+        const uint8_t *key = m ? m->keys + ei * m->key_len * (m->interval ? 2 : 1)
+                               : x->old->recs + x->off[i] + sizeof(uint16_t);
         struct nlattr *e, *d, *v;
 
         e = mnl_attr_nest_start_check(nlh, limit, NFTA_LIST_ELEM);
         if (!e)
                 return false;
-        if (!put_value(nlh, limit, NFTA_SET_ELEM_KEY, key, m->key_len))
+        if (!put_value(nlh, limit, NFTA_SET_ELEM_KEY, key, key_len))
                 goto cancel;
-        if (m->interval && !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + m->key_len, m->key_len))
+        if ((!m || m->interval) && !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + key_len, key_len))
                 goto cancel;
-        if (counter_map) {
+        if (m && x->counter_map) {
                 if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF,
-                                             natgw_plan_entry_name(bl->plan, m->entry[i])))
+                                             natgw_plan_entry_name(bl->plan, m->entry[ei])))
                         goto cancel;
-        } else if (m->kind == NATGW_MAP_EGRESS) {
+        } else if (m && m->kind == NATGW_MAP_EGRESS) {
                 char chain[96];
 
-                snprintf(chain, sizeof(chain), "egress-%s", natgw_plan_entry_name(bl->plan, m->entry[i]));
+                snprintf(chain, sizeof(chain), "egress-%s", natgw_plan_entry_name(bl->plan, m->entry[ei]));
                 d = mnl_attr_nest_start_check(nlh, limit, NFTA_SET_ELEM_DATA);
                 if (!d)
                         goto cancel;
@@ -309,7 +321,7 @@ static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, con
                         goto cancel;
                 mnl_attr_nest_end(nlh, v);
                 mnl_attr_nest_end(nlh, d);
-        } else if (!put_value(nlh, limit, NFTA_SET_ELEM_DATA, m->data + i * m->data_len, m->data_len))
+        } else if (m && !put_value(nlh, limit, NFTA_SET_ELEM_DATA, m->data + ei * m->data_len, m->data_len))
                 goto cancel;
         mnl_attr_nest_end(nlh, e);
         return true;
@@ -318,12 +330,54 @@ cancel:
         return false;
 }
 
+/*
+ * Elements 0 .. @n - 1 of @x into set @set, in as many messages as the 64 KiB limit of the list
+ * attribute needs: NFT_MSG_NEWSETELEM for plan map @mi (@base: where its subset starts in the
+ * batch, SIZE_MAX none) or, without x->m, NFT_MSG_DELSETELEM.
+ */
+static void put_elem_lists(struct builder *bl, const char *set, size_t mi, size_t base, size_t n,
+                           const struct elems *x) {
+        size_t i = 0;
+
+        while (i < n && bl->r >= 0) {
+                struct nlmsghdr *nlh;
+                struct nlattr *list;
+                size_t limit, first = i;
+
+                nlh = x->m ? msg_begin(bl, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NATGW_MSG_ELEMENTS, "elements")
+                           : msg_begin(bl, NFT_MSG_DELSETELEM, 0, NATGW_MSG_CLEAR, "the previous elements of a map");
+                if (!nlh)
+                        return;
+                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NATGW_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+                if (x->m) {
+                        struct natgw_msg *msg = msg_last(bl);
+
+                        msg->map = (int32_t)mi;
+                        msg->counter_map = x->counter_map;
+                        msg->first_elem = i;
+                        msg->subset = base == SIZE_MAX ? SIZE_MAX : base + i;
+                        mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(natgw_batch_set_id(mi, x->counter_map)));
+                }
+                list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+                limit = nlh->nlmsg_len + ELEMS_ATTR_MAX;
+                while (i < n && put_elem(bl, nlh, limit, x, i))
+                        i++;
+                if (i == first) { /* one element larger than a message: cannot happen with our keys */
+                        bl->r = -E2BIG;
+                        return;
+                }
+                mnl_attr_nest_end(nlh, list);
+                msg_end(bl, nlh);
+        }
+}
+
 /* The elements of plan map @mi (@counter_map: its twin's), all of them or, with @subset, the
  * @n_subset elements whose indexes it lists. */
 static void put_elements(struct builder *bl, size_t mi, bool counter_map, const uint32_t *subset,
                          size_t n_subset) {
-        const struct natgw_map *m = &bl->plan->maps[mi];
-        size_t i = 0, n = subset ? n_subset : m->n, base = SIZE_MAX;
+        const struct elems x = { .m = &bl->plan->maps[mi], .counter_map = counter_map, .subset = subset };
+        size_t n = subset ? n_subset : x.m->n, base = SIZE_MAX;
         char name[48];
 
         if (subset && n > 0) {
@@ -342,33 +396,8 @@ static void put_elements(struct builder *bl, size_t mi, bool counter_map, const 
                 b->n_subset = cap + n;
                 base = cap;
         }
-        natgw_batch_set_name(m, counter_map, name, sizeof(name));
-        while (i < n && bl->r >= 0) {
-                struct nlmsghdr *nlh;
-                struct nlattr *list;
-                size_t limit, first = i;
-
-                nlh = msg_begin(bl, NFT_MSG_NEWSETELEM, NLM_F_CREATE, NATGW_MSG_ELEMENTS, "elements");
-                if (!nlh)
-                        return;
-                msg_last(bl)->map = (int32_t)mi;
-                msg_last(bl)->counter_map = counter_map;
-                msg_last(bl)->first_elem = i;
-                msg_last(bl)->subset = base == SIZE_MAX ? SIZE_MAX : base + i;
-                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NATGW_TABLE);
-                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
-                mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(natgw_batch_set_id(mi, counter_map)));
-                list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-                limit = nlh->nlmsg_len + ELEMS_ATTR_MAX;
-                while (i < n && put_elem(bl, nlh, limit, m, counter_map, subset ? subset[i] : i))
-                        i++;
-                if (i == first) { /* one element larger than a message: cannot happen with our keys */
-                        bl->r = -E2BIG;
-                        return;
-                }
-                mnl_attr_nest_end(nlh, list);
-                msg_end(bl, nlh);
-        }
+        natgw_batch_set_name(x.m, counter_map, name, sizeof(name));
+        put_elem_lists(bl, name, mi, base, n, &x);
 }
 
 int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_msg *m, uint32_t offset) {
@@ -523,45 +552,6 @@ static void put_clear(struct builder *bl, uint16_t type, const char *name, const
         msg_end(bl, nlh);
 }
 
-/* Delete the records at @off (offsets in @set's records) from interval map @set, split across
- * messages like any element list. */
-static void put_del_elems(struct builder *bl, const struct natgw_table_set *set, const size_t *off, size_t n) {
-        size_t i = 0;
-
-        while (i < n && bl->r >= 0) {
-                struct nlmsghdr *nlh;
-                struct nlattr *list;
-                size_t limit, first = i;
-
-                nlh = msg_begin(bl, NFT_MSG_DELSETELEM, 0, NATGW_MSG_CLEAR, "the previous elements of a map");
-                if (!nlh)
-                        return;
-                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NATGW_TABLE);
-                mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set->name);
-                list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
-                limit = nlh->nlmsg_len + ELEMS_ATTR_MAX;
-                for (; i < n; i++) {
-                        const uint8_t *key = set->recs + off[i] + sizeof(uint16_t);
-                        struct nlattr *e = mnl_attr_nest_start_check(nlh, limit, NFTA_LIST_ELEM);
-
-                        if (!e)
-                                break;
-                        if (!put_value(nlh, limit, NFTA_SET_ELEM_KEY, key, set->key_len) ||
-                            !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + set->key_len, set->key_len)) {
-                                mnl_attr_nest_cancel(nlh, e);
-                                break;
-                        }
-                        mnl_attr_nest_end(nlh, e);
-                }
-                if (i == first) {
-                        bl->r = -E2BIG;
-                        return;
-                }
-                mnl_attr_nest_end(nlh, list);
-                msg_end(bl, nlh);
-        }
-}
-
 /*
  * Empty what the previous batch made, in the order the kernel's reference counts allow: rules
  * first (they use maps and jump to chains), then map elements (they name chains and counters),
@@ -588,7 +578,8 @@ static void put_clear_previous(struct builder *bl) {
                 else if (!sp->delta)
                         put_clear(bl, NFT_MSG_DELSETELEM, old->sets[i].name, "the previous elements of a map");
                 else
-                        put_del_elems(bl, &old->sets[i], sp->removed, sp->n_removed);
+                        put_elem_lists(bl, old->sets[i].name, 0, SIZE_MAX, sp->n_removed,
+                                       &(const struct elems){ .old = &old->sets[i], .off = sp->removed });
         }
         for (size_t i = 0; i < old->n_chains; i++)
                 if (!natgw_table_state_has_name(st->chains, st->n_chains, old->chains[i]))
