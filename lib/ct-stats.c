@@ -28,11 +28,10 @@ static const struct {
 
 /* One message's attributes; unknown ones are skipped, malformed ones end the message. */
 static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_stats *s) {
-        const uint8_t *p = (const uint8_t *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-        const uint8_t *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
         const struct nlattr *a;
 
-        if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)))
+        if (!p)
                 return -EPROTO;
         while ((a = natgw_nla_next(&p, end))) {
                 uint16_t type = natgw_nla_type(a);

@@ -56,53 +56,31 @@ enum kind {
         KIND_FLOWTABLE,
 };
 
+/* The messages that add, delete and destroy each kind, and its name in a description. */
+static const struct {
+        uint16_t add, del, destroy;
+        const char *noun;
+} kinds[] = {
+        [KIND_NONE] = { .noun = "object" },
+        [KIND_TABLE] = { NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, MSG_DESTROYTABLE, "table" },
+        [KIND_CHAIN] = { NFT_MSG_NEWCHAIN, NFT_MSG_DELCHAIN, MSG_DESTROYCHAIN, "chain" },
+        [KIND_RULE] = { NFT_MSG_NEWRULE, NFT_MSG_DELRULE, MSG_DESTROYRULE, "rule" },
+        [KIND_SET] = { NFT_MSG_NEWSET, NFT_MSG_DELSET, MSG_DESTROYSET, "set/map" },
+        [KIND_SETELEM] = { NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, MSG_DESTROYSETELEM, "elements" },
+        [KIND_OBJ] = { NFT_MSG_NEWOBJ, NFT_MSG_DELOBJ, MSG_DESTROYOBJ, "object" },
+        [KIND_FLOWTABLE] = { NFT_MSG_NEWFLOWTABLE, NFT_MSG_DELFLOWTABLE, MSG_DESTROYFLOWTABLE, "flowtable" },
+};
+
 /* What an NFT_MSG_* changes, and whether it deletes; KIND_NONE for what changes nothing. */
 static enum kind msg_kind(uint16_t msg, bool *ret_delete) {
-        *ret_delete = true;
-        switch (msg) {
-        case NFT_MSG_DELTABLE:
-        case MSG_DESTROYTABLE:
-                return KIND_TABLE;
-        case NFT_MSG_DELCHAIN:
-        case MSG_DESTROYCHAIN:
-                return KIND_CHAIN;
-        case NFT_MSG_DELRULE:
-        case MSG_DESTROYRULE:
-                return KIND_RULE;
-        case NFT_MSG_DELSET:
-        case MSG_DESTROYSET:
-                return KIND_SET;
-        case NFT_MSG_DELSETELEM:
-        case MSG_DESTROYSETELEM:
-                return KIND_SETELEM;
-        case NFT_MSG_DELOBJ:
-        case MSG_DESTROYOBJ:
-                return KIND_OBJ;
-        case NFT_MSG_DELFLOWTABLE:
-        case MSG_DESTROYFLOWTABLE:
-                return KIND_FLOWTABLE;
-        default:
-                break;
-        }
         *ret_delete = false;
-        switch (msg) {
-        case NFT_MSG_NEWTABLE:
-                return KIND_TABLE;
-        case NFT_MSG_NEWCHAIN:
-                return KIND_CHAIN;
-        case NFT_MSG_NEWRULE:
-                return KIND_RULE;
-        case NFT_MSG_NEWSET:
-                return KIND_SET;
-        case NFT_MSG_NEWSETELEM:
-                return KIND_SETELEM;
-        case NFT_MSG_NEWOBJ:
-                return KIND_OBJ;
-        case NFT_MSG_NEWFLOWTABLE:
-                return KIND_FLOWTABLE;
-        default:
-                return KIND_NONE;
-        }
+        /* From KIND_TABLE: KIND_NONE's zeroes would match NFT_MSG_NEWTABLE. */
+        for (size_t k = KIND_TABLE; k < ELEMENTSOF(kinds); k++)
+                if (msg == kinds[k].add || msg == kinds[k].del || msg == kinds[k].destroy) {
+                        *ret_delete = msg != kinds[k].add;
+                        return (enum kind)k;
+                }
+        return KIND_NONE;
 }
 
 /* A string attribute's text: up to its first NUL, within the attribute. */
@@ -123,13 +101,9 @@ static void attr_copy(const struct nlattr *a, char *buf, size_t size) {
         buf[n] = '\0';
 }
 
-static const uint8_t *payload(const struct nlmsghdr *nlh) {
-        return (const uint8_t *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-}
-
 /* NFT_MSG_NEWGEN closes a transaction and names the process that sent it. */
 static void parse_gen(const struct nlmsghdr *nlh, struct natgw_nft_change *acc) {
-        const uint8_t *p = payload(nlh), *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
         const struct nlattr *a;
 
         while ((a = natgw_nla_next(&p, end))) {
@@ -143,7 +117,7 @@ static void parse_gen(const struct nlmsghdr *nlh, struct natgw_nft_change *acc) 
 /* An object notification: count it when it is about table inet natgw. */
 static void parse_object(const struct nlmsghdr *nlh, uint16_t msg, enum kind kind, bool del,
                          struct natgw_nft_change *acc) {
-        const uint8_t *p = payload(nlh), *end = (const uint8_t *)nlh + nlh->nlmsg_len;
+        const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
         const struct nlattr *a, *table = NULL, *object = NULL;
 
         while ((a = natgw_nla_next(&p, end)))
@@ -181,7 +155,7 @@ void natgw_nft_monitor_parse(const void *buf, size_t len, uint32_t own_portid, s
                         acc->messages++;
                 if (type < NLMSG_MIN_TYPE || NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES)
                         continue;
-                if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg))) {
+                if (!natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg))) {
                         if (acc->malformed < UINT32_MAX)
                                 acc->malformed++;
                         continue;
@@ -201,28 +175,6 @@ void natgw_nft_monitor_parse(const void *buf, size_t len, uint32_t own_portid, s
         /* A trailing fragment that is not a whole message. */
         if (len > 0 && acc->malformed < UINT32_MAX)
                 acc->malformed++;
-}
-
-static const char *kind_noun(enum kind kind) {
-        switch (kind) {
-        case KIND_TABLE:
-                return "table";
-        case KIND_CHAIN:
-                return "chain";
-        case KIND_RULE:
-                return "rule";
-        case KIND_SET:
-                return "set/map";
-        case KIND_SETELEM:
-                return "elements";
-        case KIND_OBJ:
-                return "object";
-        case KIND_FLOWTABLE:
-                return "flowtable";
-        case KIND_NONE:
-        default:
-                return "object";
-        }
 }
 
 const char *natgw_nft_change_describe(const struct natgw_nft_change *c, char *buf, size_t size) {
@@ -254,7 +206,7 @@ const char *natgw_nft_change_describe(const struct natgw_nft_change *c, char *bu
                 snprintf(what, sizeof(what), "table %s", del ? "deleted" : "changed");
                 break;
         default:
-                snprintf(what, sizeof(what), "%s %s%s%s", kind_noun(kind), o, o[0] ? " " : "",
+                snprintf(what, sizeof(what), "%s %s%s%s", kinds[kind].noun, o, o[0] ? " " : "",
                          del ? "deleted" : "added");
                 break;
         }
