@@ -30,10 +30,14 @@ struct key {
 struct natgw_ct_summary {
         size_t cap, n, n_buckets;
         bool evicted;
-        struct key *keys;
-        uint64_t *count, *error;
-        uint32_t *heap, *pos; /* heap[i]: slot; pos[slot]: its index in heap */
-        uint32_t *bucket, *next;
+        struct slot {
+                struct key key;
+                uint64_t count, error;
+                uint32_t pos;  /* its index in heap */
+                uint32_t next; /* in its hash chain */
+        } *slots;
+        uint32_t *heap;        /* heap[i]: slot */
+        uint32_t *bucket;
 };
 
 struct collect {
@@ -50,13 +54,9 @@ static const char *const tcp_state_names[] = {
 struct natgw_ct_summary *natgw_ct_summary_free(struct natgw_ct_summary *s) {
         if (!s)
                 return NULL;
-        free(s->keys);
-        free(s->count);
-        free(s->error);
+        free(s->slots);
         free(s->heap);
-        free(s->pos);
         free(s->bucket);
-        free(s->next);
         free(s);
         return NULL;
 }
@@ -73,14 +73,10 @@ int natgw_ct_summary_new(size_t capacity, struct natgw_ct_summary **ret) {
         s->n_buckets = 1;
         while (s->n_buckets < 2 * capacity)
                 s->n_buckets <<= 1;
-        s->keys = calloc(capacity, sizeof(*s->keys));
-        s->count = calloc(capacity, sizeof(*s->count));
-        s->error = calloc(capacity, sizeof(*s->error));
+        s->slots = calloc(capacity, sizeof(*s->slots));
         s->heap = calloc(capacity, sizeof(*s->heap));
-        s->pos = calloc(capacity, sizeof(*s->pos));
-        s->next = calloc(capacity, sizeof(*s->next));
         s->bucket = malloc(s->n_buckets * sizeof(*s->bucket));
-        if (!s->keys || !s->count || !s->error || !s->heap || !s->pos || !s->next || !s->bucket)
+        if (!s->slots || !s->heap || !s->bucket)
                 return -ENOMEM;
         memset(s->bucket, 0xff, s->n_buckets * sizeof(*s->bucket));
         *ret = TAKE_PTR(s);
@@ -105,8 +101,8 @@ static void heap_swap(struct natgw_ct_summary *s, uint32_t a, uint32_t b) {
 
         s->heap[a] = s->heap[b];
         s->heap[b] = t;
-        s->pos[s->heap[a]] = a;
-        s->pos[s->heap[b]] = b;
+        s->slots[s->heap[a]].pos = a;
+        s->slots[s->heap[b]].pos = b;
 }
 
 /* The count of heap[i] grew: move it down to where it belongs. */
@@ -114,9 +110,9 @@ static void sift_down(struct natgw_ct_summary *s, uint32_t i) {
         for (;;) {
                 uint32_t l = 2 * i + 1, r = l + 1, m = i;
 
-                if (l < s->n && s->count[s->heap[l]] < s->count[s->heap[m]])
+                if (l < s->n && s->slots[s->heap[l]].count < s->slots[s->heap[m]].count)
                         m = l;
-                if (r < s->n && s->count[s->heap[r]] < s->count[s->heap[m]])
+                if (r < s->n && s->slots[s->heap[r]].count < s->slots[s->heap[m]].count)
                         m = r;
                 if (m == i)
                         return;
@@ -126,47 +122,47 @@ static void sift_down(struct natgw_ct_summary *s, uint32_t i) {
 }
 
 static void sift_up(struct natgw_ct_summary *s, uint32_t i) {
-        while (i > 0 && s->count[s->heap[(i - 1) / 2]] > s->count[s->heap[i]]) {
+        while (i > 0 && s->slots[s->heap[(i - 1) / 2]].count > s->slots[s->heap[i]].count) {
                 heap_swap(s, i, (i - 1) / 2);
                 i = (i - 1) / 2;
         }
 }
 
 static void chain_remove(struct natgw_ct_summary *s, uint32_t slot) {
-        uint32_t *p = &s->bucket[key_hash(&s->keys[slot], s->n_buckets)];
+        uint32_t *p = &s->bucket[key_hash(&s->slots[slot].key, s->n_buckets)];
 
         while (*p != slot)
-                p = &s->next[*p];
-        *p = s->next[slot];
+                p = &s->slots[*p].next;
+        *p = s->slots[slot].next;
 }
 
 static void summary_add_key(struct natgw_ct_summary *s, const struct key *k) {
         uint32_t h = key_hash(k, s->n_buckets), slot;
 
-        for (slot = s->bucket[h]; slot != NONE; slot = s->next[slot])
-                if (memcmp(&s->keys[slot], k, sizeof(*k)) == 0) {
-                        s->count[slot]++;
-                        sift_down(s, s->pos[slot]);
+        for (slot = s->bucket[h]; slot != NONE; slot = s->slots[slot].next)
+                if (memcmp(&s->slots[slot].key, k, sizeof(*k)) == 0) {
+                        s->slots[slot].count++;
+                        sift_down(s, s->slots[slot].pos);
                         return;
                 }
         if (s->n < s->cap) {
                 slot = (uint32_t)s->n;
-                s->count[slot] = 1;
-                s->error[slot] = 0;
+                s->slots[slot].count = 1;
+                s->slots[slot].error = 0;
                 s->heap[s->n] = slot;
-                s->pos[slot] = (uint32_t)s->n;
+                s->slots[slot].pos = (uint32_t)s->n;
                 s->n++;
-                sift_up(s, s->pos[slot]);
+                sift_up(s, s->slots[slot].pos);
         } else {
                 slot = s->heap[0];
                 chain_remove(s, slot);
-                s->error[slot] = s->count[slot];
-                s->count[slot]++;
+                s->slots[slot].error = s->slots[slot].count;
+                s->slots[slot].count++;
                 s->evicted = true;
                 sift_down(s, 0);
         }
-        s->keys[slot] = *k;
-        s->next[slot] = s->bucket[h];
+        s->slots[slot].key = *k;
+        s->slots[slot].next = s->bucket[h];
         s->bucket[h] = slot;
 }
 
@@ -194,10 +190,10 @@ int natgw_ct_summary_top(const struct natgw_ct_summary *s, size_t top, struct na
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n; i++) {
-                v[i] = (struct natgw_ct_count){ .port = s->keys[i].port, .l4proto = s->keys[i].l4proto,
-                                                .count = s->count[i], .error = s->error[i] };
-                v[i].addr.family = s->keys[i].family;
-                memcpy(v[i].addr.bytes, s->keys[i].addr, 16);
+                v[i] = (struct natgw_ct_count){ .port = s->slots[i].key.port, .l4proto = s->slots[i].key.l4proto,
+                                                .count = s->slots[i].count, .error = s->slots[i].error };
+                v[i].addr.family = s->slots[i].key.family;
+                memcpy(v[i].addr.bytes, s->slots[i].key.addr, 16);
         }
         qsort(v, s->n, sizeof(*v), count_cmp);
         *ret = v;
