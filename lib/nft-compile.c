@@ -413,9 +413,9 @@ static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {
         static const enum natgw_field egress_fields[] = { NATGW_FIELD_OIFNAME, NATGW_FIELD_SADDR };
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        struct natgw_map fwd[2][NATGW_SHAPE_MAX] = {}, egress[2] = {};
+        /* In the plan's order: forwards (v4, v6, by shape), then egress (v4, v6). */
+        struct natgw_map maps[2 * NATGW_SHAPE_MAX + 2] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
         uint64_t total = 0;
-        bool too_big = false;
         int r = 0;
 
         p = calloc(1, sizeof(*p));
@@ -432,48 +432,36 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                                          "the forwards up to this entry expand to more than %u map "
                                          "elements (ports x protocols x allow_from); use fewer ports",
                                          NATGW_PLAN_ELEMENTS_MAX);
-                        too_big = true;
-                        break;
+                        return -EINVAL;
                 }
         }
-        if (too_big)
-                return -EINVAL;
 
         for (int f = 0; f < 2; f++) {
                 int family = f == 0 ? AF_INET : AF_INET6;
 
                 for (unsigned s = 0; s < NATGW_SHAPE_MAX; s++)
-                        forward_map_init(&fwd[f][s], family, s);
+                        forward_map_init(&maps[f * NATGW_SHAPE_MAX + s], family, s);
                 map_init(&egress[f], NATGW_MAP_EGRESS, family, f == 0 ? "egress4" : "egress6",
                          egress_fields, ELEMENTSOF(egress_fields), true);
         }
 
         for (size_t i = 0; i < c->n_forwards && r >= 0; i++) {
                 const struct natgw_forward *fw = &c->forwards[i];
+                size_t mi = (fw->to.family == AF_INET ? 0 : NATGW_SHAPE_MAX) + forward_shape(fw);
 
-                r = forward_compile(&fwd[fw->to.family == AF_INET ? 0 : 1][forward_shape(fw)], fw,
-                                    (uint32_t)(c->n_egress + i));
+                r = forward_compile(&maps[mi], fw, (uint32_t)(c->n_egress + i));
         }
         if (r >= 0)
                 r = egress_compile(p, &egress[0], &egress[1]);
 
-        /* Keep the non-empty maps, in a fixed order: forwards (v4, v6, by shape), egress. */
-        for (int f = 0; f < 2 && r >= 0; f++)
-                for (unsigned s = 0; s < NATGW_SHAPE_MAX && r >= 0; s++)
-                        if (fwd[f][s].n > 0) {
-                                r = plan_add_map(p, &fwd[f][s]);
-                                if (r >= 0)
-                                        fwd[f][s] = (struct natgw_map){};
-                        }
-        for (int f = 0; f < 2 && r >= 0; f++)
-                if (egress[f].n > 0) {
-                        r = plan_add_map(p, &egress[f]);
+        /* Keep the non-empty maps, in that fixed order. */
+        for (size_t i = 0; i < ELEMENTSOF(maps) && r >= 0; i++)
+                if (maps[i].n > 0) {
+                        r = plan_add_map(p, &maps[i]);
                         if (r >= 0)
-                                egress[f] = (struct natgw_map){};
+                                maps[i] = (struct natgw_map){};
                 }
-
-        maps_free(&fwd[0][0], 2 * NATGW_SHAPE_MAX);
-        maps_free(egress, 2);
+        maps_free(maps, ELEMENTSOF(maps));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < p->n_maps; i++)
