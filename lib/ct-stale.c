@@ -556,9 +556,11 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s) {
         return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added;
 }
 
+/* A walk over the forwards that match an entry, for dnat_stale() and dnat_taken(). */
 struct dnat_search {
         const struct natgw_ct_stale *s;
-        const struct natgw_forward *explained; /* the first old forward that explains the entry */
+        const struct natgw_forward *found; /* the first old forward that explains the entry; the
+                                            * new forward that takes it */
 };
 
 static bool dnat_visit_old(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
@@ -566,8 +568,8 @@ static bool dnat_visit_old(const struct natgw_forward *f, const struct natgw_ct_
 
         if (!forward_translates(f, e, NULL))
                 return false;
-        if (!d->explained)
-                d->explained = f;
+        if (!d->found)
+                d->found = f;
         /* A new forward must take the packets from every interface @f took them from. */
         if (fwd_lookup(&d->s->new_fwd, e, f->in_interface, forward_translates, NULL))
                 return true;
@@ -583,7 +585,7 @@ static const struct natgw_forward *dnat_stale(const struct natgw_ct_stale *s, co
                 return NULL;
         if (fwd_lookup(&s->old_fwd, e, NULL, dnat_visit_old, &d))
                 return NULL;
-        return d.explained;
+        return d.found;
 }
 
 /* The old egress entry whose translation of @e the new config no longer makes, or NULL. */
@@ -618,13 +620,8 @@ static const struct natgw_egress *snat_stale(const struct natgw_ct_stale *s, con
         return explained;
 }
 
-struct dnat_take {
-        const struct natgw_ct_stale *s;
-        const struct natgw_forward *by; /* the new forward that takes the entry */
-};
-
 static bool dnat_visit_new(const struct natgw_forward *g, const struct natgw_ct_entry *e, void *userdata) {
-        struct dnat_take *d = userdata;
+        struct dnat_search *d = userdata;
 
         if (!forward_admits(g, e, NULL))
                 return false;
@@ -633,19 +630,19 @@ static bool dnat_visit_new(const struct natgw_forward *g, const struct natgw_ct_
         if (fwd_lookup(&d->s->old_fwd, e, g->in_interface, forward_admits, NULL) ||
             (g->in_interface[0] && fwd_lookup(&d->s->old_fwd, e, "", forward_admits, NULL)))
                 return false;
-        d->by = g;
+        d->found = g;
         return true;
 }
 
 /* The new forward that now translates the untranslated flow @e, or NULL. */
 static const struct natgw_forward *dnat_taken(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        struct dnat_take d = { .s = s };
+        struct dnat_search d = { .s = s };
 
         if (!s->forwards_added || e->dst_nat || e->src_nat ||
             (e->l4proto != IPPROTO_TCP && e->l4proto != IPPROTO_UDP))
                 return NULL;
         (void)fwd_lookup(&s->new_fwd, e, NULL, dnat_visit_new, &d);
-        return d.by;
+        return d.found;
 }
 
 /* The new egress entry that now translates the flow @e, which left untranslated, or NULL. */

@@ -114,13 +114,11 @@ void natgw_nft_report(const struct natgw_batch *b, const struct natgw_plan *p, c
                                 entry = p->maps[m->map].entry[el];
                 }
         }
-        if (entry >= 0 && p)
-                natgw_errors_add(errors, file, natgw_plan_entry_line(p, (uint32_t)entry),
-                                 natgw_plan_entry_name(p, (uint32_t)entry), "the kernel rejected %s: %s%s", what,
-                                 strerror(-a->error), detail);
-        else
-                natgw_errors_add(errors, file, 0, NULL, "the kernel rejected %s: %s%s", what,
-                                 strerror(-a->error), detail);
+        if (!p)
+                entry = -1;
+        natgw_errors_add(errors, file, entry >= 0 ? natgw_plan_entry_line(p, (uint32_t)entry) : 0,
+                         entry >= 0 ? natgw_plan_entry_name(p, (uint32_t)entry) : NULL, "the kernel rejected %s: %s%s",
+                         what, strerror(-a->error), detail);
 }
 
 struct transaction {
