@@ -29,7 +29,7 @@ static void emit(struct natgw_ct_watch *w, enum natgw_ct_watch_event ev, enum na
 }
 
 static void maybe_dump(struct natgw_ct_watch *w) {
-        uint64_t now = natgw_now_usec(CLOCK_MONOTONIC);
+        uint64_t now = natgw_mono_usec();
         struct natgw_ct_top *t = NULL;
 
         if (w->st.level < NATGW_CT_WARN)
@@ -79,14 +79,14 @@ static void maybe_grow(struct natgw_ct_watch *w) {
 }
 
 static void check(struct natgw_ct_watch *w) {
-        uint64_t start = natgw_now_usec(CLOCK_MONOTONIC);
+        uint64_t start = natgw_mono_usec();
         struct natgw_ct_stats s;
         enum natgw_ct_level old = w->st.level;
         int r;
 
         r = natgw_ct_stats_read(w->nl, &s);
         w->st.checks++;
-        w->st.check_usec_total += natgw_now_usec(CLOCK_MONOTONIC) - start;
+        w->st.check_usec_total += natgw_mono_usec() - start;
         if (r < 0) {
                 if (w->st.read_error != r) {
                         w->st.read_error = r;

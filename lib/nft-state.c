@@ -83,12 +83,16 @@ static int rec_cmp(const uint8_t *a, const uint8_t *b) {
         return r ? r : (la > lb) - (la < lb);
 }
 
-/* qsort_r has no portable form: the records being sorted are passed through these. */
-static const uint8_t *sort_recs;
-static const size_t *sort_offs;
+/* Element indexes compared by their records: @offs[i] is element i's record in @recs. */
+struct rec_sort {
+        const uint8_t *recs;
+        const size_t *offs;
+};
 
-static int rec_idx_cmp(const void *a, const void *b) {
-        return rec_cmp(sort_recs + sort_offs[*(const uint32_t *)a], sort_recs + sort_offs[*(const uint32_t *)b]);
+static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
+        const struct rec_sort *s = userdata;
+
+        return rec_cmp(s->recs + s->offs[*(const uint32_t *)a], s->recs + s->offs[*(const uint32_t *)b]);
 }
 
 /* The records of all elements of @m (@ctr: its twin) into @set, sorted; @ret_idx: the plan
@@ -113,9 +117,7 @@ static int recs_build(const struct natgw_plan *p, const struct natgw_map *m, boo
                 idx[i] = (uint32_t)i;
                 off += rec_put(p, m, ctr, i, set->recs + off);
         }
-        sort_recs = set->recs;
-        sort_offs = offs;
-        qsort(idx, m->n, sizeof(*idx), rec_idx_cmp);
+        qsort_r(idx, m->n, sizeof(*idx), rec_idx_cmp, &(struct rec_sort){ .recs = set->recs, .offs = offs });
         for (size_t i = 0; i < m->n; i++)
                 set->rec_off[i] = offs[idx[i]];
         *ret_idx = TAKE_PTR(idx);
