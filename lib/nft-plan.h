@@ -47,7 +47,6 @@ enum natgw_map_kind {
 };
 
 #define NATGW_MAP_FIELDS_MAX 5
-#define NATGW_KEY_MAX 64 /* bytes: 16 32-bit registers */
 
 struct natgw_map {
         char name[32];
