@@ -110,15 +110,15 @@ static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group
         *ret_line = config_setting_source_line(s);
 }
 
-/* The group @key of the root, or NULL when it is absent or not a group (reported). */
-static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                         const char *key) {
-        const config_setting_t *s = config_setting_get_member(root, key);
+/* The group @key of @parent, or NULL when it is absent or not a group (reported as not @expected). */
+static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *parent,
+                                         const char *key, const char *expected) {
+        const config_setting_t *s = config_setting_get_member(parent, key);
 
         if (!s)
                 return NULL;
         if (!config_setting_is_group(s)) {
-                natgw_conf_type_error(ctx, s, key, "a group { ... }");
+                natgw_conf_type_error(ctx, s, key, expected);
                 return NULL;
         }
         return s;
@@ -126,7 +126,7 @@ static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const confi
 
 static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                          struct natgw_config *c) {
-        const config_setting_t *g = get_group(ctx, root, "kernel");
+        const config_setting_t *g = get_group(ctx, root, "kernel", "a group { ... }");
 
         if (!g)
                 return;
@@ -196,24 +196,10 @@ static unsigned line_of(const config_setting_t *group, const char *key) {
         return s ? config_setting_source_line(s) : 0;
 }
 
-/* The subgroup @key of @group, or NULL when it is absent or not a group (reported). */
-static const config_setting_t *get_subgroup(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                                            const char *key, const char *expected) {
-        const config_setting_t *s = config_setting_get_member(group, key);
-
-        if (!s)
-                return NULL;
-        if (!config_setting_is_group(s)) {
-                natgw_conf_type_error(ctx, s, key, expected);
-                return NULL;
-        }
-        return s;
-}
-
 /* conntrack.timeouts = { tcp_established = 3600; udp = 60; ... }: seconds, each optional. */
 static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
                            struct natgw_config *c) {
-        const config_setting_t *g = get_subgroup(ctx, conntrack, "timeouts", "a group { udp = 60; ... }");
+        const config_setting_t *g = get_group(ctx, conntrack, "timeouts", "a group { udp = 60; ... }");
         const char *keys[NATGW_CT_TIMEOUT_COUNT + 1];
         long long v;
 
@@ -235,8 +221,8 @@ static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *c
 /* conntrack.auto_grow = { ceiling = N; step = M; }: both required; ceiling not below max. */
 static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
                             struct natgw_config *c) {
-        const config_setting_t *g = get_subgroup(ctx, conntrack, "auto_grow",
-                                                 "a group { ceiling = N; step = M; }");
+        const config_setting_t *g = get_group(ctx, conntrack, "auto_grow",
+                                              "a group { ceiling = N; step = M; }");
         bool have_ceiling, have_step, ok = true;
         long long ceiling = 0, step = 0;
 
@@ -267,7 +253,7 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
 
 static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                             struct natgw_config *c) {
-        const config_setting_t *g = get_group(ctx, root, "conntrack");
+        const config_setting_t *g = get_group(ctx, root, "conntrack", "a group { ... }");
         bool have_warn, have_critical;
         long long v;
 
@@ -340,9 +326,9 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
         return NULL;
 }
 
-static void parse_egress_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                 enum natgw_egress_kind kind, struct natgw_config *c) {
-        const char *key = kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade";
+/* Every entry of the section @key (masquerade, snat or forward) that is valid goes into the model. */
+static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *key,
+                          struct natgw_config *c) {
         const config_setting_t *section = get_section(ctx, root, key);
         unsigned n;
 
@@ -351,48 +337,14 @@ static void parse_egress_section(struct natgw_conf_ctx *ctx, const config_settin
         n = (unsigned) config_setting_length(section);
         for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
                 const config_setting_t *g = get_entry(ctx, section, pos);
-                struct natgw_egress e;
 
                 if (!g)
                         continue;
-                if (natgw_conf_parse_egress(ctx, g, kind, pos, &e) < 0)
-                        goto next;
-                if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0) {
-                        natgw_egress_done(&e);
-                        ctx->r = -ENOMEM;
-                        goto next;
-                }
-                c->egress[c->n_egress++] = e;
-        next:
-                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
-                        ctx->r = -ENOMEM;
-                set_label(ctx, NULL);
-        }
-}
-
-static void parse_forward_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                  struct natgw_config *c) {
-        const config_setting_t *section = get_section(ctx, root, "forward");
-        unsigned n;
-
-        if (!section)
-                return;
-        n = (unsigned) config_setting_length(section);
-        for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
-                const config_setting_t *g = get_entry(ctx, section, pos);
-                struct natgw_forward f;
-
-                if (!g)
-                        continue;
-                if (natgw_conf_parse_forward(ctx, g, pos, &f) < 0)
-                        goto next;
-                if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0) {
-                        natgw_forward_done(&f);
-                        ctx->r = -ENOMEM;
-                        goto next;
-                }
-                c->forwards[c->n_forwards++] = f;
-        next:
+                if (streq(key, "forward"))
+                        natgw_conf_parse_forward(ctx, g, pos, c);
+                else
+                        natgw_conf_parse_egress(ctx, g, streq(key, "snat") ? NATGW_EGRESS_SNAT
+                                                                           : NATGW_EGRESS_MASQUERADE, pos, c);
                 if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
@@ -427,9 +379,9 @@ static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config 
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
         /* The model wants masquerade entries first, then snat, whatever the order in the file. */
-        parse_egress_section(ctx, root, NATGW_EGRESS_MASQUERADE, c);
-        parse_egress_section(ctx, root, NATGW_EGRESS_SNAT, c);
-        parse_forward_section(ctx, root, c);
+        parse_section(ctx, root, "masquerade", c);
+        parse_section(ctx, root, "snat", c);
+        parse_section(ctx, root, "forward", c);
         if (ctx->r < 0)
                 return ctx->r;
 
