@@ -9,7 +9,6 @@
 #include "sysctl.h"
 
 #define NATGW_SYSCTL_CT_COUNT "net/netfilter/nf_conntrack_count"
-#define NATGW_SYSCTL_CT_MAX "net/netfilter/nf_conntrack_max"
 
 void natgw_reload_record_clear(struct natgw_reload_record *r) {
         natgw_errors_clear(&r->errors);
@@ -147,22 +146,15 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
         return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
 }
 
-/* A sysctl as a number, or JSON null when it cannot be read. */
-static json_t *sysctl_json(const char *key) {
-        char buf[64], *end;
-        long long v;
-
-        if (natgw_sysctl_read(key, buf, sizeof(buf)) < 0)
-                return json_null();
-        errno = 0;
-        v = strtoll(buf, &end, 10);
-        if (errno || end == buf)
-                return json_null();
-        return json_integer(v);
-}
-
 static json_t *int_or_null(bool have, int64_t v) {
         return have ? json_integer((json_int_t)v) : json_null();
+}
+
+/* A sysctl as a number, or JSON null when it cannot be read. */
+static json_t *sysctl_json(const char *key) {
+        int64_t v = 0;
+
+        return int_or_null(natgw_sysctl_read_int(key, &v) >= 0, v);
 }
 
 /* One managed setting: wanted (null: left as is), previous (null: natgwd did not change it),
@@ -204,7 +196,7 @@ static json_t *conntrack_json(const struct natgw_ct_watch *watch) {
         if (watch)
                 return natgw_ct_watch_json(watch);
         count = sysctl_json(NATGW_SYSCTL_CT_COUNT);
-        max = sysctl_json(NATGW_SYSCTL_CT_MAX);
+        max = sysctl_json(NATGW_SYSCTL_CONNTRACK_MAX);
         if (json_is_integer(count) && json_is_integer(max) && json_integer_value(max) > 0)
                 pct = json_real(100.0 * (double)json_integer_value(count) / (double)json_integer_value(max));
         return json_pack("{s:o,s:o,s:o}", "count", count, "max", max, "percent", pct);
