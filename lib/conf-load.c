@@ -137,9 +137,9 @@ static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *roo
         set_label(ctx, NULL);
 }
 
-/* An integer in [min, max]; returns whether *ret was set. */
+/* An integer in [min, max]; returns whether *ret (and *ret_line, unless NULL) was set. */
 static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
-                      long long min, long long max, long long *ret) {
+                      long long min, long long max, long long *ret, unsigned *ret_line) {
         const config_setting_t *s = config_setting_get_member(group, key);
         long long v;
 
@@ -159,6 +159,8 @@ static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group,
                 return false;
         }
         *ret = v;
+        if (ret_line)
+                *ret_line = config_setting_source_line(s);
         return true;
 }
 
@@ -190,12 +192,6 @@ static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *g
         c->conntrack.interval = v;
 }
 
-static unsigned line_of(const config_setting_t *group, const char *key) {
-        const config_setting_t *s = config_setting_get_member(group, key);
-
-        return s ? config_setting_source_line(s) : 0;
-}
-
 /* conntrack.timeouts = { tcp_established = 3600; udp = 60; ... }: seconds, each optional. */
 static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
                            struct natgw_config *c) {
@@ -211,10 +207,8 @@ static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *c
         keys[NATGW_CT_TIMEOUT_COUNT] = NULL;
         natgw_conf_check_keys(ctx, g, keys);
         for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
-                if (parse_int(ctx, g, keys[i], 1, NATGW_CT_TIMEOUT_MAX_SEC, &v)) {
+                if (parse_int(ctx, g, keys[i], 1, NATGW_CT_TIMEOUT_MAX_SEC, &v, &c->conntrack.timeout_lines[i]))
                         c->conntrack.timeouts[i] = v;
-                        c->conntrack.timeout_lines[i] = line_of(g, keys[i]);
-                }
         set_label(ctx, "conntrack");
 }
 
@@ -235,8 +229,8 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
                         natgw_conf_error(ctx, g, "missing required key \"%s\"", *k);
                         ok = false;
                 }
-        have_ceiling = parse_int(ctx, g, "ceiling", 1, LLONG_MAX, &ceiling);
-        have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step);
+        have_ceiling = parse_int(ctx, g, "ceiling", 1, LLONG_MAX, &ceiling, NULL);
+        have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step, NULL);
         /* Only a max that is itself valid is compared (an invalid one is reported already). */
         if (have_ceiling && c->conntrack.max >= 0 && ceiling < c->conntrack.max) {
                 natgw_conf_error(ctx, config_setting_get_member(g, "ceiling"),
@@ -261,18 +255,14 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
                 return;
         set_label(ctx, "conntrack");
         natgw_conf_check_keys(ctx, g, conntrack_keys);
-        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v)) {
+        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v, &c->conntrack.max_line))
                 c->conntrack.max = v;
-                c->conntrack.max_line = line_of(g, "max");
-        }
-        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v)) {
+        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v, &c->conntrack.buckets_line))
                 c->conntrack.buckets = v;
-                c->conntrack.buckets_line = line_of(g, "buckets");
-        }
-        have_warn = parse_int(ctx, g, "warn", 1, 100, &v);
+        have_warn = parse_int(ctx, g, "warn", 1, 100, &v, NULL);
         if (have_warn)
                 c->conntrack.warn = (unsigned) v;
-        have_critical = parse_int(ctx, g, "critical", 1, 100, &v);
+        have_critical = parse_int(ctx, g, "critical", 1, 100, &v, NULL);
         if (have_critical)
                 c->conntrack.critical = (unsigned) v;
         /* Only compare values that are each valid (a default counts as valid). */
@@ -401,20 +391,17 @@ static int syntax_error(struct natgw_errors *errors, const config_t *cfg, const 
         const char *file = config_error_file(cfg);
         int r;
 
-        if (config_error_type(cfg) != CONFIG_ERR_PARSE && config_error_type(cfg) != CONFIG_ERR_FILE_IO)
-                text = NULL;
         /* libconfig's own text is often just "syntax error": do not say it twice. */
-        if (!text || streq(text, "syntax error"))
-                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
-                                     NULL, "syntax error");
-        else
-                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
-                                     NULL, "syntax error: %s%s", text,
-                                     /* libconfig arrays hold one type: say how to mix them. */
-                                     strstr(text, "mismatched element type")
-                                             ? " (a list that mixes numbers and \"A-B\" strings is written "
-                                               "with ( ), e.g. port = ( 25, \"50000-50100\" );)"
-                                             : "");
+        if ((config_error_type(cfg) != CONFIG_ERR_PARSE && config_error_type(cfg) != CONFIG_ERR_FILE_IO) ||
+            !text || streq(text, "syntax error"))
+                text = NULL;
+        r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0), NULL,
+                             "syntax error%s%s%s", text ? ": " : "", text ? text : "",
+                             /* libconfig arrays hold one type: say how to mix them. */
+                             text && strstr(text, "mismatched element type")
+                                     ? " (a list that mixes numbers and \"A-B\" strings is written "
+                                       "with ( ), e.g. port = ( 25, \"50000-50100\" );)"
+                                     : "");
         return r < 0 ? r : -EINVAL;
 }
 
@@ -559,29 +546,21 @@ static int read_file(const char *path, char **ret) {
 /* See conf.h. */
 int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
+        char too_big[64];
         int r;
 
         r = read_file(path, &text);
-        if (r == -EBADMSG) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file contains a NUL byte") < 0)
-                        return -ENOMEM;
-                return -EINVAL;
-        }
-        if (r == -ENODEV) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: not a regular file") < 0)
-                        return -ENOMEM;
-                return r;
-        }
-        if (r == -EFBIG) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file is larger than %u MiB",
-                                     NATGW_CONFIG_SIZE_MAX / 1024 / 1024) < 0)
-                        return -ENOMEM;
-                return r;
-        }
         if (r < 0) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s", strerror(-r)) < 0)
+                snprintf(too_big, sizeof(too_big), "the file is larger than %u MiB",
+                         NATGW_CONFIG_SIZE_MAX / 1024 / 1024);
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s",
+                                     r == -EBADMSG ? "the file contains a NUL byte"
+                                     : r == -ENODEV ? "not a regular file"
+                                     : r == -EFBIG  ? too_big
+                                                    : strerror(-r)) < 0)
                         return -ENOMEM;
-                return r;
+                /* A NUL byte is a fault of the text, like a syntax error. */
+                return r == -EBADMSG ? -EINVAL : r;
         }
         *ret_text = TAKE_PTR(text);
         return 0;

@@ -24,7 +24,7 @@ static int report(struct check *k, unsigned line, const char *entry, const char 
         int r;
 
         va_start(ap, fmt);
-        r = natgw_errors_addv(k->errors, k->file, line, entry, fmt, ap);
+        r = natgw_errors_addv(k->errors, NATGW_SEVERITY_ERROR, k->file, line, entry, fmt, ap);
         va_end(ap);
         if (r < 0)
                 return r;
