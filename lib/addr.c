@@ -124,28 +124,6 @@ void natgw_prefix_mask(struct natgw_prefix *p) {
 }
 
 /**
- * natgw_prefix_parse() - parse a CIDR prefix
- * @s:   "ADDR/LEN", or "ADDR" for a /32 or /128
- * @ret: the prefix
- *
- * Return: 0; -EINVAL on a syntax error; -ERANGE when LEN is too long for the family; -EDOM
- * when bits past LEN are set (natgw_prefix_parse_loose() tells which network was meant).
- * @ret is untouched on failure.
- */
-int natgw_prefix_parse(const char *s, struct natgw_prefix *ret) {
-        struct natgw_prefix p;
-        int r;
-
-        r = natgw_prefix_parse_loose(s, &p);
-        if (r < 0)
-                return r;
-        if (natgw_prefix_has_host_bits(&p))
-                return -EDOM;
-        *ret = p;
-        return 0;
-}
-
-/**
  * natgw_addr_format() - an address as text
  * @a:    the address
  * @buf:  at least INET6_ADDRSTRLEN bytes

@@ -566,17 +566,7 @@ int natgw_config_read_file(const char *path, char **ret_text, struct natgw_error
         return 0;
 }
 
-/**
- * natgw_config_load_file() - read, parse and validate a config file
- * @path:   file to read
- * @ret:    on success, the validated model (caller frees with natgw_config_free())
- * @errors: every problem found is appended here, in line order, as
- *          "FILE:LINE: entry "NAME": message"
- *
- * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
- * -errno when the file cannot be read (@errors holds that too, as "FILE: cannot read: ...").
- * @ret is untouched on failure.
- */
+/* See conf.h. */
 int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         int r;

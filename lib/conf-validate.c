@@ -525,17 +525,7 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
 
 /* ---- all checks ---- */
 
-/**
- * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
- * @c:       the model
- * @names:   every entry name of the file (also of entries left out of @c because of their own
- *           errors), or NULL to take the names of the entries in @c
- * @n_names: size of @names
- * @file:    file name for the errors
- * @errors:  problems are appended here
- *
- * Return: 0 when nothing is wrong; -EINVAL when errors were added; -ENOMEM.
- */
+/* See conf-validate.h. */
 int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
                           size_t n_names, const char *file, struct natgw_errors *errors) {
         _cleanup_(freep) struct natgw_conf_name *own = NULL;

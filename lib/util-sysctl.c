@@ -14,14 +14,13 @@ int natgw_sysctl_path(const char *key, char *buf, size_t size) {
         return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int natgw_sysctl_read(const char *key, char *buf, size_t size) {
+/* The first line of a sysctl (without the newline). 0 or -errno. */
+static int sysctl_read(const char *key, char *buf, size_t size) {
         _cleanup_(closep) int fd = -1;
         char path[256];
         ssize_t n;
         int r;
 
-        if (size == 0)
-                return -EINVAL;
         r = natgw_sysctl_path(key, path, sizeof(path));
         if (r < 0)
                 return r;
@@ -41,7 +40,7 @@ int natgw_sysctl_read_int(const char *key, int64_t *ret) {
         long long v;
         int r;
 
-        r = natgw_sysctl_read(key, buf, sizeof(buf));
+        r = sysctl_read(key, buf, sizeof(buf));
         if (r < 0)
                 return r;
         errno = 0;

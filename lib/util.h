@@ -37,11 +37,6 @@ static inline void freep(void *p) {
         free(*(void **)p);
 }
 
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
 static inline void closep(const int *fd) {
         if (*fd >= 0)
                 close(*fd);
