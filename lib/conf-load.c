@@ -54,27 +54,6 @@ static void set_label(struct natgw_conf_ctx *ctx, const char *label) {
         snprintf(ctx->label, sizeof(ctx->label), "%s", label ? label : "");
 }
 
-static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                          struct natgw_config *c) {
-        const config_setting_t *s = config_setting_get_member(root, "version");
-        long long v;
-
-        if (!s) {
-                natgw_conf_error(ctx, NULL, "missing required key \"version\" (this natgwd reads version 1)");
-                return;
-        }
-        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
-                natgw_conf_type_error(ctx, s, "version", "an integer");
-                return;
-        }
-        v = config_setting_get_int64(s);
-        if (v != 1) {
-                natgw_conf_error(ctx, s, "unsupported version %lld (this natgwd reads version 1)", v);
-                return;
-        }
-        c->version = 1;
-}
-
 static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                           struct natgw_config *c) {
         const config_setting_t *s = config_setting_get_member(root, "on_exit");
@@ -162,6 +141,21 @@ static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group,
         if (ret_line)
                 *ret_line = config_setting_source_line(s);
         return true;
+}
+
+static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                          struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(root, "version");
+        long long v;
+
+        if (!s)
+                natgw_conf_error(ctx, NULL, "missing required key \"version\" (this natgwd reads version 1)");
+        else if (!parse_int(ctx, root, "version", LLONG_MIN, LLONG_MAX, &v, NULL))
+                return; /* not an integer: reported */
+        else if (v != 1)
+                natgw_conf_error(ctx, s, "unsupported version %lld (this natgwd reads version 1)", v);
+        else
+                c->version = 1;
 }
 
 static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group,
