@@ -11,6 +11,7 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? config_setting_source_line(s) : 0;
         va_list ap;
+        bool label;
         int r;
 
         va_start(ap, fmt);
@@ -26,12 +27,10 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         *p = '?';
 
-        if (ctx->entry)
-                r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s", msg);
-        else if (ctx->label[0])
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s: %s", ctx->label, msg);
-        else
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s", msg);
+        /* Without an entry name, the label says which part of the file it is about. */
+        label = !ctx->entry && ctx->label[0];
+        r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s%s%s", label ? ctx->label : "",
+                             label ? ": " : "", msg);
         if (r < 0)
                 ctx->r = r;
         else

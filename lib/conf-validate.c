@@ -68,21 +68,6 @@ static int check_names(struct check *k, const struct natgw_conf_name *names, siz
         return 0;
 }
 
-static int model_names(const struct natgw_config *c, struct natgw_conf_name **ret) {
-        struct natgw_conf_name *v;
-        size_t n = 0;
-
-        v = calloc(c->n_egress + c->n_forwards + 1, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_egress; i++)
-                v[n++] = (struct natgw_conf_name) { c->egress[i].name, c->egress[i].line };
-        for (size_t i = 0; i < c->n_forwards; i++)
-                v[n++] = (struct natgw_conf_name) { c->forwards[i].name, c->forwards[i].line };
-        *ret = v;
-        return 0;
-}
-
 /* ---- egress: one entry per (source prefix, out_interface) ---- */
 
 struct egress_source {
@@ -528,17 +513,9 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
 /* See conf-validate.h. */
 int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
                           size_t n_names, const char *file, struct natgw_errors *errors) {
-        _cleanup_(freep) struct natgw_conf_name *own = NULL;
         struct check k = { .file = file, .errors = errors };
         int r;
 
-        if (!names) {
-                r = model_names(c, &own);
-                if (r < 0)
-                        return r;
-                names = own;
-                n_names = c->n_egress + c->n_forwards;
-        }
         r = check_names(&k, names, n_names);
         if (r < 0)
                 return r;

@@ -132,15 +132,11 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
         if (n_counters > 0)
                 qsort(counters, n_counters, sizeof(*counters), counter_cmp);
         for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
-                bool egress = i < c->n_egress;
-                json_t *e = egress ? egress_to_json(&c->egress[i])
-                                   : forward_to_json(&c->forwards[i - c->n_egress]);
+                json_t *e = i < c->n_egress ? egress_to_json(&c->egress[i])
+                                            : forward_to_json(&c->forwards[i - c->n_egress]);
 
-                if (!e)
-                        return NULL;
-                if (json_array_append_new(entries, e) < 0 ||
-                    add_counter(e, egress ? c->egress[i].name : c->forwards[i - c->n_egress].name, counters,
-                                n_counters) < 0)
+                if (!e || json_array_append_new(entries, e) < 0 ||
+                    add_counter(e, json_string_value(json_object_get(e, "name")), counters, n_counters) < 0)
                         return NULL;
         }
         return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
