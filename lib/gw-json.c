@@ -30,24 +30,15 @@ static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
 static json_t *egress_to_json(const struct natgw_egress *e) {
         char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
-        json_t *j;
+        bool snat = e->kind == NATGW_EGRESS_SNAT, one = natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0;
 
-        j = json_pack("{s:s,s:s,s:I,s:o*,s:s}", "name", e->name, "kind",
-                      e->kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade", "line", (json_int_t)e->line, "source",
-                      prefixes_json(e->sources, e->n_sources), "out_interface", e->out_interface);
-        if (!j || e->kind != NATGW_EGRESS_SNAT)
-                return j;
-        natgw_addr_format(&e->to_lo, lo, sizeof(lo));
-        natgw_addr_format(&e->to_hi, hi, sizeof(hi));
-        if (natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0)
-                snprintf(to, sizeof(to), "%s", lo);
-        else
-                snprintf(to, sizeof(to), "%s-%s", lo, hi);
-        if (json_object_set_new(j, "to", json_string(to)) < 0) {
-                json_decref(j);
-                return NULL;
-        }
-        return j;
+        /* snat only: "A", or "A-B" for a pool. */
+        if (snat)
+                snprintf(to, sizeof(to), "%s%s%s", natgw_addr_format(&e->to_lo, lo, sizeof(lo)), one ? "" : "-",
+                         one ? "" : natgw_addr_format(&e->to_hi, hi, sizeof(hi)));
+        return json_pack("{s:s,s:s,s:I,s:o*,s:s,s:s*}", "name", e->name, "kind", snat ? "snat" : "masquerade",
+                         "line", (json_int_t)e->line, "source", prefixes_json(e->sources, e->n_sources),
+                         "out_interface", e->out_interface, "to", snat ? to : NULL);
 }
 
 static json_t *ports_json(const struct natgw_port_range *p, size_t n) {
@@ -75,9 +66,8 @@ static const char *protos_name(unsigned protos) {
 }
 
 static json_t *forward_to_json(const struct natgw_forward *f) {
-        char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
+        char a[INET6_ADDRSTRLEN], dest[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
         bool v6 = f->to.family == AF_INET6;
-        json_t *j;
 
         natgw_addr_format(&f->to, a, sizeof(a));
         switch (f->to_port_mode) {
@@ -91,22 +81,12 @@ static json_t *forward_to_json(const struct natgw_forward *f) {
                 snprintf(to, sizeof(to), v6 ? "[%s]:%u-%u" : "%s:%u-%u", a, f->to_port.lo, f->to_port.hi);
                 break;
         }
-        j = json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s}", "name", f->name, "kind", "forward", "line", (json_int_t)f->line,
-                      "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports), "to", to);
-        if (!j)
-                return NULL;
-        if (f->in_interface[0] && json_object_set_new(j, "in_interface", json_string(f->in_interface)) < 0)
-                goto fail;
-        if (f->has_destination &&
-            json_object_set_new(j, "destination", json_string(natgw_addr_format(&f->destination, a, sizeof(a)))) < 0)
-                goto fail;
-        if (f->n_allow_from > 0 &&
-            json_object_set_new(j, "allow_from", prefixes_json(f->allow_from, f->n_allow_from)) < 0)
-                goto fail;
-        return j;
-fail:
-        json_decref(j);
-        return NULL;
+        /* The optional keys only when the entry has them. */
+        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*}", "name", f->name, "kind", "forward", "line",
+                         (json_int_t)f->line, "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports),
+                         "to", to, "in_interface", f->in_interface[0] ? f->in_interface : NULL, "destination",
+                         f->has_destination ? natgw_addr_format(&f->destination, dest, sizeof(dest)) : NULL,
+                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL);
 }
 
 static int counter_cmp(const void *a, const void *b) {
