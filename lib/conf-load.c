@@ -299,12 +299,11 @@ static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const con
 static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const config_setting_t *section,
                                          unsigned pos) {
         const config_setting_t *g = config_setting_get_elem(section, pos - 1);
-        char label[sizeof(ctx->label)];
 
         if (config_setting_is_group(g))
                 return g;
-        snprintf(label, sizeof(label), "%s entry %u", config_setting_name(section), pos);
-        set_label(ctx, label);
+        ctx->entry = NULL;
+        snprintf(ctx->label, sizeof(ctx->label), "%s entry %u", config_setting_name(section), pos);
         natgw_conf_error(ctx, g, "wrong type: expected an entry { ... }, got %s", natgw_conf_type_name(g));
         set_label(ctx, NULL);
         return NULL;
