@@ -107,15 +107,6 @@ int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret) {
         return 0;
 }
 
-bool natgw_prefix_has_host_bits(const struct natgw_prefix *p) {
-        unsigned bits = addr_bits(p->addr.family);
-
-        for (unsigned i = p->len; i < bits; i++)
-                if (p->addr.bytes[i / 8] & (0x80 >> (i % 8)))
-                        return true;
-        return false;
-}
-
 void natgw_prefix_mask(struct natgw_prefix *p) {
         unsigned bits = addr_bits(p->addr.family);
 
@@ -123,26 +114,11 @@ void natgw_prefix_mask(struct natgw_prefix *p) {
                 p->addr.bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 }
 
-/**
- * natgw_prefix_parse() - parse a CIDR prefix
- * @s:   "ADDR/LEN", or "ADDR" for a /32 or /128
- * @ret: the prefix
- *
- * Return: 0; -EINVAL on a syntax error; -ERANGE when LEN is too long for the family; -EDOM
- * when bits past LEN are set (natgw_prefix_parse_loose() tells which network was meant).
- * @ret is untouched on failure.
- */
-int natgw_prefix_parse(const char *s, struct natgw_prefix *ret) {
-        struct natgw_prefix p;
-        int r;
+bool natgw_prefix_has_host_bits(const struct natgw_prefix *p) {
+        struct natgw_prefix masked = *p;
 
-        r = natgw_prefix_parse_loose(s, &p);
-        if (r < 0)
-                return r;
-        if (natgw_prefix_has_host_bits(&p))
-                return -EDOM;
-        *ret = p;
-        return 0;
+        natgw_prefix_mask(&masked);
+        return memcmp(masked.addr.bytes, p->addr.bytes, addr_len(p->addr.family)) != 0;
 }
 
 /**
@@ -218,33 +194,24 @@ static int parse_port(const char *s, size_t n, uint16_t *ret) {
  */
 int natgw_port_parse(const char *s, struct natgw_port_range *ret) {
         struct natgw_port_range p;
-        const char *dash;
+        const char *dash, *hi;
+        unsigned dummy;
+        size_t n;
         int r;
 
         if (!s)
                 return -EINVAL;
+        /* One port is a range of one: it is parsed as both ends. */
         dash = strchr(s, '-');
-        if (!dash) {
-                r = parse_port(s, strlen(s), &p.lo);
-                if (r < 0)
-                        return r;
-                p.hi = p.lo;
-        } else {
-                /* Syntax first, so that "0-x" is a syntax error, not a range error. */
-                unsigned dummy;
-
-                if (parse_decimal(s, dash - s, 9, &dummy) < 0 ||
-                    parse_decimal(dash + 1, strlen(dash + 1), 9, &dummy) < 0)
-                        return -EINVAL;
-                r = parse_port(s, dash - s, &p.lo);
-                if (r < 0)
-                        return r;
-                r = parse_port(dash + 1, strlen(dash + 1), &p.hi);
-                if (r < 0)
-                        return r;
-                if (p.lo > p.hi)
-                        return -EDOM;
-        }
+        n = dash ? (size_t)(dash - s) : strlen(s);
+        hi = dash ? dash + 1 : s;
+        /* Syntax first, so that "0-x" is a syntax error, not a range error. */
+        if (parse_decimal(s, n, 9, &dummy) < 0 || parse_decimal(hi, strlen(hi), 9, &dummy) < 0)
+                return -EINVAL;
+        if ((r = parse_port(s, n, &p.lo)) < 0 || (r = parse_port(hi, strlen(hi), &p.hi)) < 0)
+                return r;
+        if (p.lo > p.hi)
+                return -EDOM;
         *ret = p;
         return 0;
 }

@@ -48,9 +48,8 @@ int natgw_addr_parse_n(const char *s, size_t n, struct natgw_addr *ret);
 const char *natgw_addr_format(const struct natgw_addr *a, char *buf, size_t size);
 int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b);
 
-int natgw_prefix_parse(const char *s, struct natgw_prefix *ret);
-
-/* natgw_prefix_parse() that keeps host bits: the loader tells which network was meant. */
+/* "A/N" or "A" (a /32 or /128), host bits kept: the loader tells which network was meant.
+ * 0, -EINVAL, or -ERANGE (N too long for the family). */
 int natgw_prefix_parse_loose(const char *s, struct natgw_prefix *ret);
 
 /* Whether any bit past the prefix length is set. */

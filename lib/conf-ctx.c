@@ -11,6 +11,7 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? config_setting_source_line(s) : 0;
         va_list ap;
+        bool label;
         int r;
 
         va_start(ap, fmt);
@@ -26,12 +27,10 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         *p = '?';
 
-        if (ctx->entry)
-                r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s", msg);
-        else if (ctx->label[0])
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s: %s", ctx->label, msg);
-        else
-                r = natgw_errors_add(ctx->errors, ctx->file, line, NULL, "%s", msg);
+        /* Without an entry name, the label says which part of the file it is about. */
+        label = !ctx->entry && ctx->label[0];
+        r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s%s%s", label ? ctx->label : "",
+                             label ? ": " : "", msg);
         if (r < 0)
                 ctx->r = r;
         else
@@ -39,25 +38,20 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
 }
 
 const char *natgw_conf_type_name(const config_setting_t *s) {
-        switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP:
-                return "a group";
-        case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64:
-                return "an integer";
-        case CONFIG_TYPE_FLOAT:
-                return "a float";
-        case CONFIG_TYPE_STRING:
-                return "a string";
-        case CONFIG_TYPE_BOOL:
-                return "a boolean";
-        case CONFIG_TYPE_ARRAY:
-                return "an array";
-        case CONFIG_TYPE_LIST:
-                return "a list";
-        default:
-                return "nothing";
-        }
+        static const char *const names[] = {
+                [CONFIG_TYPE_NONE] = "nothing",
+                [CONFIG_TYPE_GROUP] = "a group",
+                [CONFIG_TYPE_INT] = "an integer",
+                [CONFIG_TYPE_INT64] = "an integer",
+                [CONFIG_TYPE_FLOAT] = "a float",
+                [CONFIG_TYPE_STRING] = "a string",
+                [CONFIG_TYPE_BOOL] = "a boolean",
+                [CONFIG_TYPE_ARRAY] = "an array",
+                [CONFIG_TYPE_LIST] = "a list",
+        };
+        unsigned t = (unsigned) config_setting_type(s);
+
+        return t < ELEMENTSOF(names) ? names[t] : names[CONFIG_TYPE_NONE];
 }
 
 void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,

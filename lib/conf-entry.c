@@ -122,25 +122,32 @@ static void parse_ifname(struct natgw_conf_ctx *ctx, const config_setting_t *gro
 #define TYPE_BIT(t) (1u << (t))
 
 /*
- * The elements of a key that takes "one value or a list of them": 0 and *ret_n set when the
- * shape is right, -EINVAL (reported) otherwise. @scalar_types: the TYPE_BIT()s one value may have.
+ * An array of @size-byte elements for a key that takes "one value or a list of them", and in
+ * *ret_n their number; NULL when @s is NULL, has the wrong shape (reported) or there is no
+ * memory (ctx->r). @scalar_types: the TYPE_BIT()s one value may have.
  */
-static int get_elements(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
-                        unsigned scalar_types, const char *expected, size_t *ret_n) {
+static void *new_elements(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
+                          unsigned scalar_types, const char *expected, size_t size, size_t *ret_n) {
+        void *v;
+
+        if (!s)
+                return NULL;
         if (config_setting_is_list(s) || config_setting_is_array(s)) {
                 if (config_setting_length(s) == 0) {
                         natgw_conf_error(ctx, s, "\"%s\" is an empty list", key);
-                        return -EINVAL;
+                        return NULL;
                 }
                 *ret_n = (size_t) config_setting_length(s);
-                return 0;
-        }
-        if (!(scalar_types & TYPE_BIT(config_setting_type(s)))) {
+        } else if (scalar_types & TYPE_BIT(config_setting_type(s)))
+                *ret_n = 1;
+        else {
                 natgw_conf_type_error(ctx, s, key, expected);
-                return -EINVAL;
+                return NULL;
         }
-        *ret_n = 1;
-        return 0;
+        v = calloc(*ret_n, size);
+        if (!v)
+                ctx->r = -ENOMEM;
+        return v;
 }
 
 static const config_setting_t *element(const config_setting_t *s, size_t i) {
@@ -232,16 +239,12 @@ static void parse_prefixes(struct natgw_conf_ctx *ctx, const config_setting_t *g
         const config_setting_t *s = member(ctx, group, key, required);
         _cleanup_(freep) struct natgw_prefix *v = NULL;
         bool ok = true;
-        size_t n;
+        size_t n = 0;
 
-        if (!s || get_elements(ctx, s, key, TYPE_BIT(CONFIG_TYPE_STRING),
-                                   "a CIDR string or a list of them", &n) < 0)
+        v = new_elements(ctx, s, key, TYPE_BIT(CONFIG_TYPE_STRING), "a CIDR string or a list of them",
+                         sizeof(*v), &n);
+        if (!v)
                 return;
-        v = calloc(n, sizeof(*v));
-        if (!v) {
-                ctx->r = -ENOMEM;
-                return;
-        }
         for (size_t i = 0; i < n; i++)
                 if (!parse_prefix(ctx, element(s, i), key, family, &v[i]))
                         ok = false;
@@ -287,12 +290,12 @@ static int entry_end(struct natgw_conf_ctx *ctx, unsigned n_errors, char **ret_n
  * @group: the entry
  * @kind:  masquerade or snat
  * @pos:   1-based position in its section, to name an entry that has no usable name
- * @ret:   the entry, owned by the caller
+ * @c:     the model, which gets the entry when it has no errors
  *
- * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM. @ret is untouched on failure.
+ * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM (also in ctx->r).
  */
 int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                            enum natgw_egress_kind kind, unsigned pos, struct natgw_egress *ret) {
+                            enum natgw_egress_kind kind, unsigned pos, struct natgw_config *c) {
         _cleanup_(natgw_egress_done) struct natgw_egress e = {
                 .kind = kind,
                 .line = config_setting_source_line(group),
@@ -308,9 +311,11 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
         parse_prefixes(ctx, group, "source", true, family, &e.sources, &e.n_sources);
         parse_ifname(ctx, group, "out_interface", true, e.out_interface);
         r = entry_end(ctx, n_errors, &e.name);
+        if (r >= 0 && GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
+                r = ctx->r = -ENOMEM;
         if (r < 0)
                 return r;
-        *ret = TAKE_STRUCT(e);
+        c->egress[c->n_egress++] = TAKE_STRUCT(e);
         return 0;
 }
 
@@ -406,16 +411,12 @@ static void parse_ports(struct natgw_conf_ctx *ctx, const config_setting_t *grou
         const config_setting_t *s = member(ctx, group, "port", true);
         _cleanup_(freep) struct natgw_port_range *v = NULL;
         bool ok = true;
-        size_t n;
+        size_t n = 0;
 
-        if (!s || get_elements(ctx, s, "port", PORT_TYPES,
-                               "a port number, an \"A-B\" string or a list of them", &n) < 0)
+        v = new_elements(ctx, s, "port", PORT_TYPES, "a port number, an \"A-B\" string or a list of them",
+                         sizeof(*v), &n);
+        if (!v)
                 return;
-        v = calloc(n, sizeof(*v));
-        if (!v) {
-                ctx->r = -ENOMEM;
-                return;
-        }
         for (size_t i = 0; i < n; i++)
                 if (!parse_port(ctx, element(s, i), &v[i]))
                         ok = false;
@@ -490,12 +491,12 @@ static void parse_destination(struct natgw_conf_ctx *ctx, const config_setting_t
  * @ctx:   loader state; errors go there, and ctx->entry names the entry afterwards (or is NULL)
  * @group: the entry
  * @pos:   1-based position in the forward section, to name an entry that has no usable name
- * @ret:   the entry, owned by the caller
+ * @c:     the model, which gets the entry when it has no errors
  *
- * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM. @ret is untouched on failure.
+ * Return: 0; -EINVAL when the entry has errors (reported); -ENOMEM (also in ctx->r).
  */
 int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
-                             struct natgw_forward *ret) {
+                             struct natgw_config *c) {
         _cleanup_(natgw_forward_done) struct natgw_forward f = {
                 .line = config_setting_source_line(group),
         };
@@ -516,8 +517,10 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         parse_destination(ctx, group, family, &f);
         parse_prefixes(ctx, group, "allow_from", false, family, &f.allow_from, &f.n_allow_from);
         r = entry_end(ctx, n_errors, &f.name);
+        if (r >= 0 && GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
+                r = ctx->r = -ENOMEM;
         if (r < 0)
                 return r;
-        *ret = TAKE_STRUCT(f);
+        c->forwards[c->n_forwards++] = TAKE_STRUCT(f);
         return 0;
 }

@@ -7,11 +7,11 @@
 
 #define NATGW_NAME_MAX 64
 
-/* Parse one egress entry (masquerade or snat) or forward entry; on errors *ret is untouched. */
+/* Parse one egress entry (masquerade or snat) or forward entry into @c; on errors @c is untouched. */
 int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                            enum natgw_egress_kind kind, unsigned pos, struct natgw_egress *ret);
+                            enum natgw_egress_kind kind, unsigned pos, struct natgw_config *c);
 int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
-                             struct natgw_forward *ret);
+                             struct natgw_config *c);
 
 void natgw_egress_done(struct natgw_egress *e);
 void natgw_forward_done(struct natgw_forward *f);

@@ -111,14 +111,7 @@ static int check_number(struct scan *s, const char *file, struct natgw_errors *e
         return r < 0 ? r : 1;
 }
 
-/**
- * natgw_conf_check_integers() - find the integers libconfig would misread
- * @text:   config text that libconfig parsed without a syntax error
- * @file:   file name for the errors
- * @errors: one error is appended per integer that does not fit
- *
- * Return: the number of errors added; -ENOMEM.
- */
+/* See conf-integers.h. */
 int natgw_conf_check_integers(const char *text, const char *file, struct natgw_errors *errors) {
         struct scan s = { .p = text, .line = 1 };
         int n = 0, r;

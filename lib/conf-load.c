@@ -54,27 +54,6 @@ static void set_label(struct natgw_conf_ctx *ctx, const char *label) {
         snprintf(ctx->label, sizeof(ctx->label), "%s", label ? label : "");
 }
 
-static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                          struct natgw_config *c) {
-        const config_setting_t *s = config_setting_get_member(root, "version");
-        long long v;
-
-        if (!s) {
-                natgw_conf_error(ctx, NULL, "missing required key \"version\" (this natgwd reads version 1)");
-                return;
-        }
-        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
-                natgw_conf_type_error(ctx, s, "version", "an integer");
-                return;
-        }
-        v = config_setting_get_int64(s);
-        if (v != 1) {
-                natgw_conf_error(ctx, s, "unsupported version %lld (this natgwd reads version 1)", v);
-                return;
-        }
-        c->version = 1;
-}
-
 static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                           struct natgw_config *c) {
         const config_setting_t *s = config_setting_get_member(root, "on_exit");
@@ -110,15 +89,15 @@ static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group
         *ret_line = config_setting_source_line(s);
 }
 
-/* The group @key of the root, or NULL when it is absent or not a group (reported). */
-static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                         const char *key) {
-        const config_setting_t *s = config_setting_get_member(root, key);
+/* The group @key of @parent, or NULL when it is absent or not a group (reported as not @expected). */
+static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *parent,
+                                         const char *key, const char *expected) {
+        const config_setting_t *s = config_setting_get_member(parent, key);
 
         if (!s)
                 return NULL;
         if (!config_setting_is_group(s)) {
-                natgw_conf_type_error(ctx, s, key, "a group { ... }");
+                natgw_conf_type_error(ctx, s, key, expected);
                 return NULL;
         }
         return s;
@@ -126,7 +105,7 @@ static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const confi
 
 static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                          struct natgw_config *c) {
-        const config_setting_t *g = get_group(ctx, root, "kernel");
+        const config_setting_t *g = get_group(ctx, root, "kernel", "a group { ... }");
 
         if (!g)
                 return;
@@ -137,9 +116,9 @@ static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *roo
         set_label(ctx, NULL);
 }
 
-/* An integer in [min, max]; returns whether *ret was set. */
+/* An integer in [min, max]; returns whether *ret (and *ret_line, unless NULL) was set. */
 static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
-                      long long min, long long max, long long *ret) {
+                      long long min, long long max, long long *ret, unsigned *ret_line) {
         const config_setting_t *s = config_setting_get_member(group, key);
         long long v;
 
@@ -159,7 +138,24 @@ static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group,
                 return false;
         }
         *ret = v;
+        if (ret_line)
+                *ret_line = config_setting_source_line(s);
         return true;
+}
+
+static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
+                          struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(root, "version");
+        long long v;
+
+        if (!s)
+                natgw_conf_error(ctx, NULL, "missing required key \"version\" (this natgwd reads version 1)");
+        else if (!parse_int(ctx, root, "version", LLONG_MIN, LLONG_MAX, &v, NULL))
+                return; /* not an integer: reported */
+        else if (v != 1)
+                natgw_conf_error(ctx, s, "unsupported version %lld (this natgwd reads version 1)", v);
+        else
+                c->version = 1;
 }
 
 static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group,
@@ -190,30 +186,10 @@ static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *g
         c->conntrack.interval = v;
 }
 
-static unsigned line_of(const config_setting_t *group, const char *key) {
-        const config_setting_t *s = config_setting_get_member(group, key);
-
-        return s ? config_setting_source_line(s) : 0;
-}
-
-/* The subgroup @key of @group, or NULL when it is absent or not a group (reported). */
-static const config_setting_t *get_subgroup(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                                            const char *key, const char *expected) {
-        const config_setting_t *s = config_setting_get_member(group, key);
-
-        if (!s)
-                return NULL;
-        if (!config_setting_is_group(s)) {
-                natgw_conf_type_error(ctx, s, key, expected);
-                return NULL;
-        }
-        return s;
-}
-
 /* conntrack.timeouts = { tcp_established = 3600; udp = 60; ... }: seconds, each optional. */
 static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
                            struct natgw_config *c) {
-        const config_setting_t *g = get_subgroup(ctx, conntrack, "timeouts", "a group { udp = 60; ... }");
+        const config_setting_t *g = get_group(ctx, conntrack, "timeouts", "a group { udp = 60; ... }");
         const char *keys[NATGW_CT_TIMEOUT_COUNT + 1];
         long long v;
 
@@ -225,18 +201,16 @@ static void parse_timeouts(struct natgw_conf_ctx *ctx, const config_setting_t *c
         keys[NATGW_CT_TIMEOUT_COUNT] = NULL;
         natgw_conf_check_keys(ctx, g, keys);
         for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
-                if (parse_int(ctx, g, keys[i], 1, NATGW_CT_TIMEOUT_MAX_SEC, &v)) {
+                if (parse_int(ctx, g, keys[i], 1, NATGW_CT_TIMEOUT_MAX_SEC, &v, &c->conntrack.timeout_lines[i]))
                         c->conntrack.timeouts[i] = v;
-                        c->conntrack.timeout_lines[i] = line_of(g, keys[i]);
-                }
         set_label(ctx, "conntrack");
 }
 
 /* conntrack.auto_grow = { ceiling = N; step = M; }: both required; ceiling not below max. */
 static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack,
                             struct natgw_config *c) {
-        const config_setting_t *g = get_subgroup(ctx, conntrack, "auto_grow",
-                                                 "a group { ceiling = N; step = M; }");
+        const config_setting_t *g = get_group(ctx, conntrack, "auto_grow",
+                                              "a group { ceiling = N; step = M; }");
         bool have_ceiling, have_step, ok = true;
         long long ceiling = 0, step = 0;
 
@@ -249,8 +223,8 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
                         natgw_conf_error(ctx, g, "missing required key \"%s\"", *k);
                         ok = false;
                 }
-        have_ceiling = parse_int(ctx, g, "ceiling", 1, LLONG_MAX, &ceiling);
-        have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step);
+        have_ceiling = parse_int(ctx, g, "ceiling", 1, LLONG_MAX, &ceiling, NULL);
+        have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step, NULL);
         /* Only a max that is itself valid is compared (an invalid one is reported already). */
         if (have_ceiling && c->conntrack.max >= 0 && ceiling < c->conntrack.max) {
                 natgw_conf_error(ctx, config_setting_get_member(g, "ceiling"),
@@ -267,7 +241,7 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
 
 static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                             struct natgw_config *c) {
-        const config_setting_t *g = get_group(ctx, root, "conntrack");
+        const config_setting_t *g = get_group(ctx, root, "conntrack", "a group { ... }");
         bool have_warn, have_critical;
         long long v;
 
@@ -275,18 +249,14 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
                 return;
         set_label(ctx, "conntrack");
         natgw_conf_check_keys(ctx, g, conntrack_keys);
-        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v)) {
+        if (parse_int(ctx, g, "max", 1, LLONG_MAX, &v, &c->conntrack.max_line))
                 c->conntrack.max = v;
-                c->conntrack.max_line = line_of(g, "max");
-        }
-        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v)) {
+        if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v, &c->conntrack.buckets_line))
                 c->conntrack.buckets = v;
-                c->conntrack.buckets_line = line_of(g, "buckets");
-        }
-        have_warn = parse_int(ctx, g, "warn", 1, 100, &v);
+        have_warn = parse_int(ctx, g, "warn", 1, 100, &v, NULL);
         if (have_warn)
                 c->conntrack.warn = (unsigned) v;
-        have_critical = parse_int(ctx, g, "critical", 1, 100, &v);
+        have_critical = parse_int(ctx, g, "critical", 1, 100, &v, NULL);
         if (have_critical)
                 c->conntrack.critical = (unsigned) v;
         /* Only compare values that are each valid (a default counts as valid). */
@@ -329,20 +299,19 @@ static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const con
 static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const config_setting_t *section,
                                          unsigned pos) {
         const config_setting_t *g = config_setting_get_elem(section, pos - 1);
-        char label[sizeof(ctx->label)];
 
         if (config_setting_is_group(g))
                 return g;
-        snprintf(label, sizeof(label), "%s entry %u", config_setting_name(section), pos);
-        set_label(ctx, label);
+        ctx->entry = NULL;
+        snprintf(ctx->label, sizeof(ctx->label), "%s entry %u", config_setting_name(section), pos);
         natgw_conf_error(ctx, g, "wrong type: expected an entry { ... }, got %s", natgw_conf_type_name(g));
         set_label(ctx, NULL);
         return NULL;
 }
 
-static void parse_egress_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                 enum natgw_egress_kind kind, struct natgw_config *c) {
-        const char *key = kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade";
+/* Every entry of the section @key (masquerade, snat or forward) that is valid goes into the model. */
+static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *key,
+                          struct natgw_config *c) {
         const config_setting_t *section = get_section(ctx, root, key);
         unsigned n;
 
@@ -351,48 +320,14 @@ static void parse_egress_section(struct natgw_conf_ctx *ctx, const config_settin
         n = (unsigned) config_setting_length(section);
         for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
                 const config_setting_t *g = get_entry(ctx, section, pos);
-                struct natgw_egress e;
 
                 if (!g)
                         continue;
-                if (natgw_conf_parse_egress(ctx, g, kind, pos, &e) < 0)
-                        goto next;
-                if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0) {
-                        natgw_egress_done(&e);
-                        ctx->r = -ENOMEM;
-                        goto next;
-                }
-                c->egress[c->n_egress++] = e;
-        next:
-                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
-                        ctx->r = -ENOMEM;
-                set_label(ctx, NULL);
-        }
-}
-
-static void parse_forward_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
-                                  struct natgw_config *c) {
-        const config_setting_t *section = get_section(ctx, root, "forward");
-        unsigned n;
-
-        if (!section)
-                return;
-        n = (unsigned) config_setting_length(section);
-        for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
-                const config_setting_t *g = get_entry(ctx, section, pos);
-                struct natgw_forward f;
-
-                if (!g)
-                        continue;
-                if (natgw_conf_parse_forward(ctx, g, pos, &f) < 0)
-                        goto next;
-                if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0) {
-                        natgw_forward_done(&f);
-                        ctx->r = -ENOMEM;
-                        goto next;
-                }
-                c->forwards[c->n_forwards++] = f;
-        next:
+                if (streq(key, "forward"))
+                        natgw_conf_parse_forward(ctx, g, pos, c);
+                else
+                        natgw_conf_parse_egress(ctx, g, streq(key, "snat") ? NATGW_EGRESS_SNAT
+                                                                           : NATGW_EGRESS_MASQUERADE, pos, c);
                 if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
@@ -427,9 +362,9 @@ static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config 
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
         /* The model wants masquerade entries first, then snat, whatever the order in the file. */
-        parse_egress_section(ctx, root, NATGW_EGRESS_MASQUERADE, c);
-        parse_egress_section(ctx, root, NATGW_EGRESS_SNAT, c);
-        parse_forward_section(ctx, root, c);
+        parse_section(ctx, root, "masquerade", c);
+        parse_section(ctx, root, "snat", c);
+        parse_section(ctx, root, "forward", c);
         if (ctx->r < 0)
                 return ctx->r;
 
@@ -449,20 +384,17 @@ static int syntax_error(struct natgw_errors *errors, const config_t *cfg, const 
         const char *file = config_error_file(cfg);
         int r;
 
-        if (config_error_type(cfg) != CONFIG_ERR_PARSE && config_error_type(cfg) != CONFIG_ERR_FILE_IO)
-                text = NULL;
         /* libconfig's own text is often just "syntax error": do not say it twice. */
-        if (!text || streq(text, "syntax error"))
-                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
-                                     NULL, "syntax error");
-        else
-                r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0),
-                                     NULL, "syntax error: %s%s", text,
-                                     /* libconfig arrays hold one type: say how to mix them. */
-                                     strstr(text, "mismatched element type")
-                                             ? " (a list that mixes numbers and \"A-B\" strings is written "
-                                               "with ( ), e.g. port = ( 25, \"50000-50100\" );)"
-                                             : "");
+        if ((config_error_type(cfg) != CONFIG_ERR_PARSE && config_error_type(cfg) != CONFIG_ERR_FILE_IO) ||
+            !text || streq(text, "syntax error"))
+                text = NULL;
+        r = natgw_errors_add(errors, file ? file : name, (unsigned) MAX(config_error_line(cfg), 0), NULL,
+                             "syntax error%s%s%s", text ? ": " : "", text ? text : "",
+                             /* libconfig arrays hold one type: say how to mix them. */
+                             text && strstr(text, "mismatched element type")
+                                     ? " (a list that mixes numbers and \"A-B\" strings is written "
+                                       "with ( ), e.g. port = ( 25, \"50000-50100\" );)"
+                                     : "");
         return r < 0 ? r : -EINVAL;
 }
 
@@ -607,45 +539,27 @@ static int read_file(const char *path, char **ret) {
 /* See conf.h. */
 int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
+        char too_big[64];
         int r;
 
         r = read_file(path, &text);
-        if (r == -EBADMSG) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file contains a NUL byte") < 0)
-                        return -ENOMEM;
-                return -EINVAL;
-        }
-        if (r == -ENODEV) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: not a regular file") < 0)
-                        return -ENOMEM;
-                return r;
-        }
-        if (r == -EFBIG) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: the file is larger than %u MiB",
-                                     NATGW_CONFIG_SIZE_MAX / 1024 / 1024) < 0)
-                        return -ENOMEM;
-                return r;
-        }
         if (r < 0) {
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s", strerror(-r)) < 0)
+                snprintf(too_big, sizeof(too_big), "the file is larger than %u MiB",
+                         NATGW_CONFIG_SIZE_MAX / 1024 / 1024);
+                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s",
+                                     r == -EBADMSG ? "the file contains a NUL byte"
+                                     : r == -ENODEV ? "not a regular file"
+                                     : r == -EFBIG  ? too_big
+                                                    : strerror(-r)) < 0)
                         return -ENOMEM;
-                return r;
+                /* A NUL byte is a fault of the text, like a syntax error. */
+                return r == -EBADMSG ? -EINVAL : r;
         }
         *ret_text = TAKE_PTR(text);
         return 0;
 }
 
-/**
- * natgw_config_load_file() - read, parse and validate a config file
- * @path:   file to read
- * @ret:    on success, the validated model (caller frees with natgw_config_free())
- * @errors: every problem found is appended here, in line order, as
- *          "FILE:LINE: entry "NAME": message"
- *
- * Return: 0 when the file is valid; -EINVAL when it is not (@errors holds why); another
- * -errno when the file cannot be read (@errors holds that too, as "FILE: cannot read: ...").
- * @ret is untouched on failure.
- */
+/* See conf.h. */
 int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         int r;

@@ -24,7 +24,7 @@ static int report(struct check *k, unsigned line, const char *entry, const char 
         int r;
 
         va_start(ap, fmt);
-        r = natgw_errors_addv(k->errors, k->file, line, entry, fmt, ap);
+        r = natgw_errors_addv(k->errors, NATGW_SEVERITY_ERROR, k->file, line, entry, fmt, ap);
         va_end(ap);
         if (r < 0)
                 return r;
@@ -65,21 +65,6 @@ static int check_names(struct check *k, const struct natgw_conf_name *names, siz
                 if (r < 0)
                         return r;
         }
-        return 0;
-}
-
-static int model_names(const struct natgw_config *c, struct natgw_conf_name **ret) {
-        struct natgw_conf_name *v;
-        size_t n = 0;
-
-        v = calloc(c->n_egress + c->n_forwards + 1, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_egress; i++)
-                v[n++] = (struct natgw_conf_name) { c->egress[i].name, c->egress[i].line };
-        for (size_t i = 0; i < c->n_forwards; i++)
-                v[n++] = (struct natgw_conf_name) { c->forwards[i].name, c->forwards[i].line };
-        *ret = v;
         return 0;
 }
 
@@ -525,30 +510,12 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
 
 /* ---- all checks ---- */
 
-/**
- * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
- * @c:       the model
- * @names:   every entry name of the file (also of entries left out of @c because of their own
- *           errors), or NULL to take the names of the entries in @c
- * @n_names: size of @names
- * @file:    file name for the errors
- * @errors:  problems are appended here
- *
- * Return: 0 when nothing is wrong; -EINVAL when errors were added; -ENOMEM.
- */
+/* See conf-validate.h. */
 int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
                           size_t n_names, const char *file, struct natgw_errors *errors) {
-        _cleanup_(freep) struct natgw_conf_name *own = NULL;
         struct check k = { .file = file, .errors = errors };
         int r;
 
-        if (!names) {
-                r = model_names(c, &own);
-                if (r < 0)
-                        return r;
-                names = own;
-                n_names = c->n_egress + c->n_forwards;
-        }
         r = check_names(&k, names, n_names);
         if (r < 0)
                 return r;

@@ -18,7 +18,7 @@ struct natgw_conf_name {
  * natgw_config_validate() - cross-entry checks on a model whose entries are each valid
  * @c:       the model
  * @names:   every entry name of the file (also of entries left out of @c because of their own
- *           errors), or NULL to take the names of the entries in @c
+ *           errors)
  * @n_names: size of @names
  * @file:    file name for the errors
  * @errors:  problems are appended here

@@ -12,8 +12,11 @@
 /* A reply of `show` for 200,000 entries is a few tens of MB; more than this is not natgwd. */
 #define REPLY_MAX (512u * 1024u * 1024u)
 
-/* Wait for @events on @fd until @deadline; 0, -ETIMEDOUT or -errno. */
+/* After a send() or recv() that failed with errno: when it would only block, wait for @events on @fd
+ * until @deadline. 0 (try again), -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
+        if (errno != EAGAIN && errno != EINTR)
+                return -errno;
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = events };
                 uint64_t now = natgw_mono_usec();
@@ -42,8 +45,6 @@ static int send_all(int fd, const char *buf, size_t len, uint64_t deadline) {
                         pos += (size_t)n;
                         continue;
                 }
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
                 r = wait_fd(fd, POLLOUT, deadline);
                 if (r < 0)
                         return r;
@@ -77,8 +78,6 @@ static int recv_all(int fd, char **ret, size_t *ret_len, uint64_t deadline) {
                  * (a refused client): the reset then only follows the reply. */
                 if (errno == ECONNRESET && len > 0)
                         break;
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
                 r = wait_fd(fd, POLLIN, deadline);
                 if (r < 0)
                         return r;

@@ -106,19 +106,12 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
 }
 
 char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
-        _cleanup_(json_decrefp) json_t *j = NULL;
-        _cleanup_(freep) char *s = NULL;
-        char *line;
+        _cleanup_(json_decrefp) json_t *j = json_pack("{s:s}", "command", natgw_ctl_command_to_string(req->command));
 
-        j = json_pack("{s:s}", "command", natgw_ctl_command_to_string(req->command));
-        if (!j)
+        if (!j || (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0))
                 return NULL;
-        if (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0)
-                return NULL;
-        s = json_dumps(j, JSON_COMPACT);
-        if (!s || asprintf(&line, "%s\n", s) < 0)
-                return NULL;
-        return line;
+        /* A request is a line like a reply. */
+        return natgw_ctl_reply_format(j, NULL);
 }
 
 json_t *natgw_ctl_reply_error(const char *fmt, ...) {

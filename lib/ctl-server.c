@@ -75,12 +75,7 @@ static void conn_free(struct conn *c) {
  * that is when this iteration woke up, before the handler ran, and a handler that took longer
  * than the deadline (show of 200,000 entries) would see its reply cut off at once. */
 static int conn_arm_timer(struct conn *c) {
-        struct timespec ts;
-        uint64_t now;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-        return sd_event_source_set_time(c->timer, now + NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
+        return sd_event_source_set_time(c->timer, natgw_mono_usec() + NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
                                sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0
                        ? -EIO
                        : 0;
@@ -387,7 +382,7 @@ int natgw_ctl_server_new(sd_event *event, const char *path, natgw_ctl_handler_t 
 }
 
 size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec) {
-        uint64_t deadline = natgw_now_usec(CLOCK_MONOTONIC) + timeout_usec;
+        uint64_t deadline = natgw_mono_usec() + timeout_usec;
         size_t left = 0;
 
         /* The loop is over: nothing new is accepted, and requests not handled yet are dropped. */
@@ -409,7 +404,7 @@ size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec)
                         pfd[n] = (struct pollfd) { .fd = c->fd, .events = POLLOUT };
                         who[n++] = c;
                 }
-                now = natgw_now_usec(CLOCK_MONOTONIC);
+                now = natgw_mono_usec();
                 if (n == 0 || now >= deadline) {
                         left = n;
                         break;

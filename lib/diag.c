@@ -11,9 +11,8 @@ static void error_done(struct natgw_error *e) {
         free(e->message);
 }
 
-__attribute__((format(printf, 6, 0)))
-static int add_va(struct natgw_errors *errors, enum natgw_severity severity, const char *file, unsigned line,
-                  const char *entry, const char *fmt, va_list ap) {
+int natgw_errors_addv(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
+                      unsigned line, const char *entry, const char *fmt, va_list ap) {
         struct natgw_error e = { .severity = severity, .line = line };
 
         if (vasprintf(&e.message, fmt, ap) < 0) {
@@ -35,12 +34,6 @@ oom:
         return -ENOMEM;
 }
 
-int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                      const char *fmt, va_list ap) {
-        return add_va(errors, NATGW_SEVERITY_ERROR, file, line, entry, fmt, ap);
-}
-
-
 /**
  * natgw_errors_add_severity() - append one entry of either severity
  * @errors:   the list
@@ -59,7 +52,7 @@ int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity s
         int r;
 
         va_start(ap, fmt);
-        r = add_va(errors, severity, file, line, entry, fmt, ap);
+        r = natgw_errors_addv(errors, severity, file, line, entry, fmt, ap);
         va_end(ap);
         return r;
 }

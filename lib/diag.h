@@ -31,9 +31,10 @@ struct natgw_errors {
         size_t n, cap;
 };
 
-/* natgw_errors_add() with a va_list, for callers that wrap it. 0 or -ENOMEM. */
-int natgw_errors_addv(struct natgw_errors *errors, const char *file, unsigned line, const char *entry,
-                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+/* natgw_errors_add_severity() with a va_list, for callers that wrap it. 0 or -ENOMEM. */
+int natgw_errors_addv(struct natgw_errors *errors, enum natgw_severity severity, const char *file,
+                      unsigned line, const char *entry, const char *fmt, va_list ap)
+        __attribute__((format(printf, 6, 0)));
 
 /* Append one entry of either severity (one that comes with its severity). 0 or -ENOMEM. */
 int natgw_errors_add_severity(struct natgw_errors *errors, enum natgw_severity severity, const char *file,

@@ -9,7 +9,6 @@
 #include "sysctl.h"
 
 #define NATGW_SYSCTL_CT_COUNT "net/netfilter/nf_conntrack_count"
-#define NATGW_SYSCTL_CT_MAX "net/netfilter/nf_conntrack_max"
 
 void natgw_reload_record_clear(struct natgw_reload_record *r) {
         natgw_errors_clear(&r->errors);
@@ -31,24 +30,15 @@ static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
 static json_t *egress_to_json(const struct natgw_egress *e) {
         char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
-        json_t *j;
+        bool snat = e->kind == NATGW_EGRESS_SNAT, one = natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0;
 
-        j = json_pack("{s:s,s:s,s:I,s:o*,s:s}", "name", e->name, "kind",
-                      e->kind == NATGW_EGRESS_SNAT ? "snat" : "masquerade", "line", (json_int_t)e->line, "source",
-                      prefixes_json(e->sources, e->n_sources), "out_interface", e->out_interface);
-        if (!j || e->kind != NATGW_EGRESS_SNAT)
-                return j;
-        natgw_addr_format(&e->to_lo, lo, sizeof(lo));
-        natgw_addr_format(&e->to_hi, hi, sizeof(hi));
-        if (natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0)
-                snprintf(to, sizeof(to), "%s", lo);
-        else
-                snprintf(to, sizeof(to), "%s-%s", lo, hi);
-        if (json_object_set_new(j, "to", json_string(to)) < 0) {
-                json_decref(j);
-                return NULL;
-        }
-        return j;
+        /* snat only: "A", or "A-B" for a pool. */
+        if (snat)
+                snprintf(to, sizeof(to), "%s%s%s", natgw_addr_format(&e->to_lo, lo, sizeof(lo)), one ? "" : "-",
+                         one ? "" : natgw_addr_format(&e->to_hi, hi, sizeof(hi)));
+        return json_pack("{s:s,s:s,s:I,s:o*,s:s,s:s*}", "name", e->name, "kind", snat ? "snat" : "masquerade",
+                         "line", (json_int_t)e->line, "source", prefixes_json(e->sources, e->n_sources),
+                         "out_interface", e->out_interface, "to", snat ? to : NULL);
 }
 
 static json_t *ports_json(const struct natgw_port_range *p, size_t n) {
@@ -76,9 +66,8 @@ static const char *protos_name(unsigned protos) {
 }
 
 static json_t *forward_to_json(const struct natgw_forward *f) {
-        char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
+        char a[INET6_ADDRSTRLEN], dest[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 16];
         bool v6 = f->to.family == AF_INET6;
-        json_t *j;
 
         natgw_addr_format(&f->to, a, sizeof(a));
         switch (f->to_port_mode) {
@@ -92,22 +81,12 @@ static json_t *forward_to_json(const struct natgw_forward *f) {
                 snprintf(to, sizeof(to), v6 ? "[%s]:%u-%u" : "%s:%u-%u", a, f->to_port.lo, f->to_port.hi);
                 break;
         }
-        j = json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s}", "name", f->name, "kind", "forward", "line", (json_int_t)f->line,
-                      "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports), "to", to);
-        if (!j)
-                return NULL;
-        if (f->in_interface[0] && json_object_set_new(j, "in_interface", json_string(f->in_interface)) < 0)
-                goto fail;
-        if (f->has_destination &&
-            json_object_set_new(j, "destination", json_string(natgw_addr_format(&f->destination, a, sizeof(a)))) < 0)
-                goto fail;
-        if (f->n_allow_from > 0 &&
-            json_object_set_new(j, "allow_from", prefixes_json(f->allow_from, f->n_allow_from)) < 0)
-                goto fail;
-        return j;
-fail:
-        json_decref(j);
-        return NULL;
+        /* The optional keys only when the entry has them. */
+        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*}", "name", f->name, "kind", "forward", "line",
+                         (json_int_t)f->line, "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports),
+                         "to", to, "in_interface", f->in_interface[0] ? f->in_interface : NULL, "destination",
+                         f->has_destination ? natgw_addr_format(&f->destination, dest, sizeof(dest)) : NULL,
+                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL);
 }
 
 static int counter_cmp(const void *a, const void *b) {
@@ -133,36 +112,25 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
         if (n_counters > 0)
                 qsort(counters, n_counters, sizeof(*counters), counter_cmp);
         for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
-                bool egress = i < c->n_egress;
-                json_t *e = egress ? egress_to_json(&c->egress[i])
-                                   : forward_to_json(&c->forwards[i - c->n_egress]);
+                json_t *e = i < c->n_egress ? egress_to_json(&c->egress[i])
+                                            : forward_to_json(&c->forwards[i - c->n_egress]);
 
-                if (!e)
-                        return NULL;
-                if (json_array_append_new(entries, e) < 0 ||
-                    add_counter(e, egress ? c->egress[i].name : c->forwards[i - c->n_egress].name, counters,
-                                n_counters) < 0)
+                if (!e || json_array_append_new(entries, e) < 0 ||
+                    add_counter(e, json_string_value(json_object_get(e, "name")), counters, n_counters) < 0)
                         return NULL;
         }
         return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
 }
 
-/* A sysctl as a number, or JSON null when it cannot be read. */
-static json_t *sysctl_json(const char *key) {
-        char buf[64], *end;
-        long long v;
-
-        if (natgw_sysctl_read(key, buf, sizeof(buf)) < 0)
-                return json_null();
-        errno = 0;
-        v = strtoll(buf, &end, 10);
-        if (errno || end == buf)
-                return json_null();
-        return json_integer(v);
-}
-
 static json_t *int_or_null(bool have, int64_t v) {
         return have ? json_integer((json_int_t)v) : json_null();
+}
+
+/* A sysctl as a number, or JSON null when it cannot be read. */
+static json_t *sysctl_json(const char *key) {
+        int64_t v = 0;
+
+        return int_or_null(natgw_sysctl_read_int(key, &v) >= 0, v);
 }
 
 /* One managed setting: wanted (null: left as is), previous (null: natgwd did not change it),
@@ -204,7 +172,7 @@ static json_t *conntrack_json(const struct natgw_ct_watch *watch) {
         if (watch)
                 return natgw_ct_watch_json(watch);
         count = sysctl_json(NATGW_SYSCTL_CT_COUNT);
-        max = sysctl_json(NATGW_SYSCTL_CT_MAX);
+        max = sysctl_json(NATGW_SYSCTL_CONNTRACK_MAX);
         if (json_is_integer(count) && json_is_integer(max) && json_integer_value(max) > 0)
                 pct = json_real(100.0 * (double)json_integer_value(count) / (double)json_integer_value(max));
         return json_pack("{s:o,s:o,s:o}", "count", count, "max", max, "percent", pct);

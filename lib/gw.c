@@ -3,13 +3,13 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gw.h"
 #include "nft-monitor.h"
 #include "nft-plan.h"
 #include "sysctl.h"
+#include "time-util.h"
 #include "util.h"
 
 int natgw_gw_new(struct natgw_gw **ret) {
@@ -239,7 +239,6 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
 int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors) {
         struct natgw_restore_record *rec = &gw->restore;
         struct natgw_apply_stats stats = {};
-        struct timespec ts;
         int r;
 
         if (!gw->config)
@@ -247,8 +246,7 @@ int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors) {
         /* Whatever natgwd last sent is not what the kernel holds now: replace, do not update. */
         natgw_nft_forget(gw->nft);
         r = natgw_nft_apply(gw->nft, gw->config, errors, &stats);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        rec->last_realtime_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        rec->last_realtime_usec = natgw_now_usec(CLOCK_REALTIME);
         rec->last_error = r < 0 ? r : 0;
         if (r < 0) {
                 rec->failed++;

@@ -51,24 +51,21 @@ static void log_message(int prio, const char *const *fields, const char *msg) {
         _cleanup_(freep) char *m = NULL;
         size_t n = 0;
 
-        if (prio > log_max)
-                return;
-        if (!log_journal) {
-                fprintf(stderr, "%s: %s%s\n", log_ident, prio_prefix(prio), msg);
-                return;
-        }
-        if (asprintf(&m, "MESSAGE=%s", msg) < 0)
-                return;
-        snprintf(p, sizeof(p), "PRIORITY=%d", prio);
-        snprintf(id, sizeof(id), "SYSLOG_IDENTIFIER=%s", log_ident);
-        iov[n++] = (struct iovec){ m, strlen(m) };
-        iov[n++] = (struct iovec){ p, strlen(p) };
-        iov[n++] = (struct iovec){ id, strlen(id) };
-        for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
-                iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
-        if (sd_journal_sendv(iov, (int)n) < 0)
+        if (log_journal) {
+                if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+                        return;
+                snprintf(p, sizeof(p), "PRIORITY=%d", prio);
+                snprintf(id, sizeof(id), "SYSLOG_IDENTIFIER=%s", log_ident);
+                iov[n++] = (struct iovec){ m, strlen(m) };
+                iov[n++] = (struct iovec){ p, strlen(p) };
+                iov[n++] = (struct iovec){ id, strlen(id) };
+                for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
+                        iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
+                if (sd_journal_sendv(iov, (int)n) >= 0)
+                        return;
                 /* The journal went away: the line is not lost, it goes to the stream. */
-                fprintf(stderr, "%s: %s%s\n", log_ident, prio_prefix(prio), msg);
+        }
+        fprintf(stderr, "%s: %s%s\n", log_ident, prio_prefix(prio), msg);
 }
 
 void natgw_log_fields(int prio, const char *const *fields, const char *fmt, ...) {

@@ -108,17 +108,14 @@ const char *natgw_setting_config_key(enum natgw_setting_id id, char *buf, size_t
 }
 
 const char *natgw_setting_result_to_string(enum natgw_setting_result r) {
-        switch (r) {
-        case NATGW_SETTING_UNCHANGED:
-                return "unchanged";
-        case NATGW_SETTING_APPLIED:
-                return "applied";
-        case NATGW_SETTING_REFUSED:
-                return "refused";
-        case NATGW_SETTING_LEFT:
-        default:
-                return "left as is";
-        }
+        static const char *const names[] = {
+                [NATGW_SETTING_LEFT] = "left as is",
+                [NATGW_SETTING_UNCHANGED] = "unchanged",
+                [NATGW_SETTING_APPLIED] = "applied",
+                [NATGW_SETTING_REFUSED] = "refused",
+        };
+
+        return (unsigned) r < ELEMENTSOF(names) ? names[r] : names[NATGW_SETTING_LEFT];
 }
 
 /*

@@ -14,36 +14,31 @@ int natgw_sysctl_path(const char *key, char *buf, size_t size) {
         return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int natgw_sysctl_read(const char *key, char *buf, size_t size) {
-        _cleanup_(closep) int fd = -1;
+/* Open the file of @key: the descriptor, or -errno. */
+static int sysctl_open(const char *key, int flags) {
         char path[256];
-        ssize_t n;
-        int r;
+        int fd, r;
 
-        if (size == 0)
-                return -EINVAL;
         r = natgw_sysctl_path(key, path, sizeof(path));
         if (r < 0)
                 return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int natgw_sysctl_read_int(const char *key, int64_t *ret) {
+        _cleanup_(closep) int fd = sysctl_open(key, O_RDONLY);
+        char buf[64], *end;
+        long long v;
+        ssize_t n;
+
         if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
+                return fd;
+        n = read(fd, buf, sizeof(buf) - 1);
         if (n < 0)
                 return -errno;
         buf[n] = 0;
         buf[strcspn(buf, "\n")] = 0;
-        return 0;
-}
-
-int natgw_sysctl_read_int(const char *key, int64_t *ret) {
-        char buf[64], *end;
-        long long v;
-        int r;
-
-        r = natgw_sysctl_read(key, buf, sizeof(buf));
-        if (r < 0)
-                return r;
         errno = 0;
         v = strtoll(buf, &end, 10);
         if (errno || end == buf || *end)
@@ -53,20 +48,14 @@ int natgw_sysctl_read_int(const char *key, int64_t *ret) {
 }
 
 int natgw_sysctl_write(const char *key, const char *value) {
-        _cleanup_(closep) int fd = -1;
-        size_t len = strlen(value);
-        char path[256];
-        ssize_t n;
-        int r;
-
-        r = natgw_sysctl_path(key, path, sizeof(path));
-        if (r < 0)
-                return r;
         /* O_TRUNC as sysctl(8) and the shell do: /proc/sys ignores it, a regular file in its place
          * (tests) needs it. */
-        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        _cleanup_(closep) int fd = sysctl_open(key, O_WRONLY | O_TRUNC);
+        size_t len = strlen(value);
+        ssize_t n;
+
         if (fd < 0)
-                return -errno;
+                return fd;
         n = write(fd, value, len);
         if (n < 0)
                 return -errno;

@@ -16,9 +16,6 @@
 /* The file of @key into @buf. 0, or -ENAMETOOLONG when it does not fit. */
 int natgw_sysctl_path(const char *key, char *buf, size_t size);
 
-/* Read the first line of a sysctl (without the newline). 0 or -errno. */
-int natgw_sysctl_read(const char *key, char *buf, size_t size);
-
 /* Read a sysctl that holds one integer. 0, -errno, or -EBADMSG when it is not an integer. */
 int natgw_sysctl_read_int(const char *key, int64_t *ret);
 

@@ -12,7 +12,6 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _unused_ __attribute__((unused))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -36,11 +35,6 @@
 
 static inline void freep(void *p) {
         free(*(void **)p);
-}
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
 }
 
 static inline void closep(const int *fd) {

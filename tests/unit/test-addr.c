@@ -19,6 +19,20 @@ static const uint8_t sentinel_bytes[16] = {
         0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
 };
 
+/* A prefix as the loader takes it: host bits set are an error (-EDOM). */
+static int natgw_prefix_parse(const char *s, struct natgw_prefix *ret) {
+        struct natgw_prefix p;
+        int r;
+
+        r = natgw_prefix_parse_loose(s, &p);
+        if (r < 0)
+                return r;
+        if (natgw_prefix_has_host_bits(&p))
+                return -EDOM;
+        *ret = p;
+        return 0;
+}
+
 static void assert_addr(const struct natgw_addr *a, const char *expected) {
         char buf[INET6_ADDRSTRLEN];
 

@@ -22,6 +22,11 @@
 
 static char root[] = "/tmp/natgw-sysctl-XXXXXX";
 
+static void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
 static void put(const char *key, const char *value) {
         _cleanup_(freep) char *path = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
