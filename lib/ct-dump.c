@@ -198,7 +198,7 @@ static int on_msg(const struct nlmsghdr *nlh, void *userdata) {
 int natgw_ct_dump_records(uint64_t deadline, natgw_ct_record_cb cb, void *userdata) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
         struct dump d = { .cb = cb, .userdata = userdata };
-        char req[64];
+        _Alignas(struct nlmsghdr) char req[64];
         /* AF_UNSPEC: both families. */
         struct nlmsghdr *nlh = natgw_nfnl_put_header(req, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, NLM_F_DUMP,
                                                      AF_UNSPEC);

@@ -99,7 +99,7 @@ static int on_stats(const struct nlmsghdr *nlh, void *userdata) {
 
 /* Send one request and read its answer into @s, within TIMEOUT_USEC. */
 static int request(struct natgw_nl *nl, uint16_t msg, uint16_t flags, struct natgw_ct_stats *s) {
-        char req[256];
+        _Alignas(struct nlmsghdr) char req[256];
         struct nlmsghdr *nlh = natgw_nfnl_put_header(req, NFNL_SUBSYS_CTNETLINK, (uint8_t)msg, flags, AF_UNSPEC);
 
         natgw_nl_set_timeout(nl, TIMEOUT_USEC, natgw_mono_usec() + TIMEOUT_USEC);

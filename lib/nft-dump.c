@@ -96,7 +96,7 @@ static int on_obj(const struct nlmsghdr *nlh, void *userdata) {
 /* One dump on a fresh socket: an overrun dump may leave messages behind in an old one. */
 static int dump_once(struct counters *c) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
-        char buf[256];
+        _Alignas(struct nlmsghdr) char buf[256];
         struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETOBJ, NLM_F_DUMP,
                                                      NFPROTO_INET);
         int r;

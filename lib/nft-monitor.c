@@ -300,7 +300,7 @@ static int on_table(const struct nlmsghdr *nlh, void *userdata) {
 
 int natgw_nft_table_exists(void) {
         _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
-        char buf[256];
+        _Alignas(struct nlmsghdr) char buf[256];
         struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETTABLE, NLM_F_ACK,
                                                      NFPROTO_INET);
         bool seen = false;
