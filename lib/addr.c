@@ -157,16 +157,14 @@ const char *natgw_prefix_format(const struct natgw_prefix *p, char *buf, size_t 
  */
 int natgw_addr_cmp(const struct natgw_addr *a, const struct natgw_addr *b) {
         if (a->family != b->family)
-                return a->family < b->family ? -1 : 1;
+                return CMP(a->family, b->family);
         return memcmp(a->bytes, b->bytes, addr_len(a->family));
 }
 
 int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b) {
         int r = natgw_addr_cmp(&a->addr, &b->addr);
 
-        if (r != 0)
-                return r;
-        return a->len < b->len ? -1 : a->len > b->len;
+        return r != 0 ? r : CMP(a->len, b->len);
 }
 
 /* One port, 1..65535, of exactly n characters. */

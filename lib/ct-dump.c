@@ -100,7 +100,7 @@ static uint8_t parse_tcp_state(const struct nlattr *protoinfo) {
                 if (natgw_nla_type(a) != CTA_PROTOINFO_TCP)
                         continue;
                 while ((b = natgw_nla_next(&q, qend)))
-                        if (natgw_nla_type(b) == CTA_PROTOINFO_TCP_STATE && natgw_nla_len(b) >= 1)
+                        if (natgw_nla_type(b) == CTA_PROTOINFO_TCP_STATE && natgw_nla_len(b) == 1)
                                 state = natgw_nla_u8(b);
         }
         return state;

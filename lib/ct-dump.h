@@ -33,7 +33,7 @@ struct natgw_ct_tuple {
 struct natgw_ct_record {
         struct natgw_ct_tuple orig, reply;
         bool has_reply;
-        struct natgw_ct_entry entry; /* for natgw_ct_stale_check(); valid when has_reply */
+        struct natgw_ct_entry entry; /* for natgw_ct_stale_classify(); valid when has_reply */
         bool has_id, has_zone;
         uint32_t id;   /* CTA_ID: a deletion naming it spares an entry made anew with the same tuple */
         uint16_t zone; /* CTA_ZONE */

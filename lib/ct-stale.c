@@ -22,23 +22,12 @@
 /* Short for the base layer's name: this file does much arithmetic on addresses. */
 typedef natgw_u128 u128;
 
-#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
 #define NO_PARENT SIZE_MAX
 
 /* ---- addresses ---- */
 
-static bool addr_eq(const struct natgw_addr *a, const struct natgw_addr *b) {
-        return natgw_addr_cmp(a, b) == 0;
-}
-
 static int ports_cmp(const struct natgw_port_range *a, const struct natgw_port_range *b) {
         return a->lo != b->lo ? CMP(a->lo, b->lo) : CMP(a->hi, b->hi);
-}
-
-static int prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b) {
-        int r = natgw_addr_cmp(&a->addr, &b->addr);
-
-        return r != 0 ? r : CMP(a->len, b->len);
 }
 
 /* ---- comparing entries by content: everything but name and line ---- */
@@ -66,7 +55,7 @@ static int forward_cmp(const struct natgw_forward *a, const struct natgw_forward
         if (r == 0)
                 r = CMP(a->n_allow_from, b->n_allow_from);
         for (size_t i = 0; r == 0 && i < a->n_allow_from; i++)
-                r = prefix_cmp(&a->allow_from[i], &b->allow_from[i]);
+                r = natgw_prefix_cmp(&a->allow_from[i], &b->allow_from[i]);
         return r;
 }
 
@@ -83,7 +72,7 @@ static int egress_cmp(const struct natgw_egress *a, const struct natgw_egress *b
         if (r == 0)
                 r = CMP(a->n_sources, b->n_sources);
         for (size_t i = 0; r == 0 && i < a->n_sources; i++)
-                r = prefix_cmp(&a->sources[i], &b->sources[i]);
+                r = natgw_prefix_cmp(&a->sources[i], &b->sources[i]);
         return r;
 }
 
@@ -260,7 +249,7 @@ static bool forward_admits(const struct natgw_forward *f, const struct natgw_ct_
 
 /* @f matches @e's key (fwd_lookup() checked that): does it admit the client and give the target? */
 static bool forward_translates(const struct natgw_forward *f, const struct natgw_ct_entry *e, void *userdata) {
-        return forward_admits(f, e, userdata) && addr_eq(&f->to, &e->reply_src) &&
+        return forward_admits(f, e, userdata) && natgw_addr_cmp(&f->to, &e->reply_src) == 0 &&
                natgw_forward_target_port(f, e->orig_dport) == e->reply_sport;
 }
 
@@ -593,7 +582,7 @@ static const struct natgw_egress *snat_stale(const struct natgw_ct_stale *s, con
         const struct natgw_egress *explained = NULL;
         u128 a;
 
-        if (!s->egress_changed || !e->src_nat || addr_eq(&e->reply_dst, &e->orig_src))
+        if (!s->egress_changed || !e->src_nat || natgw_addr_cmp(&e->reply_dst, &e->orig_src) == 0)
                 return NULL;
         /* Each out_interface has its own most specific entry: the cost is one lookup per
          * out_interface of the old config. */
@@ -649,7 +638,7 @@ static const struct natgw_forward *dnat_taken(const struct natgw_ct_stale *s, co
 static const struct natgw_egress *snat_taken(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
         u128 a;
 
-        if (!s->egress_added || (e->src_nat && !addr_eq(&e->reply_dst, &e->orig_src)))
+        if (!s->egress_added || (e->src_nat && natgw_addr_cmp(&e->reply_dst, &e->orig_src) != 0))
                 return NULL;
         a = natgw_addr_to_u128(&e->orig_src);
         for (size_t i = 0; i < s->new_eg.n_groups; i++) {
@@ -685,20 +674,11 @@ static bool tcp_live(const struct natgw_ct_entry *e) {
         }
 }
 
-static const struct natgw_forward *forward_by_name(const struct natgw_ct_stale *s, const char *name) {
-        struct natgw_forward key = { .name = (char *)name };
-        const void *k = &key, *const *f;
+/* The new config's entry of @key's name (in @v, sorted by @cmp), or NULL. */
+static const void *by_name(const void **v, size_t n, const void *key, int (*cmp)(const void *, const void *)) {
+        const void *const *p = bsearch(&key, v, n, sizeof(void *), cmp);
 
-        f = bsearch(&k, s->new_fwd_names, s->new->n_forwards, sizeof(void *), forward_name_cmp);
-        return f ? *f : NULL;
-}
-
-static const struct natgw_egress *egress_by_name(const struct natgw_ct_stale *s, const char *name) {
-        struct natgw_egress key = { .name = (char *)name };
-        const void *k = &key, *const *e;
-
-        e = bsearch(&k, s->new_eg_names, s->new->n_egress, sizeof(void *), egress_name_cmp);
-        return e ? *e : NULL;
+        return p ? *p : NULL;
 }
 
 static enum natgw_ct_verdict verdict(enum natgw_ct_verdict v, const char *name, const char **ret_name) {
@@ -722,11 +702,13 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
 
         f = dnat_stale(s, e);
         if (f)
-                return verdict(forward_by_name(s, f->name) ? NATGW_CT_STALE_CHANGED : NATGW_CT_STALE_REMOVED,
+                return verdict(by_name(s->new_fwd_names, s->new->n_forwards, f, forward_name_cmp)
+                                       ? NATGW_CT_STALE_CHANGED
+                                       : NATGW_CT_STALE_REMOVED,
                                f->name, ret_name);
         eg = snat_stale(s, e);
         if (eg) {
-                const struct natgw_egress *now = egress_by_name(s, eg->name);
+                const struct natgw_egress *now = by_name(s->new_eg_names, s->new->n_egress, eg, egress_name_cmp);
 
                 return verdict(!now                        ? NATGW_CT_STALE_REMOVED
                                : egress_cmp(now, eg) != 0 ? NATGW_CT_STALE_CHANGED
@@ -740,10 +722,4 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
                 return NATGW_CT_KEEP;
         return verdict(e->l4proto == IPPROTO_TCP && tcp_live(e) ? NATGW_CT_KEEP_ESTABLISHED : NATGW_CT_STALE_ADDED,
                        f ? f->name : eg->name, ret_name);
-}
-
-bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        enum natgw_ct_verdict v = natgw_ct_stale_classify(s, e, NULL);
-
-        return v == NATGW_CT_STALE_ADDED || v == NATGW_CT_STALE_CHANGED || v == NATGW_CT_STALE_REMOVED;
 }

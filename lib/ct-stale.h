@@ -15,7 +15,7 @@
  * reach a forward added after it started, however long the operator waits.
  *
  * The decision is pure (two configs and one entry in, yes or no out, no kernel): see
- * natgw_ct_stale_check(). natgw_ct_stale_clean() applies it to the conntrack table of the
+ * natgw_ct_stale_classify(). natgw_ct_stale_clean() applies it to the conntrack table of the
  * current network namespace.
  */
 
@@ -52,7 +52,7 @@ enum natgw_ct_verdict {
         NATGW_CT_VERDICT_COUNT,
 };
 
-/* Two configs, indexed for natgw_ct_stale_check(). */
+/* Two configs, indexed for natgw_ct_stale_classify(). */
 struct natgw_ct_stale;
 
 /**
@@ -83,22 +83,25 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ct_stale *, natgw_ct_stale_free);
  * an old one that is still there: validation rejects forwards that claim the same packet.
  * Nor has an entry been added or widened: no forward or egress entry of the new config is
  * missing from the old one, compared the same way.
- * Then natgw_ct_stale_check() is false for every entry, and the table need not be read.
+ * Then natgw_ct_stale_classify() keeps every entry, and the table need not be read.
  * A port or prefix list written in another order counts as a change here; it only costs a
  * read of the table, which then deletes nothing.
  *
- * Return: true when natgw_ct_stale_check() may be true for some entry.
+ * Return: true when natgw_ct_stale_classify() may find some entry stale.
  */
 bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
 
 /**
- * natgw_ct_stale_check() - whether an entry carries a translation the new config does not make
- * @s: the prepared decision (old and new config)
- * @e: the entry
+ * natgw_ct_stale_classify() - what to do with an entry after a reload, and why
+ * @s:        the prepared decision (old and new config)
+ * @e:        the entry
+ * @ret_name: optional; the name of the entry behind the verdict (the old entry that explained
+ *            a stale translation, the new entry that takes an untranslated flow), NULL for
+ *            NATGW_CT_KEEP. It points into the configs.
  *
  * An entry is stale when the old config explains its translation and the new config would
  * not translate the same packet the same way, or when it went untranslated and the new config
- * translates it (see natgw_ct_stale_classify()). An entry the old config does not explain
+ * translates it. An entry the old config does not explain
  * (another table's NAT, a forward or egress entry natgwd never had) and the new config does not
  * take is kept.
  *
@@ -128,22 +131,10 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  *
  * An entry with both translations is stale when either side is.
  *
- * Return: true when @e should be deleted: natgw_ct_stale_classify() gives a NATGW_CT_STALE_*.
- */
-bool natgw_ct_stale_check(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e);
-
-/**
- * natgw_ct_stale_classify() - what to do with an entry after a reload, and why
- * @s:        the prepared decision (old and new config)
- * @e:        the entry
- * @ret_name: optional; the name of the entry behind the verdict (the old entry that explained
- *            a stale translation, the new entry that takes an untranslated flow), NULL for
- *            NATGW_CT_KEEP. It points into the configs.
- *
- * Stale translations (natgw_ct_stale_check() above) come first: NATGW_CT_STALE_REMOVED when
- * the new config has no entry of the explaining entry's name, NATGW_CT_STALE_CHANGED when it
- * has one with other content, NATGW_CT_STALE_ADDED when the explaining entry is unchanged (a
- * more specific egress entry was added and takes the address over).
+ * Stale translations come first: NATGW_CT_STALE_REMOVED when the new config has no entry of
+ * the explaining entry's name, NATGW_CT_STALE_CHANGED when it has one with other content,
+ * NATGW_CT_STALE_ADDED when the explaining entry is unchanged (a more specific egress entry was
+ * added and takes the address over).
  *
  * Then untranslated flows the new config takes. conntrack records neither the input nor the
  * output interface, so the decision over-approximates the way it does for stale entries: a

@@ -47,7 +47,7 @@ static int cmp_if_use(const void *a, const void *b) {
         const struct if_use *x = a, *y = b;
         int r = strcmp(x->ifname, y->ifname);
 
-        return r ? r : (x->entry > y->entry) - (x->entry < y->entry);
+        return r ? r : CMP(x->entry, y->entry);
 }
 
 static const char *entry_name(const struct natgw_config *c, size_t i) {

@@ -25,14 +25,6 @@ void natgw_counters_free(struct natgw_counter *v, size_t n) {
         free(v);
 }
 
-/* Whether string attribute @a holds exactly @s. */
-static bool attr_streq(const struct nlattr *a, const char *s) {
-        size_t n = strlen(s);
-
-        return natgw_nla_len(a) >= n + 1 && memcmp(natgw_nla_data(a), s, n) == 0 &&
-               ((const char *)natgw_nla_data(a))[n] == '\0';
-}
-
 int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter *ret) {
         const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
         struct natgw_nft_counter c = {};
@@ -44,10 +36,10 @@ int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter
         while ((a = natgw_nla_next(&p, end)))
                 switch (natgw_nla_type(a)) {
                 case NFTA_OBJ_TABLE:
-                        ours = attr_streq(a, NATGW_TABLE);
+                        ours = natgw_nla_streq(a, NATGW_TABLE);
                         break;
                 case NFTA_OBJ_NAME: {
-                        size_t n = strnlen(natgw_nla_data(a), natgw_nla_len(a));
+                        size_t n = natgw_nla_strlen(a);
 
                         if (n == 0 || n >= sizeof(c.name) || n == natgw_nla_len(a))
                                 return -EPROTO; /* empty, too long, or not NUL-terminated */
@@ -55,9 +47,7 @@ int natgw_nft_counter_parse(const struct nlmsghdr *nlh, struct natgw_nft_counter
                         break;
                 }
                 case NFTA_OBJ_TYPE:
-                        counter = natgw_nla_len(a) == sizeof(uint32_t) &&
-                                  memcmp(natgw_nla_data(a), &(uint32_t){ htonl(NFT_OBJECT_COUNTER) },
-                                         sizeof(uint32_t)) == 0;
+                        counter = natgw_nla_be32(a) == NFT_OBJECT_COUNTER;
                         break;
                 case NFTA_OBJ_DATA: {
                         const uint8_t *q = natgw_nla_data(a);

@@ -83,15 +83,10 @@ static enum kind msg_kind(uint16_t msg, bool *ret_delete) {
         return KIND_NONE;
 }
 
-/* A string attribute's text: up to its first NUL, within the attribute. */
-static size_t attr_strlen(const struct nlattr *a) {
-        return strnlen(natgw_nla_data(a), natgw_nla_len(a));
-}
-
 /* Copy a string attribute into @buf, what a log line may hold: printable ASCII, the rest '?'. */
 static void attr_copy(const struct nlattr *a, char *buf, size_t size) {
         const char *s = natgw_nla_data(a);
-        size_t n = MIN(attr_strlen(a), size - 1);
+        size_t n = MIN(natgw_nla_strlen(a), size - 1);
 
         for (size_t i = 0; i < n; i++) {
                 buf[i] = s[i];
@@ -125,8 +120,7 @@ static void parse_object(const struct nlmsghdr *nlh, uint16_t msg, enum kind kin
                         table = a;
                 else if (natgw_nla_type(a) == ATTR_OBJECT)
                         object = a;
-        if (!table || attr_strlen(table) != strlen(TABLE_NAME) ||
-            memcmp(natgw_nla_data(table), TABLE_NAME, strlen(TABLE_NAME)) != 0)
+        if (!table || !natgw_nla_streq(table, TABLE_NAME))
                 return;
         if (acc->changes == 0) {
                 acc->first_type = msg;

@@ -12,7 +12,6 @@
  * messages, never read them.
  */
 
-#include <endian.h>
 #include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,33 +56,29 @@ static inline size_t natgw_nla_len(const struct nlattr *a) {
         return a->nla_len - NLA_HDRLEN;
 }
 
-/* Integer attributes as the kernel sends them: the value when the length is right, else 0. */
-static inline uint8_t natgw_nla_u8(const struct nlattr *a) {
-        return natgw_nla_len(a) >= 1 ? *(const uint8_t *)natgw_nla_data(a) : 0;
-}
-
-static inline uint16_t natgw_nla_be16(const struct nlattr *a) {
-        uint16_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return be16toh(v);
-}
-
-static inline uint32_t natgw_nla_be32(const struct nlattr *a) {
-        uint32_t v = 0;
-
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return be32toh(v);
-}
-
-static inline uint64_t natgw_nla_be64(const struct nlattr *a) {
+/* An unsigned big-endian integer attribute of @size bytes as the kernel sends it: its value when
+ * the length is right, else 0. */
+static inline uint64_t natgw_nla_uint(const struct nlattr *a, size_t size) {
         uint64_t v = 0;
 
-        if (natgw_nla_len(a) == sizeof(v))
-                memcpy(&v, natgw_nla_data(a), sizeof(v));
-        return be64toh(v);
+        for (size_t i = 0; natgw_nla_len(a) == size && i < size; i++)
+                v = v << 8 | ((const uint8_t *)natgw_nla_data(a))[i];
+        return v;
+}
+
+#define natgw_nla_u8(a) ((uint8_t)natgw_nla_uint((a), 1))
+#define natgw_nla_be16(a) ((uint16_t)natgw_nla_uint((a), 2))
+#define natgw_nla_be32(a) ((uint32_t)natgw_nla_uint((a), 4))
+#define natgw_nla_be64(a) natgw_nla_uint((a), 8)
+
+/* The text of a string attribute: its length up to the first NUL, within the attribute. */
+static inline size_t natgw_nla_strlen(const struct nlattr *a) {
+        return strnlen(natgw_nla_data(a), natgw_nla_len(a));
+}
+
+/* Whether the text of string attribute @a is @s. */
+static inline bool natgw_nla_streq(const struct nlattr *a, const char *s) {
+        return natgw_nla_strlen(a) == strlen(s) && memcmp(natgw_nla_data(a), s, strlen(s)) == 0;
 }
 
 /* The payload of @a as the bounds of a nested attribute walk. */

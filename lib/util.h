@@ -16,6 +16,8 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* -1, 0 or 1 as @a is below, equal to or above @b: a comparison for qsort() of plain values. */
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
 
 /* Take ownership of a pointer away from a _cleanup_ variable. */
 #define TAKE_PTR(p)                    \
