@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One request, one reply, within a deadline. */
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -15,23 +14,7 @@
 /* After a send() or recv() that failed with errno: when it would only block, wait for @events on @fd
  * until @deadline. 0 (try again), -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
-        if (errno != EAGAIN && errno != EINTR)
-                return -errno;
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = events };
-                uint64_t now = natgw_mono_usec();
-                int k;
-
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                k = poll(&p, 1, (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k > 0)
-                        return 0;
-        }
+        return errno == EAGAIN || errno == EINTR ? natgw_wait_fd(fd, events, deadline) : -errno;
 }
 
 static int send_all(int fd, const char *buf, size_t len, uint64_t deadline) {

@@ -5,7 +5,6 @@
  * a slow or hostile client only ever costs its own connection.
  */
 
-#include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -71,16 +70,6 @@ static void conn_free(struct conn *c) {
         free(c);
 }
 
-/* The reply's deadline, from now. Not from the loop's time (sd_event_source_set_time_relative()):
- * that is when this iteration woke up, before the handler ran, and a handler that took longer
- * than the deadline (show of 200,000 entries) would see its reply cut off at once. */
-static int conn_arm_timer(struct conn *c) {
-        return sd_event_source_set_time(c->timer, natgw_mono_usec() + NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
-                               sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0
-                       ? -EIO
-                       : 0;
-}
-
 /* Replace whatever the connection held with @reply and start writing it. */
 static void conn_reply(struct conn *c, json_t *reply) {
         size_t len;
@@ -102,7 +91,12 @@ static void conn_reply(struct conn *c, json_t *reply) {
         c->pos = 0;
         c->cap = len;
         c->state = CONN_WRITE;
-        if (sd_event_source_set_io_events(c->io, EPOLLOUT) < 0 || conn_arm_timer(c) < 0)
+        /* The reply's deadline, from now. Not from the loop's time (sd_event_source_set_time_relative()):
+         * that is when this iteration woke up, before the handler ran, and a handler that took longer
+         * than the deadline (show of 200,000 entries) would see its reply cut off at once. */
+        if (sd_event_source_set_io_events(c->io, EPOLLOUT) < 0 ||
+            sd_event_source_set_time(c->timer, natgw_mono_usec() + NATGW_CTL_CLIENT_TIMEOUT_USEC) < 0 ||
+            sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0)
                 conn_free(c);
 }
 
@@ -409,7 +403,7 @@ size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec)
                         left = n;
                         break;
                 }
-                r = poll(pfd, n, (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT_MAX));
+                r = poll(pfd, n, natgw_poll_ms(now, deadline));
                 if (r < 0 && errno != EINTR) {
                         left = n;
                         break;

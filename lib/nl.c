@@ -4,9 +4,7 @@
  * back is read with the size_t-bounded walkers of nl.h only.
  */
 
-#include <limits.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -190,26 +188,13 @@ int natgw_nl_send(struct natgw_nl *nl, const void *buf, size_t len) {
 
 /* Wait until @nl is readable, within its idle time and its deadline. */
 static int wait_readable(const struct natgw_nl *nl) {
-        uint64_t now = natgw_mono_usec(), until;
+        uint64_t now = natgw_mono_usec(), until = nl->deadline;
 
         if (nl->idle_usec == 0)
                 return -EAGAIN;
-        until = nl->deadline;
         if (now < until && nl->idle_usec < until - now)
                 until = now + nl->idle_usec;
-        for (;;) {
-                struct pollfd pfd = { .fd = nl->fd, .events = POLLIN };
-                int k;
-
-                now = natgw_mono_usec();
-                if (now >= until)
-                        return -ETIMEDOUT;
-                k = poll(&pfd, 1, (int)MIN((until - now + 999) / 1000, (uint64_t)INT_MAX));
-                if (k > 0)
-                        return 0;
-                if (k < 0 && errno != EINTR)
-                        return -errno;
-        }
+        return natgw_wait_fd(nl->fd, POLLIN, until);
 }
 
 ssize_t natgw_nl_recv(struct natgw_nl *nl, void *buf, size_t size, bool *ret_trunc) {

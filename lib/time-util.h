@@ -2,10 +2,13 @@
 #pragma once
 
 /*
- * The one clock helper of natgwd (base layer): microseconds of a clock, and a realtime
- * timestamp as RFC 3339 UTC text.
+ * The one clock helper of natgwd (base layer): microseconds of a clock, a wait with a deadline,
+ * and a realtime timestamp as RFC 3339 UTC text.
  */
 
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -22,6 +25,32 @@ static inline uint64_t natgw_now_usec(clockid_t clock) {
 /* Monotonic microseconds: durations and deadlines. */
 static inline uint64_t natgw_mono_usec(void) {
         return natgw_now_usec(CLOCK_MONOTONIC);
+}
+
+/* The poll() timeout from @now until @deadline (both CLOCK_MONOTONIC usec): milliseconds,
+ * rounded up so that the wait never ends before the deadline. */
+static inline int natgw_poll_ms(uint64_t now, uint64_t deadline) {
+        uint64_t ms = now < deadline ? (deadline - now + 999) / 1000 : 0;
+
+        return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
+/* Wait until @fd has one of @events, at most until @deadline (CLOCK_MONOTONIC usec). 0 when
+ * it has, -ETIMEDOUT, or poll()'s -errno (EINTR is waited through). */
+static inline int natgw_wait_fd(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = events };
+                uint64_t now = natgw_mono_usec();
+                int k;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                k = poll(&p, 1, natgw_poll_ms(now, deadline));
+                if (k > 0)
+                        return 0;
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+        }
 }
 
 /**
