@@ -167,21 +167,6 @@ int natgw_prefix_cmp(const struct natgw_prefix *a, const struct natgw_prefix *b)
         return r != 0 ? r : CMP(a->len, b->len);
 }
 
-/* One port, 1..65535, of exactly n characters. */
-static int parse_port(const char *s, size_t n, uint16_t *ret) {
-        unsigned v;
-        int r;
-
-        /* Up to nine digits a number is "too big" (ERANGE); beyond, it is garbage (EINVAL). */
-        r = parse_decimal(s, n, 9, &v);
-        if (r < 0)
-                return r;
-        if (v < 1 || v > 65535)
-                return -ERANGE;
-        *ret = (uint16_t) v;
-        return 0;
-}
-
 /**
  * natgw_port_parse() - parse "N" or "A-B"
  * @s:   the text (decimal, no blanks)
@@ -191,26 +176,24 @@ static int parse_port(const char *s, size_t n, uint16_t *ret) {
  * A > B. @ret is untouched on failure.
  */
 int natgw_port_parse(const char *s, struct natgw_port_range *ret) {
-        struct natgw_port_range p;
         const char *dash, *hi;
-        unsigned dummy;
-        size_t n;
-        int r;
+        unsigned lo_v, hi_v;
 
         if (!s)
                 return -EINVAL;
         /* One port is a range of one: it is parsed as both ends. */
         dash = strchr(s, '-');
-        n = dash ? (size_t)(dash - s) : strlen(s);
         hi = dash ? dash + 1 : s;
-        /* Syntax first, so that "0-x" is a syntax error, not a range error. */
-        if (parse_decimal(s, n, 9, &dummy) < 0 || parse_decimal(hi, strlen(hi), 9, &dummy) < 0)
+        /* Syntax first, so that "0-x" is a syntax error, not a range error. Up to nine digits a
+         * number is "too big" (ERANGE); beyond, it is garbage (EINVAL). */
+        if (parse_decimal(s, dash ? (size_t)(dash - s) : strlen(s), 9, &lo_v) < 0 ||
+            parse_decimal(hi, strlen(hi), 9, &hi_v) < 0)
                 return -EINVAL;
-        if ((r = parse_port(s, n, &p.lo)) < 0 || (r = parse_port(hi, strlen(hi), &p.hi)) < 0)
-                return r;
-        if (p.lo > p.hi)
+        if (lo_v < 1 || lo_v > 65535 || hi_v < 1 || hi_v > 65535)
+                return -ERANGE;
+        if (lo_v > hi_v)
                 return -EDOM;
-        *ret = p;
+        *ret = (struct natgw_port_range){ (uint16_t)lo_v, (uint16_t)hi_v };
         return 0;
 }
 

@@ -66,12 +66,10 @@ int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s) 
                 if (type == NLMSG_DONE)
                         return 1;
                 if (type == NLMSG_ERROR) {
-                        const struct nlmsgerr *e = NLMSG_DATA(nlh);
+                        struct natgw_nl_ack a;
 
-                        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-                                return -EPROTO;
                         /* error 0 is an ack: the end of a non-dump request. */
-                        return e->error == 0 ? 1 : natgw_nl_errno(e->error);
+                        return natgw_nl_ack_parse(nlh, &a) < 0 ? -EPROTO : a.error == 0 ? 1 : a.error;
                 }
                 if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_CTNETLINK)
                         return -EPROTO;

@@ -6,7 +6,6 @@
  */
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <time.h>
 
 #include "ct-dump.h"
@@ -271,23 +270,15 @@ struct natgw_ct_top *natgw_ct_top_free(struct natgw_ct_top *t) {
 }
 
 static const char *proto_name(unsigned p, char *buf, size_t size) {
-        switch (p) {
-        case IPPROTO_TCP:
-                return "tcp";
-        case IPPROTO_UDP:
-                return "udp";
-        case IPPROTO_ICMP:
-                return "icmp";
-        case IPPROTO_ICMPV6:
-                return "icmpv6";
-        case IPPROTO_SCTP:
-                return "sctp";
-        case IPPROTO_GRE:
-                return "gre";
-        default:
-                snprintf(buf, size, "%u", p);
-                return buf;
-        }
+        static const char *const names[256] = {
+                [IPPROTO_TCP] = "tcp", [IPPROTO_UDP] = "udp", [IPPROTO_ICMP] = "icmp",
+                [IPPROTO_ICMPV6] = "icmpv6", [IPPROTO_SCTP] = "sctp", [IPPROTO_GRE] = "gre",
+        };
+
+        if (p < ELEMENTSOF(names) && names[p])
+                return names[p];
+        snprintf(buf, size, "%u", p);
+        return buf;
 }
 
 static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t total, bool dest) {
@@ -300,13 +291,10 @@ static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t to
                 natgw_addr_format(&v[i].addr, addr, sizeof(addr));
                 o = json_pack("{s:s,s:I,s:f}", "address", addr, "count", (json_int_t)v[i].count, "percent",
                               total ? 100.0 * (double)v[i].count / (double)total : 0.0);
-                if (o && v[i].error && json_object_set_new(o, "error", json_integer((json_int_t)v[i].error)) < 0) {
-                        json_decref(o);
-                        o = NULL;
-                }
-                if (o && dest &&
-                    (json_object_set_new(o, "protocol", json_string(proto_name(v[i].l4proto, pbuf, sizeof(pbuf)))) < 0 ||
-                     (v[i].port && json_object_set_new(o, "port", json_integer(v[i].port)) < 0))) {
+                if (o && ((v[i].error && json_object_set_new(o, "error", json_integer((json_int_t)v[i].error)) < 0) ||
+                          (dest && json_object_set_new(o, "protocol",
+                                                       json_string(proto_name(v[i].l4proto, pbuf, sizeof(pbuf)))) < 0) ||
+                          (dest && v[i].port && json_object_set_new(o, "port", json_integer(v[i].port)) < 0))) {
                         json_decref(o);
                         o = NULL;
                 }

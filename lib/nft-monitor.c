@@ -189,12 +189,9 @@ const char *natgw_nft_change_describe(const struct natgw_nft_change *c, char *bu
         }
         switch (kind) {
         case KIND_RULE:
-                snprintf(what, sizeof(what), "rule %s %s chain %s", del ? "deleted" : "added", del ? "from" : "to",
-                         o[0] ? o : "?");
-                break;
         case KIND_SETELEM:
-                snprintf(what, sizeof(what), "elements %s %s set/map %s", del ? "deleted" : "added",
-                         del ? "from" : "to", o[0] ? o : "?");
+                snprintf(what, sizeof(what), "%s %s %s %s %s", kinds[kind].noun, del ? "deleted" : "added",
+                         del ? "from" : "to", kind == KIND_RULE ? "chain" : "set/map", o[0] ? o : "?");
                 break;
         case KIND_TABLE:
                 snprintf(what, sizeof(what), "table %s", del ? "deleted" : "changed");
