@@ -26,12 +26,14 @@ static const struct {
         { CTA_STATS_CHAIN_TOOLONG, offsetof(struct natgw_ct_stats, chain_toolong) },
 };
 
-/* One message's attributes; unknown ones are skipped, malformed ones end the message. */
-static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_stats *s) {
+/* Unknown attributes are skipped, a malformed one ends the message. */
+int natgw_ct_stats_parse(const struct nlmsghdr *nlh, struct natgw_ct_stats *s) {
         const uint8_t *p = natgw_nlmsg_attrs(nlh, sizeof(struct nfgenmsg)), *end = natgw_nlmsg_end(nlh);
+        bool global = NFNL_MSG_TYPE(nlh->nlmsg_type) == IPCTNL_MSG_CT_GET_STATS;
         const struct nlattr *a;
 
-        if (!p)
+        if (!p || NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+            (!global && NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_GET_STATS_CPU))
                 return -EPROTO;
         while ((a = natgw_nla_next(&p, end))) {
                 uint16_t type = natgw_nla_type(a);
@@ -52,47 +54,13 @@ static int parse_attrs(const struct nlmsghdr *nlh, bool global, struct natgw_ct_
         }
         if (!global)
                 s->cpus++;
-        return 0;
-}
-
-int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s) {
-        const uint8_t *p = buf;
-        const struct nlmsghdr *nlh;
-
-        while ((nlh = natgw_nlmsg_next(&p, &len))) {
-                uint16_t type = nlh->nlmsg_type;
-                int r;
-
-                if (type == NLMSG_DONE)
-                        return 1;
-                if (type == NLMSG_ERROR) {
-                        struct natgw_nl_ack a;
-
-                        /* error 0 is an ack: the end of a non-dump request. */
-                        return natgw_nl_ack_parse(nlh, &a) < 0 ? -EPROTO : a.error == 0 ? 1 : a.error;
-                }
-                if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_CTNETLINK)
-                        return -EPROTO;
-                switch (NFNL_MSG_TYPE(type)) {
-                case IPCTNL_MSG_CT_GET_STATS:
-                        r = parse_attrs(nlh, true, s);
-                        /* Not a dump: this message is the whole answer, although the kernel
-                         * marks it NLM_F_MULTI and sends no NLMSG_DONE after it. */
-                        return r < 0 ? r : 1;
-                case IPCTNL_MSG_CT_GET_STATS_CPU:
-                        r = parse_attrs(nlh, false, s);
-                        if (r < 0)
-                                return r;
-                        break;
-                default:
-                        return -EPROTO;
-                }
-        }
-        return 0;
+        /* The global statistics are no dump: their message is the whole answer, although the
+         * kernel marks it NLM_F_MULTI and sends no NLMSG_DONE after it. */
+        return global;
 }
 
 static int on_stats(const struct nlmsghdr *nlh, void *userdata) {
-        return natgw_ct_stats_parse(nlh, nlh->nlmsg_len, userdata);
+        return natgw_ct_stats_parse(nlh, userdata);
 }
 
 /* Send one request and read its answer into @s, within TIMEOUT_USEC. */

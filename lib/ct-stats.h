@@ -21,6 +21,7 @@ struct natgw_ct_stats {
 };
 
 struct natgw_nl;
+struct nlmsghdr;
 
 /**
  * natgw_ct_stats_read() - the table's count, max and the summed per-CPU counters
@@ -33,13 +34,12 @@ struct natgw_nl;
 int natgw_ct_stats_read(struct natgw_nl *nl, struct natgw_ct_stats *ret);
 
 /**
- * natgw_ct_stats_parse() - add what the ctnetlink messages in @buf say to @s
- * @buf: what one recv() returned: zero or more netlink messages
- * @len: its length
+ * natgw_ct_stats_parse() - add what one ctnetlink statistics message says to @s
+ * @nlh: the message; its nlmsg_len must lie within the buffer (natgw_nlmsg_next() checks that)
  * @s:   accumulates count/max (global stats) and the per-CPU counters (cpus counts messages)
  *
- * The kernel's answer is input too: anything may be in @buf, and nothing outside it is read.
- * Return: 1 when NLMSG_DONE (or the answer to a non-dump request) was seen, 0 when more is to
- * come, -errno from an NLMSG_ERROR, -EPROTO for a malformed message.
+ * The kernel's answer is input too: anything may be in the message, nothing outside it is read.
+ * Return: 1 for the global statistics (the whole answer to their request), 0 for one CPU's,
+ * -EPROTO for any other message or one too short for its header.
  */
-int natgw_ct_stats_parse(const void *buf, size_t len, struct natgw_ct_stats *s);
+int natgw_ct_stats_parse(const struct nlmsghdr *nlh, struct natgw_ct_stats *s);

@@ -6,6 +6,8 @@
  */
 
 #include <netinet/in.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/socket.h>
 
 #include "ct-dump.h"
@@ -24,7 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!copy)
                 return 0;
         memcpy(copy, data, size);
-        r = natgw_ct_stats_parse(copy, size, &s);
         {
                 const uint8_t *p = copy;
                 const struct nlmsghdr *nlh;
@@ -33,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 while ((nlh = natgw_nlmsg_next(&p, &len))) {
                         struct natgw_ct_record rec;
 
+                        r = natgw_ct_stats_parse(nlh, &s);
+                        /* 1 (the whole answer) only for the global statistics. */
+                        if (r > 1 || (r == 1 && nlh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS)))
+                                abort();
                         if (natgw_ct_record_parse(nlh, &rec) < 0)
                                 continue;
                         if (rec.orig.family != AF_INET && rec.orig.family != AF_INET6)
@@ -47,7 +52,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
         }
         free(copy);
-        if (r > 1)
-                abort();
         return 0;
 }
