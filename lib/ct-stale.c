@@ -344,22 +344,16 @@ static int eg_index_build(const struct natgw_config *c, struct eg_index *ret) {
         return 0;
 }
 
+static int eg_group_cmp(const void *a, const void *b) {
+        const struct eg_group *x = a, *y = b;
+
+        return x->family != y->family ? CMP(x->family, y->family) : strcmp(x->ifname, y->ifname);
+}
+
 static const struct eg_group *eg_group_find(const struct eg_index *x, int family, const char *ifname) {
-        size_t lo = 0, hi = x->n_groups;
+        const struct eg_group key = { .family = family, .ifname = ifname };
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                const struct eg_group *g = &x->groups[mid];
-                int r = g->family != family ? CMP(g->family, family) : strcmp(g->ifname, ifname);
-
-                if (r == 0)
-                        return g;
-                if (r < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        return bsearch(&key, x->groups, x->n_groups, sizeof(*x->groups), eg_group_cmp);
 }
 
 /* The item of the most specific source of group @g that contains @a, or NULL. */

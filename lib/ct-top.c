@@ -282,7 +282,7 @@ static const char *proto_name(unsigned p, char *buf, size_t size) {
 }
 
 static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t total, bool dest) {
-        json_t *a = json_array();
+        _cleanup_(json_decrefp) json_t *a = json_array();
 
         for (size_t i = 0; a && i < n; i++) {
                 char addr[INET6_ADDRSTRLEN], pbuf[8];
@@ -298,12 +298,10 @@ static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t to
                         json_decref(o);
                         o = NULL;
                 }
-                if (json_array_append_new(a, o) < 0) {
-                        json_decref(a);
+                if (json_array_append_new(a, o) < 0)
                         return NULL;
-                }
         }
-        return a;
+        return TAKE_PTR(a);
 }
 
 json_t *natgw_ct_top_json(const struct natgw_ct_top *t) {

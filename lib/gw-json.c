@@ -16,15 +16,13 @@ void natgw_reload_record_clear(struct natgw_reload_record *r) {
 }
 
 static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
-        json_t *a = json_array();
+        _cleanup_(json_decrefp) json_t *a = json_array();
         char buf[NATGW_PREFIX_STRLEN];
 
         for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, json_string(natgw_prefix_format(&p[i], buf, sizeof(buf)))) < 0) {
-                        json_decref(a);
+                if (json_array_append_new(a, json_string(natgw_prefix_format(&p[i], buf, sizeof(buf)))) < 0)
                         return NULL;
-                }
-        return a;
+        return TAKE_PTR(a);
 }
 
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
@@ -41,22 +39,15 @@ static json_t *egress_to_json(const struct natgw_egress *e) {
                          "out_interface", e->out_interface, "to", snat ? to : NULL);
 }
 
+/* A port as a number, a range as "A-B". */
 static json_t *ports_json(const struct natgw_port_range *p, size_t n) {
-        json_t *a = json_array();
+        _cleanup_(json_decrefp) json_t *a = json_array();
 
-        for (size_t i = 0; a && i < n; i++) {
-                json_t *v;
-
-                if (p[i].lo == p[i].hi)
-                        v = json_integer(p[i].lo);
-                else
-                        v = json_sprintf("%u-%u", p[i].lo, p[i].hi);
-                if (json_array_append_new(a, v) < 0) {
-                        json_decref(a);
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, p[i].lo == p[i].hi ? json_integer(p[i].lo)
+                                                                : json_sprintf("%u-%u", p[i].lo, p[i].hi)) < 0)
                         return NULL;
-                }
-        }
-        return a;
+        return TAKE_PTR(a);
 }
 
 static const char *protos_name(unsigned protos) {

@@ -220,14 +220,13 @@ const char *natgw_nft_change_who(const struct natgw_nft_change *c, char *buf, si
 
 struct natgw_nft_monitor {
         struct natgw_nl *nl;
-        uint8_t *buf;
+        uint8_t buf[RECV_BUF];
 };
 
 struct natgw_nft_monitor *natgw_nft_monitor_free(struct natgw_nft_monitor *m) {
         if (!m)
                 return NULL;
         natgw_nl_free(m->nl);
-        free(m->buf);
         free(m);
         return NULL;
 }
@@ -238,9 +237,6 @@ int natgw_nft_monitor_new(struct natgw_nft_monitor **ret) {
 
         m = calloc(1, sizeof(*m));
         if (!m)
-                return -ENOMEM;
-        m->buf = malloc(RECV_BUF);
-        if (!m->buf)
                 return -ENOMEM;
         r = natgw_nl_open(NETLINK_NETFILTER, NATGW_NL_NONBLOCK, &m->nl);
         if (r < 0)
