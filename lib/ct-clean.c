@@ -103,8 +103,8 @@ static void put_tuple(struct nlmsghdr *nlh, const struct natgw_ct_tuple *t) {
 
         tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
         ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-        mnl_attr_put(nlh, t->family == AF_INET ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, alen, t->src);
-        mnl_attr_put(nlh, t->family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST, alen, t->dst);
+        mnl_attr_put(nlh, t->family == AF_INET ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, alen, t->src.bytes);
+        mnl_attr_put(nlh, t->family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST, alen, t->dst.bytes);
         mnl_attr_nest_end(nlh, ip);
         proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
         mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->l4proto);

@@ -24,8 +24,9 @@ static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
                 if ((!v4 && !v6) || natgw_nla_len(a) != len)
                         continue;
                 t->family = v4 ? AF_INET : AF_INET6;
-                memcpy(type == CTA_IP_V4_SRC || type == CTA_IP_V6_SRC ? t->src : t->dst, natgw_nla_data(a), len);
+                memcpy((type == CTA_IP_V4_SRC || type == CTA_IP_V6_SRC ? &t->src : &t->dst)->bytes, natgw_nla_data(a), len);
         }
+        t->src.family = t->dst.family = t->family;
 }
 
 static void parse_proto(const struct nlattr *nest, struct natgw_ct_tuple *t) {
@@ -106,31 +107,18 @@ static uint8_t parse_tcp_state(const struct nlattr *protoinfo) {
         return state;
 }
 
-/* The tuples as the stale decision reads them: addresses of the entry's family, ports of TCP
- * and UDP only. */
+/* The tuples as the stale decision reads them: ports of TCP and UDP only. */
 static void fill_entry(struct natgw_ct_record *r, uint32_t status) {
-        struct natgw_ct_entry *e = &r->entry;
-        bool ports = r->orig.l4proto == IPPROTO_TCP || r->orig.l4proto == IPPROTO_UDP;
-        const struct {
-                const uint8_t *bytes;
-                uint16_t port;
-                struct natgw_addr *addr;
-                uint16_t *to;
-        } f[] = {
-                { r->orig.src, r->orig.sport, &e->orig_src, &e->orig_sport },
-                { r->orig.dst, r->orig.dport, &e->orig_dst, &e->orig_dport },
-                { r->reply.src, r->reply.sport, &e->reply_src, &e->reply_sport },
-                { r->reply.dst, r->reply.dport, &e->reply_dst, &e->reply_dport },
-        };
+        const struct natgw_ct_tuple *o = &r->orig, *re = &r->reply;
+        bool ports = o->l4proto == IPPROTO_TCP || o->l4proto == IPPROTO_UDP;
 
-        *e = (struct natgw_ct_entry){ .family = r->orig.family, .l4proto = r->orig.l4proto,
-                                      .src_nat = status & IPS_SRC_NAT, .dst_nat = status & IPS_DST_NAT,
-                                      .tcp_state = r->orig.tcp_state };
-        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
-                f[i].addr->family = e->family;
-                memcpy(f[i].addr->bytes, f[i].bytes, 16);
-                *f[i].to = ports ? f[i].port : 0;
-        }
+        r->entry = (struct natgw_ct_entry){
+                .family = o->family, .l4proto = o->l4proto, .tcp_state = o->tcp_state,
+                .orig_src = o->src, .orig_dst = o->dst, .reply_src = re->src, .reply_dst = re->dst,
+                .orig_sport = ports ? o->sport : 0, .orig_dport = ports ? o->dport : 0,
+                .reply_sport = ports ? re->sport : 0, .reply_dport = ports ? re->dport : 0,
+                .src_nat = status & IPS_SRC_NAT, .dst_nat = status & IPS_DST_NAT,
+        };
 }
 
 int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *ret) {

@@ -20,7 +20,7 @@ struct natgw_ct_tuple {
         uint8_t l4proto;
         uint8_t tcp_state;   /* TCP_CONNTRACK_*; 0xff: none (the entry's, in both tuples) */
         uint16_t sport, dport; /* host byte order; 0 for protocols without ports */
-        uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes, the rest zero */
+        struct natgw_addr src, dst; /* of the tuple's family */
         bool has_ports;      /* CTA_PROTO_SRC_PORT and _DST_PORT were there (TCP, UDP, SCTP, GRE keys, ...) */
         bool has_icmp;       /* CTA_PROTO_ICMP(V6)_ID, _TYPE and _CODE were there */
         uint8_t icmp_type, icmp_code;

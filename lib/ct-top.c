@@ -207,8 +207,8 @@ static int on_entry(const struct natgw_ct_record *r, void *userdata) {
         struct collect *c = userdata;
         struct key s = { .family = t->family }, d = { .family = t->family, .l4proto = t->l4proto, .port = t->dport };
 
-        memcpy(s.addr, t->src, sizeof(s.addr));
-        memcpy(d.addr, t->dst, sizeof(d.addr));
+        memcpy(s.addr, t->src.bytes, sizeof(s.addr));
+        memcpy(d.addr, t->dst.bytes, sizeof(d.addr));
         summary_add_key(c->src, &s);
         summary_add_key(c->dst, &d);
         c->top->total++;

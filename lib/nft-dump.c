@@ -83,29 +83,22 @@ static int on_obj(const struct nlmsghdr *nlh, void *userdata) {
         return 0;
 }
 
-/* One dump on a fresh socket: an overrun dump may leave messages behind in an old one. */
-static int dump_once(struct counters *c) {
-        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n) {
         _Alignas(struct nlmsghdr) char buf[256];
         struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETOBJ, NLM_F_DUMP,
                                                      NFPROTO_INET);
-        int r;
-
-        r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
-        if (r < 0)
-                return r;
-        mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
-        mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
-        return natgw_nl_dump(nl, nlh, on_obj, c);
-}
-
-int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n) {
         int r = -EINTR;
 
+        mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
+        mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+        /* Each try on a fresh socket: an overrun dump may leave messages behind in an old one. */
         for (int t = 0; t < DUMP_TRIES && r == -EINTR; t++) {
+                _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
                 struct counters c = {};
 
-                r = dump_once(&c);
+                r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
+                if (r >= 0)
+                        r = natgw_nl_dump(nl, nlh, on_obj, &c);
                 if (r < 0) {
                         natgw_counters_free(c.v, c.n);
                         continue;

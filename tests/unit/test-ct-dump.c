@@ -150,8 +150,8 @@ static void test_tuple_parse(void **state) {
         assert_int_equal(t.sport, 40000);
         assert_int_equal(t.dport, 443);
         assert_int_equal(t.tcp_state, 3);
-        assert_memory_equal(t.src, &src, 4);
-        assert_memory_equal(t.dst, &dst, 4);
+        assert_memory_equal(t.src.bytes, &src, 4);
+        assert_memory_equal(t.dst.bytes, &dst, 4);
 
         /* A nested length that runs past the message: the walk stops, nothing is read beyond. */
         ip->nla_len = 200;
