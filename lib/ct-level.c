@@ -12,21 +12,10 @@ const char *natgw_ct_level_to_string(enum natgw_ct_level l) {
         return (unsigned)l < _NATGW_CT_LEVEL_MAX ? level_names[l] : "?";
 }
 
-static double threshold(enum natgw_ct_level l, unsigned warn, unsigned critical) {
-        switch (l) {
-        case NATGW_CT_WARN:
-                return warn;
-        case NATGW_CT_CRITICAL:
-                return critical;
-        case NATGW_CT_FULL:
-                return 100.0;
-        default:
-                return 0.0;
-        }
-}
-
 enum natgw_ct_level natgw_ct_level_next(enum natgw_ct_level cur, unsigned warn, unsigned critical, uint64_t count,
                                         uint64_t max, uint64_t drops) {
+        const double threshold[_NATGW_CT_LEVEL_MAX] = { [NATGW_CT_WARN] = warn, [NATGW_CT_CRITICAL] = critical,
+                                                         [NATGW_CT_FULL] = 100.0 };
         enum natgw_ct_level raw;
         double pct;
 
@@ -46,7 +35,7 @@ enum natgw_ct_level natgw_ct_level_next(enum natgw_ct_level cur, unsigned warn, 
         /* Going down: each level above the raw one holds while the table is within the
          * hysteresis band below its threshold. */
         for (enum natgw_ct_level l = cur; l > raw; l--)
-                if (pct >= threshold(l, warn, critical) - NATGW_CT_HYSTERESIS)
+                if (pct >= threshold[l] - NATGW_CT_HYSTERESIS)
                         return l;
         return raw;
 }

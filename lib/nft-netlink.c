@@ -68,25 +68,24 @@ static void describe(const struct natgw_msg *m, const struct natgw_plan *p, char
 
 /* What an errno from nf_tables means for natgwd's messages, beyond strerror()'s words. */
 static const char *explain(int error) {
-        switch (error) {
-        case -ENOENT:
-                return "it refers to a table, chain, map or counter that does not exist";
-        case -EEXIST:
-                return "it already exists or overlaps an element already there";
-        case -EOPNOTSUPP:
-                return "this kernel lacks a feature it needs";
-        case -ENOMEM:
-                return "the kernel is out of memory";
-        case -ENOSPC:
-                return "a kernel limit is reached";
-        case -EBUSY:
-                return "it is in use";
-        case -E2BIG:
-        case -ERANGE:
-                return "a value is too large for this kernel";
-        default:
-                return NULL;
-        }
+        static const struct {
+                int error;
+                const char *text;
+        } texts[] = {
+                { -ENOENT, "it refers to a table, chain, map or counter that does not exist" },
+                { -EEXIST, "it already exists or overlaps an element already there" },
+                { -EOPNOTSUPP, "this kernel lacks a feature it needs" },
+                { -ENOMEM, "the kernel is out of memory" },
+                { -ENOSPC, "a kernel limit is reached" },
+                { -EBUSY, "it is in use" },
+                { -E2BIG, "a value is too large for this kernel" },
+                { -ERANGE, "a value is too large for this kernel" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (texts[i].error == error)
+                        return texts[i].text;
+        return NULL;
 }
 
 void natgw_nft_report(const struct natgw_batch *b, const struct natgw_plan *p, const struct natgw_nl_ack *a,
