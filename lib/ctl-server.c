@@ -30,7 +30,6 @@ enum conn_state {
 
 struct conn {
         struct natgw_ctl_server *server;
-        struct conn *prev, *next;
         int fd;
         enum conn_state state;
         sd_event_source *io, *timer;
@@ -47,7 +46,7 @@ struct natgw_ctl_server {
         sd_event_source *io, *resume;
         natgw_ctl_handler_t handler;
         void *userdata;
-        struct conn *conns;
+        struct conn *conns[NATGW_CTL_CLIENTS_MAX]; /* in no order */
         size_t n_conns;
         struct natgw_ctl_server_stats stats;
 };
@@ -55,13 +54,11 @@ struct natgw_ctl_server {
 static void conn_free(struct conn *c) {
         struct natgw_ctl_server *s = c->server;
 
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->conns = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        s->n_conns--;
+        for (size_t i = 0; i < s->n_conns; i++)
+                if (s->conns[i] == c) {
+                        s->conns[i] = s->conns[--s->n_conns];
+                        break;
+                }
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         if (c->fd >= 0)
@@ -240,11 +237,7 @@ static int conn_new(struct natgw_ctl_server *s, int fd) {
         }
         c->server = s;
         c->fd = fd;
-        c->next = s->conns;
-        if (s->conns)
-                s->conns->prev = c;
-        s->conns = c;
-        s->n_conns++;
+        s->conns[s->n_conns++] = c; /* on_listen_io() checked that there is room */
 
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c);
         if (r >= 0)
@@ -384,19 +377,17 @@ size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec)
         for (;;) {
                 struct pollfd pfd[NATGW_CTL_CLIENTS_MAX];
                 struct conn *who[NATGW_CTL_CLIENTS_MAX];
-                struct conn *next;
                 uint64_t now;
-                size_t n = 0;
+                size_t n;
                 int r;
 
-                for (struct conn *c = s->conns; c; c = next) {
-                        next = c->next;
-                        if (c->state != CONN_WRITE || n == NATGW_CTL_CLIENTS_MAX) {
-                                conn_free(c);
-                                continue;
-                        }
-                        pfd[n] = (struct pollfd) { .fd = c->fd, .events = POLLOUT };
-                        who[n++] = c;
+                /* Backwards: conn_free() moves the last connection into the slot it frees. */
+                for (size_t i = s->n_conns; i-- > 0;)
+                        if (s->conns[i]->state != CONN_WRITE)
+                                conn_free(s->conns[i]);
+                for (n = 0; n < s->n_conns; n++) {
+                        pfd[n] = (struct pollfd) { .fd = s->conns[n]->fd, .events = POLLOUT };
+                        who[n] = s->conns[n];
                 }
                 now = natgw_mono_usec();
                 if (n == 0 || now >= deadline) {
@@ -412,8 +403,8 @@ size_t natgw_ctl_server_flush(struct natgw_ctl_server *s, uint64_t timeout_usec)
                         if (pfd[i].revents)
                                 conn_write(who[i]); /* frees the connection once done or broken */
         }
-        while (s->conns)
-                conn_free(s->conns);
+        while (s->n_conns > 0)
+                conn_free(s->conns[0]);
         return left;
 }
 
@@ -422,8 +413,8 @@ struct natgw_ctl_server *natgw_ctl_server_free(struct natgw_ctl_server *s) {
 
         if (!s)
                 return NULL;
-        while (s->conns)
-                conn_free(s->conns);
+        while (s->n_conns > 0)
+                conn_free(s->conns[0]);
         sd_event_source_disable_unref(s->io);
         sd_event_source_disable_unref(s->resume);
         if (s->fd >= 0) {
