@@ -24,7 +24,8 @@ static void parse_ip(const struct nlattr *nest, struct natgw_ct_tuple *t) {
                 if ((!v4 && !v6) || natgw_nla_len(a) != len)
                         continue;
                 t->family = v4 ? AF_INET : AF_INET6;
-                memcpy((type == CTA_IP_V4_SRC || type == CTA_IP_V6_SRC ? &t->src : &t->dst)->bytes, natgw_nla_data(a), len);
+                memcpy(type == CTA_IP_V4_SRC || type == CTA_IP_V6_SRC ? t->src.bytes : t->dst.bytes, natgw_nla_data(a),
+                       len);
         }
         t->src.family = t->dst.family = t->family;
 }

@@ -695,11 +695,11 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
                 return NATGW_CT_KEEP;
 
         f = dnat_stale(s, e);
-        if (f)
-                return verdict(by_name(s->new_fwd_names, s->new->n_forwards, f, forward_name_cmp)
-                                       ? NATGW_CT_STALE_CHANGED
-                                       : NATGW_CT_STALE_REMOVED,
-                               f->name, ret_name);
+        if (f) {
+                bool gone = !by_name(s->new_fwd_names, s->new->n_forwards, f, forward_name_cmp);
+
+                return verdict(gone ? NATGW_CT_STALE_REMOVED : NATGW_CT_STALE_CHANGED, f->name, ret_name);
+        }
         eg = snat_stale(s, e);
         if (eg) {
                 const struct natgw_egress *now = by_name(s->new_eg_names, s->new->n_egress, eg, egress_name_cmp);

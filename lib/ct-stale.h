@@ -14,7 +14,7 @@
  * at the NAT rules only for a flow's first packet: a UDP client that keeps sending would never
  * reach a forward added after it started, however long the operator waits.
  *
- * The decision is pure (two configs and one entry in, yes or no out, no kernel): see
+ * The decision is pure (two configs and one entry in, a verdict out, no kernel): see
  * natgw_ct_stale_classify(). natgw_ct_stale_clean() applies it to the conntrack table of the
  * current network namespace.
  */

@@ -286,14 +286,14 @@ static json_t *counts_json(const struct natgw_ct_count *v, size_t n, uint64_t to
 
         for (size_t i = 0; a && i < n; i++) {
                 char addr[INET6_ADDRSTRLEN], pbuf[8];
+                const char *proto = proto_name(v[i].l4proto, pbuf, sizeof(pbuf));
                 json_t *o;
 
                 natgw_addr_format(&v[i].addr, addr, sizeof(addr));
                 o = json_pack("{s:s,s:I,s:f}", "address", addr, "count", (json_int_t)v[i].count, "percent",
                               total ? 100.0 * (double)v[i].count / (double)total : 0.0);
                 if (o && ((v[i].error && json_object_set_new(o, "error", json_integer((json_int_t)v[i].error)) < 0) ||
-                          (dest && json_object_set_new(o, "protocol",
-                                                       json_string(proto_name(v[i].l4proto, pbuf, sizeof(pbuf)))) < 0) ||
+                          (dest && json_object_set_new(o, "protocol", json_string(proto)) < 0) ||
                           (dest && v[i].port && json_object_set_new(o, "port", json_integer(v[i].port)) < 0))) {
                         json_decref(o);
                         o = NULL;
