@@ -234,8 +234,6 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
                 return -ENOMEM;
         /* -EINTR: the dump overran the socket or the kernel found it inconsistent; start again. */
         for (int i = 0; i < DUMP_TRIES && r == -EINTR; i++) {
-                struct collect c = { .top = t, .deadline = start + NATGW_CT_TOP_DEADLINE_USEC };
-
                 src = natgw_ct_summary_free(src);
                 dst = natgw_ct_summary_free(dst);
                 *t = (struct natgw_ct_top){};
@@ -244,9 +242,8 @@ int natgw_ct_top_dump(unsigned top, struct natgw_ct_top **ret) {
                         r = natgw_ct_summary_new(NATGW_CT_TOP_TRACKED, &dst);
                 if (r < 0)
                         return r;
-                c.src = src;
-                c.dst = dst;
-                r = natgw_ct_dump_records(UINT64_MAX, on_entry, &c);
+                r = natgw_ct_dump_records(UINT64_MAX, on_entry, &(struct collect){
+                        .src = src, .dst = dst, .top = t, .deadline = start + NATGW_CT_TOP_DEADLINE_USEC });
         }
         if (r >= 0)
                 r = natgw_ct_summary_top(src, top, &t->sources, &t->n_sources, &approx_src);

@@ -120,7 +120,6 @@ static void check(struct natgw_ct_watch *w) {
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct natgw_ct_watch *w = userdata;
-
         uint64_t next = usec + w->interval_usec, now;
 
         check(w);

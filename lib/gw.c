@@ -13,18 +13,16 @@
 #include "util.h"
 
 int natgw_gw_new(struct natgw_gw **ret) {
-        struct natgw_gw *gw;
+        _cleanup_(natgw_gw_freep) struct natgw_gw *gw = NULL;
         int r;
 
         gw = calloc(1, sizeof(*gw));
         if (!gw)
                 return -ENOMEM;
         r = natgw_nft_new(&gw->nft);
-        if (r < 0) {
-                free(gw);
+        if (r < 0)
                 return r;
-        }
-        *ret = gw;
+        *ret = TAKE_PTR(gw);
         return 0;
 }
 
