@@ -81,10 +81,11 @@ fill_count() {
 assert_eq 10000 "$(fill_count)" "10,000 unrelated conntrack entries in gw"
 
 # stream_udp NAME NS ARGS...: a UDP flow of one datagram per 100 ms for STREAM_SECS seconds
-# (default 10), in the background; its output in $LAB_TMP/NAME.out.
+# (default 20: long enough to outlast a reload on a loaded machine), in the background; its
+# output in $LAB_TMP/NAME.out.
 declare -A STREAM_PID STREAM_LEN
 stream_udp() {
-        local name=$1 ns=$2 secs=${STREAM_SECS:-10}
+        local name=$1 ns=$2 secs=${STREAM_SECS:-20}
         shift 2
 
         ip netns exec "$ns" "$NATGW_PEER" stream udp "$@" --seconds "$secs" >"$LAB_TMP/$name.out" \
