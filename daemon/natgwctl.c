@@ -297,6 +297,10 @@ static void print_status(const json_t *r) {
 
         printf("natgwd %s, pid %lld, running since %s\n", str(r, "version"), num(r, "pid"), str(r, "started"));
         printf("%-14s %s (generation %lld)\n", "config:", str(r, "config"), num(r, "generation"));
+        /* As sha256sum(1) prints them, so that "sha256sum -c" can compare with the disk. */
+        for (size_t i = 0; i < json_array_size(json_object_get(r, "files")); i++)
+                printf("%-14s %s  %s\n", i == 0 ? "files:" : "", str(json_array_get(json_object_get(r, "files"), i), "sha256"),
+                       str(json_array_get(json_object_get(r, "files"), i), "path"));
         printf("%-14s %lld egress, %lld forwards, %lld map elements\n", "entries:", num(entries, "egress"),
                num(entries, "forwards"), num(entries, "map_elements"));
         printf("%-14s table %s, compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",

@@ -9,7 +9,8 @@
 #include "conf.h"
 
 struct natgw_conf_ctx {
-        const char *file;              /* name used in errors */
+        const char *file;              /* name used in errors: the file being read */
+        unsigned rank;                 /* its place: 0 the main file, then the drop-ins in order */
         struct natgw_errors *errors;
         unsigned n_errors;             /* config errors added so far */
         int r;                         /* first failure that is not a config error (-ENOMEM) */
