@@ -450,14 +450,16 @@ static void sources_done(struct sources *s) {
         free(s->ok);
 }
 
-/* Append a file read whole (c->files and c->texts have room): both strings are handed over. */
-static void add_file(struct natgw_config *c, char *path, char *text) {
+/* Append a file read whole (c->files and c->texts have room; @text is handed over): its entry,
+ * for the caller to give its path. */
+static struct natgw_conf_file *add_file(struct natgw_config *c, char *text) {
         struct natgw_conf_file *f = &c->files[c->n_files];
         size_t len = strlen(text);
 
-        *f = (struct natgw_conf_file) { .path = path, .size = len };
+        *f = (struct natgw_conf_file) { .size = len };
         natgw_sha256(text, len, f->sha256);
         c->texts[c->n_files++] = text;
+        return f;
 }
 
 /* include_dir = "DIR": relative to the main file's directory. */
@@ -535,7 +537,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         return r;
                 ctx->n_errors += r < 0 ? 1 : (unsigned)r;
                 src->ok[k] = r >= 0;
-                add_file(c, TAKE_PTR(path), TAKE_PTR(text));
+                add_file(c, TAKE_PTR(text))->path = TAKE_PTR(path);
         }
         return 0;
 }
@@ -675,8 +677,7 @@ int natgw_config_load_string_dir(const char *text, const char *name, const char 
                 sources_done(&src);
                 return -ENOMEM;
         }
-        add_file(c, NULL, TAKE_PTR(main_text));
-        c->files[0].path = strdup(ctx.file);
+        add_file(c, TAKE_PTR(main_text))->path = strdup(ctx.file);
         if (!c->files[0].path) {
                 sources_done(&src);
                 return -ENOMEM;

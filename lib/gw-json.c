@@ -273,7 +273,8 @@ json_t *natgw_check_json(const char *path, int r, const struct natgw_check_resul
         if (r < 0)
                 return json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
                                  natgw_ctl_errors_to_json(errors));
-        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", path, "egress", (json_int_t)res->egress,
-                         "forwards", (json_int_t)res->forwards, "map_elements", (json_int_t)res->map_elements,
-                         "warnings", natgw_ctl_errors_to_json(errors));
+        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:b,s:f,s:o*}", "ok", 1, "config", path, "egress",
+                         (json_int_t)res->egress, "forwards", (json_int_t)res->forwards, "map_elements",
+                         (json_int_t)res->map_elements, "kernel", res->kernel, "kernel_ms",
+                         (double)res->kernel_usec / 1000.0, "warnings", natgw_ctl_errors_to_json(errors));
 }

@@ -324,6 +324,30 @@ int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors) {
         return 0;
 }
 
+int natgw_gw_check_kernel(struct natgw_gw *gw, const char *path, struct natgw_errors *errors,
+                          struct natgw_check_result *ret) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_apply_stats stats = {};
+        int r;
+
+        r = natgw_config_load_file(path, &c, errors);
+        if (r < 0)
+                return r;
+        natgw_config_drop_texts(c);
+        r = natgw_nft_validate(gw->nft, c, errors, &stats);
+        if (r < 0)
+                return r;
+        warn_missing_interfaces(c, errors);
+        *ret = (struct natgw_check_result){
+                .egress = c->n_egress,
+                .forwards = c->n_forwards,
+                .map_elements = stats.elements,
+                .kernel = true,
+                .kernel_usec = stats.kernel_usec,
+        };
+        return 0;
+}
+
 int natgw_check_file(const char *path, struct natgw_errors *errors, struct natgw_check_result *ret) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;

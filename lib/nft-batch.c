@@ -662,6 +662,15 @@ int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret) {
         return builder_finish(&bl, ret);
 }
 
+void natgw_batch_strip_end(struct natgw_batch *b) {
+        const struct natgw_msg *m = b->n_msgs > 0 ? &b->msgs[b->n_msgs - 1] : NULL;
+
+        if (!m || m->kind != NATGW_MSG_CONTROL || m->offset == 0)
+                return;
+        b->len = m->offset;
+        b->n_msgs--;
+}
+
 const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t seq) {
         if (b->n_msgs == 0 || seq < b->msgs[0].seq || seq - b->msgs[0].seq >= b->n_msgs)
                 return NULL;

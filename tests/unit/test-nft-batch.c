@@ -237,6 +237,47 @@ static const struct natgw_table_set *state_set(const struct natgw_table_state *s
         return NULL;
 }
 
+/* A batch for the kernel to check and abort: the same messages, without the end, and nothing
+ * after the last one that asks for an ack. */
+static void test_batch_strip_end(void **state) {
+        struct natgw_prefix lan[] = { P("192.168.1.0", 24) };
+        struct natgw_config *c = config_new();
+        struct natgw_batch *b = NULL;
+        struct natgw_plan *p;
+        struct walk before, after;
+        uint16_t last_type = 0;
+        size_t len;
+
+        egress_add(c, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        forward_add(c, "web", "eth0", NATGW_PROTO_TCP, 8080, 8080, "192.168.1.30");
+        p = build(c);
+        assert_int_equal(natgw_batch_build(p, NULL, 1, NATGW_TABLE_F_OWNER, &b, NULL), 0);
+        before = walk_batch(b);
+        len = b->len;
+        natgw_batch_strip_end(b);
+        after = walk_batch(b);
+        assert_int_equal(after.msgs, before.msgs - 1);
+        assert_int_equal(after.acks, before.acks);
+        assert_int_equal(after.last_ack_seq, before.last_ack_seq);
+        assert_true(b->len < len);
+        /* The last message in the buffer is now the last that asks for an ack, not BATCH_END. */
+        for (const uint8_t *q = b->buf; q < b->buf + b->len;) {
+                struct nlmsghdr h;
+
+                memcpy(&h, q, sizeof(h));
+                last_type = h.nlmsg_type;
+                q += NLMSG_ALIGN(h.nlmsg_len);
+        }
+        assert_int_not_equal(last_type, NFNL_MSG_BATCH_END);
+        assert_int_equal(last_type >> 8, NFNL_SUBSYS_NFTABLES);
+        /* Once is all: a batch without an end has nothing more to strip. */
+        natgw_batch_strip_end(b);
+        assert_int_equal(walk_batch(b).msgs, after.msgs);
+        natgw_batch_free(b);
+        natgw_plan_free(p);
+        natgw_config_free(c);
+}
+
 static void test_batch_update(void **state) {
         struct natgw_prefix lan[] = { P("192.168.1.0", 24) }, dmz[] = { P("192.168.1.64", 26) };
         struct natgw_config *a = config_new(), *bc = config_new();
@@ -431,6 +472,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_batch_splits_and_maps_back),
                 cmocka_unit_test(test_batch_update),
+                cmocka_unit_test(test_batch_strip_end),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
