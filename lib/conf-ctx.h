@@ -37,6 +37,9 @@ void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s
 /* "an integer", "a string", ... */
 const char *natgw_conf_type_name(const config_setting_t *s);
 
+/* Add @name, of the entry at @line of ctx->file, to the names every file's entries share. 0 or -ENOMEM. */
+int natgw_conf_add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line);
+
 /* Report every member of @group whose name is not in the NULL-terminated @known. */
 void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
                            const char *const *known);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf-cache.h"
 #include "conf-dropin.h"
 #include "conf-entry.h"
 #include "conf-integers.h"
@@ -273,15 +274,6 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
         set_label(ctx, NULL);
 }
 
-static int add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line) {
-        if (GROW(ctx->names, ctx->cap_names, ctx->n_names + 1) < 0)
-                return -ENOMEM;
-        ctx->names[ctx->n_names++] = (struct natgw_conf_name) {
-                .name = name, .file = ctx->file, .rank = ctx->rank, .line = line,
-        };
-        return 0;
-}
-
 /* The entries of a section, or NULL when there are none (an absent or wrong key is reported). */
 static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                                            const char *key) {
@@ -345,7 +337,7 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                         c->egress[n_egress].file = file;
                 if (c->n_forwards > n_forwards)
                         c->forwards[n_forwards].file = file;
-                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
+                if (ctx->entry && natgw_conf_add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
         }
@@ -436,11 +428,15 @@ static void check_dropin_keys(struct natgw_conf_ctx *ctx, const config_setting_t
         }
 }
 
+static int read_text(const char *path, char **ret_text, struct stat *ret_st, struct natgw_errors *errors);
+
 /* The files being loaded, each parsed into its own tree; [0] is the main file. */
 struct sources {
         config_t *cfg;
-        bool *ok;      /* cfg[i] holds a tree */
+        bool *ok;             /* cfg[i] holds a tree */
+        const char **cached;  /* or the entries come from the config in force, of this file of it */
         size_t n;
+        const struct natgw_config *old; /* the config in force, NULL: none (no cache) */
 };
 
 static void sources_done(struct sources *s) {
@@ -448,6 +444,7 @@ static void sources_done(struct sources *s) {
                 config_destroy(&s->cfg[i]);
         free(s->cfg);
         free(s->ok);
+        free(s->cached);
 }
 
 /* Append a file read whole (c->files and c->texts have room; @text is handed over): its entry,
@@ -515,29 +512,57 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
         c->texts = c->files ? reallocarray(c->texts, 1 + n, sizeof(*c->texts)) : NULL;
         src->cfg = reallocarray(src->cfg, 1 + n, sizeof(*src->cfg));
         src->ok = reallocarray(src->ok, 1 + n, sizeof(*src->ok));
-        if (!c->files || !c->texts || !src->cfg || !src->ok)
+        src->cached = reallocarray(src->cached, 1 + n, sizeof(*src->cached));
+        if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *path = NULL, *text = NULL;
+                const struct natgw_conf_file *was;
+                struct natgw_conf_file *f;
+                struct stat st;
                 size_t k = src->n;
 
                 if (asprintf(&path, "%s/%s", c->include_dir, names[i]) < 0)
                         return -ENOMEM;
-                r = natgw_config_read_file(path, &text, ctx->errors);
+                was = natgw_conf_cache_find(src->old, path);
+                config_init(&src->cfg[k]);
+                src->ok[k] = false;
+                src->cached[k] = NULL;
+                /* Still the file the config in force read: its entries are those. */
+                if (was && stat(path, &st) >= 0 && natgw_conf_file_same(was, &st)) {
+                        src->n++;
+                        src->cached[k] = was->path;
+                        f = &c->files[c->n_files];
+                        *f = *was;
+                        f->path = TAKE_PTR(path);
+                        c->texts[c->n_files++] = NULL;
+                        continue;
+                }
+                r = read_text(path, &text, &st, ctx->errors);
+                if (r < 0)
+                        config_destroy(&src->cfg[k]); /* the slot is not taken */
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
                         ctx->n_errors++;
                         continue;
                 }
-                config_init(&src->cfg[k]);
                 src->n++;
-                r = parse_text(&src->cfg[k], text, path, ctx->errors);
+                f = add_file(c, TAKE_PTR(text));
+                natgw_conf_file_set_identity(f, &st);
+                /* Another file, or the same one written again, with the text the config in
+                 * force was made of: not parsed again either. */
+                if (was && memcmp(was->sha256, f->sha256, sizeof(f->sha256)) == 0) {
+                        src->cached[k] = was->path;
+                        f->path = TAKE_PTR(path);
+                        continue;
+                }
+                r = parse_text(&src->cfg[k], c->texts[c->n_files - 1], path, ctx->errors);
                 if (r == -ENOMEM)
                         return r;
                 ctx->n_errors += r < 0 ? 1 : (unsigned)r;
                 src->ok[k] = r >= 0;
-                add_file(c, TAKE_PTR(text))->path = TAKE_PTR(path);
+                f->path = TAKE_PTR(path);
         }
         return 0;
 }
@@ -580,13 +605,17 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                         ctx->file = c->files[i].path;
                         check_dropin_keys(ctx, config_root_setting(&src->cfg[i]));
                 }
-        for (const char *const *key = sections; *key; key++)
-                for (size_t i = 0; i < src->n; i++)
-                        if (src->ok[i]) {
-                                ctx->file = c->files[i].path;
-                                ctx->rank = (unsigned)i;
+        for (const char *const *key = sections; *key && ctx->r >= 0; key++)
+                for (size_t i = 0; i < src->n; i++) {
+                        ctx->file = c->files[i].path;
+                        ctx->rank = (unsigned)i;
+                        if (src->cached[i]) {
+                                r = natgw_conf_cache_copy(ctx, src->old, src->cached[i], *key, c->files[i].path, c);
+                                if (r < 0)
+                                        ctx->r = r;
+                        } else if (src->ok[i])
                                 parse_section(ctx, config_root_setting(&src->cfg[i]), *key, c->files[i].path, c);
-                        }
+                }
         ctx->file = main_file;
         if (ctx->r < 0)
                 return ctx->r;
@@ -645,15 +674,16 @@ static void sort_errors(struct natgw_errors *errors, size_t from, const struct n
                 errors->v[from + i] = v[i].e;
 }
 
-/* See conf.h. */
-int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
-                                 struct natgw_config **ret, struct natgw_errors *errors) {
+/* The loader: @text of the main file @name, its drop-ins from @include_dir or as it says, the
+ * unchanged ones taken from @old (NULL: none). */
+static int load(const char *text, const char *name, const char *include_dir, const struct natgw_config *old,
+                struct natgw_config **ret, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
         struct natgw_conf_ctx ctx = {
                 .file = name ? name : "<string>",
                 .errors = errors,
         };
-        struct sources src = {};
+        struct sources src = { .old = old };
         char *main_text;
         size_t from = errors->n;
         int r;
@@ -663,7 +693,8 @@ int natgw_config_load_string_dir(const char *text, const char *name, const char 
         main_text = strdup(text);
         src.cfg = calloc(1, sizeof(*src.cfg));
         src.ok = calloc(1, sizeof(*src.ok));
-        if (!c || !main_text || !src.cfg || !src.ok) {
+        src.cached = calloc(1, sizeof(*src.cached));
+        if (!c || !main_text || !src.cfg || !src.ok || !src.cached) {
                 free(main_text);
                 sources_done(&src);
                 return -ENOMEM;
@@ -700,6 +731,12 @@ int natgw_config_load_string_dir(const char *text, const char *name, const char 
         return 0;
 }
 
+/* See conf.h. */
+int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
+                                 struct natgw_config **ret, struct natgw_errors *errors) {
+        return load(text, name, include_dir, NULL, ret, errors);
+}
+
 /**
  * natgw_config_load_string() - parse and validate config text in memory
  * @text:   NUL-terminated config text
@@ -721,7 +758,7 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
  * or a FIFO is no config, and /dev/zero would never end. The size is bounded all the same, as
  * the file may grow while it is read.
  */
-static int read_file(const char *path, char **ret) {
+static int read_file(const char *path, char **ret, struct stat *ret_st) {
         _cleanup_(closep) int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         _cleanup_(freep) char *buf = NULL;
         size_t n = 0, cap = 0;
@@ -756,16 +793,18 @@ static int read_file(const char *path, char **ret) {
         if (memchr(buf, 0, n))
                 return -EBADMSG;
         *ret = TAKE_PTR(buf);
+        if (ret_st)
+                *ret_st = st;
         return 0;
 }
 
-/* See conf.h. */
-int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
+/* natgw_config_read_file(), and which file was read (fstat of it: @ret_st, unless NULL). */
+static int read_text(const char *path, char **ret_text, struct stat *ret_st, struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         char too_big[64];
         int r;
 
-        r = read_file(path, &text);
+        r = read_file(path, &text, ret_st);
         if (r < 0) {
                 snprintf(too_big, sizeof(too_big), "the file is larger than %u MiB",
                          NATGW_CONFIG_SIZE_MAX / 1024 / 1024);
@@ -783,14 +822,25 @@ int natgw_config_read_file(const char *path, char **ret_text, struct natgw_error
 }
 
 /* See conf.h. */
-int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
+        return read_text(path, ret_text, NULL, errors);
+}
+
+/* See conf.h. */
+int natgw_config_load_file_cached(const char *path, const struct natgw_config *old, struct natgw_config **ret,
+                                  struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         int r;
 
         r = natgw_config_read_file(path, &text, errors);
         if (r < 0)
                 return r;
-        return natgw_config_load_string(text, path, ret, errors);
+        return load(text, path, NULL, old, ret, errors);
+}
+
+/* See conf.h. */
+int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+        return natgw_config_load_file_cached(path, NULL, ret, errors);
 }
 
 /**

@@ -113,6 +113,10 @@ struct natgw_conf_file {
         char *path;  /* as given for the main file; include_dir + "/" + name for a drop-in */
         uint64_t size;
         uint8_t sha256[NATGW_SHA256_SIZE];
+        /* Which file it was (fstat of what was read), for the next reload (lib/conf-cache.h). */
+        bool identity;
+        uint64_t dev, ino;
+        int64_t st_size, mtime_ns, ctime_ns;
 };
 
 struct natgw_config {
@@ -203,6 +207,16 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
  */
 int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
                                  struct natgw_config **ret, struct natgw_errors *errors);
+
+/**
+ * natgw_config_load_file_cached() - natgw_config_load_file(), reusing the config in force
+ * @old: the config in force (NULL: none): a drop-in that is still the file @old read (device,
+ *       inode, size, mtime, ctime) is not read again, one whose text has the same SHA-256 is not
+ *       parsed again; their entries are copied from @old. A drop-in read again has no text in
+ *       the model's texts (NULL).
+ */
+int natgw_config_load_file_cached(const char *path, const struct natgw_config *old, struct natgw_config **ret,
+                                  struct natgw_errors *errors);
 
 /* The file an entry is written in (its file, or the main one). */
 static inline const char *natgw_config_entry_file(const struct natgw_config *c, const char *file) {

@@ -181,11 +181,13 @@ static int record_write_dropins(const char *record, const struct natgw_config *c
         if (mkdir(tmp, 0700) < 0)
                 return -errno;
         for (size_t i = 1; i < c->n_files; i++) {
-                _cleanup_(freep) char *p = NULL;
+                const char *name = strrchr(c->files[i].path, '/') + 1;
+                _cleanup_(freep) char *p = NULL, *was = NULL;
 
-                if (asprintf(&p, "%s/%s", tmp, strrchr(c->files[i].path, '/') + 1) < 0)
+                if (asprintf(&p, "%s/%s", tmp, name) < 0 || asprintf(&was, "%s/%s", dir, name) < 0)
                         return -ENOMEM;
-                r = record_write(p, c->texts[i]);
+                /* A drop-in not read again is the one the record holds already. */
+                r = c->texts[i] ? record_write(p, c->texts[i]) : link(was, p) < 0 ? -errno : 0;
                 if (r < 0)
                         return r;
         }
@@ -253,7 +255,8 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
 
         /* The texts are kept in the model until recorded: the record must hold exactly what was
          * applied. */
-        r = natgw_config_load_file(path, &c, errors);
+        /* Drop-ins unchanged since the config in force are neither read nor parsed again. */
+        r = natgw_config_load_file_cached(path, gw->config, &c, errors);
         if (r < 0)
                 return r;
         /* Before the apply, which creates the table if it was not there. */

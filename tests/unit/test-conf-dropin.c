@@ -296,6 +296,125 @@ static void test_include_dir_value(void **state) {
                       "test.conf:1: \"include_dir\" must name a directory, got \"\"");
 }
 
+/* Load dir/natgwd.conf (main_text, written to disk) with @old as the config in force. */
+static struct natgw_config *load_cached(const struct natgw_config *old) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        char path[PATH_MAX];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(main_text, f);
+        assert_int_equal(fclose(f), 0);
+        if (natgw_config_load_file_cached(path, old, &c, &errors) != 0)
+                dump_errors(&errors);
+        assert_int_equal(errors.n, 0);
+        assert_non_null(c);
+        return c;
+}
+
+/* The forward named @name of @c: its port and the file it was read from (NULL: none). */
+static int port_of(const struct natgw_config *c, const char *name, const char **ret_file) {
+        for (size_t i = 0; i < c->n_forwards; i++)
+                if (streq(c->forwards[i].name, name)) {
+                        *ret_file = c->forwards[i].file;
+                        return c->forwards[i].ports[0].lo;
+                }
+        return -1;
+}
+
+static void assert_port(const struct natgw_config *c, const char *name, int port) {
+        const char *file = NULL;
+        bool owned = false;
+
+        assert_int_equal(port_of(c, name, &file), port);
+        /* A copy points at the new model's own file name, not the old one's. */
+        for (size_t i = 0; i < c->n_files; i++)
+                owned |= file == c->files[i].path;
+        assert_true(owned);
+}
+
+#define FWD(name, port) "forward = ( { name = \"" name "\"; proto = \"tcp\"; port = " port "; to = \"192.168.1.2\"; } );\n"
+
+/* The cache of unchanged drop-ins is never stale. */
+static void test_cache(void **state) {
+        struct natgw_config *c[8] = {};
+        char a[PATH_MAX], b[PATH_MAX], t1[PATH_MAX], t2[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
+        struct stat st;
+        size_t n = 0;
+        FILE *f;
+
+        snprintf(a, sizeof(a), "%s/a.conf", confd);
+        snprintf(b, sizeof(b), "%s/b.conf", confd);
+        snprintf(link, sizeof(link), "%s/c.conf", confd);
+        snprintf(t1, sizeof(t1), "%s/t1", dir);
+        snprintf(t2, sizeof(t2), "%s/t2", dir);
+        put("a.conf", FWD("a", "22"));
+        put("b.conf", FWD("b", "23"));
+        f = fopen(t1, "w");
+        assert_non_null(f);
+        fputs(FWD("c", "26"), f);
+        assert_int_equal(fclose(f), 0);
+        f = fopen(t2, "w");
+        assert_non_null(f);
+        fputs(FWD("c", "27"), f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(symlink(t1, link), 0);
+        /* Files younger than the file system's time resolution are never trusted by their times. */
+        sleep(3);
+
+        c[n++] = load_cached(NULL);
+        assert_int_equal(c[0]->n_files, 4);
+        assert_true(c[0]->files[1].identity);
+
+        /* Nothing changed: no drop-in is read, the entries are the same. */
+        c[n++] = load_cached(c[0]);
+        for (size_t i = 1; i < 4; i++)
+                assert_null(c[1]->texts[i]);
+        assert_port(c[1], "a", 22);
+        assert_port(c[1], "b", 23);
+        assert_port(c[1], "c", 26);
+        assert_memory_equal(c[1]->files[1].sha256, c[0]->files[1].sha256, NATGW_SHA256_SIZE);
+
+        /* Same size, same inode, the mtime put back: the content is read again. */
+        assert_int_equal(stat(a, &st), 0);
+        put("a.conf", FWD("a", "24"));
+        assert_int_equal(utimensat(AT_FDCWD, a, (const struct timespec[]) { st.st_atim, st.st_mtim }, 0), 0);
+        c[n++] = load_cached(c[1]);
+        assert_port(c[2], "a", 24);
+        assert_non_null(c[2]->texts[1]);
+        assert_null(c[2]->texts[2]);
+
+        /* Replaced by a rename (as editors and configuration management write). */
+        snprintf(tmp, sizeof(tmp), "%s/b.tmp", confd);
+        f = fopen(tmp, "w");
+        assert_non_null(f);
+        fputs(FWD("b", "25"), f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(rename(tmp, b), 0);
+        c[n++] = load_cached(c[2]);
+        assert_port(c[3], "b", 25);
+        assert_port(c[3], "a", 24);
+
+        /* A symlink pointed elsewhere. */
+        snprintf(tmp, sizeof(tmp), "%s/c.tmp", confd);
+        assert_int_equal(symlink(t2, tmp), 0);
+        assert_int_equal(rename(tmp, link), 0);
+        c[n++] = load_cached(c[3]);
+        assert_port(c[4], "c", 27);
+
+        /* A drop-in removed takes its entries along. */
+        assert_int_equal(unlink(b), 0);
+        c[n++] = load_cached(c[4]);
+        assert_int_equal(c[5]->n_forwards, 3);
+        assert_int_equal(port_of(c[5], "b", &(const char *){ NULL }), -1);
+
+        while (n > 0)
+                natgw_config_free(c[--n]);
+}
+
 /* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
 static void test_sha256(void **state) {
         static const struct { const char *in; const char *out; } v[] = {
@@ -337,6 +456,7 @@ int main(void) {
                 WITH_DIR(test_not_regular),
                 WITH_DIR(test_symlinks),
                 WITH_DIR(test_unreadable),
+                WITH_DIR(test_cache),
                 cmocka_unit_test(test_include_dir_value),
                 cmocka_unit_test(test_sha256),
         };
