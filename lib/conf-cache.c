@@ -96,7 +96,7 @@ int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config 
                 unsigned line;
 
                 if (fwd) {
-                        if (!old->forwards[i].file || !streq(old->forwards[i].file, old_path))
+                        if (old->forwards[i].file != old_path)
                                 continue;
                         if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0 ||
                             forward_copy(&old->forwards[i], file, &c->forwards[c->n_forwards]) < 0)
@@ -104,7 +104,7 @@ int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config 
                         name = c->forwards[c->n_forwards].name;
                         line = c->forwards[c->n_forwards++].line;
                 } else {
-                        if (old->egress[i].kind != kind || !old->egress[i].file || !streq(old->egress[i].file, old_path))
+                        if (old->egress[i].kind != kind || old->egress[i].file != old_path)
                                 continue;
                         if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0 ||
                             egress_copy(&old->egress[i], file, &c->egress[c->n_egress]) < 0)

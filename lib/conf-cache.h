@@ -27,7 +27,7 @@ const struct natgw_conf_file *natgw_conf_cache_find(const struct natgw_config *o
  * natgw_conf_cache_copy() - the entries of one section of an unchanged drop-in, from the config in force
  * @ctx:      the loader (its names get the copies' names, as ctx->file, ctx->rank)
  * @old:      the config in force
- * @old_path: the drop-in's path in @old
+ * @old_path: the drop-in's path in @old, the very string of @old->files its entries point to
  * @key:      "masquerade", "snat" or "forward"
  * @file:     the drop-in's path in @c, which the copies are marked with
  * @c:        the model being built
