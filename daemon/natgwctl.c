@@ -24,6 +24,7 @@ static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
 static bool arg_json;
 static unsigned arg_top = NATGW_CTL_TOP_DEFAULT;
 static double arg_timeout = 300;
+static bool arg_kernel;
 
 static void help(void) {
         printf("Usage: natgwctl [OPTIONS] COMMAND\n"
@@ -32,13 +33,15 @@ static void help(void) {
                "  reload         re-read the config file and apply it (waits until the kernel has it)\n"
                "  status         daemon, config, last reload, kernel settings, conntrack\n"
                "  show           every entry with its counters\n"
-               "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
+               "  check [FILE]   validate FILE here, or natgwd's own config file, without applying;\n"
+               "                 with --kernel, natgwd has the kernel check the batch a reload would send\n"
                "  conntrack      the top sources and destinations in the conntrack table\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
                "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
+               "  -k, --kernel        check: natgwd has the kernel check the batch a reload would send\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n\n"
                "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
@@ -50,13 +53,14 @@ static int parse_argv(int argc, char *argv[]) {
                 { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
                 { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+                { "kernel", no_argument, NULL, 'k' },
                 {},
         };
         char *end;
         long n;
         int c;
 
-        while ((c = getopt_long(argc, argv, "S:jn:T:Vh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "S:jn:T:kVh", options, NULL)) >= 0)
                 switch (c) {
                 case 'S':
                         arg_socket = optarg;
@@ -80,6 +84,9 @@ static int parse_argv(int argc, char *argv[]) {
                                 fprintf(stderr, "natgwctl: --timeout must be a number of seconds up to 86400\n");
                                 return -EINVAL;
                         }
+                        break;
+                case 'k':
+                        arg_kernel = true;
                         break;
                 case 'V':
                         printf("natgwctl %s\n", NATGW_VERSION);
@@ -297,6 +304,10 @@ static void print_status(const json_t *r) {
 
         printf("natgwd %s, pid %lld, running since %s\n", str(r, "version"), num(r, "pid"), str(r, "started"));
         printf("%-14s %s (generation %lld)\n", "config:", str(r, "config"), num(r, "generation"));
+        /* As sha256sum(1) prints them, so that "sha256sum -c" can compare with the disk. */
+        for (size_t i = 0; i < json_array_size(json_object_get(r, "files")); i++)
+                printf("%-14s %s  %s\n", i == 0 ? "files:" : "", str(json_array_get(json_object_get(r, "files"), i), "sha256"),
+                       str(json_array_get(json_object_get(r, "files"), i), "path"));
         printf("%-14s %lld egress, %lld forwards, %lld map elements\n", "entries:", num(entries, "egress"),
                num(entries, "forwards"), num(entries, "map_elements"));
         printf("%-14s table %s, compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
@@ -432,8 +443,12 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                 break;
         case NATGW_CTL_CHECK:
                 print_errors(json_object_get(reply, "warnings"), stderr, "");
-                printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld\n", str(reply, "config"),
+                printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld", str(reply, "config"),
                        num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
+                if (json_is_true(json_object_get(reply, "kernel")))
+                        printf("; the kernel accepts it (checked and aborted in %.1f ms, nothing changed)",
+                               json_number_value(json_object_get(reply, "kernel_ms")));
+                printf("\n");
                 break;
         case NATGW_CTL_STATUS:
                 print_status(reply);
@@ -468,12 +483,17 @@ static int check_local(const char *path) {
         return print_reply(NATGW_CTL_CHECK, reply);
 }
 
-static int call(enum natgw_ctl_command cmd) {
-        struct natgw_ctl_request req = { .command = cmd, .top = arg_top };
+static int call(enum natgw_ctl_command cmd, const char *config) {
+        struct natgw_ctl_request req = { .command = cmd, .top = arg_top, .kernel = arg_kernel };
         _cleanup_(json_decrefp) json_t *reply = NULL;
         _cleanup_(freep) char *error = NULL;
         int r;
 
+        /* natgwd resolves nothing against its own working directory: the path goes absolute. */
+        if (config && !realpath(config, req.config)) {
+                fprintf(stderr, "natgwctl: %s: %s\n", config, strerror(errno));
+                return EXIT_REJECTED;
+        }
         r = natgw_ctl_call(arg_socket, &req, (uint64_t)(arg_timeout * 1e6), &reply, &error);
         if (r < 0) {
                 if (error)
@@ -506,6 +526,12 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "natgwctl: unknown command \"%s\"; see --help\n", verb);
                 return EXIT_USAGE;
         }
+        if (arg_kernel && cmd != NATGW_CTL_CHECK) {
+                fprintf(stderr, "natgwctl: --kernel goes only with check\n");
+                return EXIT_USAGE;
+        }
+        if (cmd == NATGW_CTL_CHECK && arg_kernel && optind >= argc - 1)
+                return call(cmd, optind == argc - 1 ? argv[optind] : NULL);
         if (cmd == NATGW_CTL_CHECK && optind == argc - 1)
                 return check_local(argv[optind]);
         /* check takes one file: what follows it is the unexpected argument. */
@@ -515,5 +541,5 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "natgwctl: unexpected argument \"%s\" after %s\n", argv[optind], verb);
                 return EXIT_USAGE;
         }
-        return call(cmd);
+        return call(cmd, NULL);
 }

@@ -229,14 +229,17 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         return reply;
 }
 
-static json_t *check(void) {
+/* check: the file (natgwd's own unless the request names one); with "kernel", the kernel checks
+ * what a reload would send, through natgwd's socket, which owns the table. */
+static json_t *check(struct daemon *d, const struct natgw_ctl_request *req) {
+        const char *path = req->config[0] ? req->config : arg_config;
         struct natgw_errors errors = {};
         struct natgw_check_result res;
         json_t *reply;
         int r;
 
-        r = natgw_check_file(arg_config, &errors, &res);
-        reply = natgw_check_json(arg_config, r, &res, &errors);
+        r = req->kernel ? natgw_gw_check_kernel(d->gw, path, &errors, &res) : natgw_check_file(path, &errors, &res);
+        reply = natgw_check_json(path, r, &res, &errors);
         natgw_errors_clear(&errors);
         return reply;
 }
@@ -297,7 +300,7 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 *ret_reply = show(d);
                 break;
         case NATGW_CTL_CHECK:
-                *ret_reply = check();
+                *ret_reply = check(d, req);
                 break;
         case NATGW_CTL_CONNTRACK:
                 *ret_reply = conntrack_top(req->top);

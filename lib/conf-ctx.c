@@ -76,3 +76,12 @@ void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *g
                         natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
         }
 }
+
+int natgw_conf_add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line) {
+        if (GROW(ctx->names, ctx->cap_names, ctx->n_names + 1) < 0)
+                return -ENOMEM;
+        ctx->names[ctx->n_names++] = (struct natgw_conf_name) {
+                .name = name, .file = ctx->file, .rank = ctx->rank, .line = line,
+        };
+        return 0;
+}

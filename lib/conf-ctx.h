@@ -9,7 +9,8 @@
 #include "conf.h"
 
 struct natgw_conf_ctx {
-        const char *file;              /* name used in errors */
+        const char *file;              /* name used in errors: the file being read */
+        unsigned rank;                 /* its place: 0 the main file, then the drop-ins in order */
         struct natgw_errors *errors;
         unsigned n_errors;             /* config errors added so far */
         int r;                         /* first failure that is not a config error (-ENOMEM) */
@@ -35,6 +36,9 @@ void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s
 
 /* "an integer", "a string", ... */
 const char *natgw_conf_type_name(const config_setting_t *s);
+
+/* Add @name, of the entry at @line of ctx->file, to the names every file's entries share. 0 or -ENOMEM. */
+int natgw_conf_add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line);
 
 /* Report every member of @group whose name is not in the NULL-terminated @known. */
 void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,

@@ -6,22 +6,20 @@
  * to the cross-entry checks in conf-validate.c. The entries themselves are parsed in conf-entry.c.
  */
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "conf-cache.h"
+#include "conf-dropin.h"
 #include "conf-entry.h"
 #include "conf-integers.h"
+#include "conf-read.h"
 #include "conf-validate.h"
 #include "util.h"
 
-/* A config file is text a person edits; anything this big is a mistake, not a config. */
-#define NATGW_CONFIG_SIZE_MAX (64u * 1024 * 1024)
-
 static const char *const top_keys[] = {
-        "version", "on_exit", "kernel", "conntrack", "masquerade", "snat", "forward", NULL,
+        "version", "on_exit", "kernel", "conntrack", "include_dir", "masquerade", "snat", "forward", NULL,
 };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
@@ -272,13 +270,6 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
         set_label(ctx, NULL);
 }
 
-static int add_name(struct natgw_conf_ctx *ctx, const char *name, unsigned line) {
-        if (GROW(ctx->names, ctx->cap_names, ctx->n_names + 1) < 0)
-                return -ENOMEM;
-        ctx->names[ctx->n_names++] = (struct natgw_conf_name) { .name = name, .line = line };
-        return 0;
-}
-
 /* The entries of a section, or NULL when there are none (an absent or wrong key is reported). */
 static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                                            const char *key) {
@@ -309,9 +300,17 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
         return NULL;
 }
 
-/* Every entry of the section @key (masquerade, snat or forward) that is valid goes into the model. */
+/*
+ * The sections of entries, in the order the model keeps them (masquerade entries first, then
+ * snat, then forwards), each read from the main file and then from every drop-in. A new kind of
+ * entry (netmap, issue 15) is one more row here and in dropin_sections.
+ */
+static const char *const sections[] = { "masquerade", "snat", "forward", NULL };
+static const char dropin_sections[] = "masquerade, snat and forward";
+
+/* Every entry of the section @key of @root that is valid goes into the model, marked as @file's. */
 static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *key,
-                          struct natgw_config *c) {
+                          const char *file, struct natgw_config *c) {
         const config_setting_t *section = get_section(ctx, root, key);
         unsigned n;
 
@@ -320,6 +319,7 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
         n = (unsigned) config_setting_length(section);
         for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
                 const config_setting_t *g = get_entry(ctx, section, pos);
+                size_t n_egress = c->n_egress, n_forwards = c->n_forwards;
 
                 if (!g)
                         continue;
@@ -328,55 +328,15 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                 else
                         natgw_conf_parse_egress(ctx, g, streq(key, "snat") ? NATGW_EGRESS_SNAT
                                                                            : NATGW_EGRESS_MASQUERADE, pos, c);
-                if (ctx->entry && add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
+                /* The entry parsers append at most one entry, and know nothing of files. */
+                if (c->n_egress > n_egress)
+                        c->egress[n_egress].file = file;
+                if (c->n_forwards > n_forwards)
+                        c->forwards[n_forwards].file = file;
+                if (ctx->entry && natgw_conf_add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
         }
-}
-
-static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config **ret) {
-        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
-        const config_setting_t *root = config_root_setting(cfg);
-        int r;
-
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->path = strdup(ctx->file);
-        if (!c->path)
-                return -ENOMEM;
-        c->kernel.ip_forward = true;
-        c->conntrack.max = -1;
-        c->conntrack.buckets = -1;
-        c->conntrack.warn = 80;
-        c->conntrack.critical = 95;
-        c->conntrack.interval = 1.0;
-        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
-                c->conntrack.timeouts[i] = -1;
-        c->conntrack.auto_grow_ceiling = -1;
-        c->conntrack.auto_grow_step = -1;
-
-        natgw_conf_check_keys(ctx, root, top_keys);
-        parse_version(ctx, root, c);
-        parse_on_exit(ctx, root, c);
-        parse_kernel(ctx, root, c);
-        parse_conntrack(ctx, root, c);
-        /* The model wants masquerade entries first, then snat, whatever the order in the file. */
-        parse_section(ctx, root, "masquerade", c);
-        parse_section(ctx, root, "snat", c);
-        parse_section(ctx, root, "forward", c);
-        if (ctx->r < 0)
-                return ctx->r;
-
-        /* Entries with errors of their own are not in the model, but their names still count. */
-        r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0 || ctx->n_errors > 0)
-                return -EINVAL;
-
-        *ret = TAKE_PTR(c);
-        return 0;
 }
 
 static int syntax_error(struct natgw_errors *errors, const config_t *cfg, const char *name) {
@@ -398,42 +358,12 @@ static int syntax_error(struct natgw_errors *errors, const config_t *cfg, const 
         return r < 0 ? r : -EINVAL;
 }
 
-struct error_pos {
-        struct natgw_error e;
-        size_t i;
-};
-
-static int error_pos_cmp(const void *a, const void *b) {
-        const struct error_pos *x = a, *y = b;
-
-        if (x->e.line != y->e.line)
-                return x->e.line < y->e.line ? -1 : 1;
-        return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Put the errors from @from on in line order, keeping the order of those on one line. */
-static void sort_errors(struct natgw_errors *errors, size_t from) {
-        _cleanup_(freep) struct error_pos *v = NULL;
-        size_t n = errors->n - from;
-
-        if (n < 2)
-                return;
-        v = calloc(n, sizeof(*v));
-        if (!v)
-                return; /* the order is a nicety; the errors are all there */
-        for (size_t i = 0; i < n; i++)
-                v[i] = (struct error_pos) { .e = errors->v[from + i], .i = i };
-        qsort(v, n, sizeof(*v), error_pos_cmp);
-        for (size_t i = 0; i < n; i++)
-                errors->v[from + i] = v[i].e;
-}
-
 /*
- * natgwd reads one file (DESIGN.md): settings pulled in by @include would carry lines of another
- * file, which the model cannot name, and libconfig would open the included path (a FIFO there
- * hangs the daemon) before natgwd could see the directive. So the text is searched first and
- * libconfig never gets it. The test is libconfig's own (a line that starts with blanks and
- * "@include"), only without regard to comments: a commented-out @include is refused too.
+ * natgwd reads its files and nothing else (DESIGN.md): settings pulled in by @include would carry
+ * lines of another file, which the model cannot name, and libconfig would open the included path
+ * (a FIFO there hangs the daemon) before natgwd could see the directive. So the text is searched
+ * first and libconfig never gets it. The test is libconfig's own (a line that starts with blanks
+ * and "@include"), only without regard to comments: a commented-out @include is refused too.
  */
 static int reject_includes(const char *text, const char *name, struct natgw_errors *errors) {
         unsigned line = 1, found = 0;
@@ -444,7 +374,8 @@ static int reject_includes(const char *text, const char *name, struct natgw_erro
                 p += strspn(p, " \t");
                 if (strncmp(p, "@include", strlen("@include")) == 0) {
                         if (natgw_errors_add(errors, name, line, NULL,
-                                             "@include is not supported: natgwd reads one file") < 0)
+                                             "@include is not supported: drop-in files are read "
+                                             "from include_dir") < 0)
                                 return -ENOMEM;
                         found++;
                 }
@@ -453,121 +384,399 @@ static int reject_includes(const char *text, const char *name, struct natgw_erro
         return found > 0 ? -EINVAL : 0;
 }
 
+/*
+ * Parse @text of the file @name into @cfg (config_init()ed): @include refused, libconfig's syntax,
+ * then the integers libconfig would silently truncate. Returns the number of such integer errors
+ * (the tree is usable: the caller reports the rest of the file too), -EINVAL when there is no
+ * tree, -ENOMEM.
+ */
+static int parse_text(config_t *cfg, const char *text, const char *name, struct natgw_errors *errors) {
+        int r;
+
+        r = reject_includes(text, name, errors);
+        if (r < 0)
+                return r;
+        if (!config_read_string(cfg, text))
+                return syntax_error(errors, cfg, name);
+        return natgw_conf_check_integers(text, name, errors);
+}
+
+/* A drop-in holds sections of entries only: other keys of the main file are refused by name. */
+static void check_dropin_keys(struct natgw_conf_ctx *ctx, const config_setting_t *root) {
+        int n = config_setting_length(root);
+
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(root, i);
+                const char *name = config_setting_name(s);
+                bool section = false, main_key = false;
+
+                for (const char *const *k = sections; *k; k++)
+                        section |= streq(name, *k);
+                for (const char *const *k = top_keys; *k; k++)
+                        main_key |= streq(name, *k);
+                if (section)
+                        continue;
+                if (main_key)
+                        natgw_conf_error(ctx, s, "\"%s\" is not allowed in a drop-in file (drop-ins hold only "
+                                         "%s lists)", name, dropin_sections);
+                else
+                        natgw_conf_error(ctx, s, "unknown key \"%s\"", name);
+        }
+}
+
+/* The files being loaded, each parsed into its own tree; [0] is the main file. */
+struct sources {
+        config_t *cfg;
+        bool *ok;             /* cfg[i] holds a tree */
+        const char **cached;  /* or the entries come from the config in force, of this file of it */
+        size_t n;
+        const struct natgw_config *old; /* the config in force, NULL: none (no cache) */
+};
+
+static void sources_done(struct sources *s) {
+        for (size_t i = 0; i < s->n; i++)
+                config_destroy(&s->cfg[i]);
+        free(s->cfg);
+        free(s->ok);
+        free(s->cached);
+}
+
+/* Append a file read whole (c->files and c->texts have room; @text is handed over): its entry,
+ * for the caller to give its path. */
+static struct natgw_conf_file *add_file(struct natgw_config *c, char *text) {
+        struct natgw_conf_file *f = &c->files[c->n_files];
+        size_t len = strlen(text);
+
+        *f = (struct natgw_conf_file) { .size = len };
+        natgw_sha256(text, len, f->sha256);
+        c->texts[c->n_files++] = text;
+        return f;
+}
+
+/* include_dir = "DIR": relative to the main file's directory. */
+static int parse_include_dir(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *override,
+                             struct natgw_config *c) {
+        const config_setting_t *s = config_setting_get_member(root, "include_dir");
+        const char *v, *slash;
+
+        if (!s)
+                return 0;
+        v = config_setting_get_string(s);
+        if (!v) {
+                natgw_conf_type_error(ctx, s, "include_dir", "a string (a directory)");
+                return 0;
+        }
+        if (!v[0]) {
+                natgw_conf_error(ctx, s, "\"include_dir\" must name a directory, got \"\"");
+                return 0;
+        }
+        slash = strrchr(ctx->file, '/');
+        if (override)
+                c->include_dir = strdup(override);
+        else if (v[0] == '/' || !slash)
+                c->include_dir = strdup(v);
+        else if (asprintf(&c->include_dir, "%.*s/%s", (int)(slash - ctx->file), ctx->file, v) < 0)
+                c->include_dir = NULL;
+        return c->include_dir ? (int)config_setting_source_line(s) : -ENOMEM;
+}
+
+/*
+ * Read and parse every drop-in of c->include_dir into @src (after the main file). A directory that
+ * cannot be listed and a drop-in that cannot be read are errors at the include_dir line: the
+ * operator named the directory, and a config silently without some of its entries is worse than
+ * a reload refused.
+ */
+static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_config *c,
+                        struct sources *src) {
+        _cleanup_(natgw_conf_dropin_freep) char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = natgw_conf_dropin_list(c->include_dir, &names, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (natgw_errors_add(ctx->errors, ctx->file, line, NULL, "include_dir \"%s\": %s", c->include_dir,
+                                     r == -E2BIG ? "more than 10000 drop-in files" : strerror(-r)) < 0)
+                        return -ENOMEM;
+                ctx->n_errors++;
+                return 0;
+        }
+        c->files = reallocarray(c->files, 1 + n, sizeof(*c->files));
+        c->texts = c->files ? reallocarray(c->texts, 1 + n, sizeof(*c->texts)) : NULL;
+        src->cfg = reallocarray(src->cfg, 1 + n, sizeof(*src->cfg));
+        src->ok = reallocarray(src->ok, 1 + n, sizeof(*src->ok));
+        src->cached = reallocarray(src->cached, 1 + n, sizeof(*src->cached));
+        if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *path = NULL, *text = NULL;
+                const struct natgw_conf_file *was;
+                struct natgw_conf_file *f;
+                struct stat st;
+                size_t k = src->n;
+
+                if (asprintf(&path, "%s/%s", c->include_dir, names[i]) < 0)
+                        return -ENOMEM;
+                was = natgw_conf_cache_find(src->old, path);
+                config_init(&src->cfg[k]);
+                src->ok[k] = false;
+                src->cached[k] = NULL;
+                /* Still the file the config in force read: its entries are those. */
+                if (was && stat(path, &st) >= 0 && natgw_conf_file_same(was, &st)) {
+                        src->n++;
+                        src->cached[k] = was->path;
+                        f = &c->files[c->n_files];
+                        *f = *was;
+                        f->path = TAKE_PTR(path);
+                        c->texts[c->n_files++] = NULL;
+                        continue;
+                }
+                r = natgw_conf_read_text(path, &text, &st, ctx->errors);
+                if (r < 0)
+                        config_destroy(&src->cfg[k]); /* the slot is not taken */
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        ctx->n_errors++;
+                        continue;
+                }
+                src->n++;
+                f = add_file(c, TAKE_PTR(text));
+                natgw_conf_file_set_identity(f, &st);
+                /* Another file, or the same one written again, with the text the config in
+                 * force was made of: not parsed again either. */
+                if (was && memcmp(was->sha256, f->sha256, sizeof(f->sha256)) == 0) {
+                        src->cached[k] = was->path;
+                        f->path = TAKE_PTR(path);
+                        continue;
+                }
+                r = parse_text(&src->cfg[k], c->texts[c->n_files - 1], path, ctx->errors);
+                if (r == -ENOMEM)
+                        return r;
+                ctx->n_errors += r < 0 ? 1 : (unsigned)r;
+                src->ok[k] = r >= 0;
+                f->path = TAKE_PTR(path);
+        }
+        return 0;
+}
+
+static void set_defaults(struct natgw_config *c) {
+        c->kernel.ip_forward = true;
+        c->conntrack.max = -1;
+        c->conntrack.buckets = -1;
+        c->conntrack.warn = 80;
+        c->conntrack.critical = 95;
+        c->conntrack.interval = 1.0;
+        for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
+                c->conntrack.timeouts[i] = -1;
+        c->conntrack.auto_grow_ceiling = -1;
+        c->conntrack.auto_grow_step = -1;
+}
+
+/* The main file's settings, the drop-ins, then every section of every file. */
+static int build(struct sources *src, const char *include_dir, struct natgw_conf_ctx *ctx,
+                 struct natgw_config *c) {
+        const config_setting_t *root = config_root_setting(&src->cfg[0]);
+        const char *main_file = ctx->file;
+        int r;
+
+        natgw_conf_check_keys(ctx, root, top_keys);
+        parse_version(ctx, root, c);
+        parse_on_exit(ctx, root, c);
+        parse_kernel(ctx, root, c);
+        parse_conntrack(ctx, root, c);
+        r = parse_include_dir(ctx, root, include_dir, c);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = read_dropins(ctx, (unsigned)r, c, src);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 1; i < src->n; i++)
+                if (src->ok[i]) {
+                        ctx->file = c->files[i].path;
+                        check_dropin_keys(ctx, config_root_setting(&src->cfg[i]));
+                }
+        for (const char *const *key = sections; *key && ctx->r >= 0; key++)
+                for (size_t i = 0; i < src->n; i++) {
+                        ctx->file = c->files[i].path;
+                        ctx->rank = (unsigned)i;
+                        if (src->cached[i]) {
+                                r = natgw_conf_cache_copy(ctx, src->old, src->cached[i], *key, c->files[i].path, c);
+                                if (r < 0)
+                                        ctx->r = r;
+                        } else if (src->ok[i])
+                                parse_section(ctx, config_root_setting(&src->cfg[i]), *key, c->files[i].path, c);
+                }
+        ctx->file = main_file;
+        if (ctx->r < 0)
+                return ctx->r;
+
+        /* Entries with errors of their own are not in the model, but their names still count. */
+        r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || ctx->n_errors > 0)
+                return -EINVAL;
+        return 0;
+}
+
+struct error_pos {
+        struct natgw_error e;
+        size_t rank, i;
+};
+
+static int error_pos_cmp(const void *a, const void *b) {
+        const struct error_pos *x = a, *y = b;
+
+        if (x->rank != y->rank)
+                return x->rank < y->rank ? -1 : 1;
+        if (x->e.line != y->e.line)
+                return x->e.line < y->e.line ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The position of @file among @files (the main file first, then the drop-ins in name order). */
+static size_t file_rank(const char *file, const struct natgw_conf_file *files, size_t n_files) {
+        for (size_t k = 0; file && k < n_files; k++)
+                if (streq(file, files[k].path))
+                        return k;
+        return 0;
+}
+
+/* Put the errors from @from on in file order, then line order, keeping the order of those on one line. */
+static void sort_errors(struct natgw_errors *errors, size_t from, const struct natgw_conf_file *files,
+                        size_t n_files) {
+        _cleanup_(freep) struct error_pos *v = NULL;
+        size_t n = errors->n - from;
+
+        if (n < 2)
+                return;
+        v = calloc(n, sizeof(*v));
+        if (!v)
+                return; /* the order is a nicety; the errors are all there */
+        for (size_t i = 0; i < n; i++)
+                v[i] = (struct error_pos) {
+                        .e = errors->v[from + i],
+                        .rank = file_rank(errors->v[from + i].file, files, n_files),
+                        .i = i,
+                };
+        qsort(v, n, sizeof(*v), error_pos_cmp);
+        for (size_t i = 0; i < n; i++)
+                errors->v[from + i] = v[i].e;
+}
+
+/* The loader: @text of the main file @name, its drop-ins from @include_dir or as it says, the
+ * unchanged ones taken from @old (NULL: none). */
+static int load(const char *text, const char *name, const char *include_dir, const struct natgw_config *old,
+                struct natgw_config **ret, struct natgw_errors *errors) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_conf_ctx ctx = {
+                .file = name ? name : "<string>",
+                .errors = errors,
+        };
+        struct sources src = { .old = old };
+        char *main_text;
+        size_t from = errors->n;
+        int r;
+
+        text = text ? text : "";
+        c = calloc(1, sizeof(*c));
+        main_text = strdup(text);
+        src.cfg = calloc(1, sizeof(*src.cfg));
+        src.ok = calloc(1, sizeof(*src.ok));
+        src.cached = calloc(1, sizeof(*src.cached));
+        if (!c || !main_text || !src.cfg || !src.ok || !src.cached) {
+                free(main_text);
+                sources_done(&src);
+                return -ENOMEM;
+        }
+        set_defaults(c);
+        c->path = strdup(ctx.file);
+        c->files = calloc(1, sizeof(*c->files));
+        c->texts = calloc(1, sizeof(*c->texts));
+        if (!c->path || !c->files || !c->texts) {
+                free(main_text);
+                sources_done(&src);
+                return -ENOMEM;
+        }
+        add_file(c, TAKE_PTR(main_text))->path = strdup(ctx.file);
+        if (!c->files[0].path) {
+                sources_done(&src);
+                return -ENOMEM;
+        }
+        config_init(&src.cfg[0]);
+        src.n = 1;
+        r = parse_text(&src.cfg[0], text, ctx.file, errors);
+        src.ok[0] = r >= 0;
+        if (r >= 0) {
+                /* Counted as config errors, so that build() reports the rest and then fails. */
+                ctx.n_errors = (unsigned) r;
+                r = build(&src, include_dir, &ctx, c);
+        }
+        sources_done(&src);
+        free(ctx.names);
+        sort_errors(errors, from, c->files, c->n_files);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* See conf.h. */
+int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
+                                 struct natgw_config **ret, struct natgw_errors *errors) {
+        return load(text, name, include_dir, NULL, ret, errors);
+}
+
 /**
  * natgw_config_load_string() - parse and validate config text in memory
  * @text:   NUL-terminated config text
- * @name:   the file name to use in error messages
+ * @name:   the file name to use in error messages (include_dir is relative to its directory)
  * @ret:    on success, the validated model (caller frees with natgw_config_free())
- * @errors: every problem found is appended here, in line order
+ * @errors: every problem found is appended here, in file order (the main file, then the
+ *          drop-ins in name order), then line order
  *
  * Return: 0 when the text is valid; -EINVAL when it is not (@errors holds why); -ENOMEM.
  * @ret is untouched on failure.
  */
 int natgw_config_load_string(const char *text, const char *name, struct natgw_config **ret,
                              struct natgw_errors *errors) {
-        struct natgw_conf_ctx ctx = {
-                .file = name ? name : "<string>",
-                .errors = errors,
-        };
-        size_t from = errors->n;
-        config_t cfg;
-        int r;
-
-        r = reject_includes(text ? text : "", ctx.file, errors);
-        if (r < 0)
-                return r;
-        config_init(&cfg);
-        if (!config_read_string(&cfg, text ? text : ""))
-                r = syntax_error(errors, &cfg, ctx.file);
-        else {
-                /* Counted as config errors, so that build() reports the rest and then fails. */
-                r = natgw_conf_check_integers(text ? text : "", ctx.file, errors);
-                if (r >= 0) {
-                        ctx.n_errors = (unsigned) r;
-                        r = build(&cfg, &ctx, ret);
-                }
-        }
-        config_destroy(&cfg);
-        free(ctx.names);
-        sort_errors(errors, from);
-        return r;
-}
-
-/*
- * Open without blocking (a FIFO would wait for a writer) and take only a regular file: a device
- * or a FIFO is no config, and /dev/zero would never end. The size is bounded all the same, as
- * the file may grow while it is read.
- */
-static int read_file(const char *path, char **ret) {
-        _cleanup_(closep) int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        _cleanup_(freep) char *buf = NULL;
-        size_t n = 0, cap = 0;
-        struct stat st;
-
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -ENODEV; /* said as "not a regular file" */
-        for (;;) {
-                ssize_t k;
-
-                if (GROW(buf, cap, n + 4096 + 1) < 0)
-                        return -ENOMEM;
-                k = read(fd, buf + n, cap - n - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                n += (size_t)k;
-                if (n > NATGW_CONFIG_SIZE_MAX)
-                        return -EFBIG;
-                if (k == 0)
-                        break;
-        }
-        buf[n] = 0;
-        /* libconfig reads up to the first NUL: the rest of the file would be silently ignored. */
-        if (memchr(buf, 0, n))
-                return -EBADMSG;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return natgw_config_load_string_dir(text, name, NULL, ret, errors);
 }
 
 /* See conf.h. */
-int natgw_config_read_file(const char *path, char **ret_text, struct natgw_errors *errors) {
-        _cleanup_(freep) char *text = NULL;
-        char too_big[64];
-        int r;
-
-        r = read_file(path, &text);
-        if (r < 0) {
-                snprintf(too_big, sizeof(too_big), "the file is larger than %u MiB",
-                         NATGW_CONFIG_SIZE_MAX / 1024 / 1024);
-                if (natgw_errors_add(errors, path, 0, NULL, "cannot read: %s",
-                                     r == -EBADMSG ? "the file contains a NUL byte"
-                                     : r == -ENODEV ? "not a regular file"
-                                     : r == -EFBIG  ? too_big
-                                                    : strerror(-r)) < 0)
-                        return -ENOMEM;
-                /* A NUL byte is a fault of the text, like a syntax error. */
-                return r == -EBADMSG ? -EINVAL : r;
-        }
-        *ret_text = TAKE_PTR(text);
-        return 0;
-}
-
-/* See conf.h. */
-int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+int natgw_config_load_file_cached(const char *path, const struct natgw_config *old, struct natgw_config **ret,
+                                  struct natgw_errors *errors) {
         _cleanup_(freep) char *text = NULL;
         int r;
 
         r = natgw_config_read_file(path, &text, errors);
         if (r < 0)
                 return r;
-        return natgw_config_load_string(text, path, ret, errors);
+        return load(text, path, NULL, old, ret, errors);
+}
+
+/* See conf.h. */
+int natgw_config_load_file(const char *path, struct natgw_config **ret, struct natgw_errors *errors) {
+        return natgw_config_load_file_cached(path, NULL, ret, errors);
+}
+
+/**
+ * natgw_config_free() - free a model
+ * @c: the model, or NULL
+ *
+ * Return: NULL.
+ */
+
+/* See conf.h. */
+void natgw_config_drop_texts(struct natgw_config *c) {
+        for (size_t i = 0; c->texts && i < c->n_files; i++) {
+                free(c->texts[i]);
+                c->texts[i] = NULL;
+        }
 }
 
 /**
@@ -583,6 +792,12 @@ struct natgw_config *natgw_config_free(struct natgw_config *c) {
                 natgw_egress_done(&c->egress[i]);
         for (size_t i = 0; i < c->n_forwards; i++)
                 natgw_forward_done(&c->forwards[i]);
+        natgw_config_drop_texts(c);
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i].path);
+        free(c->files);
+        free(c->texts);
+        free(c->include_dir);
         free(c->egress);
         free(c->forwards);
         free(c->path);

@@ -5,6 +5,7 @@
  * here compares every entry with every other: each check sorts, then looks at neighbours.
  */
 
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -18,13 +19,14 @@ struct check {
         unsigned n_found;
 };
 
-_printf_(4, 5)
-static int report(struct check *k, unsigned line, const char *entry, const char *fmt, ...) {
+/* An error at @file (NULL: the main file) and @line. */
+_printf_(5, 6)
+static int report(struct check *k, const char *file, unsigned line, const char *entry, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = natgw_errors_addv(k->errors, NATGW_SEVERITY_ERROR, k->file, line, entry, fmt, ap);
+        r = natgw_errors_addv(k->errors, NATGW_SEVERITY_ERROR, file ? file : k->file, line, entry, fmt, ap);
         va_end(ap);
         if (r < 0)
                 return r;
@@ -40,11 +42,24 @@ static int name_cmp(const void *a, const void *b) {
 
         if (r != 0)
                 return r;
+        if (x->rank != y->rank)
+                return x->rank < y->rank ? -1 : 1;
         return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Where the other entry of a conflict is: "line N" in the same file, "FILE:N" in another one. */
+static const char *where(const char *file, const char *other_file, unsigned other_line, char *buf,
+                         size_t size) {
+        if (!other_file || (file && streq(file, other_file)))
+                snprintf(buf, size, "line %u", other_line);
+        else
+                snprintf(buf, size, "%s:%u", other_file, other_line);
+        return buf;
 }
 
 static int check_names(struct check *k, const struct natgw_conf_name *names, size_t n) {
         _cleanup_(freep) struct natgw_conf_name *v = NULL;
+        char at[PATH_MAX + 16];
         size_t first = 0;
         int r;
 
@@ -60,8 +75,8 @@ static int check_names(struct check *k, const struct natgw_conf_name *names, siz
                         first = i;
                         continue;
                 }
-                r = report(k, v[i].line, v[i].name, "name already used by the entry at line %u",
-                           v[first].line);
+                r = report(k, v[i].file, v[i].line, v[i].name, "name already used by the entry at %s",
+                           where(v[i].file, v[first].file, v[first].line, at, sizeof(at)));
                 if (r < 0)
                         return r;
         }
@@ -73,8 +88,30 @@ static int check_names(struct check *k, const struct natgw_conf_name *names, siz
 struct egress_source {
         const struct natgw_egress *e;
         const struct natgw_prefix *p;
+        size_t rank; /* the place of the entry's file (natgw_conf_name.rank) */
         size_t i; /* index in the model, the last tie-breaker */
 };
+
+/* The place of @file among c->files: drop-ins come after the main file, in name order (so their
+ * paths, which share the directory, sort as they do). */
+static size_t file_rank(const struct natgw_config *c, const char *file) {
+        size_t lo = 1, hi = c->n_files;
+
+        if (!file || c->n_files == 0 || file == c->files[0].path)
+                return 0;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int r = strcmp(file, c->files[mid].path);
+
+                if (r == 0)
+                        return mid;
+                if (r < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return 0;
+}
 
 static int egress_source_cmp(const void *a, const void *b) {
         const struct egress_source *x = a, *y = b;
@@ -84,7 +121,9 @@ static int egress_source_cmp(const void *a, const void *b) {
                 r = natgw_prefix_cmp(x->p, y->p);
         if (r != 0)
                 return r;
-        /* In a run of equal keys, the entry first in the file comes first. */
+        /* In a run of equal keys, the entry first in the files comes first. */
+        if (x->rank != y->rank)
+                return x->rank < y->rank ? -1 : 1;
         if (x->e->line != y->e->line)
                 return x->e->line < y->e->line ? -1 : 1;
         return x->i < y->i ? -1 : x->i > y->i;
@@ -92,7 +131,7 @@ static int egress_source_cmp(const void *a, const void *b) {
 
 static int check_egress(struct check *k, const struct natgw_config *c) {
         _cleanup_(freep) struct egress_source *v = NULL;
-        char buf[NATGW_PREFIX_STRLEN];
+        char buf[NATGW_PREFIX_STRLEN], at[PATH_MAX + 16];
         size_t n = 0, first = 0;
         int r;
 
@@ -106,7 +145,8 @@ static int check_egress(struct check *k, const struct natgw_config *c) {
         n = 0;
         for (size_t i = 0; i < c->n_egress; i++)
                 for (size_t j = 0; j < c->egress[i].n_sources; j++, n++)
-                        v[n] = (struct egress_source) { &c->egress[i], &c->egress[i].sources[j], n };
+                        v[n] = (struct egress_source) { &c->egress[i], &c->egress[i].sources[j],
+                                                        file_rank(c, c->egress[i].file), n };
         qsort(v, n, sizeof(*v), egress_source_cmp);
 
         for (size_t i = 1; i < n; i++) {
@@ -118,11 +158,12 @@ static int check_egress(struct check *k, const struct natgw_config *c) {
                 }
                 natgw_prefix_format(b->p, buf, sizeof(buf));
                 if (a->e == b->e)
-                        r = report(k, b->e->line, b->e->name, "source %s is listed twice", buf);
+                        r = report(k, b->e->file, b->e->line, b->e->name, "source %s is listed twice", buf);
                 else
-                        r = report(k, b->e->line, b->e->name,
-                                   "source %s on \"%s\" is already used by entry \"%s\" (line %u)", buf,
-                                   b->e->out_interface, a->e->name, a->e->line);
+                        r = report(k, b->e->file, b->e->line, b->e->name,
+                                   "source %s on \"%s\" is already used by entry \"%s\" (%s)", buf,
+                                   b->e->out_interface, a->e->name,
+                                   where(b->e->file, a->e->file, a->e->line, at, sizeof(at)));
                 if (r < 0)
                         return r;
         }
@@ -366,7 +407,7 @@ static int overlap_cmp(const void *p, const void *q) {
 
 /* In file order: by the later entry, then by the one it collides with. */
 static int report_overlaps(struct sweep *w) {
-        char buf[NATGW_PORTS_STRLEN];
+        char buf[NATGW_PORTS_STRLEN], at[PATH_MAX + 16];
         int r;
 
         qsort(w->found, w->n_pairs, sizeof(*w->found), overlap_cmp);
@@ -374,8 +415,8 @@ static int report_overlaps(struct sweep *w) {
                 const struct overlap *o = &w->found[i];
                 const struct natgw_forward *fa = &w->c->forwards[o->a], *fb = &w->c->forwards[o->b];
 
-                r = report(w->k, fb->line, fb->name, "overlaps entry \"%s\" (line %u) on %s port%s %s",
-                           fa->name, fa->line, o->proto == NATGW_PROTO_TCP ? "tcp" : "udp",
+                r = report(w->k, fb->file, fb->line, fb->name, "overlaps entry \"%s\" (%s) on %s port%s %s",
+                           fa->name, where(fb->file, fa->file, fa->line, at, sizeof(at)), o->proto == NATGW_PROTO_TCP ? "tcp" : "udp",
                            o->ports.lo == o->ports.hi ? "" : "s",
                            natgw_ports_format(&o->ports, buf, sizeof(buf)));
                 if (r < 0)
@@ -494,7 +535,7 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
                         continue;
                 r = sweep_group(&w, from, i);
                 if (r == -E2BIG) {
-                        r = report(k, 0, NULL,
+                        r = report(k, NULL, 0, NULL,
                                    "too many overlapping forwards: only the first %d are reported",
                                    NATGW_OVERLAPS_MAX);
                         if (r < 0)

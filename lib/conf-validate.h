@@ -12,6 +12,8 @@
 struct natgw_conf_name {
         const char *name;
         unsigned line;
+        const char *file; /* NULL: the main file */
+        unsigned rank;    /* the file's place: 0 the main file, then the drop-ins in name order */
 };
 
 /**

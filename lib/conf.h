@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "diag.h"
+#include "util-sha256.h"
 
 #define NATGW_CONFIG_DEFAULT "/etc/natgw/natgwd.conf"
 
@@ -27,6 +28,7 @@ enum natgw_egress_kind {
 
 struct natgw_egress {
         char *name;
+        const char *file; /* the file it is written in: a path of natgw_config.files; NULL: the main one */
         unsigned line;
         enum natgw_egress_kind kind;
         struct natgw_prefix *sources;
@@ -49,6 +51,7 @@ enum natgw_to_port {
 
 struct natgw_forward {
         char *name;
+        const char *file; /* as in struct natgw_egress */
         unsigned line;
         char in_interface[IFNAMSIZ]; /* "" = any interface */
         unsigned protos;             /* NATGW_PROTO_* bits */
@@ -105,8 +108,25 @@ enum natgw_on_exit {
         NATGW_ON_EXIT_REMOVE, /* a clean stop deletes table inet natgw */
 };
 
+/* A file a config was read from: the main file, then each drop-in of include_dir in name order. */
+struct natgw_conf_file {
+        char *path;  /* as given for the main file; include_dir + "/" + name for a drop-in */
+        uint64_t size;
+        uint8_t sha256[NATGW_SHA256_SIZE];
+        /* Which file it was (fstat of what was read), for the next reload (lib/conf-cache.h). */
+        bool identity;
+        uint64_t dev, ino;
+        int64_t st_size, mtime_ns, ctime_ns;
+};
+
 struct natgw_config {
         char *path;
+        char *include_dir; /* as resolved (relative to the main file's directory); NULL: none */
+        struct natgw_conf_file *files; /* files[0] is the main file */
+        size_t n_files;
+        /* The text of each file (indexed as files), kept until natgw_config_drop_texts(): for a
+         * caller that records what it applied. NULL when dropped. */
+        char **texts;
         int version;
         enum natgw_on_exit on_exit;
         struct {
@@ -177,6 +197,34 @@ int natgw_config_read_file(const char *path, char **ret_text, struct natgw_error
  */
 int natgw_config_load_string(const char *text, const char *name, struct natgw_config **ret,
                              struct natgw_errors *errors);
+
+/**
+ * natgw_config_load_string_dir() - natgw_config_load_string() with include_dir replaced
+ * @include_dir: the directory of drop-ins to read instead of the one the text names (which must
+ *               name one); NULL: as the text says
+ *
+ * For a record of an applied config, whose drop-ins were copied elsewhere.
+ */
+int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
+                                 struct natgw_config **ret, struct natgw_errors *errors);
+
+/**
+ * natgw_config_load_file_cached() - natgw_config_load_file(), reusing the config in force
+ * @old: the config in force (NULL: none): a drop-in that is still the file @old read (device,
+ *       inode, size, mtime, ctime) is not read again, one whose text has the same SHA-256 is not
+ *       parsed again; their entries are copied from @old. A drop-in read again has no text in
+ *       the model's texts (NULL).
+ */
+int natgw_config_load_file_cached(const char *path, const struct natgw_config *old, struct natgw_config **ret,
+                                  struct natgw_errors *errors);
+
+/* The file an entry is written in (its file, or the main one). */
+static inline const char *natgw_config_entry_file(const struct natgw_config *c, const char *file) {
+        return file ? file : c->path;
+}
+
+/* Free the texts kept in @c->texts (after they were recorded). */
+void natgw_config_drop_texts(struct natgw_config *c);
 
 struct natgw_config *natgw_config_free(struct natgw_config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);

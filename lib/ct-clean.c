@@ -15,6 +15,7 @@
 #include "ct-stale.h"
 #include "nl.h"
 #include "time-util.h"
+#include "util-sysctl.h"
 #include "util.h"
 
 /* The whole cleanup, reading and deleting: well inside the watchdog's margin (WatchdogSec=60s,
@@ -192,9 +193,15 @@ int natgw_ct_stale_clean(const struct natgw_config *old, const struct natgw_conf
         _cleanup_(natgw_ct_stale_freep) struct natgw_ct_stale *s = NULL;
         uint64_t start = natgw_mono_usec(), deadline = start + CT_CLEAN_DEADLINE_USEC;
         struct walk w = { .stats = stats };
+        int64_t count;
         int r;
 
         *stats = (struct natgw_ct_stale_stats){};
+        /* The new table is in: an entry made from now on is its own. With none left from before,
+         * there is nothing to classify, and the indexes over both configs (a tenth of a reload
+         * at 50,000 forwards) need not be built. Unreadable: the dump decides. */
+        if (natgw_sysctl_read_int("net/netfilter/nf_conntrack_count", &count) >= 0 && count == 0)
+                return 0;
         r = natgw_ct_stale_new(old, new, &s);
         if (r < 0)
                 return r;

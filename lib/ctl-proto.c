@@ -91,6 +91,20 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                         if (n < 1 || n > NATGW_CTL_TOP_MAX)
                                 return parse_error(ret_error, "\"top\" must be between 1 and %d", NATGW_CTL_TOP_MAX);
                         req.top = (unsigned)n;
+                } else if (streq(key, "kernel")) {
+                        if (!json_is_boolean(v))
+                                return parse_error(ret_error, "malformed request: \"kernel\" must be a boolean");
+                        req.kernel = json_is_true(v);
+                } else if (streq(key, "config")) {
+                        const char *path = json_string_value(v);
+
+                        if (!path)
+                                return parse_error(ret_error, "malformed request: \"config\" must be a string");
+                        /* natgwd's working directory means nothing to the client. */
+                        /* (A NUL inside is refused by the JSON parser already.) */
+                        if (path[0] != '/' || json_string_length(v) >= sizeof(req.config))
+                                return parse_error(ret_error, "\"config\" must be an absolute path");
+                        memcpy(req.config, path, json_string_length(v) + 1);
                 } else
                         /* Keys are ASCII names; do not echo arbitrary bytes back at length. */
                         return parse_error(ret_error, "unknown key \"%.*s\" in request", echo_len(key), key);
@@ -101,6 +115,10 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
         if (c < 0)
                 return parse_error(ret_error, "unknown command \"%.*s\"", echo_len(name), name);
         req.command = c;
+        if (req.config[0] && !req.kernel)
+                return parse_error(ret_error, "\"config\" goes only with \"kernel\": true");
+        if (req.kernel && c != NATGW_CTL_CHECK)
+                return parse_error(ret_error, "\"kernel\" goes only with the command \"check\"");
         *ret = req;
         return 0;
 }
@@ -108,7 +126,9 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
 char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
         _cleanup_(json_decrefp) json_t *j = json_pack("{s:s}", "command", natgw_ctl_command_to_string(req->command));
 
-        if (!j || (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0))
+        if (!j || (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0) ||
+            (req->kernel && json_object_set_new(j, "kernel", json_true()) < 0) ||
+            (req->config[0] && json_object_set_new(j, "config", json_string(req->config)) < 0))
                 return NULL;
         /* A request is a line like a reply. */
         return natgw_ctl_reply_format(j, NULL);

@@ -12,11 +12,13 @@
  * instead of a newline. Requests are at most NATGW_CTL_REQUEST_MAX bytes.
  *
  *   request: {"command": "reload"|"status"|"show"|"check"|"conntrack"[, "top": N]}
+ *            {"command": "check", "kernel": true[, "config": "/ABSOLUTE/PATH"]}
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 
 #include "diag.h"
@@ -38,6 +40,8 @@ enum natgw_ctl_command {
 struct natgw_ctl_request {
         enum natgw_ctl_command command;
         unsigned top; /* NATGW_CTL_CONNTRACK: how many top sources / destinations */
+        bool kernel;  /* NATGW_CTL_CHECK: the kernel checks the batch a reload would send */
+        char config[PATH_MAX]; /* NATGW_CTL_CHECK with kernel: the file, absolute; "": natgwd's own */
 };
 
 /* "reload", ... or NULL for a value out of range. */

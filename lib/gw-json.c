@@ -214,6 +214,22 @@ json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st) {
                          (json_int_t)st->usec);
 }
 
+/* The files of the config in force: the main file, then the drop-ins in the order read. */
+static json_t *files_json(const struct natgw_config *c) {
+        json_t *a = json_array();
+        char hex[NATGW_SHA256_HEX];
+
+        for (size_t i = 0; a && c && i < c->n_files; i++)
+                if (json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s}", "path", c->files[i].path, "role",
+                                                       i == 0 ? "main" : "drop-in", "size",
+                                                       (json_int_t)c->files[i].size, "sha256",
+                                                       natgw_sha256_hex(c->files[i].sha256, hex))) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info) {
         const struct natgw_config *c = gw->config;
         const struct natgw_apply_stats *s = &gw->last_stats;
@@ -236,6 +252,8 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
         if (!j || json_object_set_new(json_object_get(j, "last_apply"), "conntrack",
                                       natgw_ct_stale_json(&gw->last_ct_stale)) < 0 ||
             json_object_set_new(j, "control", control_json(info->control)) < 0 ||
+            json_object_set_new(j, "include_dir", c && c->include_dir ? json_string(c->include_dir) : json_null()) < 0 ||
+            json_object_set_new(j, "files", files_json(c)) < 0 ||
             json_object_set_new(j, "table_restore", restore_json(&gw->restore)) < 0)
                 return NULL;
         return TAKE_PTR(j);
@@ -246,7 +264,8 @@ json_t *natgw_check_json(const char *path, int r, const struct natgw_check_resul
         if (r < 0)
                 return json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
                                  natgw_ctl_errors_to_json(errors));
-        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:o*}", "ok", 1, "config", path, "egress", (json_int_t)res->egress,
-                         "forwards", (json_int_t)res->forwards, "map_elements", (json_int_t)res->map_elements,
-                         "warnings", natgw_ctl_errors_to_json(errors));
+        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:b,s:f,s:o*}", "ok", 1, "config", path, "egress",
+                         (json_int_t)res->egress, "forwards", (json_int_t)res->forwards, "map_elements",
+                         (json_int_t)res->map_elements, "kernel", res->kernel, "kernel_ms",
+                         (double)res->kernel_usec / 1000.0, "warnings", natgw_ctl_errors_to_json(errors));
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -90,7 +92,9 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
                         if (len < sizeof(others))
                                 snprintf(others + len, sizeof(others) - len, "%s)", j - i > 4 ? ", ..." : "");
                 }
-                (void)natgw_errors_warn(errors, c->path,
+                (void)natgw_errors_warn(errors,
+                                       natgw_config_entry_file(c, first < c->n_egress ? c->egress[first].file
+                                                                   : c->forwards[first - c->n_egress].file),
                                        first < c->n_egress ? c->egress[first].line
                                                            : c->forwards[first - c->n_egress].line,
                                        entry_name(c, first),
@@ -138,11 +142,65 @@ static int record_write(const char *path, const char *text) {
         return r;
 }
 
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+/* Delete the flat directory @dir (natgwd's own: files only) and what it holds; 0 when it is gone. */
+static int remove_flat_dir(const char *dir) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        const struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        return -errno;
+        return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/*
+ * The drop-ins of @c, copied under their own names into RECORD.d (replaced as a whole: written
+ * to RECORD.d.tmp first), or RECORD.d removed when @c has no include_dir.
+ */
+static int record_write_dropins(const char *record, const struct natgw_config *c) {
+        _cleanup_(freep) char *dir = NULL, *tmp = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s.d", record) < 0 || asprintf(&tmp, "%s.d.tmp", record) < 0)
+                return -ENOMEM;
+        r = remove_flat_dir(tmp);
+        if (r < 0)
+                return r;
+        if (!c->include_dir)
+                return remove_flat_dir(dir);
+        if (mkdir(tmp, 0700) < 0)
+                return -errno;
+        for (size_t i = 1; i < c->n_files; i++) {
+                const char *name = strrchr(c->files[i].path, '/') + 1;
+                _cleanup_(freep) char *p = NULL, *was = NULL;
+
+                if (asprintf(&p, "%s/%s", tmp, name) < 0 || asprintf(&was, "%s/%s", dir, name) < 0)
+                        return -ENOMEM;
+                /* A drop-in not read again is the one the record holds already. */
+                r = c->texts[i] ? record_write(p, c->texts[i]) : link(was, p) < 0 ? -errno : 0;
+                if (r < 0)
+                        return r;
+        }
+        r = remove_flat_dir(dir);
+        if (r < 0)
+                return r;
+        return rename(tmp, dir) < 0 ? -errno : 0;
+}
+
 /* The config in force before natgwd started, from the record, when natgwd's table is still in
  * the kernel (else this is a plain start: nothing of an earlier config is left to clean). */
 static void record_load(const struct natgw_gw *gw, const char *path, struct natgw_config **ret,
                         struct natgw_errors *errors) {
         struct natgw_errors record_errors = {};
+        _cleanup_(freep) char *text = NULL, *dir = NULL;
         int r;
 
         if (!gw->record_path || access(gw->record_path, F_OK) < 0)
@@ -156,7 +214,11 @@ static void record_load(const struct natgw_gw *gw, const char *path, struct natg
                                                strerror(-r), gw->record_path);
                 return;
         }
-        r = natgw_config_load_file(gw->record_path, ret, &record_errors);
+        r = natgw_config_read_file(gw->record_path, &text, &record_errors);
+        if (r >= 0 && asprintf(&dir, "%s.d", gw->record_path) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = natgw_config_load_string_dir(text, gw->record_path, dir, ret, &record_errors);
         if (r < 0) {
                 _cleanup_(freep) char *why =
                         record_errors.n > 0 ? natgw_error_format(&record_errors.v[0]) : NULL;
@@ -170,7 +232,14 @@ static void record_load(const struct natgw_gw *gw, const char *path, struct natg
 }
 
 int natgw_gw_remove_record(struct natgw_gw *gw) {
-        if (!gw->record_path || unlink(gw->record_path) >= 0 || errno == ENOENT)
+        _cleanup_(freep) char *dir = NULL;
+
+        if (!gw->record_path)
+                return 0;
+        if (asprintf(&dir, "%s.d", gw->record_path) < 0)
+                return -ENOMEM;
+        (void)remove_flat_dir(dir);
+        if (unlink(gw->record_path) >= 0 || errno == ENOENT)
                 return 0;
         return -errno;
 }
@@ -180,14 +249,12 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         struct natgw_ct_stale_stats ct_stats = {};
         const struct natgw_config *old;
         struct natgw_apply_stats stats;
-        _cleanup_(freep) char *text = NULL;
         int r;
 
-        /* Kept as read: the record must hold exactly what was applied. */
-        r = natgw_config_read_file(path, &text, errors);
-        if (r < 0)
-                return r;
-        r = natgw_config_load_string(text, path, &c, errors);
+        /* The texts are kept in the model until recorded: the record must hold exactly what was
+         * applied. */
+        /* Drop-ins unchanged since the config in force are neither read nor parsed again. */
+        r = natgw_config_load_file_cached(path, gw->config, &c, errors);
         if (r < 0)
                 return r;
         /* Before the apply, which creates the table if it was not there. */
@@ -219,13 +286,16 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                                                ct_stats.failed, ct_stats.stale, strerror(-ct_stats.first_error));
         }
         if (gw->record_path) {
-                r = record_write(gw->record_path, text);
+                r = record_write_dropins(gw->record_path, c);
+                if (r >= 0)
+                        r = record_write(gw->record_path, c->texts[0]);
                 if (r < 0)
                         (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "cannot write the record %s of the config in force: %s (after a "
                                                "restart, conntrack entries this config leaves stale are not deleted)",
                                                gw->record_path, strerror(-r));
         }
+        natgw_config_drop_texts(c);
         natgw_config_free(gw->config);
         gw->config = TAKE_PTR(c);
         gw->generation++;
@@ -252,6 +322,30 @@ int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors) {
         }
         rec->restored++;
         rec->last_kernel_usec = stats.kernel_usec;
+        return 0;
+}
+
+int natgw_gw_check_kernel(struct natgw_gw *gw, const char *path, struct natgw_errors *errors,
+                          struct natgw_check_result *ret) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_apply_stats stats = {};
+        int r;
+
+        r = natgw_config_load_file(path, &c, errors);
+        if (r < 0)
+                return r;
+        natgw_config_drop_texts(c);
+        r = natgw_nft_validate(gw->nft, c, errors, &stats);
+        if (r < 0)
+                return r;
+        warn_missing_interfaces(c, errors);
+        *ret = (struct natgw_check_result){
+                .egress = c->n_egress,
+                .forwards = c->n_forwards,
+                .map_elements = stats.elements,
+                .kernel = true,
+                .kernel_usec = stats.kernel_usec,
+        };
         return 0;
 }
 

@@ -97,7 +97,23 @@ int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors);
 /* What natgw_check_file() found in a valid file. */
 struct natgw_check_result {
         size_t egress, forwards, map_elements;
+        bool kernel;          /* the kernel checked the batch too (natgw_gw_check_kernel()) */
+        uint64_t kernel_usec; /* ... in this time */
 };
+
+/**
+ * natgw_gw_check_kernel() - natgw_check_file(), and the kernel checks what a reload would send
+ * @gw:     the gateway (its netlink socket owns the table: only it may have a batch checked)
+ * @path:   config file
+ * @errors: every problem, the kernel's mapped to entries (and, when valid, the warnings)
+ * @ret:    counts of the valid file
+ *
+ * natgw_nft_validate(): the batch of a reload to @path, which the kernel checks and aborts.
+ * Nothing changes: not the table, its generation, the config in force or the generation of @gw.
+ * Return: 0 when the file and the kernel accept it; -EINVAL when not; other -errno.
+ */
+int natgw_gw_check_kernel(struct natgw_gw *gw, const char *path, struct natgw_errors *errors,
+                          struct natgw_check_result *ret);
 
 /**
  * natgw_check_file() - load, validate and compile @path without touching the kernel

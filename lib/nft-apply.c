@@ -56,9 +56,11 @@ static bool seq_reserved(struct natgw_nft *n, const struct natgw_batch *b, uint3
 }
 
 /* One transaction for @p: an update of the table the last batch left (@update), else a
- * replace. On success the state it leaves is kept for the next one. */
+ * replace. On success the state it leaves is kept for the next one. With @validate_only the
+ * batch goes without its end: the kernel checks every message and aborts, and nothing changes,
+ * in the kernel or here. */
 static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool update, uint32_t flags,
-                      struct natgw_errors *errors, struct natgw_nl_ack *first, bool *ret_table_msg,
+                      bool validate_only, struct natgw_errors *errors, struct natgw_nl_ack *first, bool *ret_table_msg,
                       struct natgw_apply_stats *stats) {
         _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
         struct natgw_table_state st = {};
@@ -79,6 +81,8 @@ static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool upda
                 b = natgw_batch_free(b);
                 natgw_table_state_clear(&st);
         }
+        if (validate_only)
+                natgw_batch_strip_end(b);
         t1 = natgw_mono_usec();
         r = natgw_nft_transact(n->nl, b, p, errors, first);
         stats->kernel_usec += natgw_mono_usec() - t1;
@@ -89,6 +93,10 @@ static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool upda
                 const struct natgw_msg *m = natgw_batch_find(b, first->seq);
 
                 *ret_table_msg = m && m->kind == NATGW_MSG_TABLE;
+        }
+        if (validate_only) {
+                natgw_table_state_clear(&st);
+                return r;
         }
         if (r == 0) {
                 natgw_table_state_clear(&n->state);
@@ -112,8 +120,10 @@ static void errors_move(struct natgw_errors *to, struct natgw_errors *from) {
         natgw_errors_clear(from);
 }
 
-int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
-                    struct natgw_apply_stats *stats) {
+/* natgw_nft_apply(), or with @validate_only natgw_nft_validate(): the same batches, sent without
+ * their end. */
+static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool validate_only,
+                        struct natgw_errors *errors, struct natgw_apply_stats *stats) {
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
         struct natgw_errors update_errors = {};
         struct natgw_apply_stats st = {};
@@ -133,7 +143,7 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 struct natgw_nl_ack first = { .offset = UINT32_MAX };
                 bool table_msg = false;
 
-                r = apply_once(n, p, update, flags, &tmp, &first, &table_msg, &st);
+                r = apply_once(n, p, update, flags, validate_only, &tmp, &first, &table_msg, &st);
                 if (r == -EINVAL && update) {
                         /* The table is not as the last batch left it (deleted or changed behind
                          * natgwd's back where the kernel has no owner flag), or the kernel
@@ -161,9 +171,9 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 if (update_errors.n > 0) {
                         /* Applied, but the table had changed behind natgwd's back: say so. */
                         natgw_errors_warn(errors, c->path, 0, NULL,
-                                          "table inet natgw was not as natgwd left it (%s); it was replaced as a "
-                                          "whole",
-                                         update_errors.v[0].message);
+                                          "table inet natgw was not as natgwd left it (%s); %s as a whole",
+                                          update_errors.v[0].message,
+                                          validate_only ? "a reload would replace it" : "it was replaced");
                         natgw_errors_clear(&update_errors);
                 }
                 if (n->flags == FLAGS_UNKNOWN)
@@ -177,6 +187,16 @@ int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct na
                 }
                 return 0;
         }
+}
+
+int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
+                    struct natgw_apply_stats *stats) {
+        return apply_config(n, c, false, errors, stats);
+}
+
+int natgw_nft_validate(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
+                       struct natgw_apply_stats *stats) {
+        return apply_config(n, c, true, errors, stats);
 }
 
 void natgw_nft_forget(struct natgw_nft *n) {

@@ -289,7 +289,7 @@ struct elems {
 };
 
 /* Element @i of @x, nested into @nlh up to @limit: false when it does not fit (and nothing of it
- * stays). A deletion names the element by its key interval only. */
+ * stays). A deletion names the element by its key (interval) only. */
 static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, const struct elems *x, size_t i) {
         const struct natgw_map *m = x->m;
         size_t ei = x->subset ? x->subset[i] : i, key_len = m ? m->key_len : x->old->key_len;
@@ -302,7 +302,9 @@ static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, con
                 return false;
         if (!put_value(nlh, limit, NFTA_SET_ELEM_KEY, key, key_len))
                 goto cancel;
-        if ((!m || m->interval) && !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + key_len, key_len))
+        /* An old record of a set made without size is an interval map's. */
+        if ((m ? m->interval : x->old->size == 0) &&
+            !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + key_len, key_len))
                 goto cancel;
         if (m && x->counter_map) {
                 if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF,
@@ -555,8 +557,8 @@ static void put_clear(struct builder *bl, uint16_t type, const char *name, const
 /*
  * Empty what the previous batch made, in the order the kernel's reference counts allow: rules
  * first (they use maps and jump to chains), then map elements (they name chains and counters),
- * then the maps, chains and counters the new config no longer has. A map kept is only flushed,
- * the others are deleted (and recreated by put_maps()).
+ * then the maps, chains and counters the new config no longer has. A map kept loses only the
+ * elements that go, the others are deleted (and recreated by put_maps()).
  */
 static void put_clear_previous(struct builder *bl) {
         const struct natgw_table_state *old = bl->old, *st = bl->state;
@@ -565,8 +567,8 @@ static void put_clear_previous(struct builder *bl) {
         put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
         for (size_t i = 0; i < old->n_chains; i++)
                 put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
-        /* A kept hash map is flushed, a kept interval map loses the elements that go; a map
-         * deleted releases what its elements name as it goes: no flush first. */
+        /* A kept map loses the elements that go (its difference: nft-state.c); a map deleted
+         * releases what its elements name as it goes: no flush first. */
         for (size_t i = 0; i < old->n_sets; i++) {
                 const struct natgw_set_plan *sp = NULL;
 
@@ -660,6 +662,15 @@ int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret) {
         put_control(&bl, NFNL_MSG_BATCH_BEGIN);
         put_table(&bl, NFT_MSG_DELTABLE, 0, 0);
         return builder_finish(&bl, ret);
+}
+
+void natgw_batch_strip_end(struct natgw_batch *b) {
+        const struct natgw_msg *m = b->n_msgs > 0 ? &b->msgs[b->n_msgs - 1] : NULL;
+
+        if (!m || m->kind != NATGW_MSG_CONTROL || m->offset == 0)
+                return;
+        b->len = m->offset;
+        b->n_msgs--;
 }
 
 const struct natgw_msg *natgw_batch_find(const struct natgw_batch *b, uint32_t seq) {

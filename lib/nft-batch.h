@@ -77,6 +77,12 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
 /* A batch that only deletes the table (used by on_exit = "remove" and by tests). */
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret);
 
+/*
+ * Drop the batch's BATCH_END (its last message): the kernel then checks every message, answers
+ * each, and aborts the transaction instead of committing it (NFNL_ABORT_VALIDATE).
+ */
+void natgw_batch_strip_end(struct natgw_batch *b);
+
 struct natgw_batch *natgw_batch_free(struct natgw_batch *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_batch *, natgw_batch_free);
 

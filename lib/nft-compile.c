@@ -53,6 +53,17 @@ unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
         return 0;
 }
 
+const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx) {
+        const struct natgw_config *c = p->config;
+        const char *file = NULL;
+
+        if (idx < c->n_egress)
+                file = c->egress[idx].file;
+        else if (idx - c->n_egress < c->n_forwards)
+                file = c->forwards[idx - c->n_egress].file;
+        return natgw_config_entry_file(c, file);
+}
+
 static void maps_free(struct natgw_map *maps, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(maps[i].keys);
@@ -428,7 +439,8 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
 
                 total += n;
                 if (total > NATGW_PLAN_ELEMENTS_MAX) {
-                        natgw_errors_add(errors, c->path, c->forwards[i].line, c->forwards[i].name,
+                        natgw_errors_add(errors, natgw_config_entry_file(c, c->forwards[i].file),
+                                         c->forwards[i].line, c->forwards[i].name,
                                          "the forwards up to this entry expand to more than %u map "
                                          "elements (ports x protocols x allow_from); use fewer ports",
                                          NATGW_PLAN_ELEMENTS_MAX);

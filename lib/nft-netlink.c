@@ -115,6 +115,8 @@ void natgw_nft_report(const struct natgw_batch *b, const struct natgw_plan *p, c
         }
         if (!p)
                 entry = -1;
+        else if (entry >= 0)
+                file = natgw_plan_entry_file(p, (uint32_t)entry);
         natgw_errors_add(errors, file, entry >= 0 ? natgw_plan_entry_line(p, (uint32_t)entry) : 0,
                          entry >= 0 ? natgw_plan_entry_name(p, (uint32_t)entry) : NULL, "the kernel rejected %s: %s%s",
                          what, strerror(-a->error), detail);

@@ -94,6 +94,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
 /* Name and line of entry number @idx (egress entries first, then forwards). */
 const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx);
 unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx);
+/* The file the entry is written in (the main file or a drop-in). */
+const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx);
 size_t natgw_plan_n_entries(const struct natgw_plan *p);
 
 /* Size in bytes of one field in a key (before padding). */

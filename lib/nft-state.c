@@ -49,11 +49,11 @@ static const struct natgw_table_set *find_set(const struct natgw_table_state *s,
         return NULL;
 }
 
-/* ---- interval map elements as records, for an update's difference ---- */
+/* ---- map elements as records, for an update's difference ---- */
 
 /* Write the record of element @i of @m (@ctr: its counter twin) at @w (NULL: only count). */
 static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, bool ctr, size_t i, uint8_t *w) {
-        size_t klen = 2 * (size_t)m->key_len, vlen;
+        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), vlen;
         const void *v;
 
         if (ctr || m->kind == NATGW_MAP_EGRESS) { /* names a counter, or goes to the entry's chain */
@@ -152,10 +152,10 @@ static int recs_diff(const struct natgw_table_set *old, const struct natgw_table
 /*
  * What a batch for @p leaves, given what the previous one left (@old, NULL for a replace), and
  * what the update does with each set (@ret_sets, as st->sets): a hash map is kept when it is
- * there already and its new elements fit its size, and then flushed and refilled; an interval
- * map is kept when it is there already and at most NATGW_INTERVAL_DELETE_MAX of its elements
- * go, and then only the difference is sent. Any other set is (re)created, sized for its
- * elements.
+ * there already and its new elements fit its size, an interval map when it is there already and
+ * at most NATGW_INTERVAL_DELETE_MAX of its elements go; a kept map gets only its difference (the
+ * elements that go deleted, those that come added: a reload costs what changed, not the table).
+ * Any other set is (re)created, sized for its elements.
  *
  * A map is recreated only when it must be. The new elements of a kept map become visible at
  * the commit's generation switch (hash) or with the map's own swap to its new copy (interval
@@ -206,26 +206,27 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                         struct natgw_table_set *set = &st->sets[st->n_sets++];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
+                        _cleanup_(freep) uint32_t *idx = NULL;
 
                         natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
                         set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
                         set->elements = m->n;
                         was = old ? find_set(old, set->name) : NULL;
-                        if (m->interval) {
-                                _cleanup_(freep) uint32_t *idx = NULL;
-
-                                r = recs_build(p, m, ctr, set, &idx);
-                                if (r < 0)
-                                        goto fail;
-                                if (!was || !was->recs)
-                                        continue;
-                                r = recs_diff(was, set, idx, sp);
-                                if (r < 0)
-                                        goto fail;
+                        r = recs_build(p, m, ctr, set, &idx);
+                        if (r < 0)
+                                goto fail;
+                        /* A hash map is kept while its elements fit the size it was made with; an
+                         * interval map while few of its elements go. */
+                        if (!was || !was->recs || (m->interval ? was->size != 0 : was->size < m->n))
+                                continue;
+                        r = recs_diff(was, set, idx, sp);
+                        if (r < 0)
+                                goto fail;
+                        if (m->interval)
                                 sp->kept = sp->delta = sp->n_removed <= NATGW_INTERVAL_DELETE_MAX;
-                        } else if (was && was->size >= m->n) {
+                        else {
                                 set->size = was->size;
-                                sp->kept = true;
+                                sp->kept = sp->delta = true;
                         }
                 }
         }

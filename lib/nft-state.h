@@ -19,15 +19,15 @@
 
 /*
  * One kernel set of the table, the size it was created with (0: no size, an interval map) and
- * the elements it holds. For interval maps also the elements themselves, as records (a 16-bit
- * length, then key start and end and what the element maps to: data bytes, or the name of the
- * entry whose chain or counter it names), sorted (memcmp): an update sends only the difference.
+ * the elements it holds, also as records (a 16-bit length, then the key, start and end for an
+ * interval map, and what the element maps to: data bytes, or the name of the entry whose chain
+ * or counter it names), sorted (memcmp): an update sends only the difference.
  */
 struct natgw_table_set {
         char name[48];
         uint32_t size;
         size_t elements;
-        uint8_t *recs;    /* interval maps: the records, back to back */
+        uint8_t *recs;    /* the records, back to back */
         size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
         uint32_t key_len; /* bytes of one key (start or end) */
 };
@@ -63,7 +63,7 @@ uint32_t natgw_batch_set_size(size_t n_elements);
 /* What an update does with one set of the new state. */
 struct natgw_set_plan {
         bool kept;        /* the set stays (else it is created, after a delete if it was there) */
-        bool delta;       /* kept interval map: only the difference is sent */
+        bool delta;       /* kept map: only the difference is sent */
         size_t *removed;  /* delta: offsets of the old records to delete (in the old set's recs) */
         size_t n_removed;
         uint32_t *added;  /* delta: indexes of the plan map's elements to add */

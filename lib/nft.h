@@ -60,6 +60,25 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
 int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                     struct natgw_apply_stats *stats);
 
+/**
+ * natgw_nft_validate() - have the kernel check what natgw_nft_apply() would send, and change nothing
+ * @n:      handle (the table's owner: a batch from any other socket is refused before it is checked)
+ * @c:      validated config
+ * @errors: what the kernel refused, mapped to the config entry; a warning when the update a
+ *          reload would send is refused but the replace it falls back to is not
+ * @stats:  optional, filled when the kernel accepts (kernel_usec: its share)
+ *
+ * The very batches of a reload (an update of the table the last apply left, else a replace),
+ * each sent without its BATCH_END: the kernel runs every message through its checks (module
+ * autoload included), answers each, then aborts the transaction (NFNL_ABORT_VALIDATE). The
+ * table, its generation and what @n remembers of the table stay as they were.
+ *
+ * Return: 0 when the kernel would accept it; -EINVAL when it refuses (@errors says why);
+ * other -errno on transport failures.
+ */
+int natgw_nft_validate(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
+                       struct natgw_apply_stats *stats);
+
 /* Forget what the last batch left: the next natgw_nft_apply() replaces the table as a whole
  * (when the table is known to have changed behind natgwd's back). */
 void natgw_nft_forget(struct natgw_nft *n);

@@ -95,8 +95,13 @@ for f in $EXAMPLES; do
         out=$("$dest$SBINDIR/natgwd" -t -c "$dest$EXAMPLESDIR/$f" 2>&1) || fail "installed example $f rejected: $out"
         n=$((n + 1))
 done
-for f in "$SRCDIR"/conf/*.conf; do
-        [[ -f $dest$EXAMPLESDIR/$(basename "$f") ]] || fail "conf/$(basename "$f") is not installed as an example"
+for f in ${EXAMPLE_DROPINS:-}; do
+        file 644 "$EXAMPLESDIR/$f"
+        cmp -s "$dest$EXAMPLESDIR/$f" "$SRCDIR/conf/$f" || fail "$EXAMPLESDIR/$f is not conf/$f"
+done
+for f in "$SRCDIR"/conf/*.conf "$SRCDIR"/conf/*.conf.d/*.conf; do
+        f=${f#"$SRCDIR"/conf/}
+        [[ -f $dest$EXAMPLESDIR/$f ]] || fail "conf/$f is not installed as an example"
 done
 echo "# configs: $CONFDIR/natgwd.conf.example, $n examples in $EXAMPLESDIR (each valid)"
 

@@ -67,7 +67,7 @@ expect_refused() { # FILE MESSAGE
 expect_refused "$tmp/fifo.conf" ": cannot read: not a regular file"
 expect_refused /dev/zero ": cannot read: not a regular file"
 expect_refused "$tmp/dir.conf" ": cannot read: Is a directory"
-expect_refused "$tmp/include.conf" ":2: @include is not supported: natgwd reads one file"
+expect_refused "$tmp/include.conf" ":2: @include is not supported: drop-in files are read from include_dir"
 
 # A file natgwd may not read (only root can show this: root reads everything).
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

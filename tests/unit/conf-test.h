@@ -13,21 +13,31 @@ static inline void dump_errors(const struct natgw_errors *e) {
         }
 }
 
+/* A load that returned @r and left @c must have been refused with as many errors as @expected
+ * (NULL-terminated) holds; returns that number. */
+static inline size_t assert_refused(int r, const struct natgw_config *c, const struct natgw_errors *errors,
+                                    const char *const *expected) {
+        size_t n = 0;
+
+        while (expected[n])
+                n++;
+        if (r != -EINVAL || errors->n != n)
+                dump_errors(errors);
+        assert_int_equal(r, -EINVAL);
+        assert_ptr_equal(c, SENTINEL);
+        assert_int_equal(errors->n, n);
+        return n;
+}
+
 /* Load @text as "test.conf" and check that it fails with exactly the errors @expected, in order. */
 static inline void check_errors(const char *text, const char *const *expected) {
         struct natgw_errors errors = {};
         struct natgw_config *c = SENTINEL;
-        size_t n = 0;
+        size_t n;
         int r;
 
-        while (expected[n])
-                n++;
         r = natgw_config_load_string(text, "test.conf", &c, &errors);
-        if (r != -EINVAL || errors.n != n)
-                dump_errors(&errors);
-        assert_int_equal(r, -EINVAL);
-        assert_ptr_equal(c, SENTINEL);
-        assert_int_equal(errors.n, n);
+        n = assert_refused(r, c, &errors, expected);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *s = natgw_error_format(&errors.v[i]);
 

@@ -358,8 +358,8 @@ static void test_include_rejected(void **state) {
         assert_true(asprintf(&fifo, "%s/include.fifo", dir) > 0);
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_true(asprintf(&text, "version = 1;\n@include \"%s\"\n \t@include \"%s\"\n", fifo, fifo) > 0);
-        EXPECT_ERRORS(text, "test.conf:2: @include is not supported: natgwd reads one file",
-                      "test.conf:3: @include is not supported: natgwd reads one file");
+        EXPECT_ERRORS(text, "test.conf:2: @include is not supported: drop-in files are read from include_dir",
+                      "test.conf:3: @include is not supported: drop-in files are read from include_dir");
         /* Also in a file, where the error names the file and the line of the directive. */
         assert_true(asprintf(&file, "%s/natgwd.conf", dir) > 0);
         fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -374,7 +374,7 @@ static void test_include_rejected(void **state) {
         natgw_errors_clear(&errors);
         /* A directive libconfig would not take is refused all the same, even in a comment. */
         EXPECT_ERRORS("version = 1;\n/*\n@include\n*/\n",
-                      "test.conf:3: @include is not supported: natgwd reads one file");
+                      "test.conf:3: @include is not supported: drop-in files are read from include_dir");
         /* Not at the start of a line it is no directive but a syntax error, as libconfig says. */
         EXPECT_ERRORS("version = 1; @include \"x\"\n", "test.conf:1: syntax error");
         assert_int_equal(unlink(file), 0);

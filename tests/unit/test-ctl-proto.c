@@ -51,6 +51,33 @@ static void test_commands(void **state) {
         parse_ok("{\"command\":\"status\"}\r", NATGW_CTL_STATUS, NATGW_CTL_TOP_DEFAULT);
 }
 
+/* check --kernel: a flag of check only; the file goes absolute, and only with the flag. */
+static void test_check_kernel(void **state) {
+        struct natgw_ctl_request req = {};
+        _cleanup_(freep) char *error = NULL, *line = NULL;
+        const char *text = "{\"command\":\"check\",\"kernel\":true,\"config\":\"/etc/natgw/new.conf\"}";
+
+        assert_int_equal(natgw_ctl_request_parse(text, strlen(text), &req, &error), 0);
+        assert_int_equal(req.command, NATGW_CTL_CHECK);
+        assert_true(req.kernel);
+        assert_string_equal(req.config, "/etc/natgw/new.conf");
+        /* What natgwctl sends is what natgwd reads. */
+        line = natgw_ctl_request_format(&req);
+        assert_non_null(line);
+        req = (struct natgw_ctl_request) {};
+        assert_int_equal(natgw_ctl_request_parse(line, strlen(line) - 1, &req, &error), 0);
+        assert_true(req.kernel);
+        assert_string_equal(req.config, "/etc/natgw/new.conf");
+
+        parse_ok("{\"command\":\"check\",\"kernel\":false}", NATGW_CTL_CHECK, NATGW_CTL_TOP_DEFAULT);
+        parse_bad("{\"command\":\"check\",\"kernel\":1}", "\"kernel\" must be a boolean");
+        parse_bad("{\"command\":\"reload\",\"kernel\":true}", "\"kernel\" goes only with the command \"check\"");
+        parse_bad("{\"command\":\"check\",\"config\":\"/etc/x.conf\"}", "\"config\" goes only with \"kernel\": true");
+        parse_bad("{\"command\":\"check\",\"kernel\":true,\"config\":\"x.conf\"}", "must be an absolute path");
+        parse_bad("{\"command\":\"check\",\"kernel\":true,\"config\":\"/a\\u0000b\"}", "malformed request");
+        parse_bad("{\"command\":\"check\",\"kernel\":true,\"config\":5}", "\"config\" must be a string");
+}
+
 static void test_malformed(void **state) {
         parse_bad("", "malformed request");
         parse_bad("reload", "malformed request");
@@ -216,6 +243,7 @@ static void test_reply_error(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_commands),
+                cmocka_unit_test(test_check_kernel),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_long_names_cut),
                 cmocka_unit_test(test_long_names_cut_utf8),

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Drop-ins a reload need not read again: a drop-in that is still the file the config in force
+ * was read from (same device, inode, size, modification and change time) is not read, and one
+ * whose text hashes the same is not parsed; its entries are copied from the config in force.
+ * A file that changed in any of these is read and parsed whole.
+ */
+
+#include <sys/stat.h>
+
+#include "conf-ctx.h"
+
+/* Record in @f which file @st describes, unless it changed too recently for its times to tell
+ * (then @f has no identity and the next reload reads it again). */
+void natgw_conf_file_set_identity(struct natgw_conf_file *f, const struct stat *st);
+
+/* Whether @st describes the file @f was read from. ctime as well as mtime: a write that puts
+ * the mtime back (touch -d, a copy that keeps it) still moves the ctime, which no user can set. */
+bool natgw_conf_file_same(const struct natgw_conf_file *f, const struct stat *st);
+
+/* The drop-in of @old read from @path, or NULL (@old may be NULL). */
+const struct natgw_conf_file *natgw_conf_cache_find(const struct natgw_config *old, const char *path);
+
+/**
+ * natgw_conf_cache_copy() - the entries of one section of an unchanged drop-in, from the config in force
+ * @ctx:      the loader (its names get the copies' names, as ctx->file, ctx->rank)
+ * @old:      the config in force
+ * @old_path: the drop-in's path in @old, the very string of @old->files its entries point to
+ * @key:      "masquerade", "snat" or "forward"
+ * @file:     the drop-in's path in @c, which the copies are marked with
+ * @c:        the model being built
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
+                          const char *key, const char *file, struct natgw_config *c);

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Reloads that cost what changed (issue 18): include_dir with one big and one small drop-in.
+
+In a network namespace of its own (no traffic; nothing outside it is touched), natgwd runs a
+main file with include_dir, a drop-in big.conf of F forwards (--forwards, 50,000) and a drop-in
+small.conf of one. Measured, medians of R runs (--runs), `natgwctl reload` wall time and the
+kernel's share (natgwd's kernel_ms: sendmsg of the batch until the last ack):
+  - no change: the same files again;
+  - small changed: small.conf's forward gets another target (written to a temporary file and
+    renamed, as configuration management does);
+  - big changed: one forward of big.conf gets another target;
+  - full: the table replaced as a whole (natgwd restarted: its first apply).
+Goals (docs/PERFORMANCE.md): small changed <= 0.10x big changed; a no-change reload's kernel
+share <= 5 ms. Nothing is asserted (a benchmark fails only when something does not work); 77
+when it cannot run (a failure under CI=true). --quick: 2,000 forwards, 3 runs. Usage (root):
+  tests/bench/bench-dropin.py [BUILD_DIR] [--quick] [--forwards F] [--runs R]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+import benchlib as B  # noqa: E402
+
+# Files younger than this are not trusted by their times (lib/conf-cache.c): let them age.
+RACY_SEC = 2.2
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def big_text(n, variant):
+    lines = []
+    for i, iif, port, to in B.forward_lines(n):
+        if i == 0 and variant:
+            to = to.replace("192.168.", "192.169.", 1)
+        lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; }'
+                     % (i, iif, port, to))
+    return "forward = (\n%s\n);\n" % ",\n".join(lines)
+
+
+def small_text(variant):
+    return ('forward = ( { name = "small"; in_interface = "eth9"; proto = "udp"; port = 53; to = "10.9.9.%d:53"; } );\n'
+            % (1 + variant % 2))
+
+
+def run(a):
+    paths = B.build_paths(a.build)
+    B.need(paths, "natgwd", "natgwctl", tools=("nft",))
+    print("\n".join("# " + l for l in B.machine_info(paths)))
+    print("# %d forwards in big.conf, 1 in small.conf; medians of %d runs, milliseconds\n" % (a.forwards, a.runs))
+    tmp = tempfile.mkdtemp(prefix="natgw-bench-dropin.")
+    lab = d = None
+    try:
+        confd = os.path.join(tmp, "natgwd.conf.d")
+        os.mkdir(confd)
+        conf = os.path.join(tmp, "natgwd.conf")
+        write(conf, 'version = 1;\non_exit = "remove";\ninclude_dir = "natgwd.conf.d";\n')
+        big, small = os.path.join(confd, "big.conf"), os.path.join(confd, "small.conf")
+        write(big, big_text(a.forwards, 0))
+        write(small, small_text(0))
+        time.sleep(RACY_SEC)
+        lab = B.Netns("natgw-bench-dropin-%d" % os.getpid())
+        d = B.Natgwd(paths, lab, conf, tmp)
+        full = [d.start()]
+        res = {}
+
+        def measure(label, change):
+            wall, kernel = [], []
+            for i in range(a.runs):
+                change(i)
+                dt, reply = d.reload()
+                wall.append(dt * 1000)
+                kernel.append(reply["kernel_ms"])
+            res[label] = (statistics.median(wall), statistics.median(kernel))
+
+        measure("no change", lambda i: None)
+        measure("small.conf changed", lambda i: write(small, small_text(i + 1)))
+        measure("big.conf changed (1 forward)", lambda i: write(big, big_text(a.forwards, (i + 1) % 2)))
+        d.stop()
+        for _ in range(a.runs - 1):
+            full.append(d.start())
+            d.stop()
+        d = None
+        print("| reload | wall | kernel share |")
+        print("|---|---:|---:|")
+        for k, (wall, kernel) in res.items():
+            print("| %s | %.1f | %.1f |" % (k, wall, kernel))
+        print("| full (first apply, natgwd started) | %.1f | n/a |" % (statistics.median(full) * 1000))
+        print("\nsmall changed / big changed: %.3f×" % (res["small.conf changed"][0] / res["big.conf changed (1 forward)"][0]))
+    finally:
+        B.cleanup(d and (lambda: d.stop(check=False)), lab and lab.close)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description="include_dir reload benchmark (root; see the top of the file)")
+    ap.add_argument("build", nargs="?", default=os.path.join(B.SRC, "build"), help="meson build dir (default build/)")
+    ap.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    ap.add_argument("--forwards", type=int, default=None)
+    ap.add_argument("--runs", type=int, default=None)
+    a = ap.parse_args()
+    a.forwards = a.forwards or (2000 if a.quick else 50000)
+    a.runs = a.runs or (3 if a.quick else 7)
+    if a.forwards < 1 or a.runs < 1:
+        ap.error("--forwards and --runs positive")
+    return B.run_main("bench-dropin", lambda: run(a))
+
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# include_dir: entries of drop-in files translate real traffic, and drop-ins come and go with
+# reloads that keep established connections.
+#   main file        masquerade "lan" 192.168.1.0/24, include_dir = "dropin.conf.d" (relative)
+#   10-web.conf      forward "web" tcp gw:8080 -> 192.168.1.66:80
+#   20-dmz.conf      snat "dmz" 192.168.1.64/26 -> 203.0.113.10
+# Two TCP streams run across every reload: one through "web", one through "dmz". Then:
+#   - add 30-dns.conf (forward udp 5353): it forwards after the reload;
+#   - change 10-web.conf (adds "web2" tcp 8081, "web" unchanged): 8081 forwards;
+#   - an error in a new drop-in: refused, the error is at that drop-in's FILE:LINE, the table
+#     (nft -j) and the generation are unchanged; a duplicate name across files names both;
+#   - remove 30-dns.conf and the bad one: 5353 no longer forwards;
+#   - editor leftovers (10-web.conf~, .#10-web.conf) are never read;
+# and both streams make their exchanges throughout. `natgwctl status` lists the files in force
+# with the SHA-256 sha256sum(1) computes for them; the record of the applied config holds the
+# drop-ins in force.
+
+source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
+
+conf=$(lab_config dropin)
+dir=$LAB_TMP/dropin.conf.d
+mkdir "$dir"
+cat >"$conf" <<'EOF2'
+version = 1;
+include_dir = "dropin.conf.d";
+masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
+EOF2
+# put NAME TEXT: write a drop-in as configuration management does (temp file + rename).
+put() {
+        printf '%s\n' "$2" >"$dir/.$1.tmp"
+        mv "$dir/.$1.tmp" "$dir/$1"
+}
+put 10-web.conf 'forward = ( { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; } );'
+put 20-dmz.conf 'snat = ( { name = "dmz"; source = "192.168.1.64/26"; out_interface = "eth0"; to = "203.0.113.10"; } );'
+# Never read: a syntax error in either would refuse every reload.
+echo 'garbage (' >"$dir/10-web.conf~"
+echo 'garbage (' >"$dir/.#10-web.conf"
+
+serve_in "$LAN" --tcp 80 --udp 53
+serve_in "$WAN" --tcp 80
+start_natgwd "$conf"
+
+out=$(ask_ok "$WAN" tcp 203.0.113.1 8080 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:80 " "$out" "the drop-in forward \"web\" translates"
+out=$(ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.66)
+assert_match "^peer=203\.0\.113\.10:[0-9]+ " "$out" "the drop-in snat \"dmz\" translates"
+
+# The files in force, with checksums an independent sha256sum agrees with.
+status=$(natgwctl -j status)
+assert_eq "3 main drop-in drop-in" "$(jq -r '"\(.files | length) \([.files[].role] | join(" "))"' <<<"$status")" \
+        "status lists the main file and two drop-ins"
+for f in "$conf" "$dir/10-web.conf" "$dir/20-dmz.conf"; do
+        want=$(sha256sum "$f" | cut -d' ' -f1)
+        assert_eq "$want" "$(jq -r --arg p "$f" '.files[] | select(.path | endswith($p | split("/") | last)) | .sha256' <<<"$status")" \
+                "status gives sha256sum's checksum of $(basename "$f")"
+done
+natgwctl status | grep -qF "$(sha256sum "$dir/20-dmz.conf" | cut -d' ' -f1)  " ||
+        fail "natgwctl status does not print the checksum of 20-dmz.conf"
+
+# Two streams of 8 s through drop-in entries, across every reload below.
+ip netns exec "$WAN" "$NATGW_PEER" stream tcp 203.0.113.1 8080 --seconds 8 --from 198.51.100.8 \
+        >"$LAB_TMP/s-fwd.out" 2>"$LAB_TMP/s-fwd.err" </dev/null &
+fwd_pid=$!
+LAB_PIDS+=("$fwd_pid")
+ip netns exec "$LAN" "$NATGW_PEER" stream tcp 203.0.113.100 80 --seconds 8 --from 192.168.1.66 \
+        >"$LAB_TMP/s-snat.out" 2>"$LAB_TMP/s-snat.err" </dev/null &
+snat_pid=$!
+LAB_PIDS+=("$snat_pid")
+for ((i = 0; i < 50; i++)); do
+        [[ -s $LAB_TMP/s-fwd.out && -s $LAB_TMP/s-snat.out ]] && break
+        sleep 0.1
+done
+assert_match "local=192\.168\.1\.66:80" "$(head -1 "$LAB_TMP/s-fwd.out")" "the stream through \"web\" is up"
+assert_match "^peer=203\.0\.113\.10:" "$(head -1 "$LAB_TMP/s-snat.out")" "the stream through \"dmz\" is up"
+
+# Add a drop-in.
+ask_fails "$WAN" udp 203.0.113.1 5353 --from 198.51.100.7
+put 30-dns.conf 'forward = ( { name = "dns"; proto = "udp"; port = 5353; to = "192.168.1.66:53"; } );'
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" udp 203.0.113.1 5353 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:53 " "$out" "an added drop-in forwards after the reload"
+
+# Change one ("web" itself stays as it was).
+put 10-web.conf 'forward = ( { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
+  { name = "web2"; in_interface = "eth0"; proto = "tcp"; port = 8081; to = "192.168.1.66:80"; } );'
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" tcp 203.0.113.1 8081 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:80 " "$out" "a changed drop-in's new entry forwards after the reload"
+
+# An error in a drop-in: located there, nothing changes.
+before=$(nft_json) || fail "nft -j list table failed"
+gen=$(natgwctl -j status | jq -r .generation)
+put 40-bad.conf '# a bad port on line 3
+
+forward = ( { name = "bad"; proto = "tcp"; port = 70000; to = "192.168.1.66"; } );'
+rc=0
+out=$(natgwctl reload 2>&1) || rc=$?
+assert_eq 1 "$rc" "a reload with an error in a drop-in is refused"
+assert_match "$dir/40-bad.conf:3: entry \"bad\": port 70000 is out of range" "$out" \
+        "a reload with an error in a drop-in is refused and names it"
+put 40-bad.conf 'forward = ( { name = "dmz"; proto = "tcp"; port = 7000; to = "192.168.1.66"; } );'
+rc=0
+out=$(natgwctl reload 2>&1) || rc=$?
+assert_eq 1 "$rc" "a name used in two files is refused"
+assert_match "$dir/40-bad.conf:1: entry \"dmz\": name already used by the entry at $dir/20-dmz.conf:1" "$out" \
+        "a duplicate name across files names both files and lines"
+assert_eq "$before" "$(nft_json)" "the table is unchanged after the refused reloads"
+assert_eq "$gen" "$(natgwctl -j status | jq -r .generation)" "the generation is unchanged after the refused reloads"
+
+# Remove drop-ins.
+rm "$dir/40-bad.conf" "$dir/30-dns.conf"
+reload_ok >/dev/null
+ask_fails "$WAN" udp 203.0.113.1 5353 --from 198.51.100.7
+assert_eq 3 "$(natgwctl -j status | jq -r '.files | length')" "the removed drop-ins are no longer in force"
+
+tcp_stream_wait "$fwd_pid" "$LAB_TMP/s-fwd.out" "$LAB_TMP/s-fwd.err" "web"
+info "ok: the stream through \"web\" made $STREAM_EXCHANGES exchanges across 3 applied and 2 refused reloads"
+tcp_stream_wait "$snat_pid" "$LAB_TMP/s-snat.out" "$LAB_TMP/s-snat.err" "dmz"
+info "ok: the stream through \"dmz\" made $STREAM_EXCHANGES exchanges across 3 applied and 2 refused reloads"
+
+# The record of what is in force (beside the control socket) holds the drop-ins as applied, so
+# that a restarted natgwd knows the old config.
+for f in 10-web.conf 20-dmz.conf; do
+        cmp -s "$dir/$f" "$LAB_TMP/applied.conf.d/$f" || fail "the record does not hold drop-in $f as applied"
+done
+assert_eq "10-web.conf 20-dmz.conf" "$(ls "$LAB_TMP/applied.conf.d" | tr '\n' ' ' | sed 's/ $//')" \
+        "the record holds exactly the drop-ins in force"
+
+stop_natgwd
+lab_pass

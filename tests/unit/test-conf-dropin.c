@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * include_dir: which names are drop-ins and in what order, a config of a main file and drop-ins
+ * (entries, FILE:LINE of each error, names across files, what a drop-in may hold, a directory
+ * or a file that cannot be read), and the checksums shown for each file.
+ */
+
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "conf-dropin.h"
+#include "conf.h"
+#include "util.h"
+
+#include "conf-test.h"
+
+static char dir[64];            /* a fresh temporary directory per test */
+static char confd[128];      /* dir/natgwd.conf.d */
+
+static void put(const char *name, const char *text) {
+        char p[PATH_MAX + 64];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/%s", confd, name);
+        f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state) {
+        snprintf(dir, sizeof(dir), "/tmp/natgw-test-dropin.XXXXXX");
+        if (!mkdtemp(dir))
+                return -1;
+        snprintf(confd, sizeof(confd), "%s/natgwd.conf.d", dir);
+        return mkdir(confd, 0755);
+}
+
+static int teardown(void **state) {
+        char cmd[PATH_MAX + 16];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The main file names the directory by a path relative to itself. */
+static const char main_text[] =
+        "version = 1;\n"
+        "include_dir = \"natgwd.conf.d\";\n"
+        "forward = ( { name = \"main\"; proto = \"tcp\"; port = 80; to = \"192.168.1.1\"; } );\n";
+
+/* Load main_text as dir/natgwd.conf. */
+static int load(struct natgw_config **ret, struct natgw_errors *errors) {
+        char path[PATH_MAX + 16];
+
+        snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
+        return natgw_config_load_string(main_text, path, ret, errors);
+}
+
+/* @s with every "%DIR%" replaced by the test's directory (a new string). */
+static char *subst_dir(const char *s) {
+        char *out = malloc(strlen(s) * 2 + PATH_MAX), *o = out;
+
+        assert_non_null(out);
+        while (*s)
+                if (strncmp(s, "%DIR%", 5) == 0) {
+                        o = stpcpy(o, dir);
+                        s += 5;
+                } else
+                        *o++ = *s++;
+        *o = 0;
+        return out;
+}
+
+/* The errors of loading main_text, as "FILE:LINE: ..." with dir/ left out (and %DIR% standing for
+ * it elsewhere), must be @expected. */
+static void expect(const char *const *expected) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = SENTINEL;
+        size_t n, skip = strlen(dir) + 1;
+        int r;
+
+        r = load(&c, &errors);
+        n = assert_refused(r, c, &errors, expected);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *s = natgw_error_format(&errors.v[i]);
+                _cleanup_(freep) char *want = subst_dir(expected[i]);
+
+                assert_true(strncmp(s, dir, skip - 1) == 0);
+                assert_string_equal(s + skip, want);
+        }
+        natgw_errors_clear(&errors);
+}
+
+#define EXPECT(...) expect((const char *const[]) { __VA_ARGS__, NULL })
+
+static void test_wanted(void **state) {
+        static const char *const yes[] = { "a.conf", "10-web.conf", "x.y.conf", "tenant 7.conf", NULL };
+        static const char *const no[] = {
+                "a.conf~", ".#a.conf", "#a.conf#", "a.conf.dpkg-old", "a.conf.dpkg-new", "a.conf.dpkg-dist",
+                "a.conf.rpmnew", "a.conf.rpmsave", ".hidden.conf", ".conf", "a.cnf", "a.CONF", "a.conf.swp",
+                ".a.conf.swp", "a.conf.bak", "conf", NULL,
+        };
+
+        for (const char *const *p = yes; *p; p++)
+                assert_true(natgw_conf_dropin_wanted(*p));
+        for (const char *const *p = no; *p; p++)
+                assert_false(natgw_conf_dropin_wanted(*p));
+}
+
+static void test_list_order(void **state) {
+        _cleanup_(natgw_conf_dropin_freep) char **v = NULL;
+        size_t n = 0;
+
+        /* Byte order: digits before capitals before small letters; "a.conf" before "a0.conf". */
+        put("b.conf", "");
+        put("a0.conf", "");
+        put("a.conf", "");
+        put("B.conf", "");
+        put("10.conf", "");
+        put("9.conf", "");
+        put("a.conf~", "");
+        put(".#a.conf", "");
+        assert_int_equal(natgw_conf_dropin_list(confd, &v, &n), 0);
+        assert_int_equal(n, 6);
+        assert_string_equal(v[0], "10.conf");
+        assert_string_equal(v[1], "9.conf");
+        assert_string_equal(v[2], "B.conf");
+        assert_string_equal(v[3], "a.conf");
+        assert_string_equal(v[4], "a0.conf");
+        assert_string_equal(v[5], "b.conf");
+        assert_null(v[6]);
+}
+
+static void test_entries_in_order(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+
+        put("20-b.conf", "forward = ( { name = \"b\"; proto = \"udp\"; port = 53; to = \"192.168.1.3\"; } );\n"
+                         "snat = ( { name = \"sb\"; source = \"10.2.0.0/16\"; out_interface = \"eth0\";\n"
+                         "  to = \"203.0.113.2\"; } );\n");
+        put("10-a.conf", "\n"
+                         "masquerade = ( { name = \"ma\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; } );\n"
+                         "forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n");
+        put("10-a.conf~", "this is no config");
+        assert_int_equal(load(&c, &errors), 0);
+        assert_int_equal(errors.n, 0);
+        /* Masquerade first, then snat, then forwards: each from the main file, then each drop-in. */
+        assert_int_equal(c->n_egress, 2);
+        assert_string_equal(c->egress[0].name, "ma");
+        assert_int_equal(c->egress[0].line, 2);
+        assert_string_equal(c->egress[0].file + strlen(dir), "/natgwd.conf.d/10-a.conf");
+        assert_string_equal(c->egress[1].name, "sb");
+        assert_int_equal(c->n_forwards, 3);
+        assert_string_equal(c->forwards[0].name, "main");
+        assert_string_equal(c->forwards[0].file + strlen(dir), "/natgwd.conf");
+        assert_string_equal(c->forwards[1].name, "a");
+        assert_int_equal(c->forwards[1].line, 3);
+        assert_string_equal(c->forwards[2].name, "b");
+        assert_string_equal(c->forwards[2].file + strlen(dir), "/natgwd.conf.d/20-b.conf");
+        assert_int_equal(c->n_files, 3);
+        assert_string_equal(c->files[1].path + strlen(dir), "/natgwd.conf.d/10-a.conf");
+        assert_string_equal(c->include_dir + strlen(dir), "/natgwd.conf.d");
+}
+
+static void test_empty_dir(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+
+        assert_int_equal(load(&c, &errors), 0);
+        assert_int_equal(c->n_forwards, 1);
+        assert_int_equal(c->n_files, 1);
+}
+
+static void test_errors_located(void **state) {
+        put("b.conf", "forward = (\n"
+                      "  { name = \"b\"; proto = \"tcp\"; port = 99999; to = \"192.168.1.3\"; } );\n");
+        put("a.conf", "forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; wat = 1; } );\n");
+        EXPECT("natgwd.conf.d/a.conf:1: entry \"a\": unknown key \"wat\"",
+               "natgwd.conf.d/b.conf:2: entry \"b\": port 99999 is out of range 1-65535");
+}
+
+static void test_syntax_error_located(void **state) {
+        put("a.conf", "forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n");
+        put("b.conf", "\n\nforward = ( { name = \"b\" } \n");
+        EXPECT("natgwd.conf.d/b.conf:4: syntax error");
+}
+
+static void test_duplicate_names(void **state) {
+        put("a.conf", "\nforward = ( { name = \"main\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n");
+        put("b.conf", "masquerade = ( { name = \"x\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; } );\n"
+                      "forward = ( { name = \"x\"; proto = \"tcp\"; port = 23; to = \"192.168.1.2\"; } );\n");
+        EXPECT("natgwd.conf.d/a.conf:2: entry \"main\": name already used by the entry at %DIR%/natgwd.conf:3",
+               "natgwd.conf.d/b.conf:2: entry \"x\": name already used by the entry at line 1");
+}
+
+static void test_overlap_across_files(void **state) {
+        char want[2 * PATH_MAX];
+
+        put("a.conf", "forward = ( { name = \"a\"; proto = \"tcp\"; port = 80; to = \"192.168.1.2\"; } );\n");
+        snprintf(want, sizeof(want), "natgwd.conf.d/a.conf:1: entry \"a\": overlaps entry \"main\" (%s/natgwd.conf:3) "
+                 "on tcp port 80", dir);
+        expect((const char *const[]) { want, NULL });
+}
+
+static void test_keys_not_allowed(void **state) {
+        put("a.conf", "version = 1;\n"
+                      "kernel = { ip_forward = true; };\n"
+                      "include_dir = \"/etc\";\n"
+                      "forwards = ();\n"
+                      "forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n");
+        EXPECT("natgwd.conf.d/a.conf:1: \"version\" is not allowed in a drop-in file (drop-ins hold only "
+               "masquerade, snat and forward lists)",
+               "natgwd.conf.d/a.conf:2: \"kernel\" is not allowed in a drop-in file (drop-ins hold only "
+               "masquerade, snat and forward lists)",
+               "natgwd.conf.d/a.conf:3: \"include_dir\" is not allowed in a drop-in file (drop-ins hold only "
+               "masquerade, snat and forward lists)",
+               "natgwd.conf.d/a.conf:4: unknown key \"forwards\"");
+}
+
+static void test_directory_missing(void **state) {
+        char cmd[PATH_MAX + 32];
+
+        snprintf(cmd, sizeof(cmd), "rmdir '%s'", confd);
+        assert_int_equal(system(cmd), 0);
+        EXPECT("natgwd.conf:2: include_dir \"%DIR%/natgwd.conf.d\": No such file or directory");
+}
+
+static void test_not_a_directory(void **state) {
+        char cmd[PATH_MAX + 32];
+
+        snprintf(cmd, sizeof(cmd), "rmdir '%s' && touch '%s'", confd, confd);
+        assert_int_equal(system(cmd), 0);
+        EXPECT("natgwd.conf:2: include_dir \"%DIR%/natgwd.conf.d\": Not a directory");
+}
+
+static void test_not_regular(void **state) {
+        char p[PATH_MAX + 32];
+
+        snprintf(p, sizeof(p), "%s/fifo.conf", confd);
+        assert_int_equal(mkfifo(p, 0600), 0);
+        snprintf(p, sizeof(p), "%s/dir.conf", confd);
+        assert_int_equal(mkdir(p, 0700), 0);
+        EXPECT("natgwd.conf.d/dir.conf: cannot read: Is a directory",
+               "natgwd.conf.d/fifo.conf: cannot read: not a regular file");
+}
+
+static void test_symlinks(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+        char target[PATH_MAX + 32], link[PATH_MAX + 32];
+
+        /* A symlink is followed: the drop-in is what it points to, under the link's name. */
+        snprintf(target, sizeof(target), "%s/elsewhere", dir);
+        snprintf(link, sizeof(link), "%s/a.conf", confd);
+        {
+                FILE *f = fopen(target, "w");
+
+                assert_non_null(f);
+                fputs("forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n", f);
+                assert_int_equal(fclose(f), 0);
+        }
+        assert_int_equal(symlink(target, link), 0);
+        assert_int_equal(load(&c, &errors), 0);
+        assert_int_equal(c->n_forwards, 2);
+        assert_string_equal(c->forwards[1].file, link);
+
+        /* One that points nowhere is refused like a file that cannot be read. */
+        assert_int_equal(unlink(target), 0);
+        EXPECT("natgwd.conf.d/a.conf: cannot read: No such file or directory");
+}
+
+static void test_unreadable(void **state) {
+        char p[PATH_MAX + 32];
+
+        if (geteuid() == 0)
+                skip(); /* root reads anything */
+        snprintf(p, sizeof(p), "%s/a.conf", confd);
+        put("a.conf", "");
+        assert_int_equal(chmod(p, 0), 0);
+        EXPECT("natgwd.conf.d/a.conf: cannot read: Permission denied");
+}
+
+static void test_include_dir_value(void **state) {
+        EXPECT_ERRORS("version = 1; include_dir = 5;\n",
+                      "test.conf:1: wrong type for \"include_dir\": expected a string (a directory), got an integer");
+        EXPECT_ERRORS("version = 1; include_dir = \"\";\n",
+                      "test.conf:1: \"include_dir\" must name a directory, got \"\"");
+}
+
+/* Load dir/natgwd.conf (main_text, written to disk) with @old as the config in force. */
+static struct natgw_config *load_cached(const struct natgw_config *old) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        char path[PATH_MAX];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(main_text, f);
+        assert_int_equal(fclose(f), 0);
+        if (natgw_config_load_file_cached(path, old, &c, &errors) != 0)
+                dump_errors(&errors);
+        assert_int_equal(errors.n, 0);
+        assert_non_null(c);
+        return c;
+}
+
+/* The forward named @name of @c: its port and the file it was read from (NULL: none). */
+static int port_of(const struct natgw_config *c, const char *name, const char **ret_file) {
+        for (size_t i = 0; i < c->n_forwards; i++)
+                if (streq(c->forwards[i].name, name)) {
+                        *ret_file = c->forwards[i].file;
+                        return c->forwards[i].ports[0].lo;
+                }
+        return -1;
+}
+
+static void assert_port(const struct natgw_config *c, const char *name, int port) {
+        const char *file = NULL;
+        bool owned = false;
+
+        assert_int_equal(port_of(c, name, &file), port);
+        /* A copy points at the new model's own file name, not the old one's. */
+        for (size_t i = 0; i < c->n_files; i++)
+                owned |= file == c->files[i].path;
+        assert_true(owned);
+}
+
+#define FWD(name, port) "forward = ( { name = \"" name "\"; proto = \"tcp\"; port = " port "; to = \"192.168.1.2\"; } );\n"
+
+/* The cache of unchanged drop-ins is never stale. */
+static void test_cache(void **state) {
+        struct natgw_config *c[8] = {};
+        char a[PATH_MAX], b[PATH_MAX], t1[PATH_MAX], t2[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
+        struct stat st;
+        size_t n = 0;
+        FILE *f;
+
+        snprintf(a, sizeof(a), "%s/a.conf", confd);
+        snprintf(b, sizeof(b), "%s/b.conf", confd);
+        snprintf(link, sizeof(link), "%s/c.conf", confd);
+        snprintf(t1, sizeof(t1), "%s/t1", dir);
+        snprintf(t2, sizeof(t2), "%s/t2", dir);
+        put("a.conf", FWD("a", "22"));
+        put("b.conf", FWD("b", "23"));
+        f = fopen(t1, "w");
+        assert_non_null(f);
+        fputs(FWD("c", "26"), f);
+        assert_int_equal(fclose(f), 0);
+        f = fopen(t2, "w");
+        assert_non_null(f);
+        fputs(FWD("c", "27"), f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(symlink(t1, link), 0);
+        /* Files younger than the file system's time resolution are never trusted by their times. */
+        sleep(3);
+
+        c[n++] = load_cached(NULL);
+        assert_int_equal(c[0]->n_files, 4);
+        assert_true(c[0]->files[1].identity);
+
+        /* Nothing changed: no drop-in is read, the entries are the same. */
+        c[n++] = load_cached(c[0]);
+        for (size_t i = 1; i < 4; i++)
+                assert_null(c[1]->texts[i]);
+        assert_port(c[1], "a", 22);
+        assert_port(c[1], "b", 23);
+        assert_port(c[1], "c", 26);
+        assert_memory_equal(c[1]->files[1].sha256, c[0]->files[1].sha256, NATGW_SHA256_SIZE);
+
+        /* Same size, same inode, the mtime put back: the content is read again. */
+        assert_int_equal(stat(a, &st), 0);
+        put("a.conf", FWD("a", "24"));
+        assert_int_equal(utimensat(AT_FDCWD, a, (const struct timespec[]) { st.st_atim, st.st_mtim }, 0), 0);
+        c[n++] = load_cached(c[1]);
+        assert_port(c[2], "a", 24);
+        assert_non_null(c[2]->texts[1]);
+        assert_null(c[2]->texts[2]);
+
+        /* Replaced by a rename (as editors and configuration management write). */
+        snprintf(tmp, sizeof(tmp), "%s/b.tmp", confd);
+        f = fopen(tmp, "w");
+        assert_non_null(f);
+        fputs(FWD("b", "25"), f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(rename(tmp, b), 0);
+        c[n++] = load_cached(c[2]);
+        assert_port(c[3], "b", 25);
+        assert_port(c[3], "a", 24);
+
+        /* A symlink pointed elsewhere. */
+        snprintf(tmp, sizeof(tmp), "%s/c.tmp", confd);
+        assert_int_equal(symlink(t2, tmp), 0);
+        assert_int_equal(rename(tmp, link), 0);
+        c[n++] = load_cached(c[3]);
+        assert_port(c[4], "c", 27);
+
+        /* A drop-in removed takes its entries along. */
+        assert_int_equal(unlink(b), 0);
+        c[n++] = load_cached(c[4]);
+        assert_int_equal(c[5]->n_forwards, 3);
+        assert_int_equal(port_of(c[5], "b", &(const char *){ NULL }), -1);
+
+        while (n > 0)
+                natgw_config_free(c[--n]);
+}
+
+/* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
+static void test_sha256(void **state) {
+        static const struct { const char *in; const char *out; } v[] = {
+                { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+                { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+        };
+        _cleanup_(freep) char *million = malloc(1000000);
+        uint8_t d[NATGW_SHA256_SIZE];
+        char hex[NATGW_SHA256_HEX];
+
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                natgw_sha256(v[i].in, strlen(v[i].in), d);
+                assert_string_equal(natgw_sha256_hex(d, hex), v[i].out);
+        }
+        assert_non_null(million);
+        memset(million, 'a', 1000000);
+        natgw_sha256(million, 1000000, d);
+        assert_string_equal(natgw_sha256_hex(d, hex), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* A test that gets a fresh directory. */
+#define WITH_DIR(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_wanted),
+                WITH_DIR(test_list_order),
+                WITH_DIR(test_entries_in_order),
+                WITH_DIR(test_empty_dir),
+                WITH_DIR(test_errors_located),
+                WITH_DIR(test_syntax_error_located),
+                WITH_DIR(test_duplicate_names),
+                WITH_DIR(test_overlap_across_files),
+                WITH_DIR(test_keys_not_allowed),
+                WITH_DIR(test_directory_missing),
+                WITH_DIR(test_not_a_directory),
+                WITH_DIR(test_not_regular),
+                WITH_DIR(test_symlinks),
+                WITH_DIR(test_unreadable),
+                WITH_DIR(test_cache),
+                cmocka_unit_test(test_include_dir_value),
+                cmocka_unit_test(test_sha256),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
