@@ -23,8 +23,8 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 LAB_NAME=$(basename "$0" .sh)
-: "${BUILDDIR:?}" "${SBINDIR:?}" "${UNITDIR:?}"
 MESON=${MESON:-}
+BUILDDIR=${BUILDDIR:-}
 # The container's whole life: a stuck boot or test is killed after this many seconds.
 NSPAWN_TIMEOUT=${NSPAWN_TIMEOUT:-240}
 
@@ -54,14 +54,9 @@ assert_match() {
 }
 
 [[ $(id -u) == 0 ]] || lab_skip "needs root"
-[[ -n $MESON ]] || lab_skip "meson is not on PATH"
-for tool in systemd-nspawn nsenter timeout "$MESON"; do
+for tool in systemd-nspawn nsenter timeout; do
         command -v "$tool" >/dev/null 2>&1 || lab_skip "needs $tool (scripts/deps.sh installs it)"
 done
-# Bound over the host's directory inside the container: never over /usr/sbin and the like,
-# which the container's own systemd needs.
-[[ $SBINDIR == /usr/local/* || $SBINDIR == /opt/* ]] ||
-        lab_skip "sbindir $SBINDIR would hide the host's programs in the container (configure with the default prefix /usr/local)"
 
 NSPAWN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/natgw-nspawn.$LAB_NAME.XXXXXX")
 mkdir -p "$NSPAWN_TMP/share"
@@ -73,8 +68,8 @@ nspawn_cleanup() {
         local rc=$? i
 
         if ((rc != 0)) && [[ -n $LEADER ]] && kill -0 "$LEADER" 2>/dev/null; then
-                echo "--- journalctl -u natgwd in the container (last lines)" >&2
-                inside journalctl -u natgwd --no-pager -n 30 >&2 || true
+                echo "--- systemctl status natgwd in the container" >&2
+                inside systemctl status natgwd --no-pager -n 30 >&2 || true
         fi
         if [[ -n $NSPAWN_PID ]] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
                 # The first SIGTERM asks the container to halt, the second ends it at once;
@@ -106,6 +101,12 @@ trap 'exit 130' INT TERM
 nspawn_install() {
         local out
 
+        : "${BUILDDIR:?}" "${SBINDIR:?}" "${UNITDIR:?}"
+        [[ -n $MESON ]] || lab_skip "meson is not on PATH"
+        # Bound over the host's directory inside the container: never over /usr/sbin and the
+        # like, which the container's own systemd needs.
+        [[ $SBINDIR == /usr/local/* || $SBINDIR == /opt/* ]] ||
+                lab_skip "sbindir $SBINDIR would hide the host's programs in the container (configure with the default prefix /usr/local)"
         out=$("$MESON" install -C "$BUILDDIR" --destdir "$NSPAWN_TMP/dest" --no-rebuild 2>&1) ||
                 fail "meson install --destdir failed: $out"
         [[ -x $NSPAWN_TMP/dest$SBINDIR/natgwd && -f $NSPAWN_TMP/dest$UNITDIR/natgwd.service ]] ||
@@ -119,13 +120,18 @@ nspawn_boot() {
 
         # The container's /etc starts empty: its systemd takes that for a first boot and enables
         # units by preset, Debian's being "enable *". Nothing is enabled but what a test enables:
-        # the host's services stay down and natgwd starts when the test says.
-        mkdir -p "$NSPAWN_TMP/preset"
-        echo 'disable *' >"$NSPAWN_TMP/preset/00-natgw-test.preset"
+        # the host's services stay down and natgwd starts when the test says. (NSPAWN_PRESET=no:
+        # a test that brings the host's /etc in, where there is no first boot.)
+        local preset=()
+        if [[ ${NSPAWN_PRESET:-yes} != no ]]; then
+                mkdir -p "$NSPAWN_TMP/preset"
+                echo 'disable *' >"$NSPAWN_TMP/preset/00-natgw-test.preset"
+                preset=(--bind-ro="$NSPAWN_TMP/preset":/etc/systemd/system-preset)
+        fi
         timeout --kill-after=10 "$NSPAWN_TIMEOUT" systemd-nspawn --register=no --keep-unit \
                 --volatile=yes -D / --private-network --boot --machine="$MACHINE" --console=pipe \
-                --bind-ro="$BUILDDIR":/natgw-build --bind="$NSPAWN_TMP/share":/natgw-share \
-                --bind-ro="$NSPAWN_TMP/preset":/etc/systemd/system-preset "$@" \
+                ${BUILDDIR:+--bind-ro="$BUILDDIR":/natgw-build} --bind="$NSPAWN_TMP/share":/natgw-share \
+                "${preset[@]}" "$@" \
                 </dev/null >"$NSPAWN_TMP/console" 2>&1 &
         NSPAWN_PID=$!
         for ((i = 0; i < 100; i++)); do
