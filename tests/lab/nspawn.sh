@@ -16,8 +16,9 @@
 # Commands run inside through nsenter into the container's namespaces (`inside CMD...`); the
 # container is torn down on every exit (trap), and a hard timeout kills it whatever happens.
 #
-# Environment (tests/lab/meson.build): BUILDDIR, MESON, SBINDIR, UNITDIR; CI=true turns a skip
-# into a failure; NSPAWN_KEEP=1 keeps the temporary directory.
+# Environment (tests/lab/meson.build): BUILDDIR, MESON, SBINDIR, UNITDIR (what nspawn_install
+# needs); CI=true turns a skip into a failure; NSPAWN_KEEP=1 keeps the temporary directory;
+# NSPAWN_TIMEOUT the container's whole life in seconds.
 
 set -euo pipefail
 shopt -s inherit_errexit
