@@ -367,6 +367,10 @@ static int setup_loop(struct daemon *d) {
                 r = sd_event_add_signal(d->event, NULL, SIGTERM, on_exit_signal, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, NULL, SIGINT, on_exit_signal, NULL);
+#ifdef NATGW_TEST_HOOKS
+        if (r >= 0)
+                r = natgwd_test_hooks_add(d->event);
+#endif
         /* WATCHDOG=1 at half of WATCHDOG_USEC, when systemd asks for it; a no-op otherwise. */
         if (r >= 0)
                 r = sd_event_set_watchdog(d->event, true);

@@ -33,3 +33,8 @@ void natgwd_table_watch_stop(struct daemon *d);
 /* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */
 void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watch_state *st,
                         enum natgw_ct_level old, void *userdata);
+
+#ifdef NATGW_TEST_HOOKS
+/* Test builds only (-Dtest_hooks=true, natgwd-test-hooks.c): SIGUSR2 hangs the event loop. */
+int natgwd_test_hooks_add(sd_event *event);
+#endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# The natgwd demo: sudo scripts/demo.sh
+# The natgwd demo, as root: scripts/demo.sh
 #
 # Installs what is missing (scripts/deps.sh), builds natgwd, builds the namespace lab of the
 # lab tests (tests/lab/lib.sh: lan — gw — wan, network namespaces with a per-run suffix),
@@ -72,7 +72,7 @@ build() {
         local log
 
         heading "1. Build"
-        [[ $(id -u) == 0 ]] || die "needs root (it installs packages and creates network namespaces): sudo $0"
+        [[ $(id -u) == 0 ]] || die "needs root (it installs packages and creates network namespaces): run it as root (su -, or sudo $0)"
         log=$(mktemp "${TMPDIR:-/tmp}/natgw-demo-build.XXXXXX")
         # shellcheck disable=SC2064 # expand now: the path is fixed
         trap "rm -f '$log'" EXIT
@@ -358,7 +358,7 @@ main() {
         echo
         echo "${B}Done.${N} natgwd ran only inside the lab. Nothing on this host was changed: its interfaces,"
         echo "addresses, routes, sysctls and nftables ruleset are as they were (what stays: the packages"
-        echo "scripts/deps.sh installed and the build directory). Next: sudo scripts/test.sh"
+        echo "scripts/deps.sh installed and the build directory). Next, as root: scripts/test.sh"
 }
 
 main "$@"

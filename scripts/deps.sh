@@ -8,6 +8,7 @@ packages=(
         libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libconfig-dev libsystemd-dev
         libcmocka-dev libjansson-dev
         nftables conntrack iptables iproute2 jq socat python3 valgrind scdoc hyperfine procps systemd
+        systemd-container strace
         bash-completion
 )
 

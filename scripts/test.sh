@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Build natgwd with warnings as errors and run every test: unit, check, lab (network
-# namespaces, real kernel, real traffic: needs root). Usage: sudo scripts/test.sh [BUILDDIR]
+# namespaces, real kernel, real traffic: needs root). Usage, as root: scripts/test.sh [BUILDDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
