@@ -11,6 +11,7 @@
 #include "ctl-client.h"
 #include "gw-json.h"
 #include "gw.h"
+#include "natgwctl-diagnose.h"
 #include "util.h"
 
 enum {
@@ -24,6 +25,7 @@ static const char *arg_socket = NATGW_CTL_SOCKET_DEFAULT;
 static bool arg_json;
 static unsigned arg_top = NATGW_CTL_TOP_DEFAULT;
 static double arg_timeout = 300;
+static struct natgwctl_diagnose_args arg_diagnose;
 
 static void help(void) {
         printf("Usage: natgwctl [OPTIONS] COMMAND\n"
@@ -33,12 +35,15 @@ static void help(void) {
                "  status         daemon, config, last reload, kernel settings, conntrack\n"
                "  show           every entry with its counters\n"
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
-               "  conntrack      the top sources and destinations in the conntrack table\n\n"
+               "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  diagnose NAME [--from ADDR]\n"
+               "                 why clients cannot reach forward NAME, layer by layer\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
                "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
+               "  --from ADDR         diagnose: the client\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n\n"
                "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
@@ -50,7 +55,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
                 { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
-                {},
+                { "from", required_argument, NULL, 'f' },   {},
         };
         char *end;
         long n;
@@ -80,6 +85,10 @@ static int parse_argv(int argc, char *argv[]) {
                                 fprintf(stderr, "natgwctl: --timeout must be a number of seconds up to 86400\n");
                                 return -EINVAL;
                         }
+                        break;
+                case 'f':
+                        if (natgwctl_diagnose_option(&arg_diagnose, c, optarg) < 0)
+                                return -EINVAL;
                         break;
                 case 'V':
                         printf("natgwctl %s\n", NATGW_VERSION);
@@ -497,10 +506,20 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind >= argc) {
-                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack); see --help\n");
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose); see --help\n");
                 return EXIT_USAGE;
         }
         verb = argv[optind++];
+        if (streq(verb, "diagnose")) {
+                arg_diagnose.socket = arg_socket;
+                arg_diagnose.timeout = arg_timeout;
+                arg_diagnose.json = arg_json;
+                return natgwctl_diagnose(&arg_diagnose, argc - optind, argv + optind);
+        }
+        if (arg_diagnose.used) {
+                fprintf(stderr, "natgwctl: --from belongs to diagnose\n");
+                return EXIT_USAGE;
+        }
         cmd = natgw_ctl_command_from_string(verb);
         if (cmd < 0) {
                 fprintf(stderr, "natgwctl: unknown command \"%s\"; see --help\n", verb);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * natgwctl diagnose: natgwd supplies the entry, its counter and the last reload (`show` and
+ * `status`); the probes run here, in the operator's process (lib/gw-diagnose-run.c).
+ */
+
+#include <jansson.h>
+
+#include "ctl-client.h"
+#include "gw-diagnose.h"
+#include "natgwctl-diagnose.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAULT = 1,
+        EXIT_USAGE = 2,
+        EXIT_UNREACHABLE = 3,
+};
+
+#define WATCH_MAX 3600
+
+int natgwctl_diagnose_option(struct natgwctl_diagnose_args *a, int c, const char *value) {
+        char *end;
+
+        a->used = true;
+        switch (c) {
+        case 'f':
+                a->from = value;
+                return 0;
+        case 'w':
+                errno = 0;
+                a->watch = strtod(value, &end);
+                if (errno || *end || !(a->watch > 0 && a->watch <= WATCH_MAX)) {
+                        fprintf(stderr, "natgwctl: --watch must be a number of seconds up to %d\n", WATCH_MAX);
+                        return -EINVAL;
+                }
+                return 0;
+        case 'e':
+                a->egress = value;
+                return 0;
+        case 't':
+                a->to = value;
+                return 0;
+        case 'p':
+                a->proto = value;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+static int ask(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cmd, json_t **ret) {
+        struct natgw_ctl_request req = { .command = cmd };
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = natgw_ctl_call(a->socket, &req, (uint64_t)(a->timeout * 1e6), ret, &error);
+        if (r < 0) {
+                fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s\n", a->socket, error ?: strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        if (!json_is_true(json_object_get(*ret, "ok"))) {
+                fprintf(stderr, "natgwctl: %s: %s\n", natgw_ctl_command_to_string(cmd),
+                        json_string_value(json_object_get(*ret, "error")) ?: "failed");
+                return EXIT_FAULT;
+        }
+        return EXIT_OK;
+}
+
+static const json_t *find_entry(const json_t *show, const char *name) {
+        const json_t *entries = json_object_get(show, "entries");
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(entries, i, e)
+                if (streq(json_string_value(json_object_get(e, "name")) ?: "", name))
+                        return e;
+        return NULL;
+}
+
+static void print_report(const struct natgw_diag_report *r) {
+        enum natgw_diag_cause cause;
+        int v = natgw_diag_verdict(r, &cause);
+
+        printf("%-12s %-8s %s\n", "LAYER", "STATUS", "EVIDENCE");
+        for (size_t i = 0; i < r->n_layers; i++) {
+                const struct natgw_diag_layer *l = &r->layers[i];
+
+                printf("%-12s %-8s ", l->name, natgw_diag_status_name(l->status));
+                for (size_t k = 0; k < l->n_evidence; k++)
+                        printf("%s%s", k ? "; " : "", l->evidence[k]);
+                printf("\n");
+        }
+        printf("\nverdict: %s", natgw_diag_cause_name(cause));
+        if (v >= 0)
+                printf(" (layer %s)\nfix: %s\n", r->layers[v].name, r->layers[v].fix);
+        else
+                printf("\n");
+        /* Warnings and unknowns do not make the verdict, but their fixes are worth a line. */
+        for (size_t i = 0; i < r->n_layers; i++)
+                if (r->layers[i].status != NATGW_DIAG_FAIL && r->layers[i].fix[0])
+                        printf("note (%s): %s\n", r->layers[i].name, r->layers[i].fix);
+}
+
+static int output(const struct natgwctl_diagnose_args *a, const struct natgw_diag_report *r) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        enum natgw_diag_cause cause;
+
+        natgw_diag_verdict(r, &cause);
+        if (a->json) {
+                _cleanup_(freep) char *s = NULL;
+
+                j = natgw_diag_report_json(r);
+                s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+                if (!s) {
+                        fprintf(stderr, "natgwctl: out of memory\n");
+                        return EXIT_FAULT;
+                }
+                printf("%s\n", s);
+        } else
+                print_report(r);
+        return cause == NATGW_CAUSE_OK ? EXIT_OK : EXIT_FAULT;
+}
+
+/* The entry is not in force: a rejected reload may be why (the file has it, natgwd does not). */
+static int not_in_force(const struct natgwctl_diagnose_args *a, const char *name, const json_t *status) {
+        const json_t *lr = json_object_get(status, "last_reload");
+        struct natgw_diag_report r = {};
+        struct natgw_diag_layer *l;
+
+        if (!streq(json_string_value(json_object_get(lr, "result")) ?: "", "rejected")) {
+                fprintf(stderr, "natgwctl: natgwd has no forward named \"%s\" (see natgwctl show)\n", name);
+                return EXIT_USAGE;
+        }
+        snprintf(r.subject, sizeof(r.subject), "forward %s", name);
+        l = natgw_diag_layer_add(&r, "config");
+        natgw_diag_evidence(l, "no forward %s in the config in force", name);
+        natgw_diag_evidence(l, "last reload %s: rejected", json_string_value(json_object_get(lr, "time")) ?: "");
+        natgw_diag_fail(l, NATGW_CAUSE_NOT_APPLIED,
+                        "the last reload was rejected: `natgwctl check`, fix the errors, `natgwctl reload`");
+        return output(a, &r);
+}
+
+static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *name) {
+        _cleanup_(json_decrefp) json_t *show = NULL, *status = NULL;
+        _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
+        struct natgw_diag_input in = { .forward = &f, .connect_timeout = 2.0 };
+        struct natgw_diag_report r;
+        const json_t *e, *lr;
+        int k;
+
+        k = ask(a, NATGW_CTL_SHOW, &show);
+        if (k != EXIT_OK)
+                return k;
+        k = ask(a, NATGW_CTL_STATUS, &status);
+        if (k != EXIT_OK)
+                return k;
+        e = find_entry(show, name);
+        if (!e)
+                return not_in_force(a, name, status);
+        if (natgw_diag_forward_from_json(e, &f) < 0) {
+                fprintf(stderr, "natgwctl: \"%s\" is not a forward (diagnose --egress is for egress entries)\n", name);
+                return EXIT_USAGE;
+        }
+        if (a->from) {
+                if (natgw_addr_parse(a->from, &in.from) < 0) {
+                        fprintf(stderr, "natgwctl: --from: \"%s\" is not an address\n", a->from);
+                        return EXIT_USAGE;
+                }
+                in.has_from = true;
+        }
+        lr = json_object_get(status, "last_reload");
+        in.config_path = json_string_value(json_object_get(show, "config")) ?: "?";
+        in.generation = json_integer_value(json_object_get(status, "generation"));
+        in.in_kernel = json_is_integer(json_object_get(e, "connections"));
+        in.connections = json_integer_value(json_object_get(e, "connections"));
+        in.bytes = json_integer_value(json_object_get(e, "bytes"));
+        in.last_reload = json_string_value(json_object_get(lr, "result"));
+        in.last_reload_time = json_string_value(json_object_get(lr, "time"));
+        natgw_diag_run(&in, &r);
+        return output(a, &r);
+}
+
+int natgwctl_diagnose(const struct natgwctl_diagnose_args *a, int argc, char **argv) {
+        if (a->egress || a->to || a->proto) {
+                fprintf(stderr, "natgwctl: diagnose --egress is not available yet\n");
+                return EXIT_USAGE;
+        }
+        if (a->watch > 0) {
+                fprintf(stderr, "natgwctl: diagnose --watch is not available yet\n");
+                return EXIT_USAGE;
+        }
+        if (argc != 1) {
+                fprintf(stderr, "natgwctl: diagnose takes one forward's NAME (or --egress ADDR --to ADDR); see --help\n");
+                return EXIT_USAGE;
+        }
+        return diagnose_forward(a, argv[0]);
+}

@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# natgwctl diagnose: one fault injected per case, and the verdict must name exactly that cause
+# (DESIGN.md, "Wave 2 commands"), with exit 0 only for "ok". One lab for every case: each
+# forward below carries its own fault, the gateway-wide faults (forwarding off) are undone
+# right after their case.
+
+source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
+
+# eth3: a link with only a carrier-grade NAT address; eth4: a link that is down (veth pairs
+# with both ends in gw).
+ip -n "$GW" link add eth3 type veth peer name eth3p
+ip -n "$GW" addr add 100.64.1.1/10 dev eth3
+ip -n "$GW" link set eth3p up
+ip -n "$GW" link set eth3 up
+ip -n "$GW" link add eth4 type veth peer name eth4p
+ip -n "$GW" addr add 198.51.100.200/32 dev eth4
+
+conf=$(lab_config diagnose)
+cat >"$conf" <<'EOF'
+version = 1;
+kernel = { ip_forward = true; };
+forward = (
+  { name = "web";    in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
+  { name = "local";  in_interface = "eth0"; proto = "tcp"; port = 8081; to = "192.168.1.66:81"; },
+  { name = "fw";     in_interface = "eth0"; proto = "tcp"; port = 8082; to = "192.168.1.66:82"; },
+  { name = "gone";   in_interface = "eth0"; proto = "tcp"; port = 8083; to = "192.168.1.99:80"; },
+  { name = "only7";  in_interface = "eth0"; proto = "tcp"; port = 8084; to = "192.168.1.66:80";
+    allow_from = [ "198.51.100.7/32" ]; },
+  { name = "cgn";    in_interface = "eth3"; proto = "tcp"; port = 8085; to = "192.168.1.66:80"; },
+  { name = "down";   in_interface = "eth4"; proto = "tcp"; port = 8086; to = "192.168.1.66:80"; },
+  { name = "nolink"; in_interface = "eth9"; proto = "tcp"; port = 8087; to = "192.168.1.66:80"; },
+  { name = "bypass"; in_interface = "eth0"; proto = "tcp"; port = 8088; to = "192.168.1.66:80"; }
+);
+EOF
+
+# The target: port 80 and 82 on every address, port 81 on 127.0.0.1 only; its own firewall
+# drops port 82.
+serve_in "$LAN" --tcp 80,82
+serve_in "$LAN" --tcp 81 --bind 127.0.0.1
+nsexec "$LAN" nft -f - <<'EOF'
+table inet labfw {
+        chain input { type filter hook input priority 0; tcp dport 82 drop; }
+}
+EOF
+start_natgwd "$conf"
+
+# diagnose_cause WANT NAME [ARGS...]: the JSON verdict is WANT, the exit status 0 exactly when
+# WANT is ok, and the human output says the same verdict.
+diagnose_cause() {
+        local want=$1 out rc=0 want_rc=1 human
+        shift
+
+        out=$(natgwctl -j diagnose "$@") || rc=$?
+        [[ $want == ok ]] && want_rc=0
+        assert_eq "$want" "$(jq -r .verdict.cause <<<"$out")" "diagnose $*: cause"
+        assert_eq "$want_rc" "$rc" "diagnose $*: exit status"
+        # Every layer has a status of the four and its evidence.
+        assert_eq 0 "$(jq '[.layers[] | select((.status | test("^(ok|warn|fail|unknown)$") | not) or (.evidence | length) == 0)] | length' <<<"$out")" \
+                "diagnose $*: every layer has a status and evidence"
+        if [[ $want != ok ]]; then
+                assert_match "." "$(jq -r '.verdict.fix // empty' <<<"$out")" "diagnose $*: a fix is given"
+                # The failing layer is the first one that fails, and only it carries the verdict.
+                assert_eq "$(jq -r '[.layers[] | select(.status == "fail")][0].layer' <<<"$out")" \
+                        "$(jq -r .verdict.layer <<<"$out")" "diagnose $*: the verdict is the first failing layer"
+        fi
+        human=$(natgwctl diagnose "$@") || true
+        sed 's/^/#   /' <<<"$human"
+        assert_match "verdict: $want" "$human" "diagnose $*: human output"
+        DIAG_OUT=$out
+}
+
+# A real client first, so that conntrack has an answered connection of "web".
+out=$(ask_ok "$WAN" tcp 203.0.113.1 8080 --from 198.51.100.7)
+assert_match "^peer=198\.51\.100\.7:[0-9]+ local=192\.168\.1\.66:80 proto=tcp$" "$out" "web is forwarded"
+
+diagnose_cause ok web
+diagnose_cause ok web --from 198.51.100.7
+assert_match "answered" "$(jq -r '.layers[] | select(.layer == "return-path") | .evidence[]' <<<"$DIAG_OUT")" \
+        "the return path saw the answered connection"
+diagnose_cause target-not-listening local
+diagnose_cause target-filtered fw
+diagnose_cause target-unreachable gone
+diagnose_cause source-not-allowed only7 --from 198.51.100.8
+diagnose_cause ok only7 --from 198.51.100.7
+diagnose_cause no-public-address cgn
+diagnose_cause interface-down down
+diagnose_cause interface-missing nolink
+
+nsexec "$GW" sysctl -qw net.ipv4.ip_forward=0
+diagnose_cause forwarding-disabled web
+nsexec "$GW" sysctl -qw net.ipv4.ip_forward=1
+
+# Not a forward of natgwd's: a usage error, no verdict.
+rc=0
+natgwctl diagnose nosuch >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "diagnose of an unknown name exits 2"
+rc=0
+natgwctl diagnose >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "diagnose without a name exits 2"
+rc=0
+natgwctl diagnose web --from not-an-address >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "diagnose --from with a bad address exits 2"
+
+# The target answers the gateway, but its replies to 198.51.100.8 go to a router that is not
+# there: policy routing in the lan host. A client's attempts stay [UNREPLIED].
+nsexec "$LAN" ip rule add from 192.168.1.66 to 198.51.100.8 lookup 100
+nsexec "$LAN" ip route add default via 192.168.1.254 table 100
+ask_fails "$WAN" tcp 203.0.113.1 8088 --from 198.51.100.8 --timeout 1
+diagnose_cause reply-bypasses-gateway bypass --from 198.51.100.8
+
+stop_natgwd
+info "PASS"
