@@ -5,10 +5,13 @@
  */
 
 #include <jansson.h>
+#include <math.h>
+#include <signal.h>
 
 #include "ctl-client.h"
 #include "gw-diagnose.h"
 #include "natgwctl-diagnose.h"
+#include "nft-trace.h"
 
 enum {
         EXIT_OK = 0,
@@ -49,12 +52,12 @@ int natgwctl_diagnose_option(struct natgwctl_diagnose_args *a, int c, const char
         }
 }
 
-static int ask(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cmd, json_t **ret) {
-        struct natgw_ctl_request req = { .command = cmd };
+static int ask_req(const struct natgwctl_diagnose_args *a, const struct natgw_ctl_request *req, json_t **ret) {
+        enum natgw_ctl_command cmd = req->command;
         _cleanup_(freep) char *error = NULL;
         int r;
 
-        r = natgw_ctl_call(a->socket, &req, (uint64_t)(a->timeout * 1e6), ret, &error);
+        r = natgw_ctl_call(a->socket, req, (uint64_t)(a->timeout * 1e6), ret, &error);
         if (r < 0) {
                 fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s\n", a->socket, error ?: strerror(-r));
                 return EXIT_UNREACHABLE;
@@ -65,6 +68,61 @@ static int ask(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cm
                 return EXIT_FAULT;
         }
         return EXIT_OK;
+}
+
+static int ask(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cmd, json_t **ret) {
+        struct natgw_ctl_request req = { .command = cmd };
+
+        return ask_req(a, &req, ret);
+}
+
+/* ---------------------------------------------------------------- --watch */
+
+static volatile int watch_stop;
+
+static void on_stop_signal(int sig) {
+        watch_stop = 1;
+}
+
+/* natgwd puts the trace rule in place (@seconds > 0) or takes it away (0). */
+static int trace_request(const struct natgwctl_diagnose_args *a, const char *name, unsigned seconds) {
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        struct natgw_ctl_request req = { .command = NATGW_CTL_TRACE, .seconds = seconds };
+
+        snprintf(req.entry, sizeof(req.entry), "%s", name);
+        return ask_req(a, &req, &reply);
+}
+
+/* Trace the forward's attempts for --watch seconds; the rule is taken away on every way out,
+ * SIGINT and SIGTERM included (they end the watch early). */
+static int watch(const struct natgwctl_diagnose_args *a, const struct natgw_diag_input *in,
+                 struct natgw_diag_watch *ret) {
+        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+        struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+        int k, r;
+
+        /* In the group before the rule exists: no event of the first packet is missed. */
+        r = natgw_nft_trace_subscribe(&nl);
+        if (r < 0) {
+                fprintf(stderr, "natgwctl: cannot read the nftables trace: %s\n", strerror(-r));
+                return EXIT_FAULT;
+        }
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        k = trace_request(a, in->forward->name, (unsigned)ceil(a->watch));
+        if (k != EXIT_OK)
+                goto out;
+        fprintf(stderr, "natgwctl: watching forward %s for %g s: make the attempts now\n", in->forward->name,
+                a->watch);
+        r = natgw_diag_watch(nl, in, a->watch, &watch_stop, ret);
+        if (r < 0)
+                fprintf(stderr, "natgwctl: the trace could not be read: %s\n", strerror(-r));
+        k = trace_request(a, in->forward->name, 0);
+out:
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        return k;
 }
 
 static const json_t *find_entry(const json_t *show, const char *name) {
@@ -145,6 +203,7 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         _cleanup_(json_decrefp) json_t *show = NULL, *status = NULL;
         _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
         struct natgw_diag_input in = { .forward = &f, .connect_timeout = 2.0 };
+        struct natgw_diag_watch w = {};
         struct natgw_diag_report r;
         const json_t *e, *lr;
         int k;
@@ -177,6 +236,12 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         in.bytes = json_integer_value(json_object_get(e, "bytes"));
         in.last_reload = json_string_value(json_object_get(lr, "result"));
         in.last_reload_time = json_string_value(json_object_get(lr, "time"));
+        if (a->watch > 0) {
+                k = watch(a, &in, &w);
+                if (k != EXIT_OK)
+                        return k;
+                in.watch = &w;
+        }
         natgw_diag_run(&in, &r);
         return output(a, &r);
 }
@@ -184,10 +249,6 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
 int natgwctl_diagnose(const struct natgwctl_diagnose_args *a, int argc, char **argv) {
         if (a->egress || a->to || a->proto) {
                 fprintf(stderr, "natgwctl: diagnose --egress is not available yet\n");
-                return EXIT_USAGE;
-        }
-        if (a->watch > 0) {
-                fprintf(stderr, "natgwctl: diagnose --watch is not available yet\n");
                 return EXIT_USAGE;
         }
         if (argc != 1) {

@@ -36,7 +36,7 @@ static void help(void) {
                "  show           every entry with its counters\n"
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
                "  conntrack      the top sources and destinations in the conntrack table\n"
-               "  diagnose NAME [--from ADDR]\n"
+               "  diagnose NAME [--from ADDR] [--watch SEC]\n"
                "                 why clients cannot reach forward NAME, layer by layer\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
@@ -44,6 +44,7 @@ static void help(void) {
                "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
                "  --from ADDR         diagnose: the client\n"
+               "  --watch SEC         diagnose: trace real attempts for SEC seconds\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n\n"
                "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
@@ -55,7 +56,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
                 { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
-                { "from", required_argument, NULL, 'f' },   {},
+                { "from", required_argument, NULL, 'f' },   { "watch", required_argument, NULL, 'w' },
+                {},
         };
         char *end;
         long n;
@@ -87,6 +89,7 @@ static int parse_argv(int argc, char *argv[]) {
                         }
                         break;
                 case 'f':
+                case 'w':
                         if (natgwctl_diagnose_option(&arg_diagnose, c, optarg) < 0)
                                 return -EINVAL;
                         break;
@@ -517,7 +520,7 @@ int main(int argc, char *argv[]) {
                 return natgwctl_diagnose(&arg_diagnose, argc - optind, argv + optind);
         }
         if (arg_diagnose.used) {
-                fprintf(stderr, "natgwctl: --from belongs to diagnose\n");
+                fprintf(stderr, "natgwctl: --from and --watch belong to diagnose\n");
                 return EXIT_USAGE;
         }
         cmd = natgw_ctl_command_from_string(verb);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/neighbour.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/rtnetlink.h>
@@ -12,6 +13,8 @@
 #include "rt-query.h"
 #include "time-util.h"
 #include "util-sysctl.h"
+
+#include <linux/netfilter.h>
 
 /* Each netlink read of a probe ends by then: the whole walk stays in seconds. */
 #define PROBE_USEC (3 * 1000000ull)
@@ -224,11 +227,68 @@ static void layer_client(const struct natgw_diag_input *in, int in_ifindex, stru
 
 /* ---------------------------------------------------------------- 3: other firewalls */
 
-static void layer_firewalls(struct natgw_diag_report *r) {
+static void layer_firewalls(const struct natgw_diag_input *in, struct natgw_diag_report *r) {
+        const struct natgw_diag_watch *w = in->watch;
         struct natgw_diag_layer *l = natgw_diag_layer_add(r, "firewalls");
+        const char *family;
+        char where[256];
 
-        natgw_diag_evidence(l, "other tables are not checked without --watch");
-        natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+        if (!w) {
+                natgw_diag_evidence(l, "other tables are not checked without --watch");
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+                return;
+        }
+        if (w->packets == 0) {
+                natgw_diag_evidence(l, "no packet of the forward arrived to be traced");
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+                return;
+        }
+        if (w->dropped == 0) {
+                natgw_diag_evidence(l, "nftables trace: no table dropped any of %u packets", w->packets);
+                return;
+        }
+        family = w->drop_family == NFPROTO_IPV4 ? "ip" : w->drop_family == NFPROTO_IPV6 ? "ip6"
+                 : w->drop_family == NFPROTO_INET ? "inet" : w->drop_family == NFPROTO_BRIDGE ? "bridge" : "netdev";
+        if (w->drop_policy)
+                snprintf(where, sizeof(where), "table %s %s chain %s (its policy drop)", family, w->drop_table,
+                         w->drop_chain);
+        else
+                snprintf(where, sizeof(where), "table %s %s chain %s rule handle %" PRIu64, family, w->drop_table,
+                         w->drop_chain, w->drop_handle);
+        natgw_diag_evidence(l, "nftables trace: %s dropped %u of %u packets", where, w->dropped, w->packets);
+        natgw_diag_fail(l, NATGW_CAUSE_BLOCKED_BY_TABLE,
+                        "let the forward's traffic through %s (`nft -a list chain %s %s %s`)", where, family,
+                        w->drop_table, w->drop_chain);
+}
+
+/* ---------------------------------------------------------------- 6: --watch */
+
+static void layer_watch(const struct natgw_diag_input *in, struct natgw_diag_report *r) {
+        const struct natgw_diag_watch *w = in->watch;
+        const struct natgw_forward *f = in->forward;
+        struct natgw_diag_layer *l;
+        char a[INET6_ADDRSTRLEN], ports[NATGW_PORTS_STRLEN];
+
+        if (!w)
+                return;
+        l = natgw_diag_layer_add(r, "watch");
+        natgw_diag_evidence(l, "watched %.1f s%s", w->seconds, w->interrupted ? " (interrupted)" : "");
+        if (w->error)
+                natgw_diag_evidence(l, "the trace lost events: %s", strerror(-w->error));
+        natgw_ports_format(&f->ports[0], ports, sizeof(ports));
+        if (w->packets == 0) {
+                natgw_diag_evidence(l, "no packet to port %s%s%s%s arrived%s%s", ports, f->in_interface[0] ? " on " : "",
+                                    f->in_interface, "", in->has_from ? " from " : "",
+                                    in->has_from ? fmt_addr(&in->from, a) : "");
+                natgw_diag_fail(l, NATGW_CAUSE_NO_TRAFFIC_ARRIVES,
+                                "the attempts stop before the gateway: check the cloud security group or the "
+                                "provider's firewall, the carrier (CGNAT), and the address and port clients use");
+                return;
+        }
+        natgw_diag_evidence(l, "%u packet(s) arrived%s%s, %u dropped by other tables", w->packets,
+                            w->has_src ? ", the first from " : "", w->has_src ? fmt_addr(&w->src, a) : "", w->dropped);
+        if (w->dropped > 0)
+                natgw_diag_mark(l, NATGW_DIAG_WARN, NULL);
 }
 
 /* ---------------------------------------------------------------- 4: the target */
@@ -412,7 +472,8 @@ void natgw_diag_run(const struct natgw_diag_input *in, struct natgw_diag_report 
         layer_config(in, ret);
         layer_gateway(in, ret, &ifindex);
         layer_client(in, ifindex, ret);
-        layer_firewalls(ret);
+        layer_firewalls(in, ret);
         layer_target(in, ret);
         layer_return(in, ret);
+        layer_watch(in, ret);
 }

@@ -113,6 +113,22 @@ bool natgw_diag_port_listed(const struct natgw_forward *f, uint16_t port);
 /* Whether @from may use @f (allow_from empty, or one of its prefixes holds @from). Pure. */
 bool natgw_diag_allowed(const struct natgw_forward *f, const struct natgw_addr *from);
 
+/* What --watch saw of the forward's traffic in the nftables trace. */
+struct natgw_diag_watch {
+        double seconds;               /* how long it watched */
+        bool interrupted;             /* SIGINT / SIGTERM ended it early */
+        int error;                    /* 0, or why the trace could not be read to its end */
+        unsigned packets;             /* packets of the forward that arrived (traced) */
+        unsigned dropped;             /* of those, dropped by a table other than natgw */
+        bool has_src;
+        struct natgw_addr src;        /* the first packet's source */
+        /* The first drop: table, chain, and the rule's handle or the chain's policy. */
+        uint8_t drop_family;
+        char drop_table[64], drop_chain[64];
+        bool drop_policy;
+        uint64_t drop_handle;
+};
+
 /* What natgwctl found out before the probes: natgwd's view of the entry. */
 struct natgw_diag_input {
         const struct natgw_forward *forward;
@@ -125,7 +141,21 @@ struct natgw_diag_input {
         bool has_from;
         struct natgw_addr from;       /* --from */
         double connect_timeout;       /* seconds, for the TCP probe */
+        const struct natgw_diag_watch *watch; /* --watch's findings, NULL without */
 };
+
+struct natgw_nl;
+
+/**
+ * natgw_diag_watch() - read the trace of @in's forward for @seconds (natgwd has put the trace
+ * rule in place), counting the packets that arrive and those another table drops
+ * @nl:   a socket of natgw_nft_trace_subscribe(), opened before the rule was put in place
+ * @stop: set by a signal handler: the watch ends at the next read (within 200 ms)
+ *
+ * Return: 0 (also when interrupted, @ret says so); -errno when the trace cannot be read.
+ */
+int natgw_diag_watch(struct natgw_nl *nl, const struct natgw_diag_input *in, double seconds,
+                     const volatile int *stop, struct natgw_diag_watch *ret);
 
 /**
  * natgw_diag_run() - walk the layers of a forward: config, gateway, client, firewalls, target,

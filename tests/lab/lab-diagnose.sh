@@ -92,6 +92,91 @@ nsexec "$GW" sysctl -qw net.ipv4.ip_forward=0
 diagnose_cause forwarding-disabled web
 nsexec "$GW" sysctl -qw net.ipv4.ip_forward=1
 
+# ---------------------------------------------------------------- --watch
+
+trace_chain_gone() {
+        if nsexec "$GW" nft list chain inet natgw diagnose-trace >/dev/null 2>&1; then
+                fail "$1: the trace chain is still in table inet natgw"
+        fi
+        info "ok: $1: the trace chain is gone"
+}
+
+# attempts_bg PORT FROM: three connection attempts from FROM during the next ~4 s, in the
+# background (ATTEMPTS_PID); each waits 1 s at most.
+attempts_bg() {
+        local port=$1 from=$2
+
+        (
+                for i in 1 2 3; do
+                        sleep 0.7
+                        timeout 5 ip netns exec "$WAN" "$NATGW_PEER" ask tcp 203.0.113.1 "$port" --from "$from" \
+                                --timeout 1 >/dev/null 2>&1 || true
+                done
+        ) &
+        ATTEMPTS_PID=$!
+}
+
+# watch_cause WANT SEC PORT FROM NAME [ARGS...]: diagnose NAME --watch SEC while a client makes
+# attempts on PORT from FROM ("" for none); the verdict must be WANT and the trace rule gone.
+watch_cause() {
+        local want=$1 sec=$2 port=$3 from=$4 out rc=0 want_rc=1
+        shift 4
+
+        [[ -n $from ]] && attempts_bg "$port" "$from"
+        out=$(natgwctl -j diagnose "$@" --watch "$sec" 2>/dev/null) || rc=$?
+        [[ -n $from ]] && wait "$ATTEMPTS_PID"
+        [[ $want == ok ]] && want_rc=0
+        jq -r '.layers[] | "#   \(.layer) \(.status): \(.evidence | join("; "))"' <<<"$out"
+        assert_eq "$want" "$(jq -r .verdict.cause <<<"$out")" "diagnose $* --watch $sec: cause"
+        assert_eq "$want_rc" "$rc" "diagnose $* --watch $sec: exit status"
+        trace_chain_gone "diagnose $* --watch $sec"
+        DIAG_OUT=$out
+}
+
+# Nobody tries: nothing arrives.
+watch_cause no-traffic-arrives 1 8080 "" web
+# Attempts arrive and are answered.
+watch_cause ok 3 8080 198.51.100.7 web --from 198.51.100.7
+assert_match "^[1-9][0-9]* packet" "$(jq -r '.layers[] | select(.layer == "watch") | .evidence[1]' <<<"$DIAG_OUT")" \
+        "the watch counted the packets that arrived"
+
+# Another table on the gateway drops forwarded traffic to the target: named by table, chain
+# and rule handle, as the trace saw it.
+nsexec "$GW" nft -f - <<'EOF2'
+table inet otherfw {
+        chain fwdfilter {
+                type filter hook forward priority 0;
+                ip daddr 192.168.1.66 tcp dport 80 drop
+        }
+}
+EOF2
+handle=$(nsexec "$GW" nft -a list chain inet otherfw fwdfilter | sed -nE 's/.*drop # handle ([0-9]+)$/\1/p')
+watch_cause blocked-by-table 3 8080 198.51.100.7 web --from 198.51.100.7
+assert_match "table inet otherfw chain fwdfilter rule handle $handle dropped" \
+        "$(jq -r '.layers[] | select(.layer == "firewalls") | .evidence[]' <<<"$DIAG_OUT")" \
+        "the firewalls layer names the table, the chain and the rule handle"
+nsexec "$GW" nft delete table inet otherfw
+
+# SIGINT ends a watch early: the trace rule goes with it.
+out=$LAB_TMP/watch-int.json
+ip netns exec "$GW" "$NATGWCTL" -S "$CTL_SOCK" -j diagnose web --watch 60 >"$out" 2>/dev/null &
+wpid=$!
+for ((i = 0; i < 50; i++)); do
+        nsexec "$GW" nft list chain inet natgw diagnose-trace >/dev/null 2>&1 && break
+        sleep 0.1
+done
+nsexec "$GW" nft list chain inet natgw diagnose-trace >/dev/null 2>&1 || fail "the trace chain never appeared"
+kill -INT "$wpid"
+for ((i = 0; i < 50; i++)); do
+        lab_running "$wpid" || break
+        sleep 0.1
+done
+lab_running "$wpid" && fail "natgwctl diagnose --watch did not end within 5 s of SIGINT"
+wait "$wpid" || true
+assert_match "interrupted" "$(jq -r '.layers[] | select(.layer == "watch") | .evidence[0]' <"$out")" \
+        "the report says the watch was interrupted"
+trace_chain_gone "diagnose --watch after SIGINT"
+
 # Not a forward of natgwd's: a usage error, no verdict.
 rc=0
 natgwctl diagnose nosuch >/dev/null 2>&1 || rc=$?
@@ -109,6 +194,8 @@ nsexec "$LAN" ip rule add from 192.168.1.66 to 198.51.100.8 lookup 100
 nsexec "$LAN" ip route add default via 192.168.1.254 table 100
 ask_fails "$WAN" tcp 203.0.113.1 8088 --from 198.51.100.8 --timeout 1
 diagnose_cause reply-bypasses-gateway bypass --from 198.51.100.8
+# The same while watching real attempts: they arrive, no table drops them, none is answered.
+watch_cause reply-bypasses-gateway 3 8088 198.51.100.8 bypass --from 198.51.100.8
 
 stop_natgwd
 info "PASS"
