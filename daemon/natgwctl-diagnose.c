@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 
 #include "ctl-client.h"
@@ -246,10 +247,54 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         return output(a, &r);
 }
 
+static int diagnose_egress(const struct natgwctl_diagnose_args *a) {
+        _cleanup_(json_decrefp) json_t *show = NULL;
+        struct natgw_diag_egress_input in = { .l4proto = IPPROTO_TCP };
+        struct natgw_port_range port;
+        struct natgw_diag_report r;
+        int k;
+
+        if (natgw_addr_parse(a->egress, &in.from) < 0) {
+                fprintf(stderr, "natgwctl: --egress: \"%s\" is not an address\n", a->egress);
+                return EXIT_USAGE;
+        }
+        if (natgw_diag_parse_addr_port(a->to, &in.to, &port, &in.has_port) < 0 || (in.has_port && port.lo != port.hi)) {
+                fprintf(stderr, "natgwctl: --to: \"%s\" is not ADDR or ADDR:PORT ([ADDR6]:PORT)\n", a->to);
+                return EXIT_USAGE;
+        }
+        if (in.from.family != in.to.family) {
+                fprintf(stderr, "natgwctl: --egress and --to must be of the same family\n");
+                return EXIT_USAGE;
+        }
+        in.port = port.lo;
+        if (a->proto && streq(a->proto, "udp"))
+                in.l4proto = IPPROTO_UDP;
+        else if (a->proto && streq(a->proto, "icmp"))
+                in.l4proto = in.to.family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+        else if (a->proto && !streq(a->proto, "tcp")) {
+                fprintf(stderr, "natgwctl: --proto must be tcp, udp or icmp\n");
+                return EXIT_USAGE;
+        }
+        if (in.has_port && in.l4proto != IPPROTO_TCP && in.l4proto != IPPROTO_UDP) {
+                fprintf(stderr, "natgwctl: --to with a port needs --proto tcp or udp\n");
+                return EXIT_USAGE;
+        }
+        k = ask(a, NATGW_CTL_SHOW, &show);
+        if (k != EXIT_OK)
+                return k;
+        in.entries = json_object_get(show, "entries");
+        natgw_diag_egress_run(&in, &r);
+        return output(a, &r);
+}
+
 int natgwctl_diagnose(const struct natgwctl_diagnose_args *a, int argc, char **argv) {
         if (a->egress || a->to || a->proto) {
-                fprintf(stderr, "natgwctl: diagnose --egress is not available yet\n");
-                return EXIT_USAGE;
+                if (!a->egress || !a->to || argc != 0 || a->from || a->watch > 0) {
+                        fprintf(stderr, "natgwctl: diagnose --egress ADDR --to ADDR[:PORT] [--proto P] takes nothing "
+                                        "else; see --help\n");
+                        return EXIT_USAGE;
+                }
+                return diagnose_egress(a);
         }
         if (argc != 1) {
                 fprintf(stderr, "natgwctl: diagnose takes one forward's NAME (or --egress ADDR --to ADDR); see --help\n");

@@ -37,7 +37,9 @@ static void help(void) {
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
                "  conntrack      the top sources and destinations in the conntrack table\n"
                "  diagnose NAME [--from ADDR] [--watch SEC]\n"
-               "                 why clients cannot reach forward NAME, layer by layer\n\n"
+               "                 why clients cannot reach forward NAME, layer by layer\n"
+               "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
+               "                 which egress entry takes ADDR's traffic, and how it leaves\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -45,6 +47,7 @@ static void help(void) {
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
                "  --from ADDR         diagnose: the client\n"
                "  --watch SEC         diagnose: trace real attempts for SEC seconds\n"
+               "  --egress ADDR, --to ADDR[:PORT], --proto tcp|udp|icmp   diagnose --egress\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n\n"
                "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
@@ -57,7 +60,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
                 { "from", required_argument, NULL, 'f' },   { "watch", required_argument, NULL, 'w' },
-                {},
+                { "egress", required_argument, NULL, 'e' }, { "to", required_argument, NULL, 't' },
+                { "proto", required_argument, NULL, 'p' },  {},
         };
         char *end;
         long n;
@@ -90,6 +94,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'f':
                 case 'w':
+                case 'e':
+                case 't':
+                case 'p':
                         if (natgwctl_diagnose_option(&arg_diagnose, c, optarg) < 0)
                                 return -EINVAL;
                         break;
@@ -520,7 +527,7 @@ int main(int argc, char *argv[]) {
                 return natgwctl_diagnose(&arg_diagnose, argc - optind, argv + optind);
         }
         if (arg_diagnose.used) {
-                fprintf(stderr, "natgwctl: --from and --watch belong to diagnose\n");
+                fprintf(stderr, "natgwctl: --from, --watch, --egress, --to and --proto belong to diagnose\n");
                 return EXIT_USAGE;
         }
         cmd = natgw_ctl_command_from_string(verb);

@@ -126,8 +126,8 @@ void natgw_diag_forward_clear(struct natgw_forward *f) {
         *f = (struct natgw_forward){};
 }
 
-/* "A", "A:P", "A:P-Q", "[A6]", "[A6]:P", "[A6]:P-Q" as forward_to_json() writes them. */
-static int parse_to(const char *s, struct natgw_forward *f) {
+int natgw_diag_parse_addr_port(const char *s, struct natgw_addr *ret_addr, struct natgw_port_range *ret_port,
+                               bool *ret_has_port) {
         const char *port = NULL, *addr = s;
         size_t n;
 
@@ -150,15 +150,24 @@ static int parse_to(const char *s, struct natgw_forward *f) {
                         port = colon + 1;
                 n = port ? (size_t)(colon - s) : strlen(s);
         }
-        if (natgw_addr_parse_n(addr, n, &f->to) < 0)
+        if (natgw_addr_parse_n(addr, n, ret_addr) < 0)
                 return -EINVAL;
-        if (!port) {
+        *ret_has_port = port;
+        if (port && natgw_port_parse(port, ret_port) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* "A", "A:P", "A:P-Q", "[A6]", "[A6]:P", "[A6]:P-Q" as forward_to_json() writes them. */
+static int parse_to(const char *s, struct natgw_forward *f) {
+        bool has_port;
+
+        if (natgw_diag_parse_addr_port(s, &f->to, &f->to_port, &has_port) < 0)
+                return -EINVAL;
+        if (!has_port)
                 f->to_port_mode = NATGW_TO_PORT_KEEP;
-                return 0;
-        }
-        if (natgw_port_parse(port, &f->to_port) < 0)
-                return -EINVAL;
-        f->to_port_mode = f->to_port.lo == f->to_port.hi ? NATGW_TO_PORT_SINGLE : NATGW_TO_PORT_RANGE;
+        else
+                f->to_port_mode = f->to_port.lo == f->to_port.hi ? NATGW_TO_PORT_SINGLE : NATGW_TO_PORT_RANGE;
         return 0;
 }
 
@@ -271,4 +280,35 @@ bool natgw_diag_allowed(const struct natgw_forward *f, const struct natgw_addr *
                 if (natgw_prefix_contains(&f->allow_from[i], from))
                         return true;
         return false;
+}
+
+int natgw_diag_egress_match(const json_t *entries, const struct natgw_addr *from, const char *out_interface,
+                            unsigned *ret_len) {
+        int best = -1;
+        unsigned best_len = 0;
+        size_t i, k;
+        json_t *e, *src;
+
+        json_array_foreach(entries, i, e) {
+                const char *kind = json_string_value(json_object_get(e, "kind")) ?: "",
+                           *oif = json_string_value(json_object_get(e, "out_interface")) ?: "";
+
+                if ((!streq(kind, "masquerade") && !streq(kind, "snat")) || (out_interface && !streq(oif, out_interface)))
+                        continue;
+                json_array_foreach(json_object_get(e, "source"), k, src) {
+                        struct natgw_prefix p;
+
+                        if (!json_is_string(src) || natgw_prefix_parse_loose(json_string_value(src), &p) < 0 ||
+                            !natgw_prefix_contains(&p, from))
+                                continue;
+                        /* The most specific prefix wins, whatever the order (as the compiler decides). */
+                        if (best < 0 || p.len > best_len) {
+                                best = (int)i;
+                                best_len = p.len;
+                        }
+                }
+        }
+        if (best >= 0 && ret_len)
+                *ret_len = best_len;
+        return best;
 }

@@ -101,6 +101,22 @@ json_t *natgw_diag_report_json(const struct natgw_diag_report *r);
 int natgw_diag_forward_from_json(const json_t *e, struct natgw_forward *ret);
 void natgw_diag_forward_clear(struct natgw_forward *f);
 
+/* "A", "A:P", "A:P-Q", "[A6]", "[A6]:P", ... into an address and, if there is one, a port range.
+ * Pure. 0 or -EINVAL. */
+int natgw_diag_parse_addr_port(const char *s, struct natgw_addr *ret_addr, struct natgw_port_range *ret_port,
+                               bool *ret_has_port);
+
+/**
+ * natgw_diag_egress_match() - the egress entry of `show`'s @entries that takes @from's traffic
+ * @out_interface: the interface it leaves by; NULL: any
+ * @ret_len:       the matching prefix's length (may be NULL)
+ *
+ * Pure. The most specific source prefix wins, whatever the order, as in the compiled table.
+ * Return: the entry's index in @entries, or -1 when none takes it.
+ */
+int natgw_diag_egress_match(const json_t *entries, const struct natgw_addr *from, const char *out_interface,
+                            unsigned *ret_len);
+
 /* The target's port for the first of @f's ports: what a connect probe tries. Pure. */
 uint16_t natgw_diag_target_port(const struct natgw_forward *f);
 
@@ -167,3 +183,21 @@ int natgw_diag_watch(struct natgw_nl *nl, const struct natgw_diag_input *in, dou
  * by a deadline). Changes nothing.
  */
 void natgw_diag_run(const struct natgw_diag_input *in, struct natgw_diag_report *ret);
+
+/* natgwctl diagnose --egress ADDR --to ADDR[:PORT] [--proto P]: natgwd's `show` and the probe. */
+struct natgw_diag_egress_input {
+        const json_t *entries;        /* `show`'s "entries" */
+        struct natgw_addr from, to;
+        bool has_port;
+        uint16_t port;
+        uint8_t l4proto;              /* IPPROTO_TCP, _UDP, _ICMP / _ICMPV6 */
+};
+
+/**
+ * natgw_diag_egress_run() - which egress entry takes @in->from's traffic to @in->to, whether its
+ * allow list lets it through, and the interface and address it leaves with: layers config,
+ * policy, gateway
+ *
+ * Every probe is bounded in time; changes nothing.
+ */
+void natgw_diag_egress_run(const struct natgw_diag_egress_input *in, struct natgw_diag_report *ret);

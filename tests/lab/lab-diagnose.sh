@@ -21,6 +21,8 @@ conf=$(lab_config diagnose)
 cat >"$conf" <<'EOF'
 version = 1;
 kernel = { ip_forward = true; };
+masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
+snat = ( { name = "host66"; source = "192.168.1.66/32"; out_interface = "eth0"; to = "203.0.113.10"; } );
 forward = (
   { name = "web";    in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
   { name = "local";  in_interface = "eth0"; proto = "tcp"; port = 8081; to = "192.168.1.66:81"; },
@@ -176,6 +178,43 @@ wait "$wpid" || true
 assert_match "interrupted" "$(jq -r '.layers[] | select(.layer == "watch") | .evidence[0]' <"$out")" \
         "the report says the watch was interrupted"
 trace_chain_gone "diagnose --watch after SIGINT"
+
+# ---------------------------------------------------------------- --egress
+
+# egress_cause WANT ARGS...: diagnose --egress ARGS; the verdict is WANT (exit 0 exactly for ok).
+egress_cause() {
+        local want=$1 out rc=0 want_rc=1
+        shift
+
+        out=$(natgwctl -j diagnose "$@") || rc=$?
+        [[ $want == ok ]] && want_rc=0
+        jq -r '.layers[] | "#   \(.layer) \(.status): \(.evidence | join("; "))"' <<<"$out"
+        assert_eq "$want" "$(jq -r .verdict.cause <<<"$out")" "diagnose $*: cause"
+        assert_eq "$want_rc" "$rc" "diagnose $*: exit status"
+        DIAG_OUT=$out
+}
+
+# 192.168.1.10 is in "lan" only: masqueraded to eth0's address on the route.
+egress_cause ok --egress 192.168.1.10 --to 198.51.100.7:443
+assert_match "^entry lan \(masquerade" "$(jq -r '.layers[0].evidence[0]' <<<"$DIAG_OUT")" "192.168.1.10 leaves by entry lan"
+assert_match "allowed \(no allow list\)" "$(jq -r '.layers[1].evidence[0]' <<<"$DIAG_OUT")" "no allow list: allowed"
+assert_match "leaves eth0 as 203\.0\.113\.1 \(masquerade" "$(jq -r '.layers[2].evidence[]' <<<"$DIAG_OUT")" \
+        "it leaves eth0 as 203.0.113.1"
+# 192.168.1.66 is in both: the /32 wins.
+egress_cause ok --egress 192.168.1.66 --to 198.51.100.7 --proto udp
+assert_match "^entry host66 \(snat" "$(jq -r '.layers[0].evidence[0]' <<<"$DIAG_OUT")" "192.168.1.66 leaves by entry host66"
+assert_match "leaves eth0 as 203\.0\.113\.10 \(snat\)" "$(jq -r '.layers[2].evidence[]' <<<"$DIAG_OUT")" \
+        "it leaves eth0 as 203.0.113.10"
+# No entry for 10.0.9.9: it would leave untranslated.
+egress_cause not-applied --egress 10.0.9.9 --to 198.51.100.7
+# No route to 192.0.2.1 on the gateway.
+egress_cause target-unreachable --egress 192.168.1.10 --to 192.0.2.1:80
+rc=0
+natgwctl diagnose --egress 192.168.1.10 >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "diagnose --egress without --to exits 2"
+rc=0
+natgwctl diagnose --egress 192.168.1.10 --to 198.51.100.7:80 --proto icmp >/dev/null 2>&1 || rc=$?
+assert_eq 2 "$rc" "diagnose --egress with a port and icmp exits 2"
 
 # Not a forward of natgwd's: a usage error, no verdict.
 rc=0

@@ -3,6 +3,7 @@
 /* The pure parts of diagnose: the verdict, the contract's cause names, and the forward as
  * natgwctl reads it back from natgwd's `show` reply. */
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -212,6 +213,68 @@ static void test_forward_bad(void **state) {
         }
 }
 
+/* The egress entry of an address: the most specific source prefix among the entries of the
+ * interface it leaves by, whatever the order (the rule natgwd.conf(5) states). */
+static void test_egress_match(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"
+                "masquerade = ( { name = \"wide\"; source = [ \"10.0.0.0/8\", \"fd00::/8\" ]; out_interface = \"eth0\"; },\n"
+                "               { name = \"other\"; source = \"10.1.2.0/24\"; out_interface = \"eth1\"; } );\n"
+                "snat = ( { name = \"host\"; source = \"10.1.2.3/32\"; out_interface = \"eth0\"; to = \"203.0.113.9\"; },\n"
+                "         { name = \"mid\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.8\"; } );\n"
+                "forward = ( { name = \"web\"; proto = \"tcp\"; port = 80; to = \"10.1.2.3\"; } );\n");
+        json_t *show = natgw_show_json(c, NULL, 0), *entries = json_object_get(show, "entries");
+        static const struct {
+                const char *addr, *oif, *want;
+                unsigned len;
+        } cases[] = {
+                { "10.1.2.3", "eth0", "host", 32 },  { "10.1.2.4", "eth0", "mid", 16 },
+                { "10.9.9.9", "eth0", "wide", 8 },   { "10.1.2.4", "eth1", "other", 24 },
+                { "10.9.9.9", "eth1", NULL, 0 },     { "192.168.1.1", "eth0", NULL, 0 },
+                { "fd00::5", "eth0", "wide", 8 },    { "10.1.2.3", NULL, "host", 32 },
+        };
+
+        assert_non_null(show);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct natgw_addr a;
+                unsigned len = 0;
+                int k;
+
+                assert_int_equal(natgw_addr_parse(cases[i].addr, &a), 0);
+                k = natgw_diag_egress_match(entries, &a, cases[i].oif, &len);
+                if (!cases[i].want) {
+                        assert_int_equal(k, -1);
+                        continue;
+                }
+                assert_true(k >= 0);
+                assert_string_equal(json_string_value(json_object_get(json_array_get(entries, (size_t)k), "name")),
+                                    cases[i].want);
+                assert_int_equal(len, cases[i].len);
+        }
+        json_decref(show);
+}
+
+static void test_parse_addr_port(void **state) {
+        struct natgw_addr a;
+        struct natgw_port_range p;
+        char buf[INET6_ADDRSTRLEN];
+        bool has;
+
+        assert_int_equal(natgw_diag_parse_addr_port("198.51.100.7:443", &a, &p, &has), 0);
+        assert_true(has);
+        assert_int_equal(p.lo, 443);
+        assert_string_equal(natgw_addr_format(&a, buf, sizeof(buf)), "198.51.100.7");
+        assert_int_equal(natgw_diag_parse_addr_port("2001:db8::7", &a, &p, &has), 0);
+        assert_false(has);
+        assert_int_equal(a.family, AF_INET6);
+        assert_int_equal(natgw_diag_parse_addr_port("[2001:db8::7]:53", &a, &p, &has), 0);
+        assert_true(has);
+        assert_int_equal(p.lo, 53);
+        assert_int_equal(natgw_diag_parse_addr_port("[2001:db8::7]53", &a, &p, &has), -EINVAL);
+        assert_int_equal(natgw_diag_parse_addr_port("198.51.100.7:", &a, &p, &has), -EINVAL);
+        assert_int_equal(natgw_diag_parse_addr_port("host:80", &a, &p, &has), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cause_names),
@@ -219,6 +282,8 @@ int main(void) {
                 cmocka_unit_test(test_report_json),
                 cmocka_unit_test(test_forward_roundtrip),
                 cmocka_unit_test(test_forward_bad),
+                cmocka_unit_test(test_egress_match),
+                cmocka_unit_test(test_parse_addr_port),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
