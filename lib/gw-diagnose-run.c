@@ -10,6 +10,7 @@
 
 #include "ct-dump.h"
 #include "gw-diagnose.h"
+#include "nft-others.h"
 #include "rt-query.h"
 #include "time-util.h"
 #include "util-sysctl.h"
@@ -227,6 +228,47 @@ static void layer_client(const struct natgw_diag_input *in, int in_ifindex, stru
 
 /* ---------------------------------------------------------------- 3: other firewalls */
 
+static const char *hook_name(uint32_t hook) {
+        return hook == NF_INET_PRE_ROUTING ? "prerouting" : hook == NF_INET_FORWARD ? "forward" : "postrouting";
+}
+
+/* Without --watch: what other tables' base chains could drop, read from their rules. A hint
+ * only: whether a rule takes this forward's packets is the trace's to say. */
+static void firewalls_static(struct natgw_diag_layer *l) {
+        struct natgw_nft_others o;
+        int k;
+
+        k = natgw_nft_others_read(probe_deadline(), &o);
+        if (k < 0) {
+                natgw_diag_evidence(l, "the other tables cannot be read: %s", strerror(-k));
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+                return;
+        }
+        natgw_diag_evidence(l, "%zu base chain(s) of other tables on prerouting, forward, postrouting", o.n_chains);
+        for (size_t i = 0; i < MIN(o.n_drops, (size_t)NATGW_DIAG_EVIDENCE_MAX - 2); i++) {
+                const struct natgw_nft_drop *x = &o.drops[i];
+
+                if (x->policy)
+                        natgw_diag_evidence(l, "table %s %s chain %s (%s): policy drop", natgw_nft_family_name(x->family),
+                                            x->table, x->chain, hook_name(x->hook));
+                else
+                        natgw_diag_evidence(l, "table %s %s chain %s (%s): rule handle %" PRIu64 " drops or rejects",
+                                            natgw_nft_family_name(x->family), x->table, x->chain, hook_name(x->hook),
+                                            x->handle);
+        }
+        if (o.n_drops > 0) {
+                natgw_diag_mark(l, NATGW_DIAG_WARN,
+                                "%zu place(s) in other tables drop some traffic: run again with --watch SEC while a "
+                                "client tries, to see whether they drop this forward's",
+                                o.n_drops);
+                return;
+        }
+        if (o.n_jumps > 0) {
+                natgw_diag_evidence(l, "%zu rule(s) jump to other chains, not followed here", o.n_jumps);
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, "--watch SEC follows the packets themselves");
+        }
+}
+
 static void layer_firewalls(const struct natgw_diag_input *in, struct natgw_diag_report *r) {
         const struct natgw_diag_watch *w = in->watch;
         struct natgw_diag_layer *l = natgw_diag_layer_add(r, "firewalls");
@@ -234,8 +276,7 @@ static void layer_firewalls(const struct natgw_diag_input *in, struct natgw_diag
         char where[256];
 
         if (!w) {
-                natgw_diag_evidence(l, "other tables are not checked without --watch");
-                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+                firewalls_static(l);
                 return;
         }
         if (w->packets == 0) {
@@ -247,8 +288,7 @@ static void layer_firewalls(const struct natgw_diag_input *in, struct natgw_diag
                 natgw_diag_evidence(l, "nftables trace: no table dropped any of %u packets", w->packets);
                 return;
         }
-        family = w->drop_family == NFPROTO_IPV4 ? "ip" : w->drop_family == NFPROTO_IPV6 ? "ip6"
-                 : w->drop_family == NFPROTO_INET ? "inet" : w->drop_family == NFPROTO_BRIDGE ? "bridge" : "netdev";
+        family = natgw_nft_family_name(w->drop_family);
         if (w->drop_policy)
                 snprintf(where, sizeof(where), "table %s %s chain %s (its policy drop)", family, w->drop_table,
                          w->drop_chain);
@@ -394,7 +434,7 @@ static void layer_target(const struct natgw_diag_input *in, struct natgw_diag_re
                                 a, port);
                 return;
         }
-        if (c < 0 && c != 1)
+        if (c < 0)
                 natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
 }
 
@@ -449,11 +489,14 @@ static void layer_return(const struct natgw_diag_input *in, struct natgw_diag_re
                 return;
         /* Unanswered is the return path only when the target answers the gateway itself and no
          * firewall is in doubt. */
-        for (size_t i = 0; i + 1 < r->n_layers; i++)
-                if ((streq(r->layers[i].name, "target") || streq(r->layers[i].name, "firewalls")) &&
-                    (r->layers[i].status == NATGW_DIAG_FAIL || r->layers[i].status == NATGW_DIAG_WARN ||
-                     (streq(r->layers[i].name, "target") && r->layers[i].status != NATGW_DIAG_OK)))
-                        earlier_doubt = true;
+        for (size_t i = 0; i + 1 < r->n_layers; i++) {
+                enum natgw_diag_status st = r->layers[i].status;
+
+                if (streq(r->layers[i].name, "target"))
+                        earlier_doubt |= st != NATGW_DIAG_OK;
+                else if (streq(r->layers[i].name, "firewalls"))
+                        earlier_doubt |= st == NATGW_DIAG_FAIL || st == NATGW_DIAG_WARN;
+        }
         if (earlier_doubt) {
                 natgw_diag_mark(l, NATGW_DIAG_WARN, NULL);
                 return;

@@ -4,7 +4,7 @@
 #include "ctl-proto.h"
 #include "gw-diagnose.h"
 
-static const char *const cause_names[_NATGW_CAUSE_MAX] = {
+static const char *const cause_names[NATGW_CAUSE_COUNT] = {
         [NATGW_CAUSE_OK] = "ok",
         [NATGW_CAUSE_NOT_APPLIED] = "not-applied",
         [NATGW_CAUSE_FORWARDING_DISABLED] = "forwarding-disabled",
@@ -41,13 +41,23 @@ struct natgw_diag_layer *natgw_diag_layer_add(struct natgw_diag_report *r, const
         return l;
 }
 
+/* @fmt formatted into @buf, cut to @size. vasprintf(), not vsnprintf(): clang's analyzer takes
+ * the va_list for uninitialized in the latter. */
+static void text_vset(char *buf, size_t size, const char *fmt, va_list ap) {
+        _cleanup_(freep) char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        snprintf(buf, size, "%s", s ?: "(out of memory)");
+}
+
 void natgw_diag_evidence(struct natgw_diag_layer *l, const char *fmt, ...) {
         va_list ap;
 
         if (l->n_evidence >= NATGW_DIAG_EVIDENCE_MAX)
                 return;
         va_start(ap, fmt);
-        vsnprintf(l->evidence[l->n_evidence++], NATGW_DIAG_TEXT_MAX, fmt, ap);
+        text_vset(l->evidence[l->n_evidence++], NATGW_DIAG_TEXT_MAX, fmt, ap);
         va_end(ap);
 }
 
@@ -60,7 +70,7 @@ void natgw_diag_fail(struct natgw_diag_layer *l, enum natgw_diag_cause cause, co
         l->status = NATGW_DIAG_FAIL;
         l->cause = cause;
         va_start(ap, fix_fmt);
-        vsnprintf(l->fix, sizeof(l->fix), fix_fmt, ap);
+        text_vset(l->fix, sizeof(l->fix), fix_fmt, ap);
         va_end(ap);
 }
 
@@ -75,7 +85,7 @@ void natgw_diag_mark(struct natgw_diag_layer *l, enum natgw_diag_status status, 
         if (!fix_fmt)
                 return;
         va_start(ap, fix_fmt);
-        vsnprintf(l->fix, sizeof(l->fix), fix_fmt, ap);
+        text_vset(l->fix, sizeof(l->fix), fix_fmt, ap);
         va_end(ap);
 }
 

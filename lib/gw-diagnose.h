@@ -33,7 +33,7 @@ enum natgw_diag_cause {
         NATGW_CAUSE_TARGET_FILTERED,
         NATGW_CAUSE_REPLY_BYPASSES_GATEWAY,
         NATGW_CAUSE_NO_TRAFFIC_ARRIVES,
-        _NATGW_CAUSE_MAX,
+        NATGW_CAUSE_COUNT,
 };
 
 enum natgw_diag_status {

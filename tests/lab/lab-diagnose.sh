@@ -67,9 +67,12 @@ diagnose_cause() {
                 assert_eq "$(jq -r '[.layers[] | select(.status == "fail")][0].layer' <<<"$out")" \
                         "$(jq -r .verdict.layer <<<"$out")" "diagnose $*: the verdict is the first failing layer"
         fi
-        human=$(natgwctl diagnose "$@") || true
-        sed 's/^/#   /' <<<"$human"
-        assert_match "verdict: $want" "$human" "diagnose $*: human output"
+        # The text form says the same (not for the cases that wait 2 s for the connect probe).
+        if [[ ${DIAG_HUMAN:-1} == 1 ]]; then
+                human=$(natgwctl diagnose "$@") || true
+                sed 's/^/#   /' <<<"$human"
+                assert_match "verdict: $want" "$human" "diagnose $*: human output"
+        fi
         DIAG_OUT=$out
 }
 
@@ -78,12 +81,14 @@ out=$(ask_ok "$WAN" tcp 203.0.113.1 8080 --from 198.51.100.7)
 assert_match "^peer=198\.51\.100\.7:[0-9]+ local=192\.168\.1\.66:80 proto=tcp$" "$out" "web is forwarded"
 
 diagnose_cause ok web
+assert_eq ok "$(jq -r '.layers[] | select(.layer == "firewalls") | .status' <<<"$DIAG_OUT")" \
+        "no other table on the gateway: the firewalls layer is ok"
 diagnose_cause ok web --from 198.51.100.7
 assert_match "answered" "$(jq -r '.layers[] | select(.layer == "return-path") | .evidence[]' <<<"$DIAG_OUT")" \
         "the return path saw the answered connection"
 diagnose_cause target-not-listening local
-diagnose_cause target-filtered fw
-diagnose_cause target-unreachable gone
+DIAG_HUMAN=0 diagnose_cause target-filtered fw
+DIAG_HUMAN=0 diagnose_cause target-unreachable gone
 diagnose_cause source-not-allowed only7 --from 198.51.100.8
 diagnose_cause ok only7 --from 198.51.100.7
 diagnose_cause no-public-address cgn
@@ -157,6 +162,12 @@ watch_cause blocked-by-table 3 8080 198.51.100.7 web --from 198.51.100.7
 assert_match "table inet otherfw chain fwdfilter rule handle $handle dropped" \
         "$(jq -r '.layers[] | select(.layer == "firewalls") | .evidence[]' <<<"$DIAG_OUT")" \
         "the firewalls layer names the table, the chain and the rule handle"
+# Without --watch the rule text is only a hint: a warning that names it, no verdict.
+out=$(natgwctl -j diagnose web) || true
+assert_eq warn "$(jq -r '.layers[] | select(.layer == "firewalls") | .status' <<<"$out")" \
+        "without --watch, another table's drop rule is a warning"
+assert_match "table inet otherfw chain fwdfilter \(forward\): rule handle $handle drops or rejects" \
+        "$(jq -r '.layers[] | select(.layer == "firewalls") | .evidence[]' <<<"$out")" "the warning names the rule"
 nsexec "$GW" nft delete table inet otherfw
 
 # SIGINT ends a watch early: the trace rule goes with it.

@@ -28,8 +28,8 @@ static void test_cause_names(void **state) {
         };
         bool seen[ELEMENTSOF(contract)] = {};
 
-        assert_int_equal(_NATGW_CAUSE_MAX, ELEMENTSOF(contract));
-        for (int c = 0; c < _NATGW_CAUSE_MAX; c++) {
+        assert_int_equal(NATGW_CAUSE_COUNT, ELEMENTSOF(contract));
+        for (int c = 0; c < NATGW_CAUSE_COUNT; c++) {
                 const char *name = natgw_diag_cause_name((enum natgw_diag_cause)c);
                 size_t k;
 
@@ -40,7 +40,7 @@ static void test_cause_names(void **state) {
                 assert_false(seen[k]);
                 seen[k] = true;
         }
-        assert_null(natgw_diag_cause_name(_NATGW_CAUSE_MAX));
+        assert_null(natgw_diag_cause_name(NATGW_CAUSE_COUNT));
 }
 
 /* The verdict is the first layer that fails; warnings and unknowns before it do not count. */
