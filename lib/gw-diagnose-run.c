@@ -434,8 +434,8 @@ static void layer_target(const struct natgw_diag_input *in, struct natgw_diag_re
                                 a, port);
                 return;
         }
-        if (c < 0)
-                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
+        /* An error of the probe itself, or a UDP forward: whether a service listens is not known. */
+        natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
 }
 
 /* ---------------------------------------------------------------- 5: the return path */

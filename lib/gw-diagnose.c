@@ -222,8 +222,8 @@ static int parse_allow_from(const json_t *a, struct natgw_forward *f) {
         return 0;
 }
 
-int natgw_diag_forward_from_json(const json_t *e, struct natgw_forward *ret) {
-        _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
+/* Fills @f as far as it gets; the caller clears it on failure. */
+static int forward_fill(const json_t *e, struct natgw_forward *f) {
         const char *name = json_string_value(json_object_get(e, "name")),
                    *proto = json_string_value(json_object_get(e, "proto")),
                    *to = json_string_value(json_object_get(e, "to")),
@@ -233,36 +233,44 @@ int natgw_diag_forward_from_json(const json_t *e, struct natgw_forward *ret) {
 
         if (!name || !proto || !to || !streq(json_string_value(json_object_get(e, "kind")) ?: "", "forward"))
                 return -EINVAL;
-        f.name = strdup(name);
-        if (!f.name)
+        f->name = strdup(name);
+        if (!f->name)
                 return -ENOMEM;
-        f.line = (unsigned)json_integer_value(json_object_get(e, "line"));
+        f->line = (unsigned)json_integer_value(json_object_get(e, "line"));
         if (streq(proto, "tcp"))
-                f.protos = NATGW_PROTO_TCP;
+                f->protos = NATGW_PROTO_TCP;
         else if (streq(proto, "udp"))
-                f.protos = NATGW_PROTO_UDP;
+                f->protos = NATGW_PROTO_UDP;
         else if (streq(proto, "tcp+udp"))
-                f.protos = NATGW_PROTO_TCP | NATGW_PROTO_UDP;
+                f->protos = NATGW_PROTO_TCP | NATGW_PROTO_UDP;
         else
                 return -EINVAL;
-        if (iif && strlen(iif) >= sizeof(f.in_interface))
+        if (iif && strlen(iif) >= sizeof(f->in_interface))
                 return -EINVAL;
-        snprintf(f.in_interface, sizeof(f.in_interface), "%s", iif ?: "");
-        if (parse_to(to, &f) < 0)
+        snprintf(f->in_interface, sizeof(f->in_interface), "%s", iif ?: "");
+        if (parse_to(to, f) < 0)
                 return -EINVAL;
         if (dest) {
-                if (natgw_addr_parse(dest, &f.destination) < 0)
+                if (natgw_addr_parse(dest, &f->destination) < 0)
                         return -EINVAL;
-                f.has_destination = true;
+                f->has_destination = true;
         }
-        r = parse_ports(json_object_get(e, "port"), &f);
+        r = parse_ports(json_object_get(e, "port"), f);
         if (r < 0)
                 return r;
-        r = parse_allow_from(json_object_get(e, "allow_from"), &f);
-        if (r < 0)
+        return parse_allow_from(json_object_get(e, "allow_from"), f);
+}
+
+int natgw_diag_forward_from_json(const json_t *e, struct natgw_forward *ret) {
+        struct natgw_forward f = {};
+        int r;
+
+        r = forward_fill(e, &f);
+        if (r < 0) {
+                natgw_diag_forward_clear(&f);
                 return r;
+        }
         *ret = f;
-        f = (struct natgw_forward){};
         return 0;
 }
 

@@ -227,6 +227,27 @@ rc=0
 natgwctl diagnose --egress 192.168.1.10 --to 198.51.100.7:80 --proto icmp >/dev/null 2>&1 || rc=$?
 assert_eq 2 "$rc" "diagnose --egress with a port and icmp exits 2"
 
+# A natgwctl killed with SIGKILL cannot take the rule away: natgwd does, SEC + 5 s after it put
+# it there. The request as natgwctl sends it, from a client that then goes away.
+python3 - "$CTL_SOCK" <<'EOF2'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b'{"command": "trace", "entry": "web", "seconds": 1}\n')
+reply = s.makefile().readline()
+assert '"ok": true' in reply or '"ok":true' in reply, reply
+EOF2
+start=$(date +%s%N)
+nsexec "$GW" nft list chain inet natgw diagnose-trace >/dev/null 2>&1 || fail "trace: natgwd put no trace chain in place"
+for ((i = 0; i < 100; i++)); do
+        nsexec "$GW" nft list chain inet natgw diagnose-trace >/dev/null 2>&1 || break
+        sleep 0.1
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+((ms >= 5000)) || fail "the trace chain went after $ms ms, before its 1 s + 5 s"
+trace_chain_gone "trace for 1 s left alone by its client, after $ms ms"
+
 # Not a forward of natgwd's: a usage error, no verdict.
 rc=0
 natgwctl diagnose nosuch >/dev/null 2>&1 || rc=$?
