@@ -11,6 +11,7 @@
 #include "ctl-client.h"
 #include "gw-json.h"
 #include "gw.h"
+#include "natgwctl-diagnose.h"
 #include "util.h"
 
 enum {
@@ -25,6 +26,7 @@ static bool arg_json;
 static unsigned arg_top = NATGW_CTL_TOP_DEFAULT;
 static double arg_timeout = 300;
 static bool arg_kernel;
+static struct natgwctl_diagnose_args arg_diagnose;
 
 static void help(void) {
         printf("Usage: natgwctl [OPTIONS] COMMAND\n"
@@ -35,13 +37,20 @@ static void help(void) {
                "  show           every entry with its counters\n"
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying;\n"
                "                 with --kernel, natgwd has the kernel check the batch a reload would send\n"
-               "  conntrack      the top sources and destinations in the conntrack table\n\n"
+               "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  diagnose NAME [--from ADDR] [--watch SEC]\n"
+               "                 why clients cannot reach forward NAME, layer by layer\n"
+               "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
+               "                 which egress entry takes ADDR's traffic, and how it leaves\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
                "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
                "  -k, --kernel        check: natgwd has the kernel check the batch a reload would send\n"
+               "  --from ADDR         diagnose: the client\n"
+               "  --watch SEC         diagnose: trace real attempts for SEC seconds\n"
+               "  --egress ADDR, --to ADDR[:PORT], --proto tcp|udp|icmp   diagnose --egress\n"
                "  -V, --version       print the version\n"
                "  -h, --help          this text\n\n"
                "Exit status: 0 ok, 1 rejected or invalid, 2 usage, 3 natgwd unreachable.\n",
@@ -54,7 +63,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
                 { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
                 { "kernel", no_argument, NULL, 'k' },
-                {},
+                { "from", required_argument, NULL, 'f' },   { "watch", required_argument, NULL, 'w' },
+                { "egress", required_argument, NULL, 'e' }, { "to", required_argument, NULL, 't' },
+                { "proto", required_argument, NULL, 'p' },  {},
         };
         char *end;
         long n;
@@ -87,6 +98,14 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'k':
                         arg_kernel = true;
+                        break;
+                case 'f':
+                case 'w':
+                case 'e':
+                case 't':
+                case 'p':
+                        if (natgwctl_diagnose_option(&arg_diagnose, c, optarg) < 0)
+                                return -EINVAL;
                         break;
                 case 'V':
                         printf("natgwctl %s\n", NATGW_VERSION);
@@ -517,10 +536,20 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind >= argc) {
-                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack); see --help\n");
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose); see --help\n");
                 return EXIT_USAGE;
         }
         verb = argv[optind++];
+        if (streq(verb, "diagnose")) {
+                arg_diagnose.socket = arg_socket;
+                arg_diagnose.timeout = arg_timeout;
+                arg_diagnose.json = arg_json;
+                return natgwctl_diagnose(&arg_diagnose, argc - optind, argv + optind);
+        }
+        if (arg_diagnose.used) {
+                fprintf(stderr, "natgwctl: --from, --watch, --egress, --to and --proto belong to diagnose\n");
+                return EXIT_USAGE;
+        }
         cmd = natgw_ctl_command_from_string(verb);
         if (cmd < 0) {
                 fprintf(stderr, "natgwctl: unknown command \"%s\"; see --help\n", verb);

@@ -305,6 +305,9 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
         case NATGW_CTL_CONNTRACK:
                 *ret_reply = conntrack_top(req->top);
                 break;
+        case NATGW_CTL_TRACE:
+                *ret_reply = natgwd_trace(d, req->entry, req->seconds);
+                break;
         default:
                 *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",
                                                    natgw_ctl_command_to_string(req->command));
@@ -457,6 +460,7 @@ static int run_daemon(void) {
         if (natgw_ctl_server_flush(d.ctl, NATGW_CTL_CLIENT_TIMEOUT_USEC) > 0)
                 natgw_log(LOG_WARNING, "stopping: a client did not read its reply within %u s",
                           NATGW_CTL_CLIENT_TIMEOUT_USEC / 1000000u);
+        natgwd_trace_stop(&d);
         stop(&d);
         rc = 0;
 out:

@@ -20,6 +20,7 @@ struct daemon {
         uint64_t started_usec; /* CLOCK_REALTIME */
         struct natgw_reload_record last_reload;
         struct table_watch *table_watch; /* NULL: not watched (the table is owned by natgwd) */
+        sd_event_source *trace_timer;    /* the diagnose trace rule is in place until it fires */
 };
 
 /* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
@@ -29,6 +30,11 @@ void natgwd_notify_status(const struct daemon *d);
  * (natgwd-table.c), where the kernel lets them change it (no owner flag); a no-op elsewhere. */
 void natgwd_table_watch_start(struct daemon *d);
 void natgwd_table_watch_stop(struct daemon *d);
+
+/* The control command "trace" (natgwd-trace.c): the diagnose trace rule for forward @entry for
+ * @seconds, or away (0). natgwd_trace_stop(): away, if it is there. */
+json_t *natgwd_trace(struct daemon *d, const char *entry, unsigned seconds);
+void natgwd_trace_stop(struct daemon *d);
 
 /* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */
 void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watch_state *st,

@@ -244,3 +244,47 @@ bool natgw_prefix_contains(const struct natgw_prefix *p, const struct natgw_addr
         v = natgw_addr_to_u128(a);
         return lo <= v && v <= hi;
 }
+
+enum natgw_addr_class natgw_addr_classify(const struct natgw_addr *a) {
+        static const struct {
+                int family;
+                uint8_t bytes[16];
+                unsigned len;
+                enum natgw_addr_class class;
+        } ranges[] = {
+                { AF_INET, { 10 }, 8, NATGW_ADDR_PRIVATE },
+                { AF_INET, { 172, 16 }, 12, NATGW_ADDR_PRIVATE },
+                { AF_INET, { 192, 168 }, 16, NATGW_ADDR_PRIVATE },
+                { AF_INET, { 100, 64 }, 10, NATGW_ADDR_CGNAT },
+                { AF_INET, { 169, 254 }, 16, NATGW_ADDR_LINK_LOCAL },
+                { AF_INET, { 127 }, 8, NATGW_ADDR_LOOPBACK },
+                { AF_INET, { 0 }, 8, NATGW_ADDR_UNSPECIFIED },
+                { AF_INET6, { 0xfc }, 7, NATGW_ADDR_ULA },
+                { AF_INET6, { 0xfe, 0x80 }, 10, NATGW_ADDR_LINK_LOCAL },
+                { AF_INET6, { [15] = 1 }, 128, NATGW_ADDR_LOOPBACK },
+                { AF_INET6, {}, 128, NATGW_ADDR_UNSPECIFIED },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ranges); i++) {
+                struct natgw_prefix p = { .addr.family = ranges[i].family, .len = ranges[i].len };
+
+                memcpy(p.addr.bytes, ranges[i].bytes, sizeof(p.addr.bytes));
+                if (natgw_prefix_contains(&p, a))
+                        return ranges[i].class;
+        }
+        return NATGW_ADDR_PUBLIC;
+}
+
+const char *natgw_addr_class_name(enum natgw_addr_class c) {
+        static const char *const names[] = {
+                [NATGW_ADDR_PUBLIC] = "public",
+                [NATGW_ADDR_PRIVATE] = "private (RFC 1918)",
+                [NATGW_ADDR_CGNAT] = "carrier-grade NAT (100.64.0.0/10)",
+                [NATGW_ADDR_ULA] = "unique local (fc00::/7)",
+                [NATGW_ADDR_LINK_LOCAL] = "link-local",
+                [NATGW_ADDR_LOOPBACK] = "loopback",
+                [NATGW_ADDR_UNSPECIFIED] = "unspecified",
+        };
+
+        return (size_t)c < ELEMENTSOF(names) ? names[c] : "?";
+}

@@ -89,3 +89,22 @@ void natgw_prefix_bounds(const struct natgw_prefix *p, natgw_u128 *ret_lo, natgw
 
 /* Whether @a is inside @p (false when their families differ). */
 bool natgw_prefix_contains(const struct natgw_prefix *p, const struct natgw_addr *a);
+
+/* ---- who can reach an address ---- */
+
+/* The ranges that outside clients cannot reach directly: only NATGW_ADDR_PUBLIC can be. */
+enum natgw_addr_class {
+        NATGW_ADDR_PUBLIC,
+        NATGW_ADDR_PRIVATE,     /* RFC 1918: 10/8, 172.16/12, 192.168/16 */
+        NATGW_ADDR_CGNAT,       /* RFC 6598: 100.64.0.0/10, carrier-grade NAT */
+        NATGW_ADDR_ULA,         /* RFC 4193: fc00::/7 */
+        NATGW_ADDR_LINK_LOCAL,  /* 169.254/16, fe80::/10 */
+        NATGW_ADDR_LOOPBACK,    /* 127/8, ::1 */
+        NATGW_ADDR_UNSPECIFIED, /* 0.0.0.0/8, :: */
+};
+
+/* The class of @a. Pure. */
+enum natgw_addr_class natgw_addr_classify(const struct natgw_addr *a);
+
+/* "public", "private (RFC 1918)", "carrier-grade NAT (100.64.0.0/10)", ... */
+const char *natgw_addr_class_name(enum natgw_addr_class c);

@@ -162,6 +162,7 @@ int natgw_ct_record_parse(const struct nlmsghdr *nlh, struct natgw_ct_record *re
         if (!orig || (r.orig.family != AF_INET && r.orig.family != AF_INET6))
                 return -EPROTO;
         r.reply.tcp_state = r.orig.tcp_state;
+        r.status = status;
         /* A reply tuple of another family (or none) leaves nothing the decision could read. */
         r.has_reply = r.has_reply && r.reply.family == r.orig.family;
         if (r.has_reply)

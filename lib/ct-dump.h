@@ -37,6 +37,7 @@ struct natgw_ct_record {
         bool has_id, has_zone;
         uint32_t id;   /* CTA_ID: a deletion naming it spares an entry made anew with the same tuple */
         uint16_t zone; /* CTA_ZONE */
+        uint32_t status; /* CTA_STATUS: IPS_* (IPS_SEEN_REPLY: the reply direction was seen) */
 };
 
 /**

@@ -14,6 +14,7 @@ static const char *const command_names[_NATGW_CTL_COMMAND_MAX] = {
         [NATGW_CTL_SHOW] = "show",
         [NATGW_CTL_CHECK] = "check",
         [NATGW_CTL_CONNTRACK] = "conntrack",
+        [NATGW_CTL_TRACE] = "trace",
 };
 
 const char *natgw_ctl_command_to_string(enum natgw_ctl_command c) {
@@ -105,6 +106,19 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                         if (path[0] != '/' || json_string_length(v) >= sizeof(req.config))
                                 return parse_error(ret_error, "\"config\" must be an absolute path");
                         memcpy(req.config, path, json_string_length(v) + 1);
+                } else if (streq(key, "entry")) {
+                        const char *e = json_string_value(v);
+
+                        if (!e || !e[0] || strlen(e) >= sizeof(req.entry))
+                                return parse_error(ret_error, "\"entry\" must be a name of 1 to %d bytes",
+                                                   NATGW_CTL_ENTRY_MAX - 1);
+                        snprintf(req.entry, sizeof(req.entry), "%s", e);
+                } else if (streq(key, "seconds")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > NATGW_CTL_TRACE_MAX)
+                                return parse_error(ret_error, "\"seconds\" must be an integer from 0 to %d",
+                                                   NATGW_CTL_TRACE_MAX);
+                        req.seconds = (unsigned)json_integer_value(v);
                 } else
                         /* Keys are ASCII names; do not echo arbitrary bytes back at length. */
                         return parse_error(ret_error, "unknown key \"%.*s\" in request", echo_len(key), key);
@@ -119,6 +133,8 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                 return parse_error(ret_error, "\"config\" goes only with \"kernel\": true");
         if (req.kernel && c != NATGW_CTL_CHECK)
                 return parse_error(ret_error, "\"kernel\" goes only with the command \"check\"");
+        if (req.command == NATGW_CTL_TRACE && !req.entry[0])
+                return parse_error(ret_error, "trace needs \"entry\"");
         *ret = req;
         return 0;
 }
@@ -129,6 +145,10 @@ char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
         if (!j || (req->command == NATGW_CTL_CONNTRACK && json_object_set_new(j, "top", json_integer(req->top)) < 0) ||
             (req->kernel && json_object_set_new(j, "kernel", json_true()) < 0) ||
             (req->config[0] && json_object_set_new(j, "config", json_string(req->config)) < 0))
+                return NULL;
+        if (req->command == NATGW_CTL_TRACE &&
+            (json_object_set_new(j, "entry", json_string(req->entry)) < 0 ||
+             json_object_set_new(j, "seconds", json_integer(req->seconds)) < 0))
                 return NULL;
         /* A request is a line like a reply. */
         return natgw_ctl_reply_format(j, NULL);

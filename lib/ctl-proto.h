@@ -13,6 +13,7 @@
  *
  *   request: {"command": "reload"|"status"|"show"|"check"|"conntrack"[, "top": N]}
  *            {"command": "check", "kernel": true[, "config": "/ABSOLUTE/PATH"]}
+ *            {"command": "trace", "entry": NAME, "seconds": N}  (diagnose --watch; 0 ends it)
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
@@ -27,6 +28,8 @@
 #define NATGW_CTL_REQUEST_MAX (64u * 1024u)
 #define NATGW_CTL_TOP_DEFAULT 10
 #define NATGW_CTL_TOP_MAX 1000
+#define NATGW_CTL_TRACE_MAX 3600 /* seconds a trace rule may stay */
+#define NATGW_CTL_ENTRY_MAX 256  /* an entry's name, with its NUL */
 
 enum natgw_ctl_command {
         NATGW_CTL_RELOAD,
@@ -34,6 +37,7 @@ enum natgw_ctl_command {
         NATGW_CTL_SHOW,
         NATGW_CTL_CHECK,
         NATGW_CTL_CONNTRACK,
+        NATGW_CTL_TRACE,
         _NATGW_CTL_COMMAND_MAX,
 };
 
@@ -42,6 +46,8 @@ struct natgw_ctl_request {
         unsigned top; /* NATGW_CTL_CONNTRACK: how many top sources / destinations */
         bool kernel;  /* NATGW_CTL_CHECK: the kernel checks the batch a reload would send */
         char config[PATH_MAX]; /* NATGW_CTL_CHECK with kernel: the file, absolute; "": natgwd's own */
+        char entry[NATGW_CTL_ENTRY_MAX]; /* NATGW_CTL_TRACE: the forward whose traffic to trace */
+        unsigned seconds;                 /* NATGW_CTL_TRACE: how long at most; 0 removes the trace */
 };
 
 /* "reload", ... or NULL for a value out of range. */

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 
 #include "nft-netlink.h"
+#include "nft-trace.h"
 #include "nft.h"
 #include "time-util.h"
 #include "util.h"
@@ -231,4 +232,49 @@ int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors) {
         } else
                 errors_move(errors, &tmp);
         return r;
+}
+
+struct trace_acks {
+        uint32_t last;
+        int error;
+};
+
+static int on_trace_ack(const struct natgw_nl_ack *a, void *userdata) {
+        struct trace_acks *t = userdata;
+
+        if (a->error < 0 && t->error == 0)
+                t->error = a->error;
+        /* An error aborts the batch: no later ack comes. */
+        return a->error < 0 || a->seq == t->last ? 1 : 0;
+}
+
+int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on) {
+        size_t size = natgw_nft_trace_batch_size(on ? f : NULL), len;
+        _cleanup_(freep) void *buf = NULL;
+        struct trace_acks t = {};
+        uint32_t seq, first, acks;
+        int r;
+
+        /* Aligned for struct nlmsghdr: malloc() aligns for every type. */
+        buf = calloc(1, size);
+        if (!buf)
+                return -ENOMEM;
+        /* Every message of the batch, begin and end included, has its own number. */
+        for (;;) {
+                seq = natgw_nl_seq_peek(n->nl);
+                r = natgw_nft_trace_batch(seq, f, on, buf, &len, &first, &acks);
+                if (r < 0)
+                        return r;
+                if (natgw_nl_seq(n->nl, acks + 2) == seq)
+                        break;
+        }
+        t.last = first + acks - 1;
+        r = natgw_nl_send(n->nl, buf, len);
+        if (r < 0)
+                return r;
+        r = natgw_nl_acks(n->nl, first, acks, on_trace_ack, &t);
+        if (r < 0)
+                return r;
+        /* Taking away what is not there (any more) is done. */
+        return !on && t.error == -ENOENT ? 0 : t.error;
 }

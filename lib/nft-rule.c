@@ -57,14 +57,18 @@ static void payload_load(struct rb *b, uint32_t base, uint32_t offset, uint32_t 
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
 }
 
-static void cmp_eq(struct rb *b, uint32_t sreg, const void *data, uint32_t len) {
+static void cmp_op(struct rb *b, uint32_t sreg, uint32_t op, const void *data, uint32_t len) {
         struct nftnl_expr *e = rb_expr(b, "cmp");
 
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
         nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void cmp_eq(struct rb *b, uint32_t sreg, const void *data, uint32_t len) {
+        cmp_op(b, sreg, NFT_CMP_EQ, data, len);
 }
 
 static void match_u8(struct rb *b, uint32_t meta_key, uint8_t value) {
@@ -231,6 +235,49 @@ int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *eg)
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
                 if (natgw_addr_cmp(&eg->to_lo, &eg->to_hi) != 0)
                         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+        }
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw_forward *f, uint8_t l4proto,
+                     const struct natgw_port_range *ports) {
+        bool v4 = f->to.family == AF_INET;
+        struct nftnl_expr *e;
+        uint8_t one = 1;
+        struct rb b;
+
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        if (f->in_interface[0]) {
+                char name[IFNAMSIZ] = {};
+
+                memcpy(name, f->in_interface, strnlen(f->in_interface, sizeof(name) - 1));
+                meta_load(&b, NFT_META_IIFNAME, NFT_REG_1);
+                cmp_eq(&b, NFT_REG_1, name, sizeof(name));
+        }
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, l4proto);
+        if (ports) {
+                uint16_t lo = htobe16(ports->lo), hi = htobe16(ports->hi);
+
+                /* Big-endian bytes compare as the numbers do. */
+                payload_load(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof(lo), NFT_REG_1);
+                cmp_op(&b, NFT_REG_1, NFT_CMP_GTE, &lo, sizeof(lo));
+                cmp_op(&b, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
+        }
+        if (f->has_destination) {
+                payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16, NFT_REG_1);
+                cmp_eq(&b, NFT_REG_1, f->destination.bytes, v4 ? 4 : 16);
+        }
+        e = rb_expr(&b, "immediate");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+                nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &one, sizeof(one));
+        }
+        e = rb_expr(&b, "meta");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFTRACE);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
         }
         return rb_finish(&b, nlh);
 }

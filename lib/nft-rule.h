@@ -19,3 +19,8 @@ int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const struct natgw_map *m, si
 
 /* chain egress-NAME: counter name NAME, then masquerade or snat. */
 int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
+
+/* chain @chain (natgwctl diagnose --watch): [iifname] nfproto l4proto [th dport within @ports]
+ * [daddr] of forward @f: meta nftrace set 1. */
+int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw_forward *f, uint8_t l4proto,
+                     const struct natgw_port_range *ports);

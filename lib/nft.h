@@ -87,6 +87,17 @@ void natgw_nft_forget(struct natgw_nft *n);
  * nftables notifications name it. */
 uint32_t natgw_nft_portid(const struct natgw_nft *n);
 
+/**
+ * natgw_nft_trace() - put the trace rule of natgwctl diagnose --watch for forward @f into table
+ * inet natgw (@on), or take it away
+ *
+ * Through natgwd's own socket: the table's owner flag refuses every other. The rule lives in a
+ * chain of its own (nft-trace.h) that no apply names, so reloads leave it; a replace of the table
+ * takes it away with the table.
+ * Return: 0 (also when there was nothing to take away) or -errno.
+ */
+int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on);
+
 /* Delete table inet natgw; 0 also when there was none. */
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);
 

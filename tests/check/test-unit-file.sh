@@ -38,7 +38,8 @@ grep -q "^ExecReload=$SBINDIR/natgwctl .*reload$" "$UNIT" || fail "ExecReload do
 # The sysctls opened for writing are exactly those natgwd writes: every "net/..." path in lib/
 # (the conntrack timeouts are written CT_SYSCTL "NAME": net/netfilter/nf_conntrack_NAME), but
 # those it only reads; each may be missing ("-") but ip_forward, which every kernel has.
-READ_ONLY=(net/netfilter/nf_conntrack_count) # status reads it; the kernel's file is 0444
+# status reads the count (the kernel's file is 0444); natgwctl diagnose reads rp_filter.
+READ_ONLY=(net/netfilter/nf_conntrack_count net/ipv4/conf/all/rp_filter)
 want=$({
         grep -ohE '"net/[a-z0-9_/]*[a-z0-9]"' "$SRCDIR"/lib/*.[ch] | tr -d '"'
         grep -ohE 'CT_SYSCTL "[a-z0-9_]+"' "$SRCDIR"/lib/*.[ch] | sed -E 's|CT_SYSCTL "(.*)"|net/netfilter/nf_conntrack_\1|'

@@ -413,6 +413,42 @@ static void test_u128(void **state) {
         assert_false(natgw_prefix_contains(&p, &a));
 }
 
+/* Who can reach an address: the boundaries of each range from the RFCs, checked one address
+ * inside and one outside each edge. */
+static void test_addr_classify(void **state) {
+        static const struct {
+                const char *addr;
+                enum natgw_addr_class want;
+        } cases[] = {
+                { "10.0.0.0", NATGW_ADDR_PRIVATE },       { "10.255.255.255", NATGW_ADDR_PRIVATE },
+                { "11.0.0.0", NATGW_ADDR_PUBLIC },        { "9.255.255.255", NATGW_ADDR_PUBLIC },
+                { "172.16.0.0", NATGW_ADDR_PRIVATE },     { "172.31.255.255", NATGW_ADDR_PRIVATE },
+                { "172.15.255.255", NATGW_ADDR_PUBLIC },  { "172.32.0.0", NATGW_ADDR_PUBLIC },
+                { "192.168.0.1", NATGW_ADDR_PRIVATE },    { "192.169.0.0", NATGW_ADDR_PUBLIC },
+                { "192.167.255.255", NATGW_ADDR_PUBLIC }, { "100.64.0.0", NATGW_ADDR_CGNAT },
+                { "100.127.255.255", NATGW_ADDR_CGNAT },  { "100.63.255.255", NATGW_ADDR_PUBLIC },
+                { "100.128.0.0", NATGW_ADDR_PUBLIC },     { "169.254.1.1", NATGW_ADDR_LINK_LOCAL },
+                { "127.0.0.1", NATGW_ADDR_LOOPBACK },     { "0.0.0.0", NATGW_ADDR_UNSPECIFIED },
+                { "203.0.113.1", NATGW_ADDR_PUBLIC },     { "8.8.8.8", NATGW_ADDR_PUBLIC },
+                { "fd00:1::1", NATGW_ADDR_ULA },          { "fc00::", NATGW_ADDR_ULA },
+                { "fdff:ffff::1", NATGW_ADDR_ULA },       { "fe00::1", NATGW_ADDR_PUBLIC },
+                { "fe80::1", NATGW_ADDR_LINK_LOCAL },     { "febf:ffff::1", NATGW_ADDR_LINK_LOCAL },
+                { "fec0::1", NATGW_ADDR_PUBLIC },         { "::1", NATGW_ADDR_LOOPBACK },
+                { "::", NATGW_ADDR_UNSPECIFIED },         { "::2", NATGW_ADDR_PUBLIC },
+                { "2001:db8::1", NATGW_ADDR_PUBLIC },     { "fbff:ffff::1", NATGW_ADDR_PUBLIC },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct natgw_addr a;
+
+                assert_int_equal(natgw_addr_parse(cases[i].addr, &a), 0);
+                if (natgw_addr_classify(&a) != cases[i].want)
+                        fail_msg("%s: want %s, got %s", cases[i].addr, natgw_addr_class_name(cases[i].want),
+                                 natgw_addr_class_name(natgw_addr_classify(&a)));
+        }
+        assert_string_equal(natgw_addr_class_name(NATGW_ADDR_CGNAT), "carrier-grade NAT (100.64.0.0/10)");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_addr_parse),
@@ -426,6 +462,7 @@ int main(void) {
                 cmocka_unit_test(test_forward_to_parse),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_u128),
+                cmocka_unit_test(test_addr_classify),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

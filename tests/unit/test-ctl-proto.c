@@ -98,6 +98,11 @@ static void test_malformed(void **state) {
         parse_bad("{\"command\":\"conntrack\",\"top\":\"5\"}", "\"top\" must be an integer");
         parse_bad("{\"command\":\"conntrack\",\"top\":5.5}", "\"top\" must be an integer");
         parse_bad("{\"command\":\"conntrack\",\"top\":99999999999999999999999}", "malformed request");
+        parse_bad("{\"command\":\"trace\",\"seconds\":5}", "trace needs \"entry\"");
+        parse_bad("{\"command\":\"trace\",\"entry\":\"\",\"seconds\":5}", "\"entry\" must be a name");
+        parse_bad("{\"command\":\"trace\",\"entry\":7}", "\"entry\" must be a name");
+        parse_bad("{\"command\":\"trace\",\"entry\":\"web\",\"seconds\":3601}", "\"seconds\" must be an integer from 0 to 3600");
+        parse_bad("{\"command\":\"trace\",\"entry\":\"web\",\"seconds\":-1}", "\"seconds\" must be");
         parse_bad("{\"command\":\"rel\\u0000oad\"}", "malformed request");
         parse_bad("\xff\xfe{\"command\":\"reload\"}", "malformed request");
         parse_bad_len("{\"command\":\"reload\"}\0garbage", 29, "malformed request");
@@ -168,7 +173,7 @@ static void test_deep_nesting(void **state) {
 
 static void test_round_trip(void **state) {
         for (int c = 0; c < _NATGW_CTL_COMMAND_MAX; c++) {
-                struct natgw_ctl_request req = { .command = c, .top = 42 }, back = {};
+                struct natgw_ctl_request req = { .command = c, .top = 42, .entry = "web", .seconds = 30 }, back = {};
                 _cleanup_(freep) char *line = natgw_ctl_request_format(&req), *error = NULL;
                 size_t len;
 
@@ -179,6 +184,9 @@ static void test_round_trip(void **state) {
                 assert_int_equal(natgw_ctl_request_parse(line, len - 1, &back, &error), 0);
                 assert_int_equal(back.command, c);
                 assert_int_equal(back.top, c == NATGW_CTL_CONNTRACK ? 42 : NATGW_CTL_TOP_DEFAULT);
+                /* Only trace carries an entry and seconds. */
+                assert_string_equal(back.entry, c == NATGW_CTL_TRACE ? "web" : "");
+                assert_int_equal(back.seconds, c == NATGW_CTL_TRACE ? 30 : 0);
                 assert_string_equal(natgw_ctl_command_to_string(c),
                                     natgw_ctl_command_to_string(natgw_ctl_command_from_string(natgw_ctl_command_to_string(c))));
         }
