@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf-allow.h"
 #include "conf-entry.h"
 #include "conf-integers.h"
 #include "conf-validate.h"
@@ -21,7 +22,7 @@
 #define NATGW_CONFIG_SIZE_MAX (64u * 1024 * 1024)
 
 static const char *const top_keys[] = {
-        "version", "on_exit", "kernel", "conntrack", "masquerade", "snat", "forward", NULL,
+        "version", "on_exit", "kernel", "conntrack", "filter", "masquerade", "snat", "forward", NULL,
 };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
@@ -361,6 +362,7 @@ static int build(config_t *cfg, struct natgw_conf_ctx *ctx, struct natgw_config 
         parse_on_exit(ctx, root, c);
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
+        natgw_conf_parse_filter(ctx, root, c);
         /* The model wants masquerade entries first, then snat, whatever the order in the file. */
         parse_section(ctx, root, "masquerade", c);
         parse_section(ctx, root, "snat", c);
