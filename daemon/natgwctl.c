@@ -145,14 +145,18 @@ static void value_text(const json_t *v, char *buf, size_t size) { /* NOLINT(misc
                 memcpy(buf + size - 4, "...", 4);
 }
 
+static const char *int_text(const json_t *o, const char *key, char *buf, size_t size);
+
 static void print_show(const json_t *reply) {
         const json_t *entries = json_object_get(reply, "entries");
+        char dropped[24];
         size_t i;
         json_t *e;
 
-        printf("%-10s %-16s %-44s %-24s %12s %14s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES");
+        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES",
+               "DENIED");
         json_array_foreach(entries, i, e) {
-                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-";
+                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-", dn[24];
                 const char *kind = str(e, "kind");
 
                 if (streq(kind, "forward")) {
@@ -176,9 +180,14 @@ static void print_show(const json_t *reply) {
                         snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
                         snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
                 }
-                printf("%-10s %-16s %-44s %-24s %12s %14s\n", kind, str(e, "name"), match, to, pk, by);
+                printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, by,
+                       int_text(e, "denied", dn, sizeof(dn)));
         }
-        printf("(counters count connections: natgwd's NAT rules see the first packet of each)\n");
+        printf("(counters count connections: natgwd's NAT rules see the first packet of each;\n"
+               " DENIED counts the packets an entry's allow list denied)\n");
+        if (streq(str(reply, "filter_forward"), "drop"))
+                printf("filter forward drop: %s packets dropped\n",
+                       int_text(reply, "forward_dropped", dropped, sizeof(dropped)));
 }
 
 /* An integer of @o as text, "-" when it is null or missing. */

@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "ctl-proto.h"
 #include "gw-json.h"
+#include "nft.h"
 #include "sysctl.h"
 
 #define NATGW_SYSCTL_CT_COUNT "net/netfilter/nf_conntrack_count"
@@ -104,8 +105,17 @@ static int add_counter(json_t *j, const char *name, const struct natgw_counter *
         return 0;
 }
 
+/* The packets of counter @name as JSON, null when the kernel has none of that name. */
+static json_t *packets_json(const char *name, const struct natgw_counter *counters, size_t n) {
+        struct natgw_counter key = { .name = (char *)name };
+        const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
+
+        return c ? json_integer((json_int_t)c->packets) : json_null();
+}
+
 json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters) {
         _cleanup_(json_decrefp) json_t *entries = json_array();
+        char name[96];
 
         if (!entries)
                 return NULL;
@@ -118,8 +128,18 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
                 if (!e || json_array_append_new(entries, e) < 0 ||
                     add_counter(e, json_string_value(json_object_get(e, "name")), counters, n_counters) < 0)
                         return NULL;
+                /* Packets an allow list denied (new connections, and their retries). */
+                if (i < c->n_egress && c->egress[i].has_allow) {
+                        snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
+                        if (json_object_set_new(e, "denied", packets_json(name, counters, n_counters)) < 0)
+                                return NULL;
+                }
         }
-        return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
+        return json_pack("{s:b,s:s,s:O,s:s,s:o}", "ok", 1, "config", c->path, "entries", entries, "filter_forward",
+                         c->filter.forward == NATGW_FILTER_DROP ? "drop" : "accept", "forward_dropped",
+                         c->filter.forward == NATGW_FILTER_DROP
+                                 ? packets_json(NATGW_FILTER_COUNTER, counters, n_counters)
+                                 : json_null());
 }
 
 static json_t *int_or_null(bool have, int64_t v) {
