@@ -411,6 +411,9 @@ static void print_ct_cleanup(const json_t *ct) {
         if (num(ct, "deleted_added") > 0)
                 printf("deleted %lld conntrack entries of flows that an added or widened entry now translates\n",
                        num(ct, "deleted_added"));
+        if (num(ct, "deleted_denied") > 0)
+                printf("deleted %lld conntrack entries of flows that an allow list now denies\n",
+                       num(ct, "deleted_denied"));
         if (num(ct, "kept_established") > 0)
                 printf("kept %lld established TCP connections (to the gateway itself, or routed without NAT) that "
                        "entry \"%s\"%s now covers: they go on untranslated until they end\n",

@@ -233,11 +233,12 @@ static json_t *restore_json(const struct natgw_restore_record *r) {
 }
 
 json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st) {
-        return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s?,s:b,s:I,s:I,s:I}", "read", st->dumped, "seen",
+        return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?,s:b,s:I,s:I,s:I}", "read", st->dumped, "seen",
                          (json_int_t)st->seen, "deleted", (json_int_t)st->deleted, "deleted_added",
                          (json_int_t)st->deleted_for[NATGW_CT_STALE_ADDED], "deleted_changed",
                          (json_int_t)st->deleted_for[NATGW_CT_STALE_CHANGED], "deleted_removed",
-                         (json_int_t)st->deleted_for[NATGW_CT_STALE_REMOVED], "kept_established",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_REMOVED], "deleted_denied",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_DENIED], "kept_established",
                          (json_int_t)st->kept_established, "kept_entry", st->kept_entry[0] ? st->kept_entry : NULL,
                          "kept_entries_more", st->kept_entries_more, "vanished", (json_int_t)st->vanished, "failed", (json_int_t)st->failed, "usec",
                          (json_int_t)st->usec);

@@ -9,7 +9,10 @@
 #     its hosts go anywhere;
 #   - IPv6 "v6" with deny = "reject": allowed TCP passes, another port is refused at once;
 #   - lan with deny = "reject" after a reload: TCP and UDP refused at once (RST, ICMP);
-#   - natgwctl show (and -j) reports the denied count.
+#   - natgwctl show (and -j) reports the denied count;
+#   - a reload that narrows the list (80, 81 -> 81) updates the table in place (counters kept):
+#     the live TCP connection to port 80 is cut (its conntrack entry deleted, its next packet
+#     rejected), the one to port 81 goes on.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -22,7 +25,7 @@ version = 1;
 kernel = { ipv6_forward = true; };
 masquerade = (
   { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0";
-    allow = ( { to = "198.51.100.7"; proto = "tcp"; port = 80; },
+    allow = ( { to = "198.51.100.7"; proto = "tcp"; port = ${2:-80}; },
               { proto = "udp"; port = 53; },
               { to = "198.51.100.8/32"; proto = "icmp"; } );
     deny = "$1"; },
@@ -36,6 +39,10 @@ EOF2
 
 denied() {
         nft_json | jq -r --arg n "denied:$1" '[.nftables[] | select(.counter) | .counter | select(.name == $n) | .packets] | .[0] // "missing"'
+}
+
+counter_of() {
+        nft_json | jq -r --arg n "$1" '[.nftables[] | select(.counter) | .counter | select(.name == $n) | .packets] | .[0] // "missing"'
 }
 
 # pings NS ADDR: 0 when one of three ICMP echo requests (1 s each) is answered. The lab has no
@@ -130,6 +137,33 @@ out=$(ask_ok "$LAN" tcp 198.51.100.7 80 --timeout 2)
 assert_match "local=198\.51\.100\.7:80 proto=tcp$" "$out" "allowed TCP still passes after the reload"
 ((($(denied lan)) > n)) || fail "denied:lan kept counting across the reload"
 info "ok: denied:lan kept its count and went on"
+
+info "a reload that narrows the list cuts the connections it now denies"
+write_conf reject "[ 80, 81 ]"
+reload_ok >/dev/null
+conns=$(counter_of lan)
+for port in 80 81; do
+        nsexec "$LAN" "$NATGW_PEER" stream tcp 198.51.100.7 $port --seconds 5 --timeout 8 \
+                >"$LAB_TMP/stream$port.out" 2>"$LAB_TMP/stream$port.err" &
+        eval "pid$port=\$!"
+        LAB_PIDS+=("$!")
+done
+sleep 1.5
+write_conf reject 81
+json=$(natgwctl -j reload) || fail "the narrowing reload failed: $json"
+# The live connection and the earlier ones to port 80 (closed, still in conntrack).
+[[ $(jq -r .conntrack.read <<<"$json") == true && $(jq -r .conntrack.deleted_denied <<<"$json") -ge 1 ]] ||
+        fail "the reload should read conntrack and delete the flows the list now denies: $(jq -c .conntrack <<<"$json")"
+info "ok: the reload deleted $(jq -r .conntrack.deleted_denied <<<"$json") conntrack entries the list now denies"
+rc=0
+wait "$pid80" || rc=$?
+((rc != 0)) || fail "the connection to port 80 survived the reload that denies it: $(cat "$LAB_TMP/stream80.out")"
+info "ok: the connection to port 80 was cut ($(head -c 120 "$LAB_TMP/stream80.err"))"
+wait "$pid81" || fail "the connection to port 81 (still allowed) broke: $(cat "$LAB_TMP/stream81.err")"
+assert_match "exchanges=[0-9]+" "$(cat "$LAB_TMP/stream81.out")" "the connection to port 81 went on across the reload"
+assert_eq updated "$(natgwctl -j status | jq -r '.last_apply.table')" "the reload updated the table in place"
+(($(counter_of lan) >= conns)) || fail "the counter of lan was reset by the reload"
+ask_refused "$LAN" tcp 198.51.100.7 80 --timeout 5
 
 stop_natgwd
 info "PASS"
