@@ -355,10 +355,16 @@ int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, e
                         nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NATGW_LOG_BURST);
                         nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
                 }
+                /* The kernel log (the journal), and the same line to NFLOG group NATGW_LOG_GROUP for
+                 * ulogd or any listener: nothing is sent there while none listens. */
+                snprintf(name, sizeof(name), "natgw %s denied: ", eg->name);
+                e = rb_expr(&b, "log");
+                if (e)
+                        nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, name);
                 e = rb_expr(&b, "log");
                 if (e) {
-                        snprintf(name, sizeof(name), "natgw %s denied: ", eg->name);
                         nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, name);
+                        nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, NATGW_LOG_GROUP);
                 }
                 break;
         case NATGW_DENY_RULE_VERDICT:

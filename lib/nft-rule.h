@@ -23,6 +23,8 @@ int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
 /* Log lines a second per entry with log_denied, and the burst the limit lets through. */
 #define NATGW_LOG_RATE 5
 #define NATGW_LOG_BURST 10
+/* The NFLOG group that also gets every log_denied line. */
+#define NATGW_LOG_GROUP 14
 
 enum natgw_filter_rule {
         NATGW_FILTER_RULE_ESTABLISHED, /* ct state established,related accept */
@@ -39,7 +41,7 @@ int natgw_rule_allow_lookup(struct nlmsghdr *nlh, const struct natgw_egress *eg,
 
 enum natgw_deny_rule {
         NATGW_DENY_RULE_COUNT,   /* counter name "denied:NAME" */
-        NATGW_DENY_RULE_LOG,     /* limit rate, log prefix "natgw NAME denied: " */
+        NATGW_DENY_RULE_LOG,     /* limit rate, log prefix "natgw NAME denied: " (kernel log, NFLOG) */
         NATGW_DENY_RULE_VERDICT, /* drop, or (reject) meta l4proto tcp reject with tcp reset */
         NATGW_DENY_RULE_UNREACH, /* reject: icmpx port-unreachable for the rest */
 };
