@@ -11,6 +11,7 @@
 #include "ctl-client.h"
 #include "gw-json.h"
 #include "gw.h"
+#include "natgwctl-egress.h"
 #include "util.h"
 
 enum {
@@ -33,7 +34,9 @@ static void help(void) {
                "  status         daemon, config, last reload, kernel settings, conntrack\n"
                "  show           every entry with its counters\n"
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
-               "  conntrack      the top sources and destinations in the conntrack table\n\n"
+               "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  egress learn NAME [--for DURATION]\n"
+               "                 a proposed allow list for egress entry NAME from its hosts' flows\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -501,10 +504,28 @@ static int call(enum natgw_ctl_command cmd) {
         return print_reply(cmd, reply);
 }
 
+/* Where the command starts: the first argument that is neither an option nor an option's value. */
+static int command_index(int argc, char *argv[]) {
+        for (int i = 1; i < argc; i++) {
+                if (argv[i][0] != '-')
+                        return i;
+                if (strchr("SnT", argv[i][1]) && argv[i][1] && !argv[i][2])
+                        i++;
+        }
+        return argc;
+}
+
 int main(int argc, char *argv[]) {
         const char *verb;
-        int r, cmd;
+        int r, cmd, k = command_index(argc, argv);
 
+        /* egress has options of its own after it: the global ones end where it starts. */
+        if (k < argc && streq(argv[k], "egress")) {
+                r = parse_argv(k, argv);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_OK;
+                return natgwctl_egress(argc - k, argv + k, arg_socket, arg_json, arg_timeout);
+        }
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
