@@ -408,7 +408,7 @@ static int egress_compile(struct natgw_plan *p, struct natgw_map *m4, struct nat
         return 0;
 }
 
-/* ---- allow lists: entry . l4proto . daddr . dport, made disjoint ---- */
+/* ---- allow lists: daddr . dport . l4proto . entry, made disjoint ---- */
 
 /*
  * The kernel's concatenated interval sets refuse an element that starts or ends inside
@@ -624,8 +624,11 @@ static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
 
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {
         static const enum natgw_field egress_fields[] = { NATGW_FIELD_OIFNAME, NATGW_FIELD_SADDR };
-        static const enum natgw_field allow_fields[] = { NATGW_FIELD_ENTRY, NATGW_FIELD_L4PROTO, NATGW_FIELD_DADDR,
-                                                         NATGW_FIELD_DPORT };
+        /* The most selective field first: the kernel's set (pipapo) narrows the candidates field
+         * by field, and a first field every element shares (the entry) would make each lookup
+         * walk them all. */
+        static const enum natgw_field allow_fields[] = { NATGW_FIELD_DADDR, NATGW_FIELD_DPORT, NATGW_FIELD_L4PROTO,
+                                                         NATGW_FIELD_ENTRY };
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
         /* In the plan's order: forwards (v4, v6, by shape), egress, policy and allow (v4, v6). */
         struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;

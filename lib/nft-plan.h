@@ -47,7 +47,7 @@ enum natgw_map_kind {
         NATGW_MAP_FORWARD,
         NATGW_MAP_EGRESS,
         NATGW_MAP_POLICY, /* forward filter: oifname . saddr -> the entry's allow chain or accept */
-        NATGW_MAP_ALLOW,  /* a set: entry . l4proto . daddr . dport, intervals, disjoint */
+        NATGW_MAP_ALLOW,  /* a set: daddr . dport . l4proto . entry, intervals, disjoint */
 };
 
 #define NATGW_MAP_FIELDS_MAX 5

@@ -35,7 +35,7 @@ enum natgw_filter_rule {
 /* chain forward: one of its fixed rules. */
 int natgw_rule_filter(struct nlmsghdr *nlh, enum natgw_filter_rule which);
 
-/* chain allow-NAME: meta nfproto F, ENTRY . l4proto . daddr . th dport @allowF accept. */
+/* chain allow-NAME: meta nfproto F, daddr . th dport . l4proto . ENTRY @allowF accept. */
 int natgw_rule_allow_lookup(struct nlmsghdr *nlh, const struct natgw_egress *eg, uint32_t entry,
                             const struct natgw_map *m, size_t map_index);
 

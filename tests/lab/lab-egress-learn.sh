@@ -59,6 +59,13 @@ ask_fails "$LAN" tcp 198.51.100.8 80 --timeout 1
 ask_fails "$LAN" udp 198.51.100.7 53 --timeout 1
 ask_ok "$LAN" tcp 198.51.100.8 80 --from 192.168.1.66 --timeout 2 >/dev/null
 
+info "the list removed again (a reload): everything passes, chain forward is gone"
+write_conf ""
+reload_ok >/dev/null
+ask_ok "$LAN" tcp 198.51.100.8 80 --timeout 2 >/dev/null
+assert_eq "0 0" "$(nft_json | jq -r '"\([.nftables[] | select(.chain.name == "forward" or .chain.name == "allow-lan")] | length) \([.nftables[] | select(.counter.name == "denied:lan")] | length)"')" \
+        "no forward chain, allow chain or denied counter without a list"
+
 info "usage errors"
 rc=0
 natgwctl egress learn >/dev/null 2>&1 || rc=$?

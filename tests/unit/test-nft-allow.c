@@ -61,9 +61,10 @@ static uint64_t field(const uint8_t *k, size_t off, size_t len) {
         return v;
 }
 
-/* IPv4 sets only: entry(4) . proto(1, padded to 4) . daddr(4) . dport(2, padded to 4). */
+/* IPv4 sets only: daddr(4) . dport(2, padded to 4) . proto(1, padded to 4) . entry(4); the box
+ * in the order entry, proto, daddr, dport. */
 static struct box box_of(const struct natgw_map *m, size_t i) {
-        static const size_t off[4] = { 0, 4, 8, 12 }, len[4] = { 4, 1, 4, 2 };
+        static const size_t off[4] = { 12, 8, 0, 4 }, len[4] = { 4, 1, 4, 2 };
         const uint8_t *k = m->keys + i * 2 * m->key_len;
         struct box b;
 
@@ -212,8 +213,8 @@ static void test_policy_map(void **state) {
         a6 = find_map(p, "allow6");
         assert_non_null(a6);
         assert_int_equal(a6->n, 1);
-        assert_int_equal(a6->keys[4], IPPROTO_ICMPV6);
-        assert_int_equal(a6->keys[a6->key_len + 4], IPPROTO_ICMPV6);
+        assert_int_equal(a6->keys[20], IPPROTO_ICMPV6); /* daddr(16) . dport(4) . proto */
+        assert_int_equal(a6->keys[a6->key_len + 20], IPPROTO_ICMPV6);
         assert_non_null(find_map(p, "allow4")); /* lan: udp 53 */
 }
 
