@@ -577,7 +577,7 @@ static int allow_compile(const struct natgw_config *c, struct natgw_map *m4, str
                         for (size_t i = 0; i < eg->n_allow; i++)
                                 cap += MAX(eg->allow[i].n_to, (size_t)1);
                         items = calloc(MAX(cap, (size_t)1), sizeof(*items));
-                        stack = reallocarray(x.stack, MAX(cap, (size_t)1), sizeof(*x.stack));
+                        stack = reallocarray(x.stack, MAX(cap, (size_t)1), sizeof(const struct allow_item *));
                         if (stack)
                                 x.stack = stack;
                         if (!items || !stack) {

@@ -212,7 +212,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         }
         if (c->filter.forward == NATGW_FILTER_DROP) {
                 st->counters[st->n_counters++] = w;
-                w = stpcpy(w, NATGW_FILTER_COUNTER) + 1;
+                memcpy(w, NATGW_FILTER_COUNTER, sizeof(NATGW_FILTER_COUNTER)); /* the last name */
         }
         st->forward_chain = p->forward_chain;
         qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
