@@ -12,6 +12,7 @@
 #include "gw-json.h"
 #include "gw.h"
 #include "natgwctl-diagnose.h"
+#include "natgwctl-egress.h"
 #include "util.h"
 
 enum {
@@ -41,7 +42,9 @@ static void help(void) {
                "  diagnose NAME [--from ADDR] [--watch SEC]\n"
                "                 why clients cannot reach forward NAME, layer by layer\n"
                "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
-               "                 which egress entry takes ADDR's traffic, and how it leaves\n\n"
+               "                 which egress entry takes ADDR's traffic, and how it leaves\n"
+               "  egress learn NAME [--for DURATION]\n"
+               "                 a proposed allow list for egress entry NAME from its hosts' flows\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -171,14 +174,18 @@ static void value_text(const json_t *v, char *buf, size_t size) { /* NOLINT(misc
                 memcpy(buf + size - 4, "...", 4);
 }
 
+static const char *int_text(const json_t *o, const char *key, char *buf, size_t size);
+
 static void print_show(const json_t *reply) {
         const json_t *entries = json_object_get(reply, "entries");
+        char dropped[24];
         size_t i;
         json_t *e;
 
-        printf("%-10s %-16s %-44s %-24s %12s %14s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES");
+        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES",
+               "DENIED");
         json_array_foreach(entries, i, e) {
-                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-";
+                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-", dn[24];
                 const char *kind = str(e, "kind");
 
                 if (streq(kind, "forward")) {
@@ -202,9 +209,14 @@ static void print_show(const json_t *reply) {
                         snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
                         snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
                 }
-                printf("%-10s %-16s %-44s %-24s %12s %14s\n", kind, str(e, "name"), match, to, pk, by);
+                printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, by,
+                       int_text(e, "denied", dn, sizeof(dn)));
         }
-        printf("(counters count connections: natgwd's NAT rules see the first packet of each)\n");
+        printf("(counters count connections: natgwd's NAT rules see the first packet of each;\n"
+               " DENIED counts the packets an entry's allow list denied)\n");
+        if (streq(str(reply, "filter_forward"), "drop"))
+                printf("filter forward drop: %s packets dropped\n",
+                       int_text(reply, "forward_dropped", dropped, sizeof(dropped)));
 }
 
 /* An integer of @o as text, "-" when it is null or missing. */
@@ -432,6 +444,9 @@ static void print_ct_cleanup(const json_t *ct) {
         if (num(ct, "deleted_added") > 0)
                 printf("deleted %lld conntrack entries of flows that an added or widened entry now translates\n",
                        num(ct, "deleted_added"));
+        if (num(ct, "deleted_denied") > 0)
+                printf("deleted %lld conntrack entries of flows that an allow list now denies\n",
+                       num(ct, "deleted_denied"));
         if (num(ct, "kept_established") > 0)
                 printf("kept %lld established TCP connections (to the gateway itself, or routed without NAT) that "
                        "entry \"%s\"%s now covers: they go on untranslated until they end\n",
@@ -528,10 +543,35 @@ static int call(enum natgw_ctl_command cmd, const char *config) {
         return print_reply(cmd, reply);
 }
 
+/* Where the command starts: the first argument that is neither an option nor an option's value. */
+static int command_index(int argc, char *argv[]) {
+        static const char *const with_value[] = { "--socket", "--top", "--timeout", "--from", "--watch",
+                                                  "--egress", "--to", "--proto", NULL };
+
+        for (int i = 1; i < argc; i++) {
+                bool value = argv[i][0] == '-' && argv[i][1] && !argv[i][2] && strchr("SnT", argv[i][1]);
+
+                if (argv[i][0] != '-')
+                        return i;
+                for (const char *const *o = with_value; *o && !value; o++)
+                        value = streq(argv[i], *o);
+                if (value)
+                        i++;
+        }
+        return argc;
+}
+
 int main(int argc, char *argv[]) {
         const char *verb;
-        int r, cmd;
+        int r, cmd, k = command_index(argc, argv);
 
+        /* egress has options of its own after it: the global ones end where it starts. */
+        if (k < argc && streq(argv[k], "egress")) {
+                r = parse_argv(k, argv);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_OK;
+                return natgwctl_egress(argc - k, argv + k, arg_socket, arg_json, arg_timeout);
+        }
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;

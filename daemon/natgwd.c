@@ -143,6 +143,10 @@ static void log_ct_cleanup(const struct natgw_ct_stale_stats *st, const char *ev
                                  "deleted %llu conntrack entries of flows that an added or widened entry now "
                                  "translates",
                                  (unsigned long long)st->deleted_for[NATGW_CT_STALE_ADDED]);
+        if (st->deleted_for[NATGW_CT_STALE_DENIED] > 0)
+                natgw_log_fields(LOG_INFO, fields,
+                                 "deleted %llu conntrack entries of flows that an allow list now denies",
+                                 (unsigned long long)st->deleted_for[NATGW_CT_STALE_DENIED]);
         if (st->kept_established > 0)
                 natgw_log_fields(LOG_NOTICE, fields,
                                  "kept %llu established TCP connections (to the gateway itself, or routed without "

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "conf-cache.h"
+#include "conf-entry.h"
 #include "util.h"
 
 /*
@@ -45,20 +46,39 @@ const struct natgw_conf_file *natgw_conf_cache_find(const struct natgw_config *o
         return NULL;
 }
 
-/* A deep copy: every array the entry owns (natgw_egress_done() frees the same ones). */
+/* A copy of @n elements of @size bytes at @src; NULL for none, or when out of memory. */
+static void *dup_array(const void *src, size_t n, size_t size) {
+        void *copy = n ? malloc(n * size) : NULL;
+
+        if (copy)
+                memcpy(copy, src, n * size);
+        return copy;
+}
+
+/* A deep copy: every array the entry owns (natgw_egress_done() frees the same ones, also of
+ * a copy made halfway: what it does not own yet is NULL). */
 static int egress_copy(const struct natgw_egress *e, const char *file, struct natgw_egress *ret) {
         struct natgw_egress x = *e;
+        bool ok;
 
         x.file = file;
         x.name = strdup(e->name);
-        x.sources = e->n_sources ? malloc(e->n_sources * sizeof(*e->sources)) : NULL;
-        if (!x.name || (e->n_sources && !x.sources)) {
-                free(x.name);
-                free(x.sources);
+        x.sources = dup_array(e->sources, e->n_sources, sizeof(*e->sources));
+        x.allow = e->n_allow ? calloc(e->n_allow, sizeof(*x.allow)) : NULL;
+        x.n_allow = x.allow ? e->n_allow : 0;
+        ok = x.name && (x.sources || !e->n_sources) && (x.allow || !e->n_allow);
+        for (size_t i = 0; i < x.n_allow; i++) {
+                const struct natgw_allow *a = &e->allow[i];
+
+                x.allow[i] = *a;
+                x.allow[i].to = dup_array(a->to, a->n_to, sizeof(*a->to));
+                x.allow[i].ports = dup_array(a->ports, a->n_ports, sizeof(*a->ports));
+                ok = ok && (x.allow[i].to || !a->n_to) && (x.allow[i].ports || !a->n_ports);
+        }
+        if (!ok) {
+                natgw_egress_done(&x);
                 return -ENOMEM;
         }
-        if (e->n_sources)
-                memcpy(x.sources, e->sources, e->n_sources * sizeof(*e->sources));
         *ret = x;
         return 0;
 }
@@ -69,18 +89,12 @@ static int forward_copy(const struct natgw_forward *f, const char *file, struct 
 
         x.file = file;
         x.name = strdup(f->name);
-        x.ports = f->n_ports ? malloc(f->n_ports * sizeof(*f->ports)) : NULL;
-        x.allow_from = f->n_allow_from ? malloc(f->n_allow_from * sizeof(*f->allow_from)) : NULL;
+        x.ports = dup_array(f->ports, f->n_ports, sizeof(*f->ports));
+        x.allow_from = dup_array(f->allow_from, f->n_allow_from, sizeof(*f->allow_from));
         if (!x.name || (f->n_ports && !x.ports) || (f->n_allow_from && !x.allow_from)) {
-                free(x.name);
-                free(x.ports);
-                free(x.allow_from);
+                natgw_forward_done(&x);
                 return -ENOMEM;
         }
-        if (f->n_ports)
-                memcpy(x.ports, f->ports, f->n_ports * sizeof(*f->ports));
-        if (f->n_allow_from)
-                memcpy(x.allow_from, f->allow_from, f->n_allow_from * sizeof(*f->allow_from));
         *ret = x;
         return 0;
 }

@@ -7,16 +7,14 @@
 #include "conf-ctx.h"
 #include "util.h"
 
-void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
+static void report(struct natgw_conf_ctx *ctx, enum natgw_severity severity, const config_setting_t *s,
+                   const char *fmt, va_list ap) {
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? config_setting_source_line(s) : 0;
-        va_list ap;
         bool label;
         int r;
 
-        va_start(ap, fmt);
         r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
         if (r < 0) {
                 msg = NULL;
                 ctx->r = -ENOMEM;
@@ -29,12 +27,28 @@ void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, con
 
         /* Without an entry name, the label says which part of the file it is about. */
         label = !ctx->entry && ctx->label[0];
-        r = natgw_errors_add(ctx->errors, ctx->file, line, ctx->entry, "%s%s%s", label ? ctx->label : "",
-                             label ? ": " : "", msg);
+        r = natgw_errors_add_severity(ctx->errors, severity, ctx->file, line, ctx->entry, "%s%s%s",
+                                      label ? ctx->label : "", label ? ": " : "", msg);
         if (r < 0)
                 ctx->r = r;
-        else
+        else if (severity == NATGW_SEVERITY_ERROR)
                 ctx->n_errors++;
+}
+
+void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        report(ctx, NATGW_SEVERITY_ERROR, s, fmt, ap);
+        va_end(ap);
+}
+
+void natgw_conf_warn(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        report(ctx, NATGW_SEVERITY_WARNING, s, fmt, ap);
+        va_end(ap);
 }
 
 const char *natgw_conf_type_name(const config_setting_t *s) {

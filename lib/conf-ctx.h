@@ -30,6 +30,10 @@ struct natgw_conf_ctx {
 void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* The same as a warning: it does not make the file invalid. */
+void natgw_conf_warn(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* "wrong type for "KEY": expected EXPECTED, got A TYPE" */
 void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *key,
                            const char *expected);

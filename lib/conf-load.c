@@ -12,6 +12,7 @@
 
 #include "conf-cache.h"
 #include "conf-dropin.h"
+#include "conf-allow.h"
 #include "conf-entry.h"
 #include "conf-integers.h"
 #include "conf-read.h"
@@ -19,7 +20,7 @@
 #include "util.h"
 
 static const char *const top_keys[] = {
-        "version", "on_exit", "kernel", "conntrack", "include_dir", "masquerade", "snat", "forward", NULL,
+        "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", NULL,
 };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
@@ -586,6 +587,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
         parse_on_exit(ctx, root, c);
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
+        natgw_conf_parse_filter(ctx, root, c);
         r = parse_include_dir(ctx, root, include_dir, c);
         if (r < 0)
                 return r;

@@ -21,6 +21,25 @@
 
 #define NATGW_CONFIG_DEFAULT "/etc/natgw/natgwd.conf"
 
+enum natgw_deny {
+        NATGW_DENY_DROP,   /* default */
+        NATGW_DENY_REJECT, /* TCP reset, ICMP unreachable for the rest */
+};
+
+/*
+ * One rule of an egress entry's allow list. A packet matches when its destination is in @to
+ * (n_to == 0: any address of the entry's families), its protocol in @protos and, for TCP and
+ * UDP, its destination port in @ports (n_ports == 0: any port).
+ */
+struct natgw_allow {
+        unsigned line;
+        struct natgw_prefix *to;
+        size_t n_to;
+        unsigned protos; /* NATGW_PROTO_*: TCP and/or UDP, ICMP, or ALL */
+        struct natgw_port_range *ports;
+        size_t n_ports;
+};
+
 enum natgw_egress_kind {
         NATGW_EGRESS_MASQUERADE,
         NATGW_EGRESS_SNAT,
@@ -36,11 +55,20 @@ struct natgw_egress {
         char out_interface[IFNAMSIZ];
         /* NATGW_EGRESS_SNAT only: the address or pool; to_lo == to_hi for one address. */
         struct natgw_addr to_lo, to_hi;
+        /* The allow list: when has_allow, traffic from the sources out of out_interface that
+         * matches no rule is denied (n_allow may be 0: everything is denied). */
+        bool has_allow;
+        struct natgw_allow *allow;
+        size_t n_allow;
+        enum natgw_deny deny;
+        bool log_denied;
 };
 
 enum {
         NATGW_PROTO_TCP = 1 << 0,
         NATGW_PROTO_UDP = 1 << 1,
+        NATGW_PROTO_ICMP = 1 << 2, /* allow rules only: ICMP for IPv4, ICMPv6 for IPv6 */
+        NATGW_PROTO_ALL = 1 << 3,  /* allow rules only: every protocol */
 };
 
 enum natgw_to_port {
@@ -119,6 +147,11 @@ struct natgw_conf_file {
         int64_t st_size, mtime_ns, ctime_ns;
 };
 
+enum natgw_filter_policy {
+        NATGW_FILTER_ACCEPT, /* default: natgwd filters nothing but allow lists */
+        NATGW_FILTER_DROP,   /* forwarded traffic nothing accepts is dropped and counted */
+};
+
 struct natgw_config {
         char *path;
         char *include_dir; /* as resolved (relative to the main file's directory); NULL: none */
@@ -149,6 +182,10 @@ struct natgw_config {
                 unsigned max_line, buckets_line;
                 unsigned timeout_lines[NATGW_CT_TIMEOUT_COUNT];
         } conntrack;
+        struct {
+                enum natgw_filter_policy forward;
+                unsigned forward_line; /* 0: not in the file */
+        } filter;
         struct natgw_egress *egress; /* masquerade entries first, then snat, each in file order */
         size_t n_egress;
         struct natgw_forward *forwards;
@@ -167,6 +204,30 @@ static inline uint16_t natgw_forward_target_port(const struct natgw_forward *f, 
                 return port;
         }
 }
+
+/**
+ * natgw_egress_allows() - whether egress entry @e lets a packet through its allow list
+ * @e:       the entry (one without an allow list lets everything through)
+ * @l4proto: IPPROTO_* of the packet
+ * @daddr:   its destination
+ * @dport:   its destination port (TCP and UDP; ignored for other protocols)
+ *
+ * The answer the kernel gives for a new connection from one of @e's sources that leaves by
+ * its out_interface, computed from the model alone (for diagnose and learn mode).
+ */
+bool natgw_egress_allows(const struct natgw_egress *e, uint8_t l4proto, const struct natgw_addr *daddr,
+                         uint16_t dport);
+
+/**
+ * natgw_config_egress_match() - the egress entry that takes a packet from @saddr out of @oifname
+ * @c:       the config
+ * @oifname: the interface the packet leaves by
+ * @saddr:   its source address
+ *
+ * Return: the index in c->egress of the entry with the most specific source prefix that covers
+ * @saddr on @oifname (the one whose translation and allow list apply), or -ENOENT.
+ */
+int natgw_config_egress_match(const struct natgw_config *c, const char *oifname, const struct natgw_addr *saddr);
 
 /**
  * natgw_config_load_file() - read, parse and validate a config file

@@ -76,6 +76,35 @@ static int egress_cmp(const struct natgw_egress *a, const struct natgw_egress *b
         return r;
 }
 
+/* Allow lists compared rule by rule, in their order (a reordered list counts as a change). */
+static int allow_cmp(const struct natgw_egress *a, const struct natgw_egress *b) {
+        int r = CMP(a->has_allow, b->has_allow);
+
+        if (r == 0)
+                r = CMP(a->n_allow, b->n_allow);
+        for (size_t i = 0; r == 0 && i < a->n_allow; i++) {
+                const struct natgw_allow *x = &a->allow[i], *y = &b->allow[i];
+
+                r = CMP(x->protos, y->protos);
+                if (r == 0)
+                        r = CMP(x->n_to, y->n_to);
+                for (size_t k = 0; r == 0 && k < x->n_to; k++)
+                        r = natgw_prefix_cmp(&x->to[k], &y->to[k]);
+                if (r == 0)
+                        r = CMP(x->n_ports, y->n_ports);
+                for (size_t k = 0; r == 0 && k < x->n_ports; k++)
+                        r = ports_cmp(&x->ports[k], &y->ports[k]);
+        }
+        return r;
+}
+
+static int egress_policy_ptr_cmp(const void *a, const void *b) {
+        const struct natgw_egress *x = *(const struct natgw_egress *const *)a, *y = *(const struct natgw_egress *const *)b;
+        int r = egress_cmp(x, y);
+
+        return r ? r : allow_cmp(x, y);
+}
+
 static int forward_ptr_cmp(const void *a, const void *b) {
         return forward_cmp(*(const struct natgw_forward *const *)a, *(const struct natgw_forward *const *)b);
 }
@@ -394,6 +423,7 @@ struct natgw_ct_stale {
         struct eg_index old_eg, new_eg;
         bool forwards_changed, egress_changed; /* see natgw_ct_stale_possible() */
         bool forwards_added, egress_added;     /* some new entry is not in the old config */
+        bool allow_changed;                    /* some new entry's allow list is not the old one */
         /* The new config's forwards and egress entries by name: what became of an old entry. */
         const void **new_fwd_names, **new_eg_names;
 };
@@ -524,6 +554,9 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
                 r = elements_missing(new->egress, new->n_egress, old->egress, old->n_egress, sizeof(*new->egress),
                                      egress_ptr_cmp, &s->egress_added);
         if (r >= 0)
+                r = elements_missing(new->egress, new->n_egress, old->egress, old->n_egress, sizeof(*new->egress),
+                                     egress_policy_ptr_cmp, &s->allow_changed);
+        if (r >= 0)
                 r = ptr_array(new->forwards, new->n_forwards, sizeof(*new->forwards), forward_name_cmp,
                               &s->new_fwd_names);
         if (r >= 0)
@@ -536,7 +569,7 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
 }
 
 bool natgw_ct_stale_possible(const struct natgw_ct_stale *s) {
-        return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added;
+        return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added || s->allow_changed;
 }
 
 /* A walk over the forwards that match an entry, for dnat_stale() and dnat_taken(). */
@@ -653,6 +686,32 @@ static const struct natgw_egress *snat_taken(const struct natgw_ct_stale *s, con
         return NULL;
 }
 
+/* The new egress entry whose allow list now denies the flow @e, translated by an old one. */
+static const struct natgw_egress *snat_denied(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        u128 a;
+
+        if (!s->allow_changed || !e->src_nat || natgw_addr_cmp(&e->reply_dst, &e->orig_src) == 0)
+                return NULL;
+        a = natgw_addr_to_u128(&e->orig_src);
+        for (size_t i = 0; i < s->new_eg.n_groups; i++) {
+                const struct eg_group *g = &s->new_eg.groups[i], *og;
+                const struct eg_item *new, *old;
+
+                if (g->family != e->family)
+                        continue;
+                new = eg_most_specific(&s->new_eg, g, a);
+                if (!new || !new->e->has_allow ||
+                    natgw_egress_allows(new->e, e->l4proto, &e->orig_dst, e->orig_dport))
+                        continue;
+                /* The flow left by this interface if the old entry there made its translation. */
+                og = eg_group_find(&s->old_eg, g->family, g->ifname);
+                old = og ? eg_most_specific(&s->old_eg, og, a) : NULL;
+                if (old && egress_translates(old->e, e))
+                        return new->e;
+        }
+        return NULL;
+}
+
 /* A TCP connection that is (or may be) open: deleting its entry would reset it. */
 static bool tcp_live(const struct natgw_ct_entry *e) {
         switch (e->tcp_state) {
@@ -709,6 +768,10 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
                                                           : NATGW_CT_STALE_ADDED,
                                eg->name, ret_name);
         }
+
+        eg = snat_denied(s, e);
+        if (eg)
+                return verdict(NATGW_CT_STALE_DENIED, eg->name, ret_name);
 
         f = dnat_taken(s, e);
         eg = f ? NULL : snat_taken(s, e);

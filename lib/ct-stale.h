@@ -49,6 +49,7 @@ enum natgw_ct_verdict {
         NATGW_CT_STALE_ADDED,      /* an untranslated flow an added or widened entry now takes */
         NATGW_CT_STALE_CHANGED,    /* its translation's entry was changed */
         NATGW_CT_STALE_REMOVED,    /* its translation's entry was removed */
+        NATGW_CT_STALE_DENIED,     /* the allow list of its egress entry now denies it */
         NATGW_CT_VERDICT_COUNT,
 };
 
@@ -82,7 +83,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ct_stale *, natgw_ct_stale_free);
  * it would take addresses over from the old entry). New forwards cannot take a packet from
  * an old one that is still there: validation rejects forwards that claim the same packet.
  * Nor has an entry been added or widened: no forward or egress entry of the new config is
- * missing from the old one, compared the same way.
+ * missing from the old one, compared the same way. Nor has an allow list changed.
  * Then natgw_ct_stale_classify() keeps every entry, and the table need not be read.
  * A port or prefix list written in another order counts as a change here; it only costs a
  * read of the table, which then deletes nothing.
@@ -135,6 +136,13 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  * the explaining entry's name, NATGW_CT_STALE_CHANGED when it has one with other content,
  * NATGW_CT_STALE_ADDED when the explaining entry is unchanged (a more specific egress entry was
  * added and takes the address over).
+ *
+ * Then flows an allow list now denies: NATGW_CT_STALE_DENIED when the flow's source was
+ * translated by an egress entry (the old config's most specific entry for its source on some
+ * out_interface explains the translation) and the new config's most specific entry on that
+ * out_interface has an allow list that does not allow the flow's protocol, original
+ * destination and port (natgw_egress_allows()). Live TCP connections too: the point of
+ * narrowing a list is to cut them. Their next packet meets the list as a new connection.
  *
  * Then untranslated flows the new config takes. conntrack records neither the input nor the
  * output interface, so the decision over-approximates the way it does for stale entries: a

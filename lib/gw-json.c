@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "ctl-proto.h"
 #include "gw-json.h"
+#include "nft.h"
 #include "sysctl.h"
 
 #define NATGW_SYSCTL_CT_COUNT "net/netfilter/nf_conntrack_count"
@@ -95,8 +96,17 @@ static int add_counter(json_t *j, const char *name, const struct natgw_counter *
         return 0;
 }
 
+/* The packets of counter @name as JSON, null when the kernel has none of that name. */
+static json_t *packets_json(const char *name, const struct natgw_counter *counters, size_t n) {
+        struct natgw_counter key = { .name = (char *)name };
+        const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
+
+        return c ? json_integer((json_int_t)c->packets) : json_null();
+}
+
 json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters) {
         _cleanup_(json_decrefp) json_t *entries = json_array();
+        char name[96];
 
         if (!entries)
                 return NULL;
@@ -109,8 +119,18 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
                 if (!e || json_array_append_new(entries, e) < 0 ||
                     add_counter(e, json_string_value(json_object_get(e, "name")), counters, n_counters) < 0)
                         return NULL;
+                /* Packets an allow list denied (new connections, and their retries). */
+                if (i < c->n_egress && c->egress[i].has_allow) {
+                        snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
+                        if (json_object_set_new(e, "denied", packets_json(name, counters, n_counters)) < 0)
+                                return NULL;
+                }
         }
-        return json_pack("{s:b,s:s,s:O}", "ok", 1, "config", c->path, "entries", entries);
+        return json_pack("{s:b,s:s,s:O,s:s,s:o}", "ok", 1, "config", c->path, "entries", entries, "filter_forward",
+                         c->filter.forward == NATGW_FILTER_DROP ? "drop" : "accept", "forward_dropped",
+                         c->filter.forward == NATGW_FILTER_DROP
+                                 ? packets_json(NATGW_FILTER_COUNTER, counters, n_counters)
+                                 : json_null());
 }
 
 static json_t *int_or_null(bool have, int64_t v) {
@@ -204,11 +224,12 @@ static json_t *restore_json(const struct natgw_restore_record *r) {
 }
 
 json_t *natgw_ct_stale_json(const struct natgw_ct_stale_stats *st) {
-        return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s?,s:b,s:I,s:I,s:I}", "read", st->dumped, "seen",
+        return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?,s:b,s:I,s:I,s:I}", "read", st->dumped, "seen",
                          (json_int_t)st->seen, "deleted", (json_int_t)st->deleted, "deleted_added",
                          (json_int_t)st->deleted_for[NATGW_CT_STALE_ADDED], "deleted_changed",
                          (json_int_t)st->deleted_for[NATGW_CT_STALE_CHANGED], "deleted_removed",
-                         (json_int_t)st->deleted_for[NATGW_CT_STALE_REMOVED], "kept_established",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_REMOVED], "deleted_denied",
+                         (json_int_t)st->deleted_for[NATGW_CT_STALE_DENIED], "kept_established",
                          (json_int_t)st->kept_established, "kept_entry", st->kept_entry[0] ? st->kept_entry : NULL,
                          "kept_entries_more", st->kept_entries_more, "vanished", (json_int_t)st->vanished, "failed", (json_int_t)st->failed, "usec",
                          (json_int_t)st->usec);

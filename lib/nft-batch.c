@@ -27,6 +27,7 @@
 /* Hook priorities of nft's "dstnat" and "srcnat" (PRIO_DSTNAT / _SRC). */
 #define PRIO_DSTNAT (-100)
 #define PRIO_SRCNAT 100
+#define PRIO_FILTER 0
 
 /* Room kept free before each message: more than any single non-element message needs. */
 #define MSG_RESERVE (96 * 1024)
@@ -40,6 +41,7 @@ enum {
         DT_IP6ADDR = 8,
         DT_INET_PROTO = 12,
         DT_INET_SERVICE = 13,
+        DT_MARK = 19,
         DT_IFNAME = 41,
 };
 
@@ -146,7 +148,8 @@ static void put_table(struct builder *bl, uint16_t type, int flags_attr, uint32_
         msg_end(bl, nlh);
 }
 
-static void put_counter(struct builder *bl, uint32_t entry) {
+/* The counter @name (NULL: entry @entry's own, named after it), kept by errors as @entry's. */
+static void put_counter(struct builder *bl, int64_t entry, const char *name) {
         struct nftnl_obj *o;
         struct nlmsghdr *nlh;
 
@@ -160,15 +163,15 @@ static void put_counter(struct builder *bl, uint32_t entry) {
                 return;
         }
         nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
-        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, natgw_plan_entry_name(bl->plan, entry));
+        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name ? name : natgw_plan_entry_name(bl->plan, (uint32_t)entry));
         nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
         nftnl_obj_nlmsg_build_payload(nlh, o);
         nftnl_obj_free(o);
         msg_end(bl, nlh);
 }
 
-/* hook < 0: a regular chain. */
-static void put_chain(struct builder *bl, const char *name, int hook, int prio, int64_t entry) {
+/* hook < 0: a regular chain; else a base chain of @type ("nat", "filter"). */
+static void put_chain(struct builder *bl, const char *name, int hook, int prio, const char *type, int64_t entry) {
         struct nftnl_chain *ch;
         struct nlmsghdr *nlh;
 
@@ -187,7 +190,7 @@ static void put_chain(struct builder *bl, const char *name, int hook, int prio, 
         if (hook >= 0) {
                 nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
                 nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
-                nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
+                nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
                 nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         }
         nftnl_chain_nlmsg_build_payload(nlh, ch);
@@ -209,6 +212,8 @@ static uint32_t field_dtype(enum natgw_field f, int family) {
                 return DT_INET_PROTO;
         case NATGW_FIELD_DPORT:
                 return DT_INET_SERVICE;
+        case NATGW_FIELD_ENTRY:
+                return DT_MARK;
         }
         return 0;
 }
@@ -236,7 +241,7 @@ static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t si
                 key_type = key_type << 6 | field_dtype(m->fields[i], m->family);
                 field_len[i] = (uint8_t)natgw_field_len(m->fields[i], m->family);
         }
-        flags = counter_map ? NFT_SET_OBJECT : NFT_SET_MAP;
+        flags = counter_map ? NFT_SET_OBJECT : m->kind == NATGW_MAP_ALLOW ? 0 : NFT_SET_MAP;
         if (m->interval)
                 flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
 
@@ -249,7 +254,9 @@ static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t si
         nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->key_len);
         if (counter_map) {
                 nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
-        } else if (m->kind == NATGW_MAP_EGRESS) {
+        } else if (m->kind == NATGW_MAP_ALLOW) {
+                /* a set: no data */
+        } else if (m->kind == NATGW_MAP_EGRESS || m->kind == NATGW_MAP_POLICY) {
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
         } else {
@@ -310,20 +317,24 @@ static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, con
                 if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF,
                                              natgw_plan_entry_name(bl->plan, m->entry[ei])))
                         goto cancel;
-        } else if (m && m->kind == NATGW_MAP_EGRESS) {
+        } else if (m && (m->kind == NATGW_MAP_EGRESS || m->kind == NATGW_MAP_POLICY)) {
+                bool jump = m->kind == NATGW_MAP_EGRESS || natgw_policy_to_chain(bl->plan, m, ei);
                 char chain[96];
 
-                snprintf(chain, sizeof(chain), "egress-%s", natgw_plan_entry_name(bl->plan, m->entry[ei]));
+                snprintf(chain, sizeof(chain), "%s%s",
+                         m->kind == NATGW_MAP_EGRESS ? NATGW_EGRESS_CHAIN_PREFIX : NATGW_ALLOW_CHAIN_PREFIX,
+                         natgw_plan_entry_name(bl->plan, m->entry[ei]));
                 d = mnl_attr_nest_start_check(nlh, limit, NFTA_SET_ELEM_DATA);
                 if (!d)
                         goto cancel;
                 v = mnl_attr_nest_start_check(nlh, limit, NFTA_DATA_VERDICT);
-                if (!v || !mnl_attr_put_u32_check(nlh, limit, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_GOTO)) ||
-                    !mnl_attr_put_strz_check(nlh, limit, NFTA_VERDICT_CHAIN, chain))
+                if (!v || !mnl_attr_put_u32_check(nlh, limit, NFTA_VERDICT_CODE,
+                                                  htonl(jump ? (uint32_t)NFT_GOTO : NF_ACCEPT)) ||
+                    (jump && !mnl_attr_put_strz_check(nlh, limit, NFTA_VERDICT_CHAIN, chain)))
                         goto cancel;
                 mnl_attr_nest_end(nlh, v);
                 mnl_attr_nest_end(nlh, d);
-        } else if (m && !put_value(nlh, limit, NFTA_SET_ELEM_DATA, m->data + ei * m->data_len, m->data_len))
+        } else if (m && m->kind != NATGW_MAP_ALLOW && !put_value(nlh, limit, NFTA_SET_ELEM_DATA, m->data + ei * m->data_len, m->data_len))
                 goto cancel;
         mnl_attr_nest_end(nlh, e);
         return true;
@@ -454,6 +465,84 @@ static void put_maps(struct builder *bl) {
         }
 }
 
+/* One rule message for entry @entry (-1: none) or map @map (-1: none); NULL when out of room. */
+static struct nlmsghdr *rule_begin(struct builder *bl, int64_t entry, int32_t map) {
+        struct nlmsghdr *nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
+
+        if (nlh) {
+                msg_last(bl)->entry = entry;
+                msg_last(bl)->map = map;
+        }
+        return nlh;
+}
+
+/* Chain allow-NAME of egress entry @i: allowed packets accepted, the rest counted, maybe
+ * logged, dropped or rejected. */
+static void put_allow_rules(struct builder *bl, size_t i) {
+        const struct natgw_plan *p = bl->plan;
+        const struct natgw_egress *eg = &p->config->egress[i];
+        struct nlmsghdr *nlh;
+
+        for (size_t k = 0; k < p->n_maps && bl->r >= 0; k++) {
+                bool used = false;
+
+                if (p->maps[k].kind != NATGW_MAP_ALLOW)
+                        continue;
+                for (size_t e = 0; e < p->maps[k].n && !used; e++)
+                        used = p->maps[k].entry[e] == i;
+                if (!used || !(nlh = rule_begin(bl, (int64_t)i, (int32_t)k)))
+                        continue;
+                bl->r = natgw_rule_allow_lookup(nlh, eg, (uint32_t)i, &p->maps[k], k);
+                msg_end(bl, nlh);
+        }
+        for (enum natgw_deny_rule w = NATGW_DENY_RULE_COUNT; w <= NATGW_DENY_RULE_UNREACH && bl->r >= 0; w++) {
+                if ((w == NATGW_DENY_RULE_LOG && !eg->log_denied) ||
+                    (w == NATGW_DENY_RULE_UNREACH && eg->deny != NATGW_DENY_REJECT))
+                        continue;
+                nlh = rule_begin(bl, (int64_t)i, -1);
+                if (!nlh)
+                        return;
+                bl->r = natgw_rule_allow_deny(nlh, eg, w);
+                msg_end(bl, nlh);
+        }
+}
+
+/* Chain forward: established and related first (the cheap common case), then what the config
+ * says about new connections. */
+static void put_filter_rules(struct builder *bl) {
+        const struct natgw_plan *p = bl->plan;
+        bool drop = p->config->filter.forward == NATGW_FILTER_DROP;
+        struct nlmsghdr *nlh;
+
+        if (!p->forward_chain)
+                return;
+        for (size_t i = 0; i < p->config->n_egress; i++)
+                if (p->config->egress[i].has_allow)
+                        put_allow_rules(bl, i);
+        for (enum natgw_filter_rule w = NATGW_FILTER_RULE_ESTABLISHED; w <= NATGW_FILTER_RULE_DNAT; w++) {
+                if (w == NATGW_FILTER_RULE_DNAT && !drop)
+                        continue;
+                nlh = rule_begin(bl, -1, -1);
+                if (!nlh)
+                        return;
+                bl->r = natgw_rule_filter(nlh, w);
+                msg_end(bl, nlh);
+        }
+        for (size_t i = 0; i < p->n_maps; i++) {
+                if (p->maps[i].kind != NATGW_MAP_POLICY)
+                        continue;
+                nlh = rule_begin(bl, -1, (int32_t)i);
+                if (!nlh)
+                        return;
+                bl->r = natgw_rule_egress_lookup(nlh, "forward", &p->maps[i], i);
+                msg_end(bl, nlh);
+        }
+        if (drop && (nlh = rule_begin(bl, -1, -1))) {
+                bl->r = natgw_rule_filter(nlh, NATGW_FILTER_RULE_DROP);
+                msg_end(bl, nlh);
+        }
+}
+
 static void put_rules(struct builder *bl) {
         const struct natgw_plan *p = bl->plan;
         const struct natgw_config *c = p->config;
@@ -489,9 +578,10 @@ static void put_rules(struct builder *bl) {
                 if (!nlh)
                         return;
                 msg_last(bl)->map = (int32_t)i;
-                bl->r = natgw_rule_egress_lookup(nlh, &p->maps[i], i);
+                bl->r = natgw_rule_egress_lookup(nlh, "postrouting", &p->maps[i], i);
                 msg_end(bl, nlh);
         }
+        put_filter_rules(bl);
 }
 
 static int builder_init(struct builder *bl, const struct natgw_plan *p, uint32_t seq) {
@@ -565,6 +655,8 @@ static void put_clear_previous(struct builder *bl) {
 
         put_clear(bl, NFT_MSG_DELRULE, "prerouting", "the previous rules of chain prerouting");
         put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
+        if (old->forward_chain)
+                put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
         for (size_t i = 0; i < old->n_chains; i++)
                 put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
         /* A kept map loses the elements that go (its difference: nft-state.c); a map deleted
@@ -586,6 +678,8 @@ static void put_clear_previous(struct builder *bl) {
         for (size_t i = 0; i < old->n_chains; i++)
                 if (!natgw_table_state_has_name(st->chains, st->n_chains, old->chains[i]))
                         put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
+        if (old->forward_chain && !st->forward_chain)
+                put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
         for (size_t i = 0; i < old->n_counters; i++)
                 if (!natgw_table_state_has_name(st->counters, st->n_counters, old->counters[i]))
                         put_clear(bl, NFT_MSG_DELOBJ, old->counters[i], "the counter of a removed entry");
@@ -629,15 +723,28 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
 
         for (size_t i = 0; i < natgw_plan_n_entries(p); i++)
                 if (!old || !natgw_table_state_has_name(old->counters, old->n_counters, natgw_plan_entry_name(p, (uint32_t)i)))
-                        put_counter(&bl, (uint32_t)i);
-        if (!old) {
-                put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, -1);
-                put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, -1);
+                        put_counter(&bl, (int64_t)i, NULL);
+        for (size_t i = 0; i < c->n_egress; i++) {
+                snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
+                if (c->egress[i].has_allow && (!old || !natgw_table_state_has_name(old->counters, old->n_counters, name)))
+                        put_counter(&bl, (int64_t)i, name);
         }
+        if (c->filter.forward == NATGW_FILTER_DROP &&
+            (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_FILTER_COUNTER)))
+                put_counter(&bl, -1, NATGW_FILTER_COUNTER);
+        if (!old) {
+                put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, "nat", -1);
+                put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, "nat", -1);
+        }
+        if (p->forward_chain && (!old || !old->forward_chain))
+                put_chain(&bl, "forward", NF_INET_FORWARD, PRIO_FILTER, "filter", -1);
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_EGRESS_CHAIN_PREFIX "%s", c->egress[i].name);
                 if (!old || !natgw_table_state_has_name(old->chains, old->n_chains, name))
-                        put_chain(&bl, name, -1, 0, (int64_t)i);
+                        put_chain(&bl, name, -1, 0, NULL, (int64_t)i);
+                snprintf(name, sizeof(name), NATGW_ALLOW_CHAIN_PREFIX "%s", c->egress[i].name);
+                if (c->egress[i].has_allow && (!old || !natgw_table_state_has_name(old->chains, old->n_chains, name)))
+                        put_chain(&bl, name, -1, 0, NULL, (int64_t)i);
         }
         put_maps(&bl);
         put_rules(&bl);

@@ -21,6 +21,8 @@ uint32_t natgw_field_len(enum natgw_field f, int family) {
                 return 1;
         case NATGW_FIELD_DPORT:
                 return 2;
+        case NATGW_FIELD_ENTRY:
+                return 4;
         }
         return 0;
 }
@@ -136,6 +138,11 @@ struct elem_values {
         struct natgw_addr saddr_lo, saddr_hi;
         uint8_t l4proto;
         uint16_t dport;
+        /* Allow sets: every field is a range. */
+        uint32_t entry;
+        uint8_t l4proto_hi;
+        struct natgw_addr daddr_hi;
+        uint16_t dport_hi;
 };
 
 static void key_put(const struct natgw_map *m, const struct elem_values *v, uint8_t *key, bool end) {
@@ -143,7 +150,7 @@ static void key_put(const struct natgw_map *m, const struct elem_values *v, uint
 
         for (unsigned i = 0; i < m->n_fields; i++) {
                 enum natgw_field f = m->fields[i];
-                uint32_t len = natgw_field_len(f, m->family);
+                uint32_t len = natgw_field_len(f, m->family), entry;
                 uint16_t port;
 
                 switch (f) {
@@ -152,17 +159,21 @@ static void key_put(const struct natgw_map *m, const struct elem_values *v, uint
                         strncpy((char *)key + off, v->ifname, IFNAMSIZ);
                         break;
                 case NATGW_FIELD_DADDR:
-                        memcpy(key + off, v->daddr->bytes, len);
+                        memcpy(key + off, end && m->kind == NATGW_MAP_ALLOW ? v->daddr_hi.bytes : v->daddr->bytes, len);
                         break;
                 case NATGW_FIELD_SADDR:
                         memcpy(key + off, end ? v->saddr_hi.bytes : v->saddr_lo.bytes, len);
                         break;
                 case NATGW_FIELD_L4PROTO:
-                        key[off] = v->l4proto;
+                        key[off] = end && m->kind == NATGW_MAP_ALLOW ? v->l4proto_hi : v->l4proto;
                         break;
                 case NATGW_FIELD_DPORT:
-                        port = htons(v->dport);
+                        port = htons(end && m->kind == NATGW_MAP_ALLOW ? v->dport_hi : v->dport);
                         memcpy(key + off, &port, sizeof(port));
+                        break;
+                case NATGW_FIELD_ENTRY:
+                        entry = htonl(v->entry);
+                        memcpy(key + off, &entry, sizeof(entry));
                         break;
                 }
                 off += pad4(len);
@@ -408,6 +419,207 @@ static int egress_compile(struct natgw_plan *p, struct natgw_map *m4, struct nat
         return 0;
 }
 
+/* ---- allow lists: daddr . dport . l4proto . entry, made disjoint ---- */
+
+/*
+ * The kernel's concatenated interval sets refuse an element that starts or ends inside
+ * another one, and rules of an allow list overlap freely. So each list is compiled into
+ * disjoint boxes: the destinations of its rules (prefixes, hence nested or disjoint) are cut
+ * into segments, each covered by the same rules; per segment the ports of those rules are
+ * merged per protocol. The lookup is one per packet whatever the number of rules.
+ */
+
+struct allow_item {
+        natgw_u128 lo, hi;
+        unsigned len;
+        const struct natgw_allow *rule;
+};
+
+static int allow_item_cmp(const void *a, const void *b) {
+        const struct allow_item *x = a, *y = b;
+
+        if (x->lo != y->lo)
+                return x->lo < y->lo ? -1 : 1;
+        if (x->len != y->len)
+                return x->len < y->len ? -1 : 1; /* the wider prefix first */
+        return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+static int port_range_cmp(const void *a, const void *b) {
+        const struct natgw_port_range *x = a, *y = b;
+
+        return x->lo != y->lo ? (x->lo > y->lo) - (x->lo < y->lo) : (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+struct allow_ctx {
+        struct natgw_map *m;
+        uint32_t entry;
+        const struct allow_item **stack;
+        size_t depth;
+        struct natgw_port_range *ports; /* scratch: the ports of one protocol in one segment */
+        size_t cap_ports;
+};
+
+static int allow_add(struct allow_ctx *x, natgw_u128 lo, natgw_u128 hi, uint8_t proto_lo, uint8_t proto_hi,
+                     uint16_t port_lo, uint16_t port_hi) {
+        struct natgw_addr dlo;
+        struct elem_values v = {
+                .daddr = &dlo, .entry = x->entry, .l4proto = proto_lo, .l4proto_hi = proto_hi,
+                .dport = port_lo, .dport_hi = port_hi,
+        };
+
+        natgw_addr_from_u128(lo, x->m->family, &dlo);
+        natgw_addr_from_u128(hi, x->m->family, &v.daddr_hi);
+        return map_add(x->m, x->entry, &v, NULL, 0);
+}
+
+/* The elements of segment [lo, hi], which the rules on the stack cover. */
+static int allow_segment(struct allow_ctx *x, natgw_u128 lo, natgw_u128 hi) {
+        static const struct {
+                unsigned bit;
+                uint8_t v4, v6;
+        } protos[] = {
+                { NATGW_PROTO_TCP, IPPROTO_TCP, IPPROTO_TCP },
+                { NATGW_PROTO_UDP, IPPROTO_UDP, IPPROTO_UDP },
+                { NATGW_PROTO_ICMP, IPPROTO_ICMP, IPPROTO_ICMPV6 },
+        };
+        int r;
+
+        for (size_t i = 0; i < x->depth; i++)
+                if (x->stack[i]->rule->protos & NATGW_PROTO_ALL)
+                        return allow_add(x, lo, hi, 0, 255, 0, 65535);
+        for (size_t pi = 0; pi < ELEMENTSOF(protos); pi++) {
+                uint8_t proto = x->m->family == AF_INET ? protos[pi].v4 : protos[pi].v6;
+                size_t n = 0;
+
+                for (size_t i = 0; i < x->depth; i++) {
+                        const struct natgw_allow *a = x->stack[i]->rule;
+                        size_t need = n + MAX(a->n_ports, (size_t)1);
+
+                        if (!(a->protos & protos[pi].bit))
+                                continue;
+                        if (need > x->cap_ports) {
+                                struct natgw_port_range *v = realloc(x->ports, 2 * need * sizeof(*v));
+
+                                if (!v)
+                                        return -ENOMEM;
+                                x->ports = v;
+                                x->cap_ports = 2 * need;
+                        }
+                        /* ICMP has no ports; the range covers whatever the lookup reads there. */
+                        if (a->n_ports == 0 || protos[pi].bit == NATGW_PROTO_ICMP)
+                                x->ports[n++] = (struct natgw_port_range){ 0, 65535 };
+                        else
+                                for (size_t k = 0; k < a->n_ports; k++)
+                                        x->ports[n++] = a->ports[k];
+                }
+                if (n == 0)
+                        continue;
+                qsort(x->ports, n, sizeof(*x->ports), port_range_cmp);
+                for (size_t k = 0, j; k < n; k = j) {
+                        uint32_t end = x->ports[k].hi;
+
+                        for (j = k + 1; j < n && x->ports[j].lo <= end + 1; j++)
+                                end = MAX(end, (uint32_t)x->ports[j].hi);
+                        r = allow_add(x, lo, hi, proto, proto, x->ports[k].lo, (uint16_t)end);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* The nested destination intervals @it (sorted) cut into segments, as egress_flatten() does,
+ * but each segment with every interval that covers it. */
+static int allow_flatten(struct allow_ctx *x, const struct allow_item *it, size_t n) {
+        natgw_u128 top = x->m->family == AF_INET ? 0xffffffffu : ~(natgw_u128)0, cursor = 0;
+        bool done = false;
+        int r;
+
+        x->depth = 0;
+        for (size_t i = 0; i <= n; i++) {
+                while (x->depth > 0 && (i == n || x->stack[x->depth - 1]->hi < it[i].lo)) {
+                        const struct allow_item *t = x->stack[x->depth - 1];
+
+                        if (!done && cursor <= t->hi) {
+                                r = allow_segment(x, cursor, t->hi);
+                                if (r < 0)
+                                        return r;
+                                if (t->hi == top)
+                                        done = true;
+                                else
+                                        cursor = t->hi + 1;
+                        }
+                        x->depth--;
+                }
+                if (i == n)
+                        break;
+                if (x->depth > 0 && cursor < it[i].lo) {
+                        r = allow_segment(x, cursor, it[i].lo - 1);
+                        if (r < 0)
+                                return r;
+                }
+                cursor = it[i].lo;
+                done = false;
+                x->stack[x->depth++] = &it[i];
+        }
+        return 0;
+}
+
+/* Every (entry with an allow list, family of its sources): its elements in allow4 / allow6. */
+static int allow_compile(const struct natgw_config *c, struct natgw_map *m4, struct natgw_map *m6) {
+        struct allow_ctx x = {};
+        int r = 0;
+
+        for (size_t e = 0; e < c->n_egress && r >= 0; e++) {
+                const struct natgw_egress *eg = &c->egress[e];
+
+                for (int f = 0; f < 2 && r >= 0; f++) {
+                        int family = f == 0 ? AF_INET : AF_INET6;
+                        _cleanup_(freep) struct allow_item *items = NULL;
+                        const struct allow_item **stack;
+                        size_t n = 0, cap = 0;
+                        bool has = false;
+
+                        for (size_t s = 0; s < eg->n_sources; s++)
+                                has = has || eg->sources[s].addr.family == family;
+                        if (!eg->has_allow || !has)
+                                continue;
+                        for (size_t i = 0; i < eg->n_allow; i++)
+                                cap += MAX(eg->allow[i].n_to, (size_t)1);
+                        items = calloc(MAX(cap, (size_t)1), sizeof(*items));
+                        stack = reallocarray(x.stack, MAX(cap, (size_t)1), sizeof(const struct allow_item *));
+                        if (stack)
+                                x.stack = stack;
+                        if (!items || !stack) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        for (size_t i = 0; i < eg->n_allow; i++) {
+                                const struct natgw_allow *a = &eg->allow[i];
+                                struct natgw_prefix any = { .addr = { .family = family }, .len = 0 };
+
+                                for (size_t t = 0; t < MAX(a->n_to, (size_t)1); t++) {
+                                        const struct natgw_prefix *pre = a->n_to ? &a->to[t] : &any;
+
+                                        if (pre->addr.family != family)
+                                                continue;
+                                        items[n] = (struct allow_item){ .len = pre->len, .rule = a };
+                                        natgw_prefix_bounds(pre, &items[n].lo, &items[n].hi);
+                                        n++;
+                                }
+                        }
+                        qsort(items, n, sizeof(*items), allow_item_cmp);
+                        x.m = f == 0 ? m4 : m6;
+                        x.entry = (uint32_t)e;
+                        r = allow_flatten(&x, items, n);
+                }
+        }
+        free(x.stack);
+        free(x.ports);
+        return r;
+}
+
 /* ---- the whole plan ---- */
 
 static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
@@ -423,9 +635,15 @@ static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
 
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {
         static const enum natgw_field egress_fields[] = { NATGW_FIELD_OIFNAME, NATGW_FIELD_SADDR };
+        /* The most selective field first: the kernel's set (pipapo) narrows the candidates field
+         * by field, and a first field every element shares (the entry) would make each lookup
+         * walk them all. */
+        static const enum natgw_field allow_fields[] = { NATGW_FIELD_DADDR, NATGW_FIELD_DPORT, NATGW_FIELD_L4PROTO,
+                                                         NATGW_FIELD_ENTRY };
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        /* In the plan's order: forwards (v4, v6, by shape), then egress (v4, v6). */
-        struct natgw_map maps[2 * NATGW_SHAPE_MAX + 2] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
+        /* In the plan's order: forwards (v4, v6, by shape), egress, policy and allow (v4, v6). */
+        struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
+        struct natgw_map *policy = egress + 2, *allow = egress + 4;
         uint64_t total = 0;
         int r = 0;
 
@@ -455,7 +673,14 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                         forward_map_init(&maps[f * NATGW_SHAPE_MAX + s], family, s);
                 map_init(&egress[f], NATGW_MAP_EGRESS, family, f == 0 ? "egress4" : "egress6",
                          egress_fields, ELEMENTSOF(egress_fields), true);
+                map_init(&policy[f], NATGW_MAP_POLICY, family, f == 0 ? "policy4" : "policy6",
+                         egress_fields, ELEMENTSOF(egress_fields), true);
+                map_init(&allow[f], NATGW_MAP_ALLOW, family, f == 0 ? "allow4" : "allow6",
+                         allow_fields, ELEMENTSOF(allow_fields), true);
         }
+        p->forward_chain = c->filter.forward == NATGW_FILTER_DROP;
+        for (size_t i = 0; i < c->n_egress; i++)
+                p->forward_chain = p->forward_chain || c->egress[i].has_allow;
 
         for (size_t i = 0; i < c->n_forwards && r >= 0; i++) {
                 const struct natgw_forward *fw = &c->forwards[i];
@@ -465,6 +690,11 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         }
         if (r >= 0)
                 r = egress_compile(p, &egress[0], &egress[1]);
+        /* The forward filter finds an egress entry the way postrouting does. */
+        if (r >= 0 && p->forward_chain)
+                r = egress_compile(p, &policy[0], &policy[1]);
+        if (r >= 0)
+                r = allow_compile(c, &allow[0], &allow[1]);
 
         /* Keep the non-empty maps, in that fixed order. */
         for (size_t i = 0; i < ELEMENTSOF(maps) && r >= 0; i++)

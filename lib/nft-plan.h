@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "nft.h"
 
 enum natgw_field {
         NATGW_FIELD_IIFNAME,
@@ -31,6 +32,7 @@ enum natgw_field {
         NATGW_FIELD_SADDR,
         NATGW_FIELD_L4PROTO,
         NATGW_FIELD_DPORT,
+        NATGW_FIELD_ENTRY, /* the egress entry's number, 32 bits: the rule puts it there */
 };
 
 /* Shape bits of a forward map. */
@@ -44,6 +46,8 @@ enum {
 enum natgw_map_kind {
         NATGW_MAP_FORWARD,
         NATGW_MAP_EGRESS,
+        NATGW_MAP_POLICY, /* forward filter: oifname . saddr -> the entry's allow chain or accept */
+        NATGW_MAP_ALLOW,  /* a set: daddr . dport . l4proto . entry, intervals, disjoint */
 };
 
 #define NATGW_MAP_FIELDS_MAX 5
@@ -57,7 +61,7 @@ struct natgw_map {
         unsigned n_fields;
         enum natgw_field fields[NATGW_MAP_FIELDS_MAX];
         uint32_t key_len;  /* bytes, each field padded to 4 */
-        uint32_t data_len; /* forward maps: address . port; egress maps: 0 (verdict) */
+        uint32_t data_len; /* forward maps: address . port; egress, policy and allow maps: 0 */
         unsigned protos;   /* forward maps: NATGW_PROTO_* that occur in the elements */
 
         /* Elements, in insertion order. keys: n * key_len (interval maps: 2 * key_len each,
@@ -71,6 +75,7 @@ struct natgw_map {
 /* Entry numbering shared by the plan and error mapping: egress entries first, then forwards. */
 struct natgw_plan {
         const struct natgw_config *config;
+        bool forward_chain; /* the table needs its forward filter chain (allow lists, filter drop) */
         struct natgw_map *maps;
         size_t n_maps;
         size_t n_elements;
@@ -97,6 +102,11 @@ unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx);
 /* The file the entry is written in (the main file or a drop-in). */
 const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx);
 size_t natgw_plan_n_entries(const struct natgw_plan *p);
+
+/* Whether element @i of policy map @m goes to its entry's allow chain (else: accept). */
+static inline bool natgw_policy_to_chain(const struct natgw_plan *p, const struct natgw_map *m, size_t i) {
+        return p->config->egress[m->entry[i]].has_allow;
+}
 
 /* Size in bytes of one field in a key (before padding). */
 uint32_t natgw_field_len(enum natgw_field f, int family);

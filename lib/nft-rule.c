@@ -5,12 +5,14 @@
  * which is the layout the kernel's concatenated lookups expect.
  */
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -88,8 +90,26 @@ static void match_fib_daddr_local(struct rb *b) {
         cmp_eq(b, NFT_REG_1, &local, sizeof(local));
 }
 
-/* Load the key of map @m into the registers from NFT_REG32_00 on. */
-static void key_load(struct rb *b, const struct natgw_map *m) {
+static void immediate_data(struct rb *b, uint32_t dreg, const void *data, uint32_t len) {
+        struct nftnl_expr *e = rb_expr(b, "immediate");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+}
+
+static void verdict(struct rb *b, int code) {
+        struct nftnl_expr *e = rb_expr(b, "immediate");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
+}
+
+/* Load the key of map @m into the registers from NFT_REG32_00 on (@entry: an ENTRY field). */
+static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry) {
         bool v4 = m->family == AF_INET;
         uint32_t reg = NFT_REG32_00;
 
@@ -114,6 +134,10 @@ static void key_load(struct rb *b, const struct natgw_map *m) {
                         break;
                 case NATGW_FIELD_DPORT:
                         payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
+                        break;
+                case NATGW_FIELD_ENTRY:
+                        entry = htonl(entry);
+                        immediate_data(b, reg, &entry, sizeof(entry));
                         break;
                 }
                 reg += (len + 3) / 4;
@@ -153,7 +177,7 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
          * traffic the gateway routes elsewhere on the same port is left alone. */
         if (!(m->shape & NATGW_SHAPE_DST))
                 match_fib_daddr_local(&b);
-        key_load(&b, m);
+        key_load(&b, m, 0);
 
         e = rb_expr(&b, "objref");
         if (e) {
@@ -180,14 +204,14 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
         return rb_finish(&b, nlh);
 }
 
-int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index) {
+int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index) {
         struct nftnl_expr *e;
         struct rb b;
 
-        if (rb_begin(&b, "postrouting") < 0)
+        if (rb_begin(&b, chain) < 0)
                 return -ENOMEM;
         match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
-        key_load(&b, m);
+        key_load(&b, m, 0);
         e = rb_expr(&b, "lookup");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
@@ -199,12 +223,7 @@ int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const struct natgw_map *m, si
 }
 
 static void immediate_addr(struct rb *b, uint32_t dreg, const struct natgw_addr *a) {
-        struct nftnl_expr *e = rb_expr(b, "immediate");
-
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
-        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, a->bytes, a->family == AF_INET ? 4 : 16);
+        immediate_data(b, dreg, a->bytes, a->family == AF_INET ? 4 : 16);
 }
 
 int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *eg) {
@@ -278,6 +297,142 @@ int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFTRACE);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+        }
+        return rb_finish(&b, nlh);
+}
+
+/* ---- the forward filter and the allow chains ---- */
+
+/* Whether the bits @mask of conntrack key @key are set anywhere (ct state / ct status). */
+static void match_ct_bits(struct rb *b, uint32_t key, uint32_t mask) {
+        struct nftnl_expr *e = rb_expr(b, "ct");
+        uint32_t zero = 0;
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        e = rb_expr(b, "bitwise");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero));
+        e = rb_expr(b, "cmp");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero));
+}
+
+static void count(struct rb *b, const char *counter) {
+        struct nftnl_expr *e = rb_expr(b, "objref");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, counter);
+}
+
+int natgw_rule_filter(struct nlmsghdr *nlh, enum natgw_filter_rule which) {
+        struct rb b;
+
+        if (rb_begin(&b, "forward") < 0)
+                return -ENOMEM;
+        switch (which) {
+        case NATGW_FILTER_RULE_ESTABLISHED:
+                match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+                verdict(&b, NF_ACCEPT);
+                break;
+        case NATGW_FILTER_RULE_DNAT:
+                match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+                verdict(&b, NF_ACCEPT);
+                break;
+        case NATGW_FILTER_RULE_DROP:
+                count(&b, NATGW_FILTER_COUNTER);
+                verdict(&b, NF_DROP);
+                break;
+        }
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_allow_lookup(struct nlmsghdr *nlh, const struct natgw_egress *eg, uint32_t entry,
+                            const struct natgw_map *m, size_t map_index) {
+        struct nftnl_expr *e;
+        char chain[96];
+        struct rb b;
+
+        snprintf(chain, sizeof(chain), NATGW_ALLOW_CHAIN_PREFIX "%s", eg->name);
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        key_load(&b, m, entry);
+        e = rb_expr(&b, "lookup");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m->name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
+        }
+        verdict(&b, NF_ACCEPT);
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, enum natgw_deny_rule which) {
+        char chain[96], name[96];
+        struct nftnl_expr *e;
+        struct rb b;
+
+        snprintf(chain, sizeof(chain), NATGW_ALLOW_CHAIN_PREFIX "%s", eg->name);
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        switch (which) {
+        case NATGW_DENY_RULE_COUNT:
+                snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", eg->name);
+                count(&b, name);
+                break;
+        case NATGW_DENY_RULE_LOG:
+                /* At most NATGW_LOG_RATE lines a second per entry: a flood must not flood the log. */
+                e = rb_expr(&b, "limit");
+                if (e) {
+                        nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, NATGW_LOG_RATE);
+                        nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NATGW_LOG_BURST);
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+                }
+                /* The kernel log (the journal), and the same line to NFLOG group NATGW_LOG_GROUP for
+                 * ulogd or any listener: nothing is sent there while none listens. */
+                snprintf(name, sizeof(name), "natgw %s denied: ", eg->name);
+                e = rb_expr(&b, "log");
+                if (e)
+                        nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, name);
+                e = rb_expr(&b, "log");
+                if (e) {
+                        nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, name);
+                        nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, NATGW_LOG_GROUP);
+                }
+                break;
+        case NATGW_DENY_RULE_VERDICT:
+                if (eg->deny == NATGW_DENY_DROP) {
+                        verdict(&b, NF_DROP);
+                        break;
+                }
+                match_u8(&b, NFT_META_L4PROTO, IPPROTO_TCP);
+                e = rb_expr(&b, "reject");
+                if (e) {
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+                        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
+                }
+                break;
+        case NATGW_DENY_RULE_UNREACH:
+                e = rb_expr(&b, "reject");
+                if (e) {
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+                        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+                }
+                break;
         }
         return rb_finish(&b, nlh);
 }

@@ -14,8 +14,8 @@
 /* prerouting: [fib daddr type local] count and dnat through forward map @m for @proto. */
 int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto);
 
-/* postrouting: oifname . saddr vmap @egressN. */
-int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index);
+/* @chain (postrouting, forward): oifname . saddr vmap @egressN / @policyN. */
+int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index);
 
 /* chain egress-NAME: counter name NAME, then masquerade or snat. */
 int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
@@ -24,3 +24,31 @@ int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
  * [daddr] of forward @f: meta nftrace set 1. */
 int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw_forward *f, uint8_t l4proto,
                      const struct natgw_port_range *ports);
+/* Log lines a second per entry with log_denied, and the burst the limit lets through. */
+#define NATGW_LOG_RATE 5
+#define NATGW_LOG_BURST 10
+/* The NFLOG group that also gets every log_denied line. */
+#define NATGW_LOG_GROUP 14
+
+enum natgw_filter_rule {
+        NATGW_FILTER_RULE_ESTABLISHED, /* ct state established,related accept */
+        NATGW_FILTER_RULE_DNAT,        /* ct status dnat accept */
+        NATGW_FILTER_RULE_DROP,        /* counter name "filter:forward" drop */
+};
+
+/* chain forward: one of its fixed rules. */
+int natgw_rule_filter(struct nlmsghdr *nlh, enum natgw_filter_rule which);
+
+/* chain allow-NAME: meta nfproto F, daddr . th dport . l4proto . ENTRY @allowF accept. */
+int natgw_rule_allow_lookup(struct nlmsghdr *nlh, const struct natgw_egress *eg, uint32_t entry,
+                            const struct natgw_map *m, size_t map_index);
+
+enum natgw_deny_rule {
+        NATGW_DENY_RULE_COUNT,   /* counter name "denied:NAME" */
+        NATGW_DENY_RULE_LOG,     /* limit rate, log prefix "natgw NAME denied: " (kernel log, NFLOG) */
+        NATGW_DENY_RULE_VERDICT, /* drop, or (reject) meta l4proto tcp reject with tcp reset */
+        NATGW_DENY_RULE_UNREACH, /* reject: icmpx port-unreachable for the rest */
+};
+
+/* chain allow-NAME: what follows a packet no rule allowed, one rule each. */
+int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, enum natgw_deny_rule which);

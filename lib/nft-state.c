@@ -59,6 +59,12 @@ static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, boo
         if (ctr || m->kind == NATGW_MAP_EGRESS) { /* names a counter, or goes to the entry's chain */
                 v = natgw_plan_entry_name(p, m->entry[i]);
                 vlen = strlen(v);
+        } else if (m->kind == NATGW_MAP_POLICY) { /* the entry's allow chain, or accept: "" */
+                v = natgw_policy_to_chain(p, m, i) ? natgw_plan_entry_name(p, m->entry[i]) : "";
+                vlen = strlen(v);
+        } else if (m->kind == NATGW_MAP_ALLOW) { /* a set: the key is all there is */
+                v = "";
+                vlen = 0;
         } else {
                 v = m->data + i * m->data_len;
                 vlen = m->data_len;
@@ -177,11 +183,13 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         *st = (struct natgw_table_state){ .table_flags = table_flags };
         for (size_t i = 0; i < n_entries; i++)
                 len += strlen(natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+        /* Per egress entry: its chain, its allow chain and denied counter; the filter's counter. */
         for (size_t i = 0; i < c->n_egress; i++)
-                len += strlen(NATGW_EGRESS_CHAIN_PREFIX) + strlen(c->egress[i].name) + 1;
+                len += 3 * (strlen(NATGW_DENIED_COUNTER_PREFIX) + strlen(c->egress[i].name) + 1);
+        len += strlen(NATGW_FILTER_COUNTER) + 1;
         st->names = malloc(MAX(len, (size_t)1));
-        st->counters = calloc(MAX(n_entries, (size_t)1), sizeof(*st->counters));
-        st->chains = calloc(MAX(c->n_egress, (size_t)1), sizeof(*st->chains));
+        st->counters = calloc(n_entries + c->n_egress + 1, sizeof(*st->counters));
+        st->chains = calloc(MAX(2 * c->n_egress, (size_t)1), sizeof(*st->chains));
         st->sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*st->sets));
         sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
         if (!st->names || !st->counters || !st->chains || !st->sets || !sets)
@@ -195,7 +203,18 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         for (size_t i = 0; i < c->n_egress; i++) {
                 st->chains[st->n_chains++] = w;
                 w = stpcpy(stpcpy(w, NATGW_EGRESS_CHAIN_PREFIX), c->egress[i].name) + 1;
+                if (!c->egress[i].has_allow)
+                        continue;
+                st->chains[st->n_chains++] = w;
+                w = stpcpy(stpcpy(w, NATGW_ALLOW_CHAIN_PREFIX), c->egress[i].name) + 1;
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(stpcpy(w, NATGW_DENIED_COUNTER_PREFIX), c->egress[i].name) + 1;
         }
+        if (c->filter.forward == NATGW_FILTER_DROP) {
+                st->counters[st->n_counters++] = w;
+                memcpy(w, NATGW_FILTER_COUNTER, sizeof(NATGW_FILTER_COUNTER)); /* the last name */
+        }
+        st->forward_chain = p->forward_chain;
         qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
 

@@ -44,10 +44,11 @@ struct natgw_table_state {
         bool valid;
         uint32_t table_flags;
         char *names;              /* every name below, NUL-terminated, back to back */
-        const char **counters;    /* named counters: the entries' names */
+        const char **counters;    /* named counters: the entries' names, "denied:NAME", "filter:forward" */
         size_t n_counters;
-        const char **chains;      /* regular chains: "egress-" + an egress entry's name */
+        const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
+        bool forward_chain;       /* the base chain forward (the filter) is there */
         struct natgw_table_set *sets;
         size_t n_sets;
 };

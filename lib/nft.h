@@ -19,6 +19,12 @@ struct natgw_nft;
 #define NATGW_TABLE_F_OWNER 0x2u
 #define NATGW_TABLE_F_PERSIST 0x4u
 
+/* The chain of egress entry NAME's allow list is "allow-NAME"; its denied counter "denied:NAME"
+ * (":" is in no entry's name); the forward filter's drops count in "filter:forward". */
+#define NATGW_ALLOW_CHAIN_PREFIX "allow-"
+#define NATGW_DENIED_COUNTER_PREFIX "denied:"
+#define NATGW_FILTER_COUNTER "filter:forward"
+
 struct natgw_apply_stats {
         uint64_t compile_usec; /* config -> plan -> batch (every batch built) */
         uint64_t kernel_usec;  /* sendmsg of the batch until the last ack: the kernel's share */

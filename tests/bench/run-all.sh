@@ -5,8 +5,8 @@
 #   sudo tests/bench/run-all.sh [--quick] [BUILD_DIR] [--out DIR]
 #
 # Runs every benchmark under tests/bench/, each in network namespaces of its own (they create
-# and remove them; nothing outside them is touched): apply speed, datapath scaling, reload
-# under load, footprint, conntrack watch cost. Each prints its machine info and its tables;
+# and remove them; nothing outside them is touched): apply speed, datapath scaling, egress
+# allow lists, reload under load, footprint, conntrack watch cost. Each prints its machine info and its tables;
 # they are kept in DIR (default BUILD_DIR/bench-results), one file per benchmark, next to
 # machine.txt (CPU, kernel, versions, load before and after).
 #
@@ -78,7 +78,7 @@ print(", ".join(benchlib.busy_processes(limit=5, window=1.0)) or "none")' "$here
 } >"$out/machine.txt"
 cat "$out/machine.txt"
 
-benches=(bench-apply bench-datapath bench-reload bench-footprint bench-ct bench-dropin)
+benches=(bench-apply bench-datapath bench-egress bench-reload bench-footprint bench-ct bench-dropin)
 failed=()
 skipped=0
 start=$SECONDS

@@ -87,6 +87,8 @@ expect "" natgwctl status s
 expect "" natgwctl -n ""
 expect "" natgwctl --timeout ""
 expect "" natgwctl conntrack ""
+expect "learn" natgwctl egress ""
+expect "" natgwctl egress learn ""
 
 # natgwd: options only; -c and -S take files.
 expect "$NATGWD_OPTIONS" natgwd ""
