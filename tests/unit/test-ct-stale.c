@@ -113,7 +113,8 @@ static void pair_free(struct pair *p) {
 }
 
 static bool is_stale(enum natgw_ct_verdict v) {
-        return v == NATGW_CT_STALE_ADDED || v == NATGW_CT_STALE_CHANGED || v == NATGW_CT_STALE_REMOVED;
+        return v == NATGW_CT_STALE_ADDED || v == NATGW_CT_STALE_CHANGED || v == NATGW_CT_STALE_REMOVED ||
+               v == NATGW_CT_STALE_DENIED;
 }
 
 /* Whether @e is stale when @old is replaced by @new: its entry is to be deleted. */
