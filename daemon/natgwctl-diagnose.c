@@ -249,7 +249,10 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
 
 static int diagnose_egress(const struct natgwctl_diagnose_args *a) {
         _cleanup_(json_decrefp) json_t *show = NULL;
+        _cleanup_(natgw_config_freep) struct natgw_config *config = NULL;
+        struct natgw_errors errors = {};
         struct natgw_diag_egress_input in = { .l4proto = IPPROTO_TCP };
+        const char *path;
         struct natgw_port_range port;
         struct natgw_diag_report r;
         int k;
@@ -283,6 +286,11 @@ static int diagnose_egress(const struct natgwctl_diagnose_args *a) {
         if (k != EXIT_OK)
                 return k;
         in.entries = json_object_get(show, "entries");
+        path = json_string_value(json_object_get(show, "config"));
+        /* The allow lists are not in show: they are read from the file natgwd has in force. */
+        if (path && natgw_config_load_file(path, &config, &errors) == 0)
+                in.config = config;
+        natgw_errors_clear(&errors);
         natgw_diag_egress_run(&in, &r);
         return output(a, &r);
 }

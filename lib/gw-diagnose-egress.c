@@ -97,23 +97,57 @@ static void layer_entry(const struct natgw_diag_egress_input *in, const struct e
         }
 }
 
-/* The entry's allow list (the egress-policy issue) decides here once entries have one; an
- * entry without one lets everything through. */
+/* The entry of @name in @c, or NULL. */
+static const struct natgw_egress *config_egress(const struct natgw_config *c, const char *name) {
+        for (size_t i = 0; c && name && i < c->n_egress; i++)
+                if (streq(c->egress[i].name, name))
+                        return &c->egress[i];
+        return NULL;
+}
+
+/* The entry's allow list decides, as the kernel does for a new connection
+ * (natgw_egress_allows()); an entry without one lets everything through. A denied
+ * destination is source-not-allowed: the contract's causes have none closer. */
 static void layer_policy(const struct natgw_diag_egress_input *in, const json_t *entry, struct natgw_diag_report *r) {
         struct natgw_diag_layer *l = natgw_diag_layer_add(r, "policy");
+        const char *name = json_string_value(json_object_get(entry, "name"));
+        const struct natgw_egress *eg = config_egress(in->config, name);
+        bool ported = in->l4proto == IPPROTO_TCP || in->l4proto == IPPROTO_UDP;
+        char a[INET6_ADDRSTRLEN];
 
         if (!entry) {
                 natgw_diag_evidence(l, "no entry, no allow list");
                 natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, NULL);
                 return;
         }
-        if (json_object_get(entry, "allow")) {
-                natgw_diag_evidence(l, "entry %s has an allow list, which this natgwctl cannot read yet",
-                                    json_string_value(json_object_get(entry, "name")));
-                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, "see the entry's allow list in natgwctl show");
+        if (!eg && json_object_get(entry, "denied")) {
+                /* show has a denied counter only for entries with an allow list. */
+                natgw_diag_evidence(l, "entry %s has an allow list, but natgwd's config file did not load here",
+                                    name);
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, "see the entry's allow list in its config file");
                 return;
         }
-        natgw_diag_evidence(l, "allowed (no allow list): %s", proto_name(in->l4proto));
+        if (!eg || !eg->has_allow) {
+                natgw_diag_evidence(l, "allowed (no allow list): %s", proto_name(in->l4proto));
+                return;
+        }
+        natgw_addr_format(&in->to, a, sizeof(a));
+        if (ported && !in->has_port) {
+                natgw_diag_evidence(l, "entry %s has an allow list of %zu rule(s); no port given", name, eg->n_allow);
+                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, "give the port: --to %s:PORT", a);
+                return;
+        }
+        if (natgw_egress_allows(eg, in->l4proto, &in->to, ported ? in->port : 0)) {
+                natgw_diag_evidence(l, "allowed by entry %s's allow list: %s to %s%s%.0u", name, proto_name(in->l4proto),
+                                    a, ported ? " port " : "", ported ? in->port : 0u);
+                return;
+        }
+        natgw_diag_evidence(l, "denied by entry %s's allow list (%zu rule(s), deny \"%s\"): %s to %s%s%.0u", name,
+                            eg->n_allow, eg->deny == NATGW_DENY_REJECT ? "reject" : "drop", proto_name(in->l4proto), a,
+                            ported ? " port " : "", ported ? in->port : 0u);
+        natgw_diag_fail(l, NATGW_CAUSE_SOURCE_NOT_ALLOWED,
+                        "add a rule to entry %s's allow list (natgwctl egress learn %s proposes one) and reload", name,
+                        name);
 }
 
 static void layer_gateway(const struct natgw_diag_egress_input *in, const struct egress_path *p, const json_t *entry,

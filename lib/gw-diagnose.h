@@ -187,6 +187,9 @@ void natgw_diag_run(const struct natgw_diag_input *in, struct natgw_diag_report 
 /* natgwctl diagnose --egress ADDR --to ADDR[:PORT] [--proto P]: natgwd's `show` and the probe. */
 struct natgw_diag_egress_input {
         const json_t *entries;        /* `show`'s "entries" */
+        /* natgwd's config file as loaded here, for the allow lists; NULL: it did not load (then
+         * an entry with an allow list is "unknown"). */
+        const struct natgw_config *config;
         struct natgw_addr from, to;
         bool has_port;
         uint16_t port;

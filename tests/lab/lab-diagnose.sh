@@ -22,7 +22,9 @@ cat >"$conf" <<'EOF'
 version = 1;
 kernel = { ip_forward = true; };
 masquerade = ( { name = "lan"; source = "192.168.1.0/24"; out_interface = "eth0"; } );
-snat = ( { name = "host66"; source = "192.168.1.66/32"; out_interface = "eth0"; to = "203.0.113.10"; } );
+snat = ( { name = "host66"; source = "192.168.1.66/32"; out_interface = "eth0"; to = "203.0.113.10"; },
+         { name = "host77"; source = "192.168.1.77/32"; out_interface = "eth0"; to = "203.0.113.11";
+           allow = ( { to = "198.51.100.0/24"; proto = "tcp"; port = 443; } ); deny = "reject"; } );
 forward = (
   { name = "web";    in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; },
   { name = "local";  in_interface = "eth0"; proto = "tcp"; port = 8081; to = "192.168.1.66:81"; },
@@ -216,6 +218,17 @@ egress_cause ok --egress 192.168.1.66 --to 198.51.100.7 --proto udp
 assert_match "^entry host66 \(snat" "$(jq -r '.layers[0].evidence[0]' <<<"$DIAG_OUT")" "192.168.1.66 leaves by entry host66"
 assert_match "leaves eth0 as 203\.0\.113\.10 \(snat\)" "$(jq -r '.layers[2].evidence[]' <<<"$DIAG_OUT")" \
         "it leaves eth0 as 203.0.113.10"
+# 192.168.1.77's entry has an allow list: HTTPS to 198.51.100.0/24 only.
+egress_cause ok --egress 192.168.1.77 --to 198.51.100.7:443
+assert_match "^allowed by entry host77's allow list: tcp to 198\.51\.100\.7 port 443" \
+        "$(jq -r '.layers[1].evidence[0]' <<<"$DIAG_OUT")" "host77: HTTPS to 198.51.100.7 is allowed by its list"
+egress_cause source-not-allowed --egress 192.168.1.77 --to 198.51.100.7:80
+assert_match "^denied by entry host77's allow list \(1 rule\(s\), deny \"reject\"\): tcp to 198\.51\.100\.7 port 80" \
+        "$(jq -r '.layers[1].evidence[0]' <<<"$DIAG_OUT")" "host77: port 80 is denied by its list"
+egress_cause source-not-allowed --egress 192.168.1.77 --to 198.51.100.7 --proto icmp
+assert_eq fail "$(jq -r '.layers[1].status' <<<"$DIAG_OUT")" "host77: ICMP is denied by its list"
+egress_cause ok --egress 192.168.1.77 --to 198.51.100.7
+assert_eq unknown "$(jq -r '.layers[1].status' <<<"$DIAG_OUT")" "host77: TCP without a port is unknown"
 # No entry for 10.0.9.9: it would leave untranslated.
 egress_cause not-applied --egress 10.0.9.9 --to 198.51.100.7
 # No route to 192.0.2.1 on the gateway.
