@@ -11,6 +11,7 @@
 #include "ctl-client.h"
 #include "gw-json.h"
 #include "gw.h"
+#include "natgwctl-import.h"
 #include "util.h"
 
 enum {
@@ -33,7 +34,9 @@ static void help(void) {
                "  status         daemon, config, last reload, kernel settings, conntrack\n"
                "  show           every entry with its counters\n"
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying\n"
-               "  conntrack      the top sources and destinations in the conntrack table\n\n"
+               "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  import [--from iptables-save|nft] [FILE]\n"
+               "                 a config equivalent to the NAT rules of a saved ruleset (no daemon needed)\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -489,10 +492,31 @@ static int call(enum natgw_ctl_command cmd) {
         return print_reply(cmd, reply);
 }
 
+/* Where the command word is: import has options of its own, so it takes over from there. */
+static int find_verb(int argc, char *argv[]) {
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+
+                if (a[0] != '-' || !a[1])
+                        return i;
+                if (streq(a, "-S") || streq(a, "--socket") || streq(a, "-n") || streq(a, "--top") || streq(a, "-T") ||
+                    streq(a, "--timeout"))
+                        i++;
+        }
+        return -1;
+}
+
 int main(int argc, char *argv[]) {
         const char *verb;
-        int r, cmd;
+        int r, cmd, v;
 
+        v = find_verb(argc, argv);
+        if (v > 0 && streq(argv[v], "import")) {
+                r = parse_argv(v, argv);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_OK;
+                return natgwctl_import(argc - v, argv + v);
+        }
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
