@@ -311,8 +311,8 @@ static bool same_outcome(const struct imp_rule *a, const struct imp_rule *b) {
 }
 
 static const char *neg_name(unsigned neg) {
-        return neg & IMP_NEG_IIF ? "! -i" : neg & IMP_NEG_OIF ? "! -o" : neg & IMP_NEG_SRC ? "! -s"
-                : neg & IMP_NEG_DST ? "! -d" : neg & IMP_NEG_PROTO ? "! -p" : "! --dport";
+        return neg & IMP_NEG_IIF ? "in interface" : neg & IMP_NEG_OIF ? "out interface" : neg & IMP_NEG_SRC ? "source"
+                : neg & IMP_NEG_DST ? "destination" : neg & IMP_NEG_PROTO ? "protocol" : "port";
 }
 
 static int to_egress(struct conv *cv, struct imp_rule *r, const struct imp_match *m) {
@@ -521,7 +521,7 @@ static int nat_rule(struct conv *cv, struct imp_rule *r, const struct imp_match 
         else if (r->target == IMP_T_NETMAP)
                 k = report(cv, r, "%s", IMP_WHY_NETMAP_YET);
         else if (m->neg)
-                k = report(cv, r, "negated match (%s): natgwd cannot express it", neg_name(m->neg));
+                k = report(cv, r, "negated %s match (! or !=): natgwd cannot express it", neg_name(m->neg));
         else if (egress != (cv->hook == IMP_HOOK_POSTROUTING))
                 k = report(cv, r, "%s in the wrong chain", verdict_name(r));
         else {

@@ -109,72 +109,6 @@ static int iprange_parse(struct ipt_reader *rd, struct imp_rule *r, const char *
         return k == -EINVAL ? imp_rule_fail(r, "iprange \"%s\" is not an address range A-B", s) : k;
 }
 
-/* "A", "A-B", "[A]", "A:P", "A-B:P-Q", "A:P-Q/BASE", "[A]:P", ":P" (iptables' --to-*). */
-static int nat_to_parse(struct ipt_reader *rd, struct imp_rule *r, const char *s) {
-        char addr[2 * INET6_ADDRSTRLEN + 2] = "";
-        const char *ports = NULL, *dash;
-        size_t n;
-
-        if (s[0] == '[') {
-                const char *end = strchr(s, ']');
-
-                if (!end || (size_t)(end - s - 1) >= sizeof(addr) || (end[1] && end[1] != ':'))
-                        goto bad;
-                memcpy(addr, s + 1, (size_t)(end - s - 1));
-                addr[end - s - 1] = 0;
-                ports = end[1] ? end + 2 : NULL;
-        } else {
-                const char *colon = strchr(s, ':');
-
-                /* Two colons or more: an IPv6 address without brackets, so no port. */
-                if (colon && strchr(colon + 1, ':'))
-                        colon = NULL;
-                n = colon ? (size_t)(colon - s) : strlen(s);
-                if (n >= sizeof(addr))
-                        goto bad;
-                memcpy(addr, s, n);
-                addr[n] = 0;
-                ports = colon ? colon + 1 : NULL;
-        }
-        if (addr[0]) {
-                dash = strchr(addr, '-');
-                if (dash ? natgw_addr_parse_n(addr, (size_t)(dash - addr), &r->to_lo) < 0 ||
-                                   natgw_addr_parse(dash + 1, &r->to_hi) < 0
-                         : natgw_addr_parse(addr, &r->to_lo) < 0)
-                        goto bad;
-                if (!dash)
-                        r->to_hi = r->to_lo;
-                if (r->to_lo.family != r->to_hi.family || natgw_addr_cmp(&r->to_lo, &r->to_hi) > 0)
-                        goto bad;
-                saw_family(rd, r->to_lo.family);
-                r->has_to = true;
-        }
-        if (ports) {
-                char buf[NATGW_PORTS_STRLEN];
-                const char *slash = strchr(ports, '/');
-                struct natgw_port_range base;
-
-                n = slash ? (size_t)(slash - ports) : strlen(ports);
-                if (n >= sizeof(buf))
-                        goto bad;
-                memcpy(buf, ports, n);
-                buf[n] = 0;
-                if (natgw_port_parse(buf, &r->to_ports) < 0)
-                        goto bad;
-                r->has_to_ports = true;
-                if (slash) {
-                        if (natgw_port_parse(slash + 1, &base) < 0 || base.lo != base.hi)
-                                goto bad;
-                        r->to_base = base.lo;
-                }
-        }
-        if (!r->has_to && !r->has_to_ports)
-                goto bad;
-        return 0;
-bad:
-        return imp_rule_fail(r, "\"%s\" is not an address, a range or ADDR:PORT", s);
-}
-
 static int target_set(struct ipt_reader *rd, struct imp_rule *r, const char *t, bool go) {
         static const struct {
                 const char *name;
@@ -309,7 +243,10 @@ static int option_parse(struct ipt_reader *rd, struct imp_rule *r, const struct 
                         return 0;
                 if (r->has_to || r->has_to_ports)
                         return imp_rule_fail(r, "more than one %s: natgwd takes one address or range", o);
-                return nat_to_parse(rd, r, v);
+                k = imp_nat_to_parse(r, v);
+                if (r->has_to)
+                        saw_family(rd, r->to_lo.family);
+                return k;
         } else if (streq(o, "--to")) {
                 struct natgw_prefix p;
 

@@ -279,6 +279,71 @@ int imp_prefix_parse(const char *s, struct natgw_prefix *ret) {
         return 0;
 }
 
+/* "A", "A-B", "[A]", "A:P", "A-B:P-Q", "A:P-Q/BASE", "[A]:P", ":P" (iptables' --to-*, nft's to). */
+int imp_nat_to_parse(struct imp_rule *r, const char *s) {
+        char addr[2 * INET6_ADDRSTRLEN + 2] = "";
+        const char *ports = NULL, *dash;
+        size_t n;
+
+        if (s[0] == '[') {
+                const char *end = strchr(s, ']');
+
+                if (!end || (size_t)(end - s - 1) >= sizeof(addr) || (end[1] && end[1] != ':'))
+                        goto bad;
+                memcpy(addr, s + 1, (size_t)(end - s - 1));
+                addr[end - s - 1] = 0;
+                ports = end[1] ? end + 2 : NULL;
+        } else {
+                const char *colon = strchr(s, ':');
+
+                /* Two colons or more: an IPv6 address without brackets, so no port. */
+                if (colon && strchr(colon + 1, ':'))
+                        colon = NULL;
+                n = colon ? (size_t)(colon - s) : strlen(s);
+                if (n >= sizeof(addr))
+                        goto bad;
+                memcpy(addr, s, n);
+                addr[n] = 0;
+                ports = colon ? colon + 1 : NULL;
+        }
+        if (addr[0]) {
+                dash = strchr(addr, '-');
+                if (dash ? natgw_addr_parse_n(addr, (size_t)(dash - addr), &r->to_lo) < 0 ||
+                                   natgw_addr_parse(dash + 1, &r->to_hi) < 0
+                         : natgw_addr_parse(addr, &r->to_lo) < 0)
+                        goto bad;
+                if (!dash)
+                        r->to_hi = r->to_lo;
+                if (r->to_lo.family != r->to_hi.family || natgw_addr_cmp(&r->to_lo, &r->to_hi) > 0)
+                        goto bad;
+                r->has_to = true;
+        }
+        if (ports) {
+                char buf[NATGW_PORTS_STRLEN];
+                const char *slash = strchr(ports, '/');
+                struct natgw_port_range base;
+
+                n = slash ? (size_t)(slash - ports) : strlen(ports);
+                if (n >= sizeof(buf))
+                        goto bad;
+                memcpy(buf, ports, n);
+                buf[n] = 0;
+                if (natgw_port_parse(buf, &r->to_ports) < 0)
+                        goto bad;
+                r->has_to_ports = true;
+                if (slash) {
+                        if (natgw_port_parse(slash + 1, &base) < 0 || base.lo != base.hi)
+                                goto bad;
+                        r->to_base = base.lo;
+                }
+        }
+        if (!r->has_to && !r->has_to_ports)
+                goto bad;
+        return 0;
+bad:
+        return imp_rule_fail(r, "\"%s\" is not an address, a range or ADDR:PORT", s);
+}
+
 int natgw_import_format_from_string(const char *s) {
         if (streq(s, "iptables-save") || streq(s, "ip6tables-save") || streq(s, "iptables"))
                 return NATGW_IMPORT_IPTABLES_SAVE;
@@ -317,6 +382,23 @@ int natgw_import(const char *text, enum natgw_import_format format, const char *
         if (k < 0)
                 return k;
         problems_sort(problems, first);
+        /* An inet rule is read into both families' chains: one report is enough. */
+        if (problems->n > first) {
+                size_t j = first + 1;
+
+                for (size_t i = first + 1; i < problems->n; i++) {
+                        const struct natgw_error *prev = &problems->v[j - 1], *e = &problems->v[i];
+
+                        if (e->line == prev->line && e->severity == prev->severity && streq(e->message, prev->message)) {
+                                free(e->file);
+                                free(e->entry);
+                                free(e->message);
+                                continue;
+                        }
+                        problems->v[j++] = *e;
+                }
+                problems->n = j;
+        }
         for (size_t i = first; i < problems->n; i++)
                 left_out += problems->v[i].severity == NATGW_SEVERITY_ERROR;
         return (int)MIN(left_out, (unsigned)INT32_MAX);

@@ -114,6 +114,12 @@ int imp_prefixes_from_range(const struct natgw_addr *lo, const struct natgw_addr
                             size_t *n);
 int imp_prefix_add(struct natgw_prefix **v, size_t *n, const struct natgw_prefix *p);
 
+/*
+ * The target of SNAT/DNAT: "A", "A-B", "[A]", "A:P", "A-B:P-Q", "A:P-Q/BASE", "[A]:P", ":P" into
+ * the rule's to_* fields. 0 (a bad one sets the rule's why), -ENOMEM.
+ */
+int imp_nat_to_parse(struct imp_rule *r, const char *s);
+
 /* The tokens of a line: words split at blanks, "..." with \" and \\ kept as one word. */
 struct imp_tokens {
         char **v;
