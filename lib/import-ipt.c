@@ -340,7 +340,8 @@ static int chain_decl(struct ipt_reader *rd, unsigned line, const struct imp_tok
 
         if (!*name || t->n < 2)
                 return fail(rd, line, "chain declaration \"%s\" has no name or policy", t->v[0]);
-        if (streq(rd->table, "filter") && streq(name, "FORWARD") && streq(t->v[1], "DROP"))
+        /* A DROP policy filters like a rule does (the FORWARD one is what filter.forward is for). */
+        if (!streq(rd->table, "nat") && streq(t->v[1], "DROP"))
                 return other_table_rule(rd, line, name);
         if (!streq(rd->table, "nat"))
                 return 0;

@@ -390,8 +390,11 @@ static int chain_type(struct nft_reader *rd, unsigned line, const struct imp_tok
         if (!streq(type, "nat")) {
                 rd->kind = KIND_FILTER;
                 rd->forward_hook = streq(hook, "forward");
-                if (drop && rd->forward_hook) {
-                        int k = natgw_errors_add(rd->problems, rd->name, line, NULL, "%s", IMP_WHY_FILTER_YET);
+                if (drop) {
+                        int k = rd->forward_hook
+                                ? natgw_errors_add(rd->problems, rd->name, line, NULL, "%s", IMP_WHY_FILTER_YET)
+                                : natgw_errors_add(rd->problems, rd->name, line, NULL, "filter chain with policy drop: "
+                                                   "natgwd filters no traffic of the gateway itself");
 
                         return k < 0 ? k : 0;
                 }
