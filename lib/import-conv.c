@@ -14,6 +14,9 @@
 #include "import-rule.h"
 
 #define MAX_DEPTH 32
+/* Rules walked in all: chains jumped to from many places are walked once per jump, so a small
+ * dump could otherwise expand without end (2 jumps a level, 32 levels). */
+#define MAX_VISITS 1000000
 
 /* What an earlier rule of the hook decided for the packets it matched. */
 struct prior {
@@ -32,6 +35,7 @@ struct conv {
         int family;
         struct prior *prior;
         size_t n_prior, cap_prior;
+        size_t visits;
 };
 
 int imp_origins_add(struct imp_origins *o, const struct imp_rule *r) {
@@ -568,8 +572,11 @@ static int walk(struct conv *cv, struct imp_chain *c, const struct imp_match *ct
                 struct imp_rule *r = &c->rules[i];
                 _cleanup_(imp_match_done) struct imp_match m = {};
                 struct imp_chain *sub;
-                int k = match_and(ctx, &r->m, &m);
+                int k;
 
+                if (++cv->visits > MAX_VISITS)
+                        return -E2BIG;
+                k = match_and(ctx, &r->m, &m);
                 if (k == -EOPNOTSUPP) {
                         k = report(cv, r, "a negated match meets the same field of the jump that leads here");
                         if (k < 0)
@@ -588,16 +595,19 @@ static int walk(struct conv *cv, struct imp_chain *c, const struct imp_match *ct
                 case IMP_T_JUMP:
                 case IMP_T_GOTO:
                         sub = imp_chain_find(cv->rs, r->jump, c->family);
-                        if (!sub || sub->hook != IMP_HOOK_NONE || depth >= MAX_DEPTH) {
+                        if (!sub || sub->hook != IMP_HOOK_NONE || depth >= MAX_DEPTH || sub->walking) {
                                 k = report(cv, r, "jump to %s: %s", r->jump,
-                                           !sub ? "no such chain" : depth >= MAX_DEPTH ? "jumps nest too deep" : "a base chain");
+                                           !sub ? "no such chain" : depth >= MAX_DEPTH ? "jumps nest too deep"
+                                           : sub->walking ? "a loop" : "a base chain");
                                 if (k < 0)
                                         return k;
                                 break;
                         }
                         if (r->why && !via && (k = report(cv, r, "%s", r->why)) < 0)
                                 return k;
+                        sub->walking = true;
                         k = walk(cv, sub, &m, via ? via : r->why ? r : NULL, depth + 1);
+                        sub->walking = false;
                         pop_frame(cv, depth + 1);
                         if (k < 0)
                                 return k;

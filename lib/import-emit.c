@@ -31,26 +31,32 @@ static bool name_taken(const struct names *ns, const char *s) {
         return false;
 }
 
+static bool name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+}
+
 /* "PREFIX[-COMMENT]" with what natgwd does not take in names as "-", unique in @ns. */
 static const char *name_make(struct names *ns, const char *prefix, const char *comment) {
         char base[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
+        const char *parts[] = { prefix, comment };
         size_t n = 0;
 
-        for (const char *s = prefix; *s && n < NAME_ROOM; s++)
-                base[n++] = *s;
-        if (comment && *comment && n + 1 < NAME_ROOM)
-                base[n++] = '-';
-        for (const char *s = comment ? comment : ""; *s && n < NAME_ROOM; s++) {
-                char c = *s;
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                if (!parts[i] || !*parts[i])
+                        continue;
+                if (n > 0 && n < NAME_ROOM)
+                        base[n++] = '-';
+                for (const char *s = parts[i]; *s && n < NAME_ROOM; s++) {
+                        char c = name_char(*s) ? *s : '-';
 
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '_'))
-                        c = '-';
-                if (c != '-' || base[n - 1] != '-')
-                        base[n++] = c;
+                        if (c != '-' || (n > 0 && base[n - 1] != '-'))
+                                base[n++] = c;
+                }
         }
         while (n > 1 && base[n - 1] == '-')
                 n--;
+        if (n == 0)
+                base[n++] = 'x';
         base[n] = 0;
         strcpy(name, base);
         for (unsigned i = 2; name_taken(ns, name); i++)
@@ -200,10 +206,19 @@ static bool forward_same_group(const struct natgw_forward *a, const struct natgw
                (a->ports[0].lo == b->ports[0].lo && a->ports[0].hi == b->ports[0].hi);
 }
 
+/* The runs of ports whose mask is @want, as ranges. */
 static int ports_of(const uint8_t *mask, unsigned want, struct natgw_port_range **v, size_t *n) {
-        for (unsigned p = 1; p <= 65535; p++)
-                if (mask[p] == want && imp_ports_add(v, n, (struct natgw_port_range) { (uint16_t)p, (uint16_t)p }) < 0)
+        for (unsigned p = 1; p <= 65535; p++) {
+                unsigned q = p;
+
+                if (mask[p] != want)
+                        continue;
+                while (q < 65535 && mask[q + 1] == want)
+                        q++;
+                if (imp_ports_add(v, n, (struct natgw_port_range) { (uint16_t)p, (uint16_t)q }) < 0)
                         return -ENOMEM;
+                p = q;
+        }
         return 0;
 }
 

@@ -19,13 +19,27 @@ void imp_match_done(struct imp_match *m) {
         *m = (struct imp_match) {};
 }
 
+/*
+ * The capacity GROW() gives an array of @n elements (8, then doubling): the add functions below
+ * keep no capacity of their own, so every array they grow has this one.
+ */
+static size_t cap_of(size_t n) {
+        size_t c = 8;
+
+        if (n == 0)
+                return 0;
+        while (c < n)
+                c *= 2;
+        return c;
+}
+
 static int dup_array(const void *src, size_t n, size_t sz, void **ret) {
         void *p;
 
         *ret = NULL;
         if (n == 0)
                 return 0;
-        p = malloc(n * sz);
+        p = calloc(cap_of(n), sz);
         if (!p)
                 return -ENOMEM;
         memcpy(p, src, n * sz);
@@ -123,7 +137,7 @@ int imp_rule_fail(struct imp_rule *r, const char *fmt, ...) {
 }
 
 int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r) {
-        size_t i = 0, j, cap = *n;
+        size_t i = 0, j, cap = cap_of(*n);
 
         /* Skip the ranges that end before r starts, with no gap to fill between. */
         while (i < *n && (unsigned)(*v)[i].hi + 1 < r.lo)
@@ -148,7 +162,7 @@ int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_rang
 }
 
 int imp_prefix_add(struct natgw_prefix **v, size_t *n, const struct natgw_prefix *p) {
-        size_t cap = *n;
+        size_t cap = cap_of(*n);
 
         for (size_t i = 0; i < *n; i++)
                 if (natgw_prefix_cmp(&(*v)[i], p) == 0)
@@ -246,8 +260,12 @@ int imp_ifname(const char *s, char ret[IFNAMSIZ]) {
         size_t n = strlen(s);
 
         /* What natgwd's loader accepts (the kernel's dev_valid_name()). */
-        if (n == 0 || n >= IFNAMSIZ || streq(s, ".") || streq(s, "..") || strpbrk(s, "/: \t\n\v\f\r\"\\"))
+        if (n == 0 || n >= IFNAMSIZ || streq(s, ".") || streq(s, "..") || strpbrk(s, "/: \"\\"))
                 return -EINVAL;
+        /* No blanks or control characters: they would not survive the config's strings. */
+        for (const char *c = s; *c; c++)
+                if ((unsigned char)*c <= ' ' || (unsigned char)*c == 0x7f)
+                        return -EINVAL;
         memcpy(ret, s, n + 1);
         return 0;
 }
@@ -379,6 +397,11 @@ int natgw_import(const char *text, enum natgw_import_format format, const char *
                 return k;
         k = imp_convert(&rs, name, format == NATGW_IMPORT_NFT ? "an nft ruleset" : "an iptables-save dump",
                         ret_config, problems);
+        if (k == -E2BIG) {
+                k = natgw_errors_add(problems, name, 0, NULL, "its jumps into user chains expand to more than "
+                                     "a million rules: not a ruleset natgwctl import takes");
+                return k < 0 ? k : -EINVAL;
+        }
         if (k < 0)
                 return k;
         problems_sort(problems, first);

@@ -83,6 +83,7 @@ struct imp_chain {
         int family; /* AF_INET or AF_INET6 */
         enum imp_hook hook;
         bool policy_drop;
+        bool walking; /* the converter is inside it: a jump back to it is a loop */
         struct imp_rule *rules;
         size_t n_rules, cap_rules;
 };

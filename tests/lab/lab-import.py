@@ -30,6 +30,7 @@ Every probe has a timeout of PROBE_TIMEOUT seconds. Not root or no namespaces: e
 a failure under CI=true. Exit 0 when every dump's labs agree, 1 otherwise.
 """
 
+import concurrent.futures
 import ipaddress
 import os
 import re
@@ -438,19 +439,22 @@ def one_dump(path, tmp):
         else:
             m.egress(e)
 
-    labs = []
-    for tag in ("a", "b"):
+    def build(tag):
         lab = Lab(tag, ifaces)
-        labs.append(lab)
-        for a in sorted(m.inside):
-            lab.inside_addr(a)
-        for k, a in sorted(m.outside):
-            lab.outside_addr(k, a)
-        for k, a in sorted(m.gw_local):
-            lab.gw_local(k, a)
+        for addr in sorted(m.inside):
+            lab.inside_addr(addr)
+        for k, addr in sorted(m.outside):
+            lab.outside_addr(k, addr)
+        for k, addr in sorted(m.gw_local):
+            lab.gw_local(k, addr)
         lab.serve(lab.inside, m.in_tcp, m.in_udp)
         for o in lab.outside:
             lab.serve(o, {EGRESS_PORT}, {EGRESS_PORT})
+        return lab
+
+    # The two labs are built, and probed, side by side: they share nothing.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        labs = list(pool.map(build, ("a", "b")))
     a, b = labs
     gwa = ["ip", "netns", "exec", a.gw]
     if nft:
@@ -477,8 +481,10 @@ def one_dump(path, tmp):
     for label, side, k, proto, dst, port, src, sport, want, loose in m.probes:
         ns_a = a.inside if side == "in" else a.outside[k]
         ns_b = b.inside if side == "in" else b.outside[k]
-        ra = a.ask(ns_a, proto, dst, port, src, sport)
-        rb = b.ask(ns_b, proto, dst, port, src, sport)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            fa = pool.submit(a.ask, ns_a, proto, dst, port, src, sport)
+            fb = pool.submit(b.ask, ns_b, proto, dst, port, src, sport)
+            ra, rb = fa.result(), fb.result()
         if want is not None and not check_want(want, rb):
             bad.append(f"{label}: natgwd: {rb}; natgwd.conf(5) says: {want}")
         if loose:

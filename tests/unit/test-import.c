@@ -307,13 +307,17 @@ static void test_odd_rules(void **state) {
                 "-A PREROUTING -j NOWHERE\n"
                 "-A POSTROUTING -s 10.0.0.0/255.0.255.0 -o eth1 -j MASQUERADE\n"
                 "-A POSTROUTING -s 10.0.0.0/255.255.0.0 -o eth0 -j MASQUERADE\n"
+                "-A POSTROUTING -s 10.5.0.0/16 -o ens\xc3\xa9 -j MASQUERADE\n"     /* 16: a name from it must still be valid */
+                "-A POSTROUTING -s 10.6.0.0/16 -o a\x01b -j MASQUERADE\n"           /* 17 */
                 "COMMIT\n";
         _cleanup_(run_done) struct run x;
 
         run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
-        assert_int_equal(x.r, 9);
+        assert_int_equal(x.r, 10);
         for (unsigned line = 6; line <= 14; line++)
                 assert_non_null(problem(&x, line, false));
+        assert_non_null(problem(&x, 17, false));
+        assert_int_equal(x.c->n_egress, 2);
         /* The old mask form of iptables-save is a prefix. */
         assert_prefix(&x.c->egress[0].sources[0], "10.0.0.0/16");
 }
@@ -415,6 +419,43 @@ static void test_nft_malformed(void **state) {
         }
 }
 
+/* Jumps that loop are reported; jumps that expand without end stop the import, quickly. */
+static void test_jump_loops(void **state) {
+        static const char loop[] = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n"
+                "-A PREROUTING -j A\n"          /* 4 */
+                "-A A -p tcp --dport 22 -j DNAT --to-destination 10.0.0.1\n"
+                "-A A -j A\n"                   /* 6 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+        _cleanup_(freep) char *big = NULL;
+        struct natgw_errors p = {};
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        run(&x, loop, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 1);
+        assert_non_null(strstr(problem(&x, 6, false), "loop"));
+        assert_int_equal(x.c->n_forwards, 1);
+
+        /* C0 jumps twice to C1, which jumps twice to C2, ...: 2^30 walks of the last chain. */
+        f = open_memstream(&big, &n);
+        assert_non_null(f);
+        fprintf(f, "*nat\n:PREROUTING ACCEPT [0:0]\n");
+        for (int i = 0; i <= 30; i++)
+                fprintf(f, ":C%d - [0:0]\n", i);
+        fprintf(f, "-A PREROUTING -j C0\n");
+        for (int i = 0; i < 30; i++)
+                fprintf(f, "-A C%d -j C%d\n-A C%d -j C%d\n", i, i + 1, i, i + 1);
+        fprintf(f, "-A C30 -p tcp --dport 80 -j DNAT --to-destination 10.0.0.1\nCOMMIT\n");
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(natgw_import(big, NATGW_IMPORT_IPTABLES_SAVE, "d", &text, &p), -EINVAL);
+        assert_null(text);
+        assert_true(p.n >= 1);
+        assert_non_null(strstr(p.v[p.n - 1].message, "expand"));
+        natgw_errors_clear(&p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_home_router),
@@ -429,6 +470,7 @@ int main(void) {
                 cmocka_unit_test(test_nft_home),
                 cmocka_unit_test(test_nft_inet),
                 cmocka_unit_test(test_nft_malformed),
+                cmocka_unit_test(test_jump_loops),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
