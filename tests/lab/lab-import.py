@@ -47,6 +47,7 @@ PEER = os.environ.get("NATGW_PEER") or os.path.join(SRCDIR, "build/tests/lab/nat
 CORPUS = os.path.join(SRCDIR, "tests/import")
 SUFFIX = str(os.getpid())
 PROBE_TIMEOUT = 1.0
+PROBES_AT_ONCE = 4
 EGRESS_PORT = 7
 
 NAMESPACES = []
@@ -103,8 +104,8 @@ def ns_add(name):
         skip(f"cannot create network namespace {name}")
     NAMESPACES.append(name)
     nsx = ["ip", "netns", "exec", name]
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-    run(nsx + ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+    run(nsx + ["sh", "-c", 'ip link set lo up && exec sysctl "$@"', "sh", "-qw",
+               "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"])
     return name
 
@@ -162,38 +163,42 @@ def split_to(to):
 # ---------------------------------------------------------------- the lab
 
 class Lab:
+    """One gateway lab. Its links, addresses and routes are written as `ip -batch` lines per
+    namespace and applied with one `ip` each (apply())."""
+
     def __init__(self, tag, ifaces):
         self.tag = tag
         self.ifaces = ifaces
         self.gw = ns_add(f"imp{tag}gw-{SUFFIX}")
         self.inside = ns_add(f"imp{tag}in-{SUFFIX}")
         self.outside = [ns_add(f"imp{tag}o{k}-{SUFFIX}") for k in range(len(ifaces))]
-        gwx = ["ip", "-n", self.gw]
+        self.batch = {}
         run(["ip", "netns", "exec", self.gw, "sysctl", "-qw", "net.ipv4.ip_forward=1",
              "net.ipv6.conf.all.forwarding=1"])
-        run(gwx + ["link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", self.inside])
-        run(gwx + ["addr", "add", "100.64.255.1/30", "dev", "lan0"])
-        run(gwx + ["addr", "add", "fd00:ff::1/64", "dev", "lan0", "nodad"])
-        run(gwx + ["link", "set", "lan0", "up"])
-        inx = ["ip", "-n", self.inside]
-        run(inx + ["addr", "add", "100.64.255.2/30", "dev", "eth0"])
-        run(inx + ["addr", "add", "fd00:ff::2/64", "dev", "eth0", "nodad"])
-        run(inx + ["link", "set", "eth0", "up"])
-        run(inx + ["route", "add", "default", "via", "100.64.255.1"])
-        run(inx + ["-6", "route", "add", "default", "via", "fd00:ff::1"])
+        self.cmd(self.gw, f"link add lan0 type veth peer name eth0 netns {self.inside}",
+                 "addr add 100.64.255.1/30 dev lan0", "addr add fd00:ff::1/64 dev lan0 nodad", "link set lan0 up")
+        self.cmd(self.inside, "addr add 100.64.255.2/30 dev eth0", "addr add fd00:ff::2/64 dev eth0 nodad",
+                 "link set eth0 up", "route add default via 100.64.255.1", "route add default via fd00:ff::1")
         for k, name in enumerate(ifaces):
             o = self.outside[k]
-            run(gwx + ["link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", o])
-            run(gwx + ["addr", "add", f"{self.gw_addr(k, 4)}/29", "dev", name])
-            run(gwx + ["addr", "add", f"{self.gw_addr(k, 6)}/64", "dev", name, "nodad"])
-            run(gwx + ["link", "set", name, "up"])
-            ox = ["ip", "-n", o]
-            run(ox + ["addr", "add", f"{self.peer_addr(k, 4)}/29", "dev", "eth0"])
-            run(ox + ["addr", "add", f"{self.peer_addr(k, 6)}/64", "dev", "eth0", "nodad"])
-            run(ox + ["link", "set", "eth0", "up"])
-            run(ox + ["route", "add", "default", "via", self.gw_addr(k, 4)])
-            run(ox + ["-6", "route", "add", "default", "via", self.gw_addr(k, 6)])
+            self.cmd(self.gw, f"link add {name} type veth peer name eth0 netns {o}",
+                     f"addr add {self.gw_addr(k, 4)}/29 dev {name}", f"addr add {self.gw_addr(k, 6)}/64 dev {name} nodad",
+                     f"link set {name} up")
+            self.cmd(o, f"addr add {self.peer_addr(k, 4)}/29 dev eth0", f"addr add {self.peer_addr(k, 6)}/64 dev eth0 nodad",
+                     "link set eth0 up", f"route add default via {self.gw_addr(k, 4)}",
+                     f"route add default via {self.gw_addr(k, 6)}")
+        self.apply()
         self.wait_links()
+
+    def cmd(self, ns, *lines):
+        self.batch.setdefault(ns, []).extend(lines)
+
+    def apply(self):
+        """Every namespace's batch, gw's first (it creates the links the others configure)."""
+        for ns in [self.gw] + [n for n in self.batch if n != self.gw]:
+            lines = self.batch.pop(ns, [])
+            if lines:
+                run(["ip", "-n", ns, "-batch", "-"], input_text="\n".join(lines) + "\n")
 
     @staticmethod
     def gw_addr(k, fam):
@@ -205,30 +210,33 @@ class Lab:
 
     def wait_links(self):
         for _ in range(50):
-            if "state UP" in run(["ip", "-n", self.gw, "-o", "link", "show", "dev", "lan0"]).stdout and all(
-                    "state UP" in run(["ip", "-n", self.gw, "-o", "link", "show", "dev", n]).stdout
-                    for n in self.ifaces):
+            out = run(["ip", "-n", self.gw, "-o", "link", "show"]).stdout
+            up = {m.group(1) for m in re.finditer(r'^\d+: ([^@:]+)[@:].*state UP', out, re.M)}
+            if up >= set(self.ifaces) | {"lan0"}:
                 return
             time.sleep(0.1)
         fail(f"lab {self.tag}: links did not come up")
 
+    @staticmethod
+    def host(addr):
+        fam = ipaddress.ip_address(addr).version
+        return fam, f"{addr}/{32 if fam == 4 else 128}"
+
     def inside_addr(self, addr):
         """addr lives on the inside host; gw routes it there."""
-        fam = ipaddress.ip_address(addr).version
-        run(["ip", "-n", self.inside, "addr", "replace", f"{addr}/{32 if fam == 4 else 128}", "dev", "lo"])
-        run(["ip", "-n", self.gw] + (["-6"] if fam == 6 else []) +
-            ["route", "replace", addr, "via", "100.64.255.2" if fam == 4 else "fd00:ff::2"])
+        fam, host = self.host(addr)
+        self.cmd(self.inside, f"addr replace {host} dev lo")
+        self.cmd(self.gw, f"route replace {host} via {'100.64.255.2' if fam == 4 else 'fd00:ff::2'}")
 
     def outside_addr(self, k, addr):
         """addr lives on the outside host k; gw routes it there."""
-        fam = ipaddress.ip_address(addr).version
-        run(["ip", "-n", self.outside[k], "addr", "replace", f"{addr}/{32 if fam == 4 else 128}", "dev", "lo"])
-        run(["ip", "-n", self.gw] + (["-6"] if fam == 6 else []) +
-            ["route", "replace", addr, "via", self.peer_addr(k, fam)])
+        fam, host = self.host(addr)
+        self.cmd(self.outside[k], f"addr replace {host} dev lo")
+        self.cmd(self.gw, f"route replace {host} via {self.peer_addr(k, fam)}")
 
     def gw_local(self, k, addr):
-        fam = ipaddress.ip_address(addr).version
-        run(["ip", "-n", self.gw, "addr", "replace", f"{addr}/{32 if fam == 4 else 128}", "dev", self.ifaces[k]])
+        _, host = self.host(addr)
+        self.cmd(self.gw, f"addr replace {host} dev {self.ifaces[k]}")
 
     def serve(self, ns, tcp, udp):
         if not tcp and not udp:
@@ -439,6 +447,8 @@ def one_dump(path, tmp):
         else:
             m.egress(e)
 
+    t0 = time.monotonic()
+
     def build(tag):
         lab = Lab(tag, ifaces)
         for addr in sorted(m.inside):
@@ -447,6 +457,7 @@ def one_dump(path, tmp):
             lab.outside_addr(k, addr)
         for k, addr in sorted(m.gw_local):
             lab.gw_local(k, addr)
+        lab.apply()
         lab.serve(lab.inside, m.in_tcp, m.in_udp)
         for o in lab.outside:
             lab.serve(o, {EGRESS_PORT}, {EGRESS_PORT})
@@ -477,31 +488,38 @@ def one_dump(path, tmp):
     else:
         fail(f"{name}: natgwd did not create its table within 10 s")
 
-    bad = []
-    for label, side, k, proto, dst, port, src, sport, want, loose in m.probes:
-        ns_a = a.inside if side == "in" else a.outside[k]
-        ns_b = b.inside if side == "in" else b.outside[k]
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            fa = pool.submit(a.ask, ns_a, proto, dst, port, src, sport)
-            fb = pool.submit(b.ask, ns_b, proto, dst, port, src, sport)
-            ra, rb = fa.result(), fb.result()
+    t1 = time.monotonic()
+    # Probes are independent (each its own source port, so its own conntrack entry): they run
+    # a few at a time, each in both labs.
+    def probe(pr):
+        label, side, k, proto, dst, port, src, sport, want, loose = pr
+        ra = a.ask(a.inside if side == "in" else a.outside[k], proto, dst, port, src, sport)
+        rb = b.ask(b.inside if side == "in" else b.outside[k], proto, dst, port, src, sport)
+        out = []
         if want is not None and not check_want(want, rb):
-            bad.append(f"{label}: natgwd: {rb}; natgwd.conf(5) says: {want}")
+            out.append(f"{label}: natgwd: {rb}; natgwd.conf(5) says: {want}")
         if loose:
             ra, rb = (re.sub(r'^(peer=\S+):\d+ ', r'\1:* ', r) for r in (ra, rb))
         if ra != rb:
-            bad.append(f"{label}: iptables: {ra} | natgwd: {rb}")
+            out.append(f"{label}: iptables: {ra} | natgwd: {rb}")
+        return out
+
+    with concurrent.futures.ThreadPoolExecutor(PROBES_AT_ONCE) as pool:
+        bad = [line for lines in pool.map(probe, m.probes) for line in lines]
+    t2 = time.monotonic()
     natgwd.terminate()
     natgwd.wait(timeout=10)
     PROCS.remove(natgwd)
     cleanup()
+    t3 = time.monotonic()
     if bad:
         for line in bad:
             print(f"# {name}: {line}", file=sys.stderr)
         fail(f"{name}: {len(bad)} of {len(m.probes)} probes differ")
     matches = sum(1 for pr in m.probes if pr[8] is not None)
     info(f"ok: {name}: {len(m.probes)} probes ({matches} matches, {len(m.probes) - matches} near misses) "
-         f"see the same through iptables and natgwd")
+         f"see the same through iptables and natgwd (labs up {t1 - t0:.1f} s, probes {t2 - t1:.1f} s, "
+         f"down {t3 - t2:.1f} s)")
     return len(m.probes)
 
 
