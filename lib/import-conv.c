@@ -42,7 +42,7 @@ int imp_origins_add(struct imp_origins *o, const struct imp_rule *r) {
         for (size_t i = 0; i < o->n; i++)
                 if (o->v[i] == r)
                         return 0;
-        if (GROW(o->v, o->cap, o->n + 1) < 0)
+        if (GROW(o->v, o->cap, o->n + 1) < 0) /* NOLINT(bugprone-sizeof-expression): an array of pointers */
                 return -ENOMEM;
         o->v[o->n++] = r;
         return 0;
@@ -250,7 +250,7 @@ static int ports_and(const struct imp_match *a, const struct imp_match *b, struc
 static int ifname_and(const char *a, const char *b, char ret[IFNAMSIZ]) {
         if (*a && *b && !streq(a, b))
                 return 0;
-        strcpy(ret, *a ? a : b);
+        snprintf(ret, IFNAMSIZ, "%s", *a ? a : b);
         return 1;
 }
 
@@ -335,7 +335,7 @@ static int to_egress(struct conv *cv, struct imp_rule *r, const struct imp_match
         if (r->target == IMP_T_SNAT && r->to_lo.family != cv->family)
                 return report(cv, r, "SNAT to an address of the other family");
         e.kind = r->target == IMP_T_SNAT ? NATGW_EGRESS_SNAT : NATGW_EGRESS_MASQUERADE;
-        strcpy(e.out_interface, m->oif);
+        snprintf(e.out_interface, sizeof(e.out_interface), "%s", m->oif);
         e.to_lo = r->to_lo;
         e.to_hi = r->to_hi;
         e.line = r->line;
@@ -415,7 +415,7 @@ static int to_forward(struct conv *cv, struct imp_rule *r, const struct imp_matc
         if (r->to_lo.family != cv->family)
                 return report(cv, r, "DNAT to an address of the other family");
         f.line = r->line;
-        strcpy(f.in_interface, m->iif);
+        snprintf(f.in_interface, sizeof(f.in_interface), "%s", m->iif);
         f.protos = m->protos;
         f.to = r->to_lo;
         for (size_t i = 0; i < m->n_dports; i++)
@@ -566,8 +566,10 @@ static void pop_frame(struct conv *cv, unsigned depth) {
         cv->n_prior = j;
 }
 
-static int walk(struct conv *cv, struct imp_chain *c, const struct imp_match *ctx, const struct imp_rule *via,
-                unsigned depth) {
+/* Recursive into the chains a rule jumps to: bounded by MAX_DEPTH, a jump back into a chain being
+ * walked is refused, and MAX_VISITS bounds the whole walk. */
+static int walk(struct conv *cv, struct imp_chain *c, /* NOLINT(misc-no-recursion): bounded, above */
+                const struct imp_match *ctx, const struct imp_rule *via, unsigned depth) {
         for (size_t i = 0; i < c->n_rules; i++) {
                 struct imp_rule *r = &c->rules[i];
                 _cleanup_(imp_match_done) struct imp_match m = {};

@@ -47,7 +47,10 @@ static const char *name_make(struct names *ns, const char *prefix, const char *c
                 if (n > 0 && n < NAME_ROOM)
                         base[n++] = '-';
                 for (const char *s = parts[i]; *s && n < NAME_ROOM; s++) {
-                        char c = name_char(*s) ? *s : '-';
+                        char c = *s;
+
+                        if (!name_char(c))
+                                c = '-';
 
                         if (c != '-' || (n > 0 && base[n - 1] != '-'))
                                 base[n++] = c;
@@ -58,7 +61,7 @@ static const char *name_make(struct names *ns, const char *prefix, const char *c
         if (n == 0)
                 base[n++] = 'x';
         base[n] = 0;
-        strcpy(name, base);
+        snprintf(name, sizeof(name), "%s", base);
         for (unsigned i = 2; name_taken(ns, name); i++)
                 snprintf(name, sizeof(name), "%s-%u", base, i);
         if (GROW(ns->v, ns->cap, ns->n + 1) < 0 || !(ns->v[ns->n] = strdup(name)))
@@ -227,7 +230,7 @@ static int ports_of(const uint8_t *mask, unsigned want, struct natgw_port_range 
  * (those become tcp+udp), each an entry of its own, appended to @res.
  */
 static int forward_split(struct imp_forward_item *items, const size_t *members, size_t n_members,
-                         struct imp_forward_item **res, size_t *n_res, size_t *cap_res) {
+                         struct imp_output *res) {
         static const unsigned masks[] = { NATGW_PROTO_TCP, NATGW_PROTO_UDP, NATGW_PROTO_TCP | NATGW_PROTO_UDP };
         _cleanup_(freep) uint8_t *mask = calloc(65536, 1);
         const struct natgw_forward *f0 = &items[members[0]].f;
@@ -268,9 +271,10 @@ static int forward_split(struct imp_forward_item *items, const size_t *members, 
                                 if (imp_origins_add(&it.from, src->from.v[j]) < 0)
                                         return -ENOMEM;
                 }
-                if (GROW(*res, *cap_res, *n_res + 1) < 0)
+                if (GROW(res->forwards, res->cap_forwards, res->n_forwards + 1) < 0)
                         return -ENOMEM;
-                (*res)[(*n_res)++] = TAKE_STRUCT(it);
+                /* cppcheck-suppress unreadVariable ; TAKE_STRUCT leaves it zeroed for its _cleanup_ */
+                res->forwards[res->n_forwards++] = TAKE_STRUCT(it);
         }
         return 0;
 }
@@ -278,8 +282,7 @@ static int forward_split(struct imp_forward_item *items, const size_t *members, 
 static int forward_group(struct imp_output *o) {
         _cleanup_(freep) size_t *members = calloc(o->n_forwards + 1, sizeof(size_t));
         _cleanup_(freep) bool *done = calloc(o->n_forwards + 1, sizeof(bool));
-        struct imp_forward_item *res = NULL;
-        size_t n_res = 0, cap_res = 0;
+        struct imp_output res = {};
         int k = 0;
 
         if (!members || !done)
@@ -294,14 +297,14 @@ static int forward_group(struct imp_output *o) {
                                 members[n++] = j;
                                 done[j] = true;
                         }
-                k = forward_split(o->forwards, members, n, &res, &n_res, &cap_res);
+                k = forward_split(o->forwards, members, n, &res);
         }
         for (size_t i = 0; i < o->n_forwards; i++)
                 imp_forward_item_done(&o->forwards[i]);
         free(o->forwards);
-        o->forwards = res;
-        o->n_forwards = n_res;
-        o->cap_forwards = cap_res;
+        o->forwards = res.forwards;
+        o->n_forwards = res.n_forwards;
+        o->cap_forwards = res.cap_forwards;
         return k;
 }
 

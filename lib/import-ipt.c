@@ -379,7 +379,7 @@ static int line_parse(struct ipt_reader *rd, unsigned line, const char *text) {
                         return fail(rd, line, "table %s starts before the last one's COMMIT", t.v[0] + 1);
                 if (strlen(t.v[0]) < 2 || strlen(t.v[0]) >= sizeof(rd->table))
                         return fail(rd, line, "\"%s\" is not a table name", t.v[0]);
-                strcpy(rd->table, t.v[0] + 1);
+                snprintf(rd->table, sizeof(rd->table), "%s", t.v[0] + 1);
                 rd->table_line = line;
                 rd->first_chain = rd->rs->n_chains;
                 rd->seen_family = 0;

@@ -463,7 +463,7 @@ static int line_parse(struct nft_reader *rd, unsigned line, const char *text) {
                         : streq(t.v[1], "inet") ? AF_UNSPEC : -1;
                 if (strlen(t.v[2]) >= sizeof(rd->table))
                         return fail(rd, line, "table name %s is too long", t.v[2]);
-                strcpy(rd->table, t.v[2]);
+                snprintf(rd->table, sizeof(rd->table), "%s", t.v[2]);
                 rd->table_line = line;
                 rd->in_table = true;
                 rd->depth = 1;
