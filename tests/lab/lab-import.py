@@ -46,7 +46,9 @@ NATGWCTL = os.environ.get("NATGWCTL") or os.path.join(SRCDIR, "build/daemon/natg
 PEER = os.environ.get("NATGW_PEER") or os.path.join(SRCDIR, "build/tests/lab/natgw-peer")
 CORPUS = os.path.join(SRCDIR, "tests/import")
 SUFFIX = str(os.getpid())
-PROBE_TIMEOUT = 1.0
+# A TCP client sends its SYN again after 1 s: a first SYN lost to a neighbour lookup still
+# gets its answer within the timeout.
+PROBE_TIMEOUT = 2.5
 PROBES_AT_ONCE = 4
 EGRESS_PORT = 7
 
@@ -216,6 +218,15 @@ class Lab:
                 return
             time.sleep(0.1)
         fail(f"lab {self.tag}: links did not come up")
+
+    def warm_up(self):
+        """Neighbours resolved before the first probe: gw sends a datagram to every host it is
+        linked to (an answer or a port unreachable, either will do)."""
+        addrs = ["100.64.255.2", "fd00:ff::2"] + [self.peer_addr(k, f) for k in range(len(self.ifaces))
+                                                  for f in (4, 6)]
+        run(["ip", "netns", "exec", self.gw, "sh", "-c",
+             'p=$1; shift; for a in "$@"; do "$p" ask udp "$a" 9 --timeout 0.5 >/dev/null 2>&1; done; exit 0', "sh",
+             PEER] + addrs)
 
     @staticmethod
     def host(addr):
@@ -458,6 +469,7 @@ def one_dump(path, tmp):
         for k, addr in sorted(m.gw_local):
             lab.gw_local(k, addr)
         lab.apply()
+        lab.warm_up()
         lab.serve(lab.inside, m.in_tcp, m.in_udp)
         for o in lab.outside:
             lab.serve(o, {EGRESS_PORT}, {EGRESS_PORT})
