@@ -13,6 +13,7 @@
 #include "gw.h"
 #include "natgwctl-diagnose.h"
 #include "natgwctl-egress.h"
+#include "natgwctl-import.h"
 #include "util.h"
 
 enum {
@@ -44,7 +45,9 @@ static void help(void) {
                "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
                "                 which egress entry takes ADDR's traffic, and how it leaves\n"
                "  egress learn NAME [--for DURATION]\n"
-               "                 a proposed allow list for egress entry NAME from its hosts' flows\n\n"
+               "                 a proposed allow list for egress entry NAME from its hosts' flows\n"
+               "  import [--from iptables-save|nft] [FILE]\n"
+               "                 a config equivalent to the NAT rules of a saved ruleset (no daemon needed)\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -572,11 +575,18 @@ int main(int argc, char *argv[]) {
                         return r < 0 ? EXIT_USAGE : EXIT_OK;
                 return natgwctl_egress(argc - k, argv + k, arg_socket, arg_json, arg_timeout);
         }
+        if (k < argc && streq(argv[k], "import")) {
+                r = parse_argv(k, argv);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_OK;
+                return natgwctl_import(argc - k, argv + k);
+        }
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind >= argc) {
-                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose); see --help\n");
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose, egress, "
+                                "import); see --help\n");
                 return EXIT_USAGE;
         }
         verb = argv[optind++];

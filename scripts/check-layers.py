@@ -7,7 +7,7 @@ own group:
 
   base         util*, time-util*, nl*, addr*, diag*, log*   includes only base
   model        conf.h                                       base
-  subsystems   conf-*, nft*, ct-*, sysctl*, ctl-*, rt-*     its own subsystem, model, base
+  subsystems   conf-*, nft*, ct-*, sysctl*, ctl-*, rt-*, import*  its own subsystem, model, base
   composition  gw*                                          composition and everything below
   programs     daemon/*                                     anything above, no private header
 
@@ -25,8 +25,9 @@ BASE, MODEL, SUBSYSTEM, COMPOSITION, PROGRAM = range(5)
 LAYER_NAMES = ["base", "model", "subsystem", "composition", "program"]
 BASE_PREFIXES = ("util", "time-util", "nl", "addr", "diag", "log")
 # Longest first: "ctl-" before "ct-", "nft" covers nft.h and nft-*.
-SUBSYSTEM_PREFIXES = (("sysctl", "sysctl"), ("conf-", "conf"), ("ctl-", "ctl"), ("ct-", "ct"), ("nft", "nft"), ("rt-", "rt"))
-PRIVATE_HEADERS = re.compile(r"^(conf-.*|nft-batch|nft-rule|nft-state)\.h$")
+SUBSYSTEM_PREFIXES = (("sysctl", "sysctl"), ("conf-", "conf"), ("ctl-", "ctl"), ("ct-", "ct"), ("nft", "nft"),
+                      ("rt-", "rt"), ("import", "import"))
+PRIVATE_HEADERS = re.compile(r"^(conf-.*|import-.*|nft-batch|nft-rule|nft-state)\.h$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * The converter: walks PREROUTING and POSTROUTING of each family as the kernel would (rules in
+ * order, jumps into user chains with the jump's matches added, RETURN and ACCEPT ending what
+ * follows for the packets they match) and turns each NAT rule into a natgwd entry. natgwd has
+ * no rule order: a rule is converted only when no earlier rule of its hook takes any of its
+ * packets differently, except where natgwd's own precedence (the most specific egress source
+ * wins) gives the same answer. Everything else is reported with its line and why.
+ */
+
+#include <sys/socket.h>
+
+#include "import-rule.h"
+
+#define MAX_DEPTH 32
+/* Rules walked in all: chains jumped to from many places are walked once per jump, so a small
+ * dump could otherwise expand without end (2 jumps a level, 32 levels). */
+#define MAX_VISITS 1000000
+
+/* What an earlier rule of the hook decided for the packets it matched. */
+struct prior {
+        struct imp_match m;
+        const struct imp_rule *rule;
+        bool converted; /* a NAT rule that became an entry */
+        unsigned frame; /* RETURN: the depth whose end lifts it; 0: until the hook ends */
+};
+
+struct conv {
+        const char *name;
+        struct imp_ruleset *rs;
+        struct natgw_errors *problems;
+        struct imp_output *out;
+        enum imp_hook hook;
+        int family;
+        struct prior *prior;
+        size_t n_prior, cap_prior;
+        size_t visits;
+};
+
+int imp_origins_add(struct imp_origins *o, const struct imp_rule *r) {
+        for (size_t i = 0; i < o->n; i++)
+                if (o->v[i] == r)
+                        return 0;
+        if (GROW(o->v, o->cap, o->n + 1) < 0) /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+                return -ENOMEM;
+        o->v[o->n++] = r;
+        return 0;
+}
+
+static void egress_done(struct natgw_egress *e) {
+        free(e->name);
+        free(e->sources);
+        *e = (struct natgw_egress) {};
+}
+
+static void forward_done(struct natgw_forward *f) {
+        free(f->name);
+        free(f->ports);
+        free(f->allow_from);
+        *f = (struct natgw_forward) {};
+}
+
+void imp_egress_item_done(struct imp_egress_item *it) {
+        egress_done(&it->e);
+        free(it->from.v);
+        it->from = (struct imp_origins) {};
+}
+
+void imp_forward_item_done(struct imp_forward_item *it) {
+        forward_done(&it->f);
+        free(it->from.v);
+        it->from = (struct imp_origins) {};
+}
+
+void imp_output_done(struct imp_output *o) {
+        for (size_t i = 0; i < o->n_egress; i++)
+                imp_egress_item_done(&o->egress[i]);
+        for (size_t i = 0; i < o->n_forwards; i++)
+                imp_forward_item_done(&o->forwards[i]);
+        free(o->egress);
+        free(o->forwards);
+        *o = (struct imp_output) {};
+}
+
+static int report(struct conv *cv, struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
+static int report(struct conv *cv, struct imp_rule *r, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        if (r->reported)
+                return 0;
+        r->reported = true;
+        va_start(ap, fmt);
+        k = natgw_errors_addv(cv->problems, NATGW_SEVERITY_ERROR, cv->name, r->line, NULL, fmt, ap);
+        va_end(ap);
+        return k;
+}
+
+static int note(struct conv *cv, const struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
+static int note(struct conv *cv, const struct imp_rule *r, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = natgw_errors_addv(cv->problems, NATGW_SEVERITY_WARNING, cv->name, r->line, NULL, fmt, ap);
+        va_end(ap);
+        return k;
+}
+
+/* ---------------------------------------------------------------- sets of packets */
+
+static bool prefixes_overlap(const struct natgw_prefix *a, const struct natgw_prefix *b) {
+        const struct natgw_prefix *wide = a->len <= b->len ? a : b, *narrow = wide == a ? b : a;
+
+        return natgw_prefix_contains(wide, &narrow->addr);
+}
+
+static bool pl_intersects(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb) {
+        if (!na || !nb)
+                return true;
+        for (size_t i = 0; i < na; i++)
+                for (size_t j = 0; j < nb; j++)
+                        if (prefixes_overlap(&a[i], &b[j]))
+                                return true;
+        return false;
+}
+
+/* Every prefix of @a inside one of @b (an empty @b is everything). */
+static bool pl_covered(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb) {
+        if (!nb)
+                return true;
+        if (!na)
+                return false;
+        for (size_t i = 0; i < na; i++) {
+                bool in = false;
+
+                for (size_t j = 0; j < nb && !in; j++)
+                        in = b[j].len <= a[i].len && natgw_prefix_contains(&b[j], &a[i].addr);
+                if (!in)
+                        return false;
+        }
+        return true;
+}
+
+static bool ports_intersect(const struct natgw_port_range *a, size_t na, const struct natgw_port_range *b,
+                            size_t nb) {
+        if (!na || !nb)
+                return true;
+        for (size_t i = 0; i < na; i++)
+                for (size_t j = 0; j < nb; j++)
+                        if (a[i].lo <= b[j].hi && b[j].lo <= a[i].hi)
+                                return true;
+        return false;
+}
+
+static bool ports_covered(const struct natgw_port_range *a, size_t na, const struct natgw_port_range *b,
+                          size_t nb) {
+        if (!nb)
+                return true;
+        if (!na)
+                return false;
+        for (size_t i = 0; i < na; i++) {
+                bool in = false;
+
+                /* b is merged: a range of a lies inside one range of b or not at all. */
+                for (size_t j = 0; j < nb && !in; j++)
+                        in = b[j].lo <= a[i].lo && a[i].hi <= b[j].hi;
+                if (!in)
+                        return false;
+        }
+        return true;
+}
+
+static bool ifname_intersects(const char *a, const char *b) {
+        return !*a || !*b || streq(a, b);
+}
+
+/* Whether some packet matches both; a negated field is taken as "anything" (the safe side). */
+static bool intersects(const struct imp_match *a, const struct imp_match *b) {
+        unsigned neg = a->neg | b->neg;
+
+        if (!(neg & IMP_NEG_IIF) && !ifname_intersects(a->iif, b->iif))
+                return false;
+        if (!(neg & IMP_NEG_OIF) && !ifname_intersects(a->oif, b->oif))
+                return false;
+        if (!(neg & IMP_NEG_SRC) && !pl_intersects(a->src, a->n_src, b->src, b->n_src))
+                return false;
+        if (!(neg & IMP_NEG_DST) && !pl_intersects(a->dst, a->n_dst, b->dst, b->n_dst))
+                return false;
+        if (!(neg & IMP_NEG_PROTO) && a->protos && b->protos && !(a->protos & b->protos))
+                return false;
+        if (!(neg & IMP_NEG_DPORT) && !ports_intersect(a->dports, a->n_dports, b->dports, b->n_dports))
+                return false;
+        return true;
+}
+
+/* Whether every packet @a matches, @b matches too. */
+static bool covered(const struct imp_match *a, const struct imp_match *b) {
+        if (b->neg || b->other_proto || (b->dst_local && !a->dst_local))
+                return false;
+        if ((*b->iif && !streq(a->iif, b->iif)) || (*b->oif && !streq(a->oif, b->oif)))
+                return false;
+        if (b->protos && (!a->protos || (a->protos & ~b->protos)))
+                return false;
+        return pl_covered(a->src, a->n_src, b->src, b->n_src) && pl_covered(a->dst, a->n_dst, b->dst, b->n_dst) &&
+               ports_covered(a->dports, a->n_dports, b->dports, b->n_dports);
+}
+
+/* Prefixes in both lists (the narrower of each overlapping pair); empty list: everything. */
+static int pl_and(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb,
+                  struct natgw_prefix **ret, size_t *ret_n) {
+        const struct natgw_prefix *one = na ? a : b;
+        size_t n_one = na ? na : nb;
+
+        if (!na || !nb) {
+                for (size_t i = 0; i < n_one; i++)
+                        if (imp_prefix_add(ret, ret_n, &one[i]) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        for (size_t i = 0; i < na; i++)
+                for (size_t j = 0; j < nb; j++)
+                        if (prefixes_overlap(&a[i], &b[j]) &&
+                            imp_prefix_add(ret, ret_n, a[i].len >= b[j].len ? &a[i] : &b[j]) < 0)
+                                return -ENOMEM;
+        return 0;
+}
+
+static int ports_and(const struct imp_match *a, const struct imp_match *b, struct imp_match *ret) {
+        const struct imp_match *one = a->n_dports ? a : b;
+
+        if (!a->n_dports || !b->n_dports) {
+                for (size_t i = 0; i < one->n_dports; i++)
+                        if (imp_ports_add(&ret->dports, &ret->n_dports, one->dports[i]) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        for (size_t i = 0; i < a->n_dports; i++)
+                for (size_t j = 0; j < b->n_dports; j++) {
+                        struct natgw_port_range r = { MAX(a->dports[i].lo, b->dports[j].lo),
+                                                      MIN(a->dports[i].hi, b->dports[j].hi) };
+
+                        if (r.lo <= r.hi && imp_ports_add(&ret->dports, &ret->n_dports, r) < 0)
+                                return -ENOMEM;
+                }
+        return 0;
+}
+
+static int ifname_and(const char *a, const char *b, char ret[IFNAMSIZ]) {
+        if (*a && *b && !streq(a, b))
+                return 0;
+        snprintf(ret, IFNAMSIZ, "%s", *a ? a : b);
+        return 1;
+}
+
+static bool field_set(const struct imp_match *m, unsigned field) {
+        switch (field) {
+        case IMP_NEG_IIF:
+                return *m->iif;
+        case IMP_NEG_OIF:
+                return *m->oif;
+        case IMP_NEG_SRC:
+                return m->n_src > 0;
+        case IMP_NEG_DST:
+                return m->n_dst > 0;
+        case IMP_NEG_PROTO:
+                return m->protos || m->other_proto;
+        default:
+                return m->n_dports > 0;
+        }
+}
+
+/*
+ * The packets both @ctx (the jumps that led here) and @m match, in *ret: 1; 0 when there are
+ * none; -EOPNOTSUPP when a negated field meets a field of the other side.
+ */
+static int match_and(const struct imp_match *ctx, const struct imp_match *m, struct imp_match *ret) {
+        _cleanup_(imp_match_done) struct imp_match x = {};
+        static const unsigned fields[] = { IMP_NEG_IIF, IMP_NEG_OIF, IMP_NEG_SRC, IMP_NEG_DST, IMP_NEG_PROTO,
+                                           IMP_NEG_DPORT };
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                unsigned f = fields[i];
+
+                if (((ctx->neg & f) && field_set(m, f)) || ((m->neg & f) && field_set(ctx, f)))
+                        return -EOPNOTSUPP;
+        }
+        x.neg = ctx->neg | m->neg;
+        x.dst_local = ctx->dst_local || m->dst_local;
+        x.other_proto = ctx->other_proto | m->other_proto;
+        x.protos = ctx->protos && m->protos ? ctx->protos & m->protos : ctx->protos | m->protos;
+        if (ctx->protos && m->protos && !x.protos)
+                return 0;
+        if (!ifname_and(ctx->iif, m->iif, x.iif) || !ifname_and(ctx->oif, m->oif, x.oif))
+                return 0;
+        if (pl_and(ctx->src, ctx->n_src, m->src, m->n_src, &x.src, &x.n_src) < 0 ||
+            pl_and(ctx->dst, ctx->n_dst, m->dst, m->n_dst, &x.dst, &x.n_dst) < 0 || ports_and(ctx, m, &x) < 0)
+                return -ENOMEM;
+        if ((ctx->n_src && m->n_src && !x.n_src) || (ctx->n_dst && m->n_dst && !x.n_dst) ||
+            (ctx->n_dports && m->n_dports && !x.n_dports))
+                return 0;
+        *ret = TAKE_STRUCT(x);
+        return 1;
+}
+
+/* ---------------------------------------------------------------- rules into entries */
+
+static bool same_outcome(const struct imp_rule *a, const struct imp_rule *b) {
+        return a->target == b->target && a->has_to == b->has_to &&
+               (!a->has_to || (natgw_addr_cmp(&a->to_lo, &b->to_lo) == 0 && natgw_addr_cmp(&a->to_hi, &b->to_hi) == 0)) &&
+               a->has_to_ports == b->has_to_ports &&
+               (!a->has_to_ports || (a->to_ports.lo == b->to_ports.lo && a->to_ports.hi == b->to_ports.hi)) &&
+               a->to_base == b->to_base;
+}
+
+static const char *neg_name(unsigned neg) {
+        return neg & IMP_NEG_IIF ? "in interface" : neg & IMP_NEG_OIF ? "out interface" : neg & IMP_NEG_SRC ? "source"
+                : neg & IMP_NEG_DST ? "destination" : neg & IMP_NEG_PROTO ? "protocol" : "port";
+}
+
+static int to_egress(struct conv *cv, struct imp_rule *r, const struct imp_match *m) {
+        _cleanup_(egress_done) struct natgw_egress e = {};
+        struct imp_egress_item *it;
+        char a[NATGW_PORTS_STRLEN];
+
+        if (!*m->oif)
+                return report(cv, r, "no out interface (-o): natgwd egress entries name theirs");
+        if (m->n_dst || m->dst_local)
+                return report(cv, r, "destination match: natgwd egress entries match sources only");
+        if (m->protos || m->other_proto || m->n_dports)
+                return report(cv, r, "protocol or port match: natgwd egress entries translate every protocol");
+        if (r->target == IMP_T_SNAT && !r->has_to)
+                return report(cv, r, "SNAT to ports only: natgwd's snat needs an address");
+        if (r->target == IMP_T_SNAT && r->to_lo.family != cv->family)
+                return report(cv, r, "SNAT to an address of the other family");
+        e.kind = r->target == IMP_T_SNAT ? NATGW_EGRESS_SNAT : NATGW_EGRESS_MASQUERADE;
+        snprintf(e.out_interface, sizeof(e.out_interface), "%s", m->oif);
+        e.to_lo = r->to_lo;
+        e.to_hi = r->to_hi;
+        e.line = r->line;
+        for (size_t i = 0; i < m->n_src; i++)
+                if (imp_prefix_add(&e.sources, &e.n_sources, &m->src[i]) < 0)
+                        return -ENOMEM;
+        if (!m->n_src) {
+                struct natgw_prefix any = { .addr.family = cv->family };
+
+                if (imp_prefix_add(&e.sources, &e.n_sources, &any) < 0)
+                        return -ENOMEM;
+        }
+        if (r->has_to_ports &&
+            note(cv, r, "source ports %s not kept: natgwd keeps a connection's source port where it is free",
+                 natgw_ports_format(&r->to_ports, a, sizeof(a))) < 0)
+                return -ENOMEM;
+        if (GROW(cv->out->egress, cv->out->cap_egress, cv->out->n_egress + 1) < 0)
+                return -ENOMEM;
+        it = &cv->out->egress[cv->out->n_egress];
+        *it = (struct imp_egress_item) { .e = TAKE_STRUCT(e) };
+        cv->out->n_egress++;
+        return imp_origins_add(&it->from, r);
+}
+
+/* The target port of a forward, as natgwd says it: kept, one port, or a range one to one. */
+static int forward_ports(struct conv *cv, struct imp_rule *r, struct natgw_forward *f) {
+        const struct natgw_port_range *p = &r->to_ports;
+        unsigned width;
+
+        if (!r->has_to_ports) {
+                f->to_port_mode = NATGW_TO_PORT_KEEP;
+                return 1;
+        }
+        if (p->lo == p->hi) {
+                f->to_port_mode = NATGW_TO_PORT_SINGLE;
+                f->to_port = *p;
+                return 1;
+        }
+        /* A range: the kernel keeps a port that lies inside it, and gives any other the first
+         * free one of it, unless /BASE maps them one to one. */
+        if (f->n_ports == 1 && !r->to_base && f->ports[0].lo >= p->lo && f->ports[0].hi <= p->hi) {
+                f->to_port_mode = NATGW_TO_PORT_KEEP;
+                return 1;
+        }
+        if (!r->to_base || f->n_ports != 1 || f->ports[0].lo != r->to_base)
+                return report(cv, r, "target port range %u-%u%s: the kernel gives each connection a free "
+                              "port of it; natgwd maps ports one to one (ADDR:A-B/BASE with BASE the first port)",
+                              p->lo, p->hi, r->to_base ? " with another BASE" : "");
+        width = natgw_ports_width(&f->ports[0]);
+        if ((unsigned)p->lo + width - 1 > p->hi)
+                return report(cv, r, "target port range %u-%u is narrower than the ports it maps", p->lo, p->hi);
+        f->to_port_mode = NATGW_TO_PORT_RANGE;
+        f->to_port = (struct natgw_port_range) { p->lo, (uint16_t)(p->lo + width - 1) };
+        return 1;
+}
+
+static int to_forward(struct conv *cv, struct imp_rule *r, const struct imp_match *m) {
+        _cleanup_(forward_done) struct natgw_forward f = {};
+        struct imp_forward_item *it;
+        int k;
+
+        if (m->other_proto || !m->protos)
+                return report(cv, r, "%s: natgwd forwards TCP and UDP ports (1:1 NAT of a whole address is "
+                              "netmap, not expressible yet)", m->other_proto ? "a protocol other than TCP and UDP"
+                                                                            : "every protocol (no -p)");
+        if (m->n_dst > 1 || (m->n_dst == 1 && m->dst[0].len != (m->dst[0].addr.family == AF_INET ? 32u : 128u)))
+                return report(cv, r, "destination prefix or list: natgwd's destination is one address");
+        if (r->target == IMP_T_REDIRECT) {
+                if (m->n_dst != 1)
+                        return report(cv, r, "REDIRECT without -d ADDR: natgwd forwards to an address, "
+                                      "REDIRECT to whichever address the in interface has");
+                r->to_lo = r->to_hi = m->dst[0].addr;
+        } else if (!r->has_to)
+                return report(cv, r, "DNAT to ports only: natgwd forwards to an address");
+        else if (natgw_addr_cmp(&r->to_lo, &r->to_hi) != 0)
+                return report(cv, r, "DNAT to an address range: natgwd forwards to one address");
+        if (r->to_lo.family != cv->family)
+                return report(cv, r, "DNAT to an address of the other family");
+        f.line = r->line;
+        snprintf(f.in_interface, sizeof(f.in_interface), "%s", m->iif);
+        f.protos = m->protos;
+        f.to = r->to_lo;
+        for (size_t i = 0; i < m->n_dports; i++)
+                if (imp_ports_add(&f.ports, &f.n_ports, m->dports[i]) < 0)
+                        return -ENOMEM;
+        if (!f.n_ports && imp_ports_add(&f.ports, &f.n_ports, (struct natgw_port_range) { 1, 65535 }) < 0)
+                return -ENOMEM;
+        k = forward_ports(cv, r, &f);
+        if (k <= 0)
+                return k;
+        if (m->n_dst) {
+                f.has_destination = true;
+                f.destination = m->dst[0].addr;
+        }
+        for (size_t i = 0; i < m->n_src; i++)
+                if (imp_prefix_add(&f.allow_from, &f.n_allow_from, &m->src[i]) < 0)
+                        return -ENOMEM;
+        if (GROW(cv->out->forwards, cv->out->cap_forwards, cv->out->n_forwards + 1) < 0)
+                return -ENOMEM;
+        it = &cv->out->forwards[cv->out->n_forwards];
+        *it = (struct imp_forward_item) { .f = TAKE_STRUCT(f) };
+        cv->out->n_forwards++;
+        return imp_origins_add(&it->from, r);
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+static int push_prior(struct conv *cv, const struct imp_match *m, const struct imp_rule *r, bool converted,
+                      unsigned frame) {
+        struct prior *p;
+
+        if (GROW(cv->prior, cv->cap_prior, cv->n_prior + 1) < 0)
+                return -ENOMEM;
+        p = &cv->prior[cv->n_prior];
+        *p = (struct prior) { .rule = r, .converted = converted, .frame = frame };
+        if (imp_match_copy(m, &p->m) < 0)
+                return -ENOMEM;
+        cv->n_prior++;
+        return 0;
+}
+
+static const char *verdict_name(const struct imp_rule *r) {
+        static const char *const names[] = {
+                [IMP_T_MASQUERADE] = "MASQUERADE", [IMP_T_SNAT] = "SNAT",     [IMP_T_DNAT] = "DNAT",
+                [IMP_T_REDIRECT] = "REDIRECT",     [IMP_T_NETMAP] = "NETMAP", [IMP_T_RETURN] = "RETURN",
+                [IMP_T_ACCEPT] = "ACCEPT",         [IMP_T_GOTO] = "goto",
+        };
+
+        return r->target < ELEMENTSOF(names) && names[r->target] ? names[r->target] : "a verdict";
+}
+
+/* How a report names an earlier rule: "line 8 (DNAT)", "line 20 (RETURN, not expressible)". */
+static void prior_label(const struct prior *p, char *buf, size_t size) {
+        bool nat = p->rule->target != IMP_T_RETURN && p->rule->target != IMP_T_ACCEPT &&
+                   p->rule->target != IMP_T_GOTO;
+
+        snprintf(buf, size, "line %u (%s%s)", p->rule->line, verdict_name(p->rule),
+                 p->rule->why ? ", not expressible" : nat && !p->converted ? ", left out" : "");
+}
+
+/*
+ * Whether an earlier rule takes some of @m's packets otherwise than @r would: 1 when @r is
+ * reported (left out), 0 when it may be converted; 2 when an earlier rule does exactly the same
+ * for all of them (nothing to add); 3 when earlier rules take all of them (reported). An earlier rule natgwd cannot express matched less than
+ * what was read of it, so it is never said to take all.
+ */
+static int check_prior(struct conv *cv, struct imp_rule *r, const struct imp_match *m) {
+        bool egress = r->target == IMP_T_MASQUERADE || r->target == IMP_T_SNAT;
+        char label[64];
+
+        for (size_t i = 0; i < cv->n_prior; i++) {
+                const struct prior *p = &cv->prior[i];
+                bool same = p->converted && same_outcome(p->rule, r);
+                int k;
+
+                if (!intersects(&p->m, m))
+                        continue;
+                prior_label(p, label, sizeof(label));
+                if (!p->rule->why && covered(m, &p->m)) {
+                        if (same)
+                                return 2;
+                        k = report(cv, r, "never matches: %s takes all of its packets first", label);
+                        return k < 0 ? k : 3;
+                }
+                /* natgwd's most specific source wins: an earlier, narrower egress rule keeps its packets. */
+                if (same || (egress && p->converted && covered(&p->m, m)))
+                        continue;
+                k = report(cv, r, "%s takes some of its packets first; natgwd has no rule order to express that",
+                           label);
+                return k < 0 ? k : 1;
+        }
+        return 0;
+}
+
+static int nat_rule(struct conv *cv, struct imp_rule *r, const struct imp_match *m, const struct imp_rule *via) {
+        bool egress = r->target == IMP_T_MASQUERADE || r->target == IMP_T_SNAT;
+        size_t n_eg = cv->out->n_egress, n_fw = cv->out->n_forwards;
+        int k;
+
+        if (via)
+                k = report(cv, r, "reached through the jump at line %u, which cannot be expressed", via->line);
+        else if (r->why)
+                k = report(cv, r, "%s", r->why);
+        else if (cv->hook == IMP_HOOK_OUTPUT || cv->hook == IMP_HOOK_INPUT)
+                k = report(cv, r, "nat %s: connections of the gateway itself; natgwd has no equivalent",
+                           cv->hook == IMP_HOOK_OUTPUT ? "OUTPUT" : "INPUT");
+        else if (r->target == IMP_T_NETMAP)
+                k = report(cv, r, "%s", IMP_WHY_NETMAP_YET);
+        else if (m->neg)
+                k = report(cv, r, "negated %s match (! or !=): natgwd cannot express it", neg_name(m->neg));
+        else if (egress != (cv->hook == IMP_HOOK_POSTROUTING))
+                k = report(cv, r, "%s in the wrong chain", verdict_name(r));
+        else {
+                k = egress ? to_egress(cv, r, m) : to_forward(cv, r, m);
+                if (k >= 0 && (cv->out->n_egress != n_eg || cv->out->n_forwards != n_fw)) {
+                        k = check_prior(cv, r, m);
+                        /* Taken first by an earlier rule, or nothing to add: the entry goes again. */
+                        if (k > 0 && egress)
+                                imp_egress_item_done(&cv->out->egress[--cv->out->n_egress]);
+                        else if (k > 0)
+                                imp_forward_item_done(&cv->out->forwards[--cv->out->n_forwards]);
+                        /* Nothing to add, or a rule that never matches: it takes nothing from the
+                         * rules after it. */
+                        if (k == 2)
+                                return note(cv, r, "does what an earlier rule does: nothing to add");
+                        if (k == 3)
+                                return 0;
+                        if (k == 0 && r->random)
+                                k = note(cv, r, "--random, --random-fully, --persistent: dropped (natgwd uses the "
+                                         "kernel's default choice)");
+                }
+        }
+        if (k < 0)
+                return k;
+        return push_prior(cv, m, r, cv->out->n_egress != n_eg || cv->out->n_forwards != n_fw, 0);
+}
+
+static void pop_frame(struct conv *cv, unsigned depth) {
+        size_t j = 0;
+
+        for (size_t i = 0; i < cv->n_prior; i++) {
+                if (cv->prior[i].frame == depth && depth > 0) {
+                        imp_match_done(&cv->prior[i].m);
+                        continue;
+                }
+                cv->prior[j++] = cv->prior[i];
+        }
+        cv->n_prior = j;
+}
+
+/* Recursive into the chains a rule jumps to: bounded by MAX_DEPTH, a jump back into a chain being
+ * walked is refused, and MAX_VISITS bounds the whole walk. */
+static int walk(struct conv *cv, struct imp_chain *c, /* NOLINT(misc-no-recursion): bounded, above */
+                const struct imp_match *ctx, const struct imp_rule *via, unsigned depth) {
+        for (size_t i = 0; i < c->n_rules; i++) {
+                struct imp_rule *r = &c->rules[i];
+                _cleanup_(imp_match_done) struct imp_match m = {};
+                struct imp_chain *sub;
+                int k;
+
+                if (++cv->visits > MAX_VISITS)
+                        return -E2BIG;
+                k = match_and(ctx, &r->m, &m);
+                if (k == -EOPNOTSUPP) {
+                        k = report(cv, r, "a negated match meets the same field of the jump that leads here");
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                if (k < 0)
+                        return k;
+                if (k == 0)
+                        continue; /* the jump's matches exclude every packet of this rule */
+                switch (r->target) {
+                case IMP_T_NONE:
+                        if (r->why && (k = report(cv, r, "%s", r->why)) < 0)
+                                return k;
+                        break;
+                case IMP_T_JUMP:
+                case IMP_T_GOTO:
+                        sub = imp_chain_find(cv->rs, r->jump, c->family);
+                        if (!sub || sub->hook != IMP_HOOK_NONE || depth >= MAX_DEPTH || sub->walking) {
+                                k = report(cv, r, "jump to %s: %s", r->jump,
+                                           !sub ? "no such chain" : depth >= MAX_DEPTH ? "jumps nest too deep"
+                                           : sub->walking ? "a loop" : "a base chain");
+                                if (k < 0)
+                                        return k;
+                                break;
+                        }
+                        if (r->why && !via && (k = report(cv, r, "%s", r->why)) < 0)
+                                return k;
+                        sub->walking = true;
+                        k = walk(cv, sub, &m, via ? via : r->why ? r : NULL, depth + 1);
+                        sub->walking = false;
+                        pop_frame(cv, depth + 1);
+                        if (k < 0)
+                                return k;
+                        /* After a goto, the packets it matched never come back to this chain. */
+                        if (r->target == IMP_T_GOTO && push_prior(cv, &m, r, false, depth) < 0)
+                                return -ENOMEM;
+                        break;
+                case IMP_T_RETURN:
+                case IMP_T_ACCEPT:
+                        if (r->why && (k = report(cv, r, "%s", r->why)) < 0)
+                                return k;
+                        if (push_prior(cv, &m, r, false, r->target == IMP_T_RETURN ? depth : 0) < 0)
+                                return -ENOMEM;
+                        break;
+                case IMP_T_OTHER:
+                        if ((k = report(cv, r, "%s", r->why ? r->why : "no equivalent")) < 0)
+                                return k;
+                        if (push_prior(cv, &m, r, false, 0) < 0)
+                                return -ENOMEM;
+                        break;
+                default:
+                        if ((k = nat_rule(cv, r, &m, via)) < 0)
+                                return k;
+                        break;
+                }
+        }
+        return 0;
+}
+
+static int hook_walk(struct conv *cv, struct imp_chain *c) {
+        struct imp_match any = {};
+        int k;
+
+        cv->hook = c->hook;
+        cv->family = c->family;
+        if (c->policy_drop) {
+                k = natgw_errors_add(cv->problems, cv->name, c->line, NULL,
+                                     "policy DROP of nat %s: natgwd does not drop in NAT", c->name);
+                if (k < 0)
+                        return k;
+        }
+        k = walk(cv, c, &any, NULL, 0);
+        for (size_t i = 0; i < cv->n_prior; i++)
+                imp_match_done(&cv->prior[i].m);
+        cv->n_prior = 0;
+        return k;
+}
+
+int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what, char **ret_text,
+                struct natgw_errors *problems) {
+        _cleanup_(imp_output_done) struct imp_output out = {};
+        struct conv cv = { .name = name, .rs = rs, .problems = problems, .out = &out };
+        static const enum imp_hook order[] = { IMP_HOOK_PREROUTING, IMP_HOOK_POSTROUTING, IMP_HOOK_OUTPUT,
+                                               IMP_HOOK_INPUT };
+        int k = 0;
+
+        for (size_t h = 0; h < ELEMENTSOF(order) && k >= 0; h++)
+                for (size_t i = 0; i < rs->n_chains && k >= 0; i++)
+                        if (rs->chains[i].hook == order[h])
+                                k = hook_walk(&cv, &rs->chains[i]);
+        free(cv.prior);
+        if (k < 0)
+                return k;
+        return imp_emit(&out, name, from_what, ret_text, problems);
+}

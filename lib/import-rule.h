@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The rules of a saved ruleset as the importer sees them (private to import-*): both readers
+ * (iptables-save, nft) fill a struct imp_ruleset, the converter walks it. A rule the reader
+ * cannot read all of keeps what it read and says why in @why; the converter reports it.
+ */
+
+#include <net/if.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "diag.h"
+#include "util.h"
+
+enum imp_hook {
+        IMP_HOOK_NONE, /* a user chain */
+        IMP_HOOK_PREROUTING,
+        IMP_HOOK_INPUT,
+        IMP_HOOK_OUTPUT,
+        IMP_HOOK_POSTROUTING,
+};
+
+enum imp_target {
+        IMP_T_NONE, /* no verdict: a counter, or a rule whose target is unknown (@why says) */
+        IMP_T_MASQUERADE,
+        IMP_T_SNAT,
+        IMP_T_DNAT,
+        IMP_T_REDIRECT,
+        IMP_T_NETMAP,
+        IMP_T_RETURN,
+        IMP_T_ACCEPT,
+        IMP_T_JUMP,
+        IMP_T_GOTO,
+        IMP_T_OTHER, /* a verdict natgwd has no equivalent for (@why says) */
+};
+
+/* Which fields of a match are negated ("! -s ..."). */
+enum {
+        IMP_NEG_IIF = 1 << 0,
+        IMP_NEG_OIF = 1 << 1,
+        IMP_NEG_SRC = 1 << 2,
+        IMP_NEG_DST = 1 << 3,
+        IMP_NEG_PROTO = 1 << 4,
+        IMP_NEG_DPORT = 1 << 5,
+};
+
+/* What a rule matches; an empty field matches everything. */
+struct imp_match {
+        char iif[IFNAMSIZ], oif[IFNAMSIZ];
+        struct natgw_prefix *src, *dst; /* any of them */
+        size_t n_src, n_dst;
+        unsigned protos; /* NATGW_PROTO_* bits; 0: every protocol */
+        unsigned other_proto; /* a protocol natgwd cannot forward (its number), 0: none */
+        struct natgw_port_range *dports; /* sorted, disjoint */
+        size_t n_dports;
+        bool dst_local; /* addrtype LOCAL / fib daddr type local */
+        unsigned neg;   /* IMP_NEG_* */
+};
+
+struct imp_rule {
+        unsigned line;
+        char *text; /* the rule as written, for the output's comments */
+        struct imp_match m;
+        enum imp_target target;
+        char *jump; /* JUMP, GOTO: the chain */
+        bool has_to;
+        struct natgw_addr to_lo, to_hi; /* SNAT, DNAT, NETMAP (prefix in to_lo, length in to_len) */
+        unsigned to_len;
+        bool has_to_ports;
+        struct natgw_port_range to_ports;
+        uint16_t to_base;   /* DNAT "ADDR:A-B/BASE": ports map one to one from BASE; 0: none */
+        bool random;        /* --random, --random-fully, --persistent, nft's flags */
+        char *comment;
+        char *why; /* set: this rule cannot be expressed, and why */
+        bool reported; /* its problem is in the list (a chain jumped to twice is walked twice) */
+};
+
+struct imp_chain {
+        char *name;
+        unsigned line;
+        int family; /* AF_INET or AF_INET6 */
+        enum imp_hook hook;
+        bool policy_drop;
+        bool walking; /* the converter is inside it: a jump back to it is a loop */
+        struct imp_rule *rules;
+        size_t n_rules, cap_rules;
+};
+
+struct imp_ruleset {
+        struct imp_chain *chains;
+        size_t n_chains, cap_chains;
+};
+
+void imp_ruleset_done(struct imp_ruleset *rs);
+
+/* A new chain (empty) at the end of @rs; NULL on -ENOMEM. */
+struct imp_chain *imp_chain_add(struct imp_ruleset *rs, const char *name, unsigned line, int family,
+                                enum imp_hook hook);
+struct imp_chain *imp_chain_find(struct imp_ruleset *rs, const char *name, int family);
+/* A new zeroed rule at the end of @c; NULL on -ENOMEM. */
+struct imp_rule *imp_rule_add(struct imp_chain *c, unsigned line, const char *text);
+
+void imp_match_done(struct imp_match *m);
+int imp_match_copy(const struct imp_match *m, struct imp_match *ret);
+
+/* Record why the rule cannot be expressed (the first reason wins). 0 or -ENOMEM. */
+int imp_rule_fail(struct imp_rule *r, const char *fmt, ...) _printf_(2, 3);
+
+/* Port sets: sorted, disjoint ranges. Add one range, keeping the set sorted and merged. */
+int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r);
+/* Prefixes covering [lo, hi] exactly (an iprange), appended to *v. */
+int imp_prefixes_from_range(const struct natgw_addr *lo, const struct natgw_addr *hi, struct natgw_prefix **v,
+                            size_t *n);
+int imp_prefix_add(struct natgw_prefix **v, size_t *n, const struct natgw_prefix *p);
+
+/*
+ * The target of SNAT/DNAT: "A", "A-B", "[A]", "A:P", "A-B:P-Q", "A:P-Q/BASE", "[A]:P", ":P" into
+ * the rule's to_* fields. 0 (a bad one sets the rule's why), -ENOMEM.
+ */
+int imp_nat_to_parse(struct imp_rule *r, const char *s);
+
+/* The tokens of a line: words split at blanks, "..." with \" and \\ kept as one word. */
+struct imp_tokens {
+        char **v;
+        size_t n;
+};
+void imp_tokens_done(struct imp_tokens *t);
+/* 0, -EINVAL (an unterminated quote), -ENOMEM. */
+int imp_tokenize(const char *line, struct imp_tokens *ret);
+
+/* "eth0" or "eth0+" (a wildcard, which natgwd does not have) into @ret; -EINVAL when too long. */
+int imp_ifname(const char *s, char ret[IFNAMSIZ]);
+
+/* "A/N", "A" (host), with A/N masked; "A/255.255.0.0" (iptables' old mask form) too. */
+int imp_prefix_parse(const char *s, struct natgw_prefix *ret);
+
+/* The rules an output entry came from (in the order they were met). */
+struct imp_origins {
+        const struct imp_rule **v;
+        size_t n, cap;
+};
+int imp_origins_add(struct imp_origins *o, const struct imp_rule *r);
+
+/* What the converter hands the printer: entries of the model, each with its origins. */
+struct imp_egress_item {
+        struct natgw_egress e;
+        struct imp_origins from;
+};
+struct imp_forward_item {
+        struct natgw_forward f;
+        struct imp_origins from;
+};
+struct imp_output {
+        struct imp_egress_item *egress;
+        size_t n_egress, cap_egress;
+        struct imp_forward_item *forwards;
+        size_t n_forwards, cap_forwards;
+};
+void imp_output_done(struct imp_output *o);
+void imp_egress_item_done(struct imp_egress_item *it);
+void imp_forward_item_done(struct imp_forward_item *it);
+
+/*
+ * The printer: groups the entries as natgwd groups them (one entry per target, tcp and udp of
+ * the same ports as tcp+udp, adjacent ports as ranges), names them, and prints the config.
+ * Entries that would still overlap in natgwd's sense are left out and reported.
+ */
+int imp_emit(struct imp_output *o, const char *name, const char *from_what, char **ret_text,
+             struct natgw_errors *problems);
+
+/*
+ * The converter: the NAT rules of @rs as natgwd entries, in config text (*ret_text); every rule
+ * left out in @problems (an error with its line and why), notes as warnings. @name names the
+ * input in @problems. @from_what says what the input was ("iptables-save", "nft").
+ */
+int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what, char **ret_text,
+                struct natgw_errors *problems);
+
+/*
+ * What natgwd cannot express yet but will: one reason each, so that the day the feature lands,
+ * its converter replaces exactly the rules that name it (NETMAP: netmap entries; filter FORWARD
+ * rules: egress allow lists and filter.forward).
+ */
+#define IMP_WHY_NETMAP_YET "NETMAP (1:1 NAT of a prefix): not expressible yet (natgwd has no netmap entries)"
+#define IMP_WHY_FILTER_YET                                                                  \
+        "filter table rule: not expressible yet (natgwd has no egress allow lists or " \
+        "filter.forward)"
+
+/* Readers: each fills @rs from @text; problems of rules outside the nat table go to @problems. */
+int imp_read_iptables(const char *text, const char *name, struct imp_ruleset *rs, struct natgw_errors *problems);
+int imp_read_nft(const char *text, const char *name, struct imp_ruleset *rs, struct natgw_errors *problems);
