@@ -191,8 +191,8 @@ static void layer_gateway(const struct natgw_diag_input *in, struct natgw_diag_r
 static void layer_client(const struct natgw_diag_input *in, int in_ifindex, struct natgw_diag_report *r) {
         const struct natgw_forward *f = in->forward;
         struct natgw_diag_layer *l = natgw_diag_layer_add(r, "client");
-        char a[INET6_ADDRSTRLEN], name[IFNAMSIZ];
-        struct natgw_rt_route rt;
+        char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], name[IFNAMSIZ];
+        struct natgw_rt_route rt, target;
 
         if (!in->has_from) {
                 natgw_diag_evidence(l, "no --from: allow_from %s", f->n_allow_from ? "not checked" : "is not set");
@@ -214,15 +214,28 @@ static void layer_client(const struct natgw_diag_input *in, int in_ifindex, stru
                 return;
         }
         natgw_diag_evidence(l, "%s is allowed%s", a, f->n_allow_from ? " by allow_from" : " (no allow_from)");
-        /* A client behind another interface than in_interface comes from the inside: its
-         * connection to the outside address needs reflection (NAT loopback). */
-        if (in_ifindex > 0 && natgw_rt_route_get(&in->from, NULL, 0, probe_deadline(), &rt) == 0 &&
-            rt.oif != in_ifindex && rt.type == RTN_UNICAST) {
-                natgw_diag_evidence(l, "%s is inside (reached by %s, not %s): its connections need reflection", a,
+        if (natgw_rt_route_get(&in->from, NULL, 0, probe_deadline(), &rt) < 0 || rt.type != RTN_UNICAST)
+                return;
+        /* This natgwd has no reflection (NAT loopback: the `reflection` key of DESIGN.md is not
+         * built yet), so it is off for every forward. A forward with in_interface matches only
+         * connections arriving there: a client behind another interface is not translated. */
+        if (in_ifindex > 0 && rt.oif != in_ifindex) {
+                natgw_diag_evidence(l, "%s is inside (reached by %s, not %s): its connections to the outside "
+                                    "address need reflection, which this natgwd does not do", a,
                                     natgw_rt_link_name(rt.oif, name), f->in_interface);
-                natgw_diag_evidence(l, "reflection is not checked: this natgwd has no reflection yet");
-                natgw_diag_mark(l, NATGW_DIAG_UNKNOWN, "from the inside, connect to %s directly",
+                natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED, "from the inside, connect to %s directly",
                                 fmt_addr(&f->to, a));
+                return;
+        }
+        /* Without in_interface the client is translated, but a target on the client's own link
+         * answers it directly, from its own address: the client drops that answer. Only a
+         * source NAT (reflection) would bring the reply back through the gateway. */
+        if (!f->in_interface[0] && natgw_rt_route_get(&f->to, NULL, 0, probe_deadline(), &target) == 0 &&
+            target.oif == rt.oif) {
+                natgw_diag_evidence(l, "%s and the target %s are both on %s: the target answers the client "
+                                    "directly and the client drops it; this natgwd does not reflect (source-NAT) it",
+                                    a, fmt_addr(&f->to, b), natgw_rt_link_name(rt.oif, name));
+                natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED, "from the inside, connect to %s directly", b);
         }
 }
 

@@ -35,7 +35,8 @@ forward = (
   { name = "cgn";    in_interface = "eth3"; proto = "tcp"; port = 8085; to = "192.168.1.66:80"; },
   { name = "down";   in_interface = "eth4"; proto = "tcp"; port = 8086; to = "192.168.1.66:80"; },
   { name = "nolink"; in_interface = "eth9"; proto = "tcp"; port = 8087; to = "192.168.1.66:80"; },
-  { name = "bypass"; in_interface = "eth0"; proto = "tcp"; port = 8088; to = "192.168.1.66:80"; }
+  { name = "bypass"; in_interface = "eth0"; proto = "tcp"; port = 8088; to = "192.168.1.66:80"; },
+  { name = "anyif";  proto = "tcp"; port = 8089; to = "192.168.1.66:80"; }
 );
 EOF
 
@@ -93,6 +94,15 @@ DIAG_HUMAN=0 diagnose_cause target-filtered fw
 DIAG_HUMAN=0 diagnose_cause target-unreachable gone
 diagnose_cause source-not-allowed only7 --from 198.51.100.8
 diagnose_cause ok only7 --from 198.51.100.7
+# An inside client (on the target's link, eth1): natgwd has no reflection. With in_interface the
+# forward does not match it at all; without, the target answers the client directly.
+diagnose_cause reflection-disabled web --from 192.168.1.10
+assert_match "192\.168\.1\.10 is inside \(reached by eth1, not eth0\)" \
+        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" "web: the client is inside"
+diagnose_cause reflection-disabled anyif --from 192.168.1.10
+assert_match "are both on eth1" "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" \
+        "anyif: client and target share eth1"
+diagnose_cause ok anyif --from 198.51.100.7
 diagnose_cause no-public-address cgn
 diagnose_cause interface-down down
 diagnose_cause interface-missing nolink
