@@ -85,6 +85,32 @@ assert_match "^peer=198\.51\.100\.7:[0-9]+ local=192\.168\.1\.66:80 proto=tcp$" 
 diagnose_cause ok web
 assert_eq ok "$(jq -r '.layers[] | select(.layer == "firewalls") | .status' <<<"$DIAG_OUT")" \
         "no other table on the gateway: the firewalls layer is ok"
+# Layer config reads the forward's map elements back: web's one element (eth0 . tcp . 8080).
+assert_match "its 1 map element\(s\) are in map fwd4_if: 1 of 1" \
+        "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" "web's map element is in the kernel"
+
+# The file edited and not reloaded: the elements cannot be checked against it, a warning and no
+# verdict of its own (web is still in force as it was).
+cp "$conf" "$LAB_TMP/diagnose.conf.saved"
+sed -i 's/port = 8080;/port = 8090;/' "$conf"
+diagnose_cause ok web
+assert_eq warn "$(jq -r '.layers[] | select(.layer == "config") | .status' <<<"$DIAG_OUT")" \
+        "an entry edited after the reload: layer config warns"
+assert_match "map elements not checked" "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" \
+        "an entry edited after the reload: its elements are not checked"
+cp "$LAB_TMP/diagnose.conf.saved" "$conf"
+
+# An element the kernel lacks: not-applied. Only where another process may change the table (the
+# owner flag of natgwd's table refuses it from kernel 6.9 on).
+if nsexec "$GW" nft delete element inet natgw fwd4_if '{ "eth0" . tcp . 8088 }' 2>/dev/null; then
+        diagnose_cause not-applied bypass
+        assert_match "map fwd4_if lacks 1 of its 1 element\(s\): tcp/8088" \
+                "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" \
+                "the missing element is named"
+        nsexec "$GW" nft add element inet natgw fwd4_if '{ "eth0" . tcp . 8088 : 192.168.1.66 . 80 }'
+else
+        info "the kernel refuses another process's change of table inet natgw (owner flag): no element deleted"
+fi
 diagnose_cause ok web --from 198.51.100.7
 assert_match "answered" "$(jq -r '.layers[] | select(.layer == "return-path") | .evidence[]' <<<"$DIAG_OUT")" \
         "the return path saw the answered connection"
