@@ -231,5 +231,6 @@ void natgw_diag_check_elements(const struct natgw_diag_input *in, struct natgw_d
                             k == -ENOENT ? " is not in the kernel and" : "", w.n - w.n_found, w.n, list,
                             w.n - w.n_found > shown ? ", ..." : "");
         natgw_diag_fail(l, NATGW_CAUSE_NOT_APPLIED,
-                        "the kernel and the config disagree: run `natgwctl reload` and read its errors");
+                        "the kernel and the config disagree: restart natgwd (`systemctl restart natgwd`), whose start "
+                        "replaces the table; a reload sends only what the file changed");
 }
