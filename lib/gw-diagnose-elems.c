@@ -167,6 +167,7 @@ static void on_restart(void *userdata) {
 static const struct natgw_forward *file_forward(const struct natgw_diag_input *in, struct natgw_diag_layer *l,
                                                 uint32_t *ret_entry) {
         const struct natgw_config *c = in->config;
+        size_t i;
 
         if (!c) {
                 natgw_diag_evidence(l, "map elements not checked: %s does not load here", in->config_path);
@@ -174,15 +175,15 @@ static const struct natgw_forward *file_forward(const struct natgw_diag_input *i
                                 "the file changed since natgwd loaded it and does not load: `natgwctl check`");
                 return NULL;
         }
-        for (size_t i = 0; i < c->n_forwards; i++)
-                if (streq(c->forwards[i].name, in->forward->name)) {
-                        if (!natgw_diag_forward_same(&c->forwards[i], in->forward))
-                                break;
-                        *ret_entry = (uint32_t)(c->n_egress + i);
-                        return &c->forwards[i];
-                }
-        natgw_diag_evidence(l, "map elements not checked: %s has entry %s otherwise than natgwd has it in force",
-                            in->config_path, in->forward->name);
+        for (i = 0; i < c->n_forwards && !streq(c->forwards[i].name, in->forward->name); i++)
+                ;
+        if (i < c->n_forwards && natgw_diag_forward_same(&c->forwards[i], in->forward)) {
+                *ret_entry = (uint32_t)(c->n_egress + i);
+                return &c->forwards[i];
+        }
+        natgw_diag_evidence(l, "map elements not checked: %s %s entry %s%s", in->config_path,
+                            i < c->n_forwards ? "has" : "no longer has", in->forward->name,
+                            i < c->n_forwards ? " otherwise than natgwd has it in force" : "");
         natgw_diag_mark(l, NATGW_DIAG_WARN,
                         "the file changed since the last reload: `natgwctl reload` puts it in force");
         return NULL;
