@@ -200,9 +200,21 @@ static int not_in_force(const struct natgwctl_diagnose_args *a, const char *name
         return output(a, &r);
 }
 
+/* The file natgwd has in force (`show`'s "config"), loaded here: into @ret, and returned; NULL
+ * when it does not load. */
+static const struct natgw_config *load_config_here(const json_t *path, struct natgw_config **ret) {
+        struct natgw_errors errors = {};
+
+        if (!json_is_string(path) || natgw_config_load_file(json_string_value(path), ret, &errors) < 0)
+                *ret = NULL;
+        natgw_errors_clear(&errors);
+        return *ret;
+}
+
 static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *name) {
         _cleanup_(json_decrefp) json_t *show = NULL, *status = NULL;
         _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
+        _cleanup_(natgw_config_freep) struct natgw_config *config = NULL;
         struct natgw_diag_input in = { .forward = &f, .connect_timeout = 2.0 };
         struct natgw_diag_watch w = {};
         struct natgw_diag_report r;
@@ -231,6 +243,7 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         }
         lr = json_object_get(status, "last_reload");
         in.config_path = json_string_value(json_object_get(show, "config")) ?: "?";
+        in.config = load_config_here(json_object_get(show, "config"), &config);
         in.generation = json_integer_value(json_object_get(status, "generation"));
         in.in_kernel = json_is_integer(json_object_get(e, "connections"));
         in.connections = json_integer_value(json_object_get(e, "connections"));
@@ -250,9 +263,7 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
 static int diagnose_egress(const struct natgwctl_diagnose_args *a) {
         _cleanup_(json_decrefp) json_t *show = NULL;
         _cleanup_(natgw_config_freep) struct natgw_config *config = NULL;
-        struct natgw_errors errors = {};
         struct natgw_diag_egress_input in = { .l4proto = IPPROTO_TCP };
-        const char *path;
         struct natgw_port_range port;
         struct natgw_diag_report r;
         int k;
@@ -286,11 +297,8 @@ static int diagnose_egress(const struct natgwctl_diagnose_args *a) {
         if (k != EXIT_OK)
                 return k;
         in.entries = json_object_get(show, "entries");
-        path = json_string_value(json_object_get(show, "config"));
         /* The allow lists are not in show: they are read from the file natgwd has in force. */
-        if (path && natgw_config_load_file(path, &config, &errors) == 0)
-                in.config = config;
-        natgw_errors_clear(&errors);
+        in.config = load_config_here(json_object_get(show, "config"), &config);
         natgw_diag_egress_run(&in, &r);
         return output(a, &r);
 }

@@ -35,10 +35,11 @@ static void layer_config(const struct natgw_diag_input *in, struct natgw_diag_re
 
         natgw_diag_evidence(l, "entry %s (line %u of %s) is in force, generation %lld", in->forward->name,
                             in->forward->line, in->config_path, in->generation);
-        if (in->in_kernel)
+        if (in->in_kernel) {
                 natgw_diag_evidence(l, "its counter is in table inet natgw: %lld connections, %lld bytes",
                                     in->connections, in->bytes);
-        else {
+                natgw_diag_check_elements(in, l);
+        } else {
                 natgw_diag_evidence(l, "table inet natgw has no counter for %s", in->forward->name);
                 natgw_diag_fail(l, NATGW_CAUSE_NOT_APPLIED,
                                 "the kernel lacks the entry: run `natgwctl reload` and read its errors");

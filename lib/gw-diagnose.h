@@ -149,6 +149,8 @@ struct natgw_diag_watch {
 struct natgw_diag_input {
         const struct natgw_forward *forward;
         const char *config_path;
+        /* That file as loaded here, for the map elements; NULL: it did not load. */
+        const struct natgw_config *config;
         long long generation;
         bool in_kernel;               /* natgwd read the entry's counter back from the kernel */
         long long connections, bytes;
@@ -161,6 +163,40 @@ struct natgw_diag_input {
 };
 
 struct natgw_nl;
+struct natgw_map;
+struct natgw_plan;
+struct natgw_nft_elem;
+
+/* One forward's elements in its plan map, as records (key, key end, data) sorted by memcmp, and
+ * which of them the kernel's map holds. */
+struct natgw_diag_elems {
+        const struct natgw_map *map;
+        size_t rec_len;
+        uint8_t *recs;
+        size_t n;
+        bool *found;
+        size_t n_found;
+};
+
+/**
+ * natgw_diag_elems_want() - the elements entry number @entry (egress entries first, then
+ * forwards) puts into its forward map of plan @p
+ * @ret: freed with natgw_diag_elems_clear()
+ *
+ * Pure. Return: 0; -ENOENT when the entry has none; -ENOMEM.
+ */
+int natgw_diag_elems_want(const struct natgw_plan *p, uint32_t entry, struct natgw_diag_elems *ret);
+void natgw_diag_elems_clear(struct natgw_diag_elems *w);
+/* Mark the records @e (a kernel element of the map) is, if any. Pure. */
+void natgw_diag_elems_see(struct natgw_diag_elems *w, const struct natgw_nft_elem *e);
+/* Forget what was seen (a dump starts again). */
+void natgw_diag_elems_restart(struct natgw_diag_elems *w);
+/* Record @i as "tcp/8080" or "tcp/8080 from 198.51.100.0" (allow_from). Pure. */
+void natgw_diag_elems_format(const struct natgw_diag_elems *w, size_t i, char *buf, size_t size);
+
+/* Whether @a and @b compile to the same elements: ports, protocols, target, in_interface,
+ * destination, allow_from. Pure. */
+bool natgw_diag_forward_same(const struct natgw_forward *a, const struct natgw_forward *b);
 
 /**
  * natgw_diag_watch() - read the trace of @in's forward for @seconds (natgwd has put the trace
@@ -172,6 +208,15 @@ struct natgw_nl;
  */
 int natgw_diag_watch(struct natgw_nl *nl, const struct natgw_diag_input *in, double seconds,
                      const volatile int *stop, struct natgw_diag_watch *ret);
+
+/**
+ * natgw_diag_check_elements() - layer config: whether the kernel's forward map holds every
+ * element @in->config compiles @in->forward to (exact key and data)
+ *
+ * Evidence in @l; fails not-applied when one is missing; a warning (never a failure) when the
+ * file does not load here or has the entry otherwise than natgwd has it in force.
+ */
+void natgw_diag_check_elements(const struct natgw_diag_input *in, struct natgw_diag_layer *l);
 
 /**
  * natgw_diag_run() - walk the layers of a forward: config, gateway, client, firewalls, target,

@@ -86,6 +86,69 @@ assert_match "^peer=198\.51\.100\.7:[0-9]+ local=192\.168\.1\.66:80 proto=tcp$" 
 diagnose_cause ok web
 assert_eq ok "$(jq -r '.layers[] | select(.layer == "firewalls") | .status' <<<"$DIAG_OUT")" \
         "no other table on the gateway: the firewalls layer is ok"
+# Layer config reads the forward's map elements back: web's one element (eth0 . tcp . 8080).
+assert_match "its 1 map element\(s\) are in map fwd4_if: 1 of 1" \
+        "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" "web's map element is in the kernel"
+
+# The file edited and not reloaded: the elements cannot be checked against it, a warning and no
+# verdict of its own (web is still in force as it was).
+cp "$conf" "$LAB_TMP/diagnose.conf.saved"
+sed -i 's/port = 8080;/port = 8090;/' "$conf"
+diagnose_cause ok web
+assert_eq warn "$(jq -r '.layers[] | select(.layer == "config") | .status' <<<"$DIAG_OUT")" \
+        "an entry edited after the reload: layer config warns"
+assert_match "map elements not checked" "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" \
+        "an entry edited after the reload: its elements are not checked"
+cp "$LAB_TMP/diagnose.conf.saved" "$conf"
+
+# nft_delete_as_natgwd SET KEY: DELSETELEM of one element (KEY in hex) of table inet natgw, sent
+# on natgwd's own netfilter sockets, taken with pidfd_getfd(): the owner flag refuses every other
+# process (kernel 6.9 on), so `nft delete element` cannot. Without NLM_F_ACK: only a refusal (on
+# the sockets that do not own the table) answers, and natgwd skips answers it did not ask for.
+nft_delete_as_natgwd() {
+        python3 - "$NATGWD_PID" "$@" <<'EOF2'
+import ctypes, os, re, socket, struct, sys
+pid, setname, key = int(sys.argv[1]), sys.argv[2], bytes.fromhex(sys.argv[3])
+def attr(t, v): return struct.pack("HH", 4 + len(v), t) + v + b"\0" * (-len(v) % 4)
+def nest(t, v): return attr(t | 0x8000, v)
+def msg(t, flags, seq, family, body): return struct.pack("IHHIIBBH", 20 + len(body), t, flags, seq, 0, family, 0, socket.htons(10)) + body
+elem = nest(1, nest(1, attr(1, key)))
+body = attr(1, b"natgw\0") + attr(2, setname.encode() + b"\0") + nest(3, elem)
+batch = msg(0x10, 1, 0x7ff00001, 0, b"") + msg((10 << 8) | 14, 1, 0x7ff00002, 1, body) + msg(0x11, 1, 0x7ff00003, 0, b"")
+inodes = {l.split()[-1] for l in open(f"/proc/{pid}/net/netlink").read().splitlines()[1:] if l.split()[1] == "12"}
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(pid)
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+    if not m or m.group(1) not in inodes:
+        continue
+    mine = libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+    if mine < 0:
+        sys.exit(f"pidfd_getfd: {os.strerror(ctypes.get_errno())}")
+    s = socket.socket(fileno=mine)
+    s.sendto(batch, (0, 0))
+    s.detach()
+    os.close(mine)
+EOF2
+}
+
+# An element the kernel lacks: not-applied, and the element is named. The element of bypass
+# (eth0 . tcp . 8088 -> 192.168.1.66 . 80) is taken out of map fwd4_if. natgwd does not know:
+# a reload would send only what the file changed.
+bypass_key=65746830000000000000000000000000060000001f980000  # "eth0", 16 bytes . 6 . 8088
+nft_delete_as_natgwd fwd4_if "$bypass_key"
+if nsexec "$GW" nft list map inet natgw fwd4_if | grep -q 8088; then
+        fail "the element of bypass could not be taken out of map fwd4_if"
+fi
+diagnose_cause not-applied bypass
+assert_match "map fwd4_if lacks 1 of its 1 element\(s\): tcp/8088" \
+        "$(jq -r '.layers[] | select(.layer == "config") | .evidence[]' <<<"$DIAG_OUT")" "the missing element is named"
+assert_match "restart natgwd" "$(jq -r .verdict.fix <<<"$DIAG_OUT")" "the fix is a restart (a reload sends only what the file changed)"
+# The fix as given: natgwd's start replaces the table, with every element.
+stop_natgwd
+start_natgwd "$conf"
+diagnose_cause ok bypass
+
 diagnose_cause ok web --from 198.51.100.7
 assert_match "answered" "$(jq -r '.layers[] | select(.layer == "return-path") | .evidence[]' <<<"$DIAG_OUT")" \
         "the return path saw the answered connection"

@@ -14,6 +14,8 @@
 #include "conf.h"
 #include "gw-diagnose.h"
 #include "gw-json.h"
+#include "nft-elems.h"
+#include "nft-plan.h"
 #include "util.h"
 
 #include "conf-test.h"
@@ -150,6 +152,10 @@ static void test_forward_roundtrip(void **state) {
                 assert_int_equal(got.n_allow_from, want->n_allow_from);
                 for (size_t k = 0; k < want->n_allow_from; k++)
                         assert_int_equal(natgw_prefix_cmp(&got.allow_from[k], &want->allow_from[k]), 0);
+                /* What the element check compares: the entry in force is the file's. */
+                assert_true(natgw_diag_forward_same(&got, want));
+                got.ports[0].hi++;
+                assert_false(natgw_diag_forward_same(&got, want));
                 natgw_diag_forward_clear(&got);
         }
 
@@ -254,6 +260,102 @@ static void test_egress_match(void **state) {
         json_decref(show);
 }
 
+/* A kernel element of a forward map, written byte by byte from nftables' layout (each field
+ * padded to 4 bytes; iifname 16 bytes; port in network order), not by the compiler. */
+struct kelem {
+        uint8_t key[32], key_end[32], data[8];
+        struct natgw_nft_elem e;
+};
+
+static void kelem_init(struct kelem *k, uint8_t proto, uint16_t port, const uint8_t *src_lo, const uint8_t *src_hi,
+                       const uint8_t to[4], uint16_t to_port) {
+        size_t off = 0;
+
+        *k = (struct kelem){};
+        memcpy(k->key, "eth0", 4);
+        off = 16;
+        if (src_lo) {
+                memcpy(k->key + off, src_lo, 4);
+                memcpy(k->key_end, k->key, off);
+                memcpy(k->key_end + off, src_hi, 4);
+                off += 4;
+        }
+        k->key[off] = proto;
+        k->key[off + 4] = (uint8_t)(port >> 8);
+        k->key[off + 5] = (uint8_t)port;
+        if (src_lo)
+                memcpy(k->key_end + off, k->key + off, 8);
+        memcpy(k->data, to, 4);
+        k->data[4] = (uint8_t)(to_port >> 8);
+        k->data[5] = (uint8_t)to_port;
+        k->e = (struct natgw_nft_elem){ .key = k->key, .key_len = off + 8, .data = k->data, .data_len = 8,
+                                        .key_end = src_lo ? k->key_end : NULL, .key_end_len = src_lo ? off + 8 : 0 };
+}
+
+/* The element check: which of a forward's elements the kernel's map holds, byte for byte. */
+static void test_elems(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"
+                "masquerade = ( { name = \"lan\"; source = \"192.168.1.0/24\"; out_interface = \"eth0\"; } );\n"
+                "forward = (\n"
+                "  { name = \"web\"; in_interface = \"eth0\"; proto = \"tcp+udp\"; port = \"8080-8081\"; to = \"192.168.1.66:80\"; },\n"
+                "  { name = \"ssh\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 2222; to = \"192.168.1.67:22\"; },\n"
+                "  { name = \"only\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 443; to = \"192.168.1.68\";\n"
+                "    allow_from = [ \"198.51.100.0/24\" ]; }\n"
+                ");\n");
+        static const uint8_t t66[4] = { 192, 168, 1, 66 }, t67[4] = { 192, 168, 1, 67 }, t68[4] = { 192, 168, 1, 68 };
+        static const uint8_t lo[4] = { 198, 51, 100, 0 }, hi[4] = { 198, 51, 100, 255 };
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        struct natgw_errors errors = {};
+        struct natgw_diag_elems w = {};
+        struct kelem k;
+        char buf[64];
+
+        assert_int_equal(natgw_plan_build(c, &p, &errors), 0);
+        /* web is entry 1 (egress first): 2 protocols x 2 ports in map fwd4_if. */
+        assert_int_equal(natgw_diag_elems_want(p, 1, &w), 0);
+        assert_string_equal(w.map->name, "fwd4_if");
+        assert_int_equal(w.n, 4);
+        kelem_init(&k, IPPROTO_TCP, 8080, NULL, NULL, t66, 80);
+        natgw_diag_elems_see(&w, &k.e);
+        natgw_diag_elems_see(&w, &k.e); /* seen twice, counted once */
+        kelem_init(&k, IPPROTO_TCP, 8081, NULL, NULL, t66, 80);
+        natgw_diag_elems_see(&w, &k.e);
+        kelem_init(&k, IPPROTO_UDP, 8080, NULL, NULL, t66, 80);
+        natgw_diag_elems_see(&w, &k.e);
+        /* udp/8081 with another target is not the config's element; ssh's is not web's. */
+        kelem_init(&k, IPPROTO_UDP, 8081, NULL, NULL, t67, 80);
+        natgw_diag_elems_see(&w, &k.e);
+        kelem_init(&k, IPPROTO_TCP, 2222, NULL, NULL, t67, 22);
+        natgw_diag_elems_see(&w, &k.e);
+        assert_int_equal(w.n_found, 3);
+        for (size_t i = 0; i < w.n; i++)
+                if (!w.found[i]) {
+                        natgw_diag_elems_format(&w, i, buf, sizeof(buf));
+                        assert_string_equal(buf, "udp/8081");
+                }
+        natgw_diag_elems_restart(&w);
+        assert_int_equal(w.n_found, 0);
+        natgw_diag_elems_clear(&w);
+
+        /* only: an interval map, the client prefix as key and key end. */
+        assert_int_equal(natgw_diag_elems_want(p, 3, &w), 0);
+        assert_string_equal(w.map->name, "fwd4_if_src");
+        assert_int_equal(w.n, 1);
+        kelem_init(&k, IPPROTO_TCP, 443, lo, lo, t68, 443);
+        natgw_diag_elems_see(&w, &k.e); /* a narrower interval is another element */
+        assert_int_equal(w.n_found, 0);
+        natgw_diag_elems_format(&w, 0, buf, sizeof(buf));
+        assert_string_equal(buf, "tcp/443 from 198.51.100.0");
+        kelem_init(&k, IPPROTO_TCP, 443, lo, hi, t68, 443);
+        natgw_diag_elems_see(&w, &k.e);
+        assert_int_equal(w.n_found, 1);
+        natgw_diag_elems_clear(&w);
+
+        /* The egress entry has no forward map element. */
+        assert_int_equal(natgw_diag_elems_want(p, 0, &w), -ENOENT);
+}
+
 static void test_parse_addr_port(void **state) {
         struct natgw_addr a;
         struct natgw_port_range p;
@@ -284,6 +386,7 @@ int main(void) {
                 cmocka_unit_test(test_forward_bad),
                 cmocka_unit_test(test_egress_match),
                 cmocka_unit_test(test_parse_addr_port),
+                cmocka_unit_test(test_elems),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
