@@ -7,8 +7,8 @@
 #include "conf-ctx.h"
 #include "util.h"
 
-static void report(struct natgw_conf_ctx *ctx, enum natgw_severity severity, const config_setting_t *s,
-                   const char *fmt, va_list ap) {
+_printf_(4, 0) static void report(struct natgw_conf_ctx *ctx, enum natgw_severity severity,
+                                  const config_setting_t *s, const char *fmt, va_list ap) {
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? config_setting_source_line(s) : 0;
         bool label;

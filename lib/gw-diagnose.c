@@ -43,7 +43,7 @@ struct natgw_diag_layer *natgw_diag_layer_add(struct natgw_diag_report *r, const
 
 /* @fmt formatted into @buf, cut to @size. vasprintf(), not vsnprintf(): clang's analyzer takes
  * the va_list for uninitialized in the latter. */
-static void text_vset(char *buf, size_t size, const char *fmt, va_list ap) {
+_printf_(3, 0) static void text_vset(char *buf, size_t size, const char *fmt, va_list ap) {
         _cleanup_(freep) char *s = NULL;
 
         if (vasprintf(&s, fmt, ap) < 0)
