@@ -79,6 +79,8 @@ static int item_cmp(const void *a, const void *b) {
 static void dedup(struct learn *l) {
         size_t k = 0;
 
+        if (l->n == 0) /* l->v may be NULL: no qsort() of it */
+                return;
         qsort(l->v, l->n, sizeof(*l->v), item_cmp);
         for (size_t i = 0; i < l->n; i++)
                 if (i == 0 || item_cmp(&l->v[i - 1], &l->v[i]) != 0)

@@ -59,7 +59,8 @@ int natgw_conf_dropin_list(const char *dir, char ***ret, size_t *ret_n) {
         }
         if (errno)
                 return -errno;
-        qsort(v, n, sizeof(*v), name_cmp);
+        if (n > 1) /* v is NULL for an empty directory */
+                qsort(v, n, sizeof(*v), name_cmp);
         *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;

@@ -159,7 +159,8 @@ int natgw_learn_propose(const struct natgw_learn_flow *flows, size_t n, struct n
                 free(v);
                 return -ENOMEM;
         }
-        memcpy(f, flows, n * sizeof(*f));
+        if (n > 0) /* flows may be NULL then */
+                memcpy(f, flows, n * sizeof(*f));
         qsort(f, n, sizeof(*f), flow_cmp);
         for (size_t a = 0, b; a < n && r >= 0; a = b) {
                 struct natgw_learn_rule *x = &v[nv++];
