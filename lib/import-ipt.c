@@ -119,6 +119,9 @@ static int target_set(struct ipt_reader *rd, struct imp_rule *r, const char *t, 
                 { "ACCEPT", IMP_T_ACCEPT },
         };
 
+        /* iptables refuses a second -j/-g ("multiple -j flags not allowed"), and so does the import. */
+        if (r->target != IMP_T_NONE || r->jump)
+                return imp_rule_fail(r, "a second target %s: a rule has one -j or -g", t);
         if (go) {
                 r->target = IMP_T_GOTO;
                 r->jump = strdup(t);

@@ -309,14 +309,16 @@ static void test_odd_rules(void **state) {
                 "-A POSTROUTING -s 10.0.0.0/255.255.0.0 -o eth0 -j MASQUERADE\n"
                 "-A POSTROUTING -s 10.5.0.0/16 -o ens\xc3\xa9 -j MASQUERADE\n"     /* 16: a name from it must still be valid */
                 "-A POSTROUTING -s 10.6.0.0/16 -o a\x01b -j MASQUERADE\n"           /* 17 */
+                "-A POSTROUTING -s 10.7.0.0/16 -o eth0 -j SNAT -j MASQUERADE\n"    /* 18: iptables refuses two -j */
                 "COMMIT\n";
         _cleanup_(run_done) struct run x;
 
         run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
-        assert_int_equal(x.r, 10);
+        assert_int_equal(x.r, 11);
         for (unsigned line = 6; line <= 14; line++)
                 assert_non_null(problem(&x, line, false));
         assert_non_null(problem(&x, 17, false));
+        assert_non_null(strstr(problem(&x, 18, false), "second target"));
         assert_int_equal(x.c->n_egress, 2);
         /* The old mask form of iptables-save is a prefix. */
         assert_prefix(&x.c->egress[0].sources[0], "10.0.0.0/16");
