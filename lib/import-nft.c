@@ -162,9 +162,16 @@ static const char *word(const struct imp_tokens *t, size_t i) {
 
 /* A verdict or NAT statement at t->v[*i]; 1 when it was one. */
 static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp_tokens *t, size_t *i) {
+        static const char *const verdicts[] = { "masquerade", "snat", "dnat", "redirect", "jump", "goto",
+                                                "return", "accept", "drop", "reject" };
         struct imp_rule *r = x->r;
         const char *w = t->v[*i];
 
+        /* nft refuses a statement after a verdict; a dump never holds two. */
+        if (r->target != IMP_T_NONE || r->jump)
+                for (size_t k = 0; k < ELEMENTSOF(verdicts); k++)
+                        if (streq(w, verdicts[k]))
+                                return imp_rule_fail(r, "a second verdict \"%s\": a rule has one", w);
         if (streq(w, "masquerade") || streq(w, "snat") || streq(w, "dnat") || streq(w, "redirect")) {
                 const char *verb = w;
 

@@ -421,6 +421,23 @@ static void test_nft_malformed(void **state) {
         }
 }
 
+/* A rule with two verdicts is left out with its reason; nothing leaks (fuzz-import found it). */
+static void test_nft_two_verdicts(void **state) {
+        static const char dump[] = "table ip nat {\n\tchain prerouting {\n"
+                "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+                "\t\tjump a jump b\n"                                      /* 4 */
+                "\t\ttcp dport 80 dnat to 10.0.0.1 accept\n"               /* 5 */
+                "\t\ttcp dport 81 dnat to 10.0.0.2\n"                      /* 6 */
+                "\t}\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_NFT);
+        assert_int_equal(x.r, 2);
+        assert_non_null(strstr(problem(&x, 4, false), "second verdict"));
+        assert_non_null(strstr(problem(&x, 5, false), "second verdict"));
+        assert_int_equal(x.c->n_forwards, 1);
+}
+
 /* Jumps that loop are reported; jumps that expand without end stop the import, quickly. */
 static void test_jump_loops(void **state) {
         static const char loop[] = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n"
@@ -472,6 +489,7 @@ int main(void) {
                 cmocka_unit_test(test_nft_home),
                 cmocka_unit_test(test_nft_inet),
                 cmocka_unit_test(test_nft_malformed),
+                cmocka_unit_test(test_nft_two_verdicts),
                 cmocka_unit_test(test_jump_loops),
         };
 
