@@ -604,36 +604,61 @@ static const struct natgw_forward *dnat_stale(const struct natgw_ct_stale *s, co
         return d.found;
 }
 
-/* The old egress entry whose translation of @e the new config no longer makes, or NULL. */
-static const struct natgw_egress *snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        const struct natgw_egress *explained = NULL;
-        u128 a;
+/* Visits, for each out_interface of @here in @e's family, the entry most specific for @e's source
+ * there and the one on the same interface in @there (or NULL), until @visit returns true. */
+static void eg_pairs(const struct eg_index *here, const struct eg_index *there, const struct natgw_ct_entry *e,
+                     bool (*visit)(const struct eg_item *h, const struct eg_item *t, const struct natgw_ct_entry *e,
+                                   void *userdata),
+                     void *userdata) {
+        u128 a = natgw_addr_to_u128(&e->orig_src);
 
-        if (!s->egress_changed || !e->src_nat || natgw_addr_cmp(&e->reply_dst, &e->orig_src) == 0)
-                return NULL;
         /* Each out_interface has its own most specific entry: the cost is one lookup per
-         * out_interface of the old config. */
-        a = natgw_addr_to_u128(&e->orig_src);
-        for (size_t i = 0; i < s->old_eg.n_groups; i++) {
-                const struct eg_group *g = &s->old_eg.groups[i], *ng;
-                const struct eg_item *old, *new;
+         * out_interface. */
+        for (size_t i = 0; i < here->n_groups; i++) {
+                const struct eg_group *g = &here->groups[i], *tg;
+                const struct eg_item *h, *t;
 
                 if (g->family != e->family)
                         continue;
-                old = eg_most_specific(&s->old_eg, g, a);
-                if (!old || !egress_translates(old->e, e))
+                h = eg_most_specific(here, g, a);
+                if (!h)
                         continue;
-                if (!explained)
-                        explained = old->e;
-                ng = eg_group_find(&s->new_eg, g->family, g->ifname);
-                new = ng ? eg_most_specific(&s->new_eg, ng, a) : NULL;
-                if (!new)
-                        continue;
-                if (new->e->kind == NATGW_EGRESS_SNAT ? egress_translates(new->e, e)
-                                                      : old->e->kind == NATGW_EGRESS_MASQUERADE)
-                        return NULL;
+                tg = eg_group_find(there, g->family, g->ifname);
+                t = tg ? eg_most_specific(there, tg, a) : NULL;
+                if (visit(h, t, e, userdata))
+                        return;
         }
-        return explained;
+}
+
+struct eg_search {
+        const struct natgw_egress *found;
+};
+
+static bool stale_visit(const struct eg_item *old, const struct eg_item *new, const struct natgw_ct_entry *e,
+                        void *userdata) {
+        struct eg_search *d = userdata;
+
+        if (!egress_translates(old->e, e))
+                return false;
+        if (!d->found)
+                d->found = old->e;
+        if (new && (new->e->kind == NATGW_EGRESS_SNAT ? egress_translates(new->e, e)
+                                                       : old->e->kind == NATGW_EGRESS_MASQUERADE)) {
+                /* The new config makes the same translation on this interface: not stale. */
+                d->found = NULL;
+                return true;
+        }
+        return false;
+}
+
+/* The old egress entry whose translation of @e the new config no longer makes, or NULL. */
+static const struct natgw_egress *snat_stale(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
+        struct eg_search d = {};
+
+        if (!s->egress_changed || !e->src_nat || natgw_addr_cmp(&e->reply_dst, &e->orig_src) == 0)
+                return NULL;
+        eg_pairs(&s->old_eg, &s->new_eg, e, stale_visit, &d);
+        return d.found;
 }
 
 static bool dnat_visit_new(const struct natgw_forward *g, const struct natgw_ct_entry *e, void *userdata) {
@@ -661,55 +686,48 @@ static const struct natgw_forward *dnat_taken(const struct natgw_ct_stale *s, co
         return d.found;
 }
 
+static bool taken_visit(const struct eg_item *new, const struct eg_item *old, const struct natgw_ct_entry *e,
+                        void *userdata) {
+        struct eg_search *d = userdata;
+
+        /* An old entry on that interface would have translated the flow had it left there. */
+        if (old)
+                return false;
+        d->found = new->e;
+        return true;
+}
+
 /* The new egress entry that now translates the flow @e, which left untranslated, or NULL. */
 static const struct natgw_egress *snat_taken(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        u128 a;
+        struct eg_search d = {};
 
         if (!s->egress_added || (e->src_nat && natgw_addr_cmp(&e->reply_dst, &e->orig_src) != 0))
                 return NULL;
-        a = natgw_addr_to_u128(&e->orig_src);
-        for (size_t i = 0; i < s->new_eg.n_groups; i++) {
-                const struct eg_group *g = &s->new_eg.groups[i], *og;
-                const struct eg_item *new;
+        eg_pairs(&s->new_eg, &s->old_eg, e, taken_visit, &d);
+        return d.found;
+}
 
-                if (g->family != e->family)
-                        continue;
-                new = eg_most_specific(&s->new_eg, g, a);
-                if (!new)
-                        continue;
-                /* An old entry on that interface would have translated the flow had it left there. */
-                og = eg_group_find(&s->old_eg, g->family, g->ifname);
-                if (og && eg_most_specific(&s->old_eg, og, a))
-                        continue;
-                return new->e;
-        }
-        return NULL;
+static bool denied_visit(const struct eg_item *new, const struct eg_item *old, const struct natgw_ct_entry *e,
+                         void *userdata) {
+        struct eg_search *d = userdata;
+
+        if (!new->e->has_allow || natgw_egress_allows(new->e, e->l4proto, &e->orig_dst, e->orig_dport))
+                return false;
+        /* The flow left by this interface if the old entry there made its translation. */
+        if (!old || !egress_translates(old->e, e))
+                return false;
+        d->found = new->e;
+        return true;
 }
 
 /* The new egress entry whose allow list now denies the flow @e, translated by an old one. */
 static const struct natgw_egress *snat_denied(const struct natgw_ct_stale *s, const struct natgw_ct_entry *e) {
-        u128 a;
+        struct eg_search d = {};
 
         if (!s->allow_changed || !e->src_nat || natgw_addr_cmp(&e->reply_dst, &e->orig_src) == 0)
                 return NULL;
-        a = natgw_addr_to_u128(&e->orig_src);
-        for (size_t i = 0; i < s->new_eg.n_groups; i++) {
-                const struct eg_group *g = &s->new_eg.groups[i], *og;
-                const struct eg_item *new, *old;
-
-                if (g->family != e->family)
-                        continue;
-                new = eg_most_specific(&s->new_eg, g, a);
-                if (!new || !new->e->has_allow ||
-                    natgw_egress_allows(new->e, e->l4proto, &e->orig_dst, e->orig_dport))
-                        continue;
-                /* The flow left by this interface if the old entry there made its translation. */
-                og = eg_group_find(&s->old_eg, g->family, g->ifname);
-                old = og ? eg_most_specific(&s->old_eg, og, a) : NULL;
-                if (old && egress_translates(old->e, e))
-                        return new->e;
-        }
-        return NULL;
+        eg_pairs(&s->new_eg, &s->old_eg, e, denied_visit, &d);
+        return d.found;
 }
 
 /* A TCP connection that is (or may be) open: deleting its entry would reset it. */
