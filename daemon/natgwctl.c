@@ -63,21 +63,24 @@ static void help(void) {
                NATGW_CTL_SOCKET_DEFAULT, NATGW_CTL_TOP_DEFAULT);
 }
 
+/* The global options; command_index() reads which take a value from here too. */
+static const struct option options[] = {
+        { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
+        { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
+        { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+        { "kernel", no_argument, NULL, 'k' },
+        { "from", required_argument, NULL, 'f' },   { "watch", required_argument, NULL, 'w' },
+        { "egress", required_argument, NULL, 'e' }, { "to", required_argument, NULL, 't' },
+        { "proto", required_argument, NULL, 'p' },  {},
+};
+static const char short_options[] = "S:jn:T:kVh";
+
 static int parse_argv(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "socket", required_argument, NULL, 'S' }, { "json", no_argument, NULL, 'j' },
-                { "top", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 'T' },
-                { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
-                { "kernel", no_argument, NULL, 'k' },
-                { "from", required_argument, NULL, 'f' },   { "watch", required_argument, NULL, 'w' },
-                { "egress", required_argument, NULL, 'e' }, { "to", required_argument, NULL, 't' },
-                { "proto", required_argument, NULL, 'p' },  {},
-        };
         char *end;
         long n;
         int c;
 
-        while ((c = getopt_long(argc, argv, "S:jn:T:kVh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, short_options, options, NULL)) >= 0)
                 switch (c) {
                 case 'S':
                         arg_socket = optarg;
@@ -548,16 +551,17 @@ static int call(enum natgw_ctl_command cmd, const char *config) {
 
 /* Where the command starts: the first argument that is neither an option nor an option's value. */
 static int command_index(int argc, char *argv[]) {
-        static const char *const with_value[] = { "--socket", "--top", "--timeout", "--from", "--watch",
-                                                  "--egress", "--to", "--proto", NULL };
-
         for (int i = 1; i < argc; i++) {
-                bool value = argv[i][0] == '-' && argv[i][1] && !argv[i][2] && strchr("SnT", argv[i][1]);
+                const char *a = argv[i], *sh;
+                bool value = false;
 
-                if (argv[i][0] != '-')
+                if (a[0] != '-')
                         return i;
-                for (const char *const *o = with_value; *o && !value; o++)
-                        value = streq(argv[i], *o);
+                if (a[1] == '-') {
+                        for (const struct option *o = options; o->name && !value; o++)
+                                value = o->has_arg == required_argument && streq(a + 2, o->name);
+                } else if (a[1] && !a[2] && (sh = strchr(short_options, a[1])))
+                        value = sh[1] == ':';
                 if (value)
                         i++;
         }
