@@ -46,57 +46,74 @@ const struct natgw_conf_file *natgw_conf_cache_find(const struct natgw_config *o
         return NULL;
 }
 
-/* A copy of @n elements of @size bytes at @src; NULL for none, or when out of memory. */
-static void *dup_array(const void *src, size_t n, size_t size) {
-        void *copy = n ? malloc(n * size) : NULL;
-
-        if (copy)
-                memcpy(copy, src, n * size);
-        return copy;
+/* Where @file is among @c's files, from the cursor *@k on (the entries of one section come in
+ * file order, so the cursor mostly stays or moves on); -1: not found. */
+static ssize_t file_index(const struct natgw_config *c, const char *file, size_t *k) {
+        for (size_t n = 0; n < c->n_files; n++, *k = (*k + 1) % c->n_files)
+                if (c->files[*k].path == file)
+                        return (ssize_t)*k;
+        return -1;
 }
 
-/* A deep copy: every array the entry owns (natgw_egress_done() frees the same ones, also of
- * a copy made halfway: what it does not own yet is NULL). */
-static int egress_copy(const struct natgw_egress *e, const char *file, struct natgw_egress *ret) {
-        struct natgw_egress x = *e;
-        bool ok;
+/* natgw_conf_add_name() of @e (its name and line) in the file @file of @c. */
+static int add_name(struct natgw_conf_ctx *ctx, const struct natgw_config *c, const char *file, const char *name,
+                    unsigned line, size_t *k) {
+        ssize_t f = file_index(c, file, k);
 
-        x.file = file;
-        x.name = strdup(e->name);
-        x.sources = dup_array(e->sources, e->n_sources, sizeof(*e->sources));
-        x.allow = e->n_allow ? calloc(e->n_allow, sizeof(*x.allow)) : NULL;
-        x.n_allow = x.allow ? e->n_allow : 0;
-        ok = x.name && (x.sources || !e->n_sources) && (x.allow || !e->n_allow);
-        for (size_t i = 0; i < x.n_allow; i++) {
-                const struct natgw_allow *a = &e->allow[i];
-
-                x.allow[i] = *a;
-                x.allow[i].to = dup_array(a->to, a->n_to, sizeof(*a->to));
-                x.allow[i].ports = dup_array(a->ports, a->n_ports, sizeof(*a->ports));
-                ok = ok && (x.allow[i].to || !a->n_to) && (x.allow[i].ports || !a->n_ports);
-        }
-        if (!ok) {
-                natgw_egress_done(&x);
-                return -ENOMEM;
-        }
-        *ret = x;
-        return 0;
+        ctx->file = f >= 0 ? c->files[f].path : c->path;
+        ctx->rank = f >= 0 ? (unsigned)f : 0;
+        return natgw_conf_add_name(ctx, name, line);
 }
 
-/* As egress_copy(), as natgw_forward_done() frees. */
-static int forward_copy(const struct natgw_forward *f, const char *file, struct natgw_forward *ret) {
-        struct natgw_forward x = *f;
+int natgw_conf_cache_add_names(struct natgw_conf_ctx *ctx, const struct natgw_config *c) {
+        const char *file = ctx->file;
+        unsigned rank = ctx->rank;
+        size_t k = 0;
+        int r = 0;
 
-        x.file = file;
-        x.name = strdup(f->name);
-        x.ports = dup_array(f->ports, f->n_ports, sizeof(*f->ports));
-        x.allow_from = dup_array(f->allow_from, f->n_allow_from, sizeof(*f->allow_from));
-        if (!x.name || (f->n_ports && !x.ports) || (f->n_allow_from && !x.allow_from)) {
-                natgw_forward_done(&x);
-                return -ENOMEM;
+        for (size_t i = 0; i < c->n_egress && r >= 0; i++)
+                if (c->egress[i].borrowed)
+                        r = add_name(ctx, c, c->egress[i].file, c->egress[i].name, c->egress[i].line, &k);
+        for (size_t i = 0; i < c->n_forwards && r >= 0; i++)
+                if (c->forwards[i].borrowed)
+                        r = add_name(ctx, c, c->forwards[i].file, c->forwards[i].name, c->forwards[i].line, &k);
+        ctx->file = file;
+        ctx->rank = rank;
+        return r;
+}
+
+void natgw_config_take_entries(struct natgw_config *c, struct natgw_config *old) {
+        size_t k = 1;
+
+        for (size_t i = 0; i < c->n_egress; i++)
+                c->egress[i].borrowed = false;
+        for (size_t i = 0; i < c->n_forwards; i++)
+                c->forwards[i].borrowed = false;
+        if (!old)
+                return;
+        /* Drop-ins are in name order in both (paths in one directory sort as names do). */
+        for (size_t i = 1; i < c->n_files; i++) {
+                if (!c->files[i].cached)
+                        continue;
+                while (k < old->n_files && strcmp(old->files[k].path, c->files[i].path) < 0)
+                        k++;
+                if (k < old->n_files && streq(old->files[k].path, c->files[i].path))
+                        old->files[k].lent = true;
         }
-        *ret = x;
-        return 0;
+        k = 0;
+        for (size_t i = 0; i < old->n_egress; i++) {
+                ssize_t f = file_index(old, old->egress[i].file, &k);
+
+                if (f >= 0 && old->files[f].lent)
+                        old->egress[i].borrowed = true;
+        }
+        k = 0;
+        for (size_t i = 0; i < old->n_forwards; i++) {
+                ssize_t f = file_index(old, old->forwards[i].file, &k);
+
+                if (f >= 0 && old->files[f].lent)
+                        old->forwards[i].borrowed = true;
+        }
 }
 
 int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
@@ -106,28 +123,25 @@ int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config 
         size_t n = fwd ? old->n_forwards : old->n_egress;
 
         for (size_t i = 0; i < n; i++) {
-                const char *name;
-                unsigned line;
-
                 if (fwd) {
                         if (old->forwards[i].file != old_path)
                                 continue;
-                        if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0 ||
-                            forward_copy(&old->forwards[i], file, &c->forwards[c->n_forwards]) < 0)
+                        if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
                                 return -ENOMEM;
-                        name = c->forwards[c->n_forwards].name;
-                        line = c->forwards[c->n_forwards++].line;
+                        c->forwards[c->n_forwards] = old->forwards[i];
+                        c->forwards[c->n_forwards].file = file;
+                        c->forwards[c->n_forwards].borrowed = true;
+                        c->n_forwards++;
                 } else {
                         if (old->egress[i].kind != kind || old->egress[i].file != old_path)
                                 continue;
-                        if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0 ||
-                            egress_copy(&old->egress[i], file, &c->egress[c->n_egress]) < 0)
+                        if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
                                 return -ENOMEM;
-                        name = c->egress[c->n_egress].name;
-                        line = c->egress[c->n_egress++].line;
+                        c->egress[c->n_egress] = old->egress[i];
+                        c->egress[c->n_egress].file = file;
+                        c->egress[c->n_egress].borrowed = true;
+                        c->n_egress++;
                 }
-                if (natgw_conf_add_name(ctx, name, line) < 0)
-                        return -ENOMEM;
         }
         return 0;
 }

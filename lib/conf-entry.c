@@ -25,6 +25,10 @@ static const char *const forward_keys[] = {
 };
 
 void natgw_egress_done(struct natgw_egress *e) {
+        if (e->borrowed) {
+                *e = (struct natgw_egress) {};
+                return;
+        }
         free(e->name);
         free(e->sources);
         natgw_allow_done(e);
@@ -32,6 +36,10 @@ void natgw_egress_done(struct natgw_egress *e) {
 }
 
 void natgw_forward_done(struct natgw_forward *f) {
+        if (f->borrowed) {
+                *f = (struct natgw_forward) {};
+                return;
+        }
         free(f->name);
         free(f->ports);
         free(f->allow_from);

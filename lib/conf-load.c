@@ -529,6 +529,8 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         src->cached[k] = was->path;
                         f = &c->files[c->n_files];
                         *f = *was;
+                        f->lent = false;
+                        f->cached = true;
                         f->path = TAKE_PTR(path);
                         c->texts[c->n_files++] = NULL;
                         continue;
@@ -549,6 +551,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                  * force was made of: not parsed again either. */
                 if (was && memcmp(was->sha256, f->sha256, sizeof(f->sha256)) == 0) {
                         src->cached[k] = was->path;
+                        f->cached = true;
                         f->path = TAKE_PTR(path);
                         continue;
                 }
@@ -601,6 +604,12 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                         ctx->file = c->files[i].path;
                         check_dropin_keys(ctx, config_root_setting(&src->cfg[i]));
                 }
+        /* Room for the copies of the config in force at once: grown one by one, the arrays of
+         * 50,000 entries would be copied again and again. */
+        if (src->old && (GROW(c->forwards, ctx->cap_forwards, src->old->n_forwards) < 0 ||
+                         GROW(c->egress, ctx->cap_egress, src->old->n_egress) < 0 ||
+                         GROW(ctx->names, ctx->cap_names, src->old->n_forwards + src->old->n_egress) < 0))
+                return -ENOMEM;
         for (const char *const *key = sections; *key && ctx->r >= 0; key++)
                 for (size_t i = 0; i < src->n; i++) {
                         ctx->file = c->files[i].path;
@@ -616,6 +625,13 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
         if (ctx->r < 0)
                 return ctx->r;
 
+        /* With a config in force, only the entries of files read again can conflict with anything
+         * (see there); else, or for the errors, all entries are checked. */
+        if (src->old && ctx->n_errors == 0 && natgw_config_validate_changed(c) == 0)
+                return 0;
+        r = natgw_conf_cache_add_names(ctx, c);
+        if (r < 0)
+                return r;
         /* Entries with errors of their own are not in the model, but their names still count. */
         r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
         if (r == -ENOMEM)

@@ -31,3 +31,23 @@ struct natgw_conf_name {
  */
 int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_name *names,
                           size_t n_names, const char *file, struct natgw_errors *errors);
+
+/* The most new entries natgw_config_validate_changed() checks pair by pair. */
+#define NATGW_VALIDATE_CHANGED_MAX 64
+
+/**
+ * natgw_config_validate_changed() - whether natgw_config_validate() can only pass, when most
+ *                                   entries come from a config that passed it
+ * @c: the model, each of its entries valid; the borrowed ones (copied from the config in force,
+ *     lib/conf-cache.h) were all in that one config
+ *
+ * The checks are all about pairs, and every pair of borrowed entries passed them together: only
+ * pairs with a new entry are checked, each new entry against all others, O(n) per new entry
+ * instead of sorts of all n. It finds whether something conflicts, not the errors: on 1 the
+ * caller runs natgw_config_validate(), which reports them as always. A check added there must
+ * be added here too.
+ *
+ * Return: 0 when natgw_config_validate() would find nothing; 1 when it may, or when more than
+ * NATGW_VALIDATE_CHANGED_MAX entries are new.
+ */
+int natgw_config_validate_changed(const struct natgw_config *c);

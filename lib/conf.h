@@ -62,6 +62,9 @@ struct natgw_egress {
         size_t n_allow;
         enum natgw_deny deny;
         bool log_denied;
+        /* Its arrays and name are those of the config in force it was copied from, which frees
+         * them (lib/conf-cache.h). */
+        bool borrowed;
 };
 
 enum {
@@ -92,6 +95,7 @@ struct natgw_forward {
         struct natgw_addr destination; /* same family as to */
         struct natgw_prefix *allow_from; /* same family as to; n_allow_from == 0: everyone */
         size_t n_allow_from;
+        bool borrowed; /* as in struct natgw_egress */
 };
 
 /*
@@ -145,6 +149,8 @@ struct natgw_conf_file {
         bool identity;
         uint64_t dev, ino;
         int64_t st_size, mtime_ns, ctime_ns;
+        bool cached; /* its entries were taken from the config in force, not read */
+        bool lent;   /* a config that replaced this one took its entries (natgw_config_take_entries()) */
 };
 
 enum natgw_filter_policy {
@@ -278,6 +284,13 @@ int natgw_config_load_string_dir(const char *text, const char *name, const char 
  */
 int natgw_config_load_file_cached(const char *path, const struct natgw_config *old, struct natgw_config **ret,
                                   struct natgw_errors *errors);
+
+/**
+ * natgw_config_take_entries() - @c replaces @old: @c's borrowed entries become its own
+ * @c:   the new config, loaded with @old as the config in force
+ * @old: that config (NULL: none), to be freed next; its entries @c borrowed are then left alone
+ */
+void natgw_config_take_entries(struct natgw_config *c, struct natgw_config *old);
 
 /* The file an entry is written in (its file, or the main one). */
 static inline const char *natgw_config_entry_file(const struct natgw_config *c, const char *file) {

@@ -296,6 +296,7 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                                                gw->record_path, strerror(-r));
         }
         natgw_config_drop_texts(c);
+        natgw_config_take_entries(c, gw->config);
         natgw_config_free(gw->config);
         gw->config = TAKE_PTR(c);
         gw->generation++;

@@ -543,12 +543,19 @@ static void put_filter_rules(struct builder *bl) {
         }
 }
 
-static void put_rules(struct builder *bl) {
+/* Which rules put_rules() writes: all, or those of chain postrouting, or all the others. */
+enum rules_part {
+        RULES_ALL,
+        RULES_POSTROUTING,
+        RULES_KEPT,
+};
+
+static void put_rules(struct builder *bl, enum rules_part part) {
         const struct natgw_plan *p = bl->plan;
         const struct natgw_config *c = p->config;
         struct nlmsghdr *nlh;
 
-        for (size_t i = 0; i < c->n_egress; i++) {
+        for (size_t i = 0; i < c->n_egress && part != RULES_POSTROUTING; i++) {
                 nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
                 if (!nlh)
                         return;
@@ -556,7 +563,7 @@ static void put_rules(struct builder *bl) {
                 bl->r = natgw_rule_egress_entry(nlh, &c->egress[i]);
                 msg_end(bl, nlh);
         }
-        for (size_t i = 0; i < p->n_maps; i++) {
+        for (size_t i = 0; i < p->n_maps && part != RULES_POSTROUTING; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
                 for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
@@ -571,7 +578,7 @@ static void put_rules(struct builder *bl) {
                         msg_end(bl, nlh);
                 }
         }
-        for (size_t i = 0; i < p->n_maps; i++) {
+        for (size_t i = 0; i < p->n_maps && part != RULES_KEPT; i++) {
                 if (p->maps[i].kind != NATGW_MAP_EGRESS)
                         continue;
                 nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
@@ -581,7 +588,8 @@ static void put_rules(struct builder *bl) {
                 bl->r = natgw_rule_egress_lookup(nlh, "postrouting", &p->maps[i], i);
                 msg_end(bl, nlh);
         }
-        put_filter_rules(bl);
+        if (part != RULES_POSTROUTING)
+                put_filter_rules(bl);
 }
 
 static int builder_init(struct builder *bl, const struct natgw_plan *p, uint32_t seq) {
@@ -650,15 +658,20 @@ static void put_clear(struct builder *bl, uint16_t type, const char *name, const
  * then the maps, chains and counters the new config no longer has. A map kept loses only the
  * elements that go, the others are deleted (and recreated by put_maps()).
  */
-static void put_clear_previous(struct builder *bl) {
+static void put_clear_previous(struct builder *bl, bool keep_rules) {
         const struct natgw_table_state *old = bl->old, *st = bl->state;
 
-        put_clear(bl, NFT_MSG_DELRULE, "prerouting", "the previous rules of chain prerouting");
+        /* Postrouting's always: the first message of an update, which fails when the table is gone
+         * (then the caller replaces it). */
+        if (!keep_rules)
+                put_clear(bl, NFT_MSG_DELRULE, "prerouting", "the previous rules of chain prerouting");
         put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
-        if (old->forward_chain)
-                put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
-        for (size_t i = 0; i < old->n_chains; i++)
-                put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
+        if (!keep_rules) {
+                if (old->forward_chain)
+                        put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
+                for (size_t i = 0; i < old->n_chains; i++)
+                        put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
+        }
         /* A kept map loses the elements that go (its difference: nft-state.c); a map deleted
          * releases what its elements name as it goes: no flush first. */
         for (size_t i = 0; i < old->n_sets; i++) {
@@ -680,16 +693,82 @@ static void put_clear_previous(struct builder *bl) {
                         put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
         if (old->forward_chain && !st->forward_chain)
                 put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
-        for (size_t i = 0; i < old->n_counters; i++)
-                if (!natgw_table_state_has_name(st->counters, st->n_counters, old->counters[i]))
+        for (size_t i = 0, j = 0; i < old->n_counters; i++) {
+                /* Both sorted: a merge, not a search per counter (50,000 of them). */
+                int c = 1;
+
+                while (j < st->n_counters && (c = strcmp(st->counters[j], old->counters[i])) < 0)
+                        j++;
+                if (j == st->n_counters || c != 0)
                         put_clear(bl, NFT_MSG_DELOBJ, old->counters[i], "the counter of a removed entry");
+        }
 }
+
+/* The names of @v that are not in @old (both sorted), in order: pointers into @v. */
+static int names_added(const char *const *v, size_t n, const char *const *old, size_t n_old, const char ***ret,
+                       size_t *ret_n) {
+        _cleanup_(freep) const char **added = NULL;
+        size_t k = 0, cap = 0;
+
+        for (size_t i = 0, j = 0; i < n; i++) {
+                int c = 1;
+
+                while (j < n_old && (c = strcmp(old[j], v[i])) < 0)
+                        j++;
+                if (j < n_old && c == 0)
+                        continue;
+                if (GROW(added, cap, k + 1) < 0)
+                        return -ENOMEM;
+                added[k++] = v[i];
+        }
+        *ret = TAKE_PTR(added);
+        *ret_n = k;
+        return 0;
+}
+/* The SHA-256 of the rules of every chain but postrouting, encoded from sequence number 0. */
+static int rules_sha256(const struct natgw_plan *p, uint8_t ret[NATGW_SHA256_SIZE]) {
+        struct builder bl;
+        int r;
+
+        if (builder_init(&bl, p, 0) < 0)
+                return -ENOMEM;
+        put_rules(&bl, RULES_KEPT);
+        r = bl.r;
+        if (r >= 0)
+                natgw_sha256(bl.b->buf, bl.b->len, ret);
+        natgw_batch_free(bl.b);
+        return r;
+}
+
+/*
+ * Whether an update may leave the rules of every chain but postrouting as they are: the same
+ * rules (by their bytes), no chain added or removed, and every set kept (a rule binds its set:
+ * a set deleted and recreated takes new rules). Re-adding a rule costs the kernel a walk over
+ * every element of the map it binds (50,000 forwards: most of a reload that changes nothing).
+ */
+static bool rules_kept(const struct natgw_table_state *old, const struct natgw_table_state *st,
+                       const struct natgw_set_plan *sets) {
+        if (!old->rules_known || memcmp(old->rules_sha256, st->rules_sha256, NATGW_SHA256_SIZE) != 0 ||
+            old->forward_chain != st->forward_chain || old->n_chains != st->n_chains || old->n_sets != st->n_sets)
+                return false;
+        for (size_t i = 0; i < st->n_chains; i++)
+                if (!natgw_table_state_has_name(old->chains, old->n_chains, st->chains[i]))
+                        return false;
+        for (size_t i = 0; i < st->n_sets; i++)
+                if (!sets[i].kept)
+                        return false;
+        return true;
+}
+
 int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
                       uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state) {
         const struct natgw_config *c = p->config;
         struct natgw_table_state st;
         struct natgw_set_plan *sets = NULL;
+        _cleanup_(freep) const char **added = NULL;
+        size_t n_added = 0;
         struct builder bl;
+        bool keep_rules;
         char name[96];
         int r;
 
@@ -698,6 +777,14 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         r = natgw_table_state_build(p, old, table_flags, &st, &sets);
         if (r < 0)
                 return r;
+        r = rules_sha256(p, st.rules_sha256);
+        if (r < 0) {
+                natgw_set_plans_free(sets, st.n_sets);
+                natgw_table_state_clear(&st);
+                return r;
+        }
+        st.rules_known = true;
+        keep_rules = old && rules_kept(old, &st, sets);
         if (builder_init(&bl, p, seq) < 0) {
                 natgw_set_plans_free(sets, st.n_sets);
                 natgw_table_state_clear(&st);
@@ -712,7 +799,7 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
                 /* An update: the table, its base chains and flags stay; if the table is not
                  * there (deleted behind natgwd's back on a kernel without the owner flag), the
                  * first flush fails and the caller replaces the table instead. */
-                put_clear_previous(&bl);
+                put_clear_previous(&bl, keep_rules);
         } else {
                 /* Create-if-missing, delete, create: whatever was there, the new table
                  * replaces it in the same transaction. */
@@ -721,8 +808,11 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
                 put_table(&bl, NFT_MSG_NEWTABLE, 1, table_flags);
         }
 
-        for (size_t i = 0; i < natgw_plan_n_entries(p); i++)
-                if (!old || !natgw_table_state_has_name(old->counters, old->n_counters, natgw_plan_entry_name(p, (uint32_t)i)))
+        /* The entries whose counter is new: with an update, usually none. */
+        if (old && names_added(st.counters, st.n_counters, old->counters, old->n_counters, &added, &n_added) < 0)
+                bl.r = -ENOMEM;
+        for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++)
+                if (!old || natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
                         put_counter(&bl, (int64_t)i, NULL);
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
@@ -747,7 +837,7 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
                         put_chain(&bl, name, -1, 0, NULL, (int64_t)i);
         }
         put_maps(&bl);
-        put_rules(&bl);
+        put_rules(&bl, keep_rules ? RULES_POSTROUTING : RULES_ALL);
         /* An update may end in counter deletions, which ask for no ack; a table message with
          * no attributes to change asks for one and closes the transaction. */
         if (old)

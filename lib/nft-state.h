@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "nft-plan.h"
+#include "util-sha256.h"
 
 /* The chain of egress entry NAME is "egress-NAME". */
 #define NATGW_EGRESS_CHAIN_PREFIX "egress-"
@@ -49,6 +50,10 @@ struct natgw_table_state {
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */
+        /* The rules of every chain but postrouting, as natgw_batch_build() encodes them from
+         * sequence number 0: an update whose rules hash the same keeps them (nft-batch.c). */
+        bool rules_known;
+        uint8_t rules_sha256[NATGW_SHA256_SIZE];
         struct natgw_table_set *sets;
         size_t n_sets;
 };

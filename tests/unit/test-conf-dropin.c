@@ -415,6 +415,65 @@ static void test_cache(void **state) {
                 natgw_config_free(c[--n]);
 }
 
+/* The errors of loading main_text with @old as the config in force (must fail), one per line. */
+static void load_fails(const struct natgw_config *old, char *buf, size_t size) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        char path[PATH_MAX];
+        size_t off = 0;
+
+        snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
+        assert_int_equal(natgw_config_load_file_cached(path, old, &c, &errors), -EINVAL);
+        assert_null(c);
+        buf[0] = 0;
+        for (size_t i = 0; i < errors.n && off < size; i++)
+                off += (size_t)snprintf(buf + off, size - off, "%s:%u: %s\n", errors.v[i].file, errors.v[i].line,
+                                        errors.v[i].message);
+        natgw_errors_clear(&errors);
+}
+
+/*
+ * As natgwd reloads: each config replaces the one before, which is freed (the entries of
+ * unchanged drop-ins are handed over, not copied). A reload whose changed drop-in collides with
+ * an unchanged one is refused with the errors of a load from scratch, the config in force intact.
+ */
+static void test_cache_handover(void **state) {
+        char fresh[2048], cached[2048];
+        struct natgw_config *c, *next;
+
+        put("a.conf", FWD("a", "22"));
+        put("b.conf", FWD("b", "23"));
+        c = load_cached(NULL);
+        next = load_cached(c);
+        natgw_config_take_entries(next, c);
+        natgw_config_free(c);
+        c = next;
+        assert_port(c, "b", 23);
+
+        put("a.conf", FWD("b", "24"));
+        load_fails(NULL, fresh, sizeof(fresh));
+        load_fails(c, cached, sizeof(cached));
+        assert_string_equal(cached, fresh);
+        assert_non_null(strstr(cached, "b.conf:1"));
+        put("a.conf", FWD("a2", "23"));
+        load_fails(NULL, fresh, sizeof(fresh));
+        load_fails(c, cached, sizeof(cached));
+        assert_string_equal(cached, fresh);
+        assert_non_null(strstr(cached, "b.conf:1: overlaps entry \"a2\""));
+        assert_port(c, "a", 22);
+        assert_port(c, "b", 23);
+
+        put("a.conf", FWD("a", "25"));
+        next = load_cached(c);
+        natgw_config_take_entries(next, c);
+        natgw_config_free(c);
+        c = next;
+        assert_port(c, "a", 25);
+        assert_port(c, "b", 23);
+        assert_false(c->forwards[0].borrowed || c->forwards[1].borrowed);
+        natgw_config_free(c);
+}
+
 /* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
 static void test_sha256(void **state) {
         static const struct { const char *in; const char *out; } v[] = {
@@ -457,6 +516,7 @@ int main(void) {
                 WITH_DIR(test_symlinks),
                 WITH_DIR(test_unreadable),
                 WITH_DIR(test_cache),
+                WITH_DIR(test_cache_handover),
                 cmocka_unit_test(test_include_dir_value),
                 cmocka_unit_test(test_sha256),
         };

@@ -416,8 +416,9 @@ static void test_batch_update(void **state) {
         assert_string_equal(sb.counters[0], "dns2");
         assert_int_equal(sb.n_chains, 1);
 
-        /* The same config again: nothing created or deleted, no map element sent either way
-         * (only the rules are replaced). */
+        /* The same config again: nothing created or deleted, no map element sent either way,
+         * and the rules stay but postrouting's, which are replaced (the update's first message
+         * fails when the table is gone). */
         {
                 struct natgw_table_state sc = {};
 
@@ -430,6 +431,10 @@ static void test_batch_update(void **state) {
                 assert_false(has_step(script, "DELSETELEM:egress4") || has_step(script, "NEWSETELEM:egress4"));
                 assert_null(strstr(script, "SETELEM:"));
                 assert_null(strstr(script, "CHAIN:"));
+                assert_true(strncmp(script, "DELRULE:postrouting ", strlen("DELRULE:postrouting ")) == 0);
+                assert_false(has_step(script, "DELRULE:prerouting") || has_step(script, "DELRULE:egress-lan"));
+                assert_false(has_step(script, "NEWRULE:prerouting") || has_step(script, "NEWRULE:egress-lan"));
+                assert_true(has_step(script, "NEWRULE:postrouting"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
         }
@@ -461,6 +466,8 @@ static void test_batch_update(void **state) {
                 }
                 assert_int_equal(del, 120);
                 assert_int_equal(add, 120);
+                /* Elements alone changed: the rules stay. */
+                assert_false(has_step(script, "DELRULE:prerouting") || has_step(script, "NEWRULE:prerouting"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
                 natgw_plan_free(pm);
@@ -489,6 +496,8 @@ static void test_batch_update(void **state) {
                 batch_script(b, script, sizeof(script));
                 assert_true(has_step(script, "DELSET:egress4") && has_step(script, "NEWSET:egress4"));
                 assert_false(has_step(script, "DELSETELEM:egress4"));
+                /* A map recreated: every rule is replaced, the rules binding it among them. */
+                assert_true(has_step(script, "DELRULE:prerouting") && has_step(script, "NEWRULE:prerouting"));
                 natgw_batch_free(b);
                 natgw_table_state_clear(&sc);
                 natgw_table_state_clear(&sbig);
