@@ -185,7 +185,7 @@ static void print_show(const json_t *reply) {
         size_t i;
         json_t *e;
 
-        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES",
+        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "TRAFFIC",
                "DENIED");
         json_array_foreach(entries, i, e) {
                 char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-", dn[24];
@@ -210,13 +210,13 @@ static void print_show(const json_t *reply) {
                 }
                 if (json_is_integer(json_object_get(e, "connections"))) {
                         snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
-                        snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
+                        snprintf(by, sizeof(by), "%s", int_text(e, "traffic_bytes", b, sizeof(b)));
                 }
                 printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, by,
                        int_text(e, "denied", dn, sizeof(dn)));
         }
-        printf("(counters count connections: natgwd's NAT rules see the first packet of each;\n"
-               " DENIED counts the packets an entry's allow list denied)\n");
+        printf("(CONNECTIONS: natgwd's NAT rules see the first packet of each; TRAFFIC: the bytes of\n"
+               " every packet of them, both directions; DENIED: the packets an entry's allow list denied)\n");
         if (streq(str(reply, "filter_forward"), "drop"))
                 printf("filter forward drop: %s packets dropped\n",
                        int_text(reply, "forward_dropped", dropped, sizeof(dropped)));

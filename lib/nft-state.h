@@ -44,11 +44,13 @@ struct natgw_table_state {
         bool valid;
         uint32_t table_flags;
         char *names;              /* every name below, NUL-terminated, back to back */
-        const char **counters;    /* named counters: the entries' names, "denied:NAME", "filter:forward" */
+        const char **counters;    /* named counters: the entries' names, "bytes:NAME", "denied:NAME",
+                                   * "filter:forward", "hosts:untracked" */
         size_t n_counters;
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */
+        bool hosts;               /* the sets of metrics.hosts are there (kept across updates) */
         struct natgw_table_set *sets;
         size_t n_sets;
 };
