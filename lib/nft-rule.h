@@ -69,13 +69,6 @@ enum natgw_account_rule {
 int natgw_rule_account(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, bool reply,
                        enum natgw_account_rule which, uint32_t hosts_set_id);
 
-/* Name of the host set of @family for what hosts send (@out) or receive. */
-static inline const char *natgw_hosts_set_name(int family, bool out) {
-        if (family == AF_INET)
-                return out ? "hosts4_out" : "hosts4_in";
-        return out ? "hosts6_out" : "hosts6_in";
-}
-
 /* Whether the inside host of a packet that natgw_rule_account() matches is its source (it sends:
  * "out") or its destination. */
 static inline bool natgw_account_host_is_source(const struct natgw_map *m, bool reply) {

@@ -40,6 +40,14 @@ struct natgw_nft;
 #define NATGW_HOSTS_TIMEOUT_SEC 300u
 #define NATGW_HOSTS_UNTRACKED_COUNTER "hosts:untracked"
 
+/* Name of the host set of @family for what hosts send (@out) or receive. */
+static inline const char *natgw_hosts_set_name(int family, bool out) {
+        if (family == AF_INET)
+                return out ? "hosts4_out" : "hosts4_in";
+        return out ? "hosts6_out" : "hosts6_in";
+}
+
+
 struct natgw_apply_stats {
         uint64_t compile_usec; /* config -> plan -> batch (every batch built) */
         uint64_t kernel_usec;  /* sendmsg of the batch until the last ack: the kernel's share */
