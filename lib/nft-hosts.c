@@ -13,34 +13,34 @@
 /* A read of the four sets ends by then, whatever the kernel does. */
 #define HOSTS_READ_USEC (5u * 1000000u)
 
-int natgw_hosts_add(struct natgw_host **v, size_t *n, size_t *cap, const struct natgw_addr *addr, bool out,
-                    uint64_t packets, uint64_t bytes) {
-        size_t lo = 0, hi = *n;
-        struct natgw_host *h;
+static int count_cmp(const void *x, const void *y) {
+        return natgw_addr_cmp(&((const struct natgw_host_count *)x)->addr, &((const struct natgw_host_count *)y)->addr);
+}
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
+int natgw_hosts_merge(struct natgw_host_count *v, size_t n, struct natgw_host **ret, size_t *ret_n) {
+        struct natgw_host *rows = calloc(MAX(n, (size_t)1), sizeof(*rows));
+        size_t k = 0;
 
-                if (natgw_addr_cmp(&(*v)[mid].addr, addr) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+        if (!rows)
+                return -ENOMEM;
+        if (n > 1)
+                qsort(v, n, sizeof(*v), count_cmp);
+        for (size_t i = 0; i < n; i++) {
+                struct natgw_host *h;
+
+                if (k == 0 || natgw_addr_cmp(&rows[k - 1].addr, &v[i].addr) != 0)
+                        rows[k++] = (struct natgw_host){ .addr = v[i].addr, .entry = -1 };
+                h = &rows[k - 1];
+                if (v[i].out) {
+                        h->packets_out += v[i].packets;
+                        h->bytes_out += v[i].bytes;
+                } else {
+                        h->packets_in += v[i].packets;
+                        h->bytes_in += v[i].bytes;
+                }
         }
-        if (lo == *n || natgw_addr_cmp(&(*v)[lo].addr, addr) != 0) {
-                if (GROW(*v, *cap, *n + 1) < 0)
-                        return -ENOMEM;
-                memmove(*v + lo + 1, *v + lo, (*n - lo) * sizeof(**v));
-                (*v)[lo] = (struct natgw_host){ .addr = *addr, .entry = -1 };
-                (*n)++;
-        }
-        h = &(*v)[lo];
-        if (out) {
-                h->packets_out += packets;
-                h->bytes_out += bytes;
-        } else {
-                h->packets_in += packets;
-                h->bytes_in += bytes;
-        }
+        *ret = rows;
+        *ret_n = k;
         return 0;
 }
 
@@ -75,16 +75,19 @@ const char *natgw_config_entry_name(const struct natgw_config *c, int64_t idx) {
         return NULL;
 }
 
-/* The elements of one set, kept apart until its dump is complete: a dump the kernel interrupts
- * is read again from its start (restart()), and must not count twice. */
+/* The elements of the sets; those of the set being read start at @first: a dump the kernel
+ * interrupts is read again from its start (restart()), and must not count twice. */
 struct set_read {
         int family;
-        struct natgw_host *v; /* one row per element: address, and packets/bytes in _out */
-        size_t n, cap;
+        bool out;
+        struct natgw_host_count *v;
+        size_t n, cap, first;
 };
 
 static void on_restart(void *userdata) {
-        ((struct set_read *)userdata)->n = 0;
+        struct set_read *x = userdata;
+
+        x->n = x->first;
 }
 
 static int on_elem(const struct natgw_nft_elem *e, void *userdata) {
@@ -94,7 +97,9 @@ static int on_elem(const struct natgw_nft_elem *e, void *userdata) {
                 return 0; /* not what natgwd's rule puts there */
         if (GROW(x->v, x->cap, x->n + 1) < 0)
                 return -ENOMEM;
-        x->v[x->n] = (struct natgw_host){ .addr.family = x->family, .packets_out = e->packets, .bytes_out = e->bytes };
+        x->v[x->n] = (struct natgw_host_count){
+                .addr.family = x->family, .out = x->out, .packets = e->packets, .bytes = e->bytes,
+        };
         memcpy(x->v[x->n++].addr.bytes, e->key, e->key_len);
         return 0;
 }
@@ -103,24 +108,22 @@ int natgw_nft_hosts_read(const struct natgw_config *c, struct natgw_host **ret, 
         uint64_t deadline = natgw_now_usec(CLOCK_MONOTONIC) + HOSTS_READ_USEC;
         struct natgw_host *v = NULL;
         struct set_read x = {};
-        size_t n = 0, cap = 0;
+        size_t n = 0;
         int r = 0;
 
         for (int f = 0; f < 2 && r >= 0; f++)
                 for (int out = 0; out < 2 && r >= 0; out++) {
                         x.family = f == 0 ? AF_INET : AF_INET6;
-                        x.n = 0;
+                        x.out = out;
+                        x.first = x.n;
                         r = natgw_nft_elems_read(natgw_hosts_set_name(x.family, out), deadline, on_restart, on_elem,
                                                  &x);
-                        for (size_t i = 0; i < x.n && r >= 0; i++)
-                                r = natgw_hosts_add(&v, &n, &cap, &x.v[i].addr, out, x.v[i].packets_out,
-                                                    x.v[i].bytes_out);
                 }
+        if (r >= 0)
+                r = natgw_hosts_merge(x.v, x.n, &v, &n);
         free(x.v);
-        if (r < 0) {
-                free(v);
+        if (r < 0)
                 return r;
-        }
         for (size_t i = 0; c && i < n; i++)
                 v[i].entry = natgw_host_entry(c, &v[i].addr);
         *ret = v;

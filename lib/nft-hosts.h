@@ -33,17 +33,21 @@ struct natgw_host {
  */
 int natgw_nft_hosts_read(const struct natgw_config *c, struct natgw_host **ret, size_t *ret_n);
 
+/* One element of a host set: a host, a direction, its counter. */
+struct natgw_host_count {
+        struct natgw_addr addr;
+        bool out; /* what the host sent (else received) */
+        uint64_t packets, bytes;
+};
+
 /**
- * natgw_hosts_add() - add the count of one set element to @v, one row per address
- * @v, @n:  rows sorted by address, each address once (grown as needed: @cap)
- * @addr:   the host
- * @out:    the count is of what the host sent (else received)
+ * natgw_hosts_merge() - the elements of the host sets @v (any order; sorted in place) as one
+ * row per address, sorted by address, entries -1
  *
- * Pure, for natgw_nft_hosts_read() and its tests. The rows stay sorted.
- * Return: 0 or -ENOMEM.
+ * Pure, for natgw_nft_hosts_read() and its tests; O(n log n).
+ * Return: 0 or -ENOMEM (@ret: free()).
  */
-int natgw_hosts_add(struct natgw_host **v, size_t *n, size_t *cap, const struct natgw_addr *addr, bool out,
-                    uint64_t packets, uint64_t bytes);
+int natgw_hosts_merge(struct natgw_host_count *v, size_t n, struct natgw_host **ret, size_t *ret_n);
 
 /**
  * natgw_host_entry() - the entry whose connections carry host @a's traffic

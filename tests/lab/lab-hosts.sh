@@ -37,13 +37,27 @@ for ((i = 0; i < 50; i++)); do
         sleep 0.1
 done
 
-send() { # send FROM TO COUNT [ARGS...]
-        local from=$1 to=$2 count=$3 out
-        shift 3
+# send FROM TO COUNT: COUNT datagrams of 1000 bytes from FROM, in the background; check_sent
+# waits for them and checks that each was answered.
+SENDERS=()
+send() {
+        local from=$1 to=$2 count=$3
 
-        out=$(timeout 60 ip netns exec "$LAN" python3 "$TRAFFIC" send "$to" 5000 --from "$from" --count "$count" \
-                --size 1000 "$@") || fail "send from $from failed: $out"
-        assert_eq "sent=$count answered=$count" "$out" "every datagram from $from answered"
+        timeout 60 ip netns exec "$LAN" python3 "$TRAFFIC" send "$to" 5000 --from "$from" --count "$count" \
+                --size 1000 >"$LAB_TMP/send.$from.out" 2>&1 &
+        LAB_PIDS+=("$!")
+        SENDERS+=("$!:$from:$count")
+}
+check_sent() {
+        local s pid from count
+
+        for s in "${SENDERS[@]}"; do
+                pid=${s%%:*} count=${s##*:} from=${s#*:} from=${from%:*}
+                wait "$pid" || fail "send from $from failed: $(cat "$LAB_TMP/send.$from.out")"
+                assert_eq "sent=$count answered=$count" "$(cat "$LAB_TMP/send.$from.out")" \
+                        "every datagram from $from answered"
+        done
+        SENDERS=()
 }
 
 # host_field ADDR FIELD: FIELD of host ADDR in natgwd's hosts reply.
@@ -62,6 +76,7 @@ info "1: known traffic from 192.168.1.10 (300 x 1000 bytes), 192.168.1.66 (100) 
 send 192.168.1.10 203.0.113.100 300
 send 192.168.1.66 203.0.113.100 100
 send fd00:1::10 2001:db8:1::100 50
+check_sent
 natgwctl -j hosts >"$LAB_TMP/hosts.json" || fail "natgwctl hosts failed: $(cat "$LAB_TMP/hosts.json")"
 # IP bytes: IPv4 + UDP headers 28 bytes, IPv6 + UDP 48.
 within "$(host_field 192.168.1.10 bytes_out)" $((300 * 1028)) "192.168.1.10 out"
@@ -90,7 +105,8 @@ for ((i = 0; i < 100; i++)); do
         sleep 0.1
 done
 natgwctl -j top -n 2 >"$LAB_TMP/top.json" || fail "natgwctl top -j failed: $(cat "$LAB_TMP/top.json")"
-wait "$fast" "$slow" || true
+kill "$fast" "$slow" 2>/dev/null || true
+wait "$fast" "$slow" 2>/dev/null || true
 assert_eq "192.168.1.66 192.168.1.10" "$(jq -r '[.hosts[].address] | join(" ")' "$LAB_TMP/top.json")" \
         "top -j -n 2: the faster host first, two rows"
 jq -e '.hosts[0].rate_out > .hosts[1].rate_out and .hosts[1].rate_out > 0 and .hosts[0].rate_in > 0' \
