@@ -14,6 +14,7 @@
 #include "natgwctl-diagnose.h"
 #include "natgwctl-egress.h"
 #include "natgwctl-import.h"
+#include "natgwctl-top.h"
 #include "util.h"
 
 enum {
@@ -40,6 +41,7 @@ static void help(void) {
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying;\n"
                "                 with --kernel, natgwd has the kernel check the batch a reload would send\n"
                "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  top [-n N]     the inside hosts by current bandwidth (metrics.hosts), every second\n"
                "  diagnose NAME [--from ADDR] [--watch SEC]\n"
                "                 why clients cannot reach forward NAME, layer by layer\n"
                "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
@@ -51,7 +53,7 @@ static void help(void) {
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
-               "  -n, --top N         conntrack: how many top sources and destinations (default %d)\n"
+               "  -n, --top N         conntrack, top: how many top sources, destinations, hosts (default %d)\n"
                "  -T, --timeout SEC   give up waiting for natgwd after SEC seconds (default 300)\n"
                "  -k, --kernel        check: natgwd has the kernel check the batch a reload would send\n"
                "  --from ADDR         diagnose: the client\n"
@@ -188,7 +190,7 @@ static void print_show(const json_t *reply) {
         size_t i;
         json_t *e;
 
-        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "BYTES",
+        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "TRAFFIC",
                "DENIED");
         json_array_foreach(entries, i, e) {
                 char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-", dn[24];
@@ -213,13 +215,13 @@ static void print_show(const json_t *reply) {
                 }
                 if (json_is_integer(json_object_get(e, "connections"))) {
                         snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
-                        snprintf(by, sizeof(by), "%lld", num(e, "bytes"));
+                        snprintf(by, sizeof(by), "%s", int_text(e, "traffic_bytes", b, sizeof(b)));
                 }
                 printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, by,
                        int_text(e, "denied", dn, sizeof(dn)));
         }
-        printf("(counters count connections: natgwd's NAT rules see the first packet of each;\n"
-               " DENIED counts the packets an entry's allow list denied)\n");
+        printf("(CONNECTIONS: natgwd's NAT rules see the first packet of each; TRAFFIC: the bytes of\n"
+               " every packet of them, both directions; DENIED: the packets an entry's allow list denied)\n");
         if (streq(str(reply, "filter_forward"), "drop"))
                 printf("filter forward drop: %s packets dropped\n",
                        int_text(reply, "forward_dropped", dropped, sizeof(dropped)));
@@ -599,6 +601,13 @@ int main(int argc, char *argv[]) {
                 arg_diagnose.timeout = arg_timeout;
                 arg_diagnose.json = arg_json;
                 return natgwctl_diagnose(&arg_diagnose, argc - optind, argv + optind);
+        }
+        if (streq(verb, "top") && !arg_diagnose.used && !arg_kernel) {
+                if (optind < argc) {
+                        fprintf(stderr, "natgwctl: unexpected argument \"%s\" after top\n", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                return natgwctl_top(arg_socket, arg_json, arg_timeout, arg_top);
         }
         if (arg_diagnose.used) {
                 fprintf(stderr, "natgwctl: --from, --watch, --egress, --to and --proto belong to diagnose\n");

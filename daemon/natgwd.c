@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "ct-top.h"
 #include "ctl-server.h"
+#include "gw-hosts.h"
 #include "gw-json.h"
 #include "gw.h"
 #include "log.h"
@@ -311,6 +312,9 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_TRACE:
                 *ret_reply = natgwd_trace(d, req->entry, req->seconds);
+                break;
+        case NATGW_CTL_HOSTS:
+                *ret_reply = natgw_hosts_json(d->gw->config);
                 break;
         default:
                 *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",

@@ -20,8 +20,10 @@
 #include "util.h"
 
 static const char *const top_keys[] = {
-        "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", NULL,
+        "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", "metrics",
+        NULL,
 };
+static const char *const metrics_keys[] = { "hosts", NULL };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
         "max", "buckets", "warn", "critical", "interval", "timeouts", "auto_grow", NULL,
@@ -112,6 +114,17 @@ static void parse_kernel(struct natgw_conf_ctx *ctx, const config_setting_t *roo
         natgw_conf_check_keys(ctx, g, kernel_keys);
         parse_bool(ctx, g, "ip_forward", &c->kernel.ip_forward, &c->kernel.ip_forward_line);
         parse_bool(ctx, g, "ipv6_forward", &c->kernel.ipv6_forward, &c->kernel.ipv6_forward_line);
+        set_label(ctx, NULL);
+}
+
+static void parse_metrics(struct natgw_conf_ctx *ctx, const config_setting_t *root, struct natgw_config *c) {
+        const config_setting_t *g = get_group(ctx, root, "metrics", "a group { hosts = true; }");
+
+        if (!g)
+                return;
+        set_label(ctx, "metrics");
+        natgw_conf_check_keys(ctx, g, metrics_keys);
+        parse_bool(ctx, g, "hosts", &c->metrics.hosts, &c->metrics.hosts_line);
         set_label(ctx, NULL);
 }
 
@@ -591,6 +604,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
         parse_kernel(ctx, root, c);
         parse_conntrack(ctx, root, c);
         natgw_conf_parse_filter(ctx, root, c);
+        parse_metrics(ctx, root, c);
         r = parse_include_dir(ctx, root, include_dir, c);
         if (r < 0)
                 return r;

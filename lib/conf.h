@@ -192,6 +192,10 @@ struct natgw_config {
                 enum natgw_filter_policy forward;
                 unsigned forward_line; /* 0: not in the file */
         } filter;
+        struct {
+                bool hosts;          /* per-inside-host traffic counted by the kernel */
+                unsigned hosts_line; /* 0: not in the file */
+        } metrics;
         struct natgw_egress *egress; /* masquerade entries first, then snat, each in file order */
         size_t n_egress;
         struct natgw_forward *forwards;

@@ -85,21 +85,32 @@ static int counter_cmp(const void *a, const void *b) {
         return strcmp(((const struct natgw_counter *)a)->name, ((const struct natgw_counter *)b)->name);
 }
 
-static int add_counter(json_t *j, const char *name, const struct natgw_counter *counters, size_t n) {
+static const struct natgw_counter *find_counter(const char *name, const struct natgw_counter *counters, size_t n) {
         struct natgw_counter key = { .name = (char *)name };
-        /* No counters at all (the table is gone) come as NULL, which bsearch() must not get. */
-        const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
 
+        /* No counters at all (the table is gone) come as NULL, which bsearch() must not get. */
+        return n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
+}
+
+/* The entry's connection counter ("connections", "bytes": of first packets) and its traffic
+ * counter ("traffic_bytes", "traffic_packets": every packet, both directions). */
+static int add_counter(json_t *j, const char *name, const struct natgw_counter *counters, size_t n) {
+        const struct natgw_counter *c = find_counter(name, counters, n), *t;
+        char traffic[96];
+
+        snprintf(traffic, sizeof(traffic), NATGW_BYTES_COUNTER_PREFIX "%s", name);
+        t = find_counter(traffic, counters, n);
         if (json_object_set_new(j, "connections", c ? json_integer((json_int_t)c->packets) : json_null()) < 0 ||
-            json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0)
+            json_object_set_new(j, "bytes", c ? json_integer((json_int_t)c->bytes) : json_null()) < 0 ||
+            json_object_set_new(j, "traffic_bytes", t ? json_integer((json_int_t)t->bytes) : json_null()) < 0 ||
+            json_object_set_new(j, "traffic_packets", t ? json_integer((json_int_t)t->packets) : json_null()) < 0)
                 return -ENOMEM;
         return 0;
 }
 
 /* The packets of counter @name as JSON, null when the kernel has none of that name. */
 static json_t *packets_json(const char *name, const struct natgw_counter *counters, size_t n) {
-        struct natgw_counter key = { .name = (char *)name };
-        const struct natgw_counter *c = n > 0 ? bsearch(&key, counters, n, sizeof(*counters), counter_cmp) : NULL;
+        const struct natgw_counter *c = find_counter(name, counters, n);
 
         return c ? json_integer((json_int_t)c->packets) : json_null();
 }

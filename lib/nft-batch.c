@@ -12,6 +12,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -28,6 +29,8 @@
 #define PRIO_DSTNAT (-100)
 #define PRIO_SRCNAT 100
 #define PRIO_FILTER 0
+/* Chain account counts after the filter (priority 0), so that what it drops is not counted. */
+#define PRIO_ACCOUNT 10
 
 /* Room kept free before each message: more than any single non-element message needs. */
 #define MSG_RESERVE (96 * 1024)
@@ -218,7 +221,7 @@ static uint32_t field_dtype(enum natgw_field f, int family) {
         return 0;
 }
 
-static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t size) {
+static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_t size) {
         const struct natgw_map *m = &bl->plan->maps[mi];
         uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};
         uint32_t key_type = 0, flags;
@@ -230,29 +233,29 @@ static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t si
         if (!nlh)
                 return;
         msg_last(bl)->map = (int32_t)mi;
-        msg_last(bl)->counter_map = counter_map;
+        msg_last(bl)->twin = twin;
         s = nftnl_set_alloc();
         if (!s) {
                 bl->r = -ENOMEM;
                 return;
         }
-        natgw_batch_set_name(m, counter_map, name, sizeof(name));
+        natgw_batch_set_name(m, twin, name, sizeof(name));
         for (unsigned i = 0; i < m->n_fields; i++) {
                 key_type = key_type << 6 | field_dtype(m->fields[i], m->family);
                 field_len[i] = (uint8_t)natgw_field_len(m->fields[i], m->family);
         }
-        flags = counter_map ? NFT_SET_OBJECT : m->kind == NATGW_MAP_ALLOW ? 0 : NFT_SET_MAP;
+        flags = twin != NATGW_TWIN_MAP ? NFT_SET_OBJECT : m->kind == NATGW_MAP_ALLOW ? 0 : NFT_SET_MAP;
         if (m->interval)
                 flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
 
         nftnl_set_set_str(s, NFTNL_SET_TABLE, NATGW_TABLE);
         nftnl_set_set_str(s, NFTNL_SET_NAME, name);
         nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-        nftnl_set_set_u32(s, NFTNL_SET_ID, natgw_batch_set_id(mi, counter_map));
+        nftnl_set_set_u32(s, NFTNL_SET_ID, natgw_batch_set_id(mi, twin));
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, m->key_len);
-        if (counter_map) {
+        if (twin != NATGW_TWIN_MAP) {
                 nftnl_set_set_u32(s, NFTNL_SET_OBJ_TYPE, NFT_OBJECT_COUNTER);
         } else if (m->kind == NATGW_MAP_ALLOW) {
                 /* a set: no data */
@@ -275,6 +278,59 @@ static void put_set(struct builder *bl, size_t mi, bool counter_map, uint32_t si
         msg_end(bl, nlh);
 }
 
+/* The id of host set (@family, @out) in the batch that creates it. */
+static uint32_t hosts_set_id(int family, bool out) {
+        return 5001u + (family == AF_INET6 ? 2u : 0u) + (out ? 1u : 0u);
+}
+
+/* metrics.hosts: a dynamic set of counters, elements added by chain account, gone after a quiet
+ * NATGW_HOSTS_TIMEOUT_SEC, at most NATGW_HOSTS_MAX of them. */
+static void put_hosts_set(struct builder *bl, int family, bool out) {
+        struct nftnl_expr *ctr;
+        struct nlmsghdr *nlh;
+        struct nftnl_set *s;
+
+        nlh = msg_begin(bl, NFT_MSG_NEWSET, NLM_F_CREATE, NATGW_MSG_SET, "the set of metrics.hosts");
+        if (!nlh)
+                return;
+        s = nftnl_set_alloc();
+        ctr = nftnl_expr_alloc("counter");
+        if (!s || !ctr) {
+                nftnl_set_free(s);
+                nftnl_expr_free(ctr);
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, NATGW_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, natgw_hosts_set_name(family, out));
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_u32(s, NFTNL_SET_ID, hosts_set_id(family, out));
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL | NFT_SET_TIMEOUT);
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, family == AF_INET ? DT_IPADDR : DT_IP6ADDR);
+        nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, family == AF_INET ? 4 : 16);
+        nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, NATGW_HOSTS_MAX);
+        nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, NATGW_HOSTS_TIMEOUT_SEC * 1000ull);
+        nftnl_set_add_expr(s, ctr);
+        nftnl_set_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        msg_end(bl, nlh);
+}
+
+static void put_clear(struct builder *bl, uint16_t type, const char *name, const char *what);
+
+static void put_hosts_sets(struct builder *bl, bool create) {
+        for (int f = 0; f < 2; f++)
+                for (int out = 0; out < 2; out++) {
+                        int family = f == 0 ? AF_INET : AF_INET6;
+
+                        if (create)
+                                put_hosts_set(bl, family, out);
+                        else
+                                put_clear(bl, NFT_MSG_DELSET, natgw_hosts_set_name(family, out),
+                                          "a set of metrics.hosts");
+                }
+}
+
 /* ---- elements, split across messages ---- */
 
 static bool put_value(struct nlmsghdr *nlh, size_t limit, uint16_t type, const void *v, uint32_t len) {
@@ -289,7 +345,7 @@ static bool put_value(struct nlmsghdr *nlh, size_t limit, uint16_t type, const v
 /* The elements one put_elem_lists() puts: of a plan map, or the records of an old set that go. */
 struct elems {
         const struct natgw_map *m;   /* NULL: a deletion from @old */
-        bool counter_map;            /* @m's counter twin */
+        enum natgw_twin twin;        /* which of @m's sets */
         const uint32_t *subset;      /* indexes of @m's elements to put; NULL: all */
         const struct natgw_table_set *old;
         const size_t *off;           /* offsets in @old's records of those to delete */
@@ -313,9 +369,12 @@ static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, con
         if ((m ? m->interval : x->old->size == 0) &&
             !put_value(nlh, limit, NFTA_SET_ELEM_KEY_END, key + key_len, key_len))
                 goto cancel;
-        if (m && x->counter_map) {
-                if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF,
-                                             natgw_plan_entry_name(bl->plan, m->entry[ei])))
+        if (m && x->twin != NATGW_TWIN_MAP) {
+                char counter[96];
+
+                snprintf(counter, sizeof(counter), "%s%s", x->twin == NATGW_TWIN_BYTES ? NATGW_BYTES_COUNTER_PREFIX : "",
+                         natgw_plan_entry_name(bl->plan, m->entry[ei]));
+                if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF, counter))
                         goto cancel;
         } else if (m && (m->kind == NATGW_MAP_EGRESS || m->kind == NATGW_MAP_POLICY)) {
                 bool jump = m->kind == NATGW_MAP_EGRESS || natgw_policy_to_chain(bl->plan, m, ei);
@@ -367,10 +426,10 @@ static void put_elem_lists(struct builder *bl, const char *set, size_t mi, size_
                         struct natgw_msg *msg = msg_last(bl);
 
                         msg->map = (int32_t)mi;
-                        msg->counter_map = x->counter_map;
+                        msg->twin = x->twin;
                         msg->first_elem = i;
                         msg->subset = base == SIZE_MAX ? SIZE_MAX : base + i;
-                        mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(natgw_batch_set_id(mi, x->counter_map)));
+                        mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(natgw_batch_set_id(mi, x->twin)));
                 }
                 list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
                 limit = nlh->nlmsg_len + ELEMS_ATTR_MAX;
@@ -385,11 +444,11 @@ static void put_elem_lists(struct builder *bl, const char *set, size_t mi, size_
         }
 }
 
-/* The elements of plan map @mi (@counter_map: its twin's), all of them or, with @subset, the
- * @n_subset elements whose indexes it lists. */
-static void put_elements(struct builder *bl, size_t mi, bool counter_map, const uint32_t *subset,
+/* The elements of set @twin of plan map @mi, all of them or, with @subset, the @n_subset
+ * elements whose indexes it lists. */
+static void put_elements(struct builder *bl, size_t mi, enum natgw_twin twin, const uint32_t *subset,
                          size_t n_subset) {
-        const struct elems x = { .m = &bl->plan->maps[mi], .counter_map = counter_map, .subset = subset };
+        const struct elems x = { .m = &bl->plan->maps[mi], .twin = twin, .subset = subset };
         size_t n = subset ? n_subset : x.m->n, base = SIZE_MAX;
         char name[48];
 
@@ -409,7 +468,7 @@ static void put_elements(struct builder *bl, size_t mi, bool counter_map, const 
                 b->n_subset = cap + n;
                 base = cap;
         }
-        natgw_batch_set_name(x.m, counter_map, name, sizeof(name));
+        natgw_batch_set_name(x.m, twin, name, sizeof(name));
         put_elem_lists(bl, name, mi, base, n, &x);
 }
 
@@ -445,22 +504,23 @@ int64_t natgw_batch_element_at(const struct natgw_batch *b, const struct natgw_m
 
 static void put_maps(struct builder *bl) {
         const struct natgw_plan *p = bl->plan;
-        size_t k = 0; /* index in bl->state->sets: plan order, counter twin after its map */
+        size_t k = 0; /* index in bl->state->sets: plan order, twins after their map */
 
         for (size_t i = 0; i < p->n_maps; i++) {
-                for (int ctr = 0; ctr < (p->maps[i].kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++)
+                for (unsigned t = 0; t < natgw_map_n_sets(&p->maps[i]); t++, k++)
                         if (!bl->sets[k].kept)
-                                put_set(bl, i, ctr, bl->state->sets[k].size);
+                                put_set(bl, i, natgw_map_twin(&p->maps[i], t), bl->state->sets[k].size);
         }
         k = 0;
         for (size_t i = 0; i < p->n_maps; i++) {
-                for (int ctr = 0; ctr < (p->maps[i].kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++) {
+                for (unsigned t = 0; t < natgw_map_n_sets(&p->maps[i]); t++, k++) {
                         const struct natgw_set_plan *sp = &bl->sets[k];
+                        enum natgw_twin twin = natgw_map_twin(&p->maps[i], t);
 
                         if (!sp->delta)
-                                put_elements(bl, i, ctr, NULL, 0);
+                                put_elements(bl, i, twin, NULL, 0);
                         else if (sp->n_added > 0)
-                                put_elements(bl, i, ctr, sp->added, sp->n_added);
+                                put_elements(bl, i, twin, sp->added, sp->n_added);
                 }
         }
 }
@@ -505,6 +565,34 @@ static void put_allow_rules(struct builder *bl, size_t i) {
                 bl->r = natgw_rule_allow_deny(nlh, eg, w);
                 msg_end(bl, nlh);
         }
+}
+
+/* Chain account: per forward map, then per egress map, each direction: the entry's traffic and,
+ * with metrics.hosts, the host's; forwards first, so that a forward's reply leaving by an egress
+ * entry's interface counts once, as the forward's. */
+static void put_account_rules(struct builder *bl) {
+        const struct natgw_plan *p = bl->plan;
+        bool hosts = p->config->metrics.hosts;
+
+        for (int kind = NATGW_MAP_FORWARD; kind <= NATGW_MAP_EGRESS; kind++)
+                for (size_t i = 0; i < p->n_maps; i++) {
+                        const struct natgw_map *m = &p->maps[i];
+
+                        if ((int)m->kind != kind)
+                                continue;
+                        for (int reply = 0; reply < 2; reply++)
+                                for (int w = hosts ? NATGW_ACCOUNT_HOSTS : NATGW_ACCOUNT_COUNT;
+                                     w <= (hosts ? NATGW_ACCOUNT_UNTRACKED : NATGW_ACCOUNT_COUNT); w++) {
+                                        struct nlmsghdr *nlh = rule_begin(bl, -1, (int32_t)i);
+                                        bool out = natgw_account_host_is_source(m, reply);
+
+                                        if (!nlh)
+                                                return;
+                                        bl->r = natgw_rule_account(nlh, m, i, reply, (enum natgw_account_rule)w,
+                                                                   hosts_set_id(m->family, out));
+                                        msg_end(bl, nlh);
+                                }
+                }
 }
 
 /* Chain forward: established and related first (the cheap common case), then what the config
@@ -588,8 +676,10 @@ static void put_rules(struct builder *bl, enum rules_part part) {
                 bl->r = natgw_rule_egress_lookup(nlh, "postrouting", &p->maps[i], i);
                 msg_end(bl, nlh);
         }
-        if (part != RULES_POSTROUTING)
+        if (part != RULES_POSTROUTING) {
                 put_filter_rules(bl);
+                put_account_rules(bl);
+        }
 }
 
 static int builder_init(struct builder *bl, const struct natgw_plan *p, uint32_t seq) {
@@ -669,6 +759,7 @@ static void put_clear_previous(struct builder *bl, bool keep_rules) {
         if (!keep_rules) {
                 if (old->forward_chain)
                         put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
+                put_clear(bl, NFT_MSG_DELRULE, NATGW_ACCOUNT_CHAIN, "the previous rules of chain account");
                 for (size_t i = 0; i < old->n_chains; i++)
                         put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
         }
@@ -691,6 +782,9 @@ static void put_clear_previous(struct builder *bl, bool keep_rules) {
         for (size_t i = 0; i < old->n_chains; i++)
                 if (!natgw_table_state_has_name(st->chains, st->n_chains, old->chains[i]))
                         put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
+        /* The host sets keep their elements and counters across reloads while metrics.hosts stays. */
+        if (old->hosts && !st->hosts)
+                put_hosts_sets(bl, false);
         if (old->forward_chain && !st->forward_chain)
                 put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
         for (size_t i = 0, j = 0; i < old->n_counters; i++) {
@@ -749,7 +843,8 @@ static int rules_sha256(const struct natgw_plan *p, uint8_t ret[NATGW_SHA256_SIZ
 static bool rules_kept(const struct natgw_table_state *old, const struct natgw_table_state *st,
                        const struct natgw_set_plan *sets) {
         if (!old->rules_known || memcmp(old->rules_sha256, st->rules_sha256, NATGW_SHA256_SIZE) != 0 ||
-            old->forward_chain != st->forward_chain || old->n_chains != st->n_chains || old->n_sets != st->n_sets)
+            old->forward_chain != st->forward_chain || old->hosts != st->hosts || old->n_chains != st->n_chains ||
+            old->n_sets != st->n_sets)
                 return false;
         for (size_t i = 0; i < st->n_chains; i++)
                 if (!natgw_table_state_has_name(old->chains, old->n_chains, st->chains[i]))
@@ -808,12 +903,19 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
                 put_table(&bl, NFT_MSG_NEWTABLE, 1, table_flags);
         }
 
-        /* The entries whose counter is new: with an update, usually none. */
+        /* The entries whose counters are new: with an update, usually none. */
         if (old && names_added(st.counters, st.n_counters, old->counters, old->n_counters, &added, &n_added) < 0)
                 bl.r = -ENOMEM;
-        for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++)
+        for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++) {
                 if (!old || natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
                         put_counter(&bl, (int64_t)i, NULL);
+                snprintf(name, sizeof(name), NATGW_BYTES_COUNTER_PREFIX "%s", natgw_plan_entry_name(p, (uint32_t)i));
+                if (!old || natgw_table_state_has_name(added, n_added, name))
+                        put_counter(&bl, (int64_t)i, name);
+        }
+        if (c->metrics.hosts &&
+            (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_HOSTS_UNTRACKED_COUNTER)))
+                put_counter(&bl, -1, NATGW_HOSTS_UNTRACKED_COUNTER);
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
                 if (c->egress[i].has_allow && (!old || !natgw_table_state_has_name(old->counters, old->n_counters, name)))
@@ -825,6 +927,7 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         if (!old) {
                 put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, "nat", -1);
                 put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, "nat", -1);
+                put_chain(&bl, NATGW_ACCOUNT_CHAIN, NF_INET_FORWARD, PRIO_ACCOUNT, "filter", -1);
         }
         if (p->forward_chain && (!old || !old->forward_chain))
                 put_chain(&bl, "forward", NF_INET_FORWARD, PRIO_FILTER, "filter", -1);
@@ -837,6 +940,8 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
                         put_chain(&bl, name, -1, 0, NULL, (int64_t)i);
         }
         put_maps(&bl);
+        if (c->metrics.hosts && (!old || !old->hosts))
+                put_hosts_sets(&bl, true);
         put_rules(&bl, keep_rules ? RULES_POSTROUTING : RULES_ALL);
         /* An update may end in counter deletions, which ask for no ack; a table message with
          * no attributes to change asks for one and closes the transaction. */

@@ -41,7 +41,7 @@ struct natgw_msg {
         size_t offset;     /* of the message in the buffer */
         int64_t entry;     /* the entry that produced it, -1: none (shared structure) */
         int32_t map;       /* index in plan->maps, -1: none */
-        bool counter_map;  /* NATGW_MSG_SET/ELEMENTS: the counter twin of a forward map */
+        enum natgw_twin twin; /* NATGW_MSG_SET/ELEMENTS: which of the map's sets */
         size_t first_elem; /* NATGW_MSG_ELEMENTS: index of its first element in the map ... */
         size_t subset;     /* ... or, when not SIZE_MAX, in batch->subset from this index on */
         const char *what;  /* what the message creates, for errors: "table inet natgw", "prerouting", ... */

@@ -29,6 +29,24 @@ static void data_value(const struct nlattr *a, const uint8_t **ret, size_t *ret_
                 }
 }
 
+/* A counter expression (nft_expr_attributes) @a of an element: its packets and bytes into @e. */
+static void counter_parse(const struct nlattr *a, struct natgw_nft_elem *e) {
+        const uint8_t *p = natgw_nla_data(a), *q;
+        const struct nlattr *b, *c;
+        bool counter = false;
+
+        while ((b = natgw_nla_next(&p, natgw_nla_end(a))))
+                if (natgw_nla_type(b) == NFTA_EXPR_NAME)
+                        counter = natgw_nla_streq(b, "counter");
+                else if (natgw_nla_type(b) == NFTA_EXPR_DATA && counter)
+                        for (q = natgw_nla_data(b); (c = natgw_nla_next(&q, natgw_nla_end(b)));) {
+                                if (natgw_nla_type(c) == NFTA_COUNTER_PACKETS && natgw_nla_len(c) == 8)
+                                        e->packets = natgw_nla_be64(c), e->has_counter = true;
+                                else if (natgw_nla_type(c) == NFTA_COUNTER_BYTES && natgw_nla_len(c) == 8)
+                                        e->bytes = natgw_nla_be64(c), e->has_counter = true;
+                        }
+}
+
 static int elem_parse(const struct nlattr *a, natgw_nft_elem_cb cb, void *userdata) {
         const uint8_t *p = natgw_nla_data(a);
         struct natgw_nft_elem e = {};
@@ -45,6 +63,18 @@ static int elem_parse(const struct nlattr *a, natgw_nft_elem_cb cb, void *userda
                 case NFTA_SET_ELEM_DATA:
                         data_value(b, &e.data, &e.data_len);
                         break;
+                case NFTA_SET_ELEM_EXPR: /* one expression */
+                        counter_parse(b, &e);
+                        break;
+                case NFTA_SET_ELEM_EXPRESSIONS: { /* a list of them */
+                        const uint8_t *q = natgw_nla_data(b);
+                        const struct nlattr *c;
+
+                        while ((c = natgw_nla_next(&q, natgw_nla_end(b))))
+                                if (natgw_nla_type(c) == NFTA_LIST_ELEM)
+                                        counter_parse(c, &e);
+                        break;
+                }
                 default:
                         break;
                 }

@@ -14,10 +14,12 @@
 #include <stdint.h>
 
 /* One element as the kernel dumps it: the bytes of its key, key end (interval sets; else
- * NULL, 0) and data (maps; else NULL, 0). */
+ * NULL, 0) and data (maps; else NULL, 0); its counter (sets with a counter per element). */
 struct natgw_nft_elem {
         const uint8_t *key, *key_end, *data;
         size_t key_len, key_end_len, data_len;
+        bool has_counter;
+        uint64_t packets, bytes;
 };
 
 /* Called per element: <0 stops the walk with that error, else it goes on. */

@@ -38,7 +38,7 @@ static void describe(const struct natgw_msg *m, const struct natgw_plan *p, char
         char name[48] = "";
 
         if (m->map >= 0 && p)
-                natgw_batch_set_name(&p->maps[m->map], m->counter_map, name, sizeof(name));
+                natgw_batch_set_name(&p->maps[m->map], m->twin, name, sizeof(name));
         switch (m->kind) {
         case NATGW_MSG_TABLE:
         case NATGW_MSG_CONTROL:

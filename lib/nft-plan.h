@@ -114,13 +114,38 @@ uint32_t natgw_field_len(enum natgw_field f, int family);
 /* The table the plan is for, in family inet. */
 #define NATGW_TABLE "natgw"
 
-/* Ids of the kernel sets of plan map @map (@counter_map: its counter twin), by which the rules
- * of the same batch name them: the 1-based map index, counter twins at +1000. */
-static inline uint32_t natgw_batch_set_id(size_t map, bool counter_map) {
-        return (uint32_t)map + 1 + (counter_map ? 1000 : 0);
+/*
+ * The kernel sets one plan map makes: the map itself and its twins, maps with the same keys to
+ * named counters: a forward map's twin to the entry's connection counter ("<name>_ctr"), and
+ * forward and egress maps' twins to the entry's traffic counter ("<name>_bytes", read by chain
+ * account for every packet of the entry's connections).
+ */
+enum natgw_twin {
+        NATGW_TWIN_MAP,     /* the map itself */
+        NATGW_TWIN_COUNTER, /* -> counter NAME (connections) */
+        NATGW_TWIN_BYTES,   /* -> counter "bytes:NAME" (traffic) */
+};
+
+/* How many kernel sets plan map @m makes (the map, then its twins). */
+static inline unsigned natgw_map_n_sets(const struct natgw_map *m) {
+        return m->kind == NATGW_MAP_FORWARD ? 3 : m->kind == NATGW_MAP_EGRESS ? 2 : 1;
 }
 
-/* Name of the kernel set of plan map @m (@counter_map: its counter twin, "<name>_ctr"). */
-static inline void natgw_batch_set_name(const struct natgw_map *m, bool counter_map, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s", m->name, counter_map ? "_ctr" : "");
+/* The set number @k (< natgw_map_n_sets()) of plan map @m. */
+static inline enum natgw_twin natgw_map_twin(const struct natgw_map *m, unsigned k) {
+        if (m->kind == NATGW_MAP_EGRESS && k == 1)
+                return NATGW_TWIN_BYTES;
+        return (enum natgw_twin)k;
+}
+
+/* Ids of the kernel sets of plan map @map (@twin: which of its sets), by which the rules of the
+ * same batch name them: the 1-based map index, twins at +1000 each. */
+static inline uint32_t natgw_batch_set_id(size_t map, enum natgw_twin twin) {
+        return (uint32_t)map + 1 + 1000u * (uint32_t)twin;
+}
+
+/* Name of the kernel set @twin of plan map @m: "<name>", "<name>_ctr", "<name>_bytes". */
+static inline void natgw_batch_set_name(const struct natgw_map *m, enum natgw_twin twin, char *buf, size_t size) {
+        snprintf(buf, size, "%s%s", m->name,
+                 twin == NATGW_TWIN_COUNTER ? "_ctr" : twin == NATGW_TWIN_BYTES ? "_bytes" : "");
 }

@@ -13,6 +13,7 @@
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -108,9 +109,32 @@ static void verdict(struct rb *b, int code) {
         nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
 }
 
-/* Load the key of map @m into the registers from NFT_REG32_00 on (@entry: an ENTRY field). */
-static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry) {
-        bool v4 = m->family == AF_INET;
+static void ct_original(struct rb *b, uint32_t key, uint32_t dreg) {
+        struct nftnl_expr *e = rb_expr(b, "ct");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+}
+
+/* Where a key's fields come from. */
+enum key_source {
+        KEY_PACKET,  /* the packet's fields */
+        KEY_ORIGINAL, /* chain account, a packet in the original direction (see below) */
+        KEY_REPLY,    /* chain account, a reply */
+};
+
+/*
+ * Load the key of map @m into the registers from NFT_REG32_00 on (@entry: an ENTRY field).
+ * For chain account (@src not KEY_PACKET) the key is that of the packet's connection: a
+ * forward's is what its first packet looked like before DNAT, the connection's original tuple
+ * whichever the direction, only the interface is the packet's (in original, out reply); an
+ * egress key is oifname . saddr going out, iifname . daddr coming back.
+ */
+static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry, enum key_source src) {
+        bool v4 = m->family == AF_INET, reply = src == KEY_REPLY, ct = src != KEY_PACKET && m->kind == NATGW_MAP_FORWARD;
         uint32_t reg = NFT_REG32_00;
 
         for (unsigned i = 0; i < m->n_fields; i++) {
@@ -118,22 +142,32 @@ static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry) {
 
                 switch (m->fields[i]) {
                 case NATGW_FIELD_IIFNAME:
-                        meta_load(b, NFT_META_IIFNAME, reg);
+                        meta_load(b, reply ? NFT_META_OIFNAME : NFT_META_IIFNAME, reg);
                         break;
                 case NATGW_FIELD_OIFNAME:
-                        meta_load(b, NFT_META_OIFNAME, reg);
+                        meta_load(b, reply ? NFT_META_IIFNAME : NFT_META_OIFNAME, reg);
                         break;
                 case NATGW_FIELD_DADDR:
-                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
+                        if (ct)
+                                ct_original(b, v4 ? NFT_CT_DST_IP : NFT_CT_DST_IP6, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
                         break;
                 case NATGW_FIELD_SADDR:
-                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len, reg);
+                        if (ct)
+                                ct_original(b, v4 ? NFT_CT_SRC_IP : NFT_CT_SRC_IP6, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, reply ? (v4 ? 16 : 24) : (v4 ? 12 : 8),
+                                             len, reg);
                         break;
                 case NATGW_FIELD_L4PROTO:
                         meta_load(b, NFT_META_L4PROTO, reg);
                         break;
                 case NATGW_FIELD_DPORT:
-                        payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
+                        if (ct)
+                                ct_original(b, NFT_CT_PROTO_DST, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
                         break;
                 case NATGW_FIELD_ENTRY:
                         entry = htonl(entry);
@@ -177,7 +211,7 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
          * traffic the gateway routes elsewhere on the same port is left alone. */
         if (!(m->shape & NATGW_SHAPE_DST))
                 match_fib_daddr_local(&b);
-        key_load(&b, m, 0);
+        key_load(&b, m, 0, KEY_PACKET);
 
         e = rb_expr(&b, "objref");
         if (e) {
@@ -211,7 +245,7 @@ int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const char *chain, const stru
         if (rb_begin(&b, chain) < 0)
                 return -ENOMEM;
         match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
-        key_load(&b, m, 0);
+        key_load(&b, m, 0, KEY_PACKET);
         e = rb_expr(&b, "lookup");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
@@ -369,7 +403,7 @@ int natgw_rule_allow_lookup(struct nlmsghdr *nlh, const struct natgw_egress *eg,
         if (rb_begin(&b, chain) < 0)
                 return -ENOMEM;
         match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
-        key_load(&b, m, entry);
+        key_load(&b, m, entry, KEY_PACKET);
         e = rb_expr(&b, "lookup");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
@@ -434,5 +468,72 @@ int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, e
                 }
                 break;
         }
+        return rb_finish(&b, nlh);
+}
+
+/* ---- chain account: traffic per entry and per inside host ---- */
+
+
+int natgw_rule_account(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, bool reply,
+                       enum natgw_account_rule which, uint32_t hosts_set_id) {
+        bool v4 = m->family == AF_INET, src = natgw_account_host_is_source(m, reply);
+        uint32_t dir = reply ? IP_CT_DIR_REPLY : IP_CT_DIR_ORIGINAL;
+        struct nftnl_expr *e;
+        char name[48];
+        struct rb b;
+
+        if (rb_begin(&b, NATGW_ACCOUNT_CHAIN) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        e = rb_expr(&b, "ct");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        }
+        cmp_eq(&b, NFT_REG_1, &(uint8_t){ (uint8_t)dir }, 1);
+        /* Only connections a forward translated: routed traffic to the same port is not its. */
+        if (m->kind == NATGW_MAP_FORWARD)
+                match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        key_load(&b, m, 0, reply ? KEY_REPLY : KEY_ORIGINAL);
+        if (which == NATGW_ACCOUNT_UNTRACKED) {
+                e = rb_expr(&b, "lookup");
+                if (e) {
+                        natgw_batch_set_name(m, NATGW_TWIN_BYTES, name, sizeof(name));
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, NATGW_TWIN_BYTES));
+                }
+                count(&b, NATGW_HOSTS_UNTRACKED_COUNTER);
+                verdict(&b, NF_ACCEPT);
+                return rb_finish(&b, nlh);
+        }
+        e = rb_expr(&b, "objref");
+        if (e) {
+                natgw_batch_set_name(m, NATGW_TWIN_BYTES, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, NATGW_TWIN_BYTES));
+        }
+        if (which == NATGW_ACCOUNT_HOSTS) {
+                struct nftnl_expr *ctr;
+
+                /* The key's registers are free again once the lookup has read them. When the set
+                 * is full the update fails and the rule ends here: the next one counts that. */
+                payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, src ? (v4 ? 12 : 8) : (v4 ? 16 : 24), v4 ? 4 : 16,
+                             NFT_REG32_00);
+                e = rb_expr(&b, "dynset");
+                ctr = e ? nftnl_expr_alloc("counter") : NULL;
+                if (e && !ctr)
+                        b.r = -ENOMEM;
+                if (ctr) {
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+                        nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, natgw_hosts_set_name(m->family, src));
+                        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, hosts_set_id);
+                        nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, NATGW_HOSTS_TIMEOUT_SEC * 1000ull);
+                        nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, ctr, 0);
+                }
+        }
+        verdict(&b, NF_ACCEPT);
         return rb_finish(&b, nlh);
 }

@@ -52,3 +52,25 @@ enum natgw_deny_rule {
 
 /* chain allow-NAME: what follows a packet no rule allowed, one rule each. */
 int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, enum natgw_deny_rule which);
+
+enum natgw_account_rule {
+        NATGW_ACCOUNT_COUNT,     /* the entry's traffic counter, accept */
+        NATGW_ACCOUNT_HOSTS,     /* the entry's traffic counter, the host's set updated, accept */
+        NATGW_ACCOUNT_UNTRACKED, /* (after _HOSTS broke: the set is full) counter hosts:untracked, accept */
+};
+
+/*
+ * chain account: the packets of forward or egress map @m's connections in one direction
+ * (@reply), matched by the key of @m: for a forward, built from the connection's original tuple
+ * (ct status dnat; the interface of its direction); for an egress map, oifname . saddr of an
+ * original packet or iifname . daddr of a reply. See enum natgw_account_rule for what follows.
+ * @hosts_set_id: the id of the host set the rule updates (NATGW_ACCOUNT_HOSTS).
+ */
+int natgw_rule_account(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, bool reply,
+                       enum natgw_account_rule which, uint32_t hosts_set_id);
+
+/* Whether the inside host of a packet that natgw_rule_account() matches is its source (it sends:
+ * "out") or its destination. */
+static inline bool natgw_account_host_is_source(const struct natgw_map *m, bool reply) {
+        return m->kind == NATGW_MAP_FORWARD ? reply : !reply;
+}

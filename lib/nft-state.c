@@ -51,12 +51,14 @@ static const struct natgw_table_set *find_set(const struct natgw_table_state *s,
 
 /* ---- map elements as records, for an update's difference ---- */
 
-/* Write the record of element @i of @m (@ctr: its counter twin) at @w (NULL: only count). */
-static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, bool ctr, size_t i, uint8_t *w) {
+/* Write the record of element @i of @m (@twin: which of its sets) at @w (NULL: only count). */
+static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin twin, size_t i,
+                      uint8_t *w) {
         size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), vlen;
         const void *v;
 
-        if (ctr || m->kind == NATGW_MAP_EGRESS) { /* names a counter, or goes to the entry's chain */
+        /* Names a counter of the entry, or goes to the entry's chain. */
+        if (twin != NATGW_TWIN_MAP || m->kind == NATGW_MAP_EGRESS) {
                 v = natgw_plan_entry_name(p, m->entry[i]);
                 vlen = strlen(v);
         } else if (m->kind == NATGW_MAP_POLICY) { /* the entry's allow chain, or accept: "" */
@@ -101,10 +103,10 @@ static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
         return rec_cmp(s->recs + s->offs[*(const uint32_t *)a], s->recs + s->offs[*(const uint32_t *)b]);
 }
 
-/* The records of all elements of @m (@ctr: its twin) into @set, sorted; @ret_idx: the plan
- * element of each sorted record. */
-static int recs_build(const struct natgw_plan *p, const struct natgw_map *m, bool ctr, struct natgw_table_set *set,
-                      uint32_t **ret_idx) {
+/* The records of all elements of @m (@ctr: which of its sets) into @set, sorted; @ret_idx: the
+ * plan element of each sorted record. */
+static int recs_build(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin ctr,
+                      struct natgw_table_set *set, uint32_t **ret_idx) {
         _cleanup_(freep) uint32_t *idx = NULL;
         _cleanup_(freep) size_t *offs = NULL;
         size_t len = 0, off = 0;
@@ -181,17 +183,19 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         int r = -ENOMEM;
 
         *st = (struct natgw_table_state){ .table_flags = table_flags };
+        /* Per entry: its counter and traffic counter. */
         for (size_t i = 0; i < n_entries; i++)
-                len += strlen(natgw_plan_entry_name(p, (uint32_t)i)) + 1;
-        /* Per egress entry: its chain, its allow chain and denied counter; the filter's counter. */
+                len += 2 * strlen(natgw_plan_entry_name(p, (uint32_t)i)) + strlen(NATGW_BYTES_COUNTER_PREFIX) + 2;
+        /* Per egress entry: its chain, its allow chain and denied counter; the filter's counter,
+         * the hosts' overflow counter. */
         for (size_t i = 0; i < c->n_egress; i++)
                 len += 3 * (strlen(NATGW_DENIED_COUNTER_PREFIX) + strlen(c->egress[i].name) + 1);
-        len += strlen(NATGW_FILTER_COUNTER) + 1;
+        len += strlen(NATGW_FILTER_COUNTER) + strlen(NATGW_HOSTS_UNTRACKED_COUNTER) + 2;
         st->names = malloc(MAX(len, (size_t)1));
-        st->counters = calloc(n_entries + c->n_egress + 1, sizeof(*st->counters));
+        st->counters = calloc(2 * n_entries + c->n_egress + 2, sizeof(*st->counters));
         st->chains = calloc(MAX(2 * c->n_egress, (size_t)1), sizeof(*st->chains));
-        st->sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*st->sets));
-        sets = calloc(MAX(2 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
+        st->sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*st->sets));
+        sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
         if (!st->names || !st->counters || !st->chains || !st->sets || !sets)
                 goto fail;
 
@@ -199,6 +203,8 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         for (size_t i = 0; i < n_entries; i++) {
                 st->counters[st->n_counters++] = w;
                 w = stpcpy(w, natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(stpcpy(w, NATGW_BYTES_COUNTER_PREFIX), natgw_plan_entry_name(p, (uint32_t)i)) + 1;
         }
         for (size_t i = 0; i < c->n_egress; i++) {
                 st->chains[st->n_chains++] = w;
@@ -212,16 +218,22 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         }
         if (c->filter.forward == NATGW_FILTER_DROP) {
                 st->counters[st->n_counters++] = w;
-                memcpy(w, NATGW_FILTER_COUNTER, sizeof(NATGW_FILTER_COUNTER)); /* the last name */
+                w = stpcpy(w, NATGW_FILTER_COUNTER) + 1;
+        }
+        if (c->metrics.hosts) {
+                st->counters[st->n_counters++] = w;
+                memcpy(w, NATGW_HOSTS_UNTRACKED_COUNTER, sizeof(NATGW_HOSTS_UNTRACKED_COUNTER)); /* the last name */
         }
         st->forward_chain = p->forward_chain;
+        st->hosts = c->metrics.hosts;
         qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
 
         for (size_t i = 0; i < p->n_maps; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
-                for (int ctr = 0; ctr < (m->kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++) {
+                for (unsigned t = 0; t < natgw_map_n_sets(m); t++, k++) {
+                        enum natgw_twin ctr = natgw_map_twin(m, t);
                         struct natgw_table_set *set = &st->sets[st->n_sets++];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
@@ -253,7 +265,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         *ret_sets = sets;
         return 0;
 fail:
-        natgw_set_plans_free(sets, 2 * p->n_maps);
+        natgw_set_plans_free(sets, 3 * p->n_maps);
         natgw_table_state_clear(st);
         return r;
 }

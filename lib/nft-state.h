@@ -45,7 +45,8 @@ struct natgw_table_state {
         bool valid;
         uint32_t table_flags;
         char *names;              /* every name below, NUL-terminated, back to back */
-        const char **counters;    /* named counters: the entries' names, "denied:NAME", "filter:forward" */
+        const char **counters;    /* named counters: the entries' names, "bytes:NAME", "denied:NAME",
+                                   * "filter:forward", "hosts:untracked" */
         size_t n_counters;
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
@@ -54,6 +55,7 @@ struct natgw_table_state {
          * sequence number 0: an update whose rules hash the same keeps them (nft-batch.c). */
         bool rules_known;
         uint8_t rules_sha256[NATGW_SHA256_SIZE];
+        bool hosts;               /* the sets of metrics.hosts are there (kept across updates) */
         struct natgw_table_set *sets;
         size_t n_sets;
 };

@@ -24,6 +24,29 @@ struct natgw_nft;
 #define NATGW_ALLOW_CHAIN_PREFIX "allow-"
 #define NATGW_DENIED_COUNTER_PREFIX "denied:"
 #define NATGW_FILTER_COUNTER "filter:forward"
+/* Entry NAME's traffic (every packet of its connections, both directions) counts in "bytes:NAME",
+ * from the base chain "account" (hook forward, after the filter). */
+#define NATGW_BYTES_COUNTER_PREFIX "bytes:"
+#define NATGW_ACCOUNT_CHAIN "account"
+
+/*
+ * metrics.hosts: the inside hosts' traffic, per host and direction, in four dynamic sets of
+ * counters ("hosts4_out" keyed by the source of what a host sends, "hosts4_in" by the
+ * destination of what it receives; "hosts6_*" the same for IPv6). An element goes after
+ * NATGW_HOSTS_TIMEOUT_SEC without traffic; a set holds at most NATGW_HOSTS_MAX elements, and a
+ * packet of a host that finds its set full is counted in "hosts:untracked" instead.
+ */
+#define NATGW_HOSTS_MAX 65536u
+#define NATGW_HOSTS_TIMEOUT_SEC 300u
+#define NATGW_HOSTS_UNTRACKED_COUNTER "hosts:untracked"
+
+/* Name of the host set of @family for what hosts send (@out) or receive. */
+static inline const char *natgw_hosts_set_name(int family, bool out) {
+        if (family == AF_INET)
+                return out ? "hosts4_out" : "hosts4_in";
+        return out ? "hosts6_out" : "hosts6_in";
+}
+
 
 struct natgw_apply_stats {
         uint64_t compile_usec; /* config -> plan -> batch (every batch built) */

@@ -397,11 +397,13 @@ nft_json() {
         nsexec "$GW" nft -j list table inet natgw
 }
 
-# counter_packets ENTRY: packets of the named counter that belongs to config entry ENTRY.
+# counter_packets ENTRY: packets of the named counter that belongs to config entry ENTRY (its
+# connections; not its traffic, "bytes:ENTRY").
 counter_packets() {
         nft_json | jq -r --arg n "$1" '
                 [.nftables[] | select(.counter) | .counter
                  | select(.name == $n or (.name | test("^[a-z0-9]+[-_.:]" + $n + "$")))
+                 | select(.name | startswith("bytes:") | not)
                  | .packets] | if length == 1 then .[0] else "missing(\(length))" end'
 }
 

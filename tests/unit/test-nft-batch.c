@@ -29,8 +29,9 @@ struct walk {
         size_t msgs, acks;
         size_t counters;     /* NEWOBJ and DELOBJ messages */
         uint32_t last_ack_seq;
-        size_t elements[2];  /* elements sent by NEWSETELEM: [0] to data maps, [1] to counter twins */
-        size_t elem_msgs[2]; /* and in how many messages */
+        size_t elements[3];  /* elements sent by NEWSETELEM: [0] to data maps, [1] to counter twins,
+                              * [2] to traffic counter twins */
+        size_t elem_msgs[3]; /* and in how many messages */
 };
 
 /*
@@ -109,7 +110,10 @@ static struct walk walk_batch(const struct natgw_batch *b) {
                         a += NLA_ALIGN(at.nla_len);
                 }
                 if (!control && type == NFT_MSG_NEWSETELEM) {
-                        bool twin = strlen(set) > 4 && streq(set + strlen(set) - 4, "_ctr");
+                        size_t n = strlen(set);
+                        int twin = n > 4 && streq(set + n - 4, "_ctr")     ? 1
+                                   : n > 6 && streq(set + n - 6, "_bytes") ? 2
+                                                                           : 0;
 
                         w.elements[twin] += elems;
                         w.elem_msgs[twin]++;
@@ -150,13 +154,15 @@ static void test_batch_splits_and_maps_back(void **state) {
         /* The acks the caller waits for are the ones requested; the last closes the batch. */
         assert_int_equal(b->n_acks, w.acks);
         assert_int_equal(b->last_ack_seq, w.last_ack_seq);
-        /* One counter per entry of the config: big and small. */
-        assert_int_equal(w.counters, 2);
+        /* Two counters per entry of the config, connections and traffic: big and small. */
+        assert_int_equal(w.counters, 4);
         /* Every element sent, to the data map and to its counter twin: 20,000 ports of big and
          * the one of small. A key (iifname 16 . l4proto 4 . dport 4 bytes) alone makes the
          * 20,001 elements of one map more than 64 KiB: they must be split, at least this often. */
         assert_int_equal(w.elements[0], 20001);
         assert_int_equal(w.elements[1], 20001);
+        assert_int_equal(w.elements[2], 20001);
+        assert_true(w.elem_msgs[2] >= 20001 * 24 / 65536 + 1);
         assert_true(w.elem_msgs[0] >= 20001 * 24 / 65536 + 1);
         assert_true(w.elem_msgs[1] >= 20001 * 24 / 65536 + 1);
 
@@ -166,7 +172,7 @@ static void test_batch_splits_and_maps_back(void **state) {
                 const struct nlmsghdr *nlh = (const void *)(b->buf + m->offset);
                 int64_t el;
 
-                if (m->kind != NATGW_MSG_ELEMENTS || m->counter_map)
+                if (m->kind != NATGW_MSG_ELEMENTS || m->twin != NATGW_TWIN_MAP)
                         continue;
                 el = natgw_batch_element_at(b, m, nlh->nlmsg_len - 8);
                 assert_true(el >= 0);
@@ -320,9 +326,10 @@ static void test_batch_update(void **state) {
         /* What it leaves: names sorted, forward maps sized with room, interval maps unsized. */
         assert_true(sa.valid);
         assert_int_equal(sa.table_flags, NATGW_TABLE_F_OWNER);
-        assert_int_equal(sa.n_counters, 4);
-        assert_string_equal(sa.counters[0], "dmz");
-        assert_string_equal(sa.counters[3], "web");
+        assert_int_equal(sa.n_counters, 8);
+        assert_string_equal(sa.counters[0], "bytes:dmz");
+        assert_string_equal(sa.counters[4], "dmz");
+        assert_string_equal(sa.counters[7], "web");
         assert_int_equal(sa.n_chains, 2);
         assert_string_equal(sa.chains[0], "egress-dmz");
         assert_string_equal(sa.chains[1], "egress-lan");
@@ -344,9 +351,9 @@ static void test_batch_update(void **state) {
         /* The table and base chains stay; everything is emptied first, in that order. */
         assert_false(has_step(script, "DELTABLE:natgw"));
         assert_false(has_step(script, "NEWCHAIN:prerouting") || has_step(script, "NEWCHAIN:postrouting"));
-        assert_true(strncmp(script, "DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+        assert_true(strncmp(script, "DELRULE:prerouting DELRULE:postrouting DELRULE:account DELRULE:egress-dmz DELRULE:egress-lan "
                                     "DELSETELEM:",
-                            strlen("DELRULE:prerouting DELRULE:postrouting DELRULE:egress-dmz DELRULE:egress-lan "
+                            strlen("DELRULE:prerouting DELRULE:postrouting DELRULE:account DELRULE:egress-dmz DELRULE:egress-lan "
                                    "DELSETELEM:")) == 0);
         /* Every old map is either kept, losing only elements that go, or deleted, never both.
          * The grown map and its twin are recreated; fwd4 and the interval map egress4 are kept. */
@@ -404,16 +411,17 @@ static void test_batch_update(void **state) {
 
                 assert_int_equal(wu.last_ack_seq, b->last_ack_seq);
                 assert_int_equal(wu.acks, b->n_acks);
-                /* dmz and dns deleted, dns2 created; lan and web keep theirs. */
-                assert_int_equal(wu.counters, 3);
+                /* dmz's and dns's two deleted, dns2's two created; lan and web keep theirs. */
+                assert_int_equal(wu.counters, 6);
         }
         natgw_batch_free(b);
 
         /* What the update leaves: the kept map keeps its size, the recreated one has room. */
         assert_int_equal(state_set(&sb, "fwd4")->size, state_set(&sa, "fwd4")->size);
         assert_int_equal(state_set(&sb, "fwd4_if")->size, 180); /* 120 ports, 1.5 times */
-        assert_int_equal(sb.n_counters, 3);
-        assert_string_equal(sb.counters[0], "dns2");
+        assert_int_equal(sb.n_counters, 6);
+        assert_string_equal(sb.counters[0], "bytes:dns2");
+        assert_string_equal(sb.counters[3], "dns2");
         assert_int_equal(sb.n_chains, 1);
 
         /* The same config again: nothing created or deleted, no map element sent either way,

@@ -431,7 +431,7 @@ static void test_error_names_entry(void **state) {
         assert_int_equal(natgw_batch_build(p, NULL, 100, 0, &b, NULL), 0);
         for (size_t i = 0; i < b->n_msgs && !off; i++) {
                 m = &b->msgs[i];
-                if (m->kind == NATGW_MSG_ELEMENTS && !m->counter_map)
+                if (m->kind == NATGW_MSG_ELEMENTS && !m->twin != NATGW_TWIN_MAP)
                         off = element_offset((const struct nlmsghdr *)(b->buf + m->offset), IPPROTO_TCP, 8080);
         }
         assert_int_not_equal(off, 0);
