@@ -48,11 +48,11 @@ start_natgwd "$conf"
 
 # unchanged LABEL: table, kernel generation and natgwd's generation as before.
 unchanged() {
-        assert_eq "$table_before" "$(nft_json)" "$1: table inet natgw is unchanged"
+        assert_eq "$table_before" "$(nft_json_shape)" "$1: table inet natgw is unchanged"
         assert_eq "$gen_before" "$(gen_kernel)" "$1: the kernel's ruleset generation is unchanged"
         assert_eq "$natgwd_gen_before" "$(natgwctl -j status | jq -r .generation)" "$1: natgwd's generation is unchanged"
 }
-table_before=$(nft_json) || fail "nft -j list table failed"
+table_before=$(nft_json_shape) || fail "nft -j list table failed"
 gen_before=$(gen_kernel) || fail "cannot read the ruleset generation"
 [[ $gen_before =~ ^[0-9]+$ ]] || fail "ruleset generation: '$gen_before'"
 natgwd_gen_before=$(natgwctl -j status | jq -r .generation)

@@ -90,7 +90,7 @@ out=$(ask_ok "$WAN" tcp 203.0.113.1 8081 --from 198.51.100.7)
 assert_match "local=192\.168\.1\.66:80 " "$out" "a changed drop-in's new entry forwards after the reload"
 
 # An error in a drop-in: located there, nothing changes.
-before=$(nft_json) || fail "nft -j list table failed"
+before=$(nft_json_shape) || fail "nft -j list table failed"
 gen=$(natgwctl -j status | jq -r .generation)
 put 40-bad.conf '# a bad port on line 3
 
@@ -106,7 +106,7 @@ out=$(natgwctl reload 2>&1) || rc=$?
 assert_eq 1 "$rc" "a name used in two files is refused"
 assert_match "$dir/40-bad.conf:1: entry \"dmz\": name already used by the entry at $dir/20-dmz.conf:1" "$out" \
         "a duplicate name across files names both files and lines"
-assert_eq "$before" "$(nft_json)" "the table is unchanged after the refused reloads"
+assert_eq "$before" "$(nft_json_shape)" "the table is unchanged after the refused reloads"
 assert_eq "$gen" "$(natgwctl -j status | jq -r .generation)" "the generation is unchanged after the refused reloads"
 
 # Remove drop-ins.

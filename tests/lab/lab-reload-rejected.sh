@@ -60,12 +60,12 @@ EOF
 line=$(grep -n 'name = "dmz"' "$conf" | cut -d: -f1)
 "$NATGWD" -t -c "$conf" >/dev/null || fail "natgwd -t rejects the new file: it must be valid"
 
-before=$(nft_json) || fail "nft -j list table inet natgw failed"
+before=$(nft_json_shape) || fail "nft -j list table inet natgw failed"
 echo egress-dmz >"$fault"
 rc=0
 reload_natgwd >"$LAB_TMP/reload.1" || rc=$?
 rm -f "$fault"
-after=$(nft_json) || fail "nft -j list table inet natgw failed"
+after=$(nft_json_shape) || fail "nft -j list table inet natgw failed"
 cat "$LAB_TMP/reload.1"
 
 grep -Eq '^natgw-nft-fault: "goto egress-dmz" made "goto egress-dm[XY]" in [1-9][0-9]* set elements' "$NATGWD_LOG" ||
@@ -92,7 +92,7 @@ cat "$LAB_TMP/reload.2"
 assert_eq 0 "$rc" "the same file reloaded without the fault is applied"
 assert_match "\(table updated, " "$(cat "$LAB_TMP/reload.2")" \
         "after a rejected reload natgwd still updates the table in place (it knows the table is unchanged)"
-after=$(nft_json) || fail "nft -j list table inet natgw failed"
+after=$(nft_json_shape) || fail "nft -j list table inet natgw failed"
 [[ $before != "$after" ]] || fail "table inet natgw unchanged after the reload that was applied"
 assert_eq 1 "$(jq '[.nftables[] | select(.chain.name == "egress-dmz")] | length' <<<"$after")" \
         "chain egress-dmz exists after the reload that was applied"

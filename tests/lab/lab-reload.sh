@@ -119,7 +119,7 @@ assert_eq 40002 "$(natgwctl -j status | jq -r .entries.map_elements)" "the bulk 
 
 # ---------------------------------------------------------------- invalid reloads
 
-before=$(nft_json)
+before=$(nft_json_shape)
 good=$(cat "$conf")
 
 # A syntax error: file and line.
@@ -150,7 +150,7 @@ json=$(natgwctl -j reload) || rc=$?
 assert_eq "1 false" "$rc $(jq -r .ok <<<"$json")" "reload -j of the bad file"
 assert_eq "far" "$(jq -r '.errors[] | select(.line == 6) | .entry' <<<"$json")" "reload -j errors carry line and entry"
 
-after=$(nft_json)
+after=$(nft_json_shape)
 [[ $before == "$after" ]] || fail "table inet natgw changed after rejected reloads"
 info "ok: nft -j list table inet natgw is byte-for-byte the same after the rejected reloads"
 out=$(natgwctl status)

@@ -97,18 +97,18 @@ fi
 
 start_natgwd "$conf"
 # A second natgwd on the same control socket stops before it touches anything.
-before=$(nft_json)
+before=$(nft_json_shape)
 rc=0
 out=$(timeout 10 ip netns exec "$GW" "$NATGWD" -c "$conf" -S "$CTL_SOCK" 2>&1) || rc=$?
 assert_eq 1 "$rc" "a second natgwd on the same control socket exits 1"
 assert_match "cannot listen on control socket $CTL_SOCK: Address already in use \(another natgwd is running" "$out" \
         "it says another natgwd holds the socket"
-[[ $(nft_json) == "$before" ]] || fail "the second natgwd changed the table"
+[[ $(nft_json_shape) == "$before" ]] || fail "the second natgwd changed the table"
 natgwd_alive
 if kernel_at_least 6 9; then
         check_table_flags
         nat_works "before anyone else touches the table"
-        before=$(nft_json)
+        before=$(nft_json_shape)
         for cmd in "delete table inet natgw" "flush table inet natgw" \
                    "add rule inet natgw postrouting counter accept" "delete chain inet natgw egress-lan" \
                    "delete map inet natgw fwd4_if"; do
@@ -117,7 +117,7 @@ if kernel_at_least 6 9; then
                 ((rc != 0)) || fail "nft $cmd succeeded on natgwd's owned table"
                 assert_match "Operation not permitted" "$out" "nft $cmd is refused by the kernel"
         done
-        [[ $(nft_json) == "$before" ]] || fail "table inet natgw changed although every change was refused"
+        [[ $(nft_json_shape) == "$before" ]] || fail "table inet natgw changed although every change was refused"
         info "ok: table inet natgw is byte-identical"
         nat_works "after the refused changes"
         natgwd_alive

@@ -80,7 +80,7 @@ check_others "after reload"
 
 # ---------------------------------------------------------------- a second natgwd
 
-before=$(nft_json)
+before=$(nft_json_shape)
 rc=0
 out=$(timeout 10 ip netns exec "$GW" "$NATGWD" -c "$conf" -S "$LAB_TMP/second.sock" 2>&1) || rc=$?
 assert_eq 1 "$rc" "a second natgwd in the same namespace exits 1"
@@ -89,7 +89,7 @@ if kernel_at_least 6 9; then
 else
         lab_skip_part "the kernel refuses the second natgwd, the owner of the table being another: kernel $(uname -r) has no owner flag"
 fi
-[[ $(nft_json) == "$before" ]] || fail "the second natgwd changed the table"
+[[ $(nft_json_shape) == "$before" ]] || fail "the second natgwd changed the table"
 info "ok: the second natgwd changed nothing"
 natgwd_alive
 
@@ -171,13 +171,13 @@ stop_natgwd_keep() {
 stop_natgwd_keep
 natgw_table_exists || fail "a stop with on_exit = \"keep\" removed the table"
 info "ok: stop with on_exit = \"keep\" left the table"
-before=$(nft_json)
+before=$(nft_json_shape)
 printf 'version = 1;\non_exit = "remove";\nmasquerade = ( { name = "lan"; source = "192.168.1.0/33"; out_interface = "eth0"; } );\n' >"$conf"
 rc=0
 out=$(timeout 10 ip netns exec "$GW" "$NATGWD" -c "$conf" -S "$CTL_SOCK" 2>&1) || rc=$?
 assert_eq 1 "$rc" "start with an invalid config over an existing table exits 1"
 assert_match "$conf:3: entry \"lan\": " "$out" "the error names file, line and entry"
-[[ $(nft_json) == "$before" ]] || fail "a failed start changed the existing table"
+[[ $(nft_json_shape) == "$before" ]] || fail "a failed start changed the existing table"
 info "ok: the existing table is byte-for-byte unchanged"
 out=$(ask_ok "$WAN" tcp 203.0.113.1 8080 --from 198.51.100.8)
 assert_match "local=192\.168\.1\.66:80 " "$out" "the table left by the stopped natgwd still forwards"

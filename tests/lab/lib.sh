@@ -397,6 +397,13 @@ nft_json() {
         nsexec "$GW" nft -j list table inet natgw
 }
 
+# nft_json_shape: the table without its counters' values, which live traffic moves: what a
+# refused reload must leave exactly as it was.
+nft_json_shape() {
+        nft_json | jq -c 'walk(if type == "object" and has("packets") and has("bytes")
+                                then .packets = 0 | .bytes = 0 else . end)'
+}
+
 # counter_packets ENTRY: packets of the named counter that belongs to config entry ENTRY (its
 # connections; not its traffic, "bytes:ENTRY").
 counter_packets() {
