@@ -221,7 +221,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         for (size_t i = 0; i < p->n_maps; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
-                for (int ctr = 0; ctr < (m->kind == NATGW_MAP_FORWARD ? 2 : 1); ctr++, k++) {
+                for (int ctr = 0; ctr < (natgw_map_counted(m) ? 2 : 1); ctr++, k++) {
                         struct natgw_table_set *set = &st->sets[st->n_sets++];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
