@@ -6,7 +6,8 @@
 # same with 2001:db8:1:1::/120 and fd00:1::/120. A masquerade of the whole LAN takes what the
 # netmap leaves: 192.168.1.66 (in both) leaves with its own outside address 203.0.113.66,
 # 192.168.1.10 (only the masquerade) with gw's 203.0.113.1. Reloads that remove and add the
-# netmap keep a TCP stream of another entry (the forward "web").
+# netmap keep a TCP stream of another entry (the forward "web"); with filter.forward = "drop"
+# the netmap's connections pass both ways.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -19,7 +20,7 @@ write_conf() {
         cat >"$conf" <<EOF
 version = 1;
 kernel = { ipv6_forward = true; };
-masquerade = ( { name = "lan"; source = [ "192.168.1.0/24", "fd00:1::/64" ]; out_interface = "eth0"; } );
+masquerade = ( { name = "lan"; source = [ "${MASQ:-192.168.1.0/24}", "fd00:1::/64" ]; out_interface = "eth0"; } );
 forward = ( { name = "web"; in_interface = "eth0"; proto = "tcp"; port = 8080; to = "192.168.1.10:80"; } );
 $1
 EOF
@@ -101,12 +102,17 @@ out=$(ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.66)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ " "$out" "without the netmap 192.168.1.66 is masqueraded"
 ask_fails "$WAN" tcp 203.0.113.66 80 --from 198.51.100.7 --timeout 2
 
-write_conf "$netmaps"
+# Back, with the forward filter dropping what no entry accepts and a masquerade that no longer
+# covers 192.168.1.66: the netmap's connections both ways are its own, the masquerade's pass.
+MASQ=192.168.1.0/28 write_conf "$netmaps
+filter = { forward = \"drop\"; };"
 reload_ok >/dev/null
 out=$(ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.66)
-assert_match "^peer=203\.0\.113\.66:[0-9]+ " "$out" "with the netmap back 192.168.1.66 leaves as 203.0.113.66"
+assert_match "^peer=203\.0\.113\.66:[0-9]+ " "$out" "with the netmap back 192.168.1.66 leaves as 203.0.113.66 (filter drop)"
 out=$(ask_ok "$WAN" udp 203.0.113.66 53 --from 198.51.100.7)
-assert_match "local=192\.168\.1\.66:53 " "$out" "with the netmap back 203.0.113.66 reaches 192.168.1.66"
+assert_match "local=192\.168\.1\.66:53 " "$out" "with the netmap back 203.0.113.66 reaches 192.168.1.66 (filter drop)"
+out=$(ask_ok "$LAN" udp 203.0.113.100 53 --from 192.168.1.10)
+assert_match "^peer=203\.0\.113\.1:[0-9]+ " "$out" "192.168.1.10 is still masqueraded (filter drop)"
 
 tcp_stream_wait "$web_pid" "$LAB_TMP/s-web.out" "$LAB_TMP/s-web.err" "web"
 info "ok: the stream through \"web\" made $STREAM_EXCHANGES exchanges across two reloads"
