@@ -85,6 +85,16 @@ assert_eq '{"kind":"netmap","interface":"eth0","inside":"192.168.1.64/28","outsi
         fail "natgwctl -j show counts no connections of dmz"
 check_dump netmap
 
+# diagnose --egress names the netmap for its inside hosts, and the address they leave with.
+out=$(natgwctl -j diagnose --egress 192.168.1.66 --to 203.0.113.100:80) || fail "diagnose --egress 192.168.1.66 failed: $out"
+assert_eq ok "$(jq -r .verdict.cause <<<"$out")" "diagnose --egress 192.168.1.66: ok"
+assert_match "^netmap entry dmz \(line [0-9]+\) takes 192\.168\.1\.66 out eth0" "$(jq -r '.layers[0].evidence[0]' <<<"$out")" \
+        "diagnose --egress: 192.168.1.66 leaves by netmap dmz"
+assert_match "leaves eth0 as 203\.0\.113\.66 \(netmap" "$(jq -r '.layers[2].evidence[]' <<<"$out")" \
+        "diagnose --egress: it leaves eth0 as 203.0.113.66"
+out=$(natgwctl -j diagnose --egress 192.168.1.10 --to 203.0.113.100:80) || true
+assert_match "^entry lan \(masquerade" "$(jq -r '.layers[0].evidence[0]' <<<"$out")" "diagnose --egress: 192.168.1.10 by lan"
+
 # Reloads: a stream through "web" (another entry) lives across the removal and the re-addition.
 ip netns exec "$WAN" "$NATGW_PEER" stream tcp 203.0.113.1 8080 --seconds 8 --from 198.51.100.8 \
         >"$LAB_TMP/s-web.out" 2>"$LAB_TMP/s-web.err" </dev/null &
