@@ -106,8 +106,15 @@ for ((i = 0; i < 50; i++)); do
 done
 assert_match "local=192\.168\.1\.10:80" "$(head -1 "$LAB_TMP/s-web.out")" "the stream through \"web\" is up"
 
+[[ -n $(conntrack_gw -p udp --orig-dst 203.0.113.66) ]] || fail "no conntrack entry of the UDP flow to 203.0.113.66"
+[[ -n $(conntrack_gw -p udp --orig-src 192.168.1.66 --reply-dst 203.0.113.66) ]] ||
+        fail "no conntrack entry of the UDP flow from 192.168.1.66"
 write_conf ""
 reload_ok >/dev/null
+# The netmap's flows went with it (a UDP client would otherwise keep its translation).
+assert_eq "" "$(conntrack_gw -p udp --orig-dst 203.0.113.66)" "the removed netmap's UDP flow is deleted from conntrack"
+assert_eq "" "$(conntrack_gw -p udp --orig-src 192.168.1.66 --reply-dst 203.0.113.66)" \
+        "the removed netmap's outbound UDP flow is deleted from conntrack"
 out=$(ask_ok "$LAN" tcp 203.0.113.100 80 --from 192.168.1.66)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ " "$out" "without the netmap 192.168.1.66 is masqueraded"
 ask_fails "$WAN" tcp 203.0.113.66 80 --from 198.51.100.7 --timeout 2
