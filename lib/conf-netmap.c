@@ -73,6 +73,7 @@ int natgw_conf_parse_netmap(struct natgw_conf_ctx *ctx, const config_setting_t *
                 r = ctx->r = -ENOMEM;
         if (r < 0)
                 return r;
+        /* cppcheck-suppress unreadVariable ; TAKE_STRUCT leaves nm zeroed for its _cleanup_ */
         c->netmaps[c->n_netmaps++] = TAKE_STRUCT(nm);
         return 0;
 }

@@ -11,7 +11,7 @@ static bool netmap_same(const struct natgw_netmap *a, const struct natgw_netmap 
 
 /* The netmap of @c with @nm's interface and prefixes, or NULL. */
 static const struct natgw_netmap *find_same(const struct natgw_config *c, const struct natgw_netmap *nm) {
-        for (size_t i = 0; i < c->n_netmaps; i++)
+        for (size_t i = 0; c->netmaps && i < c->n_netmaps; i++)
                 if (netmap_same(&c->netmaps[i], nm))
                         return &c->netmaps[i];
         return NULL;
