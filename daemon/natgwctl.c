@@ -208,6 +208,9 @@ static void print_show(const json_t *reply) {
                                 snprintf(match + n, sizeof(match) - n, " from %s", b);
                         }
                         snprintf(to, sizeof(to), "%s", str(e, "to"));
+                } else if (streq(kind, "netmap")) {
+                        snprintf(match, sizeof(match), "%s on %s", str(e, "inside"), str(e, "interface"));
+                        snprintf(to, sizeof(to), "%s (1:1)", str(e, "outside"));
                 } else {
                         value_text(json_object_get(e, "source"), a, sizeof(a));
                         snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));

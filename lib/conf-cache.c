@@ -4,6 +4,7 @@
 
 #include "conf-cache.h"
 #include "conf-entry.h"
+#include "conf-netmap.h"
 #include "util.h"
 
 /*
@@ -116,11 +117,30 @@ void natgw_config_take_entries(struct natgw_config *c, struct natgw_config *old)
         }
 }
 
+/* The netmap entries of @old_path's file of @old, as natgw_conf_cache_copy() copies the others. */
+static int copy_netmaps(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
+                        const char *file, struct natgw_config *c) {
+        for (size_t i = 0; i < old->n_netmaps; i++) {
+                if (old->netmaps[i].file != old_path)
+                        continue;
+                if (GROW(c->netmaps, ctx->cap_netmaps, c->n_netmaps + 1) < 0 ||
+                    natgw_netmap_copy(&old->netmaps[i], file, &c->netmaps[c->n_netmaps]) < 0)
+                        return -ENOMEM;
+                c->n_netmaps++;
+                if (natgw_conf_add_name(ctx, c->netmaps[c->n_netmaps - 1].name, c->netmaps[c->n_netmaps - 1].line) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
                           const char *key, const char *file, struct natgw_config *c) {
         bool fwd = streq(key, "forward");
         enum natgw_egress_kind kind = streq(key, "snat") ? NATGW_EGRESS_SNAT : NATGW_EGRESS_MASQUERADE;
         size_t n = fwd ? old->n_forwards : old->n_egress;
+
+        if (streq(key, "netmap"))
+                return copy_netmaps(ctx, old, old_path, file, c);
 
         for (size_t i = 0; i < n; i++) {
                 if (fwd) {

@@ -23,7 +23,7 @@ struct natgw_conf_ctx {
         size_t n_names, cap_names;
 
         /* Capacity of the model's arrays while they are filled. */
-        size_t cap_egress, cap_forwards;
+        size_t cap_egress, cap_forwards, cap_netmaps;
 };
 
 /* Append an error at the line of @s (NULL: no line) about the current entry or label. */

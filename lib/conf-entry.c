@@ -284,3 +284,18 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         c->forwards[c->n_forwards++] = TAKE_STRUCT(f);
         return 0;
 }
+
+/* See conf-entry.h: the steps every kind of entry shares, for the parsers in other files. */
+void natgw_conf_entry_begin(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *section,
+                            unsigned pos) {
+        entry_begin(ctx, group, section, pos);
+}
+
+void natgw_conf_parse_ifname(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                             bool required, char ret[IFNAMSIZ]) {
+        parse_ifname(ctx, group, key, required, ret);
+}
+
+int natgw_conf_entry_end(struct natgw_conf_ctx *ctx, unsigned n_errors, char **ret_name) {
+        return entry_end(ctx, n_errors, ret_name);
+}

@@ -15,12 +15,14 @@
 #include "conf-allow.h"
 #include "conf-entry.h"
 #include "conf-integers.h"
+#include "conf-netmap.h"
 #include "conf-read.h"
 #include "conf-validate.h"
 #include "util.h"
 
 static const char *const top_keys[] = {
-        "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", "metrics",
+        "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", "netmap",
+        "metrics",
         NULL,
 };
 static const char *const metrics_keys[] = { "hosts", NULL };
@@ -319,8 +321,8 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
  * snat, then forwards), each read from the main file and then from every drop-in. A new kind of
  * entry (netmap, issue 15) is one more row here and in dropin_sections.
  */
-static const char *const sections[] = { "masquerade", "snat", "forward", NULL };
-static const char dropin_sections[] = "masquerade, snat and forward";
+static const char *const sections[] = { "masquerade", "snat", "forward", "netmap", NULL };
+static const char dropin_sections[] = "masquerade, snat, forward and netmap";
 
 /* Every entry of the section @key of @root that is valid goes into the model, marked as @file's. */
 static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *key,
@@ -333,12 +335,14 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
         n = (unsigned) config_setting_length(section);
         for (unsigned pos = 1; pos <= n && ctx->r >= 0; pos++) {
                 const config_setting_t *g = get_entry(ctx, section, pos);
-                size_t n_egress = c->n_egress, n_forwards = c->n_forwards;
+                size_t n_egress = c->n_egress, n_forwards = c->n_forwards, n_netmaps = c->n_netmaps;
 
                 if (!g)
                         continue;
                 if (streq(key, "forward"))
                         natgw_conf_parse_forward(ctx, g, pos, c);
+                else if (streq(key, "netmap"))
+                        natgw_conf_parse_netmap(ctx, g, pos, c);
                 else
                         natgw_conf_parse_egress(ctx, g, streq(key, "snat") ? NATGW_EGRESS_SNAT
                                                                            : NATGW_EGRESS_MASQUERADE, pos, c);
@@ -347,6 +351,8 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                         c->egress[n_egress].file = file;
                 if (c->n_forwards > n_forwards)
                         c->forwards[n_forwards].file = file;
+                if (c->n_netmaps > n_netmaps)
+                        c->netmaps[n_netmaps].file = file;
                 if (ctx->entry && natgw_conf_add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
@@ -596,7 +602,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                  struct natgw_config *c) {
         const config_setting_t *root = config_root_setting(&src->cfg[0]);
         const char *main_file = ctx->file;
-        int r;
+        int r, n;
 
         natgw_conf_check_keys(ctx, root, top_keys);
         parse_version(ctx, root, c);
@@ -650,7 +656,10 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
         r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || ctx->n_errors > 0)
+        n = natgw_conf_validate_netmaps(c, ctx->file, ctx->errors);
+        if (n < 0)
+                return n;
+        if (r < 0 || n > 0 || ctx->n_errors > 0)
                 return -EINVAL;
         return 0;
 }
@@ -824,6 +833,8 @@ struct natgw_config *natgw_config_free(struct natgw_config *c) {
                 natgw_egress_done(&c->egress[i]);
         for (size_t i = 0; i < c->n_forwards; i++)
                 natgw_forward_done(&c->forwards[i]);
+        for (size_t i = 0; i < c->n_netmaps; i++)
+                natgw_netmap_done(&c->netmaps[i]);
         natgw_config_drop_texts(c);
         for (size_t i = 0; i < c->n_files; i++)
                 free(c->files[i].path);
@@ -832,6 +843,7 @@ struct natgw_config *natgw_config_free(struct natgw_config *c) {
         free(c->include_dir);
         free(c->egress);
         free(c->forwards);
+        free(c->netmaps);
         free(c->path);
         free(c);
         return NULL;

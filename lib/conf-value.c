@@ -167,6 +167,20 @@ void natgw_conf_parse_prefixes(struct natgw_conf_ctx *ctx, const config_setting_
         *ret_n = n;
 }
 
+/* See conf-value.h. */
+bool natgw_conf_parse_prefix(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                             struct natgw_prefix *ret) {
+        const config_setting_t *s = natgw_conf_member(ctx, group, key, true);
+
+        if (!s)
+                return false;
+        if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+                natgw_conf_type_error(ctx, s, key, "a CIDR string");
+                return false;
+        }
+        return parse_prefix(ctx, s, key, 0, ret);
+}
+
 static bool parse_port(struct natgw_conf_ctx *ctx, const config_setting_t *e, struct natgw_port_range *ret) {
         const char *v;
         long long n;

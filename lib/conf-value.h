@@ -30,6 +30,10 @@ const config_setting_t *natgw_conf_element(const config_setting_t *s, size_t i);
 void natgw_conf_parse_prefixes(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
                                bool required, int family, struct natgw_prefix **ret, size_t *ret_n);
 
+/* @key: exactly one CIDR string (of any family); false when it is absent or invalid (reported). */
+bool natgw_conf_parse_prefix(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
+                             struct natgw_prefix *ret);
+
 /* "port": a port, an "A-B" range or a list of them that do not overlap. */
 void natgw_conf_parse_ports(struct natgw_conf_ctx *ctx, const config_setting_t *group, bool required,
                             struct natgw_port_range **ret, size_t *ret_n);

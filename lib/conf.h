@@ -99,6 +99,20 @@ struct natgw_forward {
 };
 
 /*
+ * A 1:1 NAT entry (netmap, issue 15): the outside prefix and the inside prefix have the same
+ * family and length. A packet arriving by @interface for an outside address goes to the inside
+ * address of the same offset (DNAT); a packet from an inside address leaving by @interface is
+ * source-NATed to the outside address of the same offset. Every protocol.
+ */
+struct natgw_netmap {
+        char *name;
+        const char *file; /* as in struct natgw_egress */
+        unsigned line;
+        char interface[IFNAMSIZ];
+        struct natgw_prefix inside, outside;
+};
+
+/*
  * The conntrack timeouts natgwd can set (conntrack.timeouts in the file), in the order of
  * natgw_ct_timeouts[], the one table of config keys and sysctls.
  */
@@ -200,6 +214,8 @@ struct natgw_config {
         size_t n_egress;
         struct natgw_forward *forwards;
         size_t n_forwards;
+        struct natgw_netmap *netmaps;
+        size_t n_netmaps;
 };
 
 /* The port a forward sends matched destination port @port to (as its to_port_mode says). */
@@ -238,6 +254,32 @@ bool natgw_egress_allows(const struct natgw_egress *e, uint8_t l4proto, const st
  * @saddr on @oifname (the one whose translation and allow list apply), or -ENOENT.
  */
 int natgw_config_egress_match(const struct natgw_config *c, const char *oifname, const struct natgw_addr *saddr);
+
+/**
+ * natgw_netmap_translate() - the address a netmap entry maps @a to, by offset
+ * @from: the prefix @a is in (the entry's inside or outside)
+ * @to:   the other prefix of the entry (same family and length)
+ * @a:    the address
+ * @ret:  @to's address at @a's offset in @from
+ *
+ * Return: 0, or -ENOENT when @a is not in @from (@ret untouched).
+ */
+int natgw_netmap_translate(const struct natgw_prefix *from, const struct natgw_prefix *to,
+                           const struct natgw_addr *a, struct natgw_addr *ret);
+
+/**
+ * natgw_config_netmap_match() - the netmap entry that translates an address on an interface
+ * @c:       the config
+ * @ifname:  the entry's interface (NULL: any)
+ * @a:       the address
+ * @outside: true: @a is a destination in an outside prefix (inbound); false: a source in an
+ *           inside prefix (outbound)
+ *
+ * Return: the index in c->netmaps of the entry, or -ENOENT. Validation keeps the prefixes of
+ * one interface apart, so there is at most one per interface.
+ */
+int natgw_config_netmap_match(const struct natgw_config *c, const char *ifname, const struct natgw_addr *a,
+                              bool outside);
 
 /**
  * natgw_config_load_file() - read, parse and validate a config file

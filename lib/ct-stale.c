@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_conntrack_tcp.h>
 
 #include "ct-stale.h"
+#include "ct-stale-netmap.h"
 #include "util.h"
 
 /* Short for the base layer's name: this file does much arithmetic on addresses. */
@@ -424,6 +425,7 @@ struct natgw_ct_stale {
         bool forwards_changed, egress_changed; /* see natgw_ct_stale_possible() */
         bool forwards_added, egress_added;     /* some new entry is not in the old config */
         bool allow_changed;                    /* some new entry's allow list is not the old one */
+        bool netmaps_changed;                  /* natgw_ct_netmaps_changed() */
         /* The new config's forwards and egress entries by name: what became of an old entry. */
         const void **new_fwd_names, **new_eg_names;
 };
@@ -535,6 +537,7 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
                 return -ENOMEM;
         s->old = old;
         s->new = new;
+        s->netmaps_changed = natgw_ct_netmaps_changed(old, new);
         r = fwd_index_build(old, &s->old_fwd);
         if (r >= 0)
                 r = fwd_index_build(new, &s->new_fwd);
@@ -569,7 +572,8 @@ int natgw_ct_stale_new(const struct natgw_config *old, const struct natgw_config
 }
 
 bool natgw_ct_stale_possible(const struct natgw_ct_stale *s) {
-        return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added || s->allow_changed;
+        return s->forwards_changed || s->egress_changed || s->forwards_added || s->egress_added || s->allow_changed ||
+               s->netmaps_changed;
 }
 
 /* A walk over the forwards that match an entry, for dnat_stale() and dnat_taken(). */
@@ -762,6 +766,10 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
                                               const char **ret_name) {
         const struct natgw_forward *f;
         const struct natgw_egress *eg;
+        const struct natgw_ct_netmap_flow nf = {
+                &e->orig_src, &e->orig_dst, &e->reply_src, &e->reply_dst, e->src_nat, e->dst_nat,
+        };
+        const char *name = NULL;
 
         if (ret_name)
                 *ret_name = NULL;
@@ -771,6 +779,22 @@ enum natgw_ct_verdict natgw_ct_stale_classify(const struct natgw_ct_stale *s, co
             e->reply_src.family != e->family || e->reply_dst.family != e->family)
                 return NATGW_CT_KEEP;
 
+        /* A netmap takes its addresses before any forward or egress entry, and so decides first:
+         * as for forwards and egress entries, an untranslated live TCP connection it now takes is
+         * kept. */
+        switch (natgw_ct_netmap_classify(s->old, s->new, &nf, &name)) {
+        case NATGW_CT_NETMAP_NONE:
+                break;
+        case NATGW_CT_NETMAP_KEEP:
+                return NATGW_CT_KEEP;
+        case NATGW_CT_NETMAP_CHANGED:
+                return verdict(NATGW_CT_STALE_CHANGED, name, ret_name);
+        case NATGW_CT_NETMAP_REMOVED:
+                return verdict(NATGW_CT_STALE_REMOVED, name, ret_name);
+        case NATGW_CT_NETMAP_TAKEN:
+                return verdict(!e->src_nat && !e->dst_nat && e->l4proto == IPPROTO_TCP && tcp_live(e)
+                                       ? NATGW_CT_KEEP_ESTABLISHED : NATGW_CT_STALE_ADDED, name, ret_name);
+        }
         f = dnat_stale(s, e);
         if (f) {
                 bool gone = !by_name(s->new_fwd_names, s->new->n_forwards, f, forward_name_cmp);

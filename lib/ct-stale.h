@@ -83,7 +83,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_ct_stale *, natgw_ct_stale_free);
  * it would take addresses over from the old entry). New forwards cannot take a packet from
  * an old one that is still there: validation rejects forwards that claim the same packet.
  * Nor has an entry been added or widened: no forward or egress entry of the new config is
- * missing from the old one, compared the same way. Nor has an allow list changed.
+ * missing from the old one, compared the same way. Nor has an allow list changed, nor a netmap
+ * (natgw_ct_netmaps_changed()).
  * Then natgw_ct_stale_classify() keeps every entry, and the table need not be read.
  * A port or prefix list written in another order counts as a change here; it only costs a
  * read of the table, which then deletes nothing.
@@ -130,6 +131,9 @@ bool natgw_ct_stale_possible(const struct natgw_ct_stale *s);
  * source translation that kept the address (a port-only change the kernel makes to resolve a
  * clash) is no egress translation and is left alone.
  *
+ * Netmaps decide first, as they translate first: see natgw_ct_netmap_classify() (a flow of a
+ * removed or changed netmap is stale, one an added netmap takes is NATGW_CT_STALE_ADDED, a live
+ * untranslated TCP connection excepted).
  * An entry with both translations is stale when either side is.
  *
  * Stale translations come first: NATGW_CT_STALE_REMOVED when the new config has no entry of

@@ -52,6 +52,16 @@ static void layer_entry(const struct natgw_diag_egress_input *in, const struct e
 
         *ret_entry = NULL;
         natgw_addr_format(&in->from, a, sizeof(a));
+        /* A netmap takes its inside hosts before any masquerade or snat. */
+        if (p->route_error == 0 && (i = natgw_diag_netmap_match(in->entries, &in->from, p->oif, false, NULL)) >= 0) {
+                e = json_array_get(in->entries, (size_t)i);
+                *ret_entry = e;
+                natgw_diag_evidence(l, "netmap entry %s (line %lld) takes %s out %s: its inside prefix %s, before any "
+                                    "masquerade or snat", json_string_value(json_object_get(e, "name")),
+                                    (long long)json_integer_value(json_object_get(e, "line")), a, p->oif,
+                                    json_string_value(json_object_get(e, "inside")));
+                return;
+        }
         if (p->route_error == 0)
                 i = natgw_diag_egress_match(in->entries, &in->from, p->oif, &len);
         else {
@@ -156,6 +166,7 @@ static void layer_gateway(const struct natgw_diag_egress_input *in, const struct
         char a[INET6_ADDRSTRLEN], hop[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN];
         struct natgw_rt_route own;
         struct natgw_rt_link link;
+        struct natgw_addr mapped;
 
         natgw_diag_evidence(l, "%s forwarding: %s", natgw_family_name(in->to.family), p->forwarding ? "on" : "off");
         if (!p->forwarding)
@@ -175,8 +186,11 @@ static void layer_gateway(const struct natgw_diag_egress_input *in, const struct
         }
         if (!entry)
                 return;
-        /* What the source address becomes: snat's own, or masquerade's pick for the route. */
-        if (json_string_value(json_object_get(entry, "to")))
+        /* What the source address becomes: netmap's by offset, snat's own, or masquerade's pick. */
+        if (natgw_diag_netmap_match(in->entries, &in->from, p->oif, false, &mapped) >= 0)
+                natgw_diag_evidence(l, "leaves %s as %s (netmap: the outside address at the same offset)", p->oif,
+                                    natgw_addr_format(&mapped, src, sizeof(src)));
+        else if (json_string_value(json_object_get(entry, "to")))
                 natgw_diag_evidence(l, "leaves %s as %s (snat)", p->oif, json_string_value(json_object_get(entry, "to")));
         else if (natgw_rt_route_get(&in->to, NULL, 0, natgw_mono_usec() + PROBE_USEC, &own) == 0 && own.has_prefsrc)
                 natgw_diag_evidence(l, "leaves %s as %s (masquerade: the address the route picks)", p->oif,

@@ -107,6 +107,19 @@ int natgw_diag_parse_addr_port(const char *s, struct natgw_addr *ret_addr, struc
                                bool *ret_has_port);
 
 /**
+ * natgw_diag_netmap_match() - the netmap entry of `show`'s @entries that translates @addr
+ * @ifname:  its interface; NULL: any
+ * @outside: true: @addr is a destination in its outside prefix (inbound); false: a source in
+ *           its inside prefix (outbound)
+ * @ret_to:  the address it becomes, by offset (may be NULL)
+ *
+ * Pure (gw-diagnose-netmap.c). A netmap takes its addresses before any forward or egress entry.
+ * Return: the entry's index in @entries, or -1 when none translates it.
+ */
+int natgw_diag_netmap_match(const json_t *entries, const struct natgw_addr *addr, const char *ifname, bool outside,
+                            struct natgw_addr *ret_to);
+
+/**
  * natgw_diag_egress_match() - the egress entry of `show`'s @entries that takes @from's traffic
  * @out_interface: the interface it leaves by; NULL: any
  * @ret_len:       the matching prefix's length (may be NULL)

@@ -81,6 +81,14 @@ static json_t *forward_to_json(const struct natgw_forward *f) {
                          "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL);
 }
 
+static json_t *netmap_to_json(const struct natgw_netmap *nm) {
+        char in[NATGW_PREFIX_STRLEN], out[NATGW_PREFIX_STRLEN];
+
+        return json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "name", nm->name, "kind", "netmap", "line", (json_int_t)nm->line,
+                         "interface", nm->interface, "inside", natgw_prefix_format(&nm->inside, in, sizeof(in)),
+                         "outside", natgw_prefix_format(&nm->outside, out, sizeof(out)));
+}
+
 static int counter_cmp(const void *a, const void *b) {
         return strcmp(((const struct natgw_counter *)a)->name, ((const struct natgw_counter *)b)->name);
 }
@@ -123,9 +131,10 @@ json_t *natgw_show_json(const struct natgw_config *c, struct natgw_counter *coun
                 return NULL;
         if (n_counters > 0)
                 qsort(counters, n_counters, sizeof(*counters), counter_cmp);
-        for (size_t i = 0; i < c->n_egress + c->n_forwards; i++) {
-                json_t *e = i < c->n_egress ? egress_to_json(&c->egress[i])
-                                            : forward_to_json(&c->forwards[i - c->n_egress]);
+        for (size_t i = 0; i < c->n_egress + c->n_forwards + c->n_netmaps; i++) {
+                json_t *e = i < c->n_egress                  ? egress_to_json(&c->egress[i])
+                            : i < c->n_egress + c->n_forwards ? forward_to_json(&c->forwards[i - c->n_egress])
+                                                              : netmap_to_json(&c->netmaps[i - c->n_egress - c->n_forwards]);
 
                 if (!e || json_array_append_new(entries, e) < 0 ||
                     add_counter(e, json_string_value(json_object_get(e, "name")), counters, n_counters) < 0)

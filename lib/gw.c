@@ -40,7 +40,7 @@ struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
 
 struct if_use {
         const char *ifname;
-        size_t entry; /* egress entries first, then forwards */
+        size_t entry; /* egress entries first, then forwards, then netmaps */
 };
 
 static int cmp_if_use(const void *a, const void *b) {
@@ -50,8 +50,30 @@ static int cmp_if_use(const void *a, const void *b) {
         return r ? r : CMP(x->entry, y->entry);
 }
 
+/* Entry @i (numbered as struct if_use): its name, interface, file and line. */
+static void entry_at(const struct natgw_config *c, size_t i, const char **ret_name, const char **ret_ifname,
+                     const char **ret_file, unsigned *ret_line) {
+        const struct natgw_netmap *nm;
+
+        if (i < c->n_egress) {
+                *ret_name = c->egress[i].name, *ret_ifname = c->egress[i].out_interface;
+                *ret_file = c->egress[i].file, *ret_line = c->egress[i].line;
+        } else if (i - c->n_egress < c->n_forwards) {
+                i -= c->n_egress;
+                *ret_name = c->forwards[i].name, *ret_ifname = c->forwards[i].in_interface;
+                *ret_file = c->forwards[i].file, *ret_line = c->forwards[i].line;
+        } else {
+                nm = &c->netmaps[i - c->n_egress - c->n_forwards];
+                *ret_name = nm->name, *ret_ifname = nm->interface, *ret_file = nm->file, *ret_line = nm->line;
+        }
+}
+
 static const char *entry_name(const struct natgw_config *c, size_t i) {
-        return i < c->n_egress ? c->egress[i].name : c->forwards[i - c->n_egress].name;
+        const char *name, *ifname, *file;
+        unsigned line;
+
+        entry_at(c, i, &name, &ifname, &file, &line);
+        return name;
 }
 
 /* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
@@ -59,7 +81,7 @@ static const char *entry_name(const struct natgw_config *c, size_t i) {
  * points at the first entry that names it and counts the others (a config of 50,000 forwards
  * on one missing interface says so once, not 50,000 times). */
 static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
-        size_t n = 0, total = c->n_egress + c->n_forwards;
+        size_t n = 0, total = c->n_egress + c->n_forwards + c->n_netmaps;
         _cleanup_(freep) struct if_use *v = NULL;
 
         if (total == 0)
@@ -68,16 +90,19 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
         if (!v)
                 return; /* only a warning */
         for (size_t i = 0; i < total; i++) {
-                const char *ifname = i < c->n_egress ? c->egress[i].out_interface
-                                                     : c->forwards[i - c->n_egress].in_interface;
+                const char *name, *ifname, *file;
+                unsigned line;
 
+                entry_at(c, i, &name, &ifname, &file, &line);
                 if (ifname[0])
                         v[n++] = (struct if_use){ ifname, i };
         }
         qsort(v, n, sizeof(*v), cmp_if_use);
         for (size_t i = 0, j; i < n; i = j) {
+                const char *name, *ifname, *file;
                 char others[256] = "";
-                size_t first = v[i].entry, len = 0;
+                size_t len = 0;
+                unsigned line;
 
                 for (j = i + 1; j < n && streq(v[j].ifname, v[i].ifname); j++)
                         ;
@@ -92,12 +117,8 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
                         if (len < sizeof(others))
                                 snprintf(others + len, sizeof(others) - len, "%s)", j - i > 4 ? ", ..." : "");
                 }
-                (void)natgw_errors_warn(errors,
-                                       natgw_config_entry_file(c, first < c->n_egress ? c->egress[first].file
-                                                                   : c->forwards[first - c->n_egress].file),
-                                       first < c->n_egress ? c->egress[first].line
-                                                           : c->forwards[first - c->n_egress].line,
-                                       entry_name(c, first),
+                entry_at(c, v[i].entry, &name, &ifname, &file, &line);
+                (void)natgw_errors_warn(errors, natgw_config_entry_file(c, file), line, name,
                                        "interface \"%s\" does not exist (yet): the entry%s %s as soon as an "
                                        "interface of that name appears",
                                        v[i].ifname, others, j - i > 1 ? "apply" : "applies");

@@ -78,8 +78,11 @@ void imp_output_done(struct imp_output *o) {
                 imp_egress_item_done(&o->egress[i]);
         for (size_t i = 0; i < o->n_forwards; i++)
                 imp_forward_item_done(&o->forwards[i]);
+        for (size_t i = 0; i < o->n_netmaps; i++)
+                imp_netmap_item_done(&o->netmaps[i]);
         free(o->egress);
         free(o->forwards);
+        free(o->netmaps);
         *o = (struct imp_output) {};
 }
 
@@ -398,9 +401,9 @@ static int to_forward(struct conv *cv, struct imp_rule *r, const struct imp_matc
         int k;
 
         if (m->other_proto || !m->protos)
-                return report(cv, r, "%s: natgwd forwards TCP and UDP ports (1:1 NAT of a whole address is "
-                              "netmap, not expressible yet)", m->other_proto ? "a protocol other than TCP and UDP"
-                                                                            : "every protocol (no -p)");
+                return report(cv, r, "%s: natgwd forwards TCP and UDP ports (1:1 NAT of whole addresses both "
+                              "ways is a netmap entry, which NETMAP rules become)",
+                              m->other_proto ? "a protocol other than TCP and UDP" : "every protocol (no -p)");
         if (m->n_dst > 1 || (m->n_dst == 1 && m->dst[0].len != (m->dst[0].addr.family == AF_INET ? 32u : 128u)))
                 return report(cv, r, "destination prefix or list: natgwd's destination is one address");
         if (r->target == IMP_T_REDIRECT) {
@@ -513,6 +516,8 @@ static int check_prior(struct conv *cv, struct imp_rule *r, const struct imp_mat
 static int nat_rule(struct conv *cv, struct imp_rule *r, const struct imp_match *m, const struct imp_rule *via) {
         bool egress = r->target == IMP_T_MASQUERADE || r->target == IMP_T_SNAT;
         size_t n_eg = cv->out->n_egress, n_fw = cv->out->n_forwards;
+        bool netmap = false;
+        const char *why;
         int k;
 
         if (via)
@@ -522,10 +527,22 @@ static int nat_rule(struct conv *cv, struct imp_rule *r, const struct imp_match 
         else if (cv->hook == IMP_HOOK_OUTPUT || cv->hook == IMP_HOOK_INPUT)
                 k = report(cv, r, "nat %s: connections of the gateway itself; natgwd has no equivalent",
                            cv->hook == IMP_HOOK_OUTPUT ? "OUTPUT" : "INPUT");
-        else if (r->target == IMP_T_NETMAP)
-                k = report(cv, r, "%s", IMP_WHY_NETMAP_YET);
         else if (m->neg)
                 k = report(cv, r, "negated %s match (! or !=): natgwd cannot express it", neg_name(m->neg));
+        else if (r->target == IMP_T_NETMAP && (why = imp_netmap_why(r, m, cv->hook == IMP_HOOK_PREROUTING)))
+                k = report(cv, r, "%s", why);
+        else if (r->target == IMP_T_NETMAP) {
+                /* Before any rule that takes some of its packets, as natgwd's netmap is. */
+                k = check_prior(cv, r, m);
+                if (k == 2)
+                        return note(cv, r, "does what an earlier rule does: nothing to add");
+                if (k == 3)
+                        return 0;
+                if (k == 0) {
+                        k = imp_netmap_add(cv->out, r, m, cv->hook == IMP_HOOK_PREROUTING);
+                        netmap = k >= 0;
+                }
+        }
         else if (egress != (cv->hook == IMP_HOOK_POSTROUTING))
                 k = report(cv, r, "%s in the wrong chain", verdict_name(r));
         else {
@@ -550,7 +567,7 @@ static int nat_rule(struct conv *cv, struct imp_rule *r, const struct imp_match 
         }
         if (k < 0)
                 return k;
-        return push_prior(cv, m, r, cv->out->n_egress != n_eg || cv->out->n_forwards != n_fw, 0);
+        return push_prior(cv, m, r, netmap || cv->out->n_egress != n_eg || cv->out->n_forwards != n_fw, 0);
 }
 
 static void pop_frame(struct conv *cv, unsigned depth) {
@@ -671,6 +688,16 @@ int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what,
                         if (rs->chains[i].hook == order[h])
                                 k = hook_walk(&cv, &rs->chains[i]);
         free(cv.prior);
+        /* A NETMAP whose other direction never came: the entry would add it. */
+        for (size_t i = 0; i < out.n_netmaps && k >= 0; i++) {
+                const char *lacks = NULL;
+                struct imp_rule *r = imp_netmap_missing(&out.netmaps[i], &lacks);
+
+                if (r)
+                        k = report(&cv, r, "NETMAP of one direction only: a natgwd netmap translates both ways, "
+                                   "and no %s NETMAP of the same interface and prefixes makes the other", lacks);
+        }
+        imp_netmap_prune(&out);
         if (k < 0)
                 return k;
         return imp_emit(&out, name, from_what, ret_text, problems);

@@ -431,6 +431,40 @@ static int name_all(struct imp_output *o, struct names *ns) {
         return 0;
 }
 
+static int name_netmaps(struct imp_output *o, struct names *ns) {
+        char prefix[IFNAMSIZ + 16];
+
+        for (size_t i = 0; i < o->n_netmaps; i++) {
+                struct natgw_netmap *nm = &o->netmaps[i].nm;
+                const char *n;
+
+                snprintf(prefix, sizeof(prefix), "netmap-%s", nm->interface);
+                n = name_make(ns, prefix, first_comment(&o->netmaps[i].from));
+                if (!n || !(nm->name = strdup(n)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void put_netmaps(FILE *f, const struct imp_output *o) {
+        char a[NATGW_PREFIX_STRLEN];
+
+        for (size_t i = 0; i < o->n_netmaps; i++) {
+                const struct natgw_netmap *nm = &o->netmaps[i].nm;
+
+                fputs(i == 0 ? "\nnetmap = (\n" : ",\n", f);
+                put_origins(f, &o->netmaps[i].from);
+                fputs("  { name = ", f);
+                put_string(f, nm->name);
+                fputs("; interface = ", f);
+                put_string(f, nm->interface);
+                fprintf(f, "; inside = \"%s\"", natgw_prefix_format(&nm->inside, a, sizeof(a)));
+                fprintf(f, "; outside = \"%s\"; }", natgw_prefix_format(&nm->outside, a, sizeof(a)));
+        }
+        if (o->n_netmaps)
+                fputs("\n);\n", f);
+}
+
 static bool any_ipv6(const struct imp_output *o) {
         for (size_t i = 0; i < o->n_egress; i++)
                 for (size_t j = 0; j < o->egress[i].e.n_sources; j++)
@@ -438,6 +472,9 @@ static bool any_ipv6(const struct imp_output *o) {
                                 return true;
         for (size_t i = 0; i < o->n_forwards; i++)
                 if (o->forwards[i].f.to.family == AF_INET6)
+                        return true;
+        for (size_t i = 0; i < o->n_netmaps; i++)
+                if (o->netmaps[i].nm.inside.addr.family == AF_INET6)
                         return true;
         return false;
 }
@@ -457,6 +494,8 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                 k = forward_drop_overlaps(o, name, problems);
         if (k >= 0)
                 k = name_all(o, &ns);
+        if (k >= 0)
+                k = name_netmaps(o, &ns);
         if (k < 0)
                 return k;
         f = open_memstream(&text, &size);
@@ -464,7 +503,8 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                 return -ENOMEM;
         fprintf(f, "# natgwd config made by natgwctl import from %s: %zu entr%s.\n"
                    "# Each entry follows the rules it came from; what was left out is on natgwctl's standard error.\n"
-                   "version = 1;\n", from_what, o->n_egress + o->n_forwards, o->n_egress + o->n_forwards == 1 ? "y" : "ies");
+                   "version = 1;\n", from_what, o->n_egress + o->n_forwards + o->n_netmaps,
+                o->n_egress + o->n_forwards + o->n_netmaps == 1 ? "y" : "ies");
         /* The dump translated IPv6, so the gateway forwards IPv6. */
         if (any_ipv6(o))
                 fputs("\nkernel = { ipv6_forward = true; };\n", f);
@@ -474,6 +514,7 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                 put_forward(f, &o->forwards[i], i == 0);
         if (o->n_forwards)
                 fputs("\n);\n", f);
+        put_netmaps(f, o);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret_text = TAKE_PTR(text);

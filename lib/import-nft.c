@@ -160,18 +160,24 @@ static const char *word(const struct imp_tokens *t, size_t i) {
         return i < t->n ? t->v[i] : "";
 }
 
-/* A verdict or NAT statement at t->v[*i]; 1 when it was one. */
-static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp_tokens *t, size_t *i) {
+static bool is_verdict(const char *w) {
         static const char *const verdicts[] = { "masquerade", "snat", "dnat", "redirect", "jump", "goto",
                                                 "return", "accept", "drop", "reject" };
+
+        for (size_t k = 0; k < ELEMENTSOF(verdicts); k++)
+                if (streq(w, verdicts[k]))
+                        return true;
+        return false;
+}
+
+/* A verdict or NAT statement at t->v[*i]; 1 when it was one. */
+static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp_tokens *t, size_t *i) {
         struct imp_rule *r = x->r;
         const char *w = t->v[*i];
 
         /* nft refuses a statement after a verdict; a dump never holds two. */
-        if (r->target != IMP_T_NONE || r->jump)
-                for (size_t k = 0; k < ELEMENTSOF(verdicts); k++)
-                        if (streq(w, verdicts[k]))
-                                return imp_rule_fail(r, "a second verdict \"%s\": a rule has one", w);
+        if ((r->target != IMP_T_NONE || r->jump) && is_verdict(w))
+                return imp_rule_fail(r, "a second verdict \"%s\": a rule has one", w);
         if (streq(w, "masquerade") || streq(w, "snat") || streq(w, "dnat") || streq(w, "redirect")) {
                 const char *verb = w;
 
@@ -185,7 +191,19 @@ static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp
                                 want_family(x, AF_INET6);
                         else if (streq(w, "random") || streq(w, "fully-random") || streq(w, "persistent"))
                                 r->random = true;
-                        else if (streq(w, "to") && *i + 1 < t->n) {
+                        else if (streq(w, "prefix") && (r->target == IMP_T_SNAT || r->target == IMP_T_DNAT))
+                                r->target = IMP_T_NETMAP; /* "snat ip prefix to P": 1:1 by offset */
+                        else if (streq(w, "to") && *i + 1 < t->n && r->target == IMP_T_NETMAP) {
+                                struct natgw_prefix p;
+
+                                w = t->v[++*i];
+                                if (imp_prefix_parse(w, &p) < 0)
+                                        return imp_rule_fail(r, "%s prefix to \"%s\": not a prefix", verb, w);
+                                r->to_lo = p.addr;
+                                r->to_len = p.len;
+                                r->has_to = true;
+                                want_family(x, p.addr.family);
+                        } else if (streq(w, "to") && *i + 1 < t->n) {
                                 int k;
 
                                 w = t->v[++*i];
@@ -196,8 +214,8 @@ static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp
                                         return k;
                                 if (r->has_to)
                                         want_family(x, r->to_lo.family);
-                        } else if (streq(w, "comment"))
-                                break;
+                        } else if (streq(w, "comment") || is_verdict(w))
+                                break; /* a second verdict: the next statement says so */
                         else
                                 return imp_rule_fail(r, "%s option \"%s\": natgwd has no equivalent", verb, w);
                 }
@@ -327,6 +345,7 @@ static int add_rule(struct nft_reader *rd, int family, unsigned line, const char
         r->has_to_ports = src->has_to_ports;
         r->to_ports = src->to_ports;
         r->to_base = src->to_base;
+        r->to_len = src->to_len;
         r->random = src->random;
         if (imp_match_copy(&src->m, &r->m) < 0 || (src->jump && !(r->jump = strdup(src->jump))) ||
             (src->comment && !(r->comment = strdup(src->comment))) || (src->why && !(r->why = strdup(src->why))))

@@ -152,11 +152,20 @@ struct imp_forward_item {
         struct natgw_forward f;
         struct imp_origins from;
 };
+/* A netmap entry is made of two NETMAP rules, the PREROUTING one (@in) and the POSTROUTING one
+ * (@out) of the same interface and prefixes; until both are met it is half of one. */
+struct imp_netmap_item {
+        struct natgw_netmap nm;
+        struct imp_rule *in, *out;
+        struct imp_origins from;
+};
 struct imp_output {
         struct imp_egress_item *egress;
         size_t n_egress, cap_egress;
         struct imp_forward_item *forwards;
         size_t n_forwards, cap_forwards;
+        struct imp_netmap_item *netmaps;
+        size_t n_netmaps, cap_netmaps;
 };
 void imp_output_done(struct imp_output *o);
 void imp_egress_item_done(struct imp_egress_item *it);
@@ -180,13 +189,26 @@ int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what,
 
 /*
  * What natgwd cannot express yet but will: one reason each, so that the day the feature lands,
- * its converter replaces exactly the rules that name it (NETMAP: netmap entries; filter FORWARD
- * rules: egress allow lists and filter.forward).
+ * its converter replaces exactly the rules that name it (filter FORWARD rules: egress allow
+ * lists and filter.forward).
  */
-#define IMP_WHY_NETMAP_YET "NETMAP (1:1 NAT of a prefix): not expressible yet (natgwd has no netmap entries)"
 #define IMP_WHY_FILTER_YET                                                                  \
         "filter table rule: not expressible yet (natgwd has no egress allow lists or " \
         "filter.forward)"
+
+/*
+ * NETMAP rules (import-netmap.c). imp_netmap_why(): why the NETMAP rule @r matching @m in the
+ * PREROUTING (@inbound) or POSTROUTING chain cannot be half of a netmap entry, NULL when it can.
+ * imp_netmap_add(): that half into @o, joined to the other half of the same entry when it was
+ * met already; 0 or -ENOMEM. imp_netmap_missing(): the rule of item @it whose other half
+ * never came, and which one it lacks ("POSTROUTING" or "PREROUTING"); NULL for a whole entry.
+ * imp_netmap_prune(): the half items left out of @o.
+ */
+const char *imp_netmap_why(const struct imp_rule *r, const struct imp_match *m, bool inbound);
+int imp_netmap_add(struct imp_output *o, struct imp_rule *r, const struct imp_match *m, bool inbound);
+struct imp_rule *imp_netmap_missing(const struct imp_netmap_item *it, const char **ret_lacks);
+void imp_netmap_prune(struct imp_output *o);
+void imp_netmap_item_done(struct imp_netmap_item *it);
 
 /* Readers: each fills @rs from @text; problems of rules outside the nat table go to @problems. */
 int imp_read_iptables(const char *text, const char *name, struct imp_ruleset *rs, struct natgw_errors *problems);

@@ -16,6 +16,7 @@
 #include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -221,6 +222,16 @@ static uint32_t field_dtype(enum natgw_field f, int family) {
         return 0;
 }
 
+/* nft's mark of a map whose data are intervals (its user data: the kernel keeps it for nft). */
+static void set_data_interval(struct builder *bl, struct nftnl_set *s) {
+        struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+        if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 1) ||
+            nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u)) < 0)
+                bl->r = -ENOMEM;
+        nftnl_udata_buf_free(u);
+}
+
 static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_t size) {
         const struct natgw_map *m = &bl->plan->maps[mi];
         uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};
@@ -263,8 +274,13 @@ static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
         } else {
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
-                                  (m->family == AF_INET ? DT_IPADDR : DT_IP6ADDR) << 6 | DT_INET_SERVICE);
+                uint32_t dt = m->family == AF_INET ? DT_IPADDR : DT_IP6ADDR;
+
+                /* forward: address . port; netmap: a prefix's first . last address, which nft
+                 * knows as an address interval (and crashes on as a concatenation). */
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, m->kind == NATGW_MAP_NETMAP ? dt : dt << 6 | DT_INET_SERVICE);
+                if (m->kind == NATGW_MAP_NETMAP)
+                        set_data_interval(bl, s);
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, m->data_len);
         }
         if (m->interval)
@@ -595,6 +611,26 @@ static void put_account_rules(struct builder *bl) {
                 }
 }
 
+/* The rules of the netmap maps: NAT (@chain NULL: each in its hook's chain, inbound ones when
+ * @in, outbound ones when @out) or the filter's accept of outbound ones (@chain "forward"). */
+static void put_netmap_rules(struct builder *bl, const char *chain, bool in, bool out) {
+        const struct natgw_plan *p = bl->plan;
+        struct nlmsghdr *nlh;
+
+        for (size_t i = 0; i < p->n_maps; i++) {
+                const struct natgw_map *m = &p->maps[i];
+
+                if (m->kind != NATGW_MAP_NETMAP || (chain && natgw_map_netmap_in(m)) ||
+                    (!chain && !(natgw_map_netmap_in(m) ? in : out)))
+                        continue;
+                nlh = rule_begin(bl, -1, (int32_t)i);
+                if (!nlh)
+                        return;
+                bl->r = natgw_rule_netmap(nlh, chain ? chain : natgw_map_netmap_in(m) ? "prerouting" : "postrouting", m, i);
+                msg_end(bl, nlh);
+        }
+}
+
 /* Chain forward: established and related first (the cheap common case), then what the config
  * says about new connections. */
 static void put_filter_rules(struct builder *bl) {
@@ -616,6 +652,8 @@ static void put_filter_rules(struct builder *bl) {
                 bl->r = natgw_rule_filter(nlh, w);
                 msg_end(bl, nlh);
         }
+        /* A netmap's hosts leave as the netmap says, before (and so instead of) any egress entry. */
+        put_netmap_rules(bl, "forward", true, true);
         for (size_t i = 0; i < p->n_maps; i++) {
                 if (p->maps[i].kind != NATGW_MAP_POLICY)
                         continue;
@@ -651,6 +689,9 @@ static void put_rules(struct builder *bl, enum rules_part part) {
                 bl->r = natgw_rule_egress_entry(nlh, &c->egress[i]);
                 msg_end(bl, nlh);
         }
+        /* First in prerouting and postrouting: a netmap takes its addresses before any forward
+         * or egress entry does. */
+        put_netmap_rules(bl, NULL, part != RULES_POSTROUTING, part != RULES_KEPT);
         for (size_t i = 0; i < p->n_maps && part != RULES_POSTROUTING; i++) {
                 const struct natgw_map *m = &p->maps[i];
 

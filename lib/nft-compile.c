@@ -32,7 +32,14 @@ static uint32_t pad4(uint32_t n) {
 }
 
 size_t natgw_plan_n_entries(const struct natgw_plan *p) {
-        return p->config->n_egress + p->config->n_forwards;
+        return p->config->n_egress + p->config->n_forwards + p->config->n_netmaps;
+}
+
+/* The netmap entry of number @idx, or NULL when it is another entry's (or none). */
+static const struct natgw_netmap *plan_netmap(const struct natgw_config *c, uint32_t idx) {
+        size_t first = c->n_egress + c->n_forwards;
+
+        return idx >= first && idx - first < c->n_netmaps ? &c->netmaps[idx - first] : NULL;
 }
 
 const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx) {
@@ -42,7 +49,7 @@ const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx) {
                 return c->egress[idx].name;
         if (idx - c->n_egress < c->n_forwards)
                 return c->forwards[idx - c->n_egress].name;
-        return NULL;
+        return plan_netmap(c, idx) ? plan_netmap(c, idx)->name : NULL;
 }
 
 unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
@@ -52,7 +59,7 @@ unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
                 return c->egress[idx].line;
         if (idx - c->n_egress < c->n_forwards)
                 return c->forwards[idx - c->n_egress].line;
-        return 0;
+        return plan_netmap(c, idx) ? plan_netmap(c, idx)->line : 0;
 }
 
 const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx) {
@@ -63,6 +70,8 @@ const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx) {
                 file = c->egress[idx].file;
         else if (idx - c->n_egress < c->n_forwards)
                 file = c->forwards[idx - c->n_egress].file;
+        else if (plan_netmap(c, idx))
+                file = plan_netmap(c, idx)->file;
         return natgw_config_entry_file(c, file);
 }
 
@@ -641,9 +650,10 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         static const enum natgw_field allow_fields[] = { NATGW_FIELD_DADDR, NATGW_FIELD_DPORT, NATGW_FIELD_L4PROTO,
                                                          NATGW_FIELD_ENTRY };
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
-        /* In the plan's order: forwards (v4, v6, by shape), egress, policy and allow (v4, v6). */
-        struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
-        struct natgw_map *policy = egress + 2, *allow = egress + 4;
+        /* In the plan's order: forwards (v4, v6, by shape), egress, policy and allow (v4, v6),
+         * netmaps. */
+        struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6 + NATGW_NETMAP_MAPS] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
+        struct natgw_map *policy = egress + 2, *allow = egress + 4, *netmap = egress + 6;
         uint64_t total = 0;
         int r = 0;
 
@@ -695,6 +705,8 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 r = egress_compile(p, &policy[0], &policy[1]);
         if (r >= 0)
                 r = allow_compile(c, &allow[0], &allow[1]);
+        if (r >= 0)
+                r = natgw_netmap_compile(c, netmap, (uint32_t)(c->n_egress + c->n_forwards));
 
         /* Keep the non-empty maps, in that fixed order. */
         for (size_t i = 0; i < ELEMENTSOF(maps) && r >= 0; i++)
@@ -710,4 +722,15 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 p->n_elements += p->maps[i].n;
         *ret = TAKE_PTR(p);
         return 0;
+}
+
+/* See nft-plan.h. */
+void natgw_map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, const char *name,
+                    const enum natgw_field *fields, unsigned n_fields, bool interval) {
+        map_init(m, kind, family, name, fields, n_fields, interval);
+}
+
+int natgw_map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uint8_t **ret_key_end,
+                     uint8_t **ret_data) {
+        return map_append(m, entry, ret_key, ret_key_end, ret_data);
 }

@@ -48,7 +48,10 @@ enum natgw_map_kind {
         NATGW_MAP_EGRESS,
         NATGW_MAP_POLICY, /* forward filter: oifname . saddr -> the entry's allow chain or accept */
         NATGW_MAP_ALLOW,  /* a set: daddr . dport . l4proto . entry, intervals, disjoint */
+        NATGW_MAP_NETMAP, /* netmap: iifname . daddr (inbound) or oifname . saddr (outbound) ->
+                           * the other prefix's first . last address (nft-netmap.c) */
 };
+
 
 #define NATGW_MAP_FIELDS_MAX 5
 
@@ -72,7 +75,38 @@ struct natgw_map {
         size_t n, cap;
 };
 
-/* Entry numbering shared by the plan and error mapping: egress entries first, then forwards. */
+/* Whether map @m has a counter twin (<name>_ctr) naming each element's entry counter. */
+static inline bool natgw_map_counted(const struct natgw_map *m) {
+        return m->kind == NATGW_MAP_FORWARD || m->kind == NATGW_MAP_NETMAP;
+}
+
+/* A netmap map: inbound (DNAT, keyed by in-interface) or outbound (SNAT). */
+static inline bool natgw_map_netmap_in(const struct natgw_map *m) {
+        return m->kind == NATGW_MAP_NETMAP && m->fields[0] == NATGW_FIELD_IIFNAME;
+}
+
+/* The maps of netmap entries: inbound and outbound, IPv4 and IPv6 (nft-netmap.c). */
+#define NATGW_NETMAP_MAPS 4
+
+/**
+ * natgw_netmap_compile() - the maps of the netmap entries of @c
+ * @c:           the config
+ * @maps:        NATGW_NETMAP_MAPS maps, initialised here and filled
+ * @first_entry: the plan's number of c->netmaps[0] (the netmaps come after every other entry)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_netmap_compile(const struct natgw_config *c, struct natgw_map *maps, uint32_t first_entry);
+
+/* For the compilers of other entries (nft-netmap.c): set up an empty map, and reserve one more
+ * element of it, whose key (start, and end for an interval map) and data are zeroed. */
+void natgw_map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, const char *name,
+                    const enum natgw_field *fields, unsigned n_fields, bool interval);
+int natgw_map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uint8_t **ret_key_end,
+                     uint8_t **ret_data);
+
+/* Entry numbering shared by the plan and error mapping: egress entries first, then forwards,
+ * then netmaps. */
 struct natgw_plan {
         const struct natgw_config *config;
         bool forward_chain; /* the table needs its forward filter chain (allow lists, filter drop) */
@@ -116,7 +150,7 @@ uint32_t natgw_field_len(enum natgw_field f, int family);
 
 /*
  * The kernel sets one plan map makes: the map itself and its twins, maps with the same keys to
- * named counters: a forward map's twin to the entry's connection counter ("<name>_ctr"), and
+ * named counters: a forward or netmap map's twin to the entry's connection counter ("<name>_ctr"), and
  * forward and egress maps' twins to the entry's traffic counter ("<name>_bytes", read by chain
  * account for every packet of the entry's connections).
  */
@@ -128,7 +162,7 @@ enum natgw_twin {
 
 /* How many kernel sets plan map @m makes (the map, then its twins). */
 static inline unsigned natgw_map_n_sets(const struct natgw_map *m) {
-        return m->kind == NATGW_MAP_FORWARD ? 3 : m->kind == NATGW_MAP_EGRESS ? 2 : 1;
+        return m->kind == NATGW_MAP_FORWARD ? 3 : m->kind == NATGW_MAP_EGRESS || m->kind == NATGW_MAP_NETMAP ? 2 : 1;
 }
 
 /* The set number @k (< natgw_map_n_sets()) of plan map @m. */

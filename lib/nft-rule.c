@@ -14,6 +14,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -197,10 +198,32 @@ static int rb_finish(struct rb *b, struct nlmsghdr *nlh) {
         return r;
 }
 
+/* The key in NFT_REG32_00 on, looked up in map @m (the plan's @map_index), its data over the
+ * key; @count: first counted through the map's counter twin. */
+static void map_lookup(struct rb *b, const struct natgw_map *m, size_t map_index, bool count) {
+        struct nftnl_expr *e;
+        char name[48];
+
+        e = count ? rb_expr(b, "objref") : NULL;
+        if (e) {
+                natgw_batch_set_name(m, NATGW_TWIN_COUNTER, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, NATGW_TWIN_COUNTER));
+        }
+        e = rb_expr(b, "lookup");
+        if (e) {
+                natgw_batch_set_name(m, NATGW_TWIN_MAP, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, NATGW_TWIN_MAP));
+        }
+}
+
 int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
         bool v4 = m->family == AF_INET;
         struct nftnl_expr *e;
-        char name[48];
         struct rb b;
 
         if (rb_begin(&b, "prerouting") < 0)
@@ -212,28 +235,39 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
         if (!(m->shape & NATGW_SHAPE_DST))
                 match_fib_daddr_local(&b);
         key_load(&b, m, 0, KEY_PACKET);
-
-        e = rb_expr(&b, "objref");
-        if (e) {
-                natgw_batch_set_name(m, true, name, sizeof(name));
-                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
-                nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, true));
-        }
-        e = rb_expr(&b, "lookup");
-        if (e) {
-                natgw_batch_set_name(m, false, name, sizeof(name));
-                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG32_00);
-                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
-        }
+        map_lookup(&b, m, map_index, true);
         e = rb_expr(&b, "nat");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG32_00);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, v4 ? NFT_REG32_01 : NFT_REG32_04);
+        }
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_netmap(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index) {
+        bool v4 = m->family == AF_INET, nat = !streq(chain, "forward");
+        struct nftnl_expr *e;
+        struct rb b;
+
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        key_load(&b, m, 0, KEY_PACKET);
+        /* A map is looked up with a destination register, also where only the match counts. */
+        map_lookup(&b, m, map_index, nat);
+        if (!nat) {
+                verdict(&b, NF_ACCEPT);
+                return rb_finish(&b, nlh);
+        }
+        e = rb_expr(&b, "nat");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, natgw_map_netmap_in(m) ? NFT_NAT_DNAT : NFT_NAT_SNAT);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG32_00);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, v4 ? NFT_REG32_01 : NFT_REG32_04);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_NETMAP);
         }
         return rb_finish(&b, nlh);
 }

@@ -17,6 +17,11 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
 /* @chain (postrouting, forward): oifname . saddr vmap @egressN / @policyN. */
 int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index);
 
+/* netmap map @m: in prerouting (inbound) or postrouting (outbound), [nfproto] key, count
+ * through its counter twin and dnat / snat by offset (ip prefix to ... map); in @chain "forward"
+ * (the filter), an outbound map's lookup accepts. */
+int natgw_rule_netmap(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index);
+
 /* chain egress-NAME: counter name NAME, then masquerade or snat. */
 int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
 

@@ -45,38 +45,6 @@ counter_of() {
         nft_json | jq -r --arg n "$1" '[.nftables[] | select(.counter) | .counter | select(.name == $n) | .packets] | .[0] // "missing"'
 }
 
-# pings NS ADDR: 0 when one of three ICMP echo requests (1 s each) is answered. The lab has no
-# ping(8): a raw socket does it (root in the namespace).
-pings() {
-        nsexec "$1" python3 - "$2" <<'PY'
-import socket, struct, sys, time
-addr = sys.argv[1]
-v6 = ":" in addr
-s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
-                  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
-s.settimeout(1)
-def csum(b):
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    t = (t >> 16) + (t & 0xffff)
-    return ~(t + (t >> 16)) & 0xffff
-for seq in range(3):
-    hdr = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, 0x4e47, seq) + b"natgw-lab"
-    if not v6:
-        hdr = hdr[:2] + struct.pack("!H", csum(hdr + b"\0")) + hdr[4:]
-    s.sendto(hdr, (addr, 0))
-    end = time.time() + 1
-    while time.time() < end:
-        try:
-            data = s.recv(2048)
-        except socket.timeout:
-            break
-        icmp = data if v6 else data[(data[0] & 15) * 4:]
-        if icmp[0] == (129 if v6 else 0) and icmp[4:6] == b"\x4e\x47":
-            sys.exit(0)
-sys.exit(1)
-PY
-}
-
 write_conf drop
 start_natgwd "$conf"
 
@@ -85,7 +53,7 @@ out=$(ask_ok "$LAN" tcp 198.51.100.7 80 --timeout 2)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ local=198\.51\.100\.7:80 proto=tcp$" "$out" "allowed TCP 198.51.100.7:80 passes masqueraded"
 out=$(ask_ok "$LAN" udp 198.51.100.8 53 --timeout 2)
 assert_match "^peer=203\.0\.113\.1:[0-9]+ local=198\.51\.100\.8:53 proto=udp$" "$out" "UDP 53 to any host passes"
-pings "$LAN" 198.51.100.8 || fail "ping of 198.51.100.8 (an icmp rule) got no answer"
+pings "$LAN" 198.51.100.8 >/dev/null || fail "ping of 198.51.100.8 (an icmp rule) got no answer"
 info "ok: ping of 198.51.100.8 is answered"
 
 info "drop: the rest is dropped and counted"
@@ -93,7 +61,7 @@ assert_eq 0 "$(denied lan)" "denied:lan starts at 0"
 ask_fails "$LAN" tcp 198.51.100.7 81 --timeout 1
 ask_fails "$LAN" tcp 198.51.100.8 80 --timeout 1
 ask_fails "$LAN" udp 198.51.100.7 54 --timeout 1
-if pings "$LAN" 198.51.100.7; then fail "ping of 198.51.100.7 (no icmp rule for it) was answered"; fi
+if pings "$LAN" 198.51.100.7 >/dev/null; then fail "ping of 198.51.100.7 (no icmp rule for it) was answered"; fi
 info "ok: ping of 198.51.100.7 gets no answer"
 n=$(denied lan)
 [[ $n =~ ^[0-9]+$ ]] && ((n >= 6)) || fail "denied:lan should count the denied packets (>= 6), got $n"

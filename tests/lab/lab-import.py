@@ -18,7 +18,7 @@ Lab A loads the dump with iptables-restore / ip6tables-restore (nft -f for an nf
 gw, less the rules natgwctl import reported as left out; lab B runs natgwd on the imported
 config. The same traffic matrix goes through both: every forward's ports (first and last of
 each range), protocols, source (allow_from) and destination, every egress entry's sources per
-out interface, and near misses of each (a port just outside, the other protocol, another
+out interface, every netmap both ways (sampled addresses by offset), and near misses of each (a port just outside, the other protocol, another
 interface, a source outside). What the far end saw (source address and port, the address and
 port it was reached on), or how the connection failed, must be the same in both labs; lab B
 must also show what natgwd.conf(5) promises for each match (the target reached, the egress
@@ -131,7 +131,7 @@ def parse_config(text):
     "lines" holds the lines of the dump the entry came from (its comments)."""
     section, entries, lines = None, [], []
     for line in text.splitlines():
-        m = re.match(r'^(masquerade|snat|forward) = \($', line)
+        m = re.match(r'^(masquerade|snat|forward|netmap) = \($', line)
         if m:
             section = m.group(1)
             continue
@@ -393,6 +393,33 @@ class Matrix:
                          EGRESS_PORT, str(below))
 
 
+    def netmap(self, e):
+        """Both ways by offset: outside clients to sampled outside addresses reach the inside
+        address at the same offset; those inside hosts leave with their outside address; near
+        misses: another interface, a source just below the inside prefix."""
+        k = self.iface(e["interface"][0])
+        inside, outside = ipaddress.ip_network(e["inside"][0]), ipaddress.ip_network(e["outside"][0])
+        fam = inside.version
+        src = Lab.peer_addr(k, fam)
+        self.in_tcp.add(EGRESS_PORT)
+        self.in_udp.add(EGRESS_PORT)
+        for o in self.sample(outside):
+            i = str(inside.network_address + (int(ipaddress.ip_address(o)) - int(outside.network_address)))
+            self.inside.add(i)
+            tgt = f"[{i}]" if fam == 6 else i
+            for proto in ("tcp", "udp"):
+                self.add(f"{e['name'][0]} {proto} to {o}", "out", k, proto, o, EGRESS_PORT, src,
+                         rf"peer={re.escape(src if fam == 4 else '[' + src + ']')}:\d+ local={re.escape(tgt)}:{EGRESS_PORT} ")
+                self.add(f"{e['name'][0]} {proto} from {i}", "in", k, proto, src, EGRESS_PORT, i, ("snat", o, o))
+            if len(self.ifaces) > 1:
+                k2 = (k + 1) % len(self.ifaces)
+                self.add(f"{e['name'][0]} from {i} via {self.ifaces[k2]} (other interface)", "in", k2, "udp",
+                         Lab.peer_addr(k2, fam), EGRESS_PORT, i)
+        below = inside.network_address - 1
+        self.inside.add(str(below))
+        self.add(f"{e['name'][0]} from {below} (other source)", "in", k, "tcp", src, EGRESS_PORT, str(below))
+
+
 def check_want(want, reply):
     if want is None:
         return True
@@ -455,6 +482,8 @@ def one_dump(path, tmp):
     for s, e in config:
         if s == "forward":
             m.forward(e, forwards)
+        elif s == "netmap":
+            m.netmap(e)
         else:
             m.egress(e)
 

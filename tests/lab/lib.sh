@@ -628,6 +628,42 @@ tcp_stream_wait() {
         STREAM_EXCHANGES=$exchanges
 }
 
+# pings NS ADDR [FROM]: 0 when one of three ICMP echo requests (1 s each, from FROM if given) is
+# answered; prints the reply's source. The lab has no ping(8): a raw socket does it (root in the
+# namespace).
+pings() {
+        nsexec "$1" python3 - "$2" "${3:-}" <<'PY'
+import socket, struct, sys, time
+addr, src = sys.argv[1], sys.argv[2]
+v6 = ":" in addr
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+if src:
+    s.bind((src, 0))
+s.settimeout(1)
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    return ~(t + (t >> 16)) & 0xffff
+for seq in range(3):
+    hdr = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, 0x4e4d, seq) + b"natgw-lab"
+    if not v6:
+        hdr = hdr[:2] + struct.pack("!H", csum(hdr + b"\0")) + hdr[4:]
+    s.sendto(hdr, (addr, 0))
+    end = time.time() + 1
+    while time.time() < end:
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        icmp = data if v6 else data[(data[0] & 15) * 4:]
+        if icmp[0] == (129 if v6 else 0) and icmp[4:6] == b"\x4e\x4d":
+            print(peer[0])
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # server_saw LOG REGEX: how many lines of a server's log match.
 server_saw() {
         grep -cE -- "$2" "$1" || true

@@ -211,6 +211,29 @@ static void test_overlap_across_files(void **state) {
         expect((const char *const[]) { want, NULL });
 }
 
+/* netmap entries in drop-ins: loaded, their names shared with every file, their overlaps with
+ * an entry of another file located in both. */
+static void test_netmap_dropins(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+
+        put("a.conf", "netmap = ( { name = \"dmz\"; interface = \"eth0\"; inside = \"192.168.5.0/28\"; "
+                      "outside = \"203.0.113.32/28\"; } );\n");
+        assert_int_equal(load(&c, &errors), 0);
+        assert_int_equal(c->n_netmaps, 1);
+        assert_string_equal(c->netmaps[0].name, "dmz");
+        assert_non_null(strstr(c->netmaps[0].file, "natgwd.conf.d/a.conf"));
+        put("b.conf", "\nnetmap = ( { name = \"main\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
+                      "outside = \"203.0.113.40/29\"; } );\n");
+        put("c.conf", "netmap = ( { name = \"dmz2\"; interface = \"eth0\"; inside = \"192.168.7.0/28\"; "
+                      "outside = \"203.0.113.32/28\"; } );\n");
+        EXPECT("natgwd.conf.d/b.conf:2: entry \"main\": outside 203.0.113.40/29 and inside 192.168.6.0/28 differ in "
+               "length (/29 and /28): a netmap maps each address to the one at the same offset, so both must be as long",
+               "natgwd.conf.d/b.conf:2: entry \"main\": name already used by the entry at %DIR%/natgwd.conf:3",
+               "natgwd.conf.d/c.conf:1: entry \"dmz2\": outside 203.0.113.32/28 on \"eth0\" overlaps outside "
+               "203.0.113.32/28 of netmap entry \"dmz\" (%DIR%/natgwd.conf.d/a.conf:1)");
+}
+
 static void test_keys_not_allowed(void **state) {
         put("a.conf", "version = 1;\n"
                       "kernel = { ip_forward = true; };\n"
@@ -218,11 +241,11 @@ static void test_keys_not_allowed(void **state) {
                       "forwards = ();\n"
                       "forward = ( { name = \"a\"; proto = \"tcp\"; port = 22; to = \"192.168.1.2\"; } );\n");
         EXPECT("natgwd.conf.d/a.conf:1: \"version\" is not allowed in a drop-in file (drop-ins hold only "
-               "masquerade, snat and forward lists)",
+               "masquerade, snat, forward and netmap lists)",
                "natgwd.conf.d/a.conf:2: \"kernel\" is not allowed in a drop-in file (drop-ins hold only "
-               "masquerade, snat and forward lists)",
+               "masquerade, snat, forward and netmap lists)",
                "natgwd.conf.d/a.conf:3: \"include_dir\" is not allowed in a drop-in file (drop-ins hold only "
-               "masquerade, snat and forward lists)",
+               "masquerade, snat, forward and netmap lists)",
                "natgwd.conf.d/a.conf:4: unknown key \"forwards\"");
 }
 
@@ -509,6 +532,7 @@ int main(void) {
                 WITH_DIR(test_syntax_error_located),
                 WITH_DIR(test_duplicate_names),
                 WITH_DIR(test_overlap_across_files),
+                WITH_DIR(test_netmap_dropins),
                 WITH_DIR(test_keys_not_allowed),
                 WITH_DIR(test_directory_missing),
                 WITH_DIR(test_not_a_directory),

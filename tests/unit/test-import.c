@@ -210,13 +210,72 @@ static void test_unsupported(void **state) {
         assert_non_null(strstr(problem(&x, 4, false), "not expressible yet"));
         assert_non_null(strstr(problem(&x, 11, false), "string"));
         assert_non_null(strstr(problem(&x, 12, false), "LOG"));
-        assert_non_null(strstr(problem(&x, 13, false), "NETMAP"));
-        assert_non_null(strstr(problem(&x, 13, false), "not expressible yet"));
+        assert_non_null(strstr(problem(&x, 13, false), "NETMAP of one direction only"));
         assert_non_null(strstr(problem(&x, 14, false), "negated destination"));
         assert_non_null(strstr(problem(&x, 15, false), "-o"));
         assert_non_null(strstr(problem(&x, 16, false), "every protocol"));
         assert_int_equal(x.c->n_egress, 1);
         assert_prefix(&x.c->egress[0].sources[0], "10.3.0.0/24");
+}
+
+/* NETMAP: a PREROUTING and a POSTROUTING rule of one interface and the same prefixes are one
+ * netmap entry; anything else is reported with its reason. */
+static void test_netmap(void **state) {
+        static const char dump[] = NAT_HEAD
+                "-A PREROUTING -d 203.0.113.64/28 -i eth0 -j NETMAP --to 192.168.6.0/28\n"          /* 6 */
+                "-A PREROUTING -d 203.0.113.96/28 -j NETMAP --to 192.168.7.0/28\n"                  /* 7 */
+                "-A PREROUTING -d 203.0.113.128/27 -i eth0 -j NETMAP --to 192.168.8.0/28\n"         /* 8 */
+                "-A PREROUTING -d 203.0.113.160/28 -i eth0 -p tcp -j NETMAP --to 192.168.9.0/28\n"  /* 9 */
+                "-A POSTROUTING -s 192.168.10.2 -o eth0 -j SNAT --to-source 203.0.113.1\n"          /* 10 */
+                "-A POSTROUTING -s 192.168.6.0/28 -o eth0 -j NETMAP --to 203.0.113.64/28\n"         /* 11 */
+                "-A POSTROUTING -s 192.168.10.0/28 -o eth0 -j NETMAP --to 203.0.113.192/28\n"       /* 12 */
+                "-A POSTROUTING -s 192.168.6.0/24 -o eth0 -j MASQUERADE\n"                          /* 13 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+        const struct natgw_netmap *nm;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 4);
+        assert_non_null(strstr(problem(&x, 7, false), "without -i"));
+        assert_non_null(strstr(problem(&x, 8, false), "another length"));
+        assert_non_null(strstr(problem(&x, 9, false), "protocol or port"));
+        /* An earlier SNAT takes one of its hosts: natgwd's netmap would take it instead. */
+        assert_non_null(strstr(problem(&x, 12, false), "line 10 (SNAT) takes some of its packets first"));
+        assert_null(problem(&x, 6, false));
+        assert_null(problem(&x, 11, false));
+        assert_null(problem(&x, 13, false));
+        assert_int_equal(x.c->n_netmaps, 1);
+        nm = &x.c->netmaps[0];
+        assert_string_equal(nm->interface, "eth0");
+        assert_prefix(&nm->inside, "192.168.6.0/28");
+        assert_prefix(&nm->outside, "203.0.113.64/28");
+        assert_non_null(strstr(x.text, "# line 6: -A PREROUTING -d 203.0.113.64/28"));
+        assert_non_null(strstr(x.text, "# line 11: -A POSTROUTING -s 192.168.6.0/28"));
+        /* The masquerade after it keeps the rest of its /24, as natgwd's netmap comes first. */
+        assert_int_equal(x.c->n_egress, 2);
+}
+
+static void test_nft_netmap(void **state) {
+        static const char dump[] = "table inet nat {\n"
+                "\tchain prerouting {\n"
+                "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+                "\t\tiifname \"eth0\" ip6 daddr 2001:db8:5::/120 dnat ip6 prefix to fd00:5::/120\n"  /* 4 */
+                "\t}\n"
+                "\tchain postrouting {\n"
+                "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+                "\t\toifname \"eth0\" ip6 saddr fd00:5::/120 snat ip6 prefix to 2001:db8:5::/120\n"  /* 8 */
+                "\t\toifname \"eth1\" ip saddr 10.0.0.0/24 snat prefix to 198.51.100.0/24\n"       /* 9 */
+                "\t}\n"
+                "}\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_NFT);
+        assert_int_equal(x.r, 1);
+        assert_non_null(strstr(problem(&x, 9, false), "one direction only"));
+        assert_int_equal(x.c->n_netmaps, 1);
+        assert_prefix(&x.c->netmaps[0].inside, "fd00:5::/120");
+        assert_prefix(&x.c->netmaps[0].outside, "2001:db8:5::/120");
+        assert_true(x.c->kernel.ipv6_forward);
 }
 
 static void test_ports_and_ranges(void **state) {
@@ -482,6 +541,8 @@ int main(void) {
                 cmocka_unit_test(test_shadowed),
                 cmocka_unit_test(test_user_chains),
                 cmocka_unit_test(test_unsupported),
+                cmocka_unit_test(test_netmap),
+                cmocka_unit_test(test_nft_netmap),
                 cmocka_unit_test(test_ports_and_ranges),
                 cmocka_unit_test(test_ipv6),
                 cmocka_unit_test(test_malformed),
