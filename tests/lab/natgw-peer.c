@@ -6,6 +6,7 @@
  *   natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]
  *   natgw-peer stream tcp ADDR PORT --seconds S [--from ADDR] [--timeout S]
  *   natgw-peer stream udp ADDR PORT --seconds S [--from ADDR] [--sport PORT]
+ *     (SIGUSR1 ends a stream before its seconds are up, as a success)
  *   natgw-peer notify SOCKET [--all] [--timeout S]
  *   natgw-peer journal SOCKET [--timeout S]
  *
@@ -751,6 +752,13 @@ static int cmd_ask(int argc, char **argv) {
  * --seconds, whatever happens to it (ICMP errors are read and ignored), as a game or VoIP
  * client does. Prints each answer that differs from the one before, then sent= and answered=.
  */
+/* SIGUSR1 ends a stream early, as a success (the test is done with it): --seconds is its bound. */
+static volatile sig_atomic_t stream_stop;
+
+static void on_stream_stop(int sig) {
+        stream_stop = 1;
+}
+
 static int stream_udp(const struct client_opts *o) {
         char line[LINE_MAX_LEN], last[LINE_MAX_LEN] = "", req[64];
         unsigned long sent = 0, answered = 0;
@@ -764,14 +772,14 @@ static int stream_udp(const struct client_opts *o) {
         }
         end = now_ms() + o->seconds;
         next = now_ms();
-        while (now_ms() < end) {
+        while (now_ms() < end && !stream_stop) {
                 int len = snprintf(req, sizeof(req), "seq %lu\n", sent);
 
                 /* A port unreachable from an earlier datagram fails this send once: not an error. */
                 if (send(fd, req, (size_t) len, 0) == len)
                         sent++;
                 next += 100;
-                while (ms_left(next) > 0) {
+                while (ms_left(next) > 0 && !stream_stop) {
                         int r = read_datagram(fd, line, sizeof(line), next);
 
                         if (r == -ETIMEDOUT)
@@ -801,6 +809,7 @@ static int cmd_stream(int argc, char **argv) {
                 usage();
                 return 2;
         }
+        signal(SIGUSR1, on_stream_stop);
         if (o.proto == PROTO_UDP)
                 return stream_udp(&o);
         fd = client_connect(&o, now_ms() + o.timeout);
@@ -811,16 +820,20 @@ static int cmd_stream(int argc, char **argv) {
         }
         end = now_ms() + o.seconds;
         next = now_ms();
-        while (now_ms() < end) {
+        while (now_ms() < end && !stream_stop) {
                 int len = snprintf(req, sizeof(req), "seq %lu\n", ok);
 
                 if (send(fd, req, (size_t) len, MSG_NOSIGNAL) != len) {
-                        r = -errno;
+                        r = stream_stop ? 0 : -errno;
                         break;
                 }
                 r = read_line(fd, line, sizeof(line), now_ms() + o.timeout);
-                if (r < 0)
+                if (r < 0) {
+                        /* The signal interrupted the exchange: the stream ends here, no error. */
+                        if (stream_stop)
+                                r = 0;
                         break;
+                }
                 if (strncmp(line, "peer=", 5)) {
                         r = -EBADMSG;
                         break;
