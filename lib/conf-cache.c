@@ -56,7 +56,7 @@ static ssize_t file_index(const struct natgw_config *c, const char *file, size_t
         return -1;
 }
 
-/* natgw_conf_add_name() of @e (its name and line) in the file @file of @c. */
+/* natgw_conf_add_name() of @name at @line of the file @file of @c (its path and rank there). */
 static int add_name(struct natgw_conf_ctx *ctx, const struct natgw_config *c, const char *file, const char *name,
                     unsigned line, size_t *k) {
         ssize_t f = file_index(c, file, k);
