@@ -13,7 +13,7 @@ repetition; the goal (hosts on at least 0.95x the rate of hosts off) is judged o
 the repetitions' A-B-B-A ratios.
 
 Then memory at H hosts (--hosts, 10,000): H distinct sources (10.200.0.0/16, one UDP packet
-each, sent through the gateway by tests/lab/hosts-traffic.py spray) make H elements in each of
+each, sent through the gateway by natgw-spray, tests/lab/spray.c) make H elements in each of
 hosts4_out; natgwd's resident memory before and after `natgwctl hosts` reads them all, and the
 time that read takes. The kernel's share is measured apart, on a scratch table of the gateway's
 namespace with the same set (dynamic, timeout, counter, size 65,536) filled with H elements by
@@ -35,7 +35,6 @@ sys.dont_write_bytecode = True
 import benchlib as B  # noqa: E402
 
 TARGET = "198.51.100.7"
-SPRAY = os.path.join(B.SRC, "tests", "lab", "hosts-traffic.py")
 
 
 def write_config(path, hosts):
@@ -98,7 +97,7 @@ def kernel_set_memory(topo, tmp, n):
 
 def memory(paths, a, tmp, topo, d):
     topo.gw.sysctl(net__ipv4__conf__all__rp_filter=0, net__ipv4__conf__eth1__rp_filter=0)
-    r = subprocess.run(topo.lan.cmd("python3", SPRAY, "spray", TARGET, "9", "--net", "10.200.0.0", "--count", a.hosts),
+    r = subprocess.run(topo.lan.cmd(paths["spray"], TARGET, "9", "--net", "10.200.0.0", "--count", a.hosts),
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise B.Fail("spray failed: %s" % r.stderr.strip())
@@ -160,7 +159,8 @@ def repetition(paths, a, tmp, res, flip, pairs, last):
 
 def run(a):
     paths = B.build_paths(a.build)
-    B.need(paths, "natgwd", "natgwctl", "load", tools=("conntrack", "nft", "python3"))
+    paths["spray"] = os.path.join(a.build, "tests", "lab", "natgw-spray")
+    B.need(paths, "natgwd", "natgwctl", "load", "spray", tools=("conntrack", "nft"))
     print("\n".join("# " + l for l in B.machine_info(paths)))
     print("# natgw-load: %d in flight for %g s, lan -> wan through the masquerade; medians of %d repetitions"
           % (a.concurrency, a.seconds, a.runs), flush=True)
