@@ -12,8 +12,13 @@ the update of the host's element in hosts4_out or hosts4_in. Rows run A B B A pe
 repetition; the goal (hosts on at least 0.95x the rate of hosts off) is judged on the median of
 the repetitions' A-B-B-A ratios.
 
+The same A B B A for the cost per packet, which a busy machine's noise hides in the rates:
+the CPU time natgw-spray takes to send P packets (--packets, 200,000) from 256 lan sources
+through the masquerade (established flows: the host elements exist, each packet updates one);
+a veth forwards in the sender's context, so that is mostly the gateway's datapath.
+
 Then memory at H hosts (--hosts, 10,000): H distinct sources (10.200.0.0/16, one UDP packet
-each, sent through the gateway by tests/lab/hosts-traffic.py spray) make H elements in each of
+each, sent through the gateway by natgw-spray, tests/lab/spray.c) make H elements in each of
 hosts4_out; natgwd's resident memory before and after `natgwctl hosts` reads them all, and the
 time that read takes. The kernel's share is measured apart, on a scratch table of the gateway's
 namespace with the same set (dynamic, timeout, counter, size 65,536) filled with H elements by
@@ -35,7 +40,6 @@ sys.dont_write_bytecode = True
 import benchlib as B  # noqa: E402
 
 TARGET = "198.51.100.7"
-SPRAY = os.path.join(B.SRC, "tests", "lab", "hosts-traffic.py")
 
 
 def write_config(path, hosts):
@@ -69,6 +73,19 @@ def measure(topo, paths, a, res, row):
     return rep["rate"]
 
 
+def packet_cpu(topo, paths, a):
+    """CPU µs per packet of natgw-spray: P packets (--packets) from 256 lan sources in turn through
+    the masquerade. A veth hands what it sends to the receiving side in the sender's context, so
+    this is mostly the gateway's forwarding path, and CPU time, unlike a rate, does not count the
+    time other processes of a busy machine take."""
+    r = subprocess.run(topo.lan.cmd(paths["spray"], TARGET, "9", "--net", "10.200.0.0", "--count", a.packets,
+                                    "--sources", 256), capture_output=True, text=True, timeout=120)
+    rep = B.parse_kv(r.stdout)
+    if r.returncode != 0:
+        raise B.Fail("natgw-spray failed: %s %s" % (r.stdout.strip(), r.stderr.strip()))
+    return rep["cpu"] * 1e6 / a.packets
+
+
 def meminfo_kb():
     v = {}
     with open("/proc/meminfo") as f:
@@ -98,7 +115,7 @@ def kernel_set_memory(topo, tmp, n):
 
 def memory(paths, a, tmp, topo, d):
     topo.gw.sysctl(net__ipv4__conf__all__rp_filter=0, net__ipv4__conf__eth1__rp_filter=0)
-    r = subprocess.run(topo.lan.cmd("python3", SPRAY, "spray", TARGET, "9", "--net", "10.200.0.0", "--count", a.hosts),
+    r = subprocess.run(topo.lan.cmd(paths["spray"], TARGET, "9", "--net", "10.200.0.0", "--count", a.hosts),
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise B.Fail("spray failed: %s" % r.stderr.strip())
@@ -116,7 +133,7 @@ def memory(paths, a, tmp, topo, d):
           % (n, rss0, rss1, dt * 1000, a.hosts, kern, kern * 1024.0 / a.hosts), flush=True)
 
 
-def repetition(paths, a, tmp, res, flip, pairs, last):
+def repetition(paths, a, tmp, res, flip, pairs, cpu_pairs, last):
     topo = B.Topology("ho")
     d = srv = None
     try:
@@ -138,6 +155,19 @@ def repetition(paths, a, tmp, res, flip, pairs, last):
                 current = on
             rates.setdefault(on, []).append(measure(topo, paths, a, res, row))
         pairs.append(sum(rates[True]) / sum(rates[False]))
+        # Per packet: CPU time of packets through established flows, A B B A again.
+        topo.gw.sysctl(net__ipv4__conf__all__rp_filter=0, net__ipv4__conf__eth1__rp_filter=0)
+        cpu = {}
+        for on, row in (rows[0], rows[1], rows[1], rows[0]):
+            if on != current:
+                write_config(conf, on)
+                d.reload()
+                current = on
+            us = packet_cpu(topo, paths, a)
+            cpu.setdefault(on, []).append(us)
+            res.setdefault("cpu " + row, []).append(us)
+            print("#   %-12s %8.2f µs CPU per packet" % (row, us), flush=True)
+        cpu_pairs.append(sum(cpu[True]) / sum(cpu[False]))
         # The alternative to the host sets: conntrack's own accounting (bytes per connection,
         # both directions), measured once per repetition with hosts off.
         write_config(conf, False)
@@ -160,16 +190,17 @@ def repetition(paths, a, tmp, res, flip, pairs, last):
 
 def run(a):
     paths = B.build_paths(a.build)
-    B.need(paths, "natgwd", "natgwctl", "load", tools=("conntrack", "nft", "python3"))
+    paths["spray"] = os.path.join(a.build, "tests", "lab", "natgw-spray")
+    B.need(paths, "natgwd", "natgwctl", "load", "spray", tools=("conntrack", "nft"))
     print("\n".join("# " + l for l in B.machine_info(paths)))
     print("# natgw-load: %d in flight for %g s, lan -> wan through the masquerade; medians of %d repetitions"
           % (a.concurrency, a.seconds, a.runs), flush=True)
     tmp = tempfile.mkdtemp(prefix="natgw-bench-ho.")
-    res, pairs = {}, []
+    res, pairs, cpu_pairs = {}, [], []
     try:
         for i in range(a.runs):
             print("# repetition %d of %d (load average %s)" % (i + 1, a.runs, B.loadavg()), flush=True)
-            repetition(paths, a, tmp, res, i % 2 == 1, pairs, i == a.runs - 1)
+            repetition(paths, a, tmp, res, i % 2 == 1, pairs, cpu_pairs, i == a.runs - 1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     base = B.median(res["hosts off"])
@@ -177,6 +208,9 @@ def run(a):
     print("|---|---:|---:|")
     for row in ("hosts off", "hosts on", "ct acct"):
         print("| %s | %.0f | %.2f× |" % (row, B.median(res[row]), B.median(res[row]) / base))
+    print("\nCPU per forwarded packet (natgw-spray, 256 sources): hosts off %.2f µs, hosts on %.2f µs: %.2f× "
+          "(the median of the A-B-B-A ratios %s)" % (B.median(res["cpu hosts off"]), B.median(res["cpu hosts on"]),
+                                                     B.median(cpu_pairs), ", ".join("%.2f" % p for p in cpu_pairs)))
     print("\nhosts on: %.2f× the rate of hosts off (goal: at least 0.95×), the median of the %d repetitions' "
           "A-B-B-A ratios (%s)" % (B.median(pairs), len(pairs), ", ".join("%.2f" % p for p in pairs)))
     return 0
@@ -189,11 +223,13 @@ def main():
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--hosts", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--packets", type=int, default=None)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--count", type=int, default=100000)
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 5)
     a.hosts = a.hosts or (2000 if a.quick else 10000)
+    a.packets = a.packets or (20000 if a.quick else 200000)
     a.seconds = a.seconds or (1.0 if a.quick else 4.0)
     a.warmup = 0.2 if a.quick else 0.5
     if a.runs < 1 or not 1 <= a.hosts <= 60000:

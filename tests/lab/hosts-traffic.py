@@ -7,15 +7,10 @@
   hosts-traffic.py send ADDR PORT --from ADDR --count N --size BYTES [--interval MS]
       N datagrams of BYTES bytes, each waiting (at most 1 s) for its answer; prints
       "sent=N answered=M"
-  hosts-traffic.py spray ADDR PORT --net A.B.0.0 --count N
-      N UDP datagrams through a raw socket, each from another source address of the /16 or wider
-      net starting at --net (A.B.0.1, A.B.0.2, ...); prints "sprayed=N seconds=S"
 """
 
 import argparse
-import ipaddress
 import socket
-import struct
 import sys
 import time
 
@@ -55,25 +50,6 @@ def send(a):
     print(f"sent={a.count} answered={answered}")
 
 
-def spray(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    base = int(ipaddress.IPv4Address(a.net))
-    dst = socket.inet_aton(a.addr)
-    udp = struct.pack("!HHHH", 40000, a.port, 8, 0)
-    head = struct.pack("!BBHHHBBH", 0x45, 0, 28, 0, 0, 64, 17, 0)
-    tail = dst + udp
-    start = time.monotonic()
-    n = 0
-    for i in range(1, a.count + 1):
-        if time.monotonic() - start > 30:
-            break
-        src = (base + i).to_bytes(4, "big")
-        # The kernel fills in the IP checksum of a raw IPPROTO_RAW packet; UDP's may be 0.
-        s.sendto(head + src + tail, (a.addr, 0))
-        n += 1
-    print(f"sprayed={n} seconds={time.monotonic() - start:.2f}")
-
-
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -88,15 +64,10 @@ def main():
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--size", type=int, required=True)
     s.add_argument("--interval", type=float, default=0)
-    r = sub.add_parser("spray")
-    r.add_argument("addr")
-    r.add_argument("port", type=int)
-    r.add_argument("--net", required=True)
-    r.add_argument("--count", type=int, required=True)
     a = p.parse_args()
     if getattr(a, "count", 0) > 200000:
         sys.exit("at most 200000")
-    {"echo": echo, "send": send, "spray": spray}[a.cmd](a)
+    {"echo": echo, "send": send}[a.cmd](a)
 
 
 if __name__ == "__main__":

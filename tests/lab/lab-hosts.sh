@@ -8,12 +8,16 @@
 #   2. natgwctl top -j ranks by current rate: the host sending faster now comes first;
 #   3. a forward's traffic counter (bytes:web) moves with a connection through it;
 #   4. the bound: 70,000 distinct sources in a few seconds leave at most 65,536 hosts in the
-#      set, and the packets of the others are counted as untracked.
+#      set, and the packets of the others are counted as untracked;
+#   5. a reload that switches metrics.hosts off takes the sets away (top says why it cannot
+#      run), one that switches it on brings them back, empty.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
 command -v jq >/dev/null || lab_skip "jq is not installed"
 TRAFFIC=$LAB_DIR/hosts-traffic.py
+NATGW_SPRAY=${NATGW_SPRAY:-$SRCDIR/build/tests/lab/natgw-spray}
+[[ -x $NATGW_SPRAY ]] || lab_skip "no natgw-spray at $NATGW_SPRAY (build it first)"
 
 conf=$(lab_config hosts)
 cat >"$conf" <<'EOF'
@@ -125,7 +129,7 @@ lan=$(natgwctl -j show | jq '.entries[] | select(.name == "lan") | .traffic_byte
 
 info "4: the bound: 70,000 sources in a few seconds"
 nsexec "$GW" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0
-out=$(timeout 60 ip netns exec "$LAN" python3 "$TRAFFIC" spray 203.0.113.100 9 --net 10.200.0.0 --count 70000) ||
+out=$(timeout 90 ip netns exec "$LAN" "$NATGW_SPRAY" 203.0.113.100 9 --net 10.200.0.0 --count 70000) ||
         fail "spray failed: $out"
 info "$out"
 natgwctl -j hosts >"$LAB_TMP/hosts.json" || fail "natgwctl hosts failed"
@@ -135,4 +139,17 @@ untracked=$(jq '.untracked_packets' "$LAB_TMP/hosts.json")
 ((v4 > 60000)) || fail "only $v4 IPv4 hosts: the spray did not fill the set"
 ((untracked >= 70000 - 65536)) || fail "untracked packets $untracked, want at least $((70000 - 65536))"
 info "ok: $v4 hosts tracked, $untracked packets untracked"
+
+info "5: metrics.hosts switched off and on by reloads"
+sed -i 's/hosts = true/hosts = false/' "$conf"
+reload_ok >/dev/null
+if out=$(natgwctl top -j 2>&1); then
+        fail "natgwctl top worked with metrics.hosts off: $out"
+fi
+assert_match "per-host accounting is off" "$out" "top says metrics.hosts is off"
+assert_no_match "hosts4_out" "$(nsexec "$GW" nft list sets inet)" "the host sets are gone"
+sed -i 's/hosts = false/hosts = true/' "$conf"
+reload_ok >/dev/null
+natgwctl -j hosts >"$LAB_TMP/hosts.json" || fail "natgwctl hosts failed after hosts came back"
+assert_eq 0 "$(jq '.hosts | length' "$LAB_TMP/hosts.json")" "the host sets are back, empty"
 lab_pass
