@@ -299,6 +299,10 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_STATUS:
                 *ret_reply = natgw_status_json(d->gw, &info);
+                if (*ret_reply && json_object_set_new(*ret_reply, "ha", natgwd_ha_json(d)) < 0) {
+                        json_decref(*ret_reply);
+                        *ret_reply = NULL;
+                }
                 break;
         case NATGW_CTL_SHOW:
                 *ret_reply = show(d);
@@ -311,6 +315,9 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_TRACE:
                 *ret_reply = natgwd_trace(d, req->entry, req->seconds);
+                break;
+        case NATGW_CTL_HA:
+                *ret_reply = natgwd_ha_transition(d, req);
                 break;
         default:
                 *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",
@@ -469,6 +476,7 @@ static int run_daemon(void) {
         rc = 0;
 out:
         natgwd_table_watch_stop(&d);
+        natgwd_ha_free(&d);
         natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_unref(d.event);
