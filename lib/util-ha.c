@@ -2,7 +2,7 @@
 
 #include "util-ha.h"
 
-static const char *const role_names[_NATGW_HA_ROLE_MAX] = {
+static const char *const role_names[NATGW_HA_ROLE_COUNT] = {
         [NATGW_HA_NONE] = "none",
         [NATGW_HA_MASTER] = "master",
         [NATGW_HA_BACKUP] = "backup",
@@ -10,11 +10,11 @@ static const char *const role_names[_NATGW_HA_ROLE_MAX] = {
 };
 
 const char *natgw_ha_role_to_string(enum natgw_ha_role r) {
-        return (unsigned)r < _NATGW_HA_ROLE_MAX ? role_names[r] : NULL;
+        return (unsigned)r < NATGW_HA_ROLE_COUNT ? role_names[r] : NULL;
 }
 
 int natgw_ha_role_from_string(const char *s) {
-        for (int i = NATGW_HA_MASTER; i < _NATGW_HA_ROLE_MAX; i++)
+        for (int i = NATGW_HA_MASTER; i < NATGW_HA_ROLE_COUNT; i++)
                 if (streq(s, role_names[i]))
                         return i;
         return -EINVAL;

@@ -11,7 +11,7 @@ enum natgw_ha_role {
         NATGW_HA_MASTER, /* holds the VIPs: its conntrack table is the one in use */
         NATGW_HA_BACKUP, /* keeps the master's connections in conntrackd's external cache */
         NATGW_HA_FAULT,  /* keepalived found this node unfit (a tracked link down) */
-        _NATGW_HA_ROLE_MAX,
+        NATGW_HA_ROLE_COUNT,
 };
 
 /* "none", "master", "backup", "fault"; NULL out of range. */

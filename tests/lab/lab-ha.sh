@@ -19,6 +19,25 @@
 # Tuned VRRP timers (advert_int 0.2; HA_TIMERS=default keeps the shipped 1 s) keep it under a
 # minute. HA_RUNS=N (outside CI) repeats the failover N times and prints the median gap.
 
+# HA_RUNS=N (N > 1, not under CI): run the whole test N times and print the median of each gap.
+if ((${HA_RUNS:-1} > 1)) && [[ ${CI:-} != true ]]; then
+        out=$(mktemp)
+        for ((run = 1; run <= HA_RUNS; run++)); do
+                HA_RUNS=1 "$0" | tee -a "$out" | grep -E "gap|PASS" || exit 1
+        done
+        # "# [ 46.5 s] egress: failover gap 954.8 ms, failback gap 0 ms (387 answers)"
+        for f in egress forward udp; do
+                for kind in failover failback; do
+                        sed -n "s/.*\] $f: .*$kind gap \([0-9.]*\) ms.*/\1/p" "$out" | sort -n |
+                                awk -v f="$f" -v k="$kind" -v n="$HA_RUNS" '{ v[NR] = $1 }
+                                        END { printf "# median %s %s gap over %d runs: %s ms\n", f, k, n,
+                                              NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+                done
+        done
+        rm -f "$out"
+        exit 0
+fi
+
 LAB_TOPOLOGY=own
 # shellcheck source=tests/lab/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +49,11 @@ FLOW=$LAB_DIR/ha-flow.py
 HA_CONF=$SRCDIR/conf/ha
 ADVERT=0.2
 [[ ${HA_TIMERS:-} == default ]] && ADVERT=1
-LAB_START=$(date +%s.%N)
+LAB_START=$(date +%s%N)
+# Every line with the seconds since the start: the lab's budget is a minute.
+info() {
+        printf '# [%5.1f s] %s\n' "$(((($(date +%s%N) - LAB_START) / 100000000)))e-1" "$*"
+}
 
 BRL=brl-$SUFFIX BRW=brw-$SUFFIX GWA=gwa-$SUFFIX GWB=gwb-$SUFFIX LAN=lan-$SUFFIX WAN=wan-$SUFFIX
 
@@ -123,8 +146,23 @@ status() {
         timeout 5 ip netns exec "$ns" "$NATGWCTL" -S "$LAB_TMP/$1/control.sock" -T 2 -j status 2>/dev/null || echo '{}'
 }
 
+# field X KEY: a key of natgwd X's "ha" object (role, split_brain, state, external...), read
+# without a jq per call (the waits below ask many times): natgwctl -j prints one key per line,
+# and "ha" comes last.
+field() {
+        local out
+
+        out=$(status "$1")
+        out=${out##*\"ha\": \{}
+        [[ $out =~ \"$2\":\ \"?([a-z0-9-]+) ]] && echo "${BASH_REMATCH[1]}" || echo none
+}
+
 role() {
-        status "$1" | jq -r '.ha.role // "down"'
+        local r
+
+        r=$(field "$1" role)
+        [[ $r == none ]] && r=down
+        echo "$r"
 }
 
 # wait_roles A B SECONDS: until natgwd A and B report these roles.
@@ -170,19 +208,19 @@ node_natgwd b "$GWB"
 start_node a "$GWA"
 start_node b "$GWB"
 wait_roles master backup 15
-info "A master, B backup ($(date +%s.%N | awk -v s="$LAB_START" '{printf "%.1f", $1 - s}') s)"
+info "A master, B backup"
 
 # ---------------------------------------------------------------- traffic
 
-ip netns exec "$WAN" python3 "$FLOW" serve --tcp 9000 --udp 9001 --seconds 55 >/dev/null 2>&1 </dev/null &
+ip netns exec "$WAN" python3 -S "$FLOW" serve --tcp 9000 --udp 9001 --seconds 55 >/dev/null 2>&1 </dev/null &
 LAB_PIDS+=($!)
-ip netns exec "$LAN" python3 "$FLOW" serve --tcp 8080 --udp 5060 --seconds 55 >/dev/null 2>&1 </dev/null &
+ip netns exec "$LAN" python3 -S "$FLOW" serve --tcp 8080 --udp 5060 --seconds 55 >/dev/null 2>&1 </dev/null &
 LAB_PIDS+=($!)
 sleep 0.3
 STOP=$LAB_TMP/stop
 # flow NAME NS PROTO ADDR PORT: a 50 ms stream in the background, results in $LAB_TMP/NAME.json.
 flow() {
-        ip netns exec "$2" python3 "$FLOW" stream "$3" "$4" "$5" --interval 0.05 --seconds 50 --stop "$STOP" \
+        ip netns exec "$2" python3 -S "$FLOW" stream "$3" "$4" "$5" --interval 0.05 --seconds 50 --stop "$STOP" \
                 --out "$LAB_TMP/$1.json" 2>"$LAB_TMP/$1.err" </dev/null &
         LAB_PIDS+=($!)
         FLOW_PIDS+=($!)
@@ -194,7 +232,8 @@ flow udp "$LAN" udp 203.0.113.50 9001
 
 # B must hold the three connections in its external cache before A dies.
 for ((i = 0; i < 100; i++)); do
-        ext=$(status b | jq -r '.ha.sync.external // 0')
+        ext=$(field b external)
+        [[ $ext =~ ^[0-9]+$ ]] || ext=0
         ((ext >= 3)) && break
         sleep 0.05
 done
@@ -204,15 +243,13 @@ sleep 0.3
 
 # ---------------------------------------------------------------- failover
 
-# new_conn NS ADDR PORT LABEL: a new TCP connection answers at once (1 s).
+# new_conn NS ADDR PORT LABEL: a new TCP connection is answered at once (natgw-peer ask sends a
+# line, ha-flow.py's server answers it with the peer it saw).
 new_conn() {
-        local out=$LAB_TMP/new.json
+        local out
 
-        timeout 5 ip netns exec "$1" python3 "$FLOW" stream tcp "$2" "$3" --interval 0.05 --seconds 0.3 \
-                --stop "$LAB_TMP/never" --out "$out" || fail "$4: the client failed"
-        [[ $(jq -r '.error // "none"' "$out") == none && $(jq -r .answered "$out") -ge 1 ]] ||
-                fail "$4: no answer: $(cat "$out")"
-        info "ok: $4"
+        out=$(timeout 5 ip netns exec "$1" "$NATGW_PEER" ask tcp "$2" "$3" --timeout 2) || fail "$4: no answer"
+        assert_match "^peer=" "$out" "$4"
 }
 
 FAILOVER_AT=$(date +%s.%N)
@@ -245,24 +282,7 @@ for pid in "${FLOW_PIDS[@]}"; do
         wait "$pid" || fail "a flow client failed: $(cat "$LAB_TMP"/*.err)"
 done
 
-# gaps NAME FROM TO: the gaps of a flow that began between FROM and TO (epoch seconds), in ms.
-gaps() {
-        jq -r --argjson a "$2" --argjson b "$3" '[.gaps[] | select(.[0] >= $a - 1 and .[0] <= $b) | .[1]] | max // 0' \
-                "$LAB_TMP/$1.json"
-}
-for f in egress forward; do
-        r=$(cat "$LAB_TMP/$f.json")
-        assert_eq none "$(jq -r '.error // "none"' <<<"$r")" "$f TCP stream: no reset across failover and failback"
-        assert_eq 1 "$(jq -r '.peers | length' <<<"$r")" \
-                "$f TCP stream: one translated address and port all along ($(jq -r '.peers[0]' <<<"$r"))"
-        info "$f: failover gap $(gaps "$f" "$FAILOVER_AT" "$FAILBACK_AT") ms, failback gap $(gaps "$f" "$FAILBACK_AT" 1e12) ms ($(jq -r .answered <<<"$r") answers)"
-        g=$(jq -r .max_gap_ms <<<"$r")
-        awk -v g="$g" 'BEGIN { exit !(g <= 3000) }' || fail "$f: a gap of $g ms, want at most 3000"
-done
-r=$(cat "$LAB_TMP/udp.json")
-assert_eq 1 "$(jq -r '.peers | length' <<<"$r")" "UDP flow: one translated address and port all along"
-info "udp: failover gap $(gaps udp "$FAILOVER_AT" "$FAILBACK_AT") ms, failback gap $(gaps udp "$FAILBACK_AT" 1e12) ms; $(jq -r .answered <<<"$r") of $(jq -r .sent <<<"$r") answered"
-(($(jq -r .answered <<<"$r") * 10 >= $(jq -r .sent <<<"$r") * 7)) || fail "UDP: fewer than 70% answered: $r"
+python3 -S "$FLOW" verdict "$LAB_TMP" "$FAILOVER_AT" "$FAILBACK_AT" || fail "the flows did not survive (above)"
 
 # ---------------------------------------------------------------- split-brain
 
@@ -276,7 +296,7 @@ NFT
 done
 deadline=$(($(date +%s%N) + 10 * 1000000000))
 while (($(date +%s%N) < deadline)); do
-        [[ $(status a | jq -r .ha.split_brain) == true && $(status b | jq -r .ha.split_brain) == true ]] && break
+        [[ $(field a split_brain) == true && $(field b split_brain) == true ]] && break
         sleep 0.1
 done
 for x in a b; do
@@ -294,5 +314,4 @@ done
 wait_roles master backup 10
 info "sync link back: A master, B backup"
 
-info "lab-ha took $(date +%s.%N | awk -v s="$LAB_START" '{printf "%.1f", $1 - s}') s"
 info "PASS"
