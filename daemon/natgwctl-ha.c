@@ -103,6 +103,17 @@ static int take_lock(const char *socket) {
         return fd;
 }
 
+/* The master's first message: the commit is done (its reply does not matter: the last one says). */
+static void tell_committed(const char *socket, const struct natgw_ctl_request *req, uint64_t start, double timeout) {
+        struct natgw_ctl_request partial = *req;
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+
+        partial.ha.partial = true;
+        partial.ha.usec = natgw_mono_usec() - start;
+        /* Bounded more tightly than the last message: the sequence must go on. */
+        (void)natgw_ctl_call(socket, &partial, (uint64_t)((timeout < 2 ? timeout : 2) * 1e6), &reply, NULL);
+}
+
 static void print_human(const json_t *out) {
         const json_t *steps = json_object_get(out, "steps"), *s;
         size_t i;
@@ -189,6 +200,10 @@ int natgwctl_ha(int argc, char *argv[], const char *socket, bool json, double ti
                 json_array_append_new(steps, json_pack("{s:s,s:s,s:b,s:i,s:I}", "option", plan[i].option, "what",
                                                        plan[i].what, "ok", r >= 0 && res.ok, "exit", res.status,
                                                        "usec", (json_int_t)res.usec));
+                /* The peer's connections are in the kernel: natgwd lifts its guard (docs/HA.md)
+                 * now, not after the flush, resync and bulk send. */
+                if (role == NATGW_HA_MASTER && i == 0)
+                        tell_committed(socket, &req, start, timeout);
         }
         req.ha.usec = natgw_mono_usec() - start;
         conntrackd_socket(conf, req.ha.conntrackd, sizeof(req.ha.conntrackd));

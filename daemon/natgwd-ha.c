@@ -12,6 +12,7 @@
 #include "ct-sync.h"
 #include "log.h"
 #include "natgwd.h"
+#include "nft.h"
 #include "time-util.h"
 
 #define HA_POLL_USEC 1000000ull          /* how often conntrackd is asked */
@@ -32,6 +33,7 @@ struct natgwd_ha {
         int query_error;                 /* the last poll's -errno, 0 when it answered */
         uint64_t peer_heard_usec;        /* CLOCK_MONOTONIC when pkts_recv last grew */
         bool split_brain_logged;
+        bool guard;                      /* chain ha-guard is in place */
 };
 
 static bool peer_silent(const struct natgwd_ha *h, uint64_t now) {
@@ -100,6 +102,27 @@ static void log_transition(const struct natgwd_ha *h) {
                                  (double)h->steps_usec / 1000.0);
 }
 
+void natgwd_ha_guard(struct daemon *d) {
+        const struct natgw_config *c = d->gw->config;
+        bool want = c && c->ha.present && c->ha.n_vips > 0 && (!d->ha || d->ha->role != NATGW_HA_MASTER);
+        int r;
+
+        if (!want && (!d->ha || !d->ha->guard))
+                return;
+        if (ensure(d) < 0)
+                return;
+        /* Put in place again after every apply: a replace of the table takes the chain away. */
+        r = natgw_nft_ha_guard(d->gw->nft, want ? c->ha.vips : NULL, want ? c->ha.n_vips : 0);
+        if (r < 0) {
+                natgw_log(LOG_ERR, "ha: cannot %s the guard of the VIPs: %s", want ? "put in place" : "take away",
+                          strerror(-r));
+                return;
+        }
+        if (want != d->ha->guard)
+                natgw_log(LOG_INFO, "ha: guard of the VIPs %s", want ? "in place (not master)" : "taken away (master)");
+        d->ha->guard = want;
+}
+
 json_t *natgwd_ha_transition(struct daemon *d, const struct natgw_ctl_request *req) {
         struct natgwd_ha *h;
         int r;
@@ -107,6 +130,12 @@ json_t *natgwd_ha_transition(struct daemon *d, const struct natgw_ctl_request *r
         if (ensure(d) < 0)
                 return NULL;
         h = d->ha;
+        if (req->ha.partial) {
+                /* The commit is done; the rest of the sequence still runs. */
+                h->role = req->ha.role;
+                natgwd_ha_guard(d);
+                return json_pack("{s:b,s:s}", "ok", 1, "role", natgw_ha_role_to_string(h->role));
+        }
         h->role = req->ha.role;
         h->since_usec = natgw_now_usec(CLOCK_REALTIME);
         h->result = req->ha.result;
@@ -114,6 +143,7 @@ json_t *natgwd_ha_transition(struct daemon *d, const struct natgw_ctl_request *r
         snprintf(h->failed, sizeof(h->failed), "%s", req->ha.failed);
         h->transitions++;
         log_transition(h);
+        natgwd_ha_guard(d);
         if (req->ha.conntrackd[0] && !streq(req->ha.conntrackd, h->conntrackd)) {
                 snprintf(h->conntrackd, sizeof(h->conntrackd), "%s", req->ha.conntrackd);
                 h->have_stats = false;
@@ -139,8 +169,8 @@ json_t *natgwd_ha_json(const struct daemon *d) {
         json_t *sync, *o;
         char t[32];
 
-        if (!h)
-                return json_pack("{s:s}", "role", "none");
+        if (!h || (!h->transitions && !h->role))
+                return json_pack("{s:s,s:b}", "role", "none", "guard", h && h->guard);
         sync = json_pack("{s:s?}", "conntrackd", h->conntrackd[0] ? h->conntrackd : NULL);
         if (sync && h->query_error)
                 json_object_set_new(sync, "error", json_string(strerror(-h->query_error)));
@@ -155,11 +185,12 @@ json_t *natgwd_ha_json(const struct daemon *d) {
                 json_object_set_new(sync, "errors", json_integer((json_int_t)(h->stats.errors_send + h->stats.errors_recv)));
         } else if (sync)
                 json_object_set_new(sync, "state", json_string(h->conntrackd[0] ? "unreachable" : "unknown"));
-        o = json_pack("{s:s,s:s,s:I,s:{s:s,s:b,s:f,s:s?},s:o*,s:b}", "role", natgw_ha_role_to_string(h->role),
+        o = json_pack("{s:s,s:s,s:I,s:{s:s,s:b,s:f,s:s?},s:o*,s:b,s:b}", "role", natgw_ha_role_to_string(h->role),
                       "since", natgw_format_time(h->since_usec, t, sizeof(t)), "transitions",
                       (json_int_t)h->transitions, "last_transition", "role", natgw_ha_role_to_string(h->role),
                       "result", h->result, "ms", (double)h->steps_usec / 1000.0, "failed",
-                      h->failed[0] ? h->failed : NULL, "sync", sync, "split_brain", split_brain(h, now));
+                      h->failed[0] ? h->failed : NULL, "sync", sync, "split_brain", split_brain(h, now), "guard",
+                      h->guard);
         return o;
 }
 

@@ -218,6 +218,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
                 configure_watch(d);
+                natgwd_ha_guard(d);
                 reply = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:f,s:I,s:o*,s:o*}", "ok", 1, "config", d->gw->config->path,
                                   "generation", (json_int_t)d->gw->generation, "table",
                                   d->gw->last_stats.update ? "updated" : "replaced", "egress",
@@ -458,6 +459,7 @@ static int run_daemon(void) {
         natgw_reload_record_clear(&d.last_reload);
         log_applied(d.gw, "apply");
         configure_watch(&d);
+        natgwd_ha_guard(&d);
         natgwd_table_watch_start(&d);
 
         sd_notify(false, "READY=1");

@@ -42,6 +42,9 @@ void natgwd_trace_stop(struct daemon *d);
  * from then on read conntrackd's sync statistics. natgwd_ha_json(): the "ha" object of status. */
 json_t *natgwd_ha_transition(struct daemon *d, const struct natgw_ctl_request *req);
 json_t *natgwd_ha_json(const struct daemon *d);
+/* After every apply and transition: the guard of the VIPs in place while the config has an "ha"
+ * hint and this node is not master (lib/nft-guard.h), away otherwise. */
+void natgwd_ha_guard(struct daemon *d);
 void natgwd_ha_free(struct daemon *d);
 
 /* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */

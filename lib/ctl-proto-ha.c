@@ -9,7 +9,7 @@
 #include "ctl-proto.h"
 #include "util-ha.h"
 
-static const char *const ha_keys[] = { "role", "result", "usec", "failed", "conntrackd", NULL };
+static const char *const ha_keys[] = { "role", "result", "usec", "failed", "conntrackd", "partial", NULL };
 
 bool natgw_ctl_ha_key(const char *key) {
         for (size_t i = 0; ha_keys[i]; i++)
@@ -32,10 +32,11 @@ int natgw_ctl_parse_ha_key(const char *key, json_t *v, struct natgw_ctl_request 
                 if (r < 0)
                         return ha_error(ret_error, "\"role\" must be \"master\", \"backup\" or \"fault\"");
                 req->ha.role = r;
-        } else if (streq(key, "result")) {
+        } else if (streq(key, "result") || streq(key, "partial")) {
                 if (!json_is_boolean(v))
-                        return ha_error(ret_error, "malformed request: \"result\" must be a boolean");
-                req->ha.result = json_is_true(v);
+                        return ha_error(ret_error, streq(key, "result") ? "malformed request: \"result\" must be a boolean"
+                                                                        : "malformed request: \"partial\" must be a boolean");
+                *(streq(key, "result") ? &req->ha.result : &req->ha.partial) = json_is_true(v);
         } else if (streq(key, "usec")) {
                 if (!json_is_integer(v) || json_integer_value(v) < 0)
                         return ha_error(ret_error, "\"usec\" must be an integer of 0 or more");
@@ -57,6 +58,7 @@ int natgw_ctl_format_ha(const struct natgw_ctl_request *req, json_t *j) {
             json_object_set_new(j, "result", json_boolean(req->ha.result)) < 0 ||
             json_object_set_new(j, "usec", json_integer((json_int_t)req->ha.usec)) < 0 ||
             (req->ha.failed[0] && json_object_set_new(j, "failed", json_string(req->ha.failed)) < 0) ||
+            (req->ha.partial && json_object_set_new(j, "partial", json_true()) < 0) ||
             (req->ha.conntrackd[0] && json_object_set_new(j, "conntrackd", json_string(req->ha.conntrackd)) < 0))
                 return -ENOMEM;
         return 0;

@@ -15,7 +15,8 @@
  *            {"command": "check", "kernel": true[, "config": "/ABSOLUTE/PATH"]}
  *            {"command": "trace", "entry": NAME, "seconds": N}  (diagnose --watch; 0 ends it)
  *            {"command": "ha", "role": "master"|"backup"|"fault", "result": BOOL, "usec": N
- *             [, "failed": "-c"][, "conntrackd": "/ABSOLUTE/SOCKET"]}  (natgwctl ha, docs/HA.md)
+ *             [, "failed": "-c"][, "conntrackd": "/ABSOLUTE/SOCKET"][, "partial": true]}
+ *            (natgwctl ha, docs/HA.md)
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
@@ -54,6 +55,7 @@ struct natgw_ctl_request {
         struct {                          /* NATGW_CTL_HA: a transition natgwctl ha ran */
                 int role;                 /* enum natgw_ha_role (ct-sync.h); 0: none given */
                 bool result;              /* every conntrackd step worked */
+                bool partial;             /* master: sent right after the commit, before the rest */
                 uint64_t usec;            /* how long the steps took */
                 char failed[8];           /* the option of the first step that failed, or "" */
                 char conntrackd[PATH_MAX]; /* conntrackd's control socket, absolute, or "" */
