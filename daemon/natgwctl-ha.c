@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ct-sync.h"
 #include "ctl-client.h"
@@ -25,8 +26,6 @@
 
 #define CONNTRACKD_CONF_DEFAULT "/etc/conntrackd/conntrackd.conf"
 #define LOCK_WAIT_USEC (30u * 1000000u)
-
-extern char **environ;
 
 struct step_result {
         bool ok;

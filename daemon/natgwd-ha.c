@@ -20,20 +20,20 @@
 #define HA_PEER_SILENT_USEC 3000000ull   /* no sync message for this long: the peer is silent */
 
 struct natgwd_ha {
-        enum natgw_ha_role role;
         uint64_t since_usec;             /* CLOCK_REALTIME of the last transition */
-        bool result;
         uint64_t steps_usec;
-        char failed[8];
-        unsigned transitions;
-        char conntrackd[PATH_MAX];       /* "": not known, nothing polled */
         sd_event_source *timer;
-        bool have_stats;
-        struct natgw_ct_sync_stats stats;
-        int query_error;                 /* the last poll's -errno, 0 when it answered */
         uint64_t peer_heard_usec;        /* CLOCK_MONOTONIC when pkts_recv last grew */
+        struct natgw_ct_sync_stats stats;
+        enum natgw_ha_role role;
+        unsigned transitions;
+        int query_error;                 /* the last poll's -errno, 0 when it answered */
+        bool result;
+        bool have_stats;
         bool split_brain_logged;
         bool guard;                      /* chain ha-guard is in place */
+        char failed[8];
+        char conntrackd[PATH_MAX];       /* "": not known, nothing polled */
 };
 
 static bool peer_silent(const struct natgwd_ha *h, uint64_t now) {
@@ -182,7 +182,7 @@ json_t *natgwd_ha_json(const struct daemon *d) {
                 json_object_set_new(sync, "sent", json_integer((json_int_t)h->stats.pkts_sent));
                 json_object_set_new(sync, "received", json_integer((json_int_t)h->stats.pkts_recv));
                 json_object_set_new(sync, "lost", json_integer((json_int_t)h->stats.lost));
-                json_object_set_new(sync, "errors", json_integer((json_int_t)(h->stats.errors_send + h->stats.errors_recv)));
+                json_object_set_new(sync, "errors", json_integer((json_int_t)h->stats.errors_send + (json_int_t)h->stats.errors_recv));
         } else if (sync)
                 json_object_set_new(sync, "state", json_string(h->conntrackd[0] ? "unreachable" : "unknown"));
         o = json_pack("{s:s,s:s,s:I,s:{s:s,s:b,s:f,s:s?},s:o*,s:b,s:b}", "role", natgw_ha_role_to_string(h->role),

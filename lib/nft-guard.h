@@ -18,8 +18,11 @@
 #include "addr.h"
 
 #define NATGW_HA_GUARD_CHAIN "ha-guard"
-/* After conntrack (-200), which marks the segment new, and before NAT (-100). */
-#define NATGW_HA_GUARD_PRIORITY (-150)
+/* After conntrack (-200), which marks the segment new, and after destination NAT (-100): a
+ * segment a forward translates goes to its target, not to the VIP, and passes (picked up, it is
+ * translated as before); what still goes to the VIP is a reply to a connection the node does
+ * not know yet. */
+#define NATGW_HA_GUARD_PRIORITY (-50)
 
 /* The buffer natgw_nft_ha_guard_batch() needs for @n_vips addresses (0: to take it away). */
 size_t natgw_nft_ha_guard_batch_size(size_t n_vips);

@@ -208,6 +208,11 @@ reboot_node() {
 
 node_files a
 node_files b
+# The servers start while the nodes do (python's start-up is slow on a loaded machine).
+ip netns exec "$WAN" python3 -S "$FLOW" serve --tcp 9000 --udp 9001 --seconds 110 >/dev/null 2>&1 </dev/null &
+LAB_PIDS+=($!)
+ip netns exec "$LAN" python3 -S "$FLOW" serve --tcp 8080 --udp 5060 --seconds 110 >/dev/null 2>&1 </dev/null &
+LAB_PIDS+=($!)
 node_natgwd a "$GWA"
 node_natgwd b "$GWB"
 start_node a "$GWA"
@@ -220,15 +225,10 @@ assert_eq false "$(field a guard)" "the master has no guard"
 
 # ---------------------------------------------------------------- traffic
 
-ip netns exec "$WAN" python3 -S "$FLOW" serve --tcp 9000 --udp 9001 --seconds 55 >/dev/null 2>&1 </dev/null &
-LAB_PIDS+=($!)
-ip netns exec "$LAN" python3 -S "$FLOW" serve --tcp 8080 --udp 5060 --seconds 55 >/dev/null 2>&1 </dev/null &
-LAB_PIDS+=($!)
-sleep 0.3
 STOP=$LAB_TMP/stop
 # flow NAME NS PROTO ADDR PORT: a 50 ms stream in the background, results in $LAB_TMP/NAME.json.
 flow() {
-        ip netns exec "$2" python3 -S "$FLOW" stream "$3" "$4" "$5" --interval 0.05 --seconds 50 --stop "$STOP" \
+        ip netns exec "$2" python3 -S "$FLOW" stream "$3" "$4" "$5" --interval 0.05 --seconds 80 --stop "$STOP" \
                 --out "$LAB_TMP/$1.json" 2>"$LAB_TMP/$1.err" </dev/null &
         LAB_PIDS+=($!)
         FLOW_PIDS+=($!)
