@@ -13,6 +13,7 @@
 #include "gw.h"
 #include "natgwctl-diagnose.h"
 #include "natgwctl-egress.h"
+#include "natgwctl-ha.h"
 #include "natgwctl-import.h"
 #include "natgwctl-top.h"
 #include "util.h"
@@ -49,7 +50,9 @@ static void help(void) {
                "  egress learn NAME [--for DURATION]\n"
                "                 a proposed allow list for egress entry NAME from its hosts' flows\n"
                "  import [--from iptables-save|nft] [FILE]\n"
-               "                 a config equivalent to the NAT rules of a saved ruleset (no daemon needed)\n\n"
+               "                 a config equivalent to the NAT rules of a saved ruleset (no daemon needed)\n"
+               "  ha master|backup|fault [--conntrackd-conf FILE]\n"
+               "                 keepalived's notify hook: conntrackd's sequence, then natgwd is told\n\n"
                "Options:\n"
                "  -S, --socket PATH   natgwd's control socket (default %s)\n"
                "  -j, --json          print the reply as JSON\n"
@@ -371,6 +374,7 @@ static void print_status(const json_t *r) {
         } else
                 printf("%-14s none since start\n", "last reload:");
         print_restores(json_object_get(r, "table_restore"));
+        natgwctl_ha_print_status(json_object_get(r, "ha"));
         print_settings(json_object_get(r, "settings"));
         print_conntrack_status(ct);
         if (json_is_object(json_object_get(r, "control"))) {
@@ -589,6 +593,12 @@ int main(int argc, char *argv[]) {
                 if (r <= 0)
                         return r < 0 ? EXIT_USAGE : EXIT_OK;
                 return natgwctl_import(argc - k, argv + k);
+        }
+        if (k < argc && streq(argv[k], "ha")) {
+                r = parse_argv(k, argv);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_OK;
+                return natgwctl_ha(argc - k, argv + k, arg_socket, arg_json, arg_timeout);
         }
         r = parse_argv(argc, argv);
         if (r <= 0)

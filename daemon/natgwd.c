@@ -219,6 +219,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
                 natgw_log_errors(LOG_WARNING, "reload", "", &rec->errors);
                 log_applied(d->gw, "reload");
                 configure_watch(d);
+                natgwd_ha_guard(d);
                 reply = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:f,s:I,s:o*,s:o*}", "ok", 1, "config", d->gw->config->path,
                                   "generation", (json_int_t)d->gw->generation, "table",
                                   d->gw->last_stats.update ? "updated" : "replaced", "egress",
@@ -300,6 +301,10 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_STATUS:
                 *ret_reply = natgw_status_json(d->gw, &info);
+                if (*ret_reply && json_object_set_new(*ret_reply, "ha", natgwd_ha_json(d)) < 0) {
+                        json_decref(*ret_reply);
+                        *ret_reply = NULL;
+                }
                 break;
         case NATGW_CTL_SHOW:
                 *ret_reply = show(d);
@@ -315,6 +320,9 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_HOSTS:
                 *ret_reply = natgw_hosts_json(d->gw->config);
+                break;
+        case NATGW_CTL_HA:
+                *ret_reply = natgwd_ha_transition(d, req);
                 break;
         default:
                 *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",
@@ -455,6 +463,7 @@ static int run_daemon(void) {
         natgw_reload_record_clear(&d.last_reload);
         log_applied(d.gw, "apply");
         configure_watch(&d);
+        natgwd_ha_guard(&d);
         natgwd_table_watch_start(&d);
 
         sd_notify(false, "READY=1");
@@ -473,6 +482,7 @@ static int run_daemon(void) {
         rc = 0;
 out:
         natgwd_table_watch_stop(&d);
+        natgwd_ha_free(&d);
         natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_unref(d.event);

@@ -14,6 +14,7 @@
 #include "conf-dropin.h"
 #include "conf-allow.h"
 #include "conf-entry.h"
+#include "conf-ha.h"
 #include "conf-integers.h"
 #include "conf-netmap.h"
 #include "conf-read.h"
@@ -22,8 +23,7 @@
 
 static const char *const top_keys[] = {
         "version", "on_exit", "kernel", "conntrack", "filter", "include_dir", "masquerade", "snat", "forward", "netmap",
-        "metrics",
-        NULL,
+        "metrics", "ha", NULL,
 };
 static const char *const metrics_keys[] = { "hosts", NULL };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
@@ -611,6 +611,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
         parse_conntrack(ctx, root, c);
         natgw_conf_parse_filter(ctx, root, c);
         parse_metrics(ctx, root, c);
+        natgw_conf_parse_ha(ctx, root, c);
         r = parse_include_dir(ctx, root, include_dir, c);
         if (r < 0)
                 return r;
@@ -661,7 +662,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                 return n;
         if (r < 0 || n > 0 || ctx->n_errors > 0)
                 return -EINVAL;
-        return 0;
+        return natgw_conf_check_ha(c, ctx->errors);
 }
 
 struct error_pos {
@@ -839,6 +840,7 @@ struct natgw_config *natgw_config_free(struct natgw_config *c) {
         for (size_t i = 0; i < c->n_files; i++)
                 free(c->files[i].path);
         free(c->files);
+        free(c->ha.vips);
         free(c->texts);
         free(c->include_dir);
         free(c->egress);

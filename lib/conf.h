@@ -216,6 +216,12 @@ struct natgw_config {
         size_t n_forwards;
         struct natgw_netmap *netmaps;
         size_t n_netmaps;
+        struct {
+                bool present;              /* "ha" is in the file: this node is one of a pair */
+                unsigned line;
+                struct natgw_prefix *vips; /* the addresses keepalived moves */
+                size_t n_vips;
+        } ha;
 };
 
 /* The port a forward sends matched destination port @port to (as its to_port_mode says). */

@@ -16,6 +16,7 @@ static const char *const command_names[_NATGW_CTL_COMMAND_MAX] = {
         [NATGW_CTL_CONNTRACK] = "conntrack",
         [NATGW_CTL_TRACE] = "trace",
         [NATGW_CTL_HOSTS] = "hosts",
+        [NATGW_CTL_HA] = "ha",
 };
 
 const char *natgw_ctl_command_to_string(enum natgw_ctl_command c) {
@@ -120,6 +121,10 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                                 return parse_error(ret_error, "\"seconds\" must be an integer from 0 to %d",
                                                    NATGW_CTL_TRACE_MAX);
                         req.seconds = (unsigned)json_integer_value(v);
+                } else if (natgw_ctl_ha_key(key)) {
+                        c = natgw_ctl_parse_ha_key(key, v, &req, ret_error);
+                        if (c < 0)
+                                return c;
                 } else
                         /* Keys are ASCII names; do not echo arbitrary bytes back at length. */
                         return parse_error(ret_error, "unknown key \"%.*s\" in request", echo_len(key), key);
@@ -136,6 +141,8 @@ int natgw_ctl_request_parse(const char *buf, size_t len, struct natgw_ctl_reques
                 return parse_error(ret_error, "\"kernel\" goes only with the command \"check\"");
         if (req.command == NATGW_CTL_TRACE && !req.entry[0])
                 return parse_error(ret_error, "trace needs \"entry\"");
+        if ((req.command == NATGW_CTL_HA) != (req.ha.role != 0))
+                return parse_error(ret_error, "\"role\" goes with the command \"ha\", which needs it");
         *ret = req;
         return 0;
 }
@@ -150,6 +157,8 @@ char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
         if (req->command == NATGW_CTL_TRACE &&
             (json_object_set_new(j, "entry", json_string(req->entry)) < 0 ||
              json_object_set_new(j, "seconds", json_integer(req->seconds)) < 0))
+                return NULL;
+        if (req->command == NATGW_CTL_HA && natgw_ctl_format_ha(req, j) < 0)
                 return NULL;
         /* A request is a line like a reply. */
         return natgw_ctl_reply_format(j, NULL);

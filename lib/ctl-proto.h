@@ -15,6 +15,9 @@
  *            {"command": "check", "kernel": true[, "config": "/ABSOLUTE/PATH"]}
  *            {"command": "trace", "entry": NAME, "seconds": N}  (diagnose --watch; 0 ends it)
  *            {"command": "hosts"}  (natgwctl top)
+ *            {"command": "ha", "role": "master"|"backup"|"fault", "result": BOOL, "usec": N
+ *             [, "failed": "-c"][, "conntrackd": "/ABSOLUTE/SOCKET"][, "partial": true]}
+ *            (natgwctl ha, docs/HA.md)
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
@@ -40,6 +43,7 @@ enum natgw_ctl_command {
         NATGW_CTL_CONNTRACK,
         NATGW_CTL_TRACE,
         NATGW_CTL_HOSTS, /* metrics.hosts: each inside host's traffic and connections */
+        NATGW_CTL_HA,
         _NATGW_CTL_COMMAND_MAX,
 };
 
@@ -50,6 +54,14 @@ struct natgw_ctl_request {
         char config[PATH_MAX]; /* NATGW_CTL_CHECK with kernel: the file, absolute; "": natgwd's own */
         char entry[NATGW_CTL_ENTRY_MAX]; /* NATGW_CTL_TRACE: the forward whose traffic to trace */
         unsigned seconds;                 /* NATGW_CTL_TRACE: how long at most; 0 removes the trace */
+        struct {                          /* NATGW_CTL_HA: a transition natgwctl ha ran */
+                int role;                 /* enum natgw_ha_role (ct-sync.h); 0: none given */
+                bool result;              /* every conntrackd step worked */
+                bool partial;             /* master: sent right after the commit, before the rest */
+                uint64_t usec;            /* how long the steps took */
+                char failed[8];           /* the option of the first step that failed, or "" */
+                char conntrackd[PATH_MAX]; /* conntrackd's control socket, absolute, or "" */
+        } ha;
 };
 
 /* "reload", ... or NULL for a value out of range. */
@@ -82,3 +94,10 @@ json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors);
 char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len);
 
 /* jansson (>= 2.11) provides json_decrefp() for _cleanup_. */
+
+/* The keys of the "ha" command (ctl-proto-ha.c): whether @key is one, and its parse into
+ * @req->ha (0, or -EINVAL with *ret_error set, or -ENOMEM). */
+bool natgw_ctl_ha_key(const char *key);
+int natgw_ctl_parse_ha_key(const char *key, json_t *v, struct natgw_ctl_request *req, char **ret_error);
+/* Add @req->ha's keys to the request object @j. 0 or -ENOMEM. */
+int natgw_ctl_format_ha(const struct natgw_ctl_request *req, json_t *j);

@@ -8,6 +8,7 @@
 
 #include <linux/netlink.h>
 
+#include "nft-guard.h"
 #include "nft-netlink.h"
 #include "nft-trace.h"
 #include "nft.h"
@@ -248,11 +249,28 @@ static int on_trace_ack(const struct natgw_nl_ack *a, void *userdata) {
         return a->error < 0 || a->seq == t->last ? 1 : 0;
 }
 
-int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on) {
-        size_t size = natgw_nft_trace_batch_size(on ? f : NULL), len;
+/* What a side batch (a chain no apply names) is built from. */
+struct side_batch {
+        const struct natgw_forward *trace; /* natgw_nft_trace(): the forward, or NULL */
+        const struct natgw_prefix *vips;   /* natgw_nft_ha_guard() */
+        size_t n_vips;
+        bool guard, on;
+};
+
+static int build_side(const struct side_batch *sb, uint32_t seq, void *buf, size_t *len, uint32_t *first,
+                      uint32_t *acks) {
+        if (sb->guard)
+                return natgw_nft_ha_guard_batch(seq, sb->on ? sb->vips : NULL, sb->on ? sb->n_vips : 0, buf, len,
+                                                first, acks);
+        return natgw_nft_trace_batch(seq, sb->trace, sb->on, buf, len, first, acks);
+}
+
+/* Send a side batch through natgwd's socket; taking away what is not there is done. */
+static int send_side(struct natgw_nft *n, const struct side_batch *sb, size_t size) {
         _cleanup_(freep) void *buf = NULL;
         struct trace_acks t = {};
         uint32_t seq, first, acks;
+        size_t len;
         int r;
 
         /* Aligned for struct nlmsghdr: malloc() aligns for every type. */
@@ -262,7 +280,7 @@ int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on)
         /* Every message of the batch, begin and end included, has its own number. */
         for (;;) {
                 seq = natgw_nl_seq_peek(n->nl);
-                r = natgw_nft_trace_batch(seq, f, on, buf, &len, &first, &acks);
+                r = build_side(sb, seq, buf, &len, &first, &acks);
                 if (r < 0)
                         return r;
                 if (natgw_nl_seq(n->nl, acks + 2) == seq)
@@ -275,6 +293,17 @@ int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on)
         r = natgw_nl_acks(n->nl, first, acks, on_trace_ack, &t);
         if (r < 0)
                 return r;
-        /* Taking away what is not there (any more) is done. */
-        return !on && t.error == -ENOENT ? 0 : t.error;
+        return !sb->on && t.error == -ENOENT ? 0 : t.error;
+}
+
+int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on) {
+        struct side_batch sb = { .trace = f, .on = on };
+
+        return send_side(n, &sb, natgw_nft_trace_batch_size(on ? f : NULL));
+}
+
+int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips) {
+        struct side_batch sb = { .vips = vips, .n_vips = n_vips, .guard = true, .on = n_vips > 0 };
+
+        return send_side(n, &sb, natgw_nft_ha_guard_batch_size(n_vips));
 }

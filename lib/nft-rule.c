@@ -571,3 +571,44 @@ int natgw_rule_account(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
         verdict(&b, NF_ACCEPT);
         return rb_finish(&b, nlh);
 }
+
+/* ---- the HA guard ---- */
+
+/* (register & @mask) == @value, over @len bytes of NFT_REG_1. */
+static void match_masked(struct rb *b, const void *mask, const void *value, uint32_t len) {
+        static const uint8_t zero[16];
+        struct nftnl_expr *e = rb_expr(b, "bitwise");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+        cmp_eq(b, NFT_REG_1, value, len);
+}
+
+int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip) {
+        bool v4 = vip->addr.family == AF_INET;
+        uint32_t len = v4 ? 4 : 16;
+        uint8_t mask[16] = {}, net[16], syn = 0x02, none = 0;
+        struct rb b;
+
+        for (unsigned i = 0; i < vip->len && i < len * 8; i++)
+                mask[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+        for (uint32_t i = 0; i < len; i++)
+                net[i] = vip->addr.bytes[i] & mask[i];
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, NFT_REG_1);
+        match_masked(&b, mask, net, len);
+        match_u8(&b, NFT_META_L4PROTO, IPPROTO_TCP);
+        match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+        /* tcp flags & syn == 0: a segment from the middle of a connection. */
+        payload_load(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
+        match_masked(&b, &syn, &none, 1);
+        verdict(&b, NF_DROP);
+        return rb_finish(&b, nlh);
+}

@@ -29,6 +29,10 @@ int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
  * [daddr] of forward @f: meta nftrace set 1. */
 int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw_forward *f, uint8_t l4proto,
                      const struct natgw_port_range *ports);
+/* chain @chain (the HA guard, nft-guard.c): nfproto, daddr within @vip, l4proto tcp, ct state
+ * new, tcp flags without syn: drop. */
+int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip);
+
 /* Log lines a second per entry with log_denied, and the burst the limit lets through. */
 #define NATGW_LOG_RATE 5
 #define NATGW_LOG_BURST 10

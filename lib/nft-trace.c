@@ -40,26 +40,25 @@ size_t natgw_nft_trace_batch_size(const struct natgw_forward *f) {
         return 4 * MSG_MAX + (f ? n_rules(f) : 0) * RULE_MSG_MAX;
 }
 
-/* DELRULE without a handle (every rule of the chain), or DELCHAIN. */
-static int build_clear(char *buf, uint16_t type, uint32_t seq) {
+int natgw_nft_side_clear(char *buf, uint16_t type, uint32_t seq, const char *chain) {
         struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_ACK, seq);
 
         mnl_attr_put_strz(nlh, type == NFT_MSG_DELRULE ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE, NATGW_TABLE);
-        mnl_attr_put_strz(nlh, type == NFT_MSG_DELRULE ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, NATGW_TRACE_CHAIN);
+        mnl_attr_put_strz(nlh, type == NFT_MSG_DELRULE ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, chain);
         return (int)nlh->nlmsg_len;
 }
 
-static int build_chain(char *buf, uint32_t seq) {
+int natgw_nft_side_chain(char *buf, uint32_t seq, const char *chain, int32_t priority) {
         struct nftnl_chain *c = nftnl_chain_alloc();
         struct nlmsghdr *nlh;
 
         if (!c)
                 return -ENOMEM;
         nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NATGW_TABLE);
-        nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, NATGW_TRACE_CHAIN);
+        nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
         nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
         nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
-        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NATGW_TRACE_PRIORITY);
+        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, priority);
         nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         nlh = nftnl_chain_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
         nftnl_chain_nlmsg_build_payload(nlh, c);
@@ -79,12 +78,12 @@ int natgw_nft_trace_batch(uint32_t seq, const struct natgw_forward *f, bool on, 
                 static const uint8_t l4[] = { IPPROTO_TCP, IPPROTO_UDP };
                 static const unsigned bits[] = { NATGW_PROTO_TCP, NATGW_PROTO_UDP };
 
-                n = build_chain(p, s++);
+                n = natgw_nft_side_chain(p, s++, NATGW_TRACE_CHAIN, NATGW_TRACE_PRIORITY);
                 if (n < 0)
                         return n;
                 p += NLMSG_ALIGN(n);
                 /* A chain left by an earlier watch keeps no old rule. */
-                p += NLMSG_ALIGN(build_clear(p, NFT_MSG_DELRULE, s++));
+                p += NLMSG_ALIGN(natgw_nft_side_clear(p, NFT_MSG_DELRULE, s++, NATGW_TRACE_CHAIN));
                 for (size_t k = 0; k < ELEMENTSOF(l4); k++) {
                         if (!(f->protos & bits[k]))
                                 continue;
@@ -97,8 +96,8 @@ int natgw_nft_trace_batch(uint32_t seq, const struct natgw_forward *f, bool on, 
                         }
                 }
         } else {
-                p += NLMSG_ALIGN(build_clear(p, NFT_MSG_DELRULE, s++));
-                p += NLMSG_ALIGN(build_clear(p, NFT_MSG_DELCHAIN, s++));
+                p += NLMSG_ALIGN(natgw_nft_side_clear(p, NFT_MSG_DELRULE, s++, NATGW_TRACE_CHAIN));
+                p += NLMSG_ALIGN(natgw_nft_side_clear(p, NFT_MSG_DELCHAIN, s++, NATGW_TRACE_CHAIN));
         }
         *ret_acks = s - *ret_first;
         p += NLMSG_ALIGN(nftnl_batch_end(p, s)->nlmsg_len);

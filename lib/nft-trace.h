@@ -23,6 +23,13 @@
 /* More port ranges than this are traced by protocol and interface alone. */
 #define NATGW_TRACE_RANGES_MAX 32
 
+/* A chain of table inet natgw that no apply names (diagnose-trace, ha-guard): NEWCHAIN of a
+ * filter chain @chain on prerouting at @priority, policy accept; and DELRULE of all its rules
+ * (@type NFT_MSG_DELRULE) or DELCHAIN. Each writes one message at @buf and returns its length
+ * (-ENOMEM). */
+int natgw_nft_side_chain(char *buf, uint32_t seq, const char *chain, int32_t priority);
+int natgw_nft_side_clear(char *buf, uint16_t type, uint32_t seq, const char *chain);
+
 /**
  * natgw_nft_trace_batch() - the batch that puts the trace rule for @f in place, or takes it away
  * @seq:       the batch's first sequence number; it uses @ret_n of them

@@ -127,6 +127,19 @@ uint32_t natgw_nft_portid(const struct natgw_nft *n);
  */
 int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on);
 
+/**
+ * natgw_nft_ha_guard() - put the HA guard for @vips into table inet natgw, or take it away
+ * @n:      natgwd's socket (the owner flag refuses every other)
+ * @vips:   the pair's virtual addresses (the "ha" hint)
+ * @n_vips: their number; 0 takes the guard away
+ *
+ * Chain ha-guard drops TCP segments to a VIP that find no connection and are no SYN, so that a
+ * node that has just got the VIPs does not reset the connections conntrackd has not committed
+ * yet (lib/nft-guard.h). Like the trace chain it lives outside the config: a replace of the
+ * table takes it away. Return: 0 (also when there was nothing to take away) or -errno.
+ */
+int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips);
+
 /* Delete table inet natgw; 0 also when there was none. */
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);
 

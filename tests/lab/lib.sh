@@ -669,5 +669,8 @@ server_saw() {
         grep -cE -- "$2" "$1" || true
 }
 
-lab_setup
-info "lab up: $LAN $GW $WAN (tmp $LAB_TMP)"
+# LAB_TOPOLOGY=own: the test builds its own hosts (lab-ha.sh: two gateways); the rest is shared.
+if [[ ${LAB_TOPOLOGY:-} != own ]]; then
+        lab_setup
+        info "lab up: $LAN $GW $WAN (tmp $LAB_TMP)"
+fi

@@ -16,6 +16,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "conf.h"
+#include "nft-guard.h"
 #include "nft-trace.h"
 #include "util.h"
 
@@ -73,6 +74,39 @@ static void test_batch(void **state) {
         assert_int_equal(types[1], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELRULE);
         assert_int_equal(types[2], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELCHAIN);
         assert_int_equal(first, 8);
+        assert_int_equal(acks, 2);
+}
+
+/* The HA guard's batch (nft-guard.h), built by the same side-chain helpers: one rule per VIP. */
+static void test_guard_batch(void **state) {
+        struct natgw_prefix vips[2];
+        _cleanup_(freep) void *buf = NULL;
+        uint16_t types[16], flags[16];
+        uint32_t seqs[16], first, acks;
+        size_t len, n;
+
+        assert_int_equal(natgw_prefix_parse_loose("192.168.1.1", &vips[0]), 0);
+        assert_int_equal(natgw_prefix_parse_loose("2001:db8::/64", &vips[1]), 0);
+        buf = calloc(1, natgw_nft_ha_guard_batch_size(2));
+        assert_non_null(buf);
+        assert_int_equal(natgw_nft_ha_guard_batch(40, vips, 2, buf, &len, &first, &acks), 0);
+        assert_true(len <= natgw_nft_ha_guard_batch_size(2));
+        n = walk(buf, len, types, seqs, flags, ELEMENTSOF(types));
+        /* begin, the chain, a flush of its rules, one rule per VIP, end */
+        assert_int_equal(n, 6);
+        assert_int_equal(types[1], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWCHAIN);
+        assert_int_equal(types[2], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELRULE);
+        assert_int_equal(types[3], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
+        assert_int_equal(types[4], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
+        assert_int_equal(types[5], NFNL_MSG_BATCH_END);
+        assert_int_equal(first, 41);
+        assert_int_equal(acks, 4);
+        /* Away: flush and delete the chain. */
+        assert_int_equal(natgw_nft_ha_guard_batch(7, NULL, 0, buf, &len, &first, &acks), 0);
+        n = walk(buf, len, types, seqs, flags, ELEMENTSOF(types));
+        assert_int_equal(n, 4);
+        assert_int_equal(types[1], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELRULE);
+        assert_int_equal(types[2], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELCHAIN);
         assert_int_equal(acks, 2);
 }
 
@@ -137,6 +171,7 @@ static void test_parse(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_batch),
+                cmocka_unit_test(test_guard_batch),
                 cmocka_unit_test(test_parse),
         };
 
