@@ -40,6 +40,7 @@ static void help(void) {
                "  check [FILE]   validate FILE here, or natgwd's own config file, without applying;\n"
                "                 with --kernel, natgwd has the kernel check the batch a reload would send\n"
                "  conntrack      the top sources and destinations in the conntrack table\n"
+               "  metrics        natgwd's Prometheus metrics (the text GET /metrics answers)\n"
                "  diagnose NAME [--from ADDR] [--watch SEC]\n"
                "                 why clients cannot reach forward NAME, layer by layer\n"
                "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
@@ -496,6 +497,9 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         case NATGW_CTL_CONNTRACK:
                 print_conntrack(reply);
                 break;
+        case NATGW_CTL_METRICS:
+                fputs(str(reply, "text"), stdout);
+                break;
         default:
                 print_json(reply);
                 break;
@@ -585,8 +589,8 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind >= argc) {
-                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose, egress, "
-                                "import); see --help\n");
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, metrics, diagnose, "
+                                "egress, import); see --help\n");
                 return EXIT_USAGE;
         }
         verb = argv[optind++];

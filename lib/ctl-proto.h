@@ -14,6 +14,7 @@
  *   request: {"command": "reload"|"status"|"show"|"check"|"conntrack"[, "top": N]}
  *            {"command": "check", "kernel": true[, "config": "/ABSOLUTE/PATH"]}
  *            {"command": "trace", "entry": NAME, "seconds": N}  (diagnose --watch; 0 ends it)
+ *            {"command": "metrics"}  (reply: {"ok": true, "text": the Prometheus exposition})
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
@@ -38,6 +39,7 @@ enum natgw_ctl_command {
         NATGW_CTL_CHECK,
         NATGW_CTL_CONNTRACK,
         NATGW_CTL_TRACE,
+        NATGW_CTL_METRICS,
         _NATGW_CTL_COMMAND_MAX,
 };
 
