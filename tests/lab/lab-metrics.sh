@@ -48,6 +48,11 @@ assert_match "^HTTP/1\.1 200 OK" "$(head -1 "$LAB_TMP/headers")" "GET /metrics a
 assert_match "Content-Type: text/plain; version=0\.0\.4" "$(cat "$LAB_TMP/headers")" "the content type is exposition 0.0.4"
 out=$("$PY" "$LAB_DIR/check-exposition.py" <<<"$body") || fail "the scrape is not valid exposition: $out"
 info "parser: $out"
+# Prometheus' own linter too, where it is installed (Debian's prometheus package).
+if command -v promtool >/dev/null; then
+        out=$(promtool check metrics <<<"$body" 2>&1) || fail "promtool check metrics: $out"
+        info "ok: promtool check metrics has nothing to say"
+fi
 assert_eq "1" "$(value "$body" 'natgw_build_info{version="'"$("$NATGWD" -V | cut -d' ' -f2)"'"}')" "build info"
 assert_eq "1" "$(value "$body" 'natgw_conntrack_stats_up')" "the conntrack statistics are read"
 max=$(nsexec "$GW" cat /proc/sys/net/netfilter/nf_conntrack_max)

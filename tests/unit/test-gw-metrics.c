@@ -86,6 +86,31 @@ static void assert_well_formed(const char *text) {
         assert_true(families > 0);
 }
 
+/* Every natgw_* metric the example alert rules (conf/prometheus/natgwd.rules.yml) use is a
+ * family of @text. */
+static void assert_rules_use_exported(const char *text) {
+        _cleanup_(freep) char *rules = NULL;
+        size_t n = 0, len = 0;
+        FILE *f = fopen(SRCDIR "/conf/prometheus/natgwd.rules.yml", "re");
+
+        assert_non_null(f);
+        assert_true(getdelim(&rules, &len, '\0', f) > 0);
+        fclose(f);
+        for (const char *p = strstr(rules, "natgw_"); p; p = strstr(p + 1, "natgw_")) {
+                char name[96], type[128];
+                size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+
+                if (p > rules && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')))
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)k, p);
+                snprintf(type, sizeof(type), "# TYPE %s ", name);
+                if (!strstr(text, type))
+                        fail_msg("the rules use %s, which natgwd does not export", name);
+                n++;
+        }
+        assert_true(n >= 8);
+}
+
 static void test_render(void **state) {
         struct natgw_errors errors = {};
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
@@ -152,6 +177,7 @@ static void test_render(void **state) {
         assert_sample(text, "natgw_snat_port_entries{address=\"203.0.113.10\",protocol=\"tcp\"}", "700");
         assert_sample(text, "natgw_snat_port_level", "1");
         assert_sample(text, "natgw_snat_port_untracked_entries", "4");
+        assert_rules_use_exported(text);
         natgw_errors_clear(&errors);
 }
 
