@@ -256,7 +256,7 @@ static void parse_levels(struct natgw_conf_ctx *ctx, const config_setting_t *g, 
                                  "\"critical\" (%u) must not be lower than \"warn\" (%u)", *critical, *warn);
 }
 
-/* conntrack.ports = { warn = 80; critical = 95; interval = 10; }: SNAT port usage, each optional. */
+/* conntrack.ports = { warn = 80; critical = 95; interval = 30; }: SNAT port usage, each optional. */
 static void parse_ports(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack, struct natgw_config *c) {
         const config_setting_t *g = get_group(ctx, conntrack, "ports", "a group { warn = 80; ... }");
 
@@ -590,7 +590,7 @@ static void set_defaults(struct natgw_config *c) {
         c->conntrack.interval = 1.0;
         c->conntrack.ports_warn = 80;
         c->conntrack.ports_critical = 95;
-        c->conntrack.ports_interval = 10.0;
+        c->conntrack.ports_interval = 30.0;
         for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
                 c->conntrack.timeouts[i] = -1;
         c->conntrack.auto_grow_ceiling = -1;

@@ -102,6 +102,6 @@ bool natgw_ct_ports_update(struct natgw_ct_ports_state *st, struct natgw_ct_port
 
 void natgw_ct_ports_state_clear(struct natgw_ct_ports_state *st);
 
-/* {"level", "since", "warn", "critical", "range", "untracked", "addresses": [{"address",
+/* {"level", "since", "warn", "critical", "range", "untracked", "truncated", "dump_ms", "read_error", "addresses": [{"address",
  *  "protocol", "used", "percent", "entries"}], ...} for `status`; NULL: no memory. */
 json_t *natgw_ct_ports_json(const struct natgw_ct_ports_state *st);

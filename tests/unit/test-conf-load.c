@@ -742,7 +742,7 @@ static void test_conntrack_ports(void **state) {
         c = load_ok("version = 1;\n");
         assert_int_equal(c->conntrack.ports_warn, 80);
         assert_int_equal(c->conntrack.ports_critical, 95);
-        assert_true(c->conntrack.ports_interval == 10.0);
+        assert_true(c->conntrack.ports_interval == 30.0);
         natgw_config_free(c);
         c = load_ok("version = 1;\nconntrack = { warn = 50; ports = { warn = 1; critical = 2; interval = 0.2; }; };\n");
         assert_int_equal(c->conntrack.ports_warn, 1);
