@@ -114,13 +114,12 @@ void natgwd_metrics_configure(struct daemon *d) {
 
         d->ports.warn = c->conntrack.ports_warn;
         d->ports.critical = c->conntrack.ports_critical;
-        check_ports(d);
+        /* The first count at the loop's next turn, not here: a reload (and its reply) must not
+         * wait for a dump of the whole conntrack table. */
         if (!d->ports_timer)
-                r = sd_event_add_time_relative(d->event, &d->ports_timer, CLOCK_MONOTONIC,
-                                               (uint64_t)(c->conntrack.ports_interval * 1e6), 0, on_ports_timer, d);
+                r = sd_event_add_time(d->event, &d->ports_timer, CLOCK_MONOTONIC, 0, 0, on_ports_timer, d);
         else {
-                r = sd_event_source_set_time(d->ports_timer,
-                                             natgw_mono_usec() + (uint64_t)(c->conntrack.ports_interval * 1e6));
+                r = sd_event_source_set_time(d->ports_timer, 0);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(d->ports_timer, SD_EVENT_ONESHOT);
         }
