@@ -43,6 +43,7 @@ static void help(void) {
                "                 with --kernel, natgwd has the kernel check the batch a reload would send\n"
                "  conntrack      the top sources and destinations in the conntrack table\n"
                "  top [-n N]     the inside hosts by current bandwidth (metrics.hosts), every second\n"
+               "  metrics        natgwd's Prometheus metrics (the text GET /metrics answers)\n"
                "  diagnose NAME [--from ADDR] [--watch SEC]\n"
                "                 why clients cannot reach forward NAME, layer by layer\n"
                "           --egress ADDR --to ADDR[:PORT] [--proto P]\n"
@@ -508,6 +509,9 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         case NATGW_CTL_CONNTRACK:
                 print_conntrack(reply);
                 break;
+        case NATGW_CTL_METRICS:
+                fputs(str(reply, "text"), stdout);
+                break;
         default:
                 print_json(reply);
                 break;
@@ -604,8 +608,8 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
         if (optind >= argc) {
-                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, diagnose, egress, "
-                                "import); see --help\n");
+                fprintf(stderr, "natgwctl: a command is needed (reload, status, show, check, conntrack, top, metrics, diagnose, "
+                                "egress, import, ha); see --help\n");
                 return EXIT_USAGE;
         }
         verb = argv[optind++];

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "natgwd.h"
 
-static int level_priority(enum natgw_ct_level l) {
+int natgwd_level_priority(enum natgw_ct_level l) {
         switch (l) {
         case NATGW_CT_FULL:
                 return LOG_CRIT;
@@ -67,7 +67,7 @@ static void log_level(const struct natgw_ct_watch_state *st, enum natgw_ct_level
         for (size_t i = 0; i < 8; i++)
                 fields[i] = f[i];
         fields[8] = NULL;
-        natgw_log_fields(level_priority(st->level), fields,
+        natgw_log_fields(natgwd_level_priority(st->level), fields,
                          "conntrack table %s (was %s): %u of %u entries (%.1f%%); drop %llu, early_drop %llu "
                          "(+%llu since the last check), insert_failed %llu",
                          natgw_ct_level_to_string(st->level), natgw_ct_level_to_string(old), s->count, s->max,
@@ -85,7 +85,7 @@ static void log_top(const struct natgw_ct_watch_state *st) {
         snprintf(lv, sizeof(lv), "NATGW_CT_LEVEL=%s", natgw_ct_level_to_string(st->top_level));
         snprintf(fs, sizeof(fs), "NATGW_CT_TOP_SOURCES=%s", src);
         snprintf(fd, sizeof(fd), "NATGW_CT_TOP_DESTINATIONS=%s", dst);
-        natgw_log_fields(level_priority(st->top_level), fields,
+        natgw_log_fields(natgwd_level_priority(st->top_level), fields,
                          "conntrack table %s: %llu entries%s; top sources: %s; top destinations: %s "
                          "(natgwctl conntrack for more)",
                          natgw_ct_level_to_string(st->top_level), (unsigned long long)t->total,

@@ -188,6 +188,7 @@ static void configure_watch(struct daemon *d) {
                                      c->conntrack.auto_grow_step);
         if (r < 0)
                 natgw_log(LOG_ERR, "cannot schedule the conntrack watch: %s", strerror(-r));
+        natgwd_metrics_configure(d);
 }
 
 /* An apply frees tens of MiB it used once (libconfig's tree, the batch), but the model it keeps
@@ -200,6 +201,7 @@ static void release_memory(void) {
 /* Re-read the config file and apply it; the reply natgwctl prints (NULL: out of memory). */
 static json_t *reload(struct daemon *d, const char *trigger) {
         struct natgw_reload_record *rec = &d->last_reload;
+        uint64_t start = natgw_mono_usec();
         json_t *reply;
         int r;
 
@@ -210,6 +212,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         r = natgw_gw_apply_file(d->gw, arg_config, &rec->errors);
         release_memory();
         rec->ok = r >= 0;
+        natgw_reload_stats_add(&d->reloads, rec->realtime_usec, natgw_mono_usec() - start, rec->ok);
         if (r < 0) {
                 natgw_log(LOG_ERR, "reload (%s) of %s rejected, the running state is unchanged:", trigger, arg_config);
                 natgw_log_errors(LOG_ERR, "reload-rejected", "  ", &rec->errors);
@@ -292,6 +295,7 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 .on_exit_remove = d->gw->config->on_exit == NATGW_ON_EXIT_REMOVE,
                 .control = natgw_ctl_server_get_stats(d->ctl),
                 .watch = d->watch,
+                .ports = &d->ports,
         };
 
         natgw_log(LOG_DEBUG, "control: %s", natgw_ctl_command_to_string(req->command));
@@ -323,6 +327,9 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 break;
         case NATGW_CTL_HA:
                 *ret_reply = natgwd_ha_transition(d, req);
+                break;
+        case NATGW_CTL_METRICS:
+                *ret_reply = natgwd_metrics_reply(d);
                 break;
         default:
                 *ret_reply = natgw_ctl_reply_error("%s is not supported by this natgwd",
@@ -415,7 +422,7 @@ static int setup_loop(struct daemon *d) {
                                            : "");
                 return r;
         }
-        return 0;
+        return natgwd_metrics_start(d);
 }
 
 static void stop(struct daemon *d) {
@@ -483,6 +490,7 @@ static int run_daemon(void) {
 out:
         natgwd_table_watch_stop(&d);
         natgwd_ha_free(&d);
+        natgwd_metrics_stop(&d);
         natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_unref(d.event);

@@ -7,7 +7,9 @@
 
 #include "ct-watch.h"
 #include "ctl-server.h"
+#include "gw-http.h"
 #include "gw-json.h"
+#include "gw-metrics.h"
 #include "gw.h"
 
 struct table_watch;
@@ -23,6 +25,10 @@ struct daemon {
         struct table_watch *table_watch; /* NULL: not watched (the table is owned by natgwd) */
         sd_event_source *trace_timer;    /* the diagnose trace rule is in place until it fires */
         struct natgwd_ha *ha;            /* NULL until natgwctl ha reports a transition */
+        struct natgw_reload_stats reloads;
+        struct natgw_http_server *metrics; /* GET /metrics on systemd's sockets; NULL: none passed */
+        struct natgw_ct_ports_state ports; /* SNAT port usage (natgwd-metrics.c) */
+        sd_event_source *ports_timer;
 };
 
 /* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
@@ -46,10 +52,22 @@ json_t *natgwd_ha_json(const struct daemon *d);
  * hint and this node is not master (lib/nft-guard.h), away otherwise. */
 void natgwd_ha_guard(struct daemon *d);
 void natgwd_ha_free(struct daemon *d);
+/* The journal priority of a level (conntrack, SNAT ports): notice for ok ... crit for full. */
+int natgwd_level_priority(enum natgw_ct_level l);
 
 /* natgw_ct_watch_cb: log what the conntrack watch saw. @userdata is the struct daemon. */
 void natgwd_on_ct_event(enum natgw_ct_watch_event ev, const struct natgw_ct_watch_state *st,
                         enum natgw_ct_level old, void *userdata);
+
+/* The control command "metrics": {"ok": true, "text": the exposition}. */
+json_t *natgwd_metrics_reply(struct daemon *d);
+
+/* Serve GET /metrics on the sockets systemd passed with FileDescriptorName=metrics (none: a
+ * no-op); start the SNAT port usage check. Return: 0 or -errno (logged). */
+int natgwd_metrics_start(struct daemon *d);
+/* The port check follows the config in force (thresholds, interval). */
+void natgwd_metrics_configure(struct daemon *d);
+void natgwd_metrics_stop(struct daemon *d);
 
 #ifdef NATGW_TEST_HOOKS
 /* Test builds only (-Dtest_hooks=true, natgwd-test-hooks.c): SIGUSR2 hangs the event loop. */

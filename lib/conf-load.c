@@ -28,9 +28,10 @@ static const char *const top_keys[] = {
 static const char *const metrics_keys[] = { "hosts", NULL };
 static const char *const kernel_keys[] = { "ip_forward", "ipv6_forward", NULL };
 static const char *const conntrack_keys[] = {
-        "max", "buckets", "warn", "critical", "interval", "timeouts", "auto_grow", NULL,
+        "max", "buckets", "warn", "critical", "interval", "timeouts", "auto_grow", "ports", NULL,
 };
 static const char *const auto_grow_keys[] = { "ceiling", "step", NULL };
+static const char *const ports_keys[] = { "warn", "critical", "interval", NULL };
 
 #define CT_SYSCTL "net/netfilter/nf_conntrack_"
 
@@ -172,8 +173,7 @@ static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                 c->version = 1;
 }
 
-static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group,
-                           struct natgw_config *c) {
+static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group, double *ret) {
         const config_setting_t *s = config_setting_get_member(group, "interval");
         double v;
 
@@ -197,7 +197,7 @@ static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *g
                                  v);
                 return;
         }
-        c->conntrack.interval = v;
+        *ret = v;
 }
 
 /* conntrack.timeouts = { tcp_established = 3600; udp = 60; ... }: seconds, each optional. */
@@ -253,10 +253,40 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
         set_label(ctx, "conntrack");
 }
 
+/* warn and critical, percent; critical not below warn. */
+static void parse_levels(struct natgw_conf_ctx *ctx, const config_setting_t *g, unsigned *warn, unsigned *critical) {
+        bool have_warn, have_critical;
+        long long v;
+
+        have_warn = parse_int(ctx, g, "warn", 1, 100, &v, NULL);
+        if (have_warn)
+                *warn = (unsigned) v;
+        have_critical = parse_int(ctx, g, "critical", 1, 100, &v, NULL);
+        if (have_critical)
+                *critical = (unsigned) v;
+        /* Only compare values that are each valid (a default counts as valid). */
+        if ((have_warn || !config_setting_get_member(g, "warn")) &&
+            (have_critical || !config_setting_get_member(g, "critical")) && *critical < *warn)
+                natgw_conf_error(ctx, config_setting_get_member(g, have_critical ? "critical" : "warn"),
+                                 "\"critical\" (%u) must not be lower than \"warn\" (%u)", *critical, *warn);
+}
+
+/* conntrack.ports = { warn = 80; critical = 95; interval = 30; }: SNAT port usage, each optional. */
+static void parse_ports(struct natgw_conf_ctx *ctx, const config_setting_t *conntrack, struct natgw_config *c) {
+        const config_setting_t *g = get_group(ctx, conntrack, "ports", "a group { warn = 80; ... }");
+
+        if (!g)
+                return;
+        set_label(ctx, "conntrack.ports");
+        natgw_conf_check_keys(ctx, g, ports_keys);
+        parse_levels(ctx, g, &c->conntrack.ports_warn, &c->conntrack.ports_critical);
+        parse_interval(ctx, g, &c->conntrack.ports_interval);
+        set_label(ctx, "conntrack");
+}
+
 static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                             struct natgw_config *c) {
         const config_setting_t *g = get_group(ctx, root, "conntrack", "a group { ... }");
-        bool have_warn, have_critical;
         long long v;
 
         if (!g)
@@ -267,22 +297,11 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
                 c->conntrack.max = v;
         if (parse_int(ctx, g, "buckets", 1, LLONG_MAX, &v, &c->conntrack.buckets_line))
                 c->conntrack.buckets = v;
-        have_warn = parse_int(ctx, g, "warn", 1, 100, &v, NULL);
-        if (have_warn)
-                c->conntrack.warn = (unsigned) v;
-        have_critical = parse_int(ctx, g, "critical", 1, 100, &v, NULL);
-        if (have_critical)
-                c->conntrack.critical = (unsigned) v;
-        /* Only compare values that are each valid (a default counts as valid). */
-        if ((have_warn || !config_setting_get_member(g, "warn")) &&
-            (have_critical || !config_setting_get_member(g, "critical")) &&
-            c->conntrack.critical < c->conntrack.warn)
-                natgw_conf_error(ctx, config_setting_get_member(g, have_critical ? "critical" : "warn"),
-                                 "\"critical\" (%u) must not be lower than \"warn\" (%u)",
-                                 c->conntrack.critical, c->conntrack.warn);
-        parse_interval(ctx, g, c);
+        parse_levels(ctx, g, &c->conntrack.warn, &c->conntrack.critical);
+        parse_interval(ctx, g, &c->conntrack.interval);
         parse_timeouts(ctx, g, c);
         parse_auto_grow(ctx, g, c);
+        parse_ports(ctx, g, c);
         set_label(ctx, NULL);
 }
 
@@ -591,6 +610,9 @@ static void set_defaults(struct natgw_config *c) {
         c->conntrack.warn = 80;
         c->conntrack.critical = 95;
         c->conntrack.interval = 1.0;
+        c->conntrack.ports_warn = 80;
+        c->conntrack.ports_critical = 95;
+        c->conntrack.ports_interval = 30.0;
         for (size_t i = 0; i < NATGW_CT_TIMEOUT_COUNT; i++)
                 c->conntrack.timeouts[i] = -1;
         c->conntrack.auto_grow_ceiling = -1;

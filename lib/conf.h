@@ -198,6 +198,9 @@ struct natgw_config {
                 int64_t timeouts[NATGW_CT_TIMEOUT_COUNT];
                 /* auto_grow: raise max by step, up to ceiling, when critical; -1: off (both). */
                 int64_t auto_grow_ceiling, auto_grow_step;
+                /* ports: SNAT port usage level (percent of the range) and how often it is read. */
+                unsigned ports_warn, ports_critical; /* default 80, 95 */
+                double ports_interval;               /* seconds, default 30 */
                 /* Lines of the keys, for warnings about them; 0: not in the file. */
                 unsigned max_line, buckets_line;
                 unsigned timeout_lines[NATGW_CT_TIMEOUT_COUNT];

@@ -17,6 +17,7 @@ static const char *const command_names[_NATGW_CTL_COMMAND_MAX] = {
         [NATGW_CTL_TRACE] = "trace",
         [NATGW_CTL_HOSTS] = "hosts",
         [NATGW_CTL_HA] = "ha",
+        [NATGW_CTL_METRICS] = "metrics",
 };
 
 const char *natgw_ctl_command_to_string(enum natgw_ctl_command c) {

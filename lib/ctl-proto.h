@@ -18,6 +18,7 @@
  *            {"command": "ha", "role": "master"|"backup"|"fault", "result": BOOL, "usec": N
  *             [, "failed": "-c"][, "conntrackd": "/ABSOLUTE/SOCKET"][, "partial": true]}
  *            (natgwctl ha, docs/HA.md)
+ *            {"command": "metrics"}  (reply: {"ok": true, "text": the Prometheus exposition})
  *   reply:   {"ok": true, ...what the command returns...}
  *            {"ok": false, "error": "one line", "errors": [ {"severity", "file", "line", "entry", "message"} ]}
  */
@@ -44,6 +45,7 @@ enum natgw_ctl_command {
         NATGW_CTL_TRACE,
         NATGW_CTL_HOSTS, /* metrics.hosts: each inside host's traffic and connections */
         NATGW_CTL_HA,
+        NATGW_CTL_METRICS,
         _NATGW_CTL_COMMAND_MAX,
 };
 

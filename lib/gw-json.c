@@ -295,7 +295,8 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
             json_object_set_new(j, "control", control_json(info->control)) < 0 ||
             json_object_set_new(j, "include_dir", c && c->include_dir ? json_string(c->include_dir) : json_null()) < 0 ||
             json_object_set_new(j, "files", files_json(c)) < 0 ||
-            json_object_set_new(j, "table_restore", restore_json(&gw->restore)) < 0)
+            json_object_set_new(j, "table_restore", restore_json(&gw->restore)) < 0 ||
+            json_object_set_new(j, "snat_ports", info->ports ? natgw_ct_ports_json(info->ports) : json_null()) < 0)
                 return NULL;
         return TAKE_PTR(j);
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "ct-ports.h"
 #include "ct-watch.h"
 #include "ctl-server.h"
 #include "gw.h"
@@ -37,6 +38,7 @@ struct natgw_daemon_info {
         bool on_exit_remove;
         const struct natgw_ctl_server_stats *control; /* may be NULL */
         const struct natgw_ct_watch *watch;           /* may be NULL: the table's size is read */
+        const struct natgw_ct_ports_state *ports;     /* SNAT port usage; may be NULL */
 };
 
 /**

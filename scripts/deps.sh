@@ -11,6 +11,7 @@ packages=(
         systemd-container strace
         bash-completion
         keepalived conntrackd
+        python3-prometheus-client
 )
 
 missing=()

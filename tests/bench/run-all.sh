@@ -78,7 +78,7 @@ print(", ".join(benchlib.busy_processes(limit=5, window=1.0)) or "none")' "$here
 } >"$out/machine.txt"
 cat "$out/machine.txt"
 
-benches=(bench-apply bench-datapath bench-egress bench-hosts bench-reload bench-footprint bench-ct bench-dropin)
+benches=(bench-apply bench-datapath bench-egress bench-hosts bench-reload bench-footprint bench-ct bench-dropin bench-metrics)
 failed=()
 skipped=0
 start=$SECONDS

@@ -57,6 +57,11 @@ exec_reload=$(sed -n 's/^ExecReload=//p' "$dest$unit")
 [[ -x $dest${exec_start%% *} && -x $dest${exec_reload%% *} ]] || fail "the unit's programs are not the installed ones"
 [[ $exec_start == *" -c /etc/natgw/natgwd.conf "* ]] || fail "ExecStart does not read /etc/natgw/natgwd.conf: $exec_start"
 echo "# unit: $unit, ExecStart=$exec_start"
+# The metrics socket goes to natgwd.service under the name natgwd looks for.
+socket=$UNITDIR/natgwd-metrics.socket
+file 644 "$socket"
+grep -qx "Service=natgwd.service" "$dest$socket" || fail "$socket does not activate natgwd.service"
+grep -qx "FileDescriptorName=metrics" "$dest$socket" || fail "$socket does not name its socket \"metrics\""
 
 # ---------------------------------------------------------------- man pages
 if [[ $MAN == true ]]; then

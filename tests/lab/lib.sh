@@ -124,6 +124,7 @@ SERVE_PID=
 LAB_PIDS=()
 LAB_NETNS=()
 NATGWD_ENV=()
+NATGWD_WRAP=()
 LAB_SEQ=0
 
 # ---------------------------------------------------------------- cleanup
@@ -306,7 +307,8 @@ natgw_table_exists() {
 # with NOTIFY_SOCKET pointing at a natgw-peer notify listener; returns once natgwd sent READY=1
 # and its table is there (at most NATGWD_START_TIMEOUT seconds, 10 by default). A natgwd that
 # exits first, or never gets ready, fails the test with its log. Extra ARGS go to natgwd;
-# NATGWD_ENV (an array of VAR=value) to its environment.
+# NATGWD_ENV (an array of VAR=value) to its environment; NATGWD_WRAP (an array) is a command
+# natgwd runs under (which must exec it: listen-exec.py).
 start_natgwd() {
         local config=$1 sock npid i rc ready=0
         shift
@@ -327,7 +329,7 @@ start_natgwd() {
         [[ -S $sock ]] || fail "notify listener did not start"
 
         info "start natgwd -c $config"
-        NOTIFY_SOCKET=$sock ip netns exec "$GW" env "${NATGWD_ENV[@]}" \
+        NOTIFY_SOCKET=$sock ip netns exec "$GW" env "${NATGWD_ENV[@]}" "${NATGWD_WRAP[@]}" \
                 "$NATGWD" -c "$config" -S "$CTL_SOCK" "$@" >"$NATGWD_LOG" 2>&1 </dev/null &
         NATGWD_PID=$!
         for ((i = 0; i < ${NATGWD_START_TIMEOUT:-10} * 10; i++)); do

@@ -160,7 +160,8 @@ nspawn_boot() {
 nspawn_start_with_natgwd() {
         nspawn_install
         nspawn_boot --bind-ro="$NSPAWN_TMP/dest$SBINDIR":"$SBINDIR" \
-                --bind-ro="$NSPAWN_TMP/dest$UNITDIR/natgwd.service":/etc/systemd/system/natgwd.service "$@"
+                --bind-ro="$NSPAWN_TMP/dest$UNITDIR/natgwd.service":/etc/systemd/system/natgwd.service \
+                --bind-ro="$NSPAWN_TMP/dest$UNITDIR/natgwd-metrics.socket":/etc/systemd/system/natgwd-metrics.socket "$@"
 }
 
 # inside CMD...: run CMD in the container (all of its namespaces), with a plain environment.

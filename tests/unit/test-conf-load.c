@@ -735,6 +735,44 @@ static void test_conntrack_timeouts(void **state) {
                       "test.conf:3: kernel: wrong type for \"ip_forward\": expected a boolean (true or false), got an integer");
 }
 
+/* conntrack.ports: SNAT port usage thresholds and interval (natgwd.conf(5)). */
+static void test_conntrack_ports(void **state) {
+        struct natgw_config *c;
+
+        c = load_ok("version = 1;\n");
+        assert_int_equal(c->conntrack.ports_warn, 80);
+        assert_int_equal(c->conntrack.ports_critical, 95);
+        assert_true(c->conntrack.ports_interval == 30.0);
+        natgw_config_free(c);
+        c = load_ok("version = 1;\nconntrack = { warn = 50; ports = { warn = 1; critical = 2; interval = 0.2; }; };\n");
+        assert_int_equal(c->conntrack.ports_warn, 1);
+        assert_int_equal(c->conntrack.ports_critical, 2);
+        assert_true(c->conntrack.ports_interval == 0.2);
+        /* The table's own thresholds are its own. */
+        assert_int_equal(c->conntrack.warn, 50);
+        assert_int_equal(c->conntrack.critical, 95);
+        natgw_config_free(c);
+
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = {\n"
+                      "  ports = {\n"
+                      "    warn = 90;\n"
+                      "    critical = 85;\n"
+                      "    interval = 0;\n"
+                      "  };\n"
+                      "};\n",
+                      "test.conf:5: conntrack.ports: \"critical\" (85) must not be lower than \"warn\" (90)",
+                      "test.conf:6: conntrack.ports: \"interval\" must be more than 0 and at most 3600 seconds, got 0");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { ports = { warn = 0; critical = 101; every = 5; }; };\n",
+                      "test.conf:2: conntrack.ports: unknown key \"every\"",
+                      "test.conf:2: conntrack.ports: \"warn\" must be between 1 and 100, got 0",
+                      "test.conf:2: conntrack.ports: \"critical\" must be between 1 and 100, got 101");
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { ports = 80; };\n",
+                      "test.conf:2: conntrack: wrong type for \"ports\": expected a group { warn = 80; ... }, got an integer");
+}
+
 static void test_conntrack_auto_grow(void **state) {
         struct natgw_config *c;
 
@@ -994,6 +1032,7 @@ int main(void) {
                 cmocka_unit_test(test_conntrack),
                 cmocka_unit_test(test_conntrack_timeouts),
                 cmocka_unit_test(test_conntrack_auto_grow),
+                cmocka_unit_test(test_conntrack_ports),
                 cmocka_unit_test(test_on_exit),
                 cmocka_unit_test(test_many_errors),
                 cmocka_unit_test(test_control_characters),
