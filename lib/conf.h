@@ -92,6 +92,11 @@ struct natgw_forward {
         struct natgw_addr destination; /* same family as to */
         struct natgw_prefix *allow_from; /* same family as to; n_allow_from == 0: everyone */
         size_t n_allow_from;
+        /* NAT reflection (default true): clients that do not arrive by in_interface (any
+         * client, without one) and the gateway's own processes reach the target too, and the
+         * reflected connection leaves source-NATed to the gateway (lib/nft-reflect.c). */
+        bool reflection;
+        unsigned reflection_line; /* 0: not in the file */
 };
 
 /*

@@ -74,11 +74,12 @@ static json_t *forward_to_json(const struct natgw_forward *f) {
                 break;
         }
         /* The optional keys only when the entry has them. */
-        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*}", "name", f->name, "kind", "forward", "line",
+        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*,s:b}", "name", f->name, "kind", "forward", "line",
                          (json_int_t)f->line, "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports),
                          "to", to, "in_interface", f->in_interface[0] ? f->in_interface : NULL, "destination",
                          f->has_destination ? natgw_addr_format(&f->destination, dest, sizeof(dest)) : NULL,
-                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL);
+                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL,
+                         "reflection", (int)f->reflection);
 }
 
 static int counter_cmp(const void *a, const void *b) {

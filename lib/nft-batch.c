@@ -543,6 +543,38 @@ static void put_filter_rules(struct builder *bl) {
         }
 }
 
+/* Reflection (nft-reflect.h): prerouting after the outside rules, output, hairpin, and the
+ * masquerade that comes first in postrouting (before the egress lookups, which it overrides). */
+static void put_reflect_rules(struct builder *bl) {
+        static const enum natgw_forward_rule hows[] = { NATGW_FORWARD_REFLECT_PRE, NATGW_FORWARD_REFLECT_OUTPUT };
+        const struct natgw_plan *p = bl->plan;
+        struct nlmsghdr *nlh;
+
+        if (!p->reflect)
+                return;
+        for (size_t h = 0; h <= ELEMENTSOF(hows); h++)
+                for (size_t i = 0; i < p->n_maps; i++) {
+                        const struct natgw_map *m = &p->maps[i];
+
+                        for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
+                                if (m->kind != NATGW_MAP_FORWARD || !m->reflect || !(m->protos & proto) ||
+                                    (h == ELEMENTSOF(hows) && !m->hairpin))
+                                        continue;
+                                nlh = rule_begin(bl, -1, (int32_t)i);
+                                if (!nlh)
+                                        return;
+                                bl->r = h < ELEMENTSOF(hows) ? natgw_rule_forward(nlh, m, i, proto, hows[h])
+                                                             : natgw_rule_hairpin(nlh, m, i, proto);
+                                msg_end(bl, nlh);
+                        }
+                }
+        nlh = rule_begin(bl, -1, -1);
+        if (!nlh)
+                return;
+        bl->r = natgw_rule_reflect_masquerade(nlh);
+        msg_end(bl, nlh);
+}
+
 static void put_rules(struct builder *bl) {
         const struct natgw_plan *p = bl->plan;
         const struct natgw_config *c = p->config;
@@ -567,10 +599,11 @@ static void put_rules(struct builder *bl) {
                         if (!nlh)
                                 return;
                         msg_last(bl)->map = (int32_t)i;
-                        bl->r = natgw_rule_forward(nlh, m, i, proto);
+                        bl->r = natgw_rule_forward(nlh, m, i, proto, NATGW_FORWARD_OUTSIDE);
                         msg_end(bl, nlh);
                 }
         }
+        put_reflect_rules(bl);
         for (size_t i = 0; i < p->n_maps; i++) {
                 if (p->maps[i].kind != NATGW_MAP_EGRESS)
                         continue;
@@ -657,6 +690,10 @@ static void put_clear_previous(struct builder *bl) {
         put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
         if (old->forward_chain)
                 put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
+        if (old->reflect_chains) {
+                put_clear(bl, NFT_MSG_DELRULE, "output", "the previous rules of chain output");
+                put_clear(bl, NFT_MSG_DELRULE, "hairpin", "the previous rules of chain hairpin");
+        }
         for (size_t i = 0; i < old->n_chains; i++)
                 put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
         /* A kept map loses the elements that go (its difference: nft-state.c); a map deleted
@@ -680,6 +717,10 @@ static void put_clear_previous(struct builder *bl) {
                         put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
         if (old->forward_chain && !st->forward_chain)
                 put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
+        if (old->reflect_chains && !st->reflect_chains) {
+                put_clear(bl, NFT_MSG_DELCHAIN, "output", "chain output, which the new config does not need");
+                put_clear(bl, NFT_MSG_DELCHAIN, "hairpin", "chain hairpin, which the new config does not need");
+        }
         for (size_t i = 0; i < old->n_counters; i++)
                 if (!natgw_table_state_has_name(st->counters, st->n_counters, old->counters[i]))
                         put_clear(bl, NFT_MSG_DELOBJ, old->counters[i], "the counter of a removed entry");
@@ -738,6 +779,11 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         }
         if (p->forward_chain && (!old || !old->forward_chain))
                 put_chain(&bl, "forward", NF_INET_FORWARD, PRIO_FILTER, "filter", -1);
+        if (p->reflect && (!old || !old->reflect_chains)) {
+                put_chain(&bl, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT, "nat", -1);
+                /* Right after the translation in prerouting: it sees the target's address. */
+                put_chain(&bl, "hairpin", NF_INET_PRE_ROUTING, PRIO_DSTNAT + 1, "filter", -1);
+        }
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_EGRESS_CHAIN_PREFIX "%s", c->egress[i].name);
                 if (!old || !natgw_table_state_has_name(old->chains, old->n_chains, name))

@@ -63,6 +63,8 @@ struct natgw_map {
         uint32_t key_len;  /* bytes, each field padded to 4 */
         uint32_t data_len; /* forward maps: address . port; egress, policy and allow maps: 0 */
         unsigned protos;   /* forward maps: NATGW_PROTO_* that occur in the elements */
+        bool reflect;      /* forward maps: has reflected elements (nft-reflect.h) */
+        bool hairpin;      /* ... of a forward without in_interface */
 
         /* Elements, in insertion order. keys: n * key_len (interval maps: 2 * key_len each,
          * start then end); data: n * data_len; entry: the entry each element came from. */
@@ -76,6 +78,7 @@ struct natgw_map {
 struct natgw_plan {
         const struct natgw_config *config;
         bool forward_chain; /* the table needs its forward filter chain (allow lists, filter drop) */
+        bool reflect;       /* a forward reflects: chains output and hairpin (nft-reflect.h) */
         struct natgw_map *maps;
         size_t n_maps;
         size_t n_elements;
@@ -107,6 +110,9 @@ size_t natgw_plan_n_entries(const struct natgw_plan *p);
 static inline bool natgw_policy_to_chain(const struct natgw_plan *p, const struct natgw_map *m, size_t i) {
         return p->config->egress[m->entry[i]].has_allow;
 }
+
+/* Whether element @i of forward map @m is a reflected copy of its entry's (lib/nft-reflect.h). */
+bool natgw_reflect_elem(const struct natgw_map *m, size_t i);
 
 /* Size in bytes of one field in a key (before padding). */
 uint32_t natgw_field_len(enum natgw_field f, int family);

@@ -13,16 +13,22 @@
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include "nft-reflect.h"
 #include "nft-rule.h"
 #include "util.h"
 
 struct rb {
         struct nftnl_rule *rule;
         int r;
+        /* key_load(): the in-interface field is this name (reflection), not the packet's */
+        const char *iifname;
+        /* key_load(): addresses and port from the conntrack entry's original direction */
+        bool from_ct;
 };
 
 static struct nftnl_expr *rb_expr(struct rb *b, const char *name) {
@@ -108,6 +114,16 @@ static void verdict(struct rb *b, int code) {
         nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
 }
 
+static void ct_original_load(struct rb *b, uint32_t key, uint32_t dreg) {
+        struct nftnl_expr *e = rb_expr(b, "ct");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+}
+
 /* Load the key of map @m into the registers from NFT_REG32_00 on (@entry: an ENTRY field). */
 static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry) {
         bool v4 = m->family == AF_INET;
@@ -118,22 +134,37 @@ static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry) {
 
                 switch (m->fields[i]) {
                 case NATGW_FIELD_IIFNAME:
-                        meta_load(b, NFT_META_IIFNAME, reg);
+                        if (b->iifname) {
+                                char name[IFNAMSIZ] = {};
+
+                                memcpy(name, b->iifname, strnlen(b->iifname, sizeof(name) - 1));
+                                immediate_data(b, reg, name, sizeof(name));
+                        } else
+                                meta_load(b, NFT_META_IIFNAME, reg);
                         break;
                 case NATGW_FIELD_OIFNAME:
                         meta_load(b, NFT_META_OIFNAME, reg);
                         break;
                 case NATGW_FIELD_DADDR:
-                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
+                        if (b->from_ct)
+                                ct_original_load(b, v4 ? NFT_CT_DST_IP : NFT_CT_DST_IP6, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
                         break;
                 case NATGW_FIELD_SADDR:
-                        payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len, reg);
+                        if (b->from_ct)
+                                ct_original_load(b, v4 ? NFT_CT_SRC_IP : NFT_CT_SRC_IP6, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, len, reg);
                         break;
                 case NATGW_FIELD_L4PROTO:
                         meta_load(b, NFT_META_L4PROTO, reg);
                         break;
                 case NATGW_FIELD_DPORT:
-                        payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
+                        if (b->from_ct)
+                                ct_original_load(b, NFT_CT_PROTO_DST, reg);
+                        else
+                                payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
                         break;
                 case NATGW_FIELD_ENTRY:
                         entry = htonl(entry);
@@ -163,14 +194,31 @@ static int rb_finish(struct rb *b, struct nlmsghdr *nlh) {
         return r;
 }
 
-int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
+/* ct label set: the reflection's bit (nft-reflect.h), in NFT_REG_1 (the key's registers). */
+static void reflect_label_set(struct rb *b) {
+        uint8_t label[16] = {};
+        struct nftnl_expr *e;
+
+        label[NATGW_REFLECT_LABEL_BYTE] = NATGW_REFLECT_LABEL_MASK;
+        immediate_data(b, NFT_REG_1, label, sizeof(label));
+        e = rb_expr(b, "ct");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+}
+
+int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto,
+                       enum natgw_forward_rule how) {
         bool v4 = m->family == AF_INET;
         struct nftnl_expr *e;
         char name[48];
         struct rb b;
 
-        if (rb_begin(&b, "prerouting") < 0)
+        if (rb_begin(&b, how == NATGW_FORWARD_REFLECT_OUTPUT ? "output" : "prerouting") < 0)
                 return -ENOMEM;
+        if (how != NATGW_FORWARD_OUTSIDE)
+                b.iifname = NATGW_REFLECT_IIF;
         match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
         match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
         /* Without a destination a forward is for the gateway's own addresses only, so that
@@ -179,12 +227,18 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
                 match_fib_daddr_local(&b);
         key_load(&b, m, 0);
 
+        /* The counter map's lookup ends the rule for a packet no element matches. */
         e = rb_expr(&b, "objref");
         if (e) {
                 natgw_batch_set_name(m, true, name, sizeof(name));
                 nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
                 nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, true));
+        }
+        if (how != NATGW_FORWARD_OUTSIDE) {
+                /* The label takes the key's registers: load the key again after it. */
+                reflect_label_set(&b);
+                key_load(&b, m, 0);
         }
         e = rb_expr(&b, "lookup");
         if (e) {
@@ -434,5 +488,71 @@ int natgw_rule_allow_deny(struct nlmsghdr *nlh, const struct natgw_egress *eg, e
                 }
                 break;
         }
+        return rb_finish(&b, nlh);
+}
+
+/* ---- reflection (nft-reflect.h) ---- */
+
+int natgw_rule_hairpin(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
+        struct nftnl_expr *e;
+        uint32_t none = 0;
+        struct rb b;
+
+        if (rb_begin(&b, "hairpin") < 0)
+                return -ENOMEM;
+        b.iifname = NATGW_REFLECT_IIF;
+        b.from_ct = true;
+        match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+        match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        /* fib daddr . iif oif != 0: the (translated) target is reached by the interface the
+         * client came in on, so its replies would go straight back, past the gateway. */
+        e = rb_expr(&b, "fib");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR | NFTA_FIB_F_IIF);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        }
+        cmp_op(&b, NFT_REG_1, NFT_CMP_NEQ, &none, sizeof(none));
+        /* A forward with reflection on made this translation: its reflected element matches
+         * the connection's original direction. */
+        key_load(&b, m, 0);
+        e = rb_expr(&b, "lookup");
+        if (e) {
+                char name[48];
+
+                natgw_batch_set_name(m, false, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
+        }
+        reflect_label_set(&b);
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_reflect_masquerade(struct nlmsghdr *nlh) {
+        uint8_t mask[16] = {}, zero[16] = {};
+        struct nftnl_expr *e;
+        struct rb b;
+
+        if (rb_begin(&b, "postrouting") < 0)
+                return -ENOMEM;
+        mask[NATGW_REFLECT_LABEL_BYTE] = NATGW_REFLECT_LABEL_MASK;
+        e = rb_expr(&b, "ct");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        }
+        e = rb_expr(&b, "bitwise");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, sizeof(mask));
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, sizeof(zero));
+        }
+        cmp_op(&b, NFT_REG_1, NFT_CMP_NEQ, zero, sizeof(zero));
+        rb_expr(&b, "masq");
         return rb_finish(&b, nlh);
 }

@@ -215,6 +215,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                 memcpy(w, NATGW_FILTER_COUNTER, sizeof(NATGW_FILTER_COUNTER)); /* the last name */
         }
         st->forward_chain = p->forward_chain;
+        st->reflect_chains = p->reflect;
         qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
 

@@ -49,6 +49,7 @@ struct natgw_table_state {
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */
+        bool reflect_chains;      /* the base chains output and hairpin (reflection) are there */
         struct natgw_table_set *sets;
         size_t n_sets;
 };
