@@ -59,8 +59,8 @@ static int report_clash(const struct natgw_plan *p, const struct natgw_map *m, s
         uint32_t e = m->entry[drop], o = m->entry[keep];
 
         natgw_errors_add(errors, natgw_plan_entry_file(p, e), natgw_plan_entry_line(p, e), natgw_plan_entry_name(p, e),
-                         "reflects the same address and port as entry \"%s\" (line %u) to another target: "
-                         "set reflection = false on one of them",
+                         "reflects the same address and port as entry \"%s\" (line %u), to another target or for "
+                         "overlapping allow_from: set reflection = false on one of them",
                          natgw_plan_entry_name(p, o), natgw_plan_entry_line(p, o));
         return -EINVAL;
 }
