@@ -11,17 +11,18 @@
 #include "conf-addr.h"
 #include "conf-allow.h"
 #include "conf-entry.h"
+#include "conf-helper.h"
 #include "conf-value.h"
 #include "util.h"
 
 static const char *const masquerade_keys[] = {
-        "name", "source", "out_interface", "allow", "deny", "log_denied", NULL,
+        "name", "source", "out_interface", "allow", "deny", "log_denied", "helpers", NULL,
 };
 static const char *const snat_keys[] = {
-        "name", "source", "out_interface", "to", "allow", "deny", "log_denied", NULL,
+        "name", "source", "out_interface", "to", "allow", "deny", "log_denied", "helpers", NULL,
 };
 static const char *const forward_keys[] = {
-        "name", "in_interface", "proto", "port", "to", "destination", "allow_from", "reflection", NULL,
+        "name", "in_interface", "proto", "port", "to", "destination", "allow_from", "reflection", "helper", NULL,
 };
 
 void natgw_egress_done(struct natgw_egress *e) {
@@ -159,6 +160,7 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
         natgw_conf_parse_prefixes(ctx, group, "source", true, family, &e.sources, &e.n_sources);
         parse_ifname(ctx, group, "out_interface", true, e.out_interface);
         natgw_conf_parse_allow(ctx, group, &e);
+        natgw_conf_parse_helpers(ctx, group, &e);
         r = entry_end(ctx, n_errors, &e.name);
         if (r >= 0 && GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
                 r = ctx->r = -ENOMEM;
@@ -282,6 +284,7 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         parse_destination(ctx, group, family, &f);
         natgw_conf_parse_prefixes(ctx, group, "allow_from", false, family, &f.allow_from, &f.n_allow_from);
         parse_reflection(ctx, group, &f);
+        natgw_conf_parse_helper(ctx, group, &f);
         r = entry_end(ctx, n_errors, &f.name);
         if (r >= 0 && GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
                 r = ctx->r = -ENOMEM;

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "nft-batch.h"
+#include "nft-helper.h"
 #include "nft-rule.h"
 #include "util.h"
 
@@ -165,6 +166,33 @@ static void put_counter(struct builder *bl, int64_t entry, const char *name) {
         nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
         nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name ? name : natgw_plan_entry_name(bl->plan, (uint32_t)entry));
         nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_obj_nlmsg_build_payload(nlh, o);
+        nftnl_obj_free(o);
+        msg_end(bl, nlh);
+}
+
+/* Conntrack helper object @obj (nft-helper.h), for the first entry that uses it. */
+static void put_helper(struct builder *bl, unsigned obj) {
+        const struct natgw_hobj_def *d = &natgw_hobjs[obj];
+        const char *kname = natgw_helpers[__builtin_ctz(d->helper)].name;
+        struct nftnl_obj *o;
+        struct nlmsghdr *nlh;
+
+        nlh = msg_begin(bl, NFT_MSG_NEWOBJ, NLM_F_CREATE, NATGW_MSG_HELPER, kname);
+        if (!nlh)
+                return;
+        msg_last(bl)->entry = bl->plan->helper_entry[obj];
+        o = nftnl_obj_alloc();
+        if (!o) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
+        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, d->name);
+        nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+        nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, kname);
+        /* No layer 3 protocol: in an inet table the kernel takes the helper for both. */
+        nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, d->proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
         nftnl_obj_nlmsg_build_payload(nlh, o);
         nftnl_obj_free(o);
         msg_end(bl, nlh);
@@ -575,12 +603,52 @@ static void put_reflect_rules(struct builder *bl) {
         msg_end(bl, nlh);
 }
 
+/* Chain egress-NAME: its helpers, each for its protocols and standard port, before its NAT. */
+static void put_egress_helper_rules(struct builder *bl, size_t i) {
+        const struct natgw_egress *eg = &bl->plan->config->egress[i];
+        unsigned objs = natgw_hobjs_of(eg->helpers, NATGW_PROTO_TCP | NATGW_PROTO_UDP);
+        struct nlmsghdr *nlh;
+
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++) {
+                const struct natgw_hobj_def *d = &natgw_hobjs[o];
+
+                if (!(objs & (1u << o)) || !(nlh = rule_begin(bl, (int64_t)i, -1)))
+                        continue;
+                bl->r = natgw_rule_helper_egress(nlh, eg, d->proto, natgw_helpers[__builtin_ctz(d->helper)].port,
+                                                 d->name);
+                msg_end(bl, nlh);
+        }
+}
+
+/* Chain helper: each forward with a helper, per protocol and range of target ports. */
+static void put_forward_helper_rules(struct builder *bl) {
+        const struct natgw_config *c = bl->plan->config;
+        struct nlmsghdr *nlh;
+
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *f = &c->forwards[i];
+                unsigned objs = natgw_hobjs_of(f->helper, f->protos);
+                bool keep = f->to_port_mode == NATGW_TO_PORT_KEEP;
+
+                for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                        for (size_t k = 0; (objs & (1u << o)) && k < (keep ? f->n_ports : 1); k++) {
+                                nlh = rule_begin(bl, (int64_t)(c->n_egress + i), -1);
+                                if (!nlh)
+                                        return;
+                                bl->r = natgw_rule_helper_forward(nlh, f, natgw_hobjs[o].proto,
+                                                                  keep ? &f->ports[k] : &f->to_port, natgw_hobjs[o].name);
+                                msg_end(bl, nlh);
+                        }
+        }
+}
+
 static void put_rules(struct builder *bl) {
         const struct natgw_plan *p = bl->plan;
         const struct natgw_config *c = p->config;
         struct nlmsghdr *nlh;
 
         for (size_t i = 0; i < c->n_egress; i++) {
+                put_egress_helper_rules(bl, i);
                 nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
                 if (!nlh)
                         return;
@@ -588,6 +656,7 @@ static void put_rules(struct builder *bl) {
                 bl->r = natgw_rule_egress_entry(nlh, &c->egress[i]);
                 msg_end(bl, nlh);
         }
+        put_forward_helper_rules(bl);
         for (size_t i = 0; i < p->n_maps; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
@@ -642,9 +711,16 @@ static int builder_finish(struct builder *bl, struct natgw_batch **ret) {
 
 /* ---- an update's removal of the previous content ---- */
 
+/* put_clear() type flag: the object deleted is a conntrack helper, not a counter. */
+#define NATGW_DELOBJ_HELPER 0x8000
+
 static void put_clear(struct builder *bl, uint16_t type, const char *name, const char *what) {
-        struct nlmsghdr *nlh = msg_begin(bl, type, 0, NATGW_MSG_CLEAR, what);
+        bool helper = type & NATGW_DELOBJ_HELPER;
+        struct nlmsghdr *nlh;
         uint16_t table_attr, name_attr;
+
+        type &= (uint16_t)~NATGW_DELOBJ_HELPER;
+        nlh = msg_begin(bl, type, 0, NATGW_MSG_CLEAR, what);
 
         if (!nlh)
                 return;
@@ -673,7 +749,7 @@ static void put_clear(struct builder *bl, uint16_t type, const char *name, const
         mnl_attr_put_strz(nlh, table_attr, NATGW_TABLE);
         mnl_attr_put_strz(nlh, name_attr, name);
         if (type == NFT_MSG_DELOBJ)
-                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(helper ? NFT_OBJECT_CT_HELPER : NFT_OBJECT_COUNTER));
         msg_end(bl, nlh);
 }
 
@@ -690,6 +766,8 @@ static void put_clear_previous(struct builder *bl) {
         put_clear(bl, NFT_MSG_DELRULE, "postrouting", "the previous rules of chain postrouting");
         if (old->forward_chain)
                 put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
+        if (old->helper_chain)
+                put_clear(bl, NFT_MSG_DELRULE, "helper", "the previous rules of chain helper");
         if (old->reflect_chains) {
                 put_clear(bl, NFT_MSG_DELRULE, "output", "the previous rules of chain output");
                 put_clear(bl, NFT_MSG_DELRULE, "hairpin", "the previous rules of chain hairpin");
@@ -717,6 +795,12 @@ static void put_clear_previous(struct builder *bl) {
                         put_clear(bl, NFT_MSG_DELCHAIN, old->chains[i], "the chain of a removed entry");
         if (old->forward_chain && !st->forward_chain)
                 put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
+        if (old->helper_chain && !st->helper_chain)
+                put_clear(bl, NFT_MSG_DELCHAIN, "helper", "chain helper, which the new config does not need");
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                if ((old->helper_objs & (1u << o)) && !(st->helper_objs & (1u << o)))
+                        put_clear(bl, NFT_MSG_DELOBJ | NATGW_DELOBJ_HELPER, natgw_hobjs[o].name,
+                                  "a conntrack helper the new config does not use");
         if (old->reflect_chains && !st->reflect_chains) {
                 put_clear(bl, NFT_MSG_DELCHAIN, "output", "chain output, which the new config does not need");
                 put_clear(bl, NFT_MSG_DELCHAIN, "hairpin", "chain hairpin, which the new config does not need");
@@ -773,12 +857,18 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         if (c->filter.forward == NATGW_FILTER_DROP &&
             (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_FILTER_COUNTER)))
                 put_counter(&bl, -1, NATGW_FILTER_COUNTER);
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                if ((p->helper_objs & (1u << o)) && (!old || !(old->helper_objs & (1u << o))))
+                        put_helper(&bl, o);
         if (!old) {
                 put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, "nat", -1);
                 put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, "nat", -1);
         }
         if (p->forward_chain && (!old || !old->forward_chain))
                 put_chain(&bl, "forward", NF_INET_FORWARD, PRIO_FILTER, "filter", -1);
+        /* After the DNAT, before the connection is confirmed (postrouting's end). */
+        if (p->helper_chain && (!old || !old->helper_chain))
+                put_chain(&bl, "helper", NF_INET_FORWARD, PRIO_FILTER - 1, "filter", -1);
         if (p->reflect && (!old || !old->reflect_chains)) {
                 put_chain(&bl, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT, "nat", -1);
                 /* Right after the translation in prerouting: it sees the target's address. */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "nft-helper.h"
 #include "nft-plan.h"
 #include "nft-reflect.h"
 #include "util.h"
@@ -683,6 +684,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 map_init(&allow[f], NATGW_MAP_ALLOW, family, f == 0 ? "allow4" : "allow6",
                          allow_fields, ELEMENTSOF(allow_fields), true);
         }
+        natgw_helper_plan(p);
         p->forward_chain = c->filter.forward == NATGW_FILTER_DROP;
         for (size_t i = 0; i < c->n_egress; i++)
                 p->forward_chain = p->forward_chain || c->egress[i].has_allow;

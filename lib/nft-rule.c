@@ -556,3 +556,60 @@ int natgw_rule_reflect_masquerade(struct nlmsghdr *nlh) {
         rb_expr(&b, "masq");
         return rb_finish(&b, nlh);
 }
+
+/* ---- conntrack helpers (nft-helper.h) ---- */
+
+static void helper_set(struct rb *b, const char *obj) {
+        struct nftnl_expr *e = rb_expr(b, "objref");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
+        nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, obj);
+}
+
+static void match_dport(struct rb *b, const struct natgw_port_range *ports) {
+        uint16_t lo = htobe16(ports->lo), hi = htobe16(ports->hi);
+
+        payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof(lo), NFT_REG_1);
+        if (ports->lo == ports->hi) {
+                cmp_eq(b, NFT_REG_1, &lo, sizeof(lo));
+                return;
+        }
+        /* Big-endian bytes compare as the numbers do. */
+        cmp_op(b, NFT_REG_1, NFT_CMP_GTE, &lo, sizeof(lo));
+        cmp_op(b, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
+}
+
+int natgw_rule_helper_forward(struct nlmsghdr *nlh, const struct natgw_forward *f, unsigned proto,
+                              const struct natgw_port_range *target_ports, const char *obj) {
+        bool v4 = f->to.family == AF_INET;
+        struct rb b;
+
+        if (rb_begin(&b, "helper") < 0)
+                return -ENOMEM;
+        match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16, NFT_REG_1);
+        cmp_eq(&b, NFT_REG_1, f->to.bytes, v4 ? 4 : 16);
+        match_dport(&b, target_ports);
+        helper_set(&b, obj);
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_helper_egress(struct nlmsghdr *nlh, const struct natgw_egress *eg, unsigned proto, uint16_t port,
+                             const char *obj) {
+        struct natgw_port_range ports = { .lo = port, .hi = port };
+        char chain[96];
+        struct rb b;
+
+        snprintf(chain, sizeof(chain), "egress-%s", eg->name);
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_dport(&b, &ports);
+        helper_set(&b, obj);
+        return rb_finish(&b, nlh);
+}

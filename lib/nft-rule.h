@@ -25,6 +25,14 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
  * is on the client's interface: ct label set (so postrouting masquerades it). */
 int natgw_rule_hairpin(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto);
 
+/* helper: a new connection forward @f translated to its target, @proto, @target_ports: ct helper set @obj. */
+int natgw_rule_helper_forward(struct nlmsghdr *nlh, const struct natgw_forward *f, unsigned proto,
+                              const struct natgw_port_range *target_ports, const char *obj);
+
+/* egress-NAME (before its NAT rule): @proto dport @port: ct helper set @obj. */
+int natgw_rule_helper_egress(struct nlmsghdr *nlh, const struct natgw_egress *eg, unsigned proto, uint16_t port,
+                             const char *obj);
+
 /* postrouting: a reflected connection (its label) is masqueraded. */
 int natgw_rule_reflect_masquerade(struct nlmsghdr *nlh);
 

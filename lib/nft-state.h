@@ -50,6 +50,8 @@ struct natgw_table_state {
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */
         bool reflect_chains;      /* the base chains output and hairpin (reflection) are there */
+        unsigned helper_objs;     /* the conntrack helper objects there, 1 << NATGW_HOBJ_* */
+        bool helper_chain;        /* the base chain helper is there */
         struct natgw_table_set *sets;
         size_t n_sets;
 };

@@ -10,6 +10,7 @@ packages=(
         nftables conntrack iptables iproute2 jq socat python3 valgrind scdoc hyperfine procps systemd
         systemd-container strace
         bash-completion
+        curl python3-pyftpdlib
 )
 
 missing=()
