@@ -100,12 +100,12 @@ void natgw_nft_report(const struct natgw_batch *b, const struct natgw_plan *p, c
 
         if (a->msg[0])
                 snprintf(detail, sizeof(detail), " (%s)", a->msg);
-        else if (explain(a->error))
-                snprintf(detail, sizeof(detail), " (%s)", explain(a->error));
         else if (a->error == -ENOENT && m && m->kind == NATGW_MSG_HELPER)
                 snprintf(detail, sizeof(detail),
                          " (the kernel has no such helper: load its modules, nf_conntrack_%s and nf_nat_%s, or "
                          "build the kernel with them)", m->what, m->what);
+        else if (explain(a->error))
+                snprintf(detail, sizeof(detail), " (%s)", explain(a->error));
         else if (a->error == -EPERM && m && m->kind == NATGW_MSG_TABLE)
                 snprintf(detail, sizeof(detail),
                          " (the table belongs to another running process: is another natgwd running in "

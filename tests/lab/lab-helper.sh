@@ -21,7 +21,7 @@ write_conf() {
 version = 1;
 masquerade = ( { name = "lan"; source = "192.168.1.10/32"; out_interface = "eth0"; $2 } );
 forward = (
-  { name = "ftp"; in_interface = "eth0"; proto = "tcp"; port = 21; to = "192.168.1.66"; $1 }
+  { name = "ftp"; in_interface = "eth0"; proto = "tcp"; port = 21; to = "192.168.1.66"; $1 } ${3:-}
 );
 EOF2
 }
@@ -45,6 +45,10 @@ for ((i = 0; i < 50; i++)); do
         sleep 0.1
 done
 
+# natgwd runs with the fault module: a helper the kernel lacks is simulated below.
+fault=$LAB_TMP/fault
+NATGWD_ENV=("LD_PRELOAD=$NATGW_NFT_FAULT" "NATGW_FAULT_FILE=$fault"
+            "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 start_natgwd "$conf"
 
 # fetch NS WHAT URL [CURL ARGS]: the file arrives whole.
@@ -84,6 +88,26 @@ assert_eq "" "$(nsexec "$GW" nft list ct helpers table inet natgw | grep -o '"ft
 write_conf 'helper = "ftp";' 'helpers = [ "ftp" ];'
 reload_ok >/dev/null
 fetch_ok "$WAN" "forward, passive, helper again" ftp://203.0.113.1/file
+
+# A helper the kernel does not have (the fault module renames "tftp" to "tftX" in the batch,
+# as a kernel without nf_conntrack_tftp answers): check --kernel and the reload name the entry,
+# and nothing changes.
+write_conf 'helper = "ftp";' 'helpers = [ "ftp" ];' \
+        ', { name = "boot"; in_interface = "eth0"; proto = "udp"; port = 69; to = "192.168.1.66"; helper = "tftp"; }'
+echo "helper-name" >"$fault"
+rc=0
+out=$(natgwctl check --kernel "$conf" 2>&1) || rc=$?
+assert_eq 1 "$rc" "check --kernel refuses a helper the kernel lacks"
+assert_match "entry \"boot\": the kernel rejected its conntrack helper \"tftp\": No such file or directory \(the kernel has no such helper: load its modules, nf_conntrack_tftp and nf_nat_tftp" \
+        "$out" "check --kernel names the entry and the module"
+rc=0
+out=$(natgwctl reload 2>&1) || rc=$?
+assert_eq 1 "$rc" "the reload is refused"
+assert_match "entry \"boot\": the kernel rejected its conntrack helper \"tftp\"" "$out" "the reload names the entry"
+rm -f "$fault"
+fetch_ok "$WAN" "forward, passive, after the refused reload" ftp://203.0.113.1/file
+reload_ok >/dev/null
+assert_match '"tftp"' "$(nsexec "$GW" nft list ct helpers table inet natgw)" "with the module there, the reload applies"
 
 natgwd_alive
 stop_natgwd
