@@ -211,6 +211,8 @@ static void print_show(const json_t *reply) {
                                 value_text(json_object_get(e, "allow_from"), b, sizeof(b));
                                 snprintf(match + n, sizeof(match) - n, " from %s", b);
                         }
+                        if (json_is_false(json_object_get(e, "reflection")))
+                                strncat(match, ", reflection off", sizeof(match) - strlen(match) - 1);
                         snprintf(to, sizeof(to), "%s", str(e, "to"));
                 } else if (streq(kind, "netmap")) {
                         snprintf(match, sizeof(match), "%s on %s", str(e, "inside"), str(e, "interface"));

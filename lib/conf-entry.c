@@ -11,17 +11,18 @@
 #include "conf-addr.h"
 #include "conf-allow.h"
 #include "conf-entry.h"
+#include "conf-helper.h"
 #include "conf-value.h"
 #include "util.h"
 
 static const char *const masquerade_keys[] = {
-        "name", "source", "out_interface", "allow", "deny", "log_denied", NULL,
+        "name", "source", "out_interface", "allow", "deny", "log_denied", "helpers", NULL,
 };
 static const char *const snat_keys[] = {
-        "name", "source", "out_interface", "to", "allow", "deny", "log_denied", NULL,
+        "name", "source", "out_interface", "to", "allow", "deny", "log_denied", "helpers", NULL,
 };
 static const char *const forward_keys[] = {
-        "name", "in_interface", "proto", "port", "to", "destination", "allow_from", NULL,
+        "name", "in_interface", "proto", "port", "to", "destination", "allow_from", "reflection", "helper", NULL,
 };
 
 void natgw_egress_done(struct natgw_egress *e) {
@@ -167,6 +168,7 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
         natgw_conf_parse_prefixes(ctx, group, "source", true, family, &e.sources, &e.n_sources);
         parse_ifname(ctx, group, "out_interface", true, e.out_interface);
         natgw_conf_parse_allow(ctx, group, &e);
+        natgw_conf_parse_helpers(ctx, group, &e);
         r = entry_end(ctx, n_errors, &e.name);
         if (r >= 0 && GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
                 r = ctx->r = -ENOMEM;
@@ -246,6 +248,19 @@ static void parse_destination(struct natgw_conf_ctx *ctx, const config_setting_t
         }
 }
 
+static void parse_reflection(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_forward *f) {
+        const config_setting_t *s = config_setting_get_member(group, "reflection");
+
+        f->reflection = true;
+        if (!s)
+                return;
+        f->reflection_line = config_setting_source_line(s);
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+                natgw_conf_type_error(ctx, s, "reflection", "true or false");
+        else
+                f->reflection = config_setting_get_bool(s);
+}
+
 /**
  * natgw_conf_parse_forward() - parse one forward entry
  * @ctx:   loader state; errors go there, and ctx->entry names the entry afterwards (or is NULL)
@@ -276,6 +291,8 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         family = to ? f.to.family : 0;
         parse_destination(ctx, group, family, &f);
         natgw_conf_parse_prefixes(ctx, group, "allow_from", false, family, &f.allow_from, &f.n_allow_from);
+        parse_reflection(ctx, group, &f);
+        natgw_conf_parse_helper(ctx, group, &f);
         r = entry_end(ctx, n_errors, &f.name);
         if (r >= 0 && GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
                 r = ctx->r = -ENOMEM;

@@ -40,6 +40,23 @@ struct natgw_allow {
         size_t n_ports;
 };
 
+/* Conntrack helpers (natgwd.conf(5), "helper"): bits of natgw_forward.helper / natgw_egress.helpers. */
+enum {
+        NATGW_HELPER_FTP = 1 << 0,  /* TCP, port 21 */
+        NATGW_HELPER_TFTP = 1 << 1, /* UDP, port 69 */
+        NATGW_HELPER_SIP = 1 << 2,  /* UDP and TCP, port 5060 */
+        NATGW_HELPER_ALL = (1 << 3) - 1,
+};
+
+struct natgw_helper_def {
+        const char *name;  /* as in the file and in the kernel ("ftp") */
+        unsigned protos;   /* NATGW_PROTO_* it takes */
+        uint16_t port;     /* its standard port (egress entries) */
+};
+
+/* Indexed by the bit number of NATGW_HELPER_*. */
+extern const struct natgw_helper_def natgw_helpers[3];
+
 enum natgw_egress_kind {
         NATGW_EGRESS_MASQUERADE,
         NATGW_EGRESS_SNAT,
@@ -65,6 +82,7 @@ struct natgw_egress {
         /* Its arrays and name are those of the config in force it was copied from, which frees
          * them (lib/conf-cache.h). */
         bool borrowed;
+        unsigned helpers; /* NATGW_HELPER_*: assigned to its connections to their standard ports */
 };
 
 enum {
@@ -95,6 +113,12 @@ struct natgw_forward {
         struct natgw_addr destination; /* same family as to */
         struct natgw_prefix *allow_from; /* same family as to; n_allow_from == 0: everyone */
         size_t n_allow_from;
+        /* NAT reflection (default true): clients that do not arrive by in_interface (any
+         * client, without one) and the gateway's own processes reach the target too, and the
+         * reflected connection leaves source-NATed to the gateway (lib/nft-reflect.c). */
+        bool reflection;
+        unsigned reflection_line; /* 0: not in the file */
+        unsigned helper; /* one NATGW_HELPER_* bit assigned to its connections, or 0 */
         bool borrowed; /* as in struct natgw_egress */
 };
 

@@ -33,7 +33,8 @@ int natgw_diag_elems_want(const struct natgw_plan *p, uint32_t entry, struct nat
         /* An entry's elements are all in one map: its family and shape. */
         for (size_t mi = 0; mi < p->n_maps && !w.map; mi++)
                 for (size_t i = 0; i < p->maps[mi].n && !w.map; i++)
-                        if (p->maps[mi].kind == NATGW_MAP_FORWARD && p->maps[mi].entry[i] == entry)
+                        if (p->maps[mi].kind == NATGW_MAP_FORWARD && p->maps[mi].entry[i] == entry &&
+                            !natgw_reflect_elem(&p->maps[mi], i))
                                 w.map = &p->maps[mi];
         if (!w.map)
                 return -ENOENT;
@@ -41,8 +42,9 @@ int natgw_diag_elems_want(const struct natgw_plan *p, uint32_t entry, struct nat
         w.rec_len = kstride + w.map->data_len;
         if (w.rec_len > REC_MAX)
                 return -EINVAL;
+        /* The reflected copies are not what an outside client reaches. */
         for (size_t i = 0; i < w.map->n; i++)
-                count += w.map->entry[i] == entry;
+                count += w.map->entry[i] == entry && !natgw_reflect_elem(w.map, i);
         w.recs = malloc(count * w.rec_len);
         w.found = calloc(count, sizeof(*w.found));
         if (!w.recs || !w.found) {
@@ -52,7 +54,7 @@ int natgw_diag_elems_want(const struct natgw_plan *p, uint32_t entry, struct nat
         for (size_t i = 0; i < w.map->n; i++) {
                 uint8_t *rec = w.recs + w.n * w.rec_len;
 
-                if (w.map->entry[i] != entry)
+                if (w.map->entry[i] != entry || natgw_reflect_elem(w.map, i))
                         continue;
                 memcpy(rec, w.map->keys + i * kstride, kstride);
                 memcpy(rec + kstride, w.map->data + i * w.map->data_len, w.map->data_len);

@@ -217,26 +217,35 @@ static void layer_client(const struct natgw_diag_input *in, int in_ifindex, stru
         natgw_diag_evidence(l, "%s is allowed%s", a, f->n_allow_from ? " by allow_from" : " (no allow_from)");
         if (natgw_rt_route_get(&in->from, NULL, 0, probe_deadline(), &rt) < 0 || rt.type != RTN_UNICAST)
                 return;
-        /* This natgwd has no reflection (NAT loopback: the `reflection` key of DESIGN.md is not
-         * built yet), so it is off for every forward. A forward with in_interface matches only
-         * connections arriving there: a client behind another interface is not translated. */
+        /* A forward with in_interface takes a client behind another interface only by
+         * reflection, which also source-NATs it to the gateway. */
         if (in_ifindex > 0 && rt.oif != in_ifindex) {
                 natgw_diag_evidence(l, "%s is inside (reached by %s, not %s): its connections to the outside "
-                                    "address need reflection, which this natgwd does not do", a,
-                                    natgw_rt_link_name(rt.oif, name), f->in_interface);
-                natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED, "from the inside, connect to %s directly",
-                                fmt_addr(&f->to, a));
+                                    "address are %s", a, natgw_rt_link_name(rt.oif, name), f->in_interface,
+                                    f->reflection ? "reflected: translated to the target and source-NATed to the "
+                                                    "gateway, so the replies come back through it"
+                                                  : "not translated: reflection = false");
+                if (!f->reflection)
+                        natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED,
+                                        "set reflection = true on %s, or from the inside connect to %s directly",
+                                        f->name, fmt_addr(&f->to, a));
                 return;
         }
         /* Without in_interface the client is translated, but a target on the client's own link
-         * answers it directly, from its own address: the client drops that answer. Only a
-         * source NAT (reflection) would bring the reply back through the gateway. */
+         * would answer it directly, from its own address, and the client drop that answer:
+         * reflection source-NATs such a connection so the reply comes back through the gateway. */
         if (!f->in_interface[0] && natgw_rt_route_get(&f->to, NULL, 0, probe_deadline(), &target) == 0 &&
             target.oif == rt.oif) {
-                natgw_diag_evidence(l, "%s and the target %s are both on %s: the target answers the client "
-                                    "directly and the client drops it; this natgwd does not reflect (source-NAT) it",
-                                    a, fmt_addr(&f->to, b), natgw_rt_link_name(rt.oif, name));
-                natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED, "from the inside, connect to %s directly", b);
+                natgw_diag_evidence(l, "%s and the target %s are both on %s: %s", a, fmt_addr(&f->to, b),
+                                    natgw_rt_link_name(rt.oif, name),
+                                    f->reflection ? "reflection source-NATs the connection to the gateway, so the "
+                                                    "target answers the gateway"
+                                                  : "the target answers the client directly and the client drops "
+                                                    "it (reflection = false)");
+                if (!f->reflection)
+                        natgw_diag_fail(l, NATGW_CAUSE_REFLECTION_DISABLED,
+                                        "set reflection = true on %s, or from the inside connect to %s directly",
+                                        f->name, b);
         }
 }
 

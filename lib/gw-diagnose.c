@@ -255,6 +255,8 @@ static int forward_fill(const json_t *e, struct natgw_forward *f) {
                         return -EINVAL;
                 f->has_destination = true;
         }
+        /* Absent: a natgwd from before reflection, which does not reflect. */
+        f->reflection = json_is_true(json_object_get(e, "reflection"));
         r = parse_ports(json_object_get(e, "port"), f);
         if (r < 0)
                 return r;

@@ -27,6 +27,16 @@ static json_t *prefixes_json(const struct natgw_prefix *p, size_t n) {
 }
 
 /* {"name", "kind", "line", ...the entry's settings...}; NULL when out of memory. */
+/* Helper bits as a list of their names. */
+static json_t *helpers_json(unsigned helpers) {
+        _cleanup_(json_decrefp) json_t *a = json_array();
+
+        for (size_t i = 0; a && i < ELEMENTSOF(natgw_helpers); i++)
+                if ((helpers & (1u << i)) && json_array_append_new(a, json_string(natgw_helpers[i].name)) < 0)
+                        return NULL;
+        return TAKE_PTR(a);
+}
+
 static json_t *egress_to_json(const struct natgw_egress *e) {
         char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], to[2 * INET6_ADDRSTRLEN + 2];
         bool snat = e->kind == NATGW_EGRESS_SNAT, one = natgw_addr_cmp(&e->to_lo, &e->to_hi) == 0;
@@ -35,9 +45,10 @@ static json_t *egress_to_json(const struct natgw_egress *e) {
         if (snat)
                 snprintf(to, sizeof(to), "%s%s%s", natgw_addr_format(&e->to_lo, lo, sizeof(lo)), one ? "" : "-",
                          one ? "" : natgw_addr_format(&e->to_hi, hi, sizeof(hi)));
-        return json_pack("{s:s,s:s,s:I,s:o*,s:s,s:s*}", "name", e->name, "kind", snat ? "snat" : "masquerade",
+        return json_pack("{s:s,s:s,s:I,s:o*,s:s,s:s*,s:o*}", "name", e->name, "kind", snat ? "snat" : "masquerade",
                          "line", (json_int_t)e->line, "source", prefixes_json(e->sources, e->n_sources),
-                         "out_interface", e->out_interface, "to", snat ? to : NULL);
+                         "out_interface", e->out_interface, "to", snat ? to : NULL, "helpers",
+                         e->helpers ? helpers_json(e->helpers) : NULL);
 }
 
 /* A port as a number, a range as "A-B". */
@@ -74,11 +85,13 @@ static json_t *forward_to_json(const struct natgw_forward *f) {
                 break;
         }
         /* The optional keys only when the entry has them. */
-        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*}", "name", f->name, "kind", "forward", "line",
+        return json_pack("{s:s,s:s,s:I,s:s,s:o*,s:s,s:s*,s:s*,s:o*,s:b,s:s*}", "name", f->name, "kind", "forward", "line",
                          (json_int_t)f->line, "proto", protos_name(f->protos), "port", ports_json(f->ports, f->n_ports),
                          "to", to, "in_interface", f->in_interface[0] ? f->in_interface : NULL, "destination",
                          f->has_destination ? natgw_addr_format(&f->destination, dest, sizeof(dest)) : NULL,
-                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL);
+                         "allow_from", f->n_allow_from > 0 ? prefixes_json(f->allow_from, f->n_allow_from) : NULL,
+                         "reflection", (int)f->reflection, "helper",
+                         f->helper ? natgw_helpers[__builtin_ctz(f->helper)].name : NULL);
 }
 
 static json_t *netmap_to_json(const struct natgw_netmap *nm) {

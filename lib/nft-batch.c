@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "nft-batch.h"
+#include "nft-helper.h"
 #include "nft-rule.h"
 #include "util.h"
 
@@ -169,6 +170,33 @@ static void put_counter(struct builder *bl, int64_t entry, const char *name) {
         nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
         nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name ? name : natgw_plan_entry_name(bl->plan, (uint32_t)entry));
         nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_obj_nlmsg_build_payload(nlh, o);
+        nftnl_obj_free(o);
+        msg_end(bl, nlh);
+}
+
+/* Conntrack helper object @obj (nft-helper.h), for the first entry that uses it. */
+static void put_helper(struct builder *bl, unsigned obj) {
+        const struct natgw_hobj_def *d = &natgw_hobjs[obj];
+        const char *kname = natgw_helpers[__builtin_ctz(d->helper)].name;
+        struct nftnl_obj *o;
+        struct nlmsghdr *nlh;
+
+        nlh = msg_begin(bl, NFT_MSG_NEWOBJ, NLM_F_CREATE, NATGW_MSG_HELPER, kname);
+        if (!nlh)
+                return;
+        msg_last(bl)->entry = bl->plan->helper_entry[obj];
+        o = nftnl_obj_alloc();
+        if (!o) {
+                bl->r = -ENOMEM;
+                return;
+        }
+        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
+        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, d->name);
+        nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+        nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, kname);
+        /* No layer 3 protocol: in an inet table the kernel takes the helper for both. */
+        nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, d->proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
         nftnl_obj_nlmsg_build_payload(nlh, o);
         nftnl_obj_free(o);
         msg_end(bl, nlh);
@@ -669,6 +697,80 @@ static void put_filter_rules(struct builder *bl) {
         }
 }
 
+/* Reflection (nft-reflect.h): prerouting after the outside rules, output, hairpin (when @kept),
+ * and the masquerade that comes first in postrouting (before the egress lookups, which it
+ * overrides; when @post). */
+static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
+        static const enum natgw_forward_rule hows[] = { NATGW_FORWARD_REFLECT_PRE, NATGW_FORWARD_REFLECT_OUTPUT };
+        const struct natgw_plan *p = bl->plan;
+        struct nlmsghdr *nlh;
+
+        if (!p->reflect)
+                return;
+        for (size_t h = 0; h <= ELEMENTSOF(hows) && kept; h++)
+                for (size_t i = 0; i < p->n_maps; i++) {
+                        const struct natgw_map *m = &p->maps[i];
+
+                        for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
+                                if (m->kind != NATGW_MAP_FORWARD || !m->reflect || !(m->protos & proto) ||
+                                    (h == ELEMENTSOF(hows) && !m->hairpin))
+                                        continue;
+                                nlh = rule_begin(bl, -1, (int32_t)i);
+                                if (!nlh)
+                                        return;
+                                bl->r = h < ELEMENTSOF(hows) ? natgw_rule_forward(nlh, m, i, proto, hows[h])
+                                                             : natgw_rule_hairpin(nlh, m, i, proto);
+                                msg_end(bl, nlh);
+                        }
+                }
+        if (!post)
+                return;
+        nlh = rule_begin(bl, -1, -1);
+        if (!nlh)
+                return;
+        bl->r = natgw_rule_reflect_masquerade(nlh);
+        msg_end(bl, nlh);
+}
+
+/* Chain egress-NAME: its helpers, each for its protocols and standard port, before its NAT. */
+static void put_egress_helper_rules(struct builder *bl, size_t i) {
+        const struct natgw_egress *eg = &bl->plan->config->egress[i];
+        unsigned objs = natgw_hobjs_of(eg->helpers, NATGW_PROTO_TCP | NATGW_PROTO_UDP);
+        struct nlmsghdr *nlh;
+
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++) {
+                const struct natgw_hobj_def *d = &natgw_hobjs[o];
+
+                if (!(objs & (1u << o)) || !(nlh = rule_begin(bl, (int64_t)i, -1)))
+                        continue;
+                bl->r = natgw_rule_helper_egress(nlh, eg, d->proto, natgw_helpers[__builtin_ctz(d->helper)].port,
+                                                 d->name);
+                msg_end(bl, nlh);
+        }
+}
+
+/* Chain helper: each forward with a helper, per protocol and range of target ports. */
+static void put_forward_helper_rules(struct builder *bl) {
+        const struct natgw_config *c = bl->plan->config;
+        struct nlmsghdr *nlh;
+
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *f = &c->forwards[i];
+                unsigned objs = natgw_hobjs_of(f->helper, f->protos);
+                bool keep = f->to_port_mode == NATGW_TO_PORT_KEEP;
+
+                for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                        for (size_t k = 0; (objs & (1u << o)) && k < (keep ? f->n_ports : 1); k++) {
+                                nlh = rule_begin(bl, (int64_t)(c->n_egress + i), -1);
+                                if (!nlh)
+                                        return;
+                                bl->r = natgw_rule_helper_forward(nlh, f, natgw_hobjs[o].proto,
+                                                                  keep ? &f->ports[k] : &f->to_port, natgw_hobjs[o].name);
+                                msg_end(bl, nlh);
+                        }
+        }
+}
+
 /* Which rules put_rules() writes: all, or those of chain postrouting, or all the others. */
 enum rules_part {
         RULES_ALL,
@@ -682,6 +784,7 @@ static void put_rules(struct builder *bl, enum rules_part part) {
         struct nlmsghdr *nlh;
 
         for (size_t i = 0; i < c->n_egress && part != RULES_POSTROUTING; i++) {
+                put_egress_helper_rules(bl, i);
                 nlh = msg_begin(bl, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, NATGW_MSG_RULE, "rule");
                 if (!nlh)
                         return;
@@ -692,6 +795,8 @@ static void put_rules(struct builder *bl, enum rules_part part) {
         /* First in prerouting and postrouting: a netmap takes its addresses before any forward
          * or egress entry does. */
         put_netmap_rules(bl, NULL, part != RULES_POSTROUTING, part != RULES_KEPT);
+        if (part != RULES_POSTROUTING)
+                put_forward_helper_rules(bl);
         for (size_t i = 0; i < p->n_maps && part != RULES_POSTROUTING; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
@@ -703,10 +808,11 @@ static void put_rules(struct builder *bl, enum rules_part part) {
                         if (!nlh)
                                 return;
                         msg_last(bl)->map = (int32_t)i;
-                        bl->r = natgw_rule_forward(nlh, m, i, proto);
+                        bl->r = natgw_rule_forward(nlh, m, i, proto, NATGW_FORWARD_OUTSIDE);
                         msg_end(bl, nlh);
                 }
         }
+        put_reflect_rules(bl, part != RULES_POSTROUTING, part != RULES_KEPT);
         for (size_t i = 0; i < p->n_maps && part != RULES_KEPT; i++) {
                 if (p->maps[i].kind != NATGW_MAP_EGRESS)
                         continue;
@@ -748,9 +854,16 @@ static int builder_finish(struct builder *bl, struct natgw_batch **ret) {
 
 /* ---- an update's removal of the previous content ---- */
 
+/* put_clear() type flag: the object deleted is a conntrack helper, not a counter. */
+#define NATGW_DELOBJ_HELPER 0x8000
+
 static void put_clear(struct builder *bl, uint16_t type, const char *name, const char *what) {
-        struct nlmsghdr *nlh = msg_begin(bl, type, 0, NATGW_MSG_CLEAR, what);
+        bool helper = type & NATGW_DELOBJ_HELPER;
+        struct nlmsghdr *nlh;
         uint16_t table_attr, name_attr;
+
+        type &= (uint16_t)~NATGW_DELOBJ_HELPER;
+        nlh = msg_begin(bl, type, 0, NATGW_MSG_CLEAR, what);
 
         if (!nlh)
                 return;
@@ -779,7 +892,7 @@ static void put_clear(struct builder *bl, uint16_t type, const char *name, const
         mnl_attr_put_strz(nlh, table_attr, NATGW_TABLE);
         mnl_attr_put_strz(nlh, name_attr, name);
         if (type == NFT_MSG_DELOBJ)
-                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(helper ? NFT_OBJECT_CT_HELPER : NFT_OBJECT_COUNTER));
         msg_end(bl, nlh);
 }
 
@@ -800,6 +913,12 @@ static void put_clear_previous(struct builder *bl, bool keep_rules) {
         if (!keep_rules) {
                 if (old->forward_chain)
                         put_clear(bl, NFT_MSG_DELRULE, "forward", "the previous rules of chain forward");
+                if (old->helper_chain)
+                        put_clear(bl, NFT_MSG_DELRULE, "helper", "the previous rules of chain helper");
+                if (old->reflect_chains) {
+                        put_clear(bl, NFT_MSG_DELRULE, "output", "the previous rules of chain output");
+                        put_clear(bl, NFT_MSG_DELRULE, "hairpin", "the previous rules of chain hairpin");
+                }
                 put_clear(bl, NFT_MSG_DELRULE, NATGW_ACCOUNT_CHAIN, "the previous rules of chain account");
                 for (size_t i = 0; i < old->n_chains; i++)
                         put_clear(bl, NFT_MSG_DELRULE, old->chains[i], "the previous rules of an entry's chain");
@@ -828,6 +947,16 @@ static void put_clear_previous(struct builder *bl, bool keep_rules) {
                 put_hosts_sets(bl, false);
         if (old->forward_chain && !st->forward_chain)
                 put_clear(bl, NFT_MSG_DELCHAIN, "forward", "chain forward, which the new config does not need");
+        if (old->helper_chain && !st->helper_chain)
+                put_clear(bl, NFT_MSG_DELCHAIN, "helper", "chain helper, which the new config does not need");
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                if ((old->helper_objs & (1u << o)) && !(st->helper_objs & (1u << o)))
+                        put_clear(bl, NFT_MSG_DELOBJ | NATGW_DELOBJ_HELPER, natgw_hobjs[o].name,
+                                  "a conntrack helper the new config does not use");
+        if (old->reflect_chains && !st->reflect_chains) {
+                put_clear(bl, NFT_MSG_DELCHAIN, "output", "chain output, which the new config does not need");
+                put_clear(bl, NFT_MSG_DELCHAIN, "hairpin", "chain hairpin, which the new config does not need");
+        }
         for (size_t i = 0, j = 0; i < old->n_counters; i++) {
                 /* Both sorted: a merge, not a search per counter (50,000 of them). */
                 int c = 1;
@@ -885,7 +1014,8 @@ static bool rules_kept(const struct natgw_table_state *old, const struct natgw_t
                        const struct natgw_set_plan *sets) {
         if (!old->rules_known || memcmp(old->rules_sha256, st->rules_sha256, NATGW_SHA256_SIZE) != 0 ||
             old->forward_chain != st->forward_chain || old->hosts != st->hosts || old->n_chains != st->n_chains ||
-            old->n_sets != st->n_sets)
+            old->n_sets != st->n_sets || old->reflect_chains != st->reflect_chains ||
+            old->helper_chain != st->helper_chain || old->helper_objs != st->helper_objs)
                 return false;
         for (size_t i = 0; i < st->n_chains; i++)
                 if (!natgw_table_state_has_name(old->chains, old->n_chains, st->chains[i]))
@@ -965,6 +1095,9 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         if (c->filter.forward == NATGW_FILTER_DROP &&
             (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_FILTER_COUNTER)))
                 put_counter(&bl, -1, NATGW_FILTER_COUNTER);
+        for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
+                if ((p->helper_objs & (1u << o)) && (!old || !(old->helper_objs & (1u << o))))
+                        put_helper(&bl, o);
         if (!old) {
                 put_chain(&bl, "prerouting", NF_INET_PRE_ROUTING, PRIO_DSTNAT, "nat", -1);
                 put_chain(&bl, "postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, "nat", -1);
@@ -972,6 +1105,14 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         }
         if (p->forward_chain && (!old || !old->forward_chain))
                 put_chain(&bl, "forward", NF_INET_FORWARD, PRIO_FILTER, "filter", -1);
+        /* After the DNAT, before the connection is confirmed (postrouting's end). */
+        if (p->helper_chain && (!old || !old->helper_chain))
+                put_chain(&bl, "helper", NF_INET_FORWARD, PRIO_FILTER - 1, "filter", -1);
+        if (p->reflect && (!old || !old->reflect_chains)) {
+                put_chain(&bl, "output", NF_INET_LOCAL_OUT, PRIO_DSTNAT, "nat", -1);
+                /* Right after the translation in prerouting: it sees the target's address. */
+                put_chain(&bl, "hairpin", NF_INET_PRE_ROUTING, PRIO_DSTNAT + 1, "filter", -1);
+        }
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_EGRESS_CHAIN_PREFIX "%s", c->egress[i].name);
                 if (!old || !natgw_table_state_has_name(old->chains, old->n_chains, name))

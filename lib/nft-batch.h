@@ -33,6 +33,7 @@ enum natgw_msg_kind {
         NATGW_MSG_ELEMENTS,
         NATGW_MSG_RULE,
         NATGW_MSG_CLEAR,     /* an update's flush or delete of what the previous config made */
+        NATGW_MSG_HELPER,    /* a conntrack helper object (what: its kernel name) */
 };
 
 struct natgw_msg {

@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "nft-helper.h"
 #include "nft-plan.h"
+#include "nft-reflect.h"
 #include "util.h"
 
 uint32_t natgw_field_len(enum natgw_field f, int family) {
@@ -253,7 +255,9 @@ static uint64_t forward_elements(const struct natgw_forward *f) {
 
         for (size_t i = 0; i < f->n_ports; i++)
                 ports += (uint64_t)f->ports[i].hi - f->ports[i].lo + 1;
-        return ports * (uint64_t)__builtin_popcount(f->protos) * MAX(f->n_allow_from, (size_t)1);
+        /* A reflected forward has each element twice (nft-reflect.h). */
+        return ports * (uint64_t)__builtin_popcount(f->protos) * MAX(f->n_allow_from, (size_t)1) *
+               (f->reflection ? 2 : 1);
 }
 
 /* A client prefix inside another prefix of the same allow_from adds nothing, and two
@@ -272,13 +276,14 @@ static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
         return false;
 }
 
-static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, uint32_t entry) {
+/* The elements of forward @f in @m, for in-interface @ifname (the forward's, or the reflection's). */
+static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, const char *ifname, uint32_t entry) {
         static const struct {
                 unsigned bit;
                 uint8_t l4proto;
         } protos[] = { { NATGW_PROTO_TCP, IPPROTO_TCP }, { NATGW_PROTO_UDP, IPPROTO_UDP } };
         struct elem_values v = {
-                .ifname = f->in_interface,
+                .ifname = ifname,
                 .daddr = &f->destination,
         };
         size_t n_src = MAX(f->n_allow_from, (size_t)1);
@@ -655,6 +660,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6 + NATGW_NETMAP_MAPS] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
         struct natgw_map *policy = egress + 2, *allow = egress + 4, *netmap = egress + 6;
         uint64_t total = 0;
+        bool invalid = false;
         int r = 0;
 
         p = calloc(1, sizeof(*p));
@@ -688,6 +694,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 map_init(&allow[f], NATGW_MAP_ALLOW, family, f == 0 ? "allow4" : "allow6",
                          allow_fields, ELEMENTSOF(allow_fields), true);
         }
+        natgw_helper_plan(p);
         p->forward_chain = c->filter.forward == NATGW_FILTER_DROP;
         for (size_t i = 0; i < c->n_egress; i++)
                 p->forward_chain = p->forward_chain || c->egress[i].has_allow;
@@ -696,8 +703,24 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 const struct natgw_forward *fw = &c->forwards[i];
                 size_t mi = (fw->to.family == AF_INET ? 0 : NATGW_SHAPE_MAX) + forward_shape(fw);
 
-                r = forward_compile(&maps[mi], fw, (uint32_t)(c->n_egress + i));
+                r = forward_compile(&maps[mi], fw, fw->in_interface, (uint32_t)(c->n_egress + i));
+                if (r >= 0 && fw->reflection) {
+                        struct natgw_map *rm = &maps[mi | NATGW_SHAPE_IIF];
+
+                        r = forward_compile(rm, fw, NATGW_REFLECT_IIF, (uint32_t)(c->n_egress + i));
+                        rm->reflect = true;
+                        rm->hairpin = rm->hairpin || !fw->in_interface[0];
+                }
         }
+        for (size_t i = 0; i < 2 * NATGW_SHAPE_MAX && r >= 0; i++)
+                if (maps[i].reflect) {
+                        int q = natgw_reflect_dedupe(p, &maps[i], errors);
+
+                        r = q == -EINVAL ? r : q;
+                        p->reflect = true;
+                        if (q == -EINVAL)
+                                invalid = true;
+                }
         if (r >= 0)
                 r = egress_compile(p, &egress[0], &egress[1]);
         /* The forward filter finds an egress entry the way postrouting does. */
@@ -718,6 +741,8 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         maps_free(maps, ELEMENTSOF(maps));
         if (r < 0)
                 return r;
+        if (invalid)
+                return -EINVAL;
         for (size_t i = 0; i < p->n_maps; i++)
                 p->n_elements += p->maps[i].n;
         *ret = TAKE_PTR(p);

@@ -57,6 +57,9 @@ static void describe(const struct natgw_msg *m, const struct natgw_plan *p, char
         case NATGW_MSG_ELEMENTS:
                 snprintf(buf, size, "an element of map %s", name);
                 break;
+        case NATGW_MSG_HELPER:
+                snprintf(buf, size, "its conntrack helper \"%s\"", m->what);
+                break;
         case NATGW_MSG_RULE:
                 if (m->entry >= 0)
                         snprintf(buf, size, "the rule of its chain");
@@ -97,6 +100,10 @@ void natgw_nft_report(const struct natgw_batch *b, const struct natgw_plan *p, c
 
         if (a->msg[0])
                 snprintf(detail, sizeof(detail), " (%s)", a->msg);
+        else if (a->error == -ENOENT && m && m->kind == NATGW_MSG_HELPER)
+                snprintf(detail, sizeof(detail),
+                         " (the kernel has no such helper: load its modules, nf_conntrack_%s and nf_nat_%s, or "
+                         "build the kernel with them)", m->what, m->what);
         else if (explain(a->error))
                 snprintf(detail, sizeof(detail), " (%s)", explain(a->error));
         else if (a->error == -EPERM && m && m->kind == NATGW_MSG_TABLE)

@@ -66,6 +66,8 @@ struct natgw_map {
         uint32_t key_len;  /* bytes, each field padded to 4 */
         uint32_t data_len; /* forward maps: address . port; egress, policy and allow maps: 0 */
         unsigned protos;   /* forward maps: NATGW_PROTO_* that occur in the elements */
+        bool reflect;      /* forward maps: has reflected elements (nft-reflect.h) */
+        bool hairpin;      /* ... of a forward without in_interface */
 
         /* Elements, in insertion order. keys: n * key_len (interval maps: 2 * key_len each,
          * start then end); data: n * data_len; entry: the entry each element came from. */
@@ -110,6 +112,10 @@ int natgw_map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uin
 struct natgw_plan {
         const struct natgw_config *config;
         bool forward_chain; /* the table needs its forward filter chain (allow lists, filter drop) */
+        bool reflect;       /* a forward reflects: chains output and hairpin (nft-reflect.h) */
+        unsigned helper_objs;   /* conntrack helper objects, 1 << NATGW_HOBJ_* (nft-helper.h) */
+        uint32_t helper_entry[4]; /* the first entry that uses each */
+        bool helper_chain;      /* a forward has a helper: base chain "helper" */
         struct natgw_map *maps;
         size_t n_maps;
         size_t n_elements;
@@ -141,6 +147,9 @@ size_t natgw_plan_n_entries(const struct natgw_plan *p);
 static inline bool natgw_policy_to_chain(const struct natgw_plan *p, const struct natgw_map *m, size_t i) {
         return p->config->egress[m->entry[i]].has_allow;
 }
+
+/* Whether element @i of forward map @m is a reflected copy of its entry's (lib/nft-reflect.h). */
+bool natgw_reflect_elem(const struct natgw_map *m, size_t i);
 
 /* Size in bytes of one field in a key (before padding). */
 uint32_t natgw_field_len(enum natgw_field f, int family);

@@ -19,12 +19,17 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include "nft-reflect.h"
 #include "nft-rule.h"
 #include "util.h"
 
 struct rb {
         struct nftnl_rule *rule;
         int r;
+        /* key_load(): the in-interface field is this name (reflection), not the packet's */
+        const char *iifname;
+        /* key_load(): addresses and port from the conntrack entry's original direction */
+        bool from_ct;
 };
 
 static struct nftnl_expr *rb_expr(struct rb *b, const char *name) {
@@ -110,7 +115,7 @@ static void verdict(struct rb *b, int code) {
         nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
 }
 
-static void ct_original(struct rb *b, uint32_t key, uint32_t dreg) {
+static void ct_original_load(struct rb *b, uint32_t key, uint32_t dreg) {
         struct nftnl_expr *e = rb_expr(b, "ct");
 
         if (!e)
@@ -143,20 +148,26 @@ static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry, en
 
                 switch (m->fields[i]) {
                 case NATGW_FIELD_IIFNAME:
-                        meta_load(b, reply ? NFT_META_OIFNAME : NFT_META_IIFNAME, reg);
+                        if (b->iifname) {
+                                char name[IFNAMSIZ] = {};
+
+                                memcpy(name, b->iifname, strnlen(b->iifname, sizeof(name) - 1));
+                                immediate_data(b, reg, name, sizeof(name));
+                        } else
+                                meta_load(b, reply ? NFT_META_OIFNAME : NFT_META_IIFNAME, reg);
                         break;
                 case NATGW_FIELD_OIFNAME:
                         meta_load(b, reply ? NFT_META_IIFNAME : NFT_META_OIFNAME, reg);
                         break;
                 case NATGW_FIELD_DADDR:
-                        if (ct)
-                                ct_original(b, v4 ? NFT_CT_DST_IP : NFT_CT_DST_IP6, reg);
+                        if (ct || b->from_ct)
+                                ct_original_load(b, v4 ? NFT_CT_DST_IP : NFT_CT_DST_IP6, reg);
                         else
                                 payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, reg);
                         break;
                 case NATGW_FIELD_SADDR:
-                        if (ct)
-                                ct_original(b, v4 ? NFT_CT_SRC_IP : NFT_CT_SRC_IP6, reg);
+                        if (ct || b->from_ct)
+                                ct_original_load(b, v4 ? NFT_CT_SRC_IP : NFT_CT_SRC_IP6, reg);
                         else
                                 payload_load(b, NFT_PAYLOAD_NETWORK_HEADER, reply ? (v4 ? 16 : 24) : (v4 ? 12 : 8),
                                              len, reg);
@@ -165,8 +176,8 @@ static void key_load(struct rb *b, const struct natgw_map *m, uint32_t entry, en
                         meta_load(b, NFT_META_L4PROTO, reg);
                         break;
                 case NATGW_FIELD_DPORT:
-                        if (ct)
-                                ct_original(b, NFT_CT_PROTO_DST, reg);
+                        if (ct || b->from_ct)
+                                ct_original_load(b, NFT_CT_PROTO_DST, reg);
                         else
                                 payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
                         break;
@@ -198,20 +209,25 @@ static int rb_finish(struct rb *b, struct nlmsghdr *nlh) {
         return r;
 }
 
-/* The key in NFT_REG32_00 on, looked up in map @m (the plan's @map_index), its data over the
- * key; @count: first counted through the map's counter twin. */
-static void map_lookup(struct rb *b, const struct natgw_map *m, size_t map_index, bool count) {
-        struct nftnl_expr *e;
+/* The key in NFT_REG32_00 on, counted through map @m's counter twin (the plan's @map_index):
+ * the twin's lookup ends the rule for a packet no element matches. */
+static void map_count(struct rb *b, const struct natgw_map *m, size_t map_index) {
+        struct nftnl_expr *e = rb_expr(b, "objref");
         char name[48];
 
-        e = count ? rb_expr(b, "objref") : NULL;
         if (e) {
                 natgw_batch_set_name(m, NATGW_TWIN_COUNTER, name, sizeof(name));
                 nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_SREG, NFT_REG32_00);
                 nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_SET_NAME, name);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_SET_ID, natgw_batch_set_id(map_index, NATGW_TWIN_COUNTER));
         }
-        e = rb_expr(b, "lookup");
+}
+
+/* The key in NFT_REG32_00 on, looked up in map @m, its data over the key. */
+static void map_data(struct rb *b, const struct natgw_map *m, size_t map_index) {
+        struct nftnl_expr *e = rb_expr(b, "lookup");
+        char name[48];
+
         if (e) {
                 natgw_batch_set_name(m, NATGW_TWIN_MAP, name, sizeof(name));
                 nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
@@ -221,13 +237,37 @@ static void map_lookup(struct rb *b, const struct natgw_map *m, size_t map_index
         }
 }
 
-int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
+/* Both: @count, first counted through the counter twin. */
+static void map_lookup(struct rb *b, const struct natgw_map *m, size_t map_index, bool count) {
+        if (count)
+                map_count(b, m, map_index);
+        map_data(b, m, map_index);
+}
+
+/* ct label set: the reflection's bit (nft-reflect.h), in NFT_REG_1 (the key's registers). */
+static void reflect_label_set(struct rb *b) {
+        uint8_t label[16] = {};
+        struct nftnl_expr *e;
+
+        label[NATGW_REFLECT_LABEL_BYTE] = NATGW_REFLECT_LABEL_MASK;
+        immediate_data(b, NFT_REG_1, label, sizeof(label));
+        e = rb_expr(b, "ct");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+}
+
+int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto,
+                       enum natgw_forward_rule how) {
         bool v4 = m->family == AF_INET;
         struct nftnl_expr *e;
         struct rb b;
 
-        if (rb_begin(&b, "prerouting") < 0)
+        if (rb_begin(&b, how == NATGW_FORWARD_REFLECT_OUTPUT ? "output" : "prerouting") < 0)
                 return -ENOMEM;
+        if (how != NATGW_FORWARD_OUTSIDE)
+                b.iifname = NATGW_REFLECT_IIF;
         match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
         match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
         /* Without a destination a forward is for the gateway's own addresses only, so that
@@ -235,7 +275,13 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
         if (!(m->shape & NATGW_SHAPE_DST))
                 match_fib_daddr_local(&b);
         key_load(&b, m, 0, KEY_PACKET);
-        map_lookup(&b, m, map_index, true);
+        map_count(&b, m, map_index);
+        if (how != NATGW_FORWARD_OUTSIDE) {
+                /* The label takes the key's registers: load the key again after it. */
+                reflect_label_set(&b);
+                key_load(&b, m, 0, KEY_PACKET);
+        }
+        map_data(&b, m, map_index);
         e = rb_expr(&b, "nat");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
@@ -610,5 +656,128 @@ int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct na
         payload_load(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
         match_masked(&b, &syn, &none, 1);
         verdict(&b, NF_DROP);
+        return rb_finish(&b, nlh);
+}
+
+/* ---- reflection (nft-reflect.h) ---- */
+
+int natgw_rule_hairpin(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto) {
+        struct nftnl_expr *e;
+        uint32_t none = 0;
+        struct rb b;
+
+        if (rb_begin(&b, "hairpin") < 0)
+                return -ENOMEM;
+        b.iifname = NATGW_REFLECT_IIF;
+        b.from_ct = true;
+        match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+        match_u8(&b, NFT_META_NFPROTO, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        /* fib daddr . iif oif != 0: the (translated) target is reached by the interface the
+         * client came in on, so its replies would go straight back, past the gateway. */
+        e = rb_expr(&b, "fib");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR | NFTA_FIB_F_IIF);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        }
+        cmp_op(&b, NFT_REG_1, NFT_CMP_NEQ, &none, sizeof(none));
+        /* A forward with reflection on made this translation: its reflected element matches
+         * the connection's original direction. */
+        key_load(&b, m, 0, KEY_PACKET);
+        e = rb_expr(&b, "lookup");
+        if (e) {
+                char name[48];
+
+                natgw_batch_set_name(m, false, name, sizeof(name));
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+                nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, name);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, natgw_batch_set_id(map_index, false));
+        }
+        reflect_label_set(&b);
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_reflect_masquerade(struct nlmsghdr *nlh) {
+        uint8_t mask[16] = {}, zero[16] = {};
+        struct nftnl_expr *e;
+        struct rb b;
+
+        if (rb_begin(&b, "postrouting") < 0)
+                return -ENOMEM;
+        mask[NATGW_REFLECT_LABEL_BYTE] = NATGW_REFLECT_LABEL_MASK;
+        e = rb_expr(&b, "ct");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        }
+        e = rb_expr(&b, "bitwise");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, sizeof(mask));
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, sizeof(zero));
+        }
+        cmp_op(&b, NFT_REG_1, NFT_CMP_NEQ, zero, sizeof(zero));
+        rb_expr(&b, "masq");
+        return rb_finish(&b, nlh);
+}
+
+/* ---- conntrack helpers (nft-helper.h) ---- */
+
+static void helper_set(struct rb *b, const char *obj) {
+        struct nftnl_expr *e = rb_expr(b, "objref");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
+        nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, obj);
+}
+
+static void match_dport(struct rb *b, const struct natgw_port_range *ports) {
+        uint16_t lo = htobe16(ports->lo), hi = htobe16(ports->hi);
+
+        payload_load(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof(lo), NFT_REG_1);
+        if (ports->lo == ports->hi) {
+                cmp_eq(b, NFT_REG_1, &lo, sizeof(lo));
+                return;
+        }
+        /* Big-endian bytes compare as the numbers do. */
+        cmp_op(b, NFT_REG_1, NFT_CMP_GTE, &lo, sizeof(lo));
+        cmp_op(b, NFT_REG_1, NFT_CMP_LTE, &hi, sizeof(hi));
+}
+
+int natgw_rule_helper_forward(struct nlmsghdr *nlh, const struct natgw_forward *f, unsigned proto,
+                              const struct natgw_port_range *target_ports, const char *obj) {
+        bool v4 = f->to.family == AF_INET;
+        struct rb b;
+
+        if (rb_begin(&b, "helper") < 0)
+                return -ENOMEM;
+        match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
+        match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_ct_bits(&b, NFT_CT_STATUS, IPS_DST_NAT);
+        payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16, NFT_REG_1);
+        cmp_eq(&b, NFT_REG_1, f->to.bytes, v4 ? 4 : 16);
+        match_dport(&b, target_ports);
+        helper_set(&b, obj);
+        return rb_finish(&b, nlh);
+}
+
+int natgw_rule_helper_egress(struct nlmsghdr *nlh, const struct natgw_egress *eg, unsigned proto, uint16_t port,
+                             const char *obj) {
+        struct natgw_port_range ports = { .lo = port, .hi = port };
+        char chain[96];
+        struct rb b;
+
+        snprintf(chain, sizeof(chain), "egress-%s", eg->name);
+        if (rb_begin(&b, chain) < 0)
+                return -ENOMEM;
+        match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        match_dport(&b, &ports);
+        helper_set(&b, obj);
         return rb_finish(&b, nlh);
 }

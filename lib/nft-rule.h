@@ -11,8 +11,30 @@
 
 #include "nft-plan.h"
 
-/* prerouting: [fib daddr type local] count and dnat through forward map @m for @proto. */
-int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto);
+enum natgw_forward_rule {
+        NATGW_FORWARD_OUTSIDE,        /* prerouting: the packet's own key */
+        NATGW_FORWARD_REFLECT_PRE,    /* prerouting: the reflected key (nft-reflect.h), label */
+        NATGW_FORWARD_REFLECT_OUTPUT, /* output: the same, for the gateway's own processes */
+};
+
+/* prerouting / output: [fib daddr type local] count and dnat through forward map @m for @proto. */
+int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto,
+                       enum natgw_forward_rule how);
+
+/* hairpin: a new connection a reflecting forward without in_interface translated, whose target
+ * is on the client's interface: ct label set (so postrouting masquerades it). */
+int natgw_rule_hairpin(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto);
+
+/* helper: a new connection forward @f translated to its target, @proto, @target_ports: ct helper set @obj. */
+int natgw_rule_helper_forward(struct nlmsghdr *nlh, const struct natgw_forward *f, unsigned proto,
+                              const struct natgw_port_range *target_ports, const char *obj);
+
+/* egress-NAME (before its NAT rule): @proto dport @port: ct helper set @obj. */
+int natgw_rule_helper_egress(struct nlmsghdr *nlh, const struct natgw_egress *eg, unsigned proto, uint16_t port,
+                             const char *obj);
+
+/* postrouting: a reflected connection (its label) is masqueraded. */
+int natgw_rule_reflect_masquerade(struct nlmsghdr *nlh);
 
 /* @chain (postrouting, forward): oifname . saddr vmap @egressN / @policyN. */
 int natgw_rule_egress_lookup(struct nlmsghdr *nlh, const char *chain, const struct natgw_map *m, size_t map_index);

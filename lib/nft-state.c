@@ -226,6 +226,9 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         }
         st->forward_chain = p->forward_chain;
         st->hosts = c->metrics.hosts;
+        st->reflect_chains = p->reflect;
+        st->helper_objs = p->helper_objs;
+        st->helper_chain = p->helper_chain;
         qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
 

@@ -56,6 +56,9 @@ struct natgw_table_state {
         bool rules_known;
         uint8_t rules_sha256[NATGW_SHA256_SIZE];
         bool hosts;               /* the sets of metrics.hosts are there (kept across updates) */
+        bool reflect_chains;      /* the base chains output and hairpin (reflection) are there */
+        unsigned helper_objs;     /* the conntrack helper objects there, 1 << NATGW_HOBJ_* */
+        bool helper_chain;        /* the base chain helper is there */
         struct natgw_table_set *sets;
         size_t n_sets;
 };

@@ -12,6 +12,7 @@ packages=(
         bash-completion
         keepalived conntrackd
         python3-prometheus-client
+        curl python3-pyftpdlib
 )
 
 missing=()

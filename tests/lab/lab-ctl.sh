@@ -66,7 +66,8 @@ assert_eq "$(counter_packets web)" "$(jq -r '.entries[] | select(.name == "web")
         "show -j agrees with the kernel's counter of web"
 
 out=$(natgwctl check) || fail "natgwctl check (daemon's file) failed"
-assert_match "^$conf: valid: egress entries 1, forwards 2, map elements 5$" "$out" "check of natgwd's own file"
+# 1 egress interval, web 1 and dns 3 elements, each forward's twice (reflection, on by default).
+assert_match "^$conf: valid: egress entries 1, forwards 2, map elements 9$" "$out" "check of natgwd's own file"
 
 bad=$(lab_config bad)
 printf 'version = 1;\nforward = (\n  { name = "oops"; proto = "tcp"; port = 70000; to = "192.168.1.66"; }\n);\n' >"$bad"

@@ -36,7 +36,9 @@ forward = (
   { name = "down";   in_interface = "eth4"; proto = "tcp"; port = 8086; to = "192.168.1.66:80"; },
   { name = "nolink"; in_interface = "eth9"; proto = "tcp"; port = 8087; to = "192.168.1.66:80"; },
   { name = "bypass"; in_interface = "eth0"; proto = "tcp"; port = 8088; to = "192.168.1.66:80"; },
-  { name = "anyif";  proto = "tcp"; port = 8089; to = "192.168.1.66:80"; }
+  { name = "anyif";  proto = "tcp"; port = 8089; to = "192.168.1.66:80"; },
+  { name = "noref";  in_interface = "eth0"; proto = "tcp"; port = 8090; to = "192.168.1.66:80"; reflection = false; },
+  { name = "anyoff"; proto = "tcp"; port = 8091; to = "192.168.1.66:80"; reflection = false; }
 );
 EOF
 
@@ -137,7 +139,7 @@ EOF2
 # a reload would send only what the file changed.
 bypass_key=65746830000000000000000000000000060000001f980000  # "eth0", 16 bytes . 6 . 8088
 nft_delete_as_natgwd fwd4_if "$bypass_key"
-if nsexec "$GW" nft list map inet natgw fwd4_if | grep -q 8088; then
+if nsexec "$GW" nft list map inet natgw fwd4_if | grep -qF "\"eth0\" . tcp . 8088"; then
         fail "the element of bypass could not be taken out of map fwd4_if"
 fi
 diagnose_cause not-applied bypass
@@ -157,14 +159,26 @@ DIAG_HUMAN=0 diagnose_cause target-filtered fw
 DIAG_HUMAN=0 diagnose_cause target-unreachable gone
 diagnose_cause source-not-allowed only7 --from 198.51.100.8
 diagnose_cause ok only7 --from 198.51.100.7
-# An inside client (on the target's link, eth1): natgwd has no reflection. With in_interface the
-# forward does not match it at all; without, the target answers the client directly.
-diagnose_cause reflection-disabled web --from 192.168.1.10
-assert_match "192\.168\.1\.10 is inside \(reached by eth1, not eth0\)" \
-        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" "web: the client is inside"
-diagnose_cause reflection-disabled anyif --from 192.168.1.10
-assert_match "are both on eth1" "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" \
-        "anyif: client and target share eth1"
+# An inside client (on the target's link, eth1): reflected when the forward reflects (the
+# default), reflection-disabled when it does not, and allow_from holds for it as for others.
+diagnose_cause ok web --from 192.168.1.10
+assert_match "192\.168\.1\.10 is inside \(reached by eth1, not eth0\).*reflected" \
+        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" "web: the client is inside, reflected"
+out=$(ask_ok "$LAN" tcp 203.0.113.1 8080 --from 192.168.1.10)
+assert_match "^peer=192\.168\.1\.1:" "$out" "web: the inside client does reach the target, as diagnose says"
+diagnose_cause reflection-disabled noref --from 192.168.1.10
+assert_match "192\.168\.1\.10 is inside \(reached by eth1, not eth0\).*reflection = false" \
+        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" "noref: the client is inside, not reflected"
+ask_refused "$LAN" tcp 203.0.113.1 8090 --from 192.168.1.10
+diagnose_cause source-not-allowed only7 --from 192.168.1.10
+diagnose_cause ok anyif --from 192.168.1.10
+assert_match "are both on eth1: reflection source-NATs" \
+        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" \
+        "anyif: client and target share eth1, reflected"
+diagnose_cause reflection-disabled anyoff --from 192.168.1.10
+assert_match "are both on eth1: the target answers the client directly" \
+        "$(jq -r '.layers[] | select(.layer == "client") | .evidence[]' <<<"$DIAG_OUT")" \
+        "anyoff: client and target share eth1, not reflected"
 diagnose_cause ok anyif --from 198.51.100.7
 diagnose_cause no-public-address cgn
 diagnose_cause interface-down down

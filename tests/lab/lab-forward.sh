@@ -21,7 +21,8 @@ forward = (
   { name = "mail";  in_interface = "eth0"; proto = "tcp"; port = [ 25, 110, 6080 ]; to = "192.168.1.66"; },
   { name = "data";  in_interface = "eth0"; proto = "tcp"; port = "50000-50010"; to = "192.168.1.66"; },
   { name = "shift"; in_interface = "eth0"; proto = "tcp"; port = "7000-7009"; to = "192.168.1.66:9000-9009"; },
-  { name = "alt";   in_interface = "eth0"; proto = "tcp"; port = ( 8081, "8090-8091" ); to = "192.168.1.66:80"; },
+  { name = "alt";   in_interface = "eth0"; proto = "tcp"; port = ( 8081, "8090-8091" ); to = "192.168.1.66:80";
+    reflection = false; },
   { name = "game";  in_interface = "eth0"; proto = "tcp+udp"; port = 6000; to = "192.168.1.66"; },
   { name = "dns";   proto = "udp"; port = 5353; to = "192.168.1.66:53"; },
   { name = "vip";   in_interface = "eth0"; destination = "203.0.113.10"; proto = "tcp"; port = 8443;
@@ -79,10 +80,14 @@ ask_refused "$WAN" tcp 203.0.113.1 5353
 out=$(ask_ok "$DMZ" udp 10.0.2.1 5353)
 assert_match "^peer=10\.0\.2\.2:[0-9]+ local=192\.168\.1\.66:53 proto=udp$" "$out" \
         "a forward without in_interface works from eth2 too"
-# ... while those with in_interface = eth0 do not.
-ask_refused "$DMZ" tcp 10.0.2.1 8080
+# ... while those with in_interface = eth0 take a client from eth2 only as reflection (the
+# server sees gw, not the client), and not at all with reflection = false ("alt").
+out=$(ask_ok "$DMZ" tcp 10.0.2.1 8080)
+assert_match "^peer=192\.168\.1\.1:[0-9]+ local=192\.168\.1\.66:80 proto=tcp$" "$out" \
+        "in_interface eth0 forward reached from eth2 is reflected"
+ask_refused "$DMZ" tcp 10.0.2.1 8081
 assert_eq 0 "$(server_saw "$lan_log" "peer=10\.0\.2\.2:[0-9]+ local=192\.168\.1\.66:80 ")" \
-        "in_interface eth0 forward not applied to eth2"
+        "in_interface eth0 forward not applied to eth2 as if it came from eth0"
 # vip: only traffic to 203.0.113.10 is forwarded
 expect_fwd tcp 203.0.113.10 8443 198.51.100.7 443
 ask_refused "$WAN" tcp 203.0.113.1 8443

@@ -16,6 +16,9 @@
  *
  * The file may name another fault instead, as "KIND" or "KIND COUNT" (tests/lab/lab-kernel-faults.sh,
  * lab-table-owner.sh):
+ *   helper-name         every conntrack helper object for "tftp" natgwd creates names "tftX"
+ *                       instead, which no kernel has, so the kernel answers ENOENT as one
+ *                       without the tftp helper's module does;
  *   table-flags         every NEWTABLE with table flags gets a flag no kernel knows, so the
  *                       kernel answers EOPNOTSUPP as one before 6.9 does for "persist";
  *   batch-enobufs N     the first read of the answers to the next N nftables batches fails
@@ -83,6 +86,7 @@ enum fault_kind {
         FAULT_NFT_DUMP_INTR,
         FAULT_CT_STATS_EPERM,
         FAULT_CT_DUMP_STALL,
+        FAULT_HELPER_NAME,
 };
 
 /* The requests natgwd sends, told apart by their first message. */
@@ -100,6 +104,7 @@ static const struct {
         enum request_class req;
 } fault_words[] = {
         { "table-flags", FAULT_TABLE_FLAGS, REQ_BATCH },
+        { "helper-name", FAULT_HELPER_NAME, REQ_BATCH },
         { "batch-enobufs", FAULT_BATCH_ENOBUFS, REQ_BATCH },
         { "ct-dump-enobufs", FAULT_CT_DUMP_ENOBUFS, REQ_CT_DUMP },
         { "nft-dump-enobufs", FAULT_NFT_DUMP_ENOBUFS, REQ_NFT_DUMP },
@@ -305,6 +310,42 @@ static unsigned rewrite_table_flags(uint8_t *buf, size_t len) {
         return count;
 }
 
+#define NEWOBJ ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ)
+
+/* Make every tftp helper object created in the batch name a helper no kernel has. */
+static unsigned rewrite_helper_names(uint8_t *buf, size_t len) {
+        size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
+        unsigned count = 0;
+
+        while (len >= sizeof(struct nlmsghdr)) {
+                struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+                size_t step;
+
+                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+                        break;
+                if (nlh->nlmsg_type == NEWOBJ && nlh->nlmsg_len >= hdr)
+                        for_each_attr(a, (uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr) {
+                                if ((a->nla_type & NLA_TYPE_MASK) != NFTA_OBJ_DATA)
+                                        continue;
+                                for_each_attr(b, attr_data(a), attr_len(a)) {
+                                        size_t n = attr_len(b);
+
+                                        if ((b->nla_type & NLA_TYPE_MASK) != NFTA_CT_HELPER_NAME || n < 4 ||
+                                            memcmp(attr_data(b), "tftp", 4) != 0)
+                                                continue;
+                                        attr_data(b)[3] = 'X';
+                                        count++;
+                                }
+                        }
+                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
+                buf += step;
+                len -= step;
+        }
+        if (count)
+                fprintf(stderr, "natgw-nft-fault: helper-name: %u ct helper objects for tftp name tftX\n", count);
+        return count;
+}
+
 static enum request_class classify(const void *buf, size_t len) {
         const struct nlmsghdr *nlh = buf;
         uint16_t subsys, msg;
@@ -343,7 +384,7 @@ static bool before_send(int fd, const void *buf, size_t len, struct fault *f) {
         req = classify(buf, len);
         if (req != f->req)
                 return false;
-        if (f->kind == FAULT_VERDICT || f->kind == FAULT_TABLE_FLAGS)
+        if (f->kind == FAULT_VERDICT || f->kind == FAULT_TABLE_FLAGS || f->kind == FAULT_HELPER_NAME)
                 return true;
         armed[fd] = f->kind;
         use_fault(f);
@@ -355,6 +396,8 @@ static bool before_send(int fd, const void *buf, size_t len, struct fault *f) {
 static void rewrite(uint8_t *batch, size_t len, const struct fault *f) {
         if (f->kind == FAULT_TABLE_FLAGS)
                 rewrite_table_flags(batch, len);
+        else if (f->kind == FAULT_HELPER_NAME)
+                rewrite_helper_names(batch, len);
         else
                 inject(batch, len, f->chain);
 }

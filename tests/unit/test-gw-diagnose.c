@@ -117,7 +117,8 @@ static void test_forward_roundtrip(void **state) {
                 "  { name = \"web\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; },\n"
                 "  { name = \"mail\"; proto = \"tcp+udp\"; port = ( 25, \"6000-6002\" ); to = \"192.168.1.10\";\n"
                 "    allow_from = [ \"198.51.100.0/24\", \"203.0.113.7\" ]; },\n"
-                "  { name = \"rng\"; in_interface = \"eth0\"; proto = \"udp\"; port = \"7000-7009\"; to = \"192.168.1.11:9000-9009\"; },\n"
+                "  { name = \"rng\"; in_interface = \"eth0\"; proto = \"udp\"; port = \"7000-7009\"; to = \"192.168.1.11:9000-9009\";\n"
+                "    reflection = false; },\n"
                 "  { name = \"api6\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 443; to = \"[fd00:1::10]:8443\";\n"
                 "    destination = \"2001:db8:1::1\"; },\n"
                 "  { name = \"v6keep\"; proto = \"tcp\"; port = 22; to = \"fd00:1::11\"; }\n"
@@ -147,6 +148,8 @@ static void test_forward_roundtrip(void **state) {
                         assert_int_equal(got.ports[k].hi, want->ports[k].hi);
                 }
                 assert_int_equal(got.has_destination, want->has_destination);
+                /* reflection: true by default, false for rng only (as the file says). */
+                assert_int_equal(got.reflection, !streq(want->name, "rng"));
                 if (want->has_destination)
                         assert_int_equal(natgw_addr_cmp(&got.destination, &want->destination), 0);
                 assert_int_equal(got.n_allow_from, want->n_allow_from);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * NAT reflection (hairpin) in the plan. A forward with reflection on gets a second copy of its
+ * elements in the forward map of its shape with the in-interface field: the same keys with
+ * NATGW_REFLECT_IIF in place of the interface. The rules load that name instead of the
+ * packet's iifname for a client that did not match the forward's own interface (prerouting,
+ * after the outside rules) or a process of the gateway (output), so reflection has the
+ * forward's allow_from, ports, range rewrites and destination by construction, in the same
+ * maps. Such a connection is labelled (conntrack label NATGW_REFLECT_LABEL_BIT) and postrouting
+ * masquerades what carries the label, so that the target answers the gateway.
+ */
+
+#include "nft-plan.h"
+
+/* Not a possible interface name (the kernel refuses ':' in one), at most IFNAMSIZ - 1 bytes. */
+#define NATGW_REFLECT_IIF "natgw:reflect"
+
+/* The conntrack label of a reflected connection, as the byte and mask of the 16-byte label
+ * register (bit 127 of the label space: the last, the one least likely to be used by others). */
+#define NATGW_REFLECT_LABEL_BYTE 15
+#define NATGW_REFLECT_LABEL_MASK 0x80
+
+/**
+ * natgw_reflect_dedupe() - resolve reflected elements that two forwards share
+ * @p:      the plan whose config the entries are numbered in
+ * @m:      a forward map with the in-interface field
+ * @errors: reflected elements of two forwards that overlap with different targets go here
+ *
+ * Two forwards of the same address and port on different in_interfaces reflect the same key:
+ * the same target is one element (the first forward's), another target is an error naming both
+ * (one of them needs reflection = false). Return: 0, -EINVAL (see @errors) or -ENOMEM.
+ */
+int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct natgw_errors *errors);
