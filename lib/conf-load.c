@@ -669,16 +669,18 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                 return ctx->r;
 
         /* With a config in force, only the entries of files read again can conflict with anything
-         * (see there); else, or for the errors, all entries are checked. */
-        if (src->old && ctx->n_errors == 0 && natgw_config_validate_changed(c) == 0)
-                return 0;
-        r = natgw_conf_cache_add_names(ctx, c);
-        if (r < 0)
-                return r;
-        /* Entries with errors of their own are not in the model, but their names still count. */
-        r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
-        if (r == -ENOMEM)
-                return r;
+         * (see there); else, or for the errors, all entries are checked. Netmaps and the HA hint
+         * are checked always (few entries). */
+        r = 0;
+        if (!src->old || ctx->n_errors > 0 || natgw_config_validate_changed(c) != 0) {
+                r = natgw_conf_cache_add_names(ctx, c);
+                if (r < 0)
+                        return r;
+                /* Entries with errors of their own are not in the model, but their names still count. */
+                r = natgw_config_validate(c, ctx->names, ctx->n_names, ctx->file, ctx->errors);
+                if (r == -ENOMEM)
+                        return r;
+        }
         n = natgw_conf_validate_netmaps(c, ctx->file, ctx->errors);
         if (n < 0)
                 return n;

@@ -50,6 +50,9 @@ static bool name_taken(const struct natgw_config *c, const char *name, const voi
         for (size_t i = 0; i < c->n_forwards; i++)
                 if (&c->forwards[i] != self && c->forwards[i].name[0] == name[0] && streq(c->forwards[i].name, name))
                         return true;
+        for (size_t i = 0; i < c->n_netmaps; i++)
+                if (&c->netmaps[i] != self && c->netmaps[i].name[0] == name[0] && streq(c->netmaps[i].name, name))
+                        return true;
         return false;
 }
 
@@ -61,8 +64,14 @@ int natgw_config_validate_changed(const struct natgw_config *c) {
                 n_new += !c->forwards[i].borrowed;
         for (size_t i = 0; i < c->n_egress; i++)
                 n_new += !c->egress[i].borrowed;
+        /* Netmaps are copied, never borrowed: each counts as new (their own checks, overlaps and
+         * forwards into an outside prefix, run on every load: conf-netmap.c). */
+        n_new += c->n_netmaps;
         if (n_new > NATGW_VALIDATE_CHANGED_MAX)
                 return 1;
+        for (size_t i = 0; i < c->n_netmaps; i++)
+                if (name_taken(c, c->netmaps[i].name, &c->netmaps[i]))
+                        return 1;
 
         for (size_t i = 0; i < c->n_egress; i++) {
                 const struct natgw_egress *x = &c->egress[i];

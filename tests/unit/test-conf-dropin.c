@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "conf-dropin.h"
+#include <unistd.h>
+
 #include "conf.h"
 #include "util.h"
 
@@ -34,6 +36,13 @@ static void put(const char *name, const char *text) {
         assert_non_null(f);
         fputs(text, f);
         assert_int_equal(fclose(f), 0);
+}
+
+static void unlink_file(const char *name) {
+        char p[PATH_MAX + 64];
+
+        snprintf(p, sizeof(p), "%s/%s", confd, name);
+        assert_int_equal(unlink(p), 0);
 }
 
 static int setup(void **state) {
@@ -485,6 +494,25 @@ static void test_cache_handover(void **state) {
         assert_non_null(strstr(cached, "b.conf:1: overlaps entry \"a2\""));
         assert_port(c, "a", 22);
         assert_port(c, "b", 23);
+
+        /* A changed drop-in's netmap is checked as on a first load: its name against every
+         * entry, its prefixes against the other netmaps. */
+        put("n.conf", "netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.5.0/28\"; "
+                      "outside = \"203.0.113.32/28\"; } );\n");
+        put("m.conf", "netmap = ( { name = \"b\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
+                      "outside = \"203.0.113.64/28\"; } );\n");
+        load_fails(NULL, fresh, sizeof(fresh));
+        load_fails(c, cached, sizeof(cached));
+        assert_string_equal(cached, fresh);
+        assert_non_null(strstr(cached, "m.conf:1"));
+        put("m.conf", "netmap = ( { name = \"nm2\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
+                      "outside = \"203.0.113.40/29\"; } );\n");
+        load_fails(NULL, fresh, sizeof(fresh));
+        load_fails(c, cached, sizeof(cached));
+        assert_string_equal(cached, fresh);
+        assert_non_null(strstr(cached, "m.conf:1"));
+        unlink_file("m.conf");
+        unlink_file("n.conf");
 
         put("a.conf", FWD("a", "25"));
         next = load_cached(c);
