@@ -201,3 +201,18 @@ void natgwd_ha_free(struct daemon *d) {
         free(d->ha);
         d->ha = NULL;
 }
+
+bool natgwd_ha_metrics(const struct daemon *d, struct natgw_ha_metrics *ret) {
+        const struct natgwd_ha *h = d->ha;
+
+        if (!h || (!h->transitions && !h->role))
+                return false;
+        *ret = (struct natgw_ha_metrics){
+                .role = h->role,
+                .transitions = h->transitions,
+                .last_result = h->result,
+                .split_brain = split_brain(h, natgw_mono_usec()),
+                .guard = h->guard,
+        };
+        return true;
+}

@@ -33,6 +33,19 @@ static int render(struct daemon *d, char **ret, size_t *ret_len) {
         };
         int r;
 
+        struct natgw_host *hosts = NULL;
+        struct natgw_ha_metrics ha;
+
+        if (natgwd_ha_metrics(d, &ha))
+                in.ha = &ha;
+        if (d->gw->config && d->gw->config->metrics.hosts) {
+                r = natgw_nft_hosts_read(d->gw->config, &hosts, &in.n_hosts);
+                if (r >= 0) {
+                        in.hosts = hosts;
+                        in.have_hosts = true;
+                } else
+                        natgw_log(LOG_DEBUG, "metrics: cannot read the host sets: %s", strerror(-r));
+        }
         /* Without the counters (the table is gone) the rest is still worth a scrape. */
         r = natgw_nft_dump_counters(&counters, &n);
         if (r >= 0) {
@@ -44,6 +57,7 @@ static int render(struct daemon *d, char **ret, size_t *ret_len) {
                 natgw_log(LOG_DEBUG, "metrics: cannot read the counters of table inet natgw: %s", strerror(-r));
         r = natgw_metrics_render(&in, ret, ret_len);
         natgw_counters_free(counters, n);
+        free(hosts);
         return r;
 }
 

@@ -52,6 +52,8 @@ json_t *natgwd_ha_json(const struct daemon *d);
  * hint and this node is not master (lib/nft-guard.h), away otherwise. */
 void natgwd_ha_guard(struct daemon *d);
 void natgwd_ha_free(struct daemon *d);
+/* The HA state for the metrics; false: not one of a pair (no transition reported). */
+bool natgwd_ha_metrics(const struct daemon *d, struct natgw_ha_metrics *ret);
 /* The journal priority of a level (conntrack, SNAT ports): notice for ok ... crit for full. */
 int natgwd_level_priority(enum natgw_ct_level l);
 

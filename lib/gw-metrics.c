@@ -268,6 +268,19 @@ static void render_entries(struct natgw_metrics *m, const struct natgw_metrics_i
         entry_counter_family(m, in, "natgw_entry_denied_total",
                              "Packets an egress entry's allow list denied (new connections and their retries).",
                              NATGW_DENIED_COUNTER_PREFIX, ENTRY_PACKETS, true);
+        entry_counter_family(m, in, "natgw_entry_traffic_bytes_total",
+                             "Bytes of each entry's connections, both directions (chain account).",
+                             NATGW_BYTES_COUNTER_PREFIX, ENTRY_BYTES, false);
+        entry_counter_family(m, in, "natgw_entry_traffic_packets_total",
+                             "Packets of each entry's connections, both directions (chain account).",
+                             NATGW_BYTES_COUNTER_PREFIX, ENTRY_PACKETS, false);
+        if (in->config && in->config->metrics.hosts && in->have_counters) {
+                k = natgw_counter_find(in->counters, in->n_counters, NATGW_HOSTS_UNTRACKED_COUNTER);
+                if (k)
+                        natgw_metrics_single(m, "natgw_hosts_untracked_packets_total", NATGW_METRIC_COUNTER,
+                                             "Packets of inside hosts that found the host sets full (metrics.hosts).",
+                                             (double)k->packets);
+        }
         if (!in->config || in->config->filter.forward != NATGW_FILTER_DROP || !in->have_counters)
                 return;
         k = natgw_counter_find(in->counters, in->n_counters, NATGW_FILTER_COUNTER);
@@ -319,6 +332,58 @@ static void render_restores(struct natgw_metrics *m, const struct natgw_metrics_
                                  r->failed);
 }
 
+/* metrics.hosts: per inside host and direction, bounded by the host sets' size (65,536 each). */
+static void render_hosts(struct natgw_metrics *m, const struct natgw_metrics_input *in) {
+        static const struct {
+                const char *name, *help;
+                bool bytes;
+        } fam[] = {
+                { "natgw_host_bytes_total", "Bytes an inside host sent (out) and received (in).", true },
+                { "natgw_host_packets_total", "Packets an inside host sent (out) and received (in).", false },
+        };
+        char a[INET6_ADDRSTRLEN];
+
+        if (!in->have_hosts)
+                return;
+        natgw_metrics_single(m, "natgw_hosts_tracked", NATGW_METRIC_GAUGE,
+                             "Inside hosts the kernel's host sets hold now (metrics.hosts).", (double)in->n_hosts);
+        for (size_t f = 0; f < ELEMENTSOF(fam); f++) {
+                natgw_metrics_family(m, fam[f].name, NATGW_METRIC_COUNTER, fam[f].help);
+                for (size_t i = 0; i < in->n_hosts; i++) {
+                        const struct natgw_host *h = &in->hosts[i];
+
+                        natgw_addr_format(&h->addr, a, sizeof(a));
+                        natgw_metrics_sample_u64(m, fam[f].name, (const char *[]){ "host", a, "direction", "out", NULL },
+                                                 fam[f].bytes ? h->bytes_out : h->packets_out);
+                        natgw_metrics_sample_u64(m, fam[f].name, (const char *[]){ "host", a, "direction", "in", NULL },
+                                                 fam[f].bytes ? h->bytes_in : h->packets_in);
+                }
+        }
+}
+
+/* The HA pair (docs/HA.md): this node's role, its transitions, split-brain, the guard. */
+static void render_ha(struct natgw_metrics *m, const struct natgw_metrics_input *in) {
+        static const enum natgw_ha_role roles[] = { NATGW_HA_MASTER, NATGW_HA_BACKUP, NATGW_HA_FAULT };
+        const struct natgw_ha_metrics *h = in->ha;
+
+        if (!h)
+                return;
+        natgw_metrics_family(m, "natgw_ha_role", NATGW_METRIC_GAUGE,
+                             "1 for this node's role in the HA pair (keepalived's, told by natgwctl ha).");
+        for (size_t i = 0; i < ELEMENTSOF(roles); i++)
+                natgw_metrics_sample(m, "natgw_ha_role",
+                                     (const char *[]){ "role", natgw_ha_role_to_string(roles[i]), NULL },
+                                     h->role == roles[i]);
+        natgw_metrics_single(m, "natgw_ha_transitions_total", NATGW_METRIC_COUNTER,
+                             "Role transitions natgwctl ha reported.", h->transitions);
+        natgw_metrics_single(m, "natgw_ha_last_transition_success", NATGW_METRIC_GAUGE,
+                             "1 when every conntrackd step of the last transition worked.", h->last_result);
+        natgw_metrics_single(m, "natgw_ha_split_brain", NATGW_METRIC_GAUGE,
+                             "1 when this node is master and has not heard its peer for 3 s.", h->split_brain);
+        natgw_metrics_single(m, "natgw_ha_guard", NATGW_METRIC_GAUGE,
+                             "1 while chain ha-guard drops mid-connection TCP to the VIPs (not master).", h->guard);
+}
+
 static const char *l4_name(uint8_t p) {
         return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "other";
 }
@@ -358,7 +423,7 @@ static void render_ports(struct natgw_metrics *m, const struct natgw_metrics_inp
 int natgw_metrics_render(const struct natgw_metrics_input *in, char **ret_text, size_t *ret_len) {
         static void (*const families[])(struct natgw_metrics *, const struct natgw_metrics_input *) = {
                 render_build, render_config, render_conntrack, render_entries,
-                render_reloads, render_restores, render_ports,
+                render_reloads, render_restores, render_ports, render_hosts, render_ha,
         };
         struct natgw_metrics m;
         int r;

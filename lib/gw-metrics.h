@@ -19,7 +19,9 @@
 #include "ct-ports.h"
 #include "ct-watch.h"
 #include "gw.h"
+#include "nft-hosts.h"
 #include "nft.h"
+#include "util-ha.h"
 
 enum natgw_metric_type {
         NATGW_METRIC_COUNTER,
@@ -45,6 +47,15 @@ struct natgw_reload_stats {
 /* Count one reload that started at @realtime_usec and took @usec. */
 void natgw_reload_stats_add(struct natgw_reload_stats *s, uint64_t realtime_usec, uint64_t usec, bool ok);
 
+/* The HA pair's state (docs/HA.md) as the daemon knows it from natgwctl ha. */
+struct natgw_ha_metrics {
+        enum natgw_ha_role role;
+        unsigned transitions;
+        bool last_result;   /* the last transition's steps all worked */
+        bool split_brain;   /* master, and the peer silent */
+        bool guard;         /* chain ha-guard in place */
+};
+
 struct natgw_metrics_input {
         const char *version;
         uint64_t started_realtime_usec;
@@ -59,6 +70,12 @@ struct natgw_metrics_input {
         const struct natgw_reload_stats *reloads;    /* NULL: none counted */
         const struct natgw_restore_record *restore;  /* NULL: none */
         const struct natgw_ct_ports_state *ports;    /* NULL: not measured */
+        /* metrics.hosts: the host sets' elements (natgw_nft_hosts_read()); have_hosts false:
+         * off or not readable, the family is left out. */
+        const struct natgw_host *hosts;
+        size_t n_hosts;
+        bool have_hosts;
+        const struct natgw_ha_metrics *ha;           /* NULL: not one of an HA pair (yet) */
         uint64_t render_started_usec; /* CLOCK_MONOTONIC; 0: no natgw_scrape_duration_seconds */
 };
 

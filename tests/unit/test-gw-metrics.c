@@ -119,7 +119,11 @@ static void test_render(void **state) {
                 { .name = (char *)"lan", .packets = 7, .bytes = 420 },
                 { .name = (char *)"denied:lan", .packets = 3, .bytes = 180 },
                 { .name = (char *)"dmz", .packets = 18446744073709551615u, .bytes = 0 },
+                { .name = (char *)"bytes:web", .packets = 10, .bytes = 9000 },
         };
+        struct natgw_host hosts[2] = { { .bytes_out = 1000, .packets_out = 10, .bytes_in = 50000, .packets_in = 40 },
+                                       { .bytes_out = 7, .packets_out = 1 } };
+        struct natgw_ha_metrics ha = { .role = NATGW_HA_BACKUP, .transitions = 3, .last_result = true, .guard = true };
         struct natgw_ct_watch_state ct = { .have_stats = true, .level = NATGW_CT_CRITICAL,
                                            .stats = { .count = 1000, .max = 1024, .drop = 5, .early_drop = 6,
                                                       .insert_failed = 7, .chain_toolong = 9 } };
@@ -133,6 +137,8 @@ static void test_render(void **state) {
 
         assert_int_equal(natgw_config_load_string(config_text, "test.conf", &c, &errors), 0);
         assert_int_equal(natgw_addr_parse("203.0.113.10", &use[0].addr), 0);
+        assert_int_equal(natgw_addr_parse("192.168.1.10", &hosts[0].addr), 0);
+        assert_int_equal(natgw_addr_parse("fd00::10", &hosts[1].addr), 0);
         natgw_reload_stats_add(&reloads, 1700000000000000u, 1500, true);
         natgw_reload_stats_add(&reloads, 1700000060500000u, 250000, false);
         natgw_counters_sort(counters, ELEMENTSOF(counters));
@@ -140,7 +146,7 @@ static void test_render(void **state) {
                                  .version = "1.2.3", .started_realtime_usec = 1699999999000000u, .config = c,
                                  .generation = 4, .counters = counters, .n_counters = ELEMENTSOF(counters),
                                  .have_counters = true, .ct = &ct, .reloads = &reloads, .restore = &restore,
-                                 .ports = &pst },
+                                 .ports = &pst, .hosts = hosts, .n_hosts = 2, .have_hosts = true, .ha = &ha },
                          &text, &len),
                          0);
         assert_int_equal(len, strlen(text));
@@ -177,6 +183,17 @@ static void test_render(void **state) {
         assert_sample(text, "natgw_snat_port_entries{address=\"203.0.113.10\",protocol=\"tcp\"}", "700");
         assert_sample(text, "natgw_snat_port_level", "1");
         assert_sample(text, "natgw_snat_port_untracked_entries", "4");
+        assert_sample(text, "natgw_entry_traffic_bytes_total{entry=\"web\",kind=\"forward\"}", "9000");
+        assert_sample(text, "natgw_entry_traffic_packets_total{entry=\"web\",kind=\"forward\"}", "10");
+        assert_sample(text, "natgw_hosts_tracked", "2");
+        assert_sample(text, "natgw_host_bytes_total{host=\"192.168.1.10\",direction=\"out\"}", "1000");
+        assert_sample(text, "natgw_host_bytes_total{host=\"192.168.1.10\",direction=\"in\"}", "50000");
+        assert_sample(text, "natgw_host_packets_total{host=\"fd00::10\",direction=\"out\"}", "1");
+        assert_sample(text, "natgw_ha_role{role=\"backup\"}", "1");
+        assert_sample(text, "natgw_ha_role{role=\"master\"}", "0");
+        assert_sample(text, "natgw_ha_transitions_total", "3");
+        assert_sample(text, "natgw_ha_split_brain", "0");
+        assert_sample(text, "natgw_ha_guard", "1");
         assert_rules_use_exported(text);
         natgw_errors_clear(&errors);
 }
