@@ -31,10 +31,12 @@ worked, 1 when something did not, 77 when it cannot run (a failure under CI=true
 import argparse
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True
 import benchlib as B  # noqa: E402
@@ -131,6 +133,18 @@ def memory(paths, a, tmp, topo, d):
     print("# memory at %d hosts: natgwd VmRSS %d kB before `natgwctl hosts`, %d kB after (read in %.0f ms); "
           "kernel, one set of %d elements: %d kB (%.0f bytes per element)"
           % (n, rss0, rss1, dt * 1000, a.hosts, kern, kern * 1024.0 / a.hosts), flush=True)
+    # The exposition at these hosts: natgwd's own time to gather and render it (the scrape).
+    t = time.monotonic()
+    r = subprocess.run([paths["natgwctl"], "-S", d.ctl_sock, "metrics"], capture_output=True, text=True,
+                       timeout=B.TIMEOUT)
+    wall = time.monotonic() - t
+    m = re.search(r"^natgw_scrape_duration_seconds (\S+)$", r.stdout, re.M)
+    rows = len(re.findall(r"^natgw_host_bytes_total\{", r.stdout, re.M))
+    if r.returncode != 0 or not m or rows < 2 * a.hosts:
+        raise B.Fail("natgwctl metrics at %d hosts: exit %d, %d host samples: %s" % (
+            a.hosts, r.returncode, rows, (r.stderr or r.stdout)[:300]))
+    print("# /metrics at %d hosts: natgwd renders it in %.0f ms (natgwctl metrics %.0f ms), %d KiB"
+          % (n, float(m.group(1)) * 1e3, wall * 1e3, len(r.stdout) // 1024), flush=True)
 
 
 def repetition(paths, a, tmp, res, flip, pairs, cpu_pairs, last):
