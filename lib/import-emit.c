@@ -400,7 +400,8 @@ static void put_forward(FILE *f, const struct imp_forward_item *it, bool first) 
                 fputs("; allow_from = ", f);
                 put_prefixes(f, fw->allow_from, fw->n_allow_from);
         }
-        fputs("; }", f);
+        /* A saved ruleset's DNAT does not reflect (no SNAT for inside clients): the same here. */
+        fputs("; reflection = false; }", f);
 }
 
 /* ---------------------------------------------------------------- the file */
@@ -503,8 +504,12 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                 return -ENOMEM;
         fprintf(f, "# natgwd config made by natgwctl import from %s: %zu entr%s.\n"
                    "# Each entry follows the rules it came from; what was left out is on natgwctl's standard error.\n"
+                   "%s"
                    "version = 1;\n", from_what, o->n_egress + o->n_forwards + o->n_netmaps,
-                o->n_egress + o->n_forwards + o->n_netmaps == 1 ? "y" : "ies");
+                o->n_egress + o->n_forwards + o->n_netmaps == 1 ? "y" : "ies",
+                o->n_forwards == 0 ? ""
+                        : "# Forwards say reflection = false, as the dump's DNAT does not reflect: delete it to let\n"
+                          "# inside clients reach a forward by the public address (natgwd.conf(5), reflection).\n");
         /* The dump translated IPv6, so the gateway forwards IPv6. */
         if (any_ipv6(o))
                 fputs("\nkernel = { ipv6_forward = true; };\n", f);

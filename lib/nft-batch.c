@@ -24,6 +24,7 @@
 
 #include "nft-batch.h"
 #include "nft-helper.h"
+#include "nft-reflect.h"
 #include "nft-rule.h"
 #include "util.h"
 
@@ -703,10 +704,16 @@ static void put_filter_rules(struct builder *bl) {
 static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
         static const enum natgw_forward_rule hows[] = { NATGW_FORWARD_REFLECT_PRE, NATGW_FORWARD_REFLECT_OUTPUT };
         const struct natgw_plan *p = bl->plan;
+        _cleanup_(freep) const char **outside = NULL;
+        size_t n_outside = 0;
         struct nlmsghdr *nlh;
 
         if (!p->reflect)
                 return;
+        if (kept && natgw_outside_interfaces(p->config, &outside, &n_outside) < 0) {
+                bl->r = -ENOMEM;
+                return;
+        }
         for (size_t h = 0; h <= ELEMENTSOF(hows) && kept; h++)
                 for (size_t i = 0; i < p->n_maps; i++) {
                         const struct natgw_map *m = &p->maps[i];
@@ -718,8 +725,9 @@ static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
                                 nlh = rule_begin(bl, -1, (int32_t)i);
                                 if (!nlh)
                                         return;
-                                bl->r = h < ELEMENTSOF(hows) ? natgw_rule_forward(nlh, m, i, proto, hows[h])
-                                                             : natgw_rule_hairpin(nlh, m, i, proto);
+                                bl->r = h < ELEMENTSOF(hows)
+                                                ? natgw_rule_forward(nlh, m, i, proto, hows[h], outside, n_outside)
+                                                : natgw_rule_hairpin(nlh, m, i, proto);
                                 msg_end(bl, nlh);
                         }
                 }
@@ -808,7 +816,7 @@ static void put_rules(struct builder *bl, enum rules_part part) {
                         if (!nlh)
                                 return;
                         msg_last(bl)->map = (int32_t)i;
-                        bl->r = natgw_rule_forward(nlh, m, i, proto, NATGW_FORWARD_OUTSIDE);
+                        bl->r = natgw_rule_forward(nlh, m, i, proto, NATGW_FORWARD_OUTSIDE, NULL, 0);
                         msg_end(bl, nlh);
                 }
         }

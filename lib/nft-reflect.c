@@ -145,3 +145,33 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
                 map_remove(m, gone);
         return 0;
 }
+
+static int add_name(const char ***v, size_t *n, size_t *cap, const char *name) {
+        if (!name[0])
+                return 0;
+        for (size_t i = 0; i < *n; i++)
+                if (streq((*v)[i], name))
+                        return 0;
+        if (GROW(*v, *cap, *n + 1) < 0)
+                return -ENOMEM;
+        (*v)[(*n)++] = name;
+        return 0;
+}
+
+int natgw_outside_interfaces(const struct natgw_config *c, const char ***ret, size_t *ret_n) {
+        _cleanup_(freep) const char **v = NULL;
+        size_t n = 0, cap = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < c->n_forwards && r >= 0; i++)
+                r = add_name(&v, &n, &cap, c->forwards[i].in_interface);
+        for (size_t i = 0; i < c->n_egress && r >= 0; i++)
+                r = add_name(&v, &n, &cap, c->egress[i].out_interface);
+        for (size_t i = 0; i < c->n_netmaps && r >= 0; i++)
+                r = add_name(&v, &n, &cap, c->netmaps[i].interface);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}

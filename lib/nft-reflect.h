@@ -33,3 +33,17 @@
  * (one of them needs reflection = false). Return: 0, -EINVAL (see @errors) or -ENOMEM.
  */
 int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct natgw_errors *errors);
+
+/**
+ * natgw_outside_interfaces() - the interfaces reflection is not for
+ * @c:     the config
+ * @ret:   the names, each once, pointers into @c; free() the array
+ * @ret_n: their number
+ *
+ * Every interface an entry names: forwards' in_interface, egress entries' out_interface,
+ * netmaps' interface. A client arriving by one of them is outside; only the others (and the
+ * gateway's own processes) are reflected, so that a forward limited to one interface does not
+ * open to clients of another outside interface through its reflection.
+ * Return: 0 or -ENOMEM.
+ */
+int natgw_outside_interfaces(const struct natgw_config *c, const char ***ret, size_t *ret_n);

@@ -259,7 +259,7 @@ static void reflect_label_set(struct rb *b) {
 }
 
 int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto,
-                       enum natgw_forward_rule how) {
+                       enum natgw_forward_rule how, const char *const *outside, size_t n_outside) {
         bool v4 = m->family == AF_INET;
         struct nftnl_expr *e;
         struct rb b;
@@ -270,6 +270,15 @@ int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t m
                 b.iifname = NATGW_REFLECT_IIF;
         match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
         match_u8(&b, NFT_META_L4PROTO, proto == NATGW_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP);
+        /* A client on another outside interface is not inside: a forward limited to one
+         * interface (a VPN's, say) must not open to the others through its reflection. */
+        for (size_t i = 0; how == NATGW_FORWARD_REFLECT_PRE && i < n_outside; i++) {
+                char name[IFNAMSIZ] = {};
+
+                memcpy(name, outside[i], strnlen(outside[i], sizeof(name) - 1));
+                meta_load(&b, NFT_META_IIFNAME, NFT_REG_1);
+                cmp_op(&b, NFT_REG_1, NFT_CMP_NEQ, name, sizeof(name));
+        }
         /* Without a destination a forward is for the gateway's own addresses only, so that
          * traffic the gateway routes elsewhere on the same port is left alone. */
         if (!(m->shape & NATGW_SHAPE_DST))

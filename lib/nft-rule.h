@@ -17,9 +17,11 @@ enum natgw_forward_rule {
         NATGW_FORWARD_REFLECT_OUTPUT, /* output: the same, for the gateway's own processes */
 };
 
-/* prerouting / output: [fib daddr type local] count and dnat through forward map @m for @proto. */
+/* prerouting / output: [fib daddr type local] count and dnat through forward map @m for @proto.
+ * NATGW_FORWARD_REFLECT_PRE: not for packets that arrive by one of the @n_outside interfaces
+ * @outside (those an entry names: reflection is for the inside, nft-reflect.h). */
 int natgw_rule_forward(struct nlmsghdr *nlh, const struct natgw_map *m, size_t map_index, unsigned proto,
-                       enum natgw_forward_rule how);
+                       enum natgw_forward_rule how, const char *const *outside, size_t n_outside);
 
 /* hairpin: a new connection a reflecting forward without in_interface translated, whose target
  * is on the client's interface: ct label set (so postrouting masquerades it). */

@@ -19,7 +19,9 @@ conf=$(lab_config missing-if)
 cat >"$conf" <<'EOF'
 version = 1;
 masquerade = ( { name = "up"; source = "192.168.1.0/24"; out_interface = "uplink0"; } );
-forward = ( { name = "web"; in_interface = "uplink0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80"; } );
+# No entry names eth0: reflection would take its clients for inside ones (nft-reflect.h).
+forward = ( { name = "web"; in_interface = "uplink0"; proto = "tcp"; port = 8080; to = "192.168.1.66:80";
+              reflection = false; } );
 EOF
 
 nsexec "$GW" ip link show dev uplink0 >/dev/null 2>&1 && fail "gw already has an uplink0"
