@@ -5,8 +5,9 @@
  * NAT reflection (hairpin) in the plan. A forward with reflection on gets a second copy of its
  * elements in the forward map of its shape with the in-interface field: the same keys with
  * NATGW_REFLECT_IIF in place of the interface. The rules load that name instead of the
- * packet's iifname for a client that did not match the forward's own interface (prerouting,
- * after the outside rules) or a process of the gateway (output), so reflection has the
+ * packet's iifname for a client that did not match the forward's own interface and arrived by
+ * none of the interfaces entries name (prerouting, after the outside rules:
+ * natgw_outside_interfaces()) or a process of the gateway (output), so reflection has the
  * forward's allow_from, ports, range rewrites and destination by construction, in the same
  * maps. Such a connection is labelled (conntrack label NATGW_REFLECT_LABEL_BIT) and postrouting
  * masquerades what carries the label, so that the target answers the gateway.
