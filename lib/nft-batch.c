@@ -718,6 +718,10 @@ static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
                 for (size_t i = 0; i < p->n_maps; i++) {
                         const struct natgw_map *m = &p->maps[i];
 
+                        if (h < ELEMENTSOF(hows) && hows[h] == NATGW_FORWARD_REFLECT_PRE &&
+                            n_outside > NATGW_REFLECT_OUTSIDE_MAX)
+                                break; /* warned at compile time (nft-compile.c) */
+
                         for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
                                 if (m->kind != NATGW_MAP_FORWARD || !m->reflect || !(m->protos & proto) ||
                                     (h == ELEMENTSOF(hows) && !m->hairpin))

@@ -277,6 +277,28 @@ static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
 }
 
 /* The elements of forward @f in @m, for in-interface @ifname (the forward's, or the reflection's). */
+/* More outside interfaces than the reflected prerouting rule excludes: say so, on the first
+ * forward that reflects (nft-reflect.h). */
+static int reflect_outside_check(const struct natgw_plan *p, const struct natgw_config *c,
+                                 struct natgw_errors *errors) {
+        _cleanup_(freep) const char **outside = NULL;
+        size_t n = 0;
+
+        if (natgw_outside_interfaces(c, &outside, &n) < 0)
+                return -ENOMEM;
+        if (n <= NATGW_REFLECT_OUTSIDE_MAX)
+                return 0;
+        for (size_t i = 0; i < c->n_forwards; i++)
+                if (c->forwards[i].reflection)
+                        return natgw_errors_warn(errors, natgw_plan_entry_file(p, (uint32_t)(c->n_egress + i)),
+                                                 c->forwards[i].line, c->forwards[i].name,
+                                                 "entries name %zu interfaces, more than the %d reflection tells "
+                                                 "apart from the inside: inside clients are not reflected (the "
+                                                 "gateway's own processes are); set reflection = false where it "
+                                                 "is not needed", n, NATGW_REFLECT_OUTSIDE_MAX) < 0 ? -ENOMEM : 0;
+        return 0;
+}
+
 static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, const char *ifname, uint32_t entry) {
         static const struct {
                 unsigned bit;
@@ -721,6 +743,8 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                         if (q == -EINVAL)
                                 invalid = true;
                 }
+        if (r >= 0 && p->reflect)
+                r = reflect_outside_check(p, c, errors);
         if (r >= 0)
                 r = egress_compile(p, &egress[0], &egress[1]);
         /* The forward filter finds an egress entry the way postrouting does. */

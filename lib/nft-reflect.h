@@ -48,3 +48,8 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
  * Return: 0 or -ENOMEM.
  */
 int natgw_outside_interfaces(const struct natgw_config *c, const char ***ret, size_t *ret_n);
+
+/* The most outside interfaces the reflected prerouting rule excludes one by one (a comparison
+ * each). With more, inside clients are not reflected (the gateway's own processes still are)
+ * and the check warns: a set of them is the way to lift it. */
+#define NATGW_REFLECT_OUTSIDE_MAX 64

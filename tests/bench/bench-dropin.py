@@ -43,7 +43,7 @@ def big_text(n, variant):
     for i, iif, port, to in B.forward_lines(n):
         if i == 0 and variant:
             to = to.replace("192.168.", "192.169.", 1)
-        lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; }'
+        lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; reflection = false; }'
                      % (i, iif, port, to))
     return "forward = (\n%s\n);\n" % ",\n".join(lines)
 

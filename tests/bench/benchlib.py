@@ -170,12 +170,12 @@ def write_datapath_config(path, n, changed=0, stream=False, on_exit="remove", al
     for i, iif, port, to in forward_lines(max(0, n - extra)):
         if i < changed:
             to = to.replace("192.168.", "192.169.", 1)
-        lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; }'
+        lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; reflection = false; }'
                      % (i, iif, port, to))
     if stream:
-        lines.append('  { name = "stream"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d"; }'
+        lines.append('  { name = "stream"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d"; reflection = false; }'
                      % (STREAM_PORT, SERVER, STREAM_SERVER_PORT))
-    lines.append('  { name = "target"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d";%s }'
+    lines.append('  { name = "target"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "%s:%d"; reflection = false;%s }'
                  % (TARGET_PORT, SERVER, SERVER_PORT,
                     ' allow_from = [ "%s" ];' % allow_from if allow_from else ""))
     tmp = path + ".tmp"

@@ -23,7 +23,7 @@ def main():
         port = 1024 + i % 60000
         iif = "eth0" if i < 60000 else "eth%d" % (1 + i // 60000)
         to = "192.168.%d.%d" % ((i // 250) % 256, i % 250 + 1)
-        fw.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; }'
+        fw.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; reflection = false; }'
                   % (i, iif, port, to))
         rules.append("-A PREROUTING -i %s -p tcp --dport %d -j DNAT --to-destination %s:80"
                      % (iif, port, to))

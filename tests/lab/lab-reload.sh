@@ -194,7 +194,7 @@ python3 - "$big" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
     f.write('version = 1;\nforward = (\n')
-    f.write(",\n".join('  { name = "f%d"; in_interface = "nx%d"; proto = "tcp"; port = 80; to = "192.168.1.66"; }'
+    f.write(",\n".join('  { name = "f%d"; in_interface = "nx%d"; proto = "tcp"; port = 80; to = "192.168.1.66"; reflection = false; }'
                        % (i, i) for i in range(20000)))
     f.write("\n);\n")
 PY
