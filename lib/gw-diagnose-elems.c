@@ -45,8 +45,9 @@ int natgw_diag_elems_want(const struct natgw_plan *p, uint32_t entry, struct nat
         /* The reflected copies are not what an outside client reaches. */
         for (size_t i = 0; i < w.map->n; i++)
                 count += w.map->entry[i] == entry && !natgw_reflect_elem(w.map, i);
-        w.recs = malloc(count * w.rec_len);
-        w.found = calloc(count, sizeof(*w.found));
+        /* At least one record: malloc(0) may return NULL, which is not a failure here. */
+        w.recs = malloc(MAX(count, (size_t)1) * w.rec_len);
+        w.found = calloc(MAX(count, (size_t)1), sizeof(*w.found));
         if (!w.recs || !w.found) {
                 natgw_diag_elems_clear(&w);
                 return -ENOMEM;

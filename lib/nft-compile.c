@@ -292,10 +292,10 @@ static int reflect_outside_check(const struct natgw_plan *p, const struct natgw_
                 if (c->forwards[i].reflection)
                         return natgw_errors_warn(errors, natgw_plan_entry_file(p, (uint32_t)(c->n_egress + i)),
                                                  c->forwards[i].line, c->forwards[i].name,
-                                                 "entries name %zu interfaces, more than the %d reflection tells "
+                                                 "entries name more than %d interfaces, the most reflection tells "
                                                  "apart from the inside: inside clients are not reflected (the "
                                                  "gateway's own processes are); set reflection = false where it "
-                                                 "is not needed", n, NATGW_REFLECT_OUTSIDE_MAX) < 0 ? -ENOMEM : 0;
+                                                 "is not needed", NATGW_REFLECT_OUTSIDE_MAX) < 0 ? -ENOMEM : 0;
         return 0;
 }
 

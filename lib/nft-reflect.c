@@ -146,31 +146,29 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
         return 0;
 }
 
-static int add_name(const char ***v, size_t *n, size_t *cap, const char *name) {
-        if (!name[0])
-                return 0;
-        for (size_t i = 0; i < *n; i++)
-                if (streq((*v)[i], name))
-                        return 0;
-        if (GROW(*v, *cap, *n + 1) < 0)
-                return -ENOMEM;
-        (*v)[(*n)++] = name;
-        return 0;
+static bool has_name(const char *const *v, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i], name))
+                        return true;
+        return false;
 }
 
 int natgw_outside_interfaces(const struct natgw_config *c, const char ***ret, size_t *ret_n) {
+        size_t n = 0, cap = 0, total = c->n_forwards + c->n_egress + c->n_netmaps;
         _cleanup_(freep) const char **v = NULL;
-        size_t n = 0, cap = 0;
-        int r = 0;
 
-        for (size_t i = 0; i < c->n_forwards && r >= 0; i++)
-                r = add_name(&v, &n, &cap, c->forwards[i].in_interface);
-        for (size_t i = 0; i < c->n_egress && r >= 0; i++)
-                r = add_name(&v, &n, &cap, c->egress[i].out_interface);
-        for (size_t i = 0; i < c->n_netmaps && r >= 0; i++)
-                r = add_name(&v, &n, &cap, c->netmaps[i].interface);
-        if (r < 0)
-                return r;
+        /* Past NATGW_REFLECT_OUTSIDE_MAX + 1 the names are not used (nor worth a search each). */
+        for (size_t k = 0; k < total && n <= NATGW_REFLECT_OUTSIDE_MAX; k++) {
+                const char *name = k < c->n_forwards ? c->forwards[k].in_interface
+                                   : k < c->n_forwards + c->n_egress ? c->egress[k - c->n_forwards].out_interface
+                                   : c->netmaps[k - c->n_forwards - c->n_egress].interface;
+
+                if (!name[0] || has_name(v, n, name))
+                        continue;
+                if (GROW(v, cap, n + 1) < 0)
+                        return -ENOMEM;
+                v[n++] = name;
+        }
         *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;

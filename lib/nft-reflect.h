@@ -42,7 +42,7 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
  * @ret_n: their number
  *
  * Every interface an entry names: forwards' in_interface, egress entries' out_interface,
- * netmaps' interface. A client arriving by one of them is outside; only the others (and the
+ * netmaps' interface; at most NATGW_REFLECT_OUTSIDE_MAX + 1 of them (more are not told apart). A client arriving by one of them is outside; only the others (and the
  * gateway's own processes) are reflected, so that a forward limited to one interface does not
  * open to clients of another outside interface through its reflection.
  * Return: 0 or -ENOMEM.

@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "nft-plan.h"
+#include "nft-reflect.h"
 #include "util.h"
 
 #include "conf-test.h"
@@ -112,6 +113,29 @@ static void test_shared_key(void **state) {
         assert_int_equal(count_iif(m, "eth0") + count_iif(m, "eth1"), 2);
 }
 
+/* Entries that name more interfaces than the reflected rule compares: a warning, the plan builds. */
+static void test_many_outside(void **state) {
+        char text[16384] = "version = 1;\nforward = (\n";
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+        struct natgw_plan *p = NULL;
+        size_t len = strlen(text);
+
+        for (int i = 0; i <= NATGW_REFLECT_OUTSIDE_MAX; i++)
+                len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                        "  { name = \"f%d\"; in_interface = \"nx%d\"; proto = \"tcp\"; port = %d; "
+                                        "to = \"192.168.1.66\"; }%s\n", i, i, 1000 + i,
+                                        i < NATGW_REFLECT_OUTSIDE_MAX ? "," : "");
+        snprintf(text + len, sizeof(text) - len, ");\n");
+        c = load_ok(text);
+        assert_int_equal(natgw_plan_build(c, &p, &errors), 0);
+        assert_int_equal(errors.n, 1);
+        assert_int_equal(errors.v[0].severity, NATGW_SEVERITY_WARNING);
+        assert_non_null(strstr(errors.v[0].message, "more than 64 interfaces"));
+        natgw_plan_free(p);
+        natgw_errors_clear(&errors);
+}
+
 static void assert_clash(const char *text, const char *want) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(text);
         struct natgw_errors errors = {};
@@ -175,6 +199,7 @@ int main(void) {
                 cmocka_unit_test(test_no_reflection),
                 cmocka_unit_test(test_shared_key),
                 cmocka_unit_test(test_clash),
+                cmocka_unit_test(test_many_outside),
                 cmocka_unit_test(test_bad_value),
         };
 
