@@ -704,22 +704,16 @@ static void put_filter_rules(struct builder *bl) {
 static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
         static const enum natgw_forward_rule hows[] = { NATGW_FORWARD_REFLECT_PRE, NATGW_FORWARD_REFLECT_OUTPUT };
         const struct natgw_plan *p = bl->plan;
-        _cleanup_(freep) const char **outside = NULL;
-        size_t n_outside = 0;
         struct nlmsghdr *nlh;
 
         if (!p->reflect)
                 return;
-        if (kept && natgw_outside_interfaces(p->config, &outside, &n_outside) < 0) {
-                bl->r = -ENOMEM;
-                return;
-        }
         for (size_t h = 0; h <= ELEMENTSOF(hows) && kept; h++)
                 for (size_t i = 0; i < p->n_maps; i++) {
                         const struct natgw_map *m = &p->maps[i];
 
                         if (h < ELEMENTSOF(hows) && hows[h] == NATGW_FORWARD_REFLECT_PRE &&
-                            n_outside > NATGW_REFLECT_OUTSIDE_MAX)
+                            p->n_reflect_outside > NATGW_REFLECT_OUTSIDE_MAX)
                                 break; /* warned at compile time (nft-compile.c) */
 
                         for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP; proto <<= 1) {
@@ -730,7 +724,8 @@ static void put_reflect_rules(struct builder *bl, bool kept, bool post) {
                                 if (!nlh)
                                         return;
                                 bl->r = h < ELEMENTSOF(hows)
-                                                ? natgw_rule_forward(nlh, m, i, proto, hows[h], outside, n_outside)
+                                                ? natgw_rule_forward(nlh, m, i, proto, hows[h], p->reflect_outside,
+                                                                     p->n_reflect_outside)
                                                 : natgw_rule_hairpin(nlh, m, i, proto);
                                 msg_end(bl, nlh);
                         }

@@ -90,6 +90,7 @@ struct natgw_plan *natgw_plan_free(struct natgw_plan *p) {
                 return NULL;
         maps_free(p->maps, p->n_maps);
         free(p->maps);
+        free(p->reflect_outside);
         free(p);
         return NULL;
 }
@@ -277,16 +278,12 @@ static bool allow_from_covered(const struct natgw_forward *f, size_t s) {
 }
 
 /* The elements of forward @f in @m, for in-interface @ifname (the forward's, or the reflection's). */
-/* More outside interfaces than the reflected prerouting rule excludes: say so, on the first
- * forward that reflects (nft-reflect.h). */
-static int reflect_outside_check(const struct natgw_plan *p, const struct natgw_config *c,
-                                 struct natgw_errors *errors) {
-        _cleanup_(freep) const char **outside = NULL;
-        size_t n = 0;
-
-        if (natgw_outside_interfaces(c, &outside, &n) < 0)
+/* The interfaces the reflected prerouting rule excludes, into @p; more than it compares: say so,
+ * on the first forward that reflects (nft-reflect.h). */
+static int reflect_outside(struct natgw_plan *p, const struct natgw_config *c, struct natgw_errors *errors) {
+        if (natgw_outside_interfaces(c, &p->reflect_outside, &p->n_reflect_outside) < 0)
                 return -ENOMEM;
-        if (n <= NATGW_REFLECT_OUTSIDE_MAX)
+        if (p->n_reflect_outside <= NATGW_REFLECT_OUTSIDE_MAX)
                 return 0;
         for (size_t i = 0; i < c->n_forwards; i++)
                 if (c->forwards[i].reflection)
@@ -744,7 +741,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                                 invalid = true;
                 }
         if (r >= 0 && p->reflect)
-                r = reflect_outside_check(p, c, errors);
+                r = reflect_outside(p, c, errors);
         if (r >= 0)
                 r = egress_compile(p, &egress[0], &egress[1]);
         /* The forward filter finds an egress entry the way postrouting does. */

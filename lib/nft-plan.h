@@ -113,6 +113,10 @@ struct natgw_plan {
         const struct natgw_config *config;
         bool forward_chain; /* the table needs its forward filter chain (allow lists, filter drop) */
         bool reflect;       /* a forward reflects: chains output and hairpin (nft-reflect.h) */
+        /* With reflect: the interfaces entries name, which the reflected prerouting rule
+         * excludes (natgw_outside_interfaces(); pointers into config). */
+        const char **reflect_outside;
+        size_t n_reflect_outside;
         unsigned helper_objs;   /* conntrack helper objects, 1 << NATGW_HOBJ_* (nft-helper.h) */
         uint32_t helper_entry[4]; /* the first entry that uses each */
         bool helper_chain;      /* a forward has a helper: base chain "helper" */
