@@ -5,11 +5,12 @@ address it came from, and a client that sends one every INTERVAL and times the a
 
   ha-flow.py serve --tcp PORT --udp PORT --seconds S
   ha-flow.py stream tcp|udp ADDR PORT --interval SEC --seconds S --stop FILE --out FILE
-  ha-flow.py verdict DIR FAILOVER FAILBACK MAX_GAP_MS
+  ha-flow.py verdict DIR FAILOVER FAILBACK
 
 verdict reads DIR/egress.json, DIR/forward.json (TCP) and DIR/udp.json and says, one "ok:" or
-"FAIL:" line each, whether the TCP streams kept one translated peer, had no reset and no gap over
-MAX_GAP_MS, and whether the UDP flow had 70% of its datagrams answered, and prints the gap of each around FAILOVER and FAILBACK (epoch seconds).
+"FAIL:" line each, whether the TCP streams kept one translated peer, had no reset and still
+answered after FAILBACK, and whether the UDP flow had 70% of its datagrams answered, and prints
+the gap of each around FAILOVER and FAILBACK (epoch seconds).
 Exit 1 on a FAIL.
 
 The client stops at --seconds or as soon as FILE exists, and writes one JSON object to --out:
@@ -81,7 +82,8 @@ def serve(args):
 def stream(proto, addr, port, args):
     interval, seconds = float(args["--interval"]), float(args["--seconds"])
     stop, out = args["--stop"], args["--out"]
-    res = {"sent": 0, "answered": 0, "max_gap_ms": 0, "gap_start": None, "gaps": [], "peers": [], "error": None}
+    res = {"sent": 0, "answered": 0, "max_gap_ms": 0, "gap_start": None, "gaps": [], "peers": [], "error": None,
+           "last_answer": None}
     end = time.monotonic() + seconds
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     s.settimeout(3)
@@ -144,12 +146,13 @@ def stream(proto, addr, port, args):
             res["max_gap_ms"], res["gap_start"] = round(gap, 1), last
         last = t
     res["peers"] = sorted(peers)
+    res["last_answer"] = last if res["answered"] else None
     s.close()
     json.dump(res, open(out, "w"))
     return 0
 
 
-def verdict(d, failover, failback, max_gap):
+def verdict(d, failover, failback):
     def gap(r, a, b):
         return max([g[1] for g in r["gaps"] if a - 1 <= g[0] <= b] or [0])
 
@@ -171,7 +174,10 @@ def verdict(d, failover, failback, max_gap):
         else:
             check(len(r["peers"]) == 1, "%s: one translated address and port all along (%s)" % (kind, r["peers"]))
             check(r["error"] is None, "%s: no reset across failover and failback (%s)" % (kind, r["error"]))
-            check(r["max_gap_ms"] <= max_gap, "%s: longest gap %s ms, at most %d" % (kind, r["max_gap_ms"], max_gap))
+            # That it went on through both, not how fast (no timing thresholds in a test): the gap
+            # is printed below, measured in docs/PERFORMANCE.md.
+            check(r["last_answer"] is not None and r["last_answer"] > failback,
+                  "%s: still answered after the failback (longest gap %s ms)" % (kind, r["max_gap_ms"]))
         print("# %s: failover gap %s ms, failback gap %s ms (%d answers)" %
               (name, gap(r, failover, failback), gap(r, failback, 1e12), r["answered"]), flush=True)
     return 0 if ok else 1
@@ -184,8 +190,8 @@ def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve(opts(argv[2:]))
         return 0
-    if len(argv) == 6 and argv[1] == "verdict":
-        return verdict(argv[2], float(argv[3]), float(argv[4]), int(argv[5]))
+    if len(argv) == 5 and argv[1] == "verdict":
+        return verdict(argv[2], float(argv[3]), float(argv[4]))
     if len(argv) >= 5 and argv[1] == "stream":
         return stream(argv[2], argv[3], int(argv[4]), opts(argv[5:]))
     print(__doc__, file=sys.stderr)
