@@ -211,6 +211,23 @@ static const struct natgw_config *load_config_here(const json_t *path, struct na
         return *ret;
 }
 
+/* diagnose NAME of an egress or netmap entry: say which command asks about its path. */
+static int not_a_forward(const char *name, const json_t *e) {
+        const char *kind = json_string_value(json_object_get(e, "kind")) ?: "?";
+
+        if (streq(kind, "netmap"))
+                fprintf(stderr,
+                        "natgwctl: \"%s\" is a netmap entry, not a forward: \"diagnose --egress ADDR --to DEST\" with an "
+                        "address of its inside %s shows its outbound path\n",
+                        name, json_string_value(json_object_get(e, "inside")) ?: "prefix");
+        else
+                fprintf(stderr,
+                        "natgwctl: \"%s\" is a %s entry, not a forward: \"diagnose --egress ADDR --to DEST\" with one of "
+                        "its sources shows its path\n",
+                        name, kind);
+        return EXIT_USAGE;
+}
+
 static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *name) {
         _cleanup_(json_decrefp) json_t *show = NULL, *status = NULL;
         _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
@@ -230,10 +247,8 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         e = find_entry(show, name);
         if (!e)
                 return not_in_force(a, name, status);
-        if (natgw_diag_forward_from_json(e, &f) < 0) {
-                fprintf(stderr, "natgwctl: \"%s\" is not a forward (diagnose --egress is for egress entries)\n", name);
-                return EXIT_USAGE;
-        }
+        if (natgw_diag_forward_from_json(e, &f) < 0)
+                return not_a_forward(name, e);
         if (a->from) {
                 if (natgw_addr_parse(a->from, &in.from) < 0) {
                         fprintf(stderr, "natgwctl: --from: \"%s\" is not an address\n", a->from);

@@ -356,8 +356,10 @@ static void print_status(const json_t *r) {
         for (size_t i = 0; i < json_array_size(json_object_get(r, "files")); i++)
                 printf("%-14s %s  %s\n", i == 0 ? "files:" : "", str(json_array_get(json_object_get(r, "files"), i), "sha256"),
                        str(json_array_get(json_object_get(r, "files"), i), "path"));
-        printf("%-14s %lld egress, %lld forwards, %lld map elements\n", "entries:", num(entries, "egress"),
-               num(entries, "forwards"), num(entries, "map_elements"));
+        printf("%-14s %lld egress, %lld forwards, ", "entries:", num(entries, "egress"), num(entries, "forwards"));
+        if (num(entries, "netmaps") > 0)
+                printf("%lld netmaps, ", num(entries, "netmaps"));
+        printf("%lld map elements\n", num(entries, "map_elements"));
         printf("%-14s table %s, compile %.1f ms, kernel %.1f ms, %lld messages, %lld bytes\n", "last apply:",
                str(apply, "table"), json_number_value(json_object_get(apply, "compile_ms")),
                json_number_value(json_object_get(apply, "kernel_ms")), num(apply, "messages"), num(apply, "bytes"));
@@ -497,6 +499,8 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
                 print_errors(json_object_get(reply, "warnings"), stderr, "");
                 printf("%s: valid: egress entries %lld, forwards %lld, map elements %lld", str(reply, "config"),
                        num(reply, "egress"), num(reply, "forwards"), num(reply, "map_elements"));
+                if (num(reply, "netmaps") > 0)
+                        printf(", netmaps %lld", num(reply, "netmaps"));
                 if (json_is_true(json_object_get(reply, "kernel")))
                         printf("; the kernel accepts it (checked and aborted in %.1f ms, nothing changed)",
                                json_number_value(json_object_get(reply, "kernel_ms")));

@@ -95,8 +95,11 @@ static int run_check(void) {
                         fprintf(stderr, "natgwd: out of memory\n");
                 return 1;
         }
-        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu\n", arg_config, res.egress,
-               res.forwards, res.map_elements);
+        printf("%s: valid: egress entries %zu, forwards %zu, map elements %zu", arg_config, res.egress, res.forwards,
+               res.map_elements);
+        if (res.netmaps > 0)
+                printf(", netmaps %zu", res.netmaps);
+        printf("\n");
         return 0;
 }
 

@@ -291,13 +291,13 @@ json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_i
         char started[32];
 
         j = json_pack(
-                "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I},s:{s:s,s:f,s:f,s:I,s:I,s:I},s:o,"
+                "{s:b,s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:{s:I,s:I,s:I,s:I},s:{s:s,s:f,s:f,s:I,s:I,s:I},s:o,"
                 "s:o,s:o}",
                 "ok", 1, "version", info->version, "pid", (json_int_t)getpid(), "started",
                 natgw_format_time(info->started_realtime_usec, started, sizeof(started)), "socket", info->socket,
                 "on_exit", info->on_exit_remove ? "remove" : "keep", "config", c ? c->path : NULL, "generation",
                 (json_int_t)gw->generation, "entries", "egress", (json_int_t)(c ? c->n_egress : 0), "forwards",
-                (json_int_t)(c ? c->n_forwards : 0), "map_elements", (json_int_t)s->elements, "last_apply",
+                (json_int_t)(c ? c->n_forwards : 0), "netmaps", (json_int_t)(c ? c->n_netmaps : 0), "map_elements", (json_int_t)s->elements, "last_apply",
                 "table", s->update ? "updated" : "replaced", "compile_ms", (double)s->compile_usec / 1000.0,
                 "kernel_ms", (double)s->kernel_usec / 1000.0,
                 "messages", (json_int_t)s->messages, "bytes", (json_int_t)s->bytes, "table_flags",
@@ -319,8 +319,9 @@ json_t *natgw_check_json(const char *path, int r, const struct natgw_check_resul
         if (r < 0)
                 return json_pack("{s:b,s:s,s:s,s:o*}", "ok", 0, "error", "invalid", "config", path, "errors",
                                  natgw_ctl_errors_to_json(errors));
-        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:b,s:f,s:o*}", "ok", 1, "config", path, "egress",
-                         (json_int_t)res->egress, "forwards", (json_int_t)res->forwards, "map_elements",
+        return json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:b,s:f,s:o*}", "ok", 1, "config", path, "egress",
+                         (json_int_t)res->egress, "forwards", (json_int_t)res->forwards, "netmaps",
+                         (json_int_t)res->netmaps, "map_elements",
                          (json_int_t)res->map_elements, "kernel", res->kernel, "kernel_ms",
                          (double)res->kernel_usec / 1000.0, "warnings", natgw_ctl_errors_to_json(errors));
 }

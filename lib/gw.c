@@ -364,6 +364,7 @@ int natgw_gw_check_kernel(struct natgw_gw *gw, const char *path, struct natgw_er
         *ret = (struct natgw_check_result){
                 .egress = c->n_egress,
                 .forwards = c->n_forwards,
+                .netmaps = c->n_netmaps,
                 .map_elements = stats.elements,
                 .kernel = true,
                 .kernel_usec = stats.kernel_usec,
@@ -385,6 +386,7 @@ int natgw_check_file(const char *path, struct natgw_errors *errors, struct natgw
         *ret = (struct natgw_check_result){
                 .egress = c->n_egress,
                 .forwards = c->n_forwards,
+                .netmaps = c->n_netmaps,
                 .map_elements = p->n_elements,
         };
         return 0;

@@ -96,7 +96,7 @@ int natgw_gw_restore(struct natgw_gw *gw, struct natgw_errors *errors);
 
 /* What natgw_check_file() found in a valid file. */
 struct natgw_check_result {
-        size_t egress, forwards, map_elements;
+        size_t egress, forwards, map_elements, netmaps;
         bool kernel;          /* the kernel checked the batch too (natgw_gw_check_kernel()) */
         uint64_t kernel_usec; /* ... in this time */
 };

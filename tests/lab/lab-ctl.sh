@@ -111,7 +111,7 @@ as_nobody() {
 }
 as_nobody true || lab_skip "cannot run as nobody"
 # The socket is 0600: a non-root natgwctl cannot even connect.
-stat -c %a "$CTL_SOCK" | grep -qx 600 || fail "control socket mode is $(stat -c %a "$CTL_SOCK"), want 600"
+[[ $(stat -c %a "$CTL_SOCK") == 600 ]] || fail "control socket mode is $(stat -c %a "$CTL_SOCK"), want 600"
 chmod 755 "$LAB_TMP"
 rc=0; out=$(as_nobody "$NATGWCTL" -S "$CTL_SOCK" status 2>&1) || rc=$?
 assert_eq 3 "$rc" "natgwctl as nobody cannot connect (exit 3)"

@@ -139,7 +139,7 @@ EOF2
 # a reload would send only what the file changed.
 bypass_key=65746830000000000000000000000000060000001f980000  # "eth0", 16 bytes . 6 . 8088
 nft_delete_as_natgwd fwd4_if "$bypass_key"
-if nsexec "$GW" nft list map inet natgw fwd4_if | grep -qF "\"eth0\" . tcp . 8088"; then
+if [[ $(nsexec "$GW" nft list map inet natgw fwd4_if) == *'"eth0" . tcp . 8088'* ]]; then
         fail "the element of bypass could not be taken out of map fwd4_if"
 fi
 diagnose_cause not-applied bypass

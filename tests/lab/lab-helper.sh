@@ -41,7 +41,7 @@ ftpd() {
 ftpd "$LAN" 192.168.1.66
 ftpd "$WAN" 203.0.113.100
 for ((i = 0; i < 50; i++)); do
-        nsexec "$LAN" ss -ltn | grep -q "192.168.1.66:21 " && nsexec "$WAN" ss -ltn | grep -q "203.0.113.100:21 " && break
+        [[ $(nsexec "$LAN" ss -ltn) == *"192.168.1.66:21 "* && $(nsexec "$WAN" ss -ltn) == *"203.0.113.100:21 "* ]] && break
         sleep 0.1
 done
 

@@ -94,6 +94,19 @@ assert_match "leaves eth0 as 203\.0\.113\.66 \(netmap" "$(jq -r '.layers[2].evid
         "diagnose --egress: it leaves eth0 as 203.0.113.66"
 out=$(natgwctl -j diagnose --egress 192.168.1.10 --to 203.0.113.100:80) || true
 assert_match "^entry lan \(masquerade" "$(jq -r '.layers[0].evidence[0]' <<<"$out")" "diagnose --egress: 192.168.1.10 by lan"
+# diagnose NAME of a netmap: a usage error that says which command asks about it.
+rc=0
+out=$(natgwctl diagnose dmz 2>&1) || rc=$?
+assert_eq 2 "$rc" "diagnose dmz (a netmap): exit 2"
+assert_match "\"dmz\" is a netmap entry, not a forward: \"diagnose --egress ADDR --to DEST\" with an address of its inside 192\.168\.1\.64/28" \
+        "$out" "diagnose dmz: points at diagnose --egress"
+# The counts of the file in force: natgwd -t, check and status count the netmaps.
+assert_match ": valid: egress entries 1, forwards 1, map elements [0-9]+, netmaps 2$" "$("$NATGWD" -t -c "$conf")" \
+        "natgwd -t counts the netmaps"
+assert_match ": valid: egress entries 1, forwards 1, map elements [0-9]+, netmaps 2$" "$(natgwctl check)" \
+        "natgwctl check counts the netmaps"
+assert_match "1 egress, 1 forwards, 2 netmaps, [0-9]+ map elements" "$(natgwctl status)" "status counts the netmaps"
+assert_eq 2 "$(natgwctl -j status | jq .entries.netmaps)" "status -j: entries.netmaps"
 
 # Reloads: a stream through "web" (another entry) lives across the removal and the re-addition.
 ip netns exec "$WAN" "$NATGW_PEER" stream tcp 203.0.113.1 8080 --seconds 8 --from 198.51.100.8 \

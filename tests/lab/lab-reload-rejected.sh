@@ -74,7 +74,7 @@ assert_eq 1 "$rc" "the reload is rejected"
 # Both attempts were refused: the update, then the replace natgwd falls back to; the errors
 # are the replace's, which map to entries like any batch's.
 assert_eq 2 "$(grep -c '^natgw-nft-fault: "goto egress-dmz"' "$NATGWD_LOG")" "the update and the replace were both tried"
-grep -F "$conf:$line: entry \"dmz\": " "$LAB_TMP/reload.1" | grep -q "kernel rejected" ||
+[[ $(grep -F "$conf:$line: entry \"dmz\": " "$LAB_TMP/reload.1") == *"kernel rejected"* ]] ||
         fail "no error naming $conf:$line and entry \"dmz\" as rejected by the kernel"
 info "ok: the error names $(basename "$conf"):$line, entry \"dmz\", and the kernel"
 [[ $before == "$after" ]] || fail "table inet natgw changed although the reload was rejected:
