@@ -48,6 +48,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True
+import benchlib as B  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 TIMEOUT = 120  # seconds, for any single step
@@ -132,13 +135,7 @@ class Natgwd:
 
     def status(self, *keys):
         """/proc/PID/status values in kB."""
-        res = {}
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in keys:
-                    res[k] = int(v.split()[0])
-        return res
+        return B.proc_status(self.pid, *keys)
 
     def cpu_sec(self):
         """utime + stime (clock ticks: 10 ms steps at HZ 100) and the scheduler's run time of

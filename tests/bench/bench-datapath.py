@@ -37,7 +37,6 @@ or reset connections), 77 when it cannot run (a failure under CI=true). Usage (r
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -51,15 +50,8 @@ def load(topo, paths, concurrency, seconds, count):
     """One natgw-load run from wan through gw; its report as a dict, plus conntrack figures."""
     topo.ct_flush()
     drops0 = topo.ct_drops()
-    r = subprocess.run(topo.wan.cmd(paths["load"], "connect", B.GW_WAN, B.TARGET_PORT, "--from", B.CLIENT,
-                                    "--concurrency", concurrency, "--seconds", seconds, "--count", count),
-                       capture_output=True, text=True, timeout=seconds + 60)
-    rep = B.parse_kv(r.stdout)
-    if r.returncode != 0 or not rep.get("ok"):
-        raise B.Fail("natgw-load connect (concurrency %d): no connection worked: %s %s"
-                     % (concurrency, r.stdout.strip(), r.stderr.strip()))
-    if rep["refused"] or rep["reset"]:
-        raise B.Fail("connections refused or reset: the forward did not translate them: %s" % r.stdout.strip())
+    rep = B.connect_load(topo.wan, paths["load"], B.GW_WAN, concurrency, seconds, count,
+                         "the forward did not translate them", "--from", B.CLIENT)
     rep["ct_after"] = topo.ct_count()
     rep["ct_drops"] = topo.ct_drops() - drops0
     return rep
@@ -128,8 +120,7 @@ def repetition(paths, a, tmp, res, tools, flip, pairs):
             topo.gw.run(tool, input="*nat\nCOMMIT\n", text=True)  # an empty nat table
             if name == "iptables-nft" and "table ip nat" in topo.gw.out("nft", "list", "tables"):
                 topo.gw.run("nft", "delete", "table", "ip", "nat")
-        if srv.stop() != 0:
-            raise B.Fail("natgw-load serve failed: %s" % srv.errtext())
+        B.stop_server(srv)
         srv = None
     finally:
         B.cleanup(d and (lambda: d.stop(check=False)), srv and srv.stop, topo.close)

@@ -21,10 +21,7 @@ it cannot run (a failure under CI=true). Usage (root):
 """
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
-import shutil
 
 sys.dont_write_bytecode = True
 import benchlib as B  # noqa: E402
@@ -50,28 +47,6 @@ def write_config(path, rules):
     os.rename(tmp, path)
 
 
-def load(topo, paths, a):
-    topo.ct_flush()
-    r = subprocess.run(topo.lan.cmd(paths["load"], "connect", TARGET, B.TARGET_PORT, "--concurrency", a.concurrency,
-                                    "--seconds", a.seconds, "--count", a.count),
-                       capture_output=True, text=True, timeout=a.seconds + 60)
-    rep = B.parse_kv(r.stdout)
-    if r.returncode != 0 or not rep.get("ok"):
-        raise B.Fail("natgw-load connect: no connection worked: %s %s" % (r.stdout.strip(), r.stderr.strip()))
-    if rep["refused"] or rep["reset"]:
-        raise B.Fail("connections refused or reset: the allow list denied them: %s" % r.stdout.strip())
-    return rep
-
-
-def measure(topo, paths, a, res, row):
-    load(topo, paths, argparse.Namespace(**dict(vars(a), seconds=a.warmup)))
-    rep = load(topo, paths, a)
-    res.setdefault(row, []).append(rep["rate"])
-    print("#   %-24s %8.0f conn/s (p50 %6.0f µs, p99 %6.0f µs)" % (row, rep["rate"], rep["p50_us"], rep["p99_us"]),
-          flush=True)
-    return rep["rate"]
-
-
 def repetition(paths, a, tmp, res, flip, pairs):
     topo = B.Topology("eg")
     d = srv = None
@@ -80,27 +55,18 @@ def repetition(paths, a, tmp, res, flip, pairs):
         srv = B.Proc(topo.wan.cmd(paths["load"], "serve", "--port", B.TARGET_PORT, "--bind", TARGET,
                                   "--seconds", 3600), tmp, "serve", ready="listening")
         conf = os.path.join(tmp, "natgwd.conf")
-        rows = [(1, "1 allow rule"), (a.rules, "%d allow rules" % a.rules)]
-        if flip:
-            rows.reverse()
-        write_config(conf, rows[0][0])
+        write_config(conf, a.rules if flip else 1)
         d = B.Natgwd(paths, topo.gw, conf, tmp)
         d.start()
-        current, rates = rows[0][0], {}
-        for n, row in (rows[0], rows[1], rows[1], rows[0]):
-            if n != current:
-                write_config(conf, n)
-                d.reload()
-                current = n
-            rates.setdefault(n, []).append(measure(topo, paths, a, res, row))
-        pairs.append(sum(rates[a.rules]) / sum(rates[1]))
+        pairs.append(B.abba(((1, "1 allow rule"), (a.rules, "%d allow rules" % a.rules)), flip,
+                            lambda n: (write_config(conf, n), d.reload()),
+                            lambda row: B.lan_rate(topo, paths, a, res, row, TARGET, "the allow list denied them")))
         write_config(conf, None)
         d.reload()
-        measure(topo, paths, a, res, "no allow list")
+        B.lan_rate(topo, paths, a, res, "no allow list", TARGET, "the allow list denied them")
         d.stop()
         d = None
-        if srv.stop() != 0:
-            raise B.Fail("natgw-load serve failed: %s" % srv.errtext())
+        B.stop_server(srv)
         srv = None
     finally:
         B.cleanup(d and (lambda: d.stop(check=False)), srv and srv.stop, topo.close)
@@ -109,17 +75,8 @@ def repetition(paths, a, tmp, res, flip, pairs):
 def run(a):
     paths = B.build_paths(a.build)
     B.need(paths, "natgwd", "natgwctl", "load", tools=("conntrack", "nft"))
-    print("\n".join("# " + l for l in B.machine_info(paths)))
-    print("# natgw-load: %d in flight for %g s, lan -> wan through the masquerade; medians of %d repetitions"
-          % (a.concurrency, a.seconds, a.runs), flush=True)
-    tmp = tempfile.mkdtemp(prefix="natgw-bench-eg.")
     res, pairs = {}, []
-    try:
-        for i in range(a.runs):
-            print("# repetition %d of %d (load average %s)" % (i + 1, a.runs, B.loadavg()), flush=True)
-            repetition(paths, a, tmp, res, i % 2 == 1, pairs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    B.repetitions(a, paths, "eg", lambda tmp, i: repetition(paths, a, tmp, res, i % 2 == 1, pairs))
     base = B.median(res["1 allow rule"])
     print("\n| configuration | new connections/s | vs 1 allow rule |")
     print("|---|---:|---:|")
@@ -132,18 +89,10 @@ def run(a):
 
 def main():
     ap = argparse.ArgumentParser(description="egress allow list benchmark (root; see the top of the file)")
-    ap.add_argument("build", nargs="?", default=os.path.join(B.SRC, "build"), help="meson build dir (default build/)")
-    ap.add_argument("--quick", action="store_true", help="1 repetition, 1,000 rules, 1 s runs: for CI")
-    ap.add_argument("--runs", type=int, default=None)
+    B.rate_args(ap, "1 repetition, 1,000 rules, 1 s runs: for CI")
     ap.add_argument("--rules", type=int, default=None)
-    ap.add_argument("--seconds", type=float, default=None)
-    ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--count", type=int, default=100000)
-    a = ap.parse_args()
-    a.runs = a.runs or (1 if a.quick else 5)
+    a = B.rate_defaults(ap.parse_args())
     a.rules = a.rules or (1000 if a.quick else 10000)
-    a.seconds = a.seconds or (1.0 if a.quick else 4.0)
-    a.warmup = 0.2 if a.quick else 0.5
     if a.runs < 1 or not 2 <= a.rules <= 200000:
         ap.error("--runs positive; --rules 2-200000")
     return B.run_main("bench-egress", lambda: run(a))

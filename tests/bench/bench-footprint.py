@@ -73,18 +73,7 @@ def run(a):
 
 def main():
     ap = argparse.ArgumentParser(description="natgwd footprint benchmark (root; see the top of the file)")
-    ap.add_argument("build", nargs="?", default=os.path.join(B.SRC, "build"), help="meson build dir (default build/)")
-    ap.add_argument("--quick", action="store_true", help="2 runs of 1, 100, 1000 forwards: for CI")
-    ap.add_argument("--runs", type=int, default=None)
-    ap.add_argument("--sizes", default=None)
-    a = ap.parse_args()
-    a.runs = a.runs or (2 if a.quick else 5)
-    try:
-        a.sizes = [int(x) for x in (a.sizes or ("1,100,1000" if a.quick else "1,1000,10000,50000")).split(",")]
-    except ValueError:
-        ap.error("--sizes: a list of numbers")
-    if a.runs < 1 or any(n < 1 or n > 200000 for n in a.sizes):
-        ap.error("--runs positive, --sizes 1-200000")
+    a = B.size_args(ap, 2, 5, "1,100,1000", "1,1000,10000,50000")
     return B.run_main("bench-footprint", lambda: run(a))
 
 

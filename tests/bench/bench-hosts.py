@@ -32,10 +32,8 @@ import argparse
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -51,28 +49,6 @@ def write_config(path, hosts):
                 '"10.200.0.0/16" ]; out_interface = "eth0"; }\n);\nmetrics = { hosts = %s; };\n'
                 % ("true" if hosts else "false"))
     os.rename(tmp, path)
-
-
-def load(topo, paths, a):
-    topo.ct_flush()
-    r = subprocess.run(topo.lan.cmd(paths["load"], "connect", TARGET, B.TARGET_PORT, "--concurrency", a.concurrency,
-                                    "--seconds", a.seconds, "--count", a.count),
-                       capture_output=True, text=True, timeout=a.seconds + 60)
-    rep = B.parse_kv(r.stdout)
-    if r.returncode != 0 or not rep.get("ok"):
-        raise B.Fail("natgw-load connect: no connection worked: %s %s" % (r.stdout.strip(), r.stderr.strip()))
-    if rep["refused"] or rep["reset"]:
-        raise B.Fail("connections refused or reset: %s" % r.stdout.strip())
-    return rep
-
-
-def measure(topo, paths, a, res, row):
-    load(topo, paths, argparse.Namespace(**dict(vars(a), seconds=a.warmup)))
-    rep = load(topo, paths, a)
-    res.setdefault(row, []).append(rep["rate"])
-    print("#   %-12s %8.0f conn/s (p50 %6.0f µs, p99 %6.0f µs)" % (row, rep["rate"], rep["p50_us"], rep["p99_us"]),
-          flush=True)
-    return rep["rate"]
 
 
 def packet_cpu(topo, paths, a):
@@ -155,39 +131,28 @@ def repetition(paths, a, tmp, res, flip, pairs, cpu_pairs, last):
         srv = B.Proc(topo.wan.cmd(paths["load"], "serve", "--port", B.TARGET_PORT, "--bind", TARGET,
                                   "--seconds", 3600), tmp, "serve", ready="listening")
         conf = os.path.join(tmp, "natgwd.conf")
-        rows = [(False, "hosts off"), (True, "hosts on")]
-        if flip:
-            rows.reverse()
-        write_config(conf, rows[0][0])
+        rows = ((False, "hosts off"), (True, "hosts on"))
+        write_config(conf, flip)
         d = B.Natgwd(paths, topo.gw, conf, tmp)
         d.start()
-        current, rates = rows[0][0], {}
-        for on, row in (rows[0], rows[1], rows[1], rows[0]):
-            if on != current:
-                write_config(conf, on)
-                d.reload()
-                current = on
-            rates.setdefault(on, []).append(measure(topo, paths, a, res, row))
-        pairs.append(sum(rates[True]) / sum(rates[False]))
+        pairs.append(B.abba(rows, flip, lambda on: (write_config(conf, on), d.reload()),
+                            lambda row: B.lan_rate(topo, paths, a, res, row, TARGET, width=12)))
         # Per packet: CPU time of packets through established flows, A B B A again.
         topo.gw.sysctl(net__ipv4__conf__all__rp_filter=0, net__ipv4__conf__eth1__rp_filter=0)
-        cpu = {}
-        for on, row in (rows[0], rows[1], rows[1], rows[0]):
-            if on != current:
-                write_config(conf, on)
-                d.reload()
-                current = on
+
+        def cpu_row(row):
             us = packet_cpu(topo, paths, a)
-            cpu.setdefault(on, []).append(us)
             res.setdefault("cpu " + row, []).append(us)
             print("#   %-12s %8.2f µs CPU per packet" % (row, us), flush=True)
-        cpu_pairs.append(sum(cpu[True]) / sum(cpu[False]))
+            return us
+
+        cpu_pairs.append(B.abba(rows, flip, lambda on: (write_config(conf, on), d.reload()), cpu_row))
         # The alternative to the host sets: conntrack's own accounting (bytes per connection,
         # both directions), measured once per repetition with hosts off.
         write_config(conf, False)
         d.reload()
         topo.gw.sysctl(net__netfilter__nf_conntrack_acct=1)
-        measure(topo, paths, a, res, "ct acct")
+        B.lan_rate(topo, paths, a, res, "ct acct", TARGET, width=12)
         topo.gw.sysctl(net__netfilter__nf_conntrack_acct=0)
         if last:
             write_config(conf, True)
@@ -195,8 +160,7 @@ def repetition(paths, a, tmp, res, flip, pairs, cpu_pairs, last):
             memory(paths, a, tmp, topo, d)
         d.stop()
         d = None
-        if srv.stop() != 0:
-            raise B.Fail("natgw-load serve failed: %s" % srv.errtext())
+        B.stop_server(srv)
         srv = None
     finally:
         B.cleanup(d and (lambda: d.stop(check=False)), srv and srv.stop, topo.close)
@@ -206,17 +170,9 @@ def run(a):
     paths = B.build_paths(a.build)
     paths["spray"] = os.path.join(a.build, "tests", "lab", "natgw-spray")
     B.need(paths, "natgwd", "natgwctl", "load", "spray", tools=("conntrack", "nft"))
-    print("\n".join("# " + l for l in B.machine_info(paths)))
-    print("# natgw-load: %d in flight for %g s, lan -> wan through the masquerade; medians of %d repetitions"
-          % (a.concurrency, a.seconds, a.runs), flush=True)
-    tmp = tempfile.mkdtemp(prefix="natgw-bench-ho.")
     res, pairs, cpu_pairs = {}, [], []
-    try:
-        for i in range(a.runs):
-            print("# repetition %d of %d (load average %s)" % (i + 1, a.runs, B.loadavg()), flush=True)
-            repetition(paths, a, tmp, res, i % 2 == 1, pairs, cpu_pairs, i == a.runs - 1)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    B.repetitions(a, paths, "ho",
+                  lambda tmp, i: repetition(paths, a, tmp, res, i % 2 == 1, pairs, cpu_pairs, i == a.runs - 1))
     base = B.median(res["hosts off"])
     print("\n| metrics.hosts | new connections/s | vs off |")
     print("|---|---:|---:|")
@@ -232,20 +188,12 @@ def run(a):
 
 def main():
     ap = argparse.ArgumentParser(description="metrics.hosts benchmark (root; see the top of the file)")
-    ap.add_argument("build", nargs="?", default=os.path.join(B.SRC, "build"), help="meson build dir (default build/)")
-    ap.add_argument("--quick", action="store_true", help="1 repetition, 1 s runs, 2,000 hosts: for CI")
-    ap.add_argument("--runs", type=int, default=None)
+    B.rate_args(ap, "1 repetition, 1 s runs, 2,000 hosts: for CI")
     ap.add_argument("--hosts", type=int, default=None)
-    ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--packets", type=int, default=None)
-    ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--count", type=int, default=100000)
-    a = ap.parse_args()
-    a.runs = a.runs or (1 if a.quick else 5)
+    a = B.rate_defaults(ap.parse_args())
     a.hosts = a.hosts or (2000 if a.quick else 10000)
     a.packets = a.packets or (20000 if a.quick else 200000)
-    a.seconds = a.seconds or (1.0 if a.quick else 4.0)
-    a.warmup = 0.2 if a.quick else 0.5
     if a.runs < 1 or not 1 <= a.hosts <= 60000:
         ap.error("--runs positive; --hosts 1-60000")
     return B.run_main("bench-hosts", lambda: run(a))

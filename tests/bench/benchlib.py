@@ -13,6 +13,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -377,6 +378,119 @@ def parse_kv(text):
     return {}
 
 
+def connect_load(ns, load, target, concurrency, seconds, count, why, *extra):
+    """One `natgw-load connect` run from @ns to @target:TARGET_PORT; its report as a dict. A run
+    in which no connection worked, or one was refused or reset (@why: what that would mean), fails."""
+    r = subprocess.run(ns.cmd(load, "connect", target, TARGET_PORT, *extra, "--concurrency", concurrency,
+                              "--seconds", seconds, "--count", count),
+                       capture_output=True, text=True, timeout=seconds + 60)
+    rep = parse_kv(r.stdout)
+    if r.returncode != 0 or not rep.get("ok"):
+        raise Fail("natgw-load connect (concurrency %d): no connection worked: %s %s"
+                   % (concurrency, r.stdout.strip(), r.stderr.strip()))
+    if rep["refused"] or rep["reset"]:
+        raise Fail("connections refused or reset%s: %s" % (why and ": " + why, r.stdout.strip()))
+    return rep
+
+
+def lan_rate(topo, paths, a, res, row, target, why="", width=24):
+    """New connections/s lan -> @target through the gateway: a warm-up run of a.warmup s (neighbour
+    entries, the server's first accepts, caches), then a.seconds measured; appended to res[row]."""
+    for seconds in (a.warmup, a.seconds):
+        topo.ct_flush()
+        rep = connect_load(topo.lan, paths["load"], target, a.concurrency, seconds, a.count, why)
+    res.setdefault(row, []).append(rep["rate"])
+    print("#   %-*s %8.0f conn/s (p50 %6.0f µs, p99 %6.0f µs)" % (width, row, rep["rate"], rep["p50_us"], rep["p99_us"]),
+          flush=True)
+    return rep["rate"]
+
+
+def stop_server(srv):
+    """Stops a `natgw-load serve` Proc; one that failed fails the benchmark."""
+    if srv.stop() != 0:
+        raise Fail("natgw-load serve failed: %s" % srv.errtext())
+
+
+def rate_args(ap, quick_help):
+    """The arguments of a benchmark of new connections/s lan -> wan (natgw-load): build dir,
+    --quick (1 repetition of 1 s runs), --runs, --seconds, --concurrency, --count. Call
+    rate_defaults() on what ap.parse_args() returns."""
+    ap.add_argument("build", nargs="?", default=os.path.join(SRC, "build"), help="meson build dir (default build/)")
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--count", type=int, default=100000)
+
+
+def rate_defaults(a):
+    """Fills in rate_args()' defaults: 5 repetitions of 4 s runs (--quick: 1 of 1 s), a warm-up."""
+    a.runs = a.runs or (1 if a.quick else 5)
+    a.seconds = a.seconds or (1.0 if a.quick else 4.0)
+    a.warmup = 0.2 if a.quick else 0.5
+    return a
+
+
+def abba(rows, flip, switch, measure):
+    """Measures two configurations, rows = ((value, row name), (value, row name)), in the order
+    A B B A (B A A B when @flip: the first measured is then rows[1], which the caller applied
+    already), so that a drift of the machine during the repetition weighs on both alike.
+    switch(value) applies a configuration, measure(row name) returns a rate. Returns the ratio of
+    the second row's rates to the first's."""
+    order = (rows[1], rows[0]) if flip else rows
+    current, rates = order[0][0], {}
+    for value, row in (order[0], order[1], order[1], order[0]):
+        if value != current:
+            switch(value)
+            current = value
+        rates.setdefault(value, []).append(measure(row))
+    return sum(rates[rows[1][0]]) / sum(rates[rows[0][0]])
+
+
+def proc_status(pid, *keys):
+    """/proc/PID/status values in kB."""
+    res = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                res[k] = int(v.split()[0])
+    return res
+
+
+def repetitions(a, paths, tag, fn):
+    """Prints the machine and the load, then runs fn(tmp, i) for each of a.runs repetitions with a
+    temporary directory that is removed afterwards."""
+    print("\n".join("# " + l for l in machine_info(paths)))
+    print("# natgw-load: %d in flight for %g s, lan -> wan through the masquerade; medians of %d repetitions"
+          % (a.concurrency, a.seconds, a.runs), flush=True)
+    tmp = tempfile.mkdtemp(prefix="natgw-bench-%s." % tag)
+    try:
+        for i in range(a.runs):
+            print("# repetition %d of %d (load average %s)" % (i + 1, a.runs, loadavg()), flush=True)
+            fn(tmp, i)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def size_args(ap, quick, full, quick_sizes, full_sizes):
+    """--quick, --runs and --sizes of a benchmark that measures natgwd at several numbers of forwards:
+    the parsed arguments, a.runs and a.sizes (a list) filled in."""
+    ap.add_argument("build", nargs="?", default=os.path.join(SRC, "build"), help="meson build dir (default build/)")
+    ap.add_argument("--quick", action="store_true", help="%d runs of %s forwards: for CI" % (quick, quick_sizes))
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--sizes", default=None)
+    a = ap.parse_args()
+    a.runs = a.runs or (quick if a.quick else full)
+    try:
+        a.sizes = [int(x) for x in (a.sizes or (quick_sizes if a.quick else full_sizes)).split(",")]
+    except ValueError:
+        ap.error("--sizes: a list of numbers")
+    if a.runs < 1 or any(n < 1 or n > 200000 for n in a.sizes):
+        ap.error("--runs positive, --sizes 1-200000")
+    return a
+
+
 class Natgwd:
     """natgwd in namespace @ns on a control socket and a notify socket of the benchmark's own
     (in @tmp). start() returns the seconds from the start until READY=1."""
@@ -464,13 +578,7 @@ class Natgwd:
 
     def status(self, *keys):
         """/proc/PID/status values in kB."""
-        res = {}
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in keys:
-                    res[k] = int(v.split()[0])
-        return res
+        return proc_status(self.pid, *keys)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
