@@ -212,6 +212,32 @@ static size_t attr_len(const struct nlattr *a) {
         return a->nla_len - NLA_HDRLEN;
 }
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* Messages in [buf, buf + len), as NLMSG_OK/NLMSG_NEXT by hand with sizes that never go negative:
+ * each one checked to lie wholly inside before it is used. */
+static bool msg_ok(const struct nlmsghdr *nlh, const uint8_t *end) {
+        const uint8_t *p = (const uint8_t *)nlh;
+
+        return (size_t)(end - p) >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= (size_t)(end - p);
+}
+
+#define for_each_msg(nlh, buf, len)                                                                           \
+        for (struct nlmsghdr *nlh = (struct nlmsghdr *)(buf); msg_ok(nlh, (uint8_t *)(buf) + (len));          \
+             nlh = (struct nlmsghdr *)((uint8_t *)nlh + MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len),                 \
+                                                          (size_t)((uint8_t *)(buf) + (len) - (uint8_t *)nlh))))
+
+#define NFGEN_HDR NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+
+/* The attributes of an nfnetlink message, after its nfgenmsg; none when it is too short. */
+static uint8_t *msg_attrs(struct nlmsghdr *nlh) {
+        return (uint8_t *)nlh + MIN((size_t)NFGEN_HDR, (size_t)nlh->nlmsg_len);
+}
+
+static size_t msg_attrs_len(const struct nlmsghdr *nlh) {
+        return nlh->nlmsg_len >= NFGEN_HDR ? nlh->nlmsg_len - NFGEN_HDR : 0;
+}
+
 /* Follow @path down the nests of [buf, buf + len); where it ends, @chain becomes @broken. */
 static unsigned rewrite_path(uint8_t *buf, size_t len, const uint16_t *path, size_t depth, const char *chain,
                              const char *broken) {
@@ -234,28 +260,15 @@ static unsigned rewrite_path(uint8_t *buf, size_t len, const uint16_t *path, siz
         return count;
 }
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-
 /* Rewrite the batch in @buf; returns the number of verdicts changed. */
 static unsigned rewrite_batch(uint8_t *buf, size_t len, const char *chain, const char *broken) {
-        size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
         unsigned count = 0;
 
-        /* NLMSG_OK/NLMSG_NEXT by hand, with sizes that never go negative. */
-        while (len >= sizeof(struct nlmsghdr)) {
-                struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-                size_t step;
-
-                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-                        break;
-                if (nlh->nlmsg_type == NEWSETELEM && nlh->nlmsg_len >= hdr)
-                        count += rewrite_path((uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr, verdict_chain_path,
+        for_each_msg(nlh, buf, len)
+                if (nlh->nlmsg_type == NEWSETELEM)
+                        count += rewrite_path(msg_attrs(nlh), msg_attrs_len(nlh), verdict_chain_path,
                                               sizeof(verdict_chain_path) / sizeof(verdict_chain_path[0]), chain,
                                               broken);
-                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
-                buf += step;
-                len -= step;
-        }
         return count;
 }
 
@@ -278,17 +291,11 @@ static void inject(uint8_t *batch, size_t len, const char *chain) {
 
 /* Add UNKNOWN_TABLE_FLAG where a NEWTABLE message sets table flags; returns how many. */
 static unsigned rewrite_table_flags(uint8_t *buf, size_t len) {
-        size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
         unsigned count = 0;
 
-        while (len >= sizeof(struct nlmsghdr)) {
-                struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-                size_t step;
-
-                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-                        break;
-                if (nlh->nlmsg_type == NEWTABLE && nlh->nlmsg_len >= hdr)
-                        for_each_attr(a, (uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr) {
+        for_each_msg(nlh, buf, len) {
+                if (nlh->nlmsg_type == NEWTABLE)
+                        for_each_attr(a, msg_attrs(nlh), msg_attrs_len(nlh)) {
                                 uint32_t v;
 
                                 if ((a->nla_type & NLA_TYPE_MASK) != NFTA_TABLE_FLAGS || attr_len(a) != sizeof(v))
@@ -300,9 +307,6 @@ static unsigned rewrite_table_flags(uint8_t *buf, size_t len) {
                                 memcpy(attr_data(a), &v, sizeof(v));
                                 count++;
                         }
-                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
-                buf += step;
-                len -= step;
         }
         if (count)
                 fprintf(stderr, "natgw-nft-fault: table-flags: added 0x%x to the flags of %u NEWTABLE messages\n",
@@ -314,17 +318,11 @@ static unsigned rewrite_table_flags(uint8_t *buf, size_t len) {
 
 /* Make every tftp helper object created in the batch name a helper no kernel has. */
 static unsigned rewrite_helper_names(uint8_t *buf, size_t len) {
-        size_t hdr = NLMSG_ALIGN(NLMSG_LENGTH(sizeof(struct nfgenmsg)));
         unsigned count = 0;
 
-        while (len >= sizeof(struct nlmsghdr)) {
-                struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-                size_t step;
-
-                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-                        break;
-                if (nlh->nlmsg_type == NEWOBJ && nlh->nlmsg_len >= hdr)
-                        for_each_attr(a, (uint8_t *)nlh + hdr, nlh->nlmsg_len - hdr) {
+        for_each_msg(nlh, buf, len) {
+                if (nlh->nlmsg_type == NEWOBJ)
+                        for_each_attr(a, msg_attrs(nlh), msg_attrs_len(nlh)) {
                                 if ((a->nla_type & NLA_TYPE_MASK) != NFTA_OBJ_DATA)
                                         continue;
                                 for_each_attr(b, attr_data(a), attr_len(a)) {
@@ -337,9 +335,6 @@ static unsigned rewrite_helper_names(uint8_t *buf, size_t len) {
                                         count++;
                                 }
                         }
-                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
-                buf += step;
-                len -= step;
         }
         if (count)
                 fprintf(stderr, "natgw-nft-fault: helper-name: %u ct helper objects for tftp name tftX\n", count);
@@ -429,24 +424,12 @@ static int before_recv(int fd) {
 
 /* After a read of @n bytes into @buf on @fd: flag an interrupted dump's messages. */
 static void after_recv(int fd, void *buf, ssize_t n) {
-        uint8_t *p = buf;
-        size_t len;
-
         if (fd < 0 || fd >= FD_MAX || n <= 0 || (armed[fd] != FAULT_CT_DUMP_INTR && armed[fd] != FAULT_NFT_DUMP_INTR))
                 return;
-        len = (size_t)n;
-        while (len >= sizeof(struct nlmsghdr)) {
-                struct nlmsghdr *nlh = (struct nlmsghdr *)p;
-                size_t step;
-
-                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
-                        break;
+        for_each_msg(nlh, buf, (size_t)n) {
                 nlh->nlmsg_flags |= NLM_F_DUMP_INTR;
                 if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
                         armed[fd] = FAULT_NONE;
-                step = MIN((size_t)NLMSG_ALIGN(nlh->nlmsg_len), len);
-                p += step;
-                len -= step;
         }
 }
 
