@@ -78,6 +78,21 @@ static int ms_left(int64_t deadline) {
         return d > INT_MAX ? INT_MAX : (int) d;
 }
 
+/* Waits until @fd has @events (POLLIN, POLLOUT) or the deadline passes: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline) {
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = events };
+                int k = poll(&p, 1, ms_left(deadline));
+
+                if (k > 0)
+                        return 0;
+                if (k == 0)
+                        return -ETIMEDOUT;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
 static void usage(void) {
         fputs("usage: natgw-peer serve [--tcp PORTS] [--udp PORTS] [--bind ADDR] [--count N] [--timeout S]\n"
               "       natgw-peer ask tcp|udp ADDR PORT [--from ADDR] [--sport PORT] [--timeout S]\n"
@@ -564,7 +579,6 @@ static int parse_client(int argc, char **argv, bool stream, struct client_opts *
 static int client_connect(const struct client_opts *o, int64_t deadline) {
         int fd, err = 0, one = 1;
         socklen_t el = sizeof(err);
-        struct pollfd p;
 
         fd = socket(o->dst.ss_family, (o->proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -591,21 +605,8 @@ static int client_connect(const struct client_opts *o, int64_t deadline) {
         if (errno != EINPROGRESS)
                 goto fail;
 
-        p = (struct pollfd) { .fd = fd, .events = POLLOUT };
-        for (;;) {
-                int k = poll(&p, 1, ms_left(deadline));
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        goto fail;
-                if (k == 0) {
-                        close(fd);
-                        return -ETIMEDOUT;
-                }
-                break;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+        err = -wait_fd(fd, POLLOUT, deadline);
+        if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
                 goto fail;
         if (err) {
                 close(fd);
@@ -623,18 +624,13 @@ static int read_line(int fd, char *line, size_t size, int64_t deadline) {
         size_t len = 0;
 
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
                 ssize_t n;
                 char *nl;
                 int k;
 
-                k = poll(&p, 1, ms_left(deadline));
-                if (k < 0 && errno == EINTR)
-                        continue;
+                k = wait_fd(fd, POLLIN, deadline);
                 if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ETIMEDOUT;
+                        return k;
                 /* Byte by byte is fine at these sizes and never reads past the line. */
                 n = recv(fd, line + len, 1, 0);
                 if (n == 0)
@@ -677,18 +673,13 @@ static int ask_tcp(const struct client_opts *o, char *line, size_t size) {
 /* Reads one datagram as a line within the deadline. */
 static int read_datagram(int fd, char *line, size_t size, int64_t deadline) {
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
                 ssize_t n;
                 char *nl;
                 int k;
 
-                k = poll(&p, 1, ms_left(deadline));
-                if (k < 0 && errno == EINTR)
-                        continue;
+                k = wait_fd(fd, POLLIN, deadline);
                 if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ETIMEDOUT;
+                        return k;
                 n = recv(fd, line, size - 1, MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
@@ -902,15 +893,10 @@ static int cmd_notify(int argc, char **argv) {
 
         deadline = now_ms() + timeout;
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
                 char buf[4096], *line, *save = NULL;
                 ssize_t n;
-                int k;
 
-                k = poll(&p, 1, ms_left(deadline));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
+                if (wait_fd(fd, POLLIN, deadline) < 0)
                         break;
                 n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
                 if (n < 0)
@@ -999,14 +985,9 @@ static int cmd_journal(int argc, char **argv) {
 
         deadline = now_ms() + timeout;
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
                 ssize_t n;
-                int k;
 
-                k = poll(&p, 1, ms_left(deadline));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
+                if (wait_fd(fd, POLLIN, deadline) < 0)
                         break;
                 n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
                 if (n > 0)
