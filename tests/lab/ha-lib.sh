@@ -68,9 +68,10 @@ ha_node_addrs() {
 }
 
 # node_files X: $LAB_TMP/X/ with conf/ha's files, only paths and timers changed for the lab
-# (and `nopreempt` enabled with HA_PREEMPT=off).
+# (and `nopreempt` enabled with HA_PREEMPT=off; with HA_CONNTRACKD_X set, node X's natgwctl ha
+# runs that program instead of conntrackd).
 node_files() {
-        local x=$1 d=$LAB_TMP/$1 preempt=()
+        local x=$1 d=$LAB_TMP/$1 preempt=() bin_var=HA_CONNTRACKD_${1^^} bin=
 
         mkdir -p "$d"
         cp "$HA_CONF/natgwd.conf" "$d/natgwd.conf"
@@ -78,7 +79,8 @@ node_files() {
             -e "s#Syslog on#Syslog off#" -e "s#LogFile off#LogFile $d/conntrackd.log#" \
             "$HA_CONF/conntrackd-$x.conf" >"$d/conntrackd.conf"
         [[ $HA_PREEMPT == off ]] && preempt=(-e 's/^\( *\)# nopreempt$/\1nopreempt/')
-        sed -e "s#\"/usr/sbin/natgwctl ha \([a-z]*\)\"#\"$NATGWCTL -S $d/control.sock ha \1 --conntrackd-conf $d/conntrackd.conf\"#" \
+        [[ -n ${!bin_var:-} ]] && bin=" --conntrackd ${!bin_var}"
+        sed -e "s#\"/usr/sbin/natgwctl ha \([a-z]*\)\"#\"$NATGWCTL -S $d/control.sock ha \1 --conntrackd-conf $d/conntrackd.conf$bin\"#" \
             -e "s#advert_int 1\$#advert_int $ADVERT#" -e "s#preempt_delay 5#preempt_delay 1#" "${preempt[@]}" \
             "$HA_CONF/keepalived-$x.conf" >"$d/keepalived.conf"
         grep -q "advert_int $ADVERT" "$d/keepalived.conf" || fail "keepalived-$x.conf: no advert_int to tune"

@@ -67,6 +67,7 @@ info "A master, B backup"
 # The backup drops mid-connection TCP to the VIPs until its commit (docs/HA.md, the guard).
 assert_eq true "$(field b guard)" "the backup's guard of the VIPs is in place"
 assert_eq false "$(field a guard)" "the master has no guard"
+assert_eq true "$(field b guard_udp)" "the backup's guard drops new UDP to the VIPs too"
 
 # ---------------------------------------------------------------- traffic
 
@@ -107,7 +108,7 @@ new_conn() {
 
 FAILOVER_AT=$(date +%s.%N)
 kill_node a
-info "node A killed (SIGKILL, LAN and WAN links down)"
+info "node A killed at $FAILOVER_AT (SIGKILL, LAN and WAN links down)"
 wait_roles down master 10
 MASTER_AT=$(date +%s.%N)
 new_conn "$LAN" 203.0.113.50 9000 "a new LAN → WAN connection through B right after its transition"
@@ -117,6 +118,8 @@ st=$(status b)
 assert_eq true "$(jq -r .ha.last_transition.result <<<"$st")" "B's transition to master: every conntrackd step worked"
 assert_eq false "$(jq -r .ha.guard <<<"$st")" "B took its guard away after the commit"
 info "B's conntrackd sequence took $(jq -r .ha.last_transition.ms <<<"$st") ms"
+# For a look afterwards (LAB_KEEP=1): B's UDP entries right after its commit.
+ip netns exec "$GWB" conntrack -L -p udp >"$LAB_TMP/b/udp-after-failover.txt" 2>&1 || true
 sleep 1
 
 # ---------------------------------------------------------------- failback
@@ -132,17 +135,58 @@ sleep 1
 # The same pair with conf/ha's commented `nopreempt` enabled on both nodes (B's keepalived
 # reloads it, A's reads it when it restarts): A dies again, B takes over; A returns and stays
 # backup; the streams keep going through B.
+#
+# This failover also holds B's commit back for a second (natgwctl ha runs a conntrackd wrapper
+# that sleeps before -c while $LAB_TMP/slow-commit exists) and sends, in that second, datagrams
+# from the WAN server to the public VIP and the translated port of a quiet UDP flow (a server
+# that speaks first, or the reply to a datagram the old master forwarded): without the guard's
+# UDP rule, B's conntrack made an entry of them (to B's own stack), the commit of the flow's
+# entry clashed with it, and the flow's next datagram got a new port.
+printf '#!/bin/bash\n[[ $3 == -c && -e %s ]] && sleep 1\nexec conntrackd "$@"\n' "$LAB_TMP/slow-commit" \
+        >"$LAB_TMP/conntrackd-slow"
+chmod +x "$LAB_TMP/conntrackd-slow"
 HA_PREEMPT=off
 node_files a
-node_files b
+HA_CONNTRACKD_B=$LAB_TMP/conntrackd-slow node_files b
 kill -HUP "$(cat "$LAB_TMP/b/keepalived.pid")"
 sleep 0.5
 wait_roles master backup 5
 info "preempt off: both keepalived configs have nopreempt, B's reloaded"
+
+# quiet_udp: what the WAN server saw of the LAN's UDP flow from port 40000 (one datagram).
+quiet_udp() {
+        timeout 5 ip netns exec "$LAN" "$NATGW_PEER" ask udp 203.0.113.50 9001 --sport 40000 --timeout 2 ||
+                fail "the quiet UDP flow got no answer"
+}
+quiet_before=$(quiet_udp)
+assert_match "^peer=203\.0\.113\.10:[0-9]+" "$quiet_before" "the quiet UDP flow through A"
+for ((i = 0; i < 60; i++)); do
+        [[ $(ip netns exec "$GWB" conntrackd -C "$LAB_TMP/b/conntrackd.conf" -e 2>/dev/null) == *sport=40000* ]] && break
+        sleep 0.05
+done
+((i < 60)) || fail "B's conntrackd did not get the quiet UDP flow's entry"
+qport=${quiet_before#peer=203.0.113.10:}
+qport=${qport%%[!0-9]*}
+touch "$LAB_TMP/slow-commit"
 FAILOVER2_AT=$(date +%s.%N)
 kill_node a
+for ((i = 0; i < 1000; i++)); do
+        [[ $(ip -n "$GWB" -br addr show dev eth0) == *203.0.113.10* ]] && break
+        sleep 0.01
+done
+# From the WAN server's port, raw: its own socket on that port stays as it is.
+ip netns exec "$WAN" python3 -S -c '
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+p = b"early\n"
+end = time.monotonic() + 0.5
+while time.monotonic() < end:
+    s.sendto(struct.pack("!HHHH", 9001, int(sys.argv[1]), 8 + len(p), 0) + p, ("203.0.113.10", 0))
+    time.sleep(0.02)' "$qport"
 wait_roles down master 10
-info "preempt off: A killed again, B master"
+rm -f "$LAB_TMP/slow-commit"
+info "preempt off: A killed again, B master (its commit held back 1 s, WAN datagrams to the VIP meanwhile)"
+assert_eq "$quiet_before" "$(quiet_udp)" "the quiet UDP flow kept its translated port across a commit that came late"
 sleep 0.5
 RETURN_AT=$(date +%s.%N)
 reboot_node a
