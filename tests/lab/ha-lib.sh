@@ -9,10 +9,11 @@
 #     (default via VIP 192.168.1.1)      └─ gwb-S eth1 .3 ┘ eth2 10.99.0.2 ┘ eth0 203.0.113.3 ─┴─ brw-S ─ wan-S 203.0.113.50
 #
 # Before ha_topology: ADVERT (keepalived's advert_int, 1 = the shipped one), HA_PREEMPT (on, the
-# shipped config; off: its commented `nopreempt` enabled). Every node's files, logs and sockets
+# shipped config; off: its commented `nopreempt` enabled), HA_CONF (default conf/ha: the files to
+# start from, e.g. a copy with other priorities to measure). Every node's files, logs and sockets
 # are in $LAB_TMP/a and $LAB_TMP/b; keepalived.log has each line prefixed with the epoch time.
 
-HA_CONF=$SRCDIR/conf/ha
+HA_CONF=${HA_CONF:-$SRCDIR/conf/ha}
 ADVERT=${ADVERT:-1}
 HA_PREEMPT=${HA_PREEMPT:-on}
 BRL=brl-$SUFFIX BRW=brw-$SUFFIX GWA=gwa-$SUFFIX GWB=gwb-$SUFFIX LAN=lan-$SUFFIX WAN=wan-$SUFFIX

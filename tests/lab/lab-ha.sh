@@ -142,6 +142,7 @@ sleep 1
 # that speaks first, or the reply to a datagram the old master forwarded): without the guard's
 # UDP rule, B's conntrack made an entry of them (to B's own stack), the commit of the flow's
 # entry clashed with it, and the flow's next datagram got a new port.
+# shellcheck disable=SC2016 # the wrapper's own $3 and $@
 printf '#!/bin/bash\n[[ $3 == -c && -e %s ]] && sleep 1\nexec conntrackd "$@"\n' "$LAB_TMP/slow-commit" \
         >"$LAB_TMP/conntrackd-slow"
 chmod +x "$LAB_TMP/conntrackd-slow"
