@@ -15,7 +15,9 @@
 # - A comes back (rebooted: empty conntrack table), gets the table from B, preempts: failback,
 #   again without a reset;
 # - preempt off (conf/ha's commented nopreempt enabled on both): A dies again, B takes over, A
-#   returns and stays backup; the streams go on through B, same ports, no reset;
+#   returns and stays backup; the streams go on through B, same ports, no reset; in that
+#   failover B's commit is held back 1 s while the WAN server sends to a quiet UDP flow's port:
+#   the flow keeps its port (the guard's UDP rule, docs/HA.md);
 # - the sync link is cut (packets dropped, carrier up): both nodes become master and both
 #   report the split-brain in `natgwctl status -j`.
 # Tuned VRRP timers (advert_int 0.2; HA_TIMERS=default keeps the shipped 1 s) keep it under a
