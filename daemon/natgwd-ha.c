@@ -32,6 +32,7 @@ struct natgwd_ha {
         bool have_stats;
         bool split_brain_logged;
         bool guard;                      /* chain ha-guard is in place */
+        bool guard_udp;                  /* with its UDP rules (backup or fault) */
         char failed[8];
         char conntrackd[PATH_MAX];       /* "": not known, nothing polled */
 };
@@ -105,6 +106,9 @@ static void log_transition(const struct natgwd_ha *h) {
 void natgwd_ha_guard(struct daemon *d) {
         const struct natgw_config *c = d->gw->config;
         bool want = c && c->ha.present && c->ha.n_vips > 0 && (!d->ha || d->ha->role != NATGW_HA_MASTER);
+        /* UDP only where this node is known not to be master: a natgwd restarted on the master
+         * (no role until the next transition) must not drop new UDP to services on a VIP. */
+        bool udp = want && d->ha && (d->ha->role == NATGW_HA_BACKUP || d->ha->role == NATGW_HA_FAULT);
         int r;
 
         if (!want && (!d->ha || !d->ha->guard))
@@ -112,15 +116,17 @@ void natgwd_ha_guard(struct daemon *d) {
         if (ensure(d) < 0)
                 return;
         /* Put in place again after every apply: a replace of the table takes the chain away. */
-        r = natgw_nft_ha_guard(d->gw->nft, want ? c->ha.vips : NULL, want ? c->ha.n_vips : 0);
+        r = natgw_nft_ha_guard(d->gw->nft, want ? c->ha.vips : NULL, want ? c->ha.n_vips : 0, udp);
         if (r < 0) {
                 natgw_log(LOG_ERR, "ha: cannot %s the guard of the VIPs: %s", want ? "put in place" : "take away",
                           strerror(-r));
                 return;
         }
-        if (want != d->ha->guard)
-                natgw_log(LOG_INFO, "ha: guard of the VIPs %s", want ? "in place (not master)" : "taken away (master)");
+        if (want != d->ha->guard || udp != d->ha->guard_udp)
+                natgw_log(LOG_INFO, "ha: guard of the VIPs %s", !want ? "taken away (master)" : udp ?
+                          "in place, TCP and UDP (backup or fault)" : "in place, TCP (no role yet)");
         d->ha->guard = want;
+        d->ha->guard_udp = udp;
 }
 
 json_t *natgwd_ha_transition(struct daemon *d, const struct natgw_ctl_request *req) {
@@ -170,7 +176,7 @@ json_t *natgwd_ha_json(const struct daemon *d) {
         char t[32];
 
         if (!h || (!h->transitions && !h->role))
-                return json_pack("{s:s,s:b}", "role", "none", "guard", h && h->guard);
+                return json_pack("{s:s,s:b,s:b}", "role", "none", "guard", h && h->guard, "guard_udp", h && h->guard_udp);
         sync = json_pack("{s:s?}", "conntrackd", h->conntrackd[0] ? h->conntrackd : NULL);
         if (sync && h->query_error)
                 json_object_set_new(sync, "error", json_string(strerror(-h->query_error)));
@@ -185,12 +191,12 @@ json_t *natgwd_ha_json(const struct daemon *d) {
                 json_object_set_new(sync, "errors", json_integer((json_int_t)h->stats.errors_send + (json_int_t)h->stats.errors_recv));
         } else if (sync)
                 json_object_set_new(sync, "state", json_string(h->conntrackd[0] ? "unreachable" : "unknown"));
-        o = json_pack("{s:s,s:s,s:I,s:{s:s,s:b,s:f,s:s?},s:o*,s:b,s:b}", "role", natgw_ha_role_to_string(h->role),
+        o = json_pack("{s:s,s:s,s:I,s:{s:s,s:b,s:f,s:s?},s:o*,s:b,s:b,s:b}", "role", natgw_ha_role_to_string(h->role),
                       "since", natgw_format_time(h->since_usec, t, sizeof(t)), "transitions",
                       (json_int_t)h->transitions, "last_transition", "role", natgw_ha_role_to_string(h->role),
                       "result", h->result, "ms", (double)h->steps_usec / 1000.0, "failed",
                       h->failed[0] ? h->failed : NULL, "sync", sync, "split_brain", split_brain(h, now), "guard",
-                      h->guard);
+                      h->guard, "guard_udp", h->guard_udp);
         return o;
 }
 

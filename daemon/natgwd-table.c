@@ -86,6 +86,9 @@ static int table_restore(struct daemon *d) {
         snprintf(n, sizeof(n), "NATGW_RESTORES=%llu", (unsigned long long)rec->restored);
         if (r >= 0) {
                 w->wanted = false;
+                /* The restore put back the table the config says, without the HA guard (chain
+                 * ha-guard is natgwd's per role, not the config's): back with it as after an apply. */
+                natgwd_ha_guard(d);
                 snprintf(ev, sizeof(ev), "NATGW_EVENT=table-restored");
                 natgw_log_fields(LOG_WARNING, fields,
                                  "%s; restored it as %s (generation %llu) says, kernel %.1f ms (restore %llu)",

@@ -254,14 +254,14 @@ struct side_batch {
         const struct natgw_forward *trace; /* natgw_nft_trace(): the forward, or NULL */
         const struct natgw_prefix *vips;   /* natgw_nft_ha_guard() */
         size_t n_vips;
-        bool guard, on;
+        bool guard, on, udp;
 };
 
 static int build_side(const struct side_batch *sb, uint32_t seq, void *buf, size_t *len, uint32_t *first,
                       uint32_t *acks) {
         if (sb->guard)
-                return natgw_nft_ha_guard_batch(seq, sb->on ? sb->vips : NULL, sb->on ? sb->n_vips : 0, buf, len,
-                                                first, acks);
+                return natgw_nft_ha_guard_batch(seq, sb->on ? sb->vips : NULL, sb->on ? sb->n_vips : 0, sb->udp, buf,
+                                                len, first, acks);
         return natgw_nft_trace_batch(seq, sb->trace, sb->on, buf, len, first, acks);
 }
 
@@ -302,8 +302,8 @@ int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on)
         return send_side(n, &sb, natgw_nft_trace_batch_size(on ? f : NULL));
 }
 
-int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips) {
-        struct side_batch sb = { .vips = vips, .n_vips = n_vips, .guard = true, .on = n_vips > 0 };
+int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips, bool udp) {
+        struct side_batch sb = { .vips = vips, .n_vips = n_vips, .guard = true, .on = n_vips > 0, .udp = udp };
 
         return send_side(n, &sb, natgw_nft_ha_guard_batch_size(n_vips));
 }

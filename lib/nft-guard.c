@@ -18,10 +18,10 @@
 #define MSG_MAX 512
 
 size_t natgw_nft_ha_guard_batch_size(size_t n_vips) {
-        return 4 * MSG_MAX + n_vips * RULE_MSG_MAX;
+        return 4 * MSG_MAX + 2 * n_vips * RULE_MSG_MAX;
 }
 
-int natgw_nft_ha_guard_batch(uint32_t seq, const struct natgw_prefix *vips, size_t n_vips, void *buf,
+int natgw_nft_ha_guard_batch(uint32_t seq, const struct natgw_prefix *vips, size_t n_vips, bool udp, void *buf,
                              size_t *ret_len, uint32_t *ret_first, uint32_t *ret_acks) {
         char *p = buf;
         uint32_t s = seq;
@@ -36,12 +36,13 @@ int natgw_nft_ha_guard_batch(uint32_t seq, const struct natgw_prefix *vips, size
                 p += NLMSG_ALIGN(n);
                 /* A chain left in place keeps no old rule. */
                 p += NLMSG_ALIGN(natgw_nft_side_clear(p, NFT_MSG_DELRULE, s++, NATGW_HA_GUARD_CHAIN));
-                for (size_t i = 0; i < n_vips; i++) {
+                for (size_t i = 0; i < (udp ? 2 : 1) * n_vips; i++) {
                         struct nlmsghdr *nlh = nftnl_rule_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, NFPROTO_INET,
                                                                           NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK,
                                                                           s++);
 
-                        n = natgw_rule_ha_guard(nlh, NATGW_HA_GUARD_CHAIN, &vips[i]);
+                        n = natgw_rule_ha_guard(nlh, NATGW_HA_GUARD_CHAIN, &vips[i % n_vips],
+                                                i < n_vips ? IPPROTO_TCP : IPPROTO_UDP);
                         if (n < 0)
                                 return n;
                         p += NLMSG_ALIGN(nlh->nlmsg_len);

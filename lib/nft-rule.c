@@ -644,7 +644,7 @@ static void match_masked(struct rb *b, const void *mask, const void *value, uint
         cmp_eq(b, NFT_REG_1, value, len);
 }
 
-int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip) {
+int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip, uint8_t l4proto) {
         bool v4 = vip->addr.family == AF_INET;
         uint32_t len = v4 ? 4 : 16;
         uint8_t mask[16] = {}, net[16], syn = 0x02, none = 0;
@@ -659,11 +659,13 @@ int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct na
         match_u8(&b, NFT_META_NFPROTO, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
         payload_load(&b, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, len, NFT_REG_1);
         match_masked(&b, mask, net, len);
-        match_u8(&b, NFT_META_L4PROTO, IPPROTO_TCP);
+        match_u8(&b, NFT_META_L4PROTO, l4proto);
         match_ct_bits(&b, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW));
-        /* tcp flags & syn == 0: a segment from the middle of a connection. */
-        payload_load(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
-        match_masked(&b, &syn, &none, 1);
+        if (l4proto == IPPROTO_TCP) {
+                /* tcp flags & syn == 0: a segment from the middle of a connection. */
+                payload_load(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
+                match_masked(&b, &syn, &none, 1);
+        }
         verdict(&b, NF_DROP);
         return rb_finish(&b, nlh);
 }

@@ -53,9 +53,10 @@ int natgw_rule_egress_entry(struct nlmsghdr *nlh, const struct natgw_egress *e);
  * [daddr] of forward @f: meta nftrace set 1. */
 int natgw_rule_trace(struct nlmsghdr *nlh, const char *chain, const struct natgw_forward *f, uint8_t l4proto,
                      const struct natgw_port_range *ports);
-/* chain @chain (the HA guard, nft-guard.c): nfproto, daddr within @vip, l4proto tcp, ct state
- * new, tcp flags without syn: drop. */
-int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip);
+/* chain @chain (the HA guard, nft-guard.c): nfproto, daddr within @vip, ct state new, and
+ * l4proto tcp with tcp flags without syn (@l4proto IPPROTO_TCP) or l4proto udp (IPPROTO_UDP):
+ * drop. */
+int natgw_rule_ha_guard(struct nlmsghdr *nlh, const char *chain, const struct natgw_prefix *vip, uint8_t l4proto);
 
 /* Log lines a second per entry with log_denied, and the burst the limit lets through. */
 #define NATGW_LOG_RATE 5

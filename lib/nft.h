@@ -132,13 +132,15 @@ int natgw_nft_trace(struct natgw_nft *n, const struct natgw_forward *f, bool on)
  * @n:      natgwd's socket (the owner flag refuses every other)
  * @vips:   the pair's virtual addresses (the "ha" hint)
  * @n_vips: their number; 0 takes the guard away
+ * @udp:    drop new UDP datagrams to the VIPs too (a node known to be backup or in fault)
  *
  * Chain ha-guard drops TCP segments to a VIP that find no connection and are no SYN, so that a
  * node that has just got the VIPs does not reset the connections conntrackd has not committed
- * yet (lib/nft-guard.h). Like the trace chain it lives outside the config: a replace of the
+ * yet, and with @udp new UDP datagrams to a VIP, so that they do not take a committed flow's
+ * translated port (lib/nft-guard.h). Like the trace chain it lives outside the config: a replace of the
  * table takes it away. Return: 0 (also when there was nothing to take away) or -errno.
  */
-int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips);
+int natgw_nft_ha_guard(struct natgw_nft *n, const struct natgw_prefix *vips, size_t n_vips, bool udp);
 
 /* Delete table inet natgw; 0 also when there was none. */
 int natgw_nft_delete(struct natgw_nft *n, struct natgw_errors *errors);

@@ -14,6 +14,10 @@
 #   connections work through B at once;
 # - A comes back (rebooted: empty conntrack table), gets the table from B, preempts: failback,
 #   again without a reset;
+# - preempt off (conf/ha's commented nopreempt enabled on both): A dies again, B takes over, A
+#   returns and stays backup; the streams go on through B, same ports, no reset; in that
+#   failover B's commit is held back 1 s while the WAN server sends to a quiet UDP flow's port:
+#   the flow keeps its port (the guard's UDP rule, docs/HA.md);
 # - the sync link is cut (packets dropped, carrier up): both nodes become master and both
 #   report the split-brain in `natgwctl status -j`.
 # Tuned VRRP timers (advert_int 0.2; HA_TIMERS=default keeps the shipped 1 s) keep it under a
@@ -25,9 +29,9 @@ if ((${HA_RUNS:-1} > 1)) && [[ ${CI:-} != true ]]; then
         for ((run = 1; run <= HA_RUNS; run++)); do
                 HA_RUNS=1 "$0" | tee -a "$out" | grep -E "gap|PASS" || exit 1
         done
-        # "# egress: failover gap 954.8 ms, failback gap 0 ms (387 answers)"
+        # "# egress: failover gap 954.8 ms, failback gap 0 ms, ... (387 answers)"
         for f in egress forward udp; do
-                for kind in failover failback; do
+                for kind in failover failback failover2 return; do
                         sed -n "s/^# $f: .*$kind gap \([0-9.]*\) ms.*/\1/p" "$out" | sort -n |
                                 awk -v f="$f" -v k="$kind" -v n="$HA_RUNS" '{ v[NR] = $1 }
                                         END { printf "# median %s %s gap over %d runs: %s ms\n", f, k, n,
@@ -42,181 +46,30 @@ LAB_TOPOLOGY=own
 # shellcheck source=tests/lab/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for tool in keepalived conntrackd python3; do
-        command -v "$tool" >/dev/null 2>&1 || lab_skip "needs $tool (scripts/deps.sh installs it)"
-done
-FLOW=$LAB_DIR/ha-flow.py
-HA_CONF=$SRCDIR/conf/ha
 ADVERT=0.2
 [[ ${HA_TIMERS:-} == default ]] && ADVERT=1
+# shellcheck source=tests/lab/ha-lib.sh
+source "$LAB_DIR/ha-lib.sh"
+ha_need_tools python3
+FLOW=$LAB_DIR/ha-flow.py
 LAB_START=$(date +%s%N)
 # Every line with the seconds since the start: the lab's budget is a minute.
 info() {
         printf '# [%5.1f s] %s\n' "$(((($(date +%s%N) - LAB_START) / 100000000)))e-1" "$*"
 }
 
-BRL=brl-$SUFFIX BRW=brw-$SUFFIX GWA=gwa-$SUFFIX GWB=gwb-$SUFFIX LAN=lan-$SUFFIX WAN=wan-$SUFFIX
-
-# ---------------------------------------------------------------- topology
-
-for ns in "$BRL" "$BRW" "$GWA" "$GWB" "$LAN" "$WAN"; do
-        lab_netns_add "$ns"
-done
-for br in "$BRL" "$BRW"; do
-        ip -n "$br" link add br0 type bridge stp_state 0 mcast_snooping 0
-        ip -n "$br" link set br0 up
-done
-# port NS IFNAME BRIDGE-NS PORTNAME: NS's IFNAME plugged into the bridge.
-port() {
-        ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"
-        ip -n "$3" link set "$4" master br0 up
-        ip -n "$1" link set "$2" up
-}
-port "$LAN" eth0 "$BRL" lan
-port "$GWA" eth1 "$BRL" a1
-port "$GWB" eth1 "$BRL" b1
-port "$WAN" eth0 "$BRW" wan
-port "$GWA" eth0 "$BRW" a0
-port "$GWB" eth0 "$BRW" b0
-ip -n "$GWA" link add eth2 type veth peer name eth2 netns "$GWB"
-ip -n "$GWA" link set eth2 up
-ip -n "$GWB" link set eth2 up
-ip -n "$LAN" addr add 192.168.1.10/24 dev eth0
-ip -n "$LAN" route add default via 192.168.1.1
-ip -n "$WAN" addr add 203.0.113.50/24 dev eth0
-# node N GW: the node's own addresses (the VIPs are keepalived's).
-node_addrs() {
-        ip -n "$2" addr add "192.168.1.$1/24" dev eth1
-        ip -n "$2" addr add "203.0.113.$1/24" dev eth0
-}
-node_addrs 2 "$GWA"
-node_addrs 3 "$GWB"
-ip -n "$GWA" addr add 10.99.0.1/30 dev eth2
-ip -n "$GWB" addr add 10.99.0.2/30 dev eth2
-
-# ---------------------------------------------------------------- the nodes
-
-# node_files X NS: $LAB_TMP/X/ with conf/ha's files, only paths and timers changed for the lab.
-node_files() {
-        local x=$1 d=$LAB_TMP/$1
-
-        mkdir -p "$d"
-        cp "$HA_CONF/natgwd.conf" "$d/natgwd.conf"
-        sed -e "s#/var/lock/conntrackd.lock#$d/conntrackd.lock#" -e "s#/var/run/conntrackd.ctl#$d/conntrackd.ctl#" \
-            -e "s#Syslog on#Syslog off#" -e "s#LogFile off#LogFile $d/conntrackd.log#" \
-            "$HA_CONF/conntrackd-$x.conf" >"$d/conntrackd.conf"
-        sed -e "s#\"/usr/sbin/natgwctl ha \([a-z]*\)\"#\"$NATGWCTL -S $d/control.sock ha \1 --conntrackd-conf $d/conntrackd.conf\"#" \
-            -e "s#advert_int 1\$#advert_int $ADVERT#" -e "s#preempt_delay 5#preempt_delay 1#" \
-            "$HA_CONF/keepalived-$x.conf" >"$d/keepalived.conf"
-        grep -q "advert_int $ADVERT" "$d/keepalived.conf" || fail "keepalived-$x.conf: no advert_int to tune"
-        grep -q "$NATGWCTL" "$d/keepalived.conf" || fail "keepalived-$x.conf: no notify hook to point at the build"
-}
-
-# node_natgwd X NS: natgwd of node X, in the background (start_node waits for it).
-node_natgwd() {
-        ip netns exec "$2" "$NATGWD" -c "$LAB_TMP/$1/natgwd.conf" -S "$LAB_TMP/$1/control.sock" \
-                >>"$LAB_TMP/$1/natgwd.log" 2>&1 </dev/null &
-        LAB_PIDS+=($!)
-}
-
-# start_node X NS: once natgwd answers, conntrackd, then keepalived (whose first transition
-# needs both).
-start_node() {
-        local x=$1 ns=$2 d=$LAB_TMP/$1 i
-
-        for ((i = 0; i < 100; i++)); do
-                [[ -S $d/control.sock ]] && ip netns exec "$ns" "$NATGWCTL" -S "$d/control.sock" -T 2 status \
-                        >/dev/null 2>&1 && break
-                sleep 0.05
-        done
-        ip netns exec "$ns" "$NATGWCTL" -S "$d/control.sock" -T 2 status >/dev/null || fail "natgwd $x did not start"
-        rm -f "$d/conntrackd.lock"
-        ip netns exec "$ns" conntrackd -C "$d/conntrackd.conf" -d >>"$d/conntrackd.out" 2>&1 </dev/null ||
-                fail "conntrackd $x did not start: $(tail -3 "$d/conntrackd.out")"
-        ip netns exec "$ns" keepalived -n -l -D --vrrp -f "$d/keepalived.conf" -p "$d/keepalived.pid" \
-                -r "$d/vrrp.pid" >>"$d/keepalived.log" 2>&1 </dev/null &
-        LAB_PIDS+=($!)
-}
-
-# status X: natgwd X's status as JSON ({} when it does not answer).
-status() {
-        local ns=$GWA
-
-        [[ $1 == b ]] && ns=$GWB
-        timeout 5 ip netns exec "$ns" "$NATGWCTL" -S "$LAB_TMP/$1/control.sock" -T 2 -j status 2>/dev/null || echo '{}'
-}
-
-# field X KEY: a key of natgwd X's "ha" object (role, split_brain, state, external...), read
-# without a jq per call (the waits below ask many times): natgwctl -j prints one key per line,
-# and "ha" comes last.
-field() {
-        local out
-
-        out=$(status "$1")
-        out=${out##*\"ha\": \{}
-        [[ $out =~ \"$2\":\ \"?([a-z0-9-]+) ]] && echo "${BASH_REMATCH[1]}" || echo none
-}
-
-role() {
-        local r
-
-        r=$(field "$1" role)
-        [[ $r == none ]] && r=down
-        echo "$r"
-}
-
-# wait_roles A B SECONDS: until natgwd A and B report these roles.
-wait_roles() {
-        local want_a=$1 want_b=$2 deadline
-
-        deadline=$(($(date +%s%N) + $3 * 1000000000))
-        while (($(date +%s%N) < deadline)); do
-                [[ $(role a) == "$want_a" && $(role b) == "$want_b" ]] && return 0
-                sleep 0.05
-        done
-        fail "want roles A $want_a, B $want_b within $3 s; got A $(role a), B $(role b)"
-}
-
-# kill_node NS: the box dies: every process of its namespace SIGKILLed, its LAN and WAN links
-# down (its kernel still holds the VIPs and the table). The sync link keeps its carrier: a dead
-# peer on a switch does not take the survivor's port down.
-kill_node() {
-        local pid
-
-        for pid in $(ip netns pids "$1"); do
-                kill -KILL "$pid" 2>/dev/null || true
-        done
-        ip -n "$1" link set eth0 down
-        ip -n "$1" link set eth1 down
-}
-
-# reboot_node X NS: what a rebooted node has: no connections, no VIPs; links up, daemons started.
-reboot_node() {
-        ip netns exec "$2" conntrack -F 2>/dev/null || true
-        ip -n "$2" addr del 192.168.1.1/24 dev eth1 2>/dev/null || true
-        ip -n "$2" addr del 203.0.113.10/24 dev eth0 2>/dev/null || true
-        ip -n "$2" link set eth0 up
-        ip -n "$2" link set eth1 up
-        node_natgwd "$1" "$2"
-        start_node "$1" "$2"
-}
-
-node_files a
-node_files b
+ha_topology
 # The servers start while the nodes do (python's start-up is slow on a loaded machine).
 ip netns exec "$WAN" python3 -S "$FLOW" serve --tcp 9000 --udp 9001 --seconds 110 >/dev/null 2>&1 </dev/null &
 LAB_PIDS+=($!)
 ip netns exec "$LAN" python3 -S "$FLOW" serve --tcp 8080 --udp 5060 --seconds 110 >/dev/null 2>&1 </dev/null &
 LAB_PIDS+=($!)
-node_natgwd a "$GWA"
-node_natgwd b "$GWB"
-start_node a "$GWA"
-start_node b "$GWB"
-wait_roles master backup 15
+ha_start
 info "A master, B backup"
 # The backup drops mid-connection TCP to the VIPs until its commit (docs/HA.md, the guard).
 assert_eq true "$(field b guard)" "the backup's guard of the VIPs is in place"
 assert_eq false "$(field a guard)" "the master has no guard"
+assert_eq true "$(field b guard_udp)" "the backup's guard drops new UDP to the VIPs too"
 
 # ---------------------------------------------------------------- traffic
 
@@ -256,8 +109,8 @@ new_conn() {
 }
 
 FAILOVER_AT=$(date +%s.%N)
-kill_node "$GWA"
-info "node A killed (SIGKILL, LAN and WAN links down)"
+kill_node a
+info "node A killed at $FAILOVER_AT (SIGKILL, LAN and WAN links down)"
 wait_roles down master 10
 MASTER_AT=$(date +%s.%N)
 new_conn "$LAN" 203.0.113.50 9000 "a new LAN → WAN connection through B right after its transition"
@@ -267,15 +120,91 @@ st=$(status b)
 assert_eq true "$(jq -r .ha.last_transition.result <<<"$st")" "B's transition to master: every conntrackd step worked"
 assert_eq false "$(jq -r .ha.guard <<<"$st")" "B took its guard away after the commit"
 info "B's conntrackd sequence took $(jq -r .ha.last_transition.ms <<<"$st") ms"
+# For a look afterwards (LAB_KEEP=1): B's UDP entries right after its commit.
+ip netns exec "$GWB" conntrack -L -p udp >"$LAB_TMP/b/udp-after-failover.txt" 2>&1 || true
 sleep 1
 
 # ---------------------------------------------------------------- failback
 
 FAILBACK_AT=$(date +%s.%N)
-reboot_node a "$GWA"
+reboot_node a
 wait_roles master backup 15
 info "failback: A master again $(awk -v a="$FAILBACK_AT" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s after its restart"
 sleep 1
+
+# ---------------------------------------------------------------- preempt off
+
+# The same pair with conf/ha's commented `nopreempt` enabled on both nodes (B's keepalived
+# reloads it, A's reads it when it restarts): A dies again, B takes over; A returns and stays
+# backup; the streams keep going through B.
+#
+# This failover also holds B's commit back for a second (natgwctl ha runs a conntrackd wrapper
+# that sleeps before -c while $LAB_TMP/slow-commit exists) and sends, in that second, datagrams
+# from the WAN server to the public VIP and the translated port of a quiet UDP flow (a server
+# that speaks first, or the reply to a datagram the old master forwarded): without the guard's
+# UDP rule, B's conntrack made an entry of them (to B's own stack), the commit of the flow's
+# entry clashed with it, and the flow's next datagram got a new port.
+# shellcheck disable=SC2016 # the wrapper's own $3 and $@
+printf '#!/bin/bash\n[[ $3 == -c && -e %s ]] && sleep 1\nexec conntrackd "$@"\n' "$LAB_TMP/slow-commit" \
+        >"$LAB_TMP/conntrackd-slow"
+chmod +x "$LAB_TMP/conntrackd-slow"
+HA_PREEMPT=off
+node_files a
+HA_CONNTRACKD_B=$LAB_TMP/conntrackd-slow node_files b
+kill -HUP "$(cat "$LAB_TMP/b/keepalived.pid")"
+sleep 0.5
+wait_roles master backup 5
+info "preempt off: both keepalived configs have nopreempt, B's reloaded"
+
+# quiet_udp: what the WAN server saw of the LAN's UDP flow from port 40000 (one datagram).
+quiet_udp() {
+        timeout 5 ip netns exec "$LAN" "$NATGW_PEER" ask udp 203.0.113.50 9001 --sport 40000 --timeout 2 ||
+                fail "the quiet UDP flow got no answer"
+}
+quiet_before=$(quiet_udp)
+assert_match "^peer=203\.0\.113\.10:[0-9]+" "$quiet_before" "the quiet UDP flow through A"
+for ((i = 0; i < 60; i++)); do
+        [[ $(ip netns exec "$GWB" conntrackd -C "$LAB_TMP/b/conntrackd.conf" -e 2>/dev/null) == *sport=40000* ]] && break
+        sleep 0.05
+done
+((i < 60)) || fail "B's conntrackd did not get the quiet UDP flow's entry"
+qport=${quiet_before#peer=203.0.113.10:}
+qport=${qport%%[!0-9]*}
+touch "$LAB_TMP/slow-commit"
+FAILOVER2_AT=$(date +%s.%N)
+kill_node a
+for ((i = 0; i < 1000; i++)); do
+        [[ $(ip -n "$GWB" -br addr show dev eth0) == *203.0.113.10* ]] && break
+        sleep 0.01
+done
+# From the WAN server's port, raw: its own socket on that port stays as it is.
+ip netns exec "$WAN" python3 -S -c '
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+p = b"early\n"
+end = time.monotonic() + 0.5
+while time.monotonic() < end:
+    s.sendto(struct.pack("!HHHH", 9001, int(sys.argv[1]), 8 + len(p), 0) + p, ("203.0.113.10", 0))
+    time.sleep(0.02)' "$qport"
+wait_roles down master 10
+rm -f "$LAB_TMP/slow-commit"
+info "preempt off: A killed again, B master (its commit held back 1 s, WAN datagrams to the VIP meanwhile)"
+assert_eq "$quiet_before" "$(quiet_udp)" "the quiet UDP flow kept its translated port across a commit that came late"
+sleep 0.5
+RETURN_AT=$(date +%s.%N)
+reboot_node a
+wait_roles backup master 15
+info "preempt off: A back as backup $(awk -v a="$RETURN_AT" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s after its restart"
+# Longer than the lab's preempt_delay (1 s) and 3 adverts: a preempting A would have taken over.
+for ((i = 0; i < 12; i++)); do
+        [[ $(role a) == backup && $(role b) == master ]] ||
+                fail "preempt off: A took the VIPs back (A $(role a), B $(role b))"
+        sleep 0.25
+done
+[[ $(ip -n "$GWA" -br addr show dev eth0) != *203.0.113.10* ]] || fail "preempt off: A holds the public VIP"
+[[ $(ip -n "$GWB" -br addr show dev eth0) == *203.0.113.10* ]] || fail "preempt off: B lost the public VIP"
+info "ok: preempt off: A stays backup, B keeps the VIPs"
+new_conn "$LAN" 203.0.113.50 9000 "preempt off: a new LAN → WAN connection through B with A back"
 
 touch "$STOP"
 for pid in "${FLOW_PIDS[@]}"; do
@@ -286,7 +215,8 @@ for pid in "${FLOW_PIDS[@]}"; do
         wait "$pid" || fail "a flow client failed: $(cat "$LAB_TMP"/*.err)"
 done
 
-python3 -S "$FLOW" verdict "$LAB_TMP" "$FAILOVER_AT" "$FAILBACK_AT" || fail "the flows did not survive (above)"
+python3 -S "$FLOW" verdict "$LAB_TMP" failover="$FAILOVER_AT" failback="$FAILBACK_AT" \
+        failover2="$FAILOVER2_AT" return="$RETURN_AT" || fail "the flows did not survive (above)"
 
 # ---------------------------------------------------------------- split-brain
 
@@ -309,12 +239,13 @@ for x in a b; do
         assert_eq true "$(jq -r .ha.split_brain <<<"$st")" "sync link cut: node $x reports the split-brain"
         assert_eq peer-silent "$(jq -r .ha.sync.state <<<"$st")" "sync link cut: node $x's sync state"
 done
-ip netns exec "$GWB" "$NATGWCTL" -S "$LAB_TMP/b/control.sock" status | grep -q "SPLIT-BRAIN" ||
+[[ $(ip netns exec "$GWB" "$NATGWCTL" -S "$LAB_TMP/b/control.sock" status) == *SPLIT-BRAIN* ]] ||
         fail "natgwctl status does not say SPLIT-BRAIN"
 info "ok: natgwctl status says SPLIT-BRAIN"
 for ns in "$GWA" "$GWB"; do
         ip netns exec "$ns" nft delete table netdev labcut
 done
+# nopreempt does not keep a master that hears a higher priority: A (150) wins again.
 wait_roles master backup 10
 info "sync link back: A master, B backup"
 

@@ -16,7 +16,8 @@
 #      NATGW_EVENT=table-restored with what happened and who did it (read off a journal
 #      stand-in, as in lab-systemd.sh); status counts the restores, and a restore is no reload
 #      (the generation stays):
-#        a. `nft delete table inet natgw`: restored as it was, NAT works again;
+#        a. `nft delete table inet natgw`: restored as it was (with chain ha-guard: the config
+#           has the HA hint), NAT works again;
 #        b. `nft flush chain inet natgw prerouting`: restored, the forward works again;
 #        c. `nft add rule inet natgw postrouting ...`, and the kernel rejects the first restore
 #           (natgw-nft-fault with a chain name): NATGW_EVENT=table-restore-failed with the
@@ -177,6 +178,10 @@ awk 'BEGIN {
         print "  } }"; print "}"
 }' >"$burst"
 
+# From here on the config has the HA hint (docs/HA.md): natgwd, no master, keeps chain ha-guard
+# in its table, and a restore must put it back too.
+echo 'ha = { vips = [ "203.0.113.10" ]; };' >>"$conf"
+
 # What a kernel before 6.9 answers to "persist": EOPNOTSUPP for the table's flags. The module
 # stays loaded: 3c makes a restore fail with it.
 kernel_at_least 6 9 && echo table-flags >"$fault"
@@ -208,6 +213,8 @@ nat_works "after natgwd restored the deleted table"
 [[ $(nsexec "$GW" nft -s list table inet natgw) == "$listing" ]] ||
         fail "the restored table differs: $(diff <(echo "$listing") <(nsexec "$GW" nft -s list table inet natgw))"
 info "ok: the restored table is the one natgwd made"
+assert_match "chain ha-guard" "$listing" "the HA guard was in the table before the delete"
+assert_eq true "$(natgwctl -j status | jq -r .ha.guard)" "status: the HA guard is in place after the restore"
 assert_eq "1 applied-at-start restored" \
         "$(natgwctl -j status | jq -r '"\(.generation) \(.last_reload // "applied-at-start") \(.table_restore.last_result)"')" \
         "status: a restore is no reload (generation 1, no reload)"

@@ -89,7 +89,7 @@ static void test_guard_batch(void **state) {
         assert_int_equal(natgw_prefix_parse_loose("2001:db8::/64", &vips[1]), 0);
         buf = calloc(1, natgw_nft_ha_guard_batch_size(2));
         assert_non_null(buf);
-        assert_int_equal(natgw_nft_ha_guard_batch(40, vips, 2, buf, &len, &first, &acks), 0);
+        assert_int_equal(natgw_nft_ha_guard_batch(40, vips, 2, false, buf, &len, &first, &acks), 0);
         assert_true(len <= natgw_nft_ha_guard_batch_size(2));
         n = walk(buf, len, types, seqs, flags, ELEMENTSOF(types));
         /* begin, the chain, a flush of its rules, one rule per VIP, end */
@@ -101,8 +101,17 @@ static void test_guard_batch(void **state) {
         assert_int_equal(types[5], NFNL_MSG_BATCH_END);
         assert_int_equal(first, 41);
         assert_int_equal(acks, 4);
+        /* Backup or fault: a UDP rule per VIP after the TCP ones, within the same buffer. */
+        assert_int_equal(natgw_nft_ha_guard_batch(40, vips, 2, true, buf, &len, &first, &acks), 0);
+        assert_true(len <= natgw_nft_ha_guard_batch_size(2));
+        n = walk(buf, len, types, seqs, flags, ELEMENTSOF(types));
+        assert_int_equal(n, 8);
+        for (size_t i = 3; i < 7; i++)
+                assert_int_equal(types[i], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
+        assert_int_equal(types[7], NFNL_MSG_BATCH_END);
+        assert_int_equal(acks, 6);
         /* Away: flush and delete the chain. */
-        assert_int_equal(natgw_nft_ha_guard_batch(7, NULL, 0, buf, &len, &first, &acks), 0);
+        assert_int_equal(natgw_nft_ha_guard_batch(7, NULL, 0, false, buf, &len, &first, &acks), 0);
         n = walk(buf, len, types, seqs, flags, ELEMENTSOF(types));
         assert_int_equal(n, 4);
         assert_int_equal(types[1], NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELRULE);
