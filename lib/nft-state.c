@@ -103,54 +103,77 @@ static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
         return rec_cmp(s->recs + s->offs[*(const uint32_t *)a], s->recs + s->offs[*(const uint32_t *)b]);
 }
 
-/* The records of all elements of @m (@ctr: which of its sets) into @set, sorted; @ret_idx: the
- * plan element of each sorted record. */
-static int recs_build(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin ctr,
-                      struct natgw_table_set *set, uint32_t **ret_idx) {
-        _cleanup_(freep) uint32_t *idx = NULL;
-        _cleanup_(freep) size_t *offs = NULL;
+/* The records of all elements of @m (@ctr: which of its sets) into @set, back to back in plan
+ * order, and their offsets (set->rec_off). */
+static int recs_write(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin ctr,
+                      struct natgw_table_set *set) {
         size_t len = 0, off = 0;
 
         for (size_t i = 0; i < m->n; i++)
                 len += rec_put(p, m, ctr, i, NULL);
         set->recs = malloc(MAX(len, (size_t)1));
-        set->rec_off = calloc(MAX(m->n, (size_t)1), sizeof(*set->rec_off));
-        offs = calloc(MAX(m->n, (size_t)1), sizeof(*offs));
-        idx = calloc(MAX(m->n, (size_t)1), sizeof(*idx));
-        if (!set->recs || !set->rec_off || !offs || !idx)
+        set->rec_off = reallocarray(NULL, MAX(m->n, (size_t)1), sizeof(*set->rec_off));
+        if (!set->recs || !set->rec_off)
                 return -ENOMEM;
         set->key_len = m->key_len;
         for (size_t i = 0; i < m->n; i++) {
-                offs[i] = off;
-                idx[i] = (uint32_t)i;
+                set->rec_off[i] = off;
                 off += rec_put(p, m, ctr, i, set->recs + off);
         }
-        qsort_r(idx, m->n, sizeof(*idx), rec_idx_cmp, &(struct rec_sort){ .recs = set->recs, .offs = offs });
-        for (size_t i = 0; i < m->n; i++)
-                set->rec_off[i] = offs[idx[i]];
-        *ret_idx = TAKE_PTR(idx);
         return 0;
 }
 
-/* Merge the sorted records of @old and @new (@new_idx: their plan elements): what goes, what
- * comes. */
-static int recs_diff(const struct natgw_table_set *old, const struct natgw_table_set *new, const uint32_t *new_idx,
-                     struct natgw_set_plan *sp) {
-        size_t i = 0, j = 0;
+/* The elements @lo..@hi-1 of @set, sorted by record. */
+static uint32_t *recs_sort(const struct natgw_table_set *set, size_t lo, size_t hi) {
+        uint32_t *idx = reallocarray(NULL, MAX(hi - lo, (size_t)1), sizeof(*idx));
 
-        sp->removed = calloc(MAX(old->elements, (size_t)1), sizeof(*sp->removed));
-        sp->added = calloc(MAX(new->elements, (size_t)1), sizeof(*sp->added));
-        if (!sp->removed || !sp->added)
+        if (!idx)
+                return NULL;
+        for (size_t i = lo; i < hi; i++)
+                idx[i - lo] = (uint32_t)i;
+        qsort_r(idx, hi - lo, sizeof(*idx), rec_idx_cmp, &(struct rec_sort){ .recs = set->recs, .offs = set->rec_off });
+        return idx;
+}
+
+/*
+ * What goes from @old and what comes with @set (records in plan order both): @sp's removed
+ * (offsets in old->recs) and added (plan elements).
+ *
+ * Entries that did not change compile to the same elements in the same order, so the two
+ * sequences share a prefix and a suffix, and only the middles differ (the elements of the
+ * entries that changed, or of what their change moved). The difference of the middles is the
+ * difference of the whole: the common parts cancel. So a reload sorts and compares the records
+ * of what changed, not those of the table; when everything changed, the middles are the whole
+ * sets, sorted and merged as they always were.
+ */
+static int recs_diff(const struct natgw_table_set *old, const struct natgw_table_set *set, struct natgw_set_plan *sp) {
+        size_t n_old = old->elements, n_new = set->elements, min = MIN(n_old, n_new), pre = 0, suf = 0;
+        _cleanup_(freep) uint32_t *old_mid = NULL, *new_mid = NULL;
+        size_t n_old_mid, n_new_mid;
+
+        while (pre < min && rec_cmp(old->recs + old->rec_off[pre], set->recs + set->rec_off[pre]) == 0)
+                pre++;
+        while (suf < min - pre &&
+               rec_cmp(old->recs + old->rec_off[n_old - 1 - suf], set->recs + set->rec_off[n_new - 1 - suf]) == 0)
+                suf++;
+        n_old_mid = n_old - suf - pre;
+        n_new_mid = n_new - suf - pre;
+        old_mid = recs_sort(old, pre, n_old - suf);
+        new_mid = recs_sort(set, pre, n_new - suf);
+        sp->removed = calloc(MAX(n_old_mid, (size_t)1), sizeof(*sp->removed));
+        sp->added = calloc(MAX(n_new_mid, (size_t)1), sizeof(*sp->added));
+        if (!old_mid || !new_mid || !sp->removed || !sp->added)
                 return -ENOMEM;
-        while (i < old->elements || j < new->elements) {
-                int c = i == old->elements   ? 1
-                        : j == new->elements ? -1
-                                             : rec_cmp(old->recs + old->rec_off[i], new->recs + new->rec_off[j]);
+        for (size_t i = 0, j = 0; i < n_old_mid || j < n_new_mid;) {
+                int c = i == n_old_mid   ? 1
+                        : j == n_new_mid ? -1
+                                         : rec_cmp(old->recs + old->rec_off[old_mid[i]],
+                                                   set->recs + set->rec_off[new_mid[j]]);
 
                 if (c < 0)
-                        sp->removed[sp->n_removed++] = old->rec_off[i++];
+                        sp->removed[sp->n_removed++] = old->rec_off[old_mid[i++]];
                 else if (c > 0)
-                        sp->added[sp->n_added++] = new_idx[j++];
+                        sp->added[sp->n_added++] = new_mid[j++];
                 else
                         i++, j++;
         }
@@ -240,20 +263,19 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                         struct natgw_table_set *set = &st->sets[st->n_sets++];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
-                        _cleanup_(freep) uint32_t *idx = NULL;
 
                         natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
                         set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
                         set->elements = m->n;
                         was = old ? find_set(old, set->name) : NULL;
-                        r = recs_build(p, m, ctr, set, &idx);
+                        r = recs_write(p, m, ctr, set);
                         if (r < 0)
                                 goto fail;
                         /* A hash map is kept while its elements fit the size it was made with; an
                          * interval map while few of its elements go. */
                         if (!was || !was->recs || (m->interval ? was->size != 0 : was->size < m->n))
                                 continue;
-                        r = recs_diff(was, set, idx, sp);
+                        r = recs_diff(was, set, sp);
                         if (r < 0)
                                 goto fail;
                         if (m->interval)

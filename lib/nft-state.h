@@ -29,7 +29,7 @@ struct natgw_table_set {
         uint32_t size;
         size_t elements;
         uint8_t *recs;    /* the records, back to back */
-        size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
+        size_t *rec_off;  /* offsets of the records in @recs, in the plan's order of the elements */
         uint32_t key_len; /* bytes of one key (start or end) */
 };
 
