@@ -49,6 +49,92 @@ static const struct natgw_table_set *find_set(const struct natgw_table_state *s,
         return NULL;
 }
 
+/*
+ * Sort st->counters, written in the plan's order at the start of st->names. Without @old, a
+ * sort. With it, from @old's sorted counters: the entries that did not change give the same
+ * names in the same order, so the two sequences share a prefix and a suffix (the same bytes at
+ * the start and the end of the names); the old sorted order of those (moved to the new buffer)
+ * merged with the sorted new middle is the new sorted order. A reload sorts the names of what
+ * changed, not the 100,000 of 50,000 forwards.
+ */
+static int counters_sort(const struct natgw_table_state *old, struct natgw_table_state *st) {
+        size_t n_old, n_new = st->n_counters, pre = 0, suf = 0, min, n_mid, n_kept = 0, k = 0, w = 0;
+        size_t old_lo, old_hi, new_lo, new_hi;
+        _cleanup_(freep) const char **old_seq = NULL, **kept = NULL, **mid = NULL;
+        const char **sorted;
+        const char *q;
+
+        if (!old || !old->valid) {
+                qsort(st->counters, n_new, sizeof(*st->counters), cmp_name);
+                return 0;
+        }
+        n_old = old->n_counters;
+        min = MIN(n_old, n_new);
+        old_seq = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*old_seq));
+        if (!old_seq)
+                return -ENOMEM;
+        q = old->names;
+        for (size_t i = 0; i < n_old; i++) {
+                old_seq[i] = q;
+                q += strlen(q) + 1;
+        }
+        while (pre < min && streq(old_seq[pre], st->counters[pre]))
+                pre++;
+        while (suf < min - pre && streq(old_seq[n_old - 1 - suf], st->counters[n_new - 1 - suf]))
+                suf++;
+        old_lo = pre < n_old ? (size_t)(old_seq[pre] - old->names) : old->counters_len;
+        old_hi = suf > 0 ? (size_t)(old_seq[n_old - suf] - old->names) : old->counters_len;
+        new_lo = pre < n_new ? (size_t)(st->counters[pre] - st->names) : st->counters_len;
+        new_hi = suf > 0 ? (size_t)(st->counters[n_new - suf] - st->names) : st->counters_len;
+        if (old_lo != new_lo) /* cannot be: the prefixes are the same names */
+                return -EINVAL;
+
+        n_mid = n_new - suf - pre;
+        mid = reallocarray(NULL, MAX(n_mid, (size_t)1), sizeof(*mid));
+        kept = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*kept));
+        sorted = reallocarray(NULL, MAX(n_new, (size_t)1), sizeof(*sorted));
+        if (!mid || !kept || !sorted) {
+                free(sorted);
+                return -ENOMEM;
+        }
+        memcpy(mid, st->counters + pre, n_mid * sizeof(*mid));
+        qsort(mid, n_mid, sizeof(*mid), cmp_name);
+        /* The old sorted order of the common names, at their places in st->names. */
+        for (size_t i = 0; i < n_old; i++) {
+                size_t o = (size_t)(old->counters[i] - old->names);
+
+                if (o < old_lo)
+                        kept[n_kept++] = st->names + o;
+                else if (o >= old_hi)
+                        kept[n_kept++] = st->names + (o - old_hi + new_hi);
+        }
+        if (n_kept + n_mid != n_new) { /* cannot be: the middles are what is not common */
+                free(sorted);
+                return -EINVAL;
+        }
+        /* Merged: each new name after the common ones that sort before or with it. */
+        for (size_t j = 0; j < n_mid; j++) {
+                size_t lo = k, hi = n_kept;
+
+                while (lo < hi) {
+                        size_t m = lo + (hi - lo) / 2;
+
+                        if (strcmp(kept[m], mid[j]) <= 0)
+                                lo = m + 1;
+                        else
+                                hi = m;
+                }
+                memcpy(sorted + w, kept + k, (lo - k) * sizeof(*kept));
+                w += lo - k;
+                k = lo;
+                sorted[w++] = mid[j];
+        }
+        memcpy(sorted + w, kept + k, (n_kept - k) * sizeof(*kept));
+        free(st->counters);
+        st->counters = sorted;
+        return 0;
+}
+
 /* ---- map elements as records, for an update's difference ---- */
 
 /* Write the record of element @i of @m (@twin: which of its sets) at @w (NULL: only count). */
@@ -222,6 +308,8 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         if (!st->names || !st->counters || !st->chains || !st->sets || !sets)
                 goto fail;
 
+        /* The counters first, in the plan's order (counters_sort() relies on both), then the
+         * chains. */
         w = st->names;
         for (size_t i = 0; i < n_entries; i++) {
                 st->counters[st->n_counters++] = w;
@@ -229,6 +317,20 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                 st->counters[st->n_counters++] = w;
                 w = stpcpy(stpcpy(w, NATGW_BYTES_COUNTER_PREFIX), natgw_plan_entry_name(p, (uint32_t)i)) + 1;
         }
+        for (size_t i = 0; i < c->n_egress; i++)
+                if (c->egress[i].has_allow) {
+                        st->counters[st->n_counters++] = w;
+                        w = stpcpy(stpcpy(w, NATGW_DENIED_COUNTER_PREFIX), c->egress[i].name) + 1;
+                }
+        if (c->filter.forward == NATGW_FILTER_DROP) {
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(w, NATGW_FILTER_COUNTER) + 1;
+        }
+        if (c->metrics.hosts) {
+                st->counters[st->n_counters++] = w;
+                w = stpcpy(w, NATGW_HOSTS_UNTRACKED_COUNTER) + 1;
+        }
+        st->counters_len = (size_t)(w - st->names);
         for (size_t i = 0; i < c->n_egress; i++) {
                 st->chains[st->n_chains++] = w;
                 w = stpcpy(stpcpy(w, NATGW_EGRESS_CHAIN_PREFIX), c->egress[i].name) + 1;
@@ -236,23 +338,15 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                         continue;
                 st->chains[st->n_chains++] = w;
                 w = stpcpy(stpcpy(w, NATGW_ALLOW_CHAIN_PREFIX), c->egress[i].name) + 1;
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(stpcpy(w, NATGW_DENIED_COUNTER_PREFIX), c->egress[i].name) + 1;
-        }
-        if (c->filter.forward == NATGW_FILTER_DROP) {
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(w, NATGW_FILTER_COUNTER) + 1;
-        }
-        if (c->metrics.hosts) {
-                st->counters[st->n_counters++] = w;
-                memcpy(w, NATGW_HOSTS_UNTRACKED_COUNTER, sizeof(NATGW_HOSTS_UNTRACKED_COUNTER)); /* the last name */
         }
         st->forward_chain = p->forward_chain;
         st->hosts = c->metrics.hosts;
         st->reflect_chains = p->reflect;
         st->helper_objs = p->helper_objs;
         st->helper_chain = p->helper_chain;
-        qsort(st->counters, st->n_counters, sizeof(*st->counters), cmp_name);
+        r = counters_sort(old, st);
+        if (r < 0)
+                goto fail;
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
 
         for (size_t i = 0; i < p->n_maps; i++) {

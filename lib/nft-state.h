@@ -48,6 +48,8 @@ struct natgw_table_state {
         const char **counters;    /* named counters: the entries' names, "bytes:NAME", "denied:NAME",
                                    * "filter:forward", "hosts:untracked" */
         size_t n_counters;
+        size_t counters_len;      /* the counters' names come first in @names, in the plan's
+                                   * order: these bytes */
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */
