@@ -78,10 +78,12 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
                 old_seq[i] = q;
                 q += strlen(q) + 1;
         }
-        while (pre < min && streq(old_seq[pre], st->counters[pre]))
-                pre++;
-        while (suf < min - pre && streq(old_seq[n_old - 1 - suf], st->counters[n_new - 1 - suf]))
-                suf++;
+        for (; pre < min; pre++)
+                if (!st->counters[pre] || !streq(old_seq[pre], st->counters[pre]))
+                        break;
+        for (; pre + suf < min; suf++)
+                if (!st->counters[n_new - 1 - suf] || !streq(old_seq[n_old - 1 - suf], st->counters[n_new - 1 - suf]))
+                        break;
         old_lo = pre < n_old ? (size_t)(old_seq[pre] - old->names) : old->counters_len;
         old_hi = suf > 0 ? (size_t)(old_seq[n_old - suf] - old->names) : old->counters_len;
         new_lo = pre < n_new ? (size_t)(st->counters[pre] - st->names) : st->counters_len;
@@ -237,11 +239,12 @@ static int recs_diff(const struct natgw_table_set *old, const struct natgw_table
         _cleanup_(freep) uint32_t *old_mid = NULL, *new_mid = NULL;
         size_t n_old_mid, n_new_mid;
 
-        while (pre < min && rec_cmp(old->recs + old->rec_off[pre], set->recs + set->rec_off[pre]) == 0)
-                pre++;
-        while (suf < min - pre &&
-               rec_cmp(old->recs + old->rec_off[n_old - 1 - suf], set->recs + set->rec_off[n_new - 1 - suf]) == 0)
-                suf++;
+        for (; pre < min; pre++)
+                if (rec_cmp(old->recs + old->rec_off[pre], set->recs + set->rec_off[pre]) != 0)
+                        break;
+        for (; pre + suf < min; suf++)
+                if (rec_cmp(old->recs + old->rec_off[n_old - 1 - suf], set->recs + set->rec_off[n_new - 1 - suf]) != 0)
+                        break;
         n_old_mid = n_old - suf - pre;
         n_new_mid = n_new - suf - pre;
         old_mid = recs_sort(old, pre, n_old - suf);
