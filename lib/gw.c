@@ -97,7 +97,12 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
                 if (ifname[0])
                         v[n++] = (struct if_use){ ifname, i };
         }
-        qsort(v, n, sizeof(*v), cmp_if_use);
+        /* Mostly sorted already (entries name few interfaces, in runs): one pass to know. */
+        for (size_t i = 1; i < n; i++)
+                if (cmp_if_use(&v[i - 1], &v[i]) > 0) {
+                        qsort(v, n, sizeof(*v), cmp_if_use);
+                        break;
+                }
         for (size_t i = 0, j; i < n; i = j) {
                 const char *name, *ifname, *file;
                 char others[256] = "";

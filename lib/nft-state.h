@@ -29,7 +29,7 @@ struct natgw_table_set {
         uint32_t size;
         size_t elements;
         uint8_t *recs;    /* the records, back to back */
-        size_t *rec_off;  /* offsets of the records in @recs, sorted by record */
+        size_t *rec_off;  /* offsets of the records in @recs, in the plan's order of the elements */
         uint32_t key_len; /* bytes of one key (start or end) */
 };
 
@@ -48,6 +48,8 @@ struct natgw_table_state {
         const char **counters;    /* named counters: the entries' names, "bytes:NAME", "denied:NAME",
                                    * "filter:forward", "hosts:untracked" */
         size_t n_counters;
+        size_t counters_len;      /* the counters' names come first in @names, in the plan's
+                                   * order: these bytes */
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */

@@ -16,6 +16,12 @@
 # and both streams make their exchanges throughout. `natgwctl status` lists the files in force
 # with the SHA-256 sha256sum(1) computes for them; the record of the applied config holds the
 # drop-ins in force.
+# Then the update of a reload (only the difference of each kept map is sent, found from the
+# unchanged prefix and suffix of its elements) against a replace: beside 50-big.conf (300
+# forwards with reflection, a netmap), 60-small.conf's forwards are added, changed and removed,
+# and a forward of 50-big.conf changed, by single reloads and two in a row; after them the
+# table (nft -j, without handles, counter values and map sizes, elements sorted) is the one a
+# natgwd started afresh on the same files makes, and a changed forward translates real traffic.
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -127,6 +133,69 @@ for f in 10-web.conf 20-dmz.conf; do
 done
 assert_eq "10-web.conf 20-dmz.conf" "$(ls "$LAB_TMP/applied.conf.d" | tr '\n' ' ' | sed 's/ $//')" \
         "the record holds exactly the drop-ins in force"
+
+# An update against a replace. table_canon: the table as the kernel holds it, without what
+# differs by history alone: handles, counter values (nft_json_shape), a kept map's size (made
+# for the elements it had then: lib/nft-state.c), the order of the objects in the dump (an
+# update adds a new counter after the others) and of a set's elements; rules keep their order.
+table_canon() {
+        nft_json_shape | jq -S 'walk(if type == "object" then del(.handle) | del(.size) else . end)
+                | .nftables |= (map(if .set then .set.elem |= (if . then sort else . end)
+                                    elif .map then .map.elem |= (if . then sort else . end) else . end)
+                                | to_entries
+                                | sort_by(if .value.rule then [1, .value.rule.chain, .key] else [0, (.value | tojson)] end)
+                                | map(.value))'
+}
+# same_as_fresh WHAT: the table now is the one a natgwd started on the same files makes.
+same_as_fresh() {
+        local updated fresh
+
+        updated=$(table_canon) || fail "nft -j list table failed"
+        stop_natgwd
+        start_natgwd "$conf"
+        fresh=$(table_canon) || fail "nft -j list table failed"
+        [[ $updated == "$fresh" ]] ||
+                fail "$1: the updated table differs from a fresh start's: $(diff <(jq . <<<"$updated") <(jq . <<<"$fresh") | head -20)"
+        info "ok: $1: the updated table is the one a fresh start makes"
+}
+big=""
+for ((i = 0; i < 300; i++)); do
+        big+="${big:+,
+}  { name = \"b$i\"; in_interface = \"eth0\"; proto = \"tcp\"; port = $((20000 + i)); to = \"192.168.1.$((100 + i % 50)):80\"; }"
+done
+put 50-big.conf "forward = ( $big );
+netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.1.64/28\"; outside = \"203.0.113.64/28\"; } );"
+reload_ok >/dev/null
+put 60-small.conf 'forward = ( { name = "s1"; in_interface = "eth0"; proto = "tcp"; port = 9001; to = "192.168.1.66:80"; } );'
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" tcp 203.0.113.1 9001 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:80 " "$out" "a forward added beside a big drop-in translates"
+same_as_fresh "a forward added to the small drop-in"
+# Two updates in a row: the second starts from the state the first left, not a fresh start's.
+put 60-small.conf 'forward = ( { name = "s1"; in_interface = "eth0"; proto = "tcp"; port = 9001; to = "192.168.1.10:80"; } );'
+reload_ok >/dev/null
+put 60-small.conf 'forward = ( { name = "s1"; in_interface = "eth0"; proto = "tcp"; port = 9001; to = "192.168.1.10:80"; },
+  { name = "s2"; proto = "udp"; port = 9002; to = "192.168.1.66:53"; } );'
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" tcp 203.0.113.1 9001 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.10:80 " "$out" "a changed forward beside a big drop-in goes to its new target"
+same_as_fresh "a forward of the small drop-in changed, one added"
+put 60-small.conf 'forward = ( { name = "s2"; proto = "udp"; port = 9002; to = "192.168.1.66:53"; } );'
+reload_ok >/dev/null
+ask_fails "$WAN" tcp 203.0.113.1 9001 --from 198.51.100.7
+same_as_fresh "a forward of the small drop-in removed"
+put 50-big.conf "forward = ( ${big/192.168.1.100:80/192.168.1.66:80} );
+netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.1.64/28\"; outside = \"203.0.113.64/28\"; } );"
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" tcp 203.0.113.1 20000 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:80 " "$out" "the changed first forward of the big drop-in goes to its new target"
+same_as_fresh "the first forward of the big drop-in changed"
+put 50-big.conf "forward = ( $big );
+netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.1.64/28\"; outside = \"203.0.113.64/28\"; } );"
+reload_ok >/dev/null
+rm "$dir/60-small.conf"
+reload_ok >/dev/null
+same_as_fresh "the big drop-in's forward changed back, then the small drop-in removed"
 
 stop_natgwd
 lab_pass

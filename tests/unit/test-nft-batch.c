@@ -258,6 +258,97 @@ static size_t msg_elements(const struct nlmsghdr *nlh, const char **ret_set) {
         return n;
 }
 
+/* Variant @v of a config of 50 forwards (some reflected) and an egress entry: 0 the base; 1 one
+ * forward added at the end; 2 one in the middle with another target; 3 the first removed; 4
+ * the last renamed; 5 every target changed; 6 two far apart changed. */
+static struct natgw_config *update_variant(int v) {
+        struct natgw_prefix lan[] = { P("192.168.1.0", 24) };
+        struct natgw_config *c = config_new();
+
+        egress_add(c, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
+        for (int i = v == 3 ? 1 : 0; i < (v == 1 ? 51 : 50); i++) {
+                char name[16], to[32];
+                struct natgw_forward *f;
+
+                snprintf(name, sizeof(name), "%s%d", v == 4 && i == 49 ? "g" : "f", i);
+                snprintf(to, sizeof(to), "192.168.%d.%d", v == 5 || (v == 2 && i == 25) || (v == 6 && (i == 10 || i == 40)) ? 2 : 1,
+                         10 + i);
+                f = forward_add(c, name, i % 2 ? "eth1" : "", NATGW_PROTO_TCP, (uint16_t)(1000 + i), (uint16_t)(1000 + i), to);
+                f->reflection = i % 5 == 0;
+        }
+        return c;
+}
+
+static bool rec_in(const struct natgw_table_set *s, const uint8_t *r) {
+        uint16_t len;
+
+        memcpy(&len, r, sizeof(len));
+        for (size_t i = 0; i < s->elements; i++)
+                if (memcmp(s->recs + s->rec_off[i], r, sizeof(len) + len) == 0)
+                        return true;
+        return false;
+}
+
+/* An update's state (the difference found from the common prefix and suffix of the elements and
+ * of the counters' names) is the one a replace builds, and each kept set's difference is
+ * exactly the records that go and those that come. */
+static void test_state_update_is_replace(void **state) {
+        for (int v = 1; v <= 6; v++)
+                for (int dir = 0; dir < 2; dir++) {
+                        struct natgw_config *ca = update_variant(dir ? v : 0), *cb = update_variant(dir ? 0 : v);
+                        struct natgw_plan *pa = build(ca), *pb = build(cb);
+                        struct natgw_table_state sa = {}, sb = {}, fresh = {};
+                        struct natgw_set_plan *spa = NULL, *spb = NULL, *spf = NULL;
+                        size_t deltas = 0;
+
+                        assert_int_equal(natgw_table_state_build(pa, NULL, 0, &sa, &spa), 0);
+                        assert_int_equal(natgw_table_state_build(pb, &sa, 0, &sb, &spb), 0);
+                        assert_int_equal(natgw_table_state_build(pb, NULL, 0, &fresh, &spf), 0);
+                        assert_int_equal(sb.n_counters, fresh.n_counters);
+                        for (size_t i = 0; i < sb.n_counters; i++)
+                                assert_string_equal(sb.counters[i], fresh.counters[i]);
+                        assert_int_equal(sb.n_chains, fresh.n_chains);
+                        assert_int_equal(sb.n_sets, fresh.n_sets);
+                        for (size_t i = 0; i < sb.n_sets; i++) {
+                                const struct natgw_table_set *b = &sb.sets[i], *f = &fresh.sets[i];
+                                const struct natgw_table_set *a = state_set(&sa, b->name);
+                                size_t gone = 0, come = 0;
+
+                                assert_string_equal(b->name, f->name);
+                                assert_int_equal(b->elements, f->elements);
+                                for (size_t e = 0; e < b->elements; e++) {
+                                        assert_int_equal(b->rec_off[e], f->rec_off[e]);
+                                        assert_true(rec_in(f, b->recs + b->rec_off[e]));
+                                }
+                                if (!spb[i].delta)
+                                        continue;
+                                deltas++;
+                                assert_non_null(a);
+                                for (size_t e = 0; e < a->elements; e++)
+                                        gone += !rec_in(b, a->recs + a->rec_off[e]);
+                                for (size_t e = 0; e < b->elements; e++)
+                                        come += !rec_in(a, b->recs + b->rec_off[e]);
+                                assert_int_equal(spb[i].n_removed, gone);
+                                assert_int_equal(spb[i].n_added, come);
+                                for (size_t e = 0; e < spb[i].n_removed; e++)
+                                        assert_false(rec_in(b, a->recs + spb[i].removed[e]));
+                                for (size_t e = 0; e < spb[i].n_added; e++)
+                                        assert_false(rec_in(a, b->recs + b->rec_off[spb[i].added[e]]));
+                        }
+                        assert_true(deltas > 0);
+                        natgw_set_plans_free(spa, sa.n_sets);
+                        natgw_set_plans_free(spb, sb.n_sets);
+                        natgw_set_plans_free(spf, fresh.n_sets);
+                        natgw_table_state_clear(&sa);
+                        natgw_table_state_clear(&sb);
+                        natgw_table_state_clear(&fresh);
+                        natgw_plan_free(pa);
+                        natgw_plan_free(pb);
+                        config_done(ca);
+                        config_done(cb);
+                }
+}
+
 /* A batch for the kernel to check and abort: the same messages, without the end, and nothing
  * after the last one that asks for an ack. */
 static void test_batch_strip_end(void **state) {
@@ -532,6 +623,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_batch_splits_and_maps_back),
                 cmocka_unit_test(test_batch_update),
+                cmocka_unit_test(test_state_update_is_replace),
                 cmocka_unit_test(test_batch_strip_end),
         };
 
