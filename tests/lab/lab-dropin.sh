@@ -62,7 +62,7 @@ for f in "$conf" "$dir/10-web.conf" "$dir/20-dmz.conf"; do
         assert_eq "$want" "$(jq -r --arg p "$f" '.files[] | select(.path | endswith($p | split("/") | last)) | .sha256' <<<"$status")" \
                 "status gives sha256sum's checksum of $(basename "$f")"
 done
-natgwctl status | grep -qF "$(sha256sum "$dir/20-dmz.conf" | cut -d' ' -f1)  " ||
+[[ $(natgwctl status) == *"$(sha256sum "$dir/20-dmz.conf" | cut -d' ' -f1)  "* ]] ||
         fail "natgwctl status does not print the checksum of 20-dmz.conf"
 
 # Two streams of 8 s through drop-in entries, across every reload below.
