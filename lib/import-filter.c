@@ -191,7 +191,7 @@ static bool hits_forward(const struct fwalk *fw, const struct imp_match *m) {
 
 /* Every destination of @m is the target of a forward (an ACCEPT of forwarded connections). */
 static bool forward_targets(const struct fwalk *fw, const struct imp_match *m) {
-        if (!m->n_dst || *m->iif || m->ct & ~IMP_CT_NEW)
+        if (!m->n_dst || m->ct & ~IMP_CT_NEW)
                 return false;
         for (size_t j = 0; j < m->n_dst; j++) {
                 bool found = false;
@@ -316,6 +316,12 @@ static int accept_rule(struct fwalk *fw, struct imp_rule *r) {
         if (forward_targets(fw, m)) {
                 if (push(&fw->accepts, &fw->n_accepts, &fw->cap_accepts, r) < 0)
                         return -ENOMEM;
+                /* The import sees no routes: the forward works in the script only if its target is
+                 * routed by that interface, and natgwd accepts its connections whatever the route. */
+                if (*m->oif && (k = note(fw, r, "-o %s is taken as the route to the forwards' target (the import "
+                                         "sees no routes): natgwd accepts their connections whichever way the "
+                                         "target is routed", m->oif)) < 0)
+                        return k;
                 return taken(fw, r);
         }
         if (*m->oif && m->n_src && !*m->iif)
@@ -350,6 +356,11 @@ static int drop_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_rule
         if (catch_all(m)) {
                 fw->end = r;
                 fw->log_all = logged;
+                /* natgwd's filter.forward drops: a REJECT of everything is left out, and taken as the
+                 * DROP it also is (the rules after it never match). */
+                if (reject)
+                        return report(fw, r, "REJECT of everything left: natgwd's filter.forward drops what no "
+                                      "entry accepts (only an allow list's denials can be rejected); taken as DROP");
                 return taken(fw, r);
         }
         if (*m->oif && m->n_src && !*m->iif && !m->n_dst && !m->protos && !m->other_proto && !m->n_dports) {
@@ -549,10 +560,6 @@ static int finish(struct fwalk *fw, bool *ret_drop) {
         if (fw->drop && o->n_netmaps)
                 return leave_out(fw, fw->end, "FORWARD drops, and netmaps' hosts pass natgwd's filter: the import "
                                  "does not compare the chain with netmaps; the chain is left out");
-        if (fw->drop && fw->end && fw->end->target == IMP_T_REJECT &&
-            (k = note(fw, fw->end, "natgwd's filter.forward drops what no entry accepts: only what an allow list "
-                      "denies is rejected (deny = \"reject\")")) < 0)
-                return k;
         if (fw->log_all && fw->end &&
             (k = note(fw, fw->end, "its LOG: natgwd logs what allow lists deny (log_denied), the other drops of "
                       "filter.forward are counted, not logged")) < 0)
@@ -579,10 +586,9 @@ static int finish(struct fwalk *fw, bool *ret_drop) {
                 e->allow = TAKE_PTR(es->allow);
                 e->n_allow = es->n_allow;
                 es->n_allow = 0;
-                e->deny = (es->closed ? es->reject : fw->end && fw->end->target == IMP_T_REJECT) ? NATGW_DENY_REJECT
-                                                                                                   : NATGW_DENY_DROP;
+                e->deny = es->closed && es->reject ? NATGW_DENY_REJECT : NATGW_DENY_DROP;
                 e->log_denied = es->closed ? es->log : fw->log_all;
-                if (!es->closed && fw->end && imp_origins_add(&o->egress[i].from, fw->end) < 0)
+                if (!es->closed && fw->end && !fw->end->reported && imp_origins_add(&o->egress[i].from, fw->end) < 0)
                         return -ENOMEM;
         }
         if (!fw->drop)
