@@ -488,7 +488,8 @@ static int forwards_check(struct fwalk *fw) {
         for (size_t i = 0; i < o->n_forwards; i++) {
                 struct imp_forward_item *it = &o->forwards[i];
                 struct natgw_forward *f = &it->f;
-                bool ok = f->to.family != fw->family ||
+                /* A REDIRECT's connections go to the gateway itself: they never cross FORWARD. */
+                bool ok = f->to.family != fw->family || it->from.v[0]->target == IMP_T_REDIRECT ||
                           (fw->dnat_all && (!*fw->dnat_iif || streq(fw->dnat_iif, f->in_interface)));
 
                 for (unsigned proto = NATGW_PROTO_TCP; proto <= NATGW_PROTO_UDP && !ok; proto <<= 1) {

@@ -561,6 +561,34 @@ static void test_filter_reported(void **state) {
         assert_int_equal(egress_with_source(x.c, "10.0.5.0/24")->n_allow, 0);
 }
 
+/* Forwards through FORWARD DROP: an ACCEPT of the target with -i and -o (the -o taken as the
+ * route, a note), --ctstate DNAT with -i of another interface (no help), a REDIRECT (its
+ * connections go to the gateway itself, never through FORWARD). */
+static void test_filter_forwards(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"                           /* 5 */
+                "-A FORWARD -i eth0 -o br0 -d 192.168.1.10/32 -p tcp -m multiport --dports 25,110 -j ACCEPT\n"
+                "-A FORWARD -i eth1 -m conntrack --ctstate DNAT -j ACCEPT\n"                                  /* 7 */
+                "-A FORWARD -i eth1 -d 192.168.1.11/32 -p udp --dport 6000 -j ACCEPT\n"                       /* 8 */
+                "COMMIT\n" NAT_HEAD
+                "-A PREROUTING -i eth0 -p tcp -m multiport --dports 25,110 -j DNAT --to-destination 192.168.1.10\n"
+                "-A PREROUTING -i eth0 -p udp --dport 6000 -j DNAT --to-destination 192.168.1.11\n"         /* 16 */
+                "-A PREROUTING -i eth0 -d 203.0.113.1 -p tcp --dport 80 -j REDIRECT --to-ports 3128\n"      /* 17 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 6, true), "-o br0 is taken as the route"));
+        assert_null(problem(&x, 15, false));
+        assert_non_null(forward_with_port(x.c, 110));
+        /* Arrives on eth0: neither line 7 nor line 8 (both -i eth1) accepts it. */
+        assert_non_null(strstr(problem(&x, 16, false), "does not accept all of its connections"));
+        assert_null(forward_with_port(x.c, 6000));
+        assert_null(problem(&x, 17, false));
+        assert_non_null(forward_with_port(x.c, 80));
+        assert_int_equal(x.r, 1);
+}
+
 /* A per-destination DROP before an entry's ACCEPT is no allow list; a DROP of INVALID is
  * reported alone; FORWARD DROP without ESTABLISHED,RELATED leaves the whole chain out. */
 static void test_filter_deny_list(void **state) {
@@ -749,6 +777,7 @@ int main(void) {
                 cmocka_unit_test(test_filter_allow_list),
                 cmocka_unit_test(test_filter_policy_accept),
                 cmocka_unit_test(test_filter_reported),
+                cmocka_unit_test(test_filter_forwards),
                 cmocka_unit_test(test_filter_deny_list),
                 cmocka_unit_test(test_filter_nft),
                 cmocka_unit_test(test_nft_inet),
