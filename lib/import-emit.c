@@ -204,7 +204,7 @@ static void put_allow(FILE *f, const struct natgw_egress *e) {
                 }
                 fputs(streq(sep, " ") ? "}" : "; }", f);
         }
-        fputs(e->n_allow ? " )" : " )", f);
+        fputs(" )", f);
         if (e->deny == NATGW_DENY_REJECT)
                 fputs("; deny = \"reject\"", f);
         if (e->log_denied)

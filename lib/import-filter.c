@@ -30,6 +30,11 @@ struct entry_state {
         size_t n_allow, cap_allow;
 };
 
+struct rule_list {
+        const struct imp_rule **v;
+        size_t n, cap;
+};
+
 struct fwalk {
         struct imp_output *o;
         const char *name;
@@ -45,21 +50,17 @@ struct fwalk {
         const struct imp_rule *end;        /* the catch-all DROP/REJECT */
         const struct imp_rule *first_drop; /* the first DROP/REJECT */
         const struct imp_rule *log;        /* a LOG waiting for its DROP */
-        struct entry_state *es;            /* one per o->egress */
-        const struct imp_rule **accepts;   /* ACCEPTs of forwards' targets */
-        size_t n_accepts, cap_accepts;
-        const struct imp_rule **bad; /* reported rules: a later rule sharing packets is reported too */
-        size_t n_bad, cap_bad;
-        const struct imp_rule **taken; /* rules converted (left out again with the chain) */
-        size_t n_taken, cap_taken;
-        const struct imp_rule **plain; /* policy ACCEPT: ACCEPTs that are no allow rule */
-        size_t n_plain, cap_plain;
+        struct entry_state *es;  /* one per o->egress */
+        struct rule_list accepts; /* ACCEPTs of forwards' targets */
+        struct rule_list bad;     /* reported rules: a later rule sharing packets is reported too */
+        struct rule_list taken;   /* rules converted (left out again with the chain) */
+        struct rule_list plain;   /* policy ACCEPT: ACCEPTs that are no allow rule */
 };
 
-static int push(const struct imp_rule ***v, size_t *n, size_t *cap, const struct imp_rule *r) {
-        if (GROW(*v, *cap, *n + 1) < 0) /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+static int push(struct rule_list *l, const struct imp_rule *r) {
+        if (GROW(l->v, l->cap, l->n + 1) < 0) /* NOLINT(bugprone-sizeof-expression): an array of pointers */
                 return -ENOMEM;
-        (*v)[(*n)++] = r;
+        l->v[l->n++] = r;
         return 0;
 }
 
@@ -68,7 +69,7 @@ static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) {
         va_list ap;
         int k;
 
-        if (push(&fw->bad, &fw->n_bad, &fw->cap_bad, r) < 0)
+        if (push(&fw->bad, r) < 0)
                 return -ENOMEM;
         if (r->reported)
                 return 0;
@@ -82,7 +83,7 @@ static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) {
 #define note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
 
 static int taken(struct fwalk *fw, const struct imp_rule *r) {
-        return push(&fw->taken, &fw->n_taken, &fw->cap_taken, r);
+        return push(&fw->taken, r);
 }
 
 static bool catch_all(const struct imp_match *m) {
@@ -312,9 +313,9 @@ static int accept_rule(struct fwalk *fw, struct imp_rule *r) {
         if (!fw->drop)
                 /* An ACCEPT before the default ACCEPT: nothing, unless a DROP after it is meant to be an
                  * allow list's end (then that DROP is reported). */
-                return push(&fw->plain, &fw->n_plain, &fw->cap_plain, r);
+                return push(&fw->plain, r);
         if (forward_targets(fw, m)) {
-                if (push(&fw->accepts, &fw->n_accepts, &fw->cap_accepts, r) < 0)
+                if (push(&fw->accepts, r) < 0)
                         return -ENOMEM;
                 /* The import sees no routes: the forward works in the script only if its target is
                  * routed by that interface, and natgwd accepts its connections whatever the route. */
@@ -367,11 +368,11 @@ static int drop_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_rule
                 k = egress_hits(fw, m, hit, &why);
                 if (k == 0 && why)
                         return report(fw, r, "%s", why);
-                for (size_t i = 0; i < fw->n_plain && k > 0; i++)
-                        if (imp_match_intersects(&fw->plain[i]->m, m))
+                for (size_t i = 0; i < fw->plain.n && k > 0; i++)
+                        if (imp_match_intersects(&fw->plain.v[i]->m, m))
                                 return report(fw, r, "line %u accepts some of its packets first, and is no allow "
                                               "rule of an egress entry (-s its sources -o its interface)",
-                                              fw->plain[i]->line);
+                                              fw->plain.v[i]->line);
                 for (size_t i = 0; i < fw->o->n_egress && k > 0; i++) {
                         struct entry_state *es = &fw->es[i];
 
@@ -416,20 +417,20 @@ static int drop_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_rule
 
 /* Whether an earlier reported rule shares packets with @r: then @r is reported too. */
 static const struct imp_rule *after_bad(const struct fwalk *fw, const struct imp_rule *r) {
-        for (size_t i = 0; i < fw->n_bad; i++) {
-                const struct imp_match *b = &fw->bad[i]->m;
+        for (size_t i = 0; i < fw->bad.n; i++) {
+                const struct imp_match *b = &fw->bad.v[i]->m;
 
                 /* A LOG changes no verdict; a rule of INVALID (UNTRACKED) packets only shares none
                  * with the new connections the rules after it are converted for. */
-                if (fw->bad[i]->target == IMP_T_LOG || (b->ct == IMP_CT_OTHER && !fw->bad[i]->why))
+                if (fw->bad.v[i]->target == IMP_T_LOG || (b->ct == IMP_CT_OTHER && !fw->bad.v[i]->why))
                         continue;
                 /* An earlier ACCEPT that takes some of an ACCEPT's packets accepts them all the same;
                  * one of established or related packets only accepts what natgwd accepts anyway. */
-                if (fw->bad[i]->target == IMP_T_ACCEPT &&
+                if (fw->bad.v[i]->target == IMP_T_ACCEPT &&
                     (r->target == IMP_T_ACCEPT || (b->ct && !(b->ct & ~(IMP_CT_ESTABLISHED | IMP_CT_RELATED)))))
                         continue;
                 if (imp_match_intersects(b, &r->m))
-                        return fw->bad[i];
+                        return fw->bad.v[i];
         }
         return NULL;
 }
@@ -500,8 +501,8 @@ static int forwards_check(struct fwalk *fw) {
                         for (size_t j = 0; j < (f->to_port_mode == NATGW_TO_PORT_KEEP ? f->n_ports : 1) && all; j++) {
                                 bool one = false;
 
-                                for (size_t a = 0; a < fw->n_accepts && !one; a++) {
-                                        const struct imp_rule *r = fw->accepts[a];
+                                for (size_t a = 0; a < fw->accepts.n && !one; a++) {
+                                        const struct imp_rule *r = fw->accepts.v[a];
                                         struct natgw_prefix dst;
                                         struct imp_match x;
 
@@ -539,9 +540,9 @@ static int forwards_check(struct fwalk *fw) {
 static int leave_out(struct fwalk *fw, const struct imp_rule *at, const char *why) {
         if (natgw_errors_add(fw->problems, fw->name, at ? at->line : fw->c->line, NULL, "%s", why) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < fw->n_taken; i++)
-                if (fw->taken[i] != at &&
-                    natgw_errors_add(fw->problems, fw->name, fw->taken[i]->line, NULL,
+        for (size_t i = 0; i < fw->taken.n; i++)
+                if (fw->taken.v[i] != at &&
+                    natgw_errors_add(fw->problems, fw->name, fw->taken.v[i]->line, NULL,
                                      "left out with the FORWARD chain's policy (line %u)", at ? at->line : fw->c->line) < 0)
                         return -ENOMEM;
         fw->left_out = true;
@@ -640,10 +641,10 @@ int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *prob
                         free(fw.es[i].allow);
                 }
                 free(fw.es);
-                free(fw.accepts);
-                free(fw.bad);
-                free(fw.taken);
-                free(fw.plain);
+                free(fw.accepts.v);
+                free(fw.bad.v);
+                free(fw.taken.v);
+                free(fw.plain.v);
         }
         if (k < 0)
                 return k;
