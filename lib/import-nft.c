@@ -154,6 +154,7 @@ static int protos(struct imp_rule *r, const char *const *v, size_t n) {
 /* "ct state established,related" (the commas spread into words), "ct state { ... }", "ct status dnat"
  * of a filter rule, at t->v[*i] ("ct"), into the rule's IMP_CT_* bits; *i ends on the last. */
 static int ct_states(struct imp_rule *r, const struct imp_tokens *t, size_t *i) {
+        const char *field = t->v[*i + 1]; /* "state" or "status" (the caller saw it) */
         size_t at = *i + 2;
         bool brace = false;
 
@@ -181,9 +182,13 @@ static int ct_states(struct imp_rule *r, const struct imp_tokens *t, size_t *i) 
                         break;
                 r->m.ct |= (unsigned)bit;
         }
+        if (brace && at >= t->n) {
+                *i = t->n;
+                return imp_rule_fail(r, "ct %s { without its }", field);
+        }
         *i = brace ? at : at - 1;
         if (!r->m.ct)
-                return imp_rule_fail(r, "\"ct %s\" without a state", t->v[*i]);
+                return imp_rule_fail(r, "\"ct %s\" without a state", field);
         return 0;
 }
 
