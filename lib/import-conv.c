@@ -49,6 +49,11 @@ int imp_origins_add(struct imp_origins *o, const struct imp_rule *r) {
 }
 
 static void egress_done(struct natgw_egress *e) {
+        for (size_t i = 0; i < e->n_allow; i++) {
+                free(e->allow[i].to);
+                free(e->allow[i].ports);
+        }
+        free(e->allow);
         free(e->name);
         free(e->sources);
         *e = (struct natgw_egress) {};
@@ -100,115 +105,9 @@ static int report(struct conv *cv, struct imp_rule *r, const char *fmt, ...) {
         return k;
 }
 
-static int note(struct conv *cv, const struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
-static int note(struct conv *cv, const struct imp_rule *r, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = natgw_errors_addv(cv->problems, NATGW_SEVERITY_WARNING, cv->name, r->line, NULL, fmt, ap);
-        va_end(ap);
-        return k;
-}
+#define note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- sets of packets */
-
-static bool prefixes_overlap(const struct natgw_prefix *a, const struct natgw_prefix *b) {
-        const struct natgw_prefix *wide = a->len <= b->len ? a : b, *narrow = wide == a ? b : a;
-
-        return natgw_prefix_contains(wide, &narrow->addr);
-}
-
-static bool pl_intersects(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb) {
-        if (!na || !nb)
-                return true;
-        for (size_t i = 0; i < na; i++)
-                for (size_t j = 0; j < nb; j++)
-                        if (prefixes_overlap(&a[i], &b[j]))
-                                return true;
-        return false;
-}
-
-/* Every prefix of @a inside one of @b (an empty @b is everything). */
-static bool pl_covered(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb) {
-        if (!nb)
-                return true;
-        if (!na)
-                return false;
-        for (size_t i = 0; i < na; i++) {
-                bool in = false;
-
-                for (size_t j = 0; j < nb && !in; j++)
-                        in = b[j].len <= a[i].len && natgw_prefix_contains(&b[j], &a[i].addr);
-                if (!in)
-                        return false;
-        }
-        return true;
-}
-
-static bool ports_intersect(const struct natgw_port_range *a, size_t na, const struct natgw_port_range *b,
-                            size_t nb) {
-        if (!na || !nb)
-                return true;
-        for (size_t i = 0; i < na; i++)
-                for (size_t j = 0; j < nb; j++)
-                        if (a[i].lo <= b[j].hi && b[j].lo <= a[i].hi)
-                                return true;
-        return false;
-}
-
-static bool ports_covered(const struct natgw_port_range *a, size_t na, const struct natgw_port_range *b,
-                          size_t nb) {
-        if (!nb)
-                return true;
-        if (!na)
-                return false;
-        for (size_t i = 0; i < na; i++) {
-                bool in = false;
-
-                /* b is merged: a range of a lies inside one range of b or not at all. */
-                for (size_t j = 0; j < nb && !in; j++)
-                        in = b[j].lo <= a[i].lo && a[i].hi <= b[j].hi;
-                if (!in)
-                        return false;
-        }
-        return true;
-}
-
-static bool ifname_intersects(const char *a, const char *b) {
-        return !*a || !*b || streq(a, b);
-}
-
-/* Whether some packet matches both; a negated field is taken as "anything" (the safe side). */
-static bool intersects(const struct imp_match *a, const struct imp_match *b) {
-        unsigned neg = a->neg | b->neg;
-
-        if (!(neg & IMP_NEG_IIF) && !ifname_intersects(a->iif, b->iif))
-                return false;
-        if (!(neg & IMP_NEG_OIF) && !ifname_intersects(a->oif, b->oif))
-                return false;
-        if (!(neg & IMP_NEG_SRC) && !pl_intersects(a->src, a->n_src, b->src, b->n_src))
-                return false;
-        if (!(neg & IMP_NEG_DST) && !pl_intersects(a->dst, a->n_dst, b->dst, b->n_dst))
-                return false;
-        if (!(neg & IMP_NEG_PROTO) && a->protos && b->protos && !(a->protos & b->protos))
-                return false;
-        if (!(neg & IMP_NEG_DPORT) && !ports_intersect(a->dports, a->n_dports, b->dports, b->n_dports))
-                return false;
-        return true;
-}
-
-/* Whether every packet @a matches, @b matches too. */
-static bool covered(const struct imp_match *a, const struct imp_match *b) {
-        if (b->neg || b->other_proto || (b->dst_local && !a->dst_local))
-                return false;
-        if ((*b->iif && !streq(a->iif, b->iif)) || (*b->oif && !streq(a->oif, b->oif)))
-                return false;
-        if (b->protos && (!a->protos || (a->protos & ~b->protos)))
-                return false;
-        return pl_covered(a->src, a->n_src, b->src, b->n_src) && pl_covered(a->dst, a->n_dst, b->dst, b->n_dst) &&
-               ports_covered(a->dports, a->n_dports, b->dports, b->n_dports);
-}
 
 /* Prefixes in both lists (the narrower of each overlapping pair); empty list: everything. */
 static int pl_and(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb,
@@ -224,7 +123,7 @@ static int pl_and(const struct natgw_prefix *a, size_t na, const struct natgw_pr
         }
         for (size_t i = 0; i < na; i++)
                 for (size_t j = 0; j < nb; j++)
-                        if (prefixes_overlap(&a[i], &b[j]) &&
+                        if (imp_prefixes_overlap(&a[i], &b[j]) &&
                             imp_prefix_add(ret, ret_n, a[i].len >= b[j].len ? &a[i] : &b[j]) < 0)
                                 return -ENOMEM;
         return 0;
@@ -494,17 +393,17 @@ static int check_prior(struct conv *cv, struct imp_rule *r, const struct imp_mat
                 bool same = p->converted && same_outcome(p->rule, r);
                 int k;
 
-                if (!intersects(&p->m, m))
+                if (!imp_match_intersects(&p->m, m))
                         continue;
                 prior_label(p, label, sizeof(label));
-                if (!p->rule->why && covered(m, &p->m)) {
+                if (!p->rule->why && imp_match_covered(m, &p->m)) {
                         if (same)
                                 return 2;
                         k = report(cv, r, "never matches: %s takes all of its packets first", label);
                         return k < 0 ? k : 3;
                 }
                 /* natgwd's most specific source wins: an earlier, narrower egress rule keeps its packets. */
-                if (same || (egress && p->converted && covered(&p->m, m)))
+                if (same || (egress && p->converted && imp_match_covered(&p->m, m)))
                         continue;
                 k = report(cv, r, "%s takes some of its packets first; natgwd has no rule order to express that",
                            label);
@@ -683,6 +582,23 @@ int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what,
                                                IMP_HOOK_INPUT };
         int k = 0;
 
+        /* The FORWARD chains of the filter table: one a family (imp_filter() in the printer). */
+        for (size_t i = 0; i < rs->n_chains && k >= 0; i++) {
+                struct imp_chain *c = &rs->chains[i], **slot = c->family == AF_INET6 ? &out.filter6 : &out.filter4;
+
+                if (!c->filter)
+                        continue;
+                if (!*slot) {
+                        *slot = c;
+                        continue;
+                }
+                k = natgw_errors_add(problems, name, c->line, NULL, "a second FORWARD chain of the family (the "
+                                     "first is at line %u): natgwd has one filter; its rules are left out",
+                                     (*slot)->line);
+                for (size_t j = 0; j < c->n_rules && k >= 0; j++)
+                        k = natgw_errors_add(problems, name, c->rules[j].line, NULL,
+                                             "in a second FORWARD chain (line %u): left out", c->line);
+        }
         for (size_t h = 0; h < ELEMENTSOF(order) && k >= 0; h++)
                 for (size_t i = 0; i < rs->n_chains && k >= 0; i++)
                         if (rs->chains[i].hook == order[h])

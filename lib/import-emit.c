@@ -113,8 +113,34 @@ static void put_prefixes(FILE *f, const struct natgw_prefix *v, size_t n) {
 
 /* ---------------------------------------------------------------- egress */
 
+static bool allow_equal(const struct natgw_allow *a, const struct natgw_allow *b) {
+        if (a->protos != b->protos || a->n_to != b->n_to || a->n_ports != b->n_ports)
+                return false;
+        for (size_t i = 0; i < a->n_to; i++)
+                if (natgw_prefix_cmp(&a->to[i], &b->to[i]) != 0)
+                        return false;
+        for (size_t i = 0; i < a->n_ports; i++)
+                if (a->ports[i].lo != b->ports[i].lo || a->ports[i].hi != b->ports[i].hi)
+                        return false;
+        return true;
+}
+
+/* The same filter (from the FORWARD chain): no allow list, or the same list, deny and log. */
+static bool egress_same_filter(const struct natgw_egress *a, const struct natgw_egress *b) {
+        if (a->has_allow != b->has_allow)
+                return false;
+        if (!a->has_allow)
+                return true;
+        if (a->n_allow != b->n_allow || a->deny != b->deny || a->log_denied != b->log_denied)
+                return false;
+        for (size_t i = 0; i < a->n_allow; i++)
+                if (!allow_equal(&a->allow[i], &b->allow[i]))
+                        return false;
+        return true;
+}
+
 static bool egress_same_group(const struct natgw_egress *a, const struct natgw_egress *b) {
-        return a->kind == b->kind && streq(a->out_interface, b->out_interface) &&
+        return a->kind == b->kind && streq(a->out_interface, b->out_interface) && egress_same_filter(a, b) &&
                (a->kind == NATGW_EGRESS_MASQUERADE ||
                 (natgw_addr_cmp(&a->to_lo, &b->to_lo) == 0 && natgw_addr_cmp(&a->to_hi, &b->to_hi) == 0));
 }
@@ -145,6 +171,46 @@ static int egress_group(struct imp_output *o) {
         return 0;
 }
 
+static void put_ports(FILE *f, const struct natgw_port_range *v, size_t n);
+
+/* An egress entry's allow list (from the FORWARD chain), its deny and log_denied. */
+static void put_allow(FILE *f, const struct natgw_egress *e) {
+        static const struct {
+                unsigned protos;
+                const char *name;
+        } protos[] = { { NATGW_PROTO_TCP, "tcp" },   { NATGW_PROTO_UDP, "udp" },
+                       { NATGW_PROTO_TCP | NATGW_PROTO_UDP, "tcp+udp" }, { NATGW_PROTO_ICMP, "icmp" } };
+
+        fputs(";\n    allow = (", f);
+        for (size_t i = 0; i < e->n_allow; i++) {
+                const struct natgw_allow *a = &e->allow[i];
+                const char *sep = " ";
+
+                fputs(i ? ",\n              {" : " {", f);
+                if (a->n_to) {
+                        fputs(" to = ", f);
+                        put_prefixes(f, a->to, a->n_to);
+                        sep = "; ";
+                }
+                for (size_t j = 0; j < ELEMENTSOF(protos); j++)
+                        if (a->protos == protos[j].protos) {
+                                fprintf(f, "%sproto = \"%s\"", sep, protos[j].name);
+                                sep = "; ";
+                        }
+                if (a->n_ports) {
+                        fprintf(f, "%sport = ", sep);
+                        put_ports(f, a->ports, a->n_ports);
+                        sep = "; ";
+                }
+                fputs(streq(sep, " ") ? "}" : "; }", f);
+        }
+        fputs(" )", f);
+        if (e->deny == NATGW_DENY_REJECT)
+                fputs("; deny = \"reject\"", f);
+        if (e->log_denied)
+                fputs("; log_denied = true", f);
+}
+
 static void put_egress(FILE *f, struct imp_output *o, enum natgw_egress_kind kind, struct names *ns) {
         bool first = true;
         char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
@@ -171,6 +237,8 @@ static void put_egress(FILE *f, struct imp_output *o, enum natgw_egress_kind kin
                         else
                                 fprintf(f, "; to = \"%s-%s\"", a, b);
                 }
+                if (e->has_allow)
+                        put_allow(f, e);
                 fputs("; }", f);
         }
         if (!first)
@@ -485,10 +553,14 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
         _cleanup_(names_done) struct names ns = {};
         _cleanup_(freep) char *text = NULL;
         size_t size = 0;
+        bool drop = false;
         FILE *f;
         int k;
 
-        k = egress_group(o);
+        /* Before the grouping: an allow list is of the rules whose sources it filters. */
+        k = imp_filter(o, name, problems, &drop);
+        if (k >= 0)
+                k = egress_group(o);
         if (k >= 0)
                 k = forward_group(o);
         if (k >= 0)
@@ -510,6 +582,9 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                 o->n_forwards == 0 ? ""
                         : "# Forwards say reflection = false, as the dump's DNAT does not reflect: delete it to let\n"
                           "# inside clients reach a forward by the public address (natgwd.conf(5), reflection).\n");
+        if (drop)
+                fprintf(f, "\n# The FORWARD chain's policy DROP (line %u): what no entry below accepts is dropped.\n"
+                           "filter = { forward = \"drop\"; };\n", o->filter4 ? o->filter4->line : o->filter6->line);
         /* The dump translated IPv6, so the gateway forwards IPv6. */
         if (any_ipv6(o))
                 fputs("\nkernel = { ipv6_forward = true; };\n", f);

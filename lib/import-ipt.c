@@ -138,6 +138,21 @@ static int target_set(struct ipt_reader *rd, struct imp_rule *r, const char *t, 
                         r->jump = strdup(t);
                         return r->jump ? 0 : -ENOMEM;
                 }
+        if (streq(rd->table, "filter")) {
+                static const struct {
+                        const char *name;
+                        enum imp_target target;
+                } filter[] = { { "DROP", IMP_T_DROP }, { "REJECT", IMP_T_REJECT }, { "LOG", IMP_T_LOG } };
+
+                for (size_t i = 0; i < ELEMENTSOF(filter); i++)
+                        if (streq(t, filter[i].name)) {
+                                r->target = filter[i].target;
+                                return 0;
+                        }
+                r->target = IMP_T_OTHER;
+                return imp_rule_fail(r, "target %s in FORWARD: the import follows no jumps of the filter table, "
+                                     "and natgwd has no other verdicts", t);
+        }
         if (streq(t, "DROP") || streq(t, "REJECT")) {
                 r->target = IMP_T_OTHER;
                 return imp_rule_fail(r, "%s in the nat table: natgwd does not drop in NAT", t);
@@ -147,6 +162,25 @@ static int target_set(struct ipt_reader *rd, struct imp_rule *r, const char *t, 
         if (streq(t, "LOG") || streq(t, "NFLOG") || streq(t, "ULOG"))
                 return imp_rule_fail(r, "%s: natgwd logs no packets of NAT rules", t);
         return imp_rule_fail(r, "target %s: natgwd has no equivalent", t);
+}
+
+/* A filter rule's "ESTABLISHED,RELATED" into its IMP_CT_* bits. */
+static int ctstate_parse(struct imp_rule *r, const char *list, bool neg) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        if (neg)
+                return imp_rule_fail(r, "negated conntrack state ! %s: natgwd has no equivalent", list);
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                int bit = imp_ct_state(w);
+
+                if (bit < 0)
+                        return imp_rule_fail(r, "conntrack state %s: natgwd has no equivalent", w);
+                r->m.ct |= (unsigned)bit;
+        }
+        return 0;
 }
 
 /* The value after option @opt, or NULL (then the rule says why). */
@@ -201,8 +235,10 @@ static int option_parse(struct ipt_reader *rd, struct imp_rule *r, const struct 
                         r->m.protos = NATGW_PROTO_TCP;
                 else if (is(v, "udp", "17"))
                         r->m.protos = NATGW_PROTO_UDP;
-                else if (!is(v, "all", "0"))
+                else if (!is(v, "all", "0")) {
                         r->m.other_proto = 1;
+                        r->m.icmp = is(v, "icmp", "1") || is(v, "ipv6-icmp", "icmpv6") || streq(v, "58");
+                }
                 negbit = IMP_NEG_PROTO;
         } else if (is(o, "--dport", "--destination-port") || is(o, "--dports", "--destination-ports")) {
                 if (!(v = value(r, t, i)))
@@ -234,6 +270,8 @@ static int option_parse(struct ipt_reader *rd, struct imp_rule *r, const struct 
         } else if (is(o, "--ctstate", "--state")) {
                 if (!(v = value(r, t, i)))
                         return 0;
+                if (streq(rd->table, "filter"))
+                        return ctstate_parse(r, v, neg);
                 /* Only a connection's first packet reaches a NAT chain: NEW is always true there. */
                 if (!streq(v, "NEW") || neg)
                         return imp_rule_fail(r, "conntrack state %s%s: natgwd has no equivalent", neg ? "! " : "", v);
@@ -268,6 +306,13 @@ static int option_parse(struct ipt_reader *rd, struct imp_rule *r, const struct 
                 r->has_to_ports = true;
         } else if (is(o, "--random", "--random-fully") || streq(o, "--persistent")) {
                 r->random = true;
+        } else if (streq(rd->table, "filter") && (is(o, "--log-prefix", "--log-level") || streq(o, "--reject-with"))) {
+                /* LOG's and REJECT's options: natgwd's log_denied and deny = "reject" have theirs. */
+                if (!value(r, t, i))
+                        return 0;
+        } else if (streq(rd->table, "filter") && (is(o, "--log-tcp-sequence", "--log-tcp-options") ||
+                                                  is(o, "--log-ip-options", "--log-uid"))) {
+                return 0;
         } else if (is(o, "-c", "--set-counters")) {
                 *i += 2;
                 if (*i >= t->n)
@@ -300,24 +345,14 @@ static int rule_parse(struct ipt_reader *rd, struct imp_rule *r, const struct im
         return 0;
 }
 
-static int fail(struct ipt_reader *rd, unsigned line, const char *fmt, ...) _printf_(3, 4);
-static int fail(struct ipt_reader *rd, unsigned line, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = natgw_errors_addv(rd->problems, NATGW_SEVERITY_ERROR, rd->name, line, NULL, fmt, ap);
-        va_end(ap);
-        return k < 0 ? k : -EINVAL;
-}
+/* An error that stops the reader (imp_fail()). */
+#define fail(rd, line, ...) imp_stop(natgw_errors_add((rd)->problems, (rd)->name, line, NULL, __VA_ARGS__))
 
 /* A rule of a table other than nat: reported, never converted. */
 static int other_table_rule(struct ipt_reader *rd, unsigned line, const char *chain) {
         int k;
 
-        if (streq(rd->table, "filter") && streq(chain, "FORWARD"))
-                k = natgw_errors_add(rd->problems, rd->name, line, NULL, "%s", IMP_WHY_FILTER_YET);
-        else if (streq(rd->table, "filter"))
+        if (streq(rd->table, "filter"))
                 k = natgw_errors_add(rd->problems, rd->name, line, NULL,
                                      "filter table, chain %s: natgwd filters no traffic of the gateway itself", chain);
         else
@@ -339,21 +374,24 @@ static int table_end(struct ipt_reader *rd) {
 
 static int chain_decl(struct ipt_reader *rd, unsigned line, const struct imp_tokens *t) {
         const char *name = t->v[0] + 1;
+        bool forward = streq(rd->table, "filter") && streq(name, "FORWARD");
         struct imp_chain *c;
 
         if (!*name || t->n < 2)
                 return fail(rd, line, "chain declaration \"%s\" has no name or policy", t->v[0]);
+
         /* A DROP policy filters like a rule does (the FORWARD one is what filter.forward is for). */
-        if (!streq(rd->table, "nat") && streq(t->v[1], "DROP"))
+        if (!streq(rd->table, "nat") && !forward && streq(t->v[1], "DROP"))
                 return other_table_rule(rd, line, name);
-        if (!streq(rd->table, "nat"))
+        if (!streq(rd->table, "nat") && !forward)
                 return 0;
         for (size_t i = rd->first_chain; i < rd->rs->n_chains; i++)
                 if (streq(rd->rs->chains[i].name, name))
                         return fail(rd, line, "chain %s is declared twice", name);
-        c = imp_chain_add(rd->rs, name, line, 0, hook_of(name));
+        c = imp_chain_add(rd->rs, name, line, 0, forward ? IMP_HOOK_FORWARD : hook_of(name));
         if (!c)
                 return -ENOMEM;
+        c->filter = forward;
         c->policy_drop = streq(t->v[1], "DROP");
         return 0;
 }
@@ -400,7 +438,7 @@ static int line_parse(struct ipt_reader *rd, unsigned line, const char *text) {
                 first = 1;
         if (t.n < first + 2 || !streq(t.v[first], "-A"))
                 return fail(rd, line, "\"%s\" is not a rule (-A CHAIN ...)", t.v[first < t.n ? first : 0]);
-        if (!streq(rd->table, "nat"))
+        if (!streq(rd->table, "nat") && !(streq(rd->table, "filter") && streq(t.v[first + 1], "FORWARD")))
                 return other_table_rule(rd, line, t.v[first + 1]);
         for (size_t i = rd->first_chain; i < rd->rs->n_chains && !c; i++)
                 if (streq(rd->rs->chains[i].name, t.v[first + 1]))

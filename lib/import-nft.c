@@ -36,16 +36,8 @@ struct nft_reader {
         unsigned depth;
 };
 
-static int fail(struct nft_reader *rd, unsigned line, const char *fmt, ...) _printf_(3, 4);
-static int fail(struct nft_reader *rd, unsigned line, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = natgw_errors_addv(rd->problems, NATGW_SEVERITY_ERROR, rd->name, line, NULL, fmt, ap);
-        va_end(ap);
-        return k < 0 ? k : -EINVAL;
-}
+/* An error that stops the reader (imp_fail()). */
+#define fail(rd, line, ...) imp_stop(natgw_errors_add((rd)->problems, (rd)->name, line, NULL, __VA_ARGS__))
 
 /* nft prints "{ 25, 110 }": braces and commas apart from the words (quotes untouched). */
 static char *spread(const char *s) {
@@ -150,14 +142,63 @@ static int protos(struct imp_rule *r, const char *const *v, size_t n) {
                         r->m.protos |= NATGW_PROTO_TCP;
                 else if (streq(v[j], "udp"))
                         r->m.protos |= NATGW_PROTO_UDP;
-                else
+                else {
+                        /* One of a set: the rule matches more than ICMP then. */
+                        r->m.icmp = n == 1 && (streq(v[j], "icmp") || streq(v[j], "icmpv6") || streq(v[j], "ipv6-icmp"));
                         r->m.other_proto = 1;
+                }
         }
+        return 0;
+}
+
+/* "ct state established,related" (the commas spread into words), "ct state { ... }", "ct status dnat"
+ * of a filter rule, at t->v[*i] ("ct"), into the rule's IMP_CT_* bits; *i ends on the last. */
+static int ct_states(struct imp_rule *r, const struct imp_tokens *t, size_t *i) {
+        const char *field = t->v[*i + 1]; /* "state" or "status" (the caller saw it) */
+        size_t at = *i + 2;
+        bool brace = false;
+
+        if (at < t->n && streq(t->v[at], "!=")) {
+                *i = t->n;
+                return imp_rule_fail(r, "negated conntrack state: natgwd has no equivalent");
+        }
+        if (at < t->n && streq(t->v[at], "==")) /* NOLINT(bugprone-branch-clone) */
+                at++;
+        if (at < t->n && streq(t->v[at], "{")) {
+                brace = true;
+                at++;
+        }
+        for (; at < t->n; at++) {
+                int bit;
+
+                if (brace && streq(t->v[at], "}"))
+                        break;
+                bit = imp_ct_state(t->v[at]);
+                if (bit < 0 && brace) {
+                        *i = t->n;
+                        return imp_rule_fail(r, "conntrack state %s: natgwd has no equivalent", t->v[at]);
+                }
+                if (bit < 0)
+                        break;
+                r->m.ct |= (unsigned)bit;
+        }
+        if (brace && at >= t->n) {
+                *i = t->n;
+                return imp_rule_fail(r, "ct %s { without its }", field);
+        }
+        *i = brace ? at : at - 1;
+        if (!r->m.ct)
+                return imp_rule_fail(r, "\"ct %s\" without a state", field);
         return 0;
 }
 
 static const char *word(const struct imp_tokens *t, size_t i) {
         return i < t->n ? t->v[i] : "";
+}
+
+/* In a base chain of the forward hook that is not nat: its rules are the FORWARD chain's. */
+static bool filter_forward(const struct nft_reader *rd) {
+        return rd->kind == KIND_FILTER && rd->forward_hook;
 }
 
 static bool is_verdict(const char *w) {
@@ -235,6 +276,13 @@ static int statement(struct nft_reader *rd, struct rule_ctx *x, const struct imp
                 r->target = streq(w, "return") ? IMP_T_RETURN : IMP_T_ACCEPT;
                 return 1;
         }
+        if ((streq(w, "drop") || streq(w, "reject")) && filter_forward(rd)) {
+                r->target = streq(w, "drop") ? IMP_T_DROP : IMP_T_REJECT;
+                /* "reject with tcp reset", "with icmpx type port-unreachable": natgwd's deny = "reject". */
+                while (streq(w, "reject") && *i + 1 < t->n && !streq(t->v[*i + 1], "comment"))
+                        ++*i;
+                return 1;
+        }
         if (streq(w, "drop") || streq(w, "reject")) {
                 r->target = IMP_T_OTHER;
                 return imp_rule_fail(r, "%s in a nat chain: natgwd does not drop in NAT", w);
@@ -265,6 +313,16 @@ static int expression(struct nft_reader *rd, struct rule_ctx *x, const struct im
                 ++*i;
                 return r->comment ? 0 : -ENOMEM;
         }
+        if (streq(w, "log") && filter_forward(rd)) {
+                /* Its options (prefix "...", level, flags, group) up to the verdict or the end. */
+                while (*i + 1 < t->n && !is_verdict(t->v[*i + 1]) && !streq(t->v[*i + 1], "comment") &&
+                       !streq(t->v[*i + 1], "counter"))
+                        ++*i;
+                r->log = true;
+                return 0;
+        }
+        if (streq(w, "ct") && (streq(field, "state") || streq(field, "status")) && filter_forward(rd))
+                return ct_states(r, t, i);
         if (streq(w, "log") || streq(w, "limit") || (streq(w, "meta") && streq(field, "mark"))) {
                 *i = t->n; /* the rest is its options */
                 return imp_rule_fail(r, "%s: natgwd has no equivalent", w);
@@ -347,6 +405,7 @@ static int add_rule(struct nft_reader *rd, int family, unsigned line, const char
         r->to_base = src->to_base;
         r->to_len = src->to_len;
         r->random = src->random;
+        r->log = src->log;
         if (imp_match_copy(&src->m, &r->m) < 0 || (src->jump && !(r->jump = strdup(src->jump))) ||
             (src->comment && !(r->comment = strdup(src->comment))) || (src->why && !(r->why = strdup(src->why))))
                 return -ENOMEM;
@@ -363,10 +422,9 @@ static int rule_parse(struct nft_reader *rd, unsigned line, const char *text) {
 
         if (!spreaded)
                 return -ENOMEM;
-        if (rd->kind == KIND_FILTER) {
-                k = rd->forward_hook ? natgw_errors_add(rd->problems, rd->name, line, NULL, "%s", IMP_WHY_FILTER_YET)
-                                     : natgw_errors_add(rd->problems, rd->name, line, NULL,
-                                                        "filter chain: natgwd filters no traffic of the gateway itself");
+        if (rd->kind == KIND_FILTER && !rd->forward_hook) {
+                k = natgw_errors_add(rd->problems, rd->name, line, NULL,
+                                     "filter chain: natgwd filters no traffic of the gateway itself");
                 return k < 0 ? k : 0;
         }
         /* nft -a: "# handle N" after the rule. */
@@ -380,6 +438,9 @@ static int rule_parse(struct nft_reader *rd, unsigned line, const char *text) {
                 k = expression(rd, &x, &t, &i);
         if (k >= 0 && r.m.n_dports && !r.m.protos && !r.why)
                 k = imp_rule_fail(&r, "th dport without meta l4proto tcp or udp");
+        /* "log prefix ..." alone: a LOG rule; with drop or reject after it, both. */
+        if (k >= 0 && r.log && r.target == IMP_T_NONE)
+                r.target = IMP_T_LOG;
         if (rd->table_family != AF_UNSPEC && x.family && x.family != rd->table_family)
                 x.family_clash = true;
         if (k >= 0 && x.family_clash) {
@@ -415,12 +476,20 @@ static int chain_type(struct nft_reader *rd, unsigned line, const struct imp_tok
         }
         if (!streq(type, "nat")) {
                 rd->kind = KIND_FILTER;
-                rd->forward_hook = streq(hook, "forward");
+                rd->forward_hook = streq(type, "filter") && streq(hook, "forward");
+                if (rd->forward_hook) {
+                        for (size_t i = 0; i < rd->rs->n_chains; i++)
+                                if (streq(rd->rs->chains[i].name, rd->chain)) {
+                                        rd->rs->chains[i].hook = IMP_HOOK_FORWARD;
+                                        rd->rs->chains[i].filter = true;
+                                        rd->rs->chains[i].policy_drop = drop;
+                                        rd->rs->chains[i].line = line;
+                                }
+                        return 0;
+                }
                 if (drop) {
-                        int k = rd->forward_hook
-                                ? natgw_errors_add(rd->problems, rd->name, line, NULL, "%s", IMP_WHY_FILTER_YET)
-                                : natgw_errors_add(rd->problems, rd->name, line, NULL, "filter chain with policy drop: "
-                                                   "natgwd filters no traffic of the gateway itself");
+                        int k = natgw_errors_add(rd->problems, rd->name, line, NULL, "filter chain with policy drop: "
+                                                 "natgwd filters no traffic of the gateway itself");
 
                         return k < 0 ? k : 0;
                 }

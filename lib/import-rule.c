@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "import-rule.h"
@@ -134,6 +135,22 @@ int imp_rule_fail(struct imp_rule *r, const char *fmt, ...) {
                 return -ENOMEM;
         }
         return 0;
+}
+
+int imp_ct_state(const char *name) {
+        static const struct {
+                const char *name;
+                unsigned bit;
+        } states[] = {
+                { "new", IMP_CT_NEW },   { "established", IMP_CT_ESTABLISHED }, { "related", IMP_CT_RELATED },
+                { "dnat", IMP_CT_DNAT }, { "invalid", IMP_CT_OTHER },           { "untracked", IMP_CT_OTHER },
+                { "snat", IMP_CT_OTHER },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                if (strcasecmp(name, states[i].name) == 0)
+                        return (int)states[i].bit;
+        return -EINVAL;
 }
 
 int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r) {

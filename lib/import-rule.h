@@ -20,6 +20,7 @@ enum imp_hook {
         IMP_HOOK_INPUT,
         IMP_HOOK_OUTPUT,
         IMP_HOOK_POSTROUTING,
+        IMP_HOOK_FORWARD, /* the filter table's FORWARD (chain->filter) */
 };
 
 enum imp_target {
@@ -34,6 +35,19 @@ enum imp_target {
         IMP_T_JUMP,
         IMP_T_GOTO,
         IMP_T_OTHER, /* a verdict natgwd has no equivalent for (@why says) */
+        /* Filter chains only (a nat chain's DROP, REJECT and LOG are IMP_T_OTHER, IMP_T_NONE). */
+        IMP_T_DROP,
+        IMP_T_REJECT,
+        IMP_T_LOG,
+};
+
+/* Conntrack states a filter rule matches (-m conntrack --ctstate, -m state, ct state/status). */
+enum {
+        IMP_CT_NEW = 1 << 0,
+        IMP_CT_ESTABLISHED = 1 << 1,
+        IMP_CT_RELATED = 1 << 2,
+        IMP_CT_DNAT = 1 << 3,
+        IMP_CT_OTHER = 1 << 4, /* INVALID, UNTRACKED, SNAT, ... */
 };
 
 /* Which fields of a match are negated ("! -s ..."). */
@@ -56,6 +70,8 @@ struct imp_match {
         struct natgw_port_range *dports; /* sorted, disjoint */
         size_t n_dports;
         bool dst_local; /* addrtype LOCAL / fib daddr type local */
+        bool icmp;      /* the protocol (in other_proto) is ICMP or ICMPv6 */
+        unsigned ct;    /* IMP_CT_*: filter rules only; 0: any state */
         unsigned neg;   /* IMP_NEG_* */
 };
 
@@ -72,6 +88,7 @@ struct imp_rule {
         struct natgw_port_range to_ports;
         uint16_t to_base;   /* DNAT "ADDR:A-B/BASE": ports map one to one from BASE; 0: none */
         bool random;        /* --random, --random-fully, --persistent, nft's flags */
+        bool log;           /* nft: a log statement before the verdict ("log prefix ... drop") */
         char *comment;
         char *why; /* set: this rule cannot be expressed, and why */
         bool reported; /* its problem is in the list (a chain jumped to twice is walked twice) */
@@ -82,6 +99,7 @@ struct imp_chain {
         unsigned line;
         int family; /* AF_INET or AF_INET6 */
         enum imp_hook hook;
+        bool filter; /* a chain of the filter table (FORWARD), walked by import-filter.c */
         bool policy_drop;
         bool walking; /* the converter is inside it: a jump back to it is a loop */
         struct imp_rule *rules;
@@ -160,6 +178,7 @@ struct imp_netmap_item {
         struct imp_origins from;
 };
 struct imp_output {
+        struct imp_chain *filter4, *filter6; /* the FORWARD chains (filter table), for imp_filter() */
         struct imp_egress_item *egress;
         size_t n_egress, cap_egress;
         struct imp_forward_item *forwards;
@@ -188,13 +207,33 @@ int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what,
                 struct natgw_errors *problems);
 
 /*
- * What natgwd cannot express yet but will: one reason each, so that the day the feature lands,
- * its converter replaces exactly the rules that name it (filter FORWARD rules: egress allow
- * lists and filter.forward).
+ * The filter table's FORWARD chains (import-filter.c), called by the printer once the entries
+ * are grouped: the FORWARD policy as filter.forward, restricted ACCEPTs as the allow lists of
+ * the egress entries (entry.allow, deny, log_denied), what natgwd implies (established,
+ * DNAT, an egress entry's own traffic) checked and dropped; every rule it cannot express
+ * reported. A forward whose connections the chain does not accept is left out (reported).
+ * *ret_drop: filter.forward = "drop". 0 or -ENOMEM.
  */
-#define IMP_WHY_FILTER_YET                                                                  \
-        "filter table rule: not expressible yet (natgwd has no egress allow lists or " \
-        "filter.forward)"
+int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *problems, bool *ret_drop);
+
+/* What a reader that stops at an error returns: -EINVAL, or @k (-ENOMEM) when the error could not be added. */
+static inline int imp_stop(int k) {
+        return k < 0 ? k : -EINVAL;
+}
+
+/* A conntrack state's IMP_CT_* bit ("ESTABLISHED", "established", "DNAT", ...); -EINVAL. */
+int imp_ct_state(const char *name);
+
+/* ---- sets of packets (import-match.c) ---- */
+bool imp_prefixes_overlap(const struct natgw_prefix *a, const struct natgw_prefix *b);
+/* Whether some address is in both lists (an empty list is every address). */
+bool imp_pl_intersects(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb);
+/* Every prefix of @a inside one of @b (an empty @b is everything, an empty @a is not covered by a non-empty @b). */
+bool imp_pl_covered(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb);
+/* Whether some packet matches both; a negated field is taken as "anything" (the safe side). */
+bool imp_match_intersects(const struct imp_match *a, const struct imp_match *b);
+/* Whether every packet @a matches, @b matches too (conntrack states are not compared). */
+bool imp_match_covered(const struct imp_match *a, const struct imp_match *b);
 
 /*
  * NETMAP rules (import-netmap.c). imp_netmap_why(): why the NETMAP rule @r matching @m in the

@@ -22,7 +22,11 @@ out interface, every netmap both ways (sampled addresses by offset), and near mi
 interface, a source outside). What the far end saw (source address and port, the address and
 port it was reached on), or how the connection failed, must be the same in both labs; lab B
 must also show what natgwd.conf(5) promises for each match (the target reached, the egress
-address). And every NAT rule of the dump must be in the config (its line in a comment) or
+address). A dump with a filter table's FORWARD chain adds what passes and what is blocked:
+every allow rule's destination and first port (it passes, translated), its next port, the other
+protocol and another destination (blocked unless another rule of the list allows them: dropped,
+or refused with deny = "reject"), and with filter.forward = "drop" connections routed to inside
+addresses without NAT and an inside address no entry translates (dropped). And every NAT rule of the dump must be in the config (its line in a comment) or
 reported.
 
 Namespaces carry a per-run suffix and are removed on exit; nothing touches the root namespace.
@@ -126,11 +130,44 @@ def values(v):
     return [v.strip('"')]
 
 
+ALLOW_RULE = re.compile(r'\{ ([^{}]*)\}')
+
+
+def parse_allow(entry):
+    """An entry's text without its allow list, and the list: [{key: [values]}] (None: no list)."""
+    m = re.search(r'allow = \((.*?)\s\);', entry)
+    if not m:
+        return entry, None
+    rules = [{k: values(v) for k, v in FIELD.findall(r.group(1))} for r in ALLOW_RULE.finditer(m.group(1))]
+    return entry[:m.start()] + entry[m.end():], rules
+
+
+def joined_lines(text):
+    """The config's lines, an entry written over several lines (its allow list) as one."""
+    out, cur = [], None
+    for line in text.splitlines():
+        if cur is not None:
+            cur += " " + line.strip()
+            if cur.count("{") == cur.count("}"):
+                out.append(cur)
+                cur = None
+            continue
+        if line.startswith("  { name = ") and line.count("{") != line.count("}"):
+            cur = line
+            continue
+        out.append(line)
+    return out
+
+
 def parse_config(text):
     """The entries of natgwctl import's output: (section, {key: [values]}) in order; the key
-    "lines" holds the lines of the dump the entry came from (its comments)."""
+    "lines" holds the lines of the dump the entry came from (its comments), "allow" an egress
+    entry's allow list (parse_allow()), "deny" its deny. A section "filter" says the policy."""
     section, entries, lines = None, [], []
-    for line in text.splitlines():
+    for line in joined_lines(text):
+        if re.match(r'^filter = \{ forward = "drop"; \};$', line):
+            entries.append(("filter", {"forward": ["drop"], "lines": []}))
+            continue
         m = re.match(r'^(masquerade|snat|forward|netmap) = \($', line)
         if m:
             section = m.group(1)
@@ -141,7 +178,10 @@ def parse_config(text):
             continue
         m = ENTRY.match(line)
         if m and section:
-            e = {k: values(v) for k, v in FIELD.findall(m.group(1))}
+            rest, allow = parse_allow(m.group(1))
+            e = {k: values(v) for k, v in FIELD.findall(rest)}
+            if allow is not None:
+                e["allow"] = allow
             e["lines"] = lines
             entries.append((section, e))
             lines = []
@@ -293,6 +333,8 @@ class Matrix:
         self.outside = set()      # (k, addr) on an outside host
         self.gw_local = set()     # (k, addr) on gw
         self.in_tcp, self.in_udp = set(), set()
+        self.out_tcp = {k: {EGRESS_PORT} for k in range(len(ifaces))}   # ports outside host k serves
+        self.out_udp = {k: {EGRESS_PORT} for k in range(len(ifaces))}
         self.sport = 40000
         # Lines whose conversion loses how source ports are chosen (a note says so): the probes
         # of their entries compare source addresses, not ports.
@@ -379,8 +421,9 @@ class Matrix:
                 else:
                     want = ("masq", Lab.gw_addr(k, fam))
                 for proto in ("tcp", "udp"):
+                    # With an allow list, what passes is the list's (probed below), not natgwd.conf(5)'s.
                     self.add(f"{e['name'][0]} {proto} from {s}", "in", k, proto, Lab.peer_addr(k, fam), EGRESS_PORT, s,
-                             want)
+                             None if "allow" in e else want)
                 if len(self.ifaces) > 1:
                     k2 = (k + 1) % len(self.ifaces)
                     self.add(f"{e['name'][0]} from {s} via {self.ifaces[k2]} (other interface)", "in", k2, "udp",
@@ -391,6 +434,76 @@ class Matrix:
                 self.inside.add(str(below))
                 self.add(f"{e['name'][0]} from {below} (other source)", "in", k, "tcp", Lab.peer_addr(k, fam),
                          EGRESS_PORT, str(below))
+            if "allow" in e:
+                self.allow(e, k, srcs[0], fam, want)
+
+    def serve_out(self, k, proto, port):
+        (self.out_tcp if proto == "tcp" else self.out_udp)[k].add(port)
+
+    @staticmethod
+    def allowed(rules, proto, dst, port):
+        """Whether the allow list lets (proto, dst, port) through (natgwd.conf(5), EGRESS ALLOW LISTS)."""
+        for r in rules:
+            rp = r.get("proto", ["all"])[0]
+            if rp not in ("all", "tcp+udp", proto):
+                continue
+            if "to" in r and not any(ipaddress.ip_address(dst) in ipaddress.ip_network(t) for t in r["to"]):
+                continue
+            if "port" in r and not any(lo <= port <= hi for lo, hi in port_ranges(r["port"])):
+                continue
+            return True
+        return False
+
+    def allow(self, e, k, src, fam, want):
+        """An allow list (the FORWARD chain's ACCEPTs): each rule's destination, protocol and
+        first port pass (lab B shows the entry's translation); near misses: the next port, the
+        other protocol, another destination. ICMP rules are not probed (natgw-peer speaks TCP
+        and UDP)."""
+        other = {"tcp": "udp", "udp": "tcp"}
+        name = e["name"][0]
+        for rule in e["allow"][:4]:
+            proto = rule.get("proto", ["all"])[0]
+            if proto == "icmp":
+                continue
+            proto = "udp" if proto == "udp" else "tcp"
+            port = port_ranges(rule["port"])[0][0] if "port" in rule else EGRESS_PORT
+            dst = Lab.peer_addr(k, fam)
+            if "to" in rule:
+                net = ipaddress.ip_network(rule["to"][0])
+                if net.version != fam:
+                    continue
+                dst = str(net.network_address if net.num_addresses <= 2 else net.network_address + 1)
+                if dst != Lab.peer_addr(k, fam):
+                    self.outside.add((k, dst))
+            for p, pr in ((port, proto), (port + 1, proto), (port, other[proto])):
+                if p <= 65535:
+                    self.serve_out(k, pr, p)
+            blocked = ("blocked", "refused" if e.get("deny", ["drop"])[0] == "reject" else "timeout")
+
+            def near(label, pr, d, p):
+                self.add(f"{name} {pr} {d}:{p} from {src} ({label})", "in", k, pr, d, p, src,
+                         None if self.allowed(e["allow"], pr, d, p) else blocked)
+
+            self.add(f"{name} allow {proto} {dst}:{port} from {src}", "in", k, proto, dst, port, src, want)
+            if "port" in rule and port < 65535:
+                near("next port", proto, dst, port + 1)
+            if rule.get("proto", ["all"])[0] in ("tcp", "udp"):
+                near("other protocol", other[proto], dst, port)
+            if "to" in rule and dst != Lab.peer_addr(k, fam):
+                near("other destination", proto, Lab.peer_addr(k, fam), port)
+
+    def routed(self, config):
+        """FORWARD DROP: an outside host that routes straight to an inside address (no DNAT) is
+        dropped; an inside host's own address (no egress entry) does not get out."""
+        drop = ("blocked", "timeout") if any(s == "filter" for s, _ in config) else None
+        self.in_tcp.add(EGRESS_PORT)
+        for k in range(min(len(self.ifaces), 2)):
+            for addr in sorted(self.inside)[:2]:
+                if ipaddress.ip_address(addr).version == 4:
+                    self.add(f"routed to {addr} from {self.ifaces[k]} (no NAT)", "out", k, "tcp", addr, EGRESS_PORT,
+                             Lab.peer_addr(k, 4), drop)
+        self.add("the inside host's own address out (no egress entry)", "in", 0, "udp", Lab.peer_addr(0, 4),
+                 EGRESS_PORT, "100.64.255.2", drop)
 
 
     def netmap(self, e):
@@ -425,6 +538,8 @@ def check_want(want, reply):
         return True
     if isinstance(want, str):
         return re.match(want, reply) is not None
+    if want[0] == "blocked":
+        return reply == f"no reply: {want[1]}"
     m = re.match(r'peer=\[?([0-9a-f.:]+)\]?:\d+ ', reply)
     if not m:
         return False
@@ -465,16 +580,27 @@ def one_dump(path, tmp):
     converted = {int(m.group(1)) for m in re.finditer(r'^  # line (\d+): ', p.stdout, re.M)}
     lines = text.splitlines()
     for i, line in enumerate(lines, 1):
-        if NAT_VERB.search(line) and not line.lstrip().startswith("#") and i not in left_out | noted | converted:
+        if NAT_VERB.search(re.sub(r'ct (status|state) \S+', '', line)) and not line.lstrip().startswith("#") and \
+                i not in left_out | noted | converted:
             fail(f"{name}:{i}: a NAT rule neither converted nor reported: {line}")
 
     ifaces = interfaces(text, config)
     conf = os.path.join(tmp, name + ".conf")
     with open(conf, "w") as f:
         f.write(p.stdout)
+    # An ACCEPT of a forward's target that names an out interface: the import takes it as the
+    # route to the target (a note says so); in the lab the target is routed by lan0.
+    routed = {int(x.group(1)): x.group(2) for x in
+              re.finditer(r':(\d+): note: -o (\S+) is taken as the route to the forwards', p.stderr)}
+
+    def lab_line(i, line):
+        if i in routed:
+            line = re.sub(rf'(-o |oifname "?){re.escape(routed[i])}\b', r'\g<1>lan0', line)
+        return line
+
     kept = os.path.join(tmp, name + ".kept")
     with open(kept, "w") as f:
-        f.write("\n".join(line for i, line in enumerate(lines, 1) if i not in left_out) + "\n")
+        f.write("\n".join(lab_line(i, line) for i, line in enumerate(lines, 1) if i not in left_out) + "\n")
 
     m = Matrix(ifaces)
     m.noted = {int(x.group(1)) for x in re.finditer(r':(\d+): note: (?!does what)', p.stderr)}
@@ -484,8 +610,10 @@ def one_dump(path, tmp):
             m.forward(e, forwards)
         elif s == "netmap":
             m.netmap(e)
-        else:
+        elif s != "filter":
             m.egress(e)
+    if any(s == "filter" or "allow" in e for s, e in config):
+        m.routed(config)
 
     t0 = time.monotonic()
 
@@ -500,8 +628,8 @@ def one_dump(path, tmp):
         lab.apply()
         lab.warm_up()
         lab.serve(lab.inside, m.in_tcp, m.in_udp)
-        for o in lab.outside:
-            lab.serve(o, {EGRESS_PORT}, {EGRESS_PORT})
+        for k, o in enumerate(lab.outside):
+            lab.serve(o, m.out_tcp[k], m.out_udp[k])
         return lab
 
     # The two labs are built, and probed, side by side: they share nothing.
@@ -532,10 +660,15 @@ def one_dump(path, tmp):
     t1 = time.monotonic()
     # Probes are independent (each its own source port, so its own conntrack entry): they run
     # a few at a time, each in both labs.
+    # The two labs' asks of a probe run side by side too: a blocked probe waits out its timeout
+    # once, not twice.
+    side_b = concurrent.futures.ThreadPoolExecutor(PROBES_AT_ONCE)
+
     def probe(pr):
         label, side, k, proto, dst, port, src, sport, want, loose = pr
+        fb = side_b.submit(b.ask, b.inside if side == "in" else b.outside[k], proto, dst, port, src, sport)
         ra = a.ask(a.inside if side == "in" else a.outside[k], proto, dst, port, src, sport)
-        rb = b.ask(b.inside if side == "in" else b.outside[k], proto, dst, port, src, sport)
+        rb = fb.result()
         out = []
         if want is not None and not check_want(want, rb):
             out.append(f"{label}: natgwd: {rb}; natgwd.conf(5) says: {want}")
@@ -547,6 +680,7 @@ def one_dump(path, tmp):
 
     with concurrent.futures.ThreadPoolExecutor(PROBES_AT_ONCE) as pool:
         bad = [line for lines in pool.map(probe, m.probes) for line in lines]
+    side_b.shutdown()
     t2 = time.monotonic()
     natgwd.terminate()
     natgwd.wait(timeout=10)
@@ -557,8 +691,10 @@ def one_dump(path, tmp):
         for line in bad:
             print(f"# {name}: {line}", file=sys.stderr)
         fail(f"{name}: {len(bad)} of {len(m.probes)} probes differ")
-    matches = sum(1 for pr in m.probes if pr[8] is not None)
-    info(f"ok: {name}: {len(m.probes)} probes ({matches} matches, {len(m.probes) - matches} near misses) "
+    matches = sum(1 for pr in m.probes if pr[8] is not None and pr[8][0] != "blocked")
+    blocked = sum(1 for pr in m.probes if pr[8] is not None and pr[8][0] == "blocked")
+    info(f"ok: {name}: {len(m.probes)} probes ({matches} matches, {len(m.probes) - matches} near misses, "
+         f"{blocked} of them blocked by the filter) "
          f"see the same through iptables and natgwd (labs up {t1 - t0:.1f} s, probes {t2 - t1:.1f} s, "
          f"down {t3 - t2:.1f} s)")
     return len(m.probes)

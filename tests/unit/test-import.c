@@ -206,8 +206,10 @@ static void test_unsupported(void **state) {
 
         run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
         assert_int_equal(x.r, 8);
-        assert_non_null(strstr(problem(&x, 3, false), "not expressible yet"));
-        assert_non_null(strstr(problem(&x, 4, false), "not expressible yet"));
+        /* A FORWARD DROP without the ESTABLISHED,RELATED accept natgwd's filter has: left out. */
+        assert_non_null(strstr(problem(&x, 3, false), "without an ESTABLISHED,RELATED accept"));
+        assert_non_null(strstr(problem(&x, 4, false), "neither an egress entry's traffic"));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
         assert_non_null(strstr(problem(&x, 11, false), "string"));
         assert_non_null(strstr(problem(&x, 12, false), "LOG"));
         assert_non_null(strstr(problem(&x, 13, false), "NETMAP of one direction only"));
@@ -383,18 +385,20 @@ static void test_odd_rules(void **state) {
         assert_prefix(&x.c->egress[0].sources[0], "10.0.0.0/16");
 }
 
-/* An nft dump of the same home router: the same entries; the filter table is reported. */
+/* An nft dump of the same home router: the same entries, and its filter chain as filter.forward. */
 static void test_nft_home(void **state) {
         static const char dump[] = "table inet filter {\n"
                 "\tchain forward {\n"
                 "\t\ttype filter hook forward priority filter; policy drop;\n"            /* 3 */
                 "\t\tct state established,related accept\n"                              /* 4 */
+                "\t\toifname \"eth0\" ip saddr 192.168.1.0/24 accept\n"                    /* 5 */
+                "\t\tct status dnat accept\n"                                              /* 6 */
                 "\t}\n"
                 "}\n"
                 "table ip nat {\n"
                 "\tchain prerouting {\n"
                 "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-                "\t\tiifname \"eth0\" tcp dport { 25, 110, 6080 } dnat to 192.168.1.10\n"          /* 10 */
+                "\t\tiifname \"eth0\" tcp dport { 25, 110, 6080 } dnat to 192.168.1.10\n"          /* 12 */
                 "\t\tiifname \"eth0\" meta l4proto { tcp, udp } th dport 6000 dnat to 192.168.1.10\n"
                 "\t\tiifname \"eth0\" tcp dport 8080 counter packets 0 bytes 0 dnat to 192.168.1.66:80 comment \"web\"\n"
                 "\t\tiifname \"eth0\" ip saddr { 198.51.100.0/24, 203.0.113.0/24 } tcp dport 2222 dnat to 192.168.1.50:22\n"
@@ -402,16 +406,16 @@ static void test_nft_home(void **state) {
                 "\n"
                 "\tchain postrouting {\n"
                 "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-                "\t\tip saddr 192.168.1.0/24 oifname \"eth0\" masquerade\n"                     /* 18 */
+                "\t\tip saddr 192.168.1.0/24 oifname \"eth0\" masquerade\n"                     /* 20 */
                 "\t}\n"
                 "}\n";
         _cleanup_(run_done) struct run x;
         const struct natgw_forward *f;
 
         run(&x, dump, NATGW_IMPORT_NFT);
-        assert_int_equal(x.r, 2);
-        assert_non_null(strstr(problem(&x, 3, false), "not expressible yet"));
-        assert_non_null(strstr(problem(&x, 4, false), "not expressible yet"));
+        assert_int_equal(x.r, 0);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        assert_false(x.c->egress[0].has_allow);
         assert_int_equal(x.c->n_forwards, 4);
         f = forward_with_port(x.c, 110);
         assert_int_equal(f->n_ports, 3);
@@ -422,7 +426,229 @@ static void test_nft_home(void **state) {
         assert_int_equal(f->n_allow_from, 2);
         assert_int_equal(f->to_port.lo, 22);
         assert_int_equal(x.c->n_egress, 1);
-        assert_non_null(strstr(x.text, "# line 18: ip saddr 192.168.1.0/24 oifname \"eth0\" masquerade"));
+        assert_non_null(strstr(x.text, "# line 20: ip saddr 192.168.1.0/24 oifname \"eth0\" masquerade"));
+}
+
+#define FILTER_HEAD "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+
+static const struct natgw_egress *egress_with_source(const struct natgw_config *c, const char *prefix) {
+        char buf[NATGW_PREFIX_STRLEN];
+
+        for (size_t i = 0; i < c->n_egress; i++)
+                for (size_t j = 0; j < c->egress[i].n_sources; j++)
+                        if (streq(natgw_prefix_format(&c->egress[i].sources[j], buf, sizeof(buf)), prefix))
+                                return &c->egress[i];
+        return NULL;
+}
+
+/* FORWARD DROP: established and DNAT accepts implied, an unrestricted ACCEPT of an egress entry's
+ * sources implied, restricted ones its allow list, LOG + REJECT its log_denied and deny. */
+static void test_filter_allow_list(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"                           /* 5 */
+                "-A FORWARD -s 10.0.1.0/24 -o eth0 -j ACCEPT\n"                                               /* 6 */
+                "-A FORWARD -d 10.0.1.10/32 -p tcp -m tcp --dport 22 -j ACCEPT\n"                             /* 7 */
+                "-A FORWARD -s 10.0.5.0/24 -d 198.51.100.80/32 -o eth0 -p tcp -m multiport --dports 443,8443 -j ACCEPT\n"
+                "-A FORWARD -s 10.0.5.0/24 -o eth0 -p udp --dport 53 -j ACCEPT\n"                             /* 9 */
+                "-A FORWARD -s 10.0.5.0/24 -o eth0 -p icmp -j ACCEPT\n"                                       /* 10 */
+                "-A FORWARD -s 10.0.5.0/24 -o eth0 -j LOG --log-prefix \"db: \"\n"                            /* 11 */
+                "-A FORWARD -s 10.0.5.0/24 -o eth0 -j REJECT --reject-with icmp-port-unreachable\n"           /* 12 */
+                "COMMIT\n" NAT_HEAD
+                "-A PREROUTING -i eth0 -p tcp --dport 2222 -j DNAT --to-destination 10.0.1.10:22\n"          /* 19 */
+                "-A POSTROUTING -s 10.0.1.0/24 -o eth0 -j MASQUERADE\n"
+                "-A POSTROUTING -s 10.0.5.0/24 -o eth0 -j MASQUERADE\n"
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+        const struct natgw_egress *app, *db;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 0);
+        assert_int_equal(x.problems.n, 0);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        assert_int_equal(x.c->n_egress, 2);
+        app = egress_with_source(x.c, "10.0.1.0/24");
+        db = egress_with_source(x.c, "10.0.5.0/24");
+        assert_non_null(app);
+        assert_non_null(db);
+        assert_false(app->has_allow);
+        assert_true(db->has_allow);
+        assert_int_equal(db->n_allow, 3);
+        assert_int_equal(db->allow[0].protos, NATGW_PROTO_TCP);
+        assert_int_equal(db->allow[0].n_to, 1);
+        assert_prefix(&db->allow[0].to[0], "198.51.100.80/32");
+        assert_int_equal(db->allow[0].n_ports, 2);
+        assert_int_equal(db->allow[1].protos, NATGW_PROTO_UDP);
+        assert_int_equal(db->allow[1].n_to, 0);
+        assert_int_equal(db->allow[2].protos, NATGW_PROTO_ICMP);
+        assert_int_equal(db->deny, NATGW_DENY_REJECT);
+        assert_true(db->log_denied);
+        assert_non_null(forward_with_port(x.c, 2222));
+        assert_non_null(strstr(x.text, "# line 7: -A FORWARD -d 10.0.1.10/32"));
+        assert_non_null(strstr(x.text, "filter = { forward = \"drop\"; };"));
+}
+
+/* Policy ACCEPT: ACCEPTs of an entry's sources closed by a DROP of them are its allow list; an
+ * ACCEPT no DROP follows changes nothing; a DROP that is no list's end is reported. */
+static void test_filter_policy_accept(void **state) {
+        static const char dump[] = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                "-A FORWARD -s 10.20.0.0/24 -o eth0 -p tcp -m multiport --dports 80,443 -j ACCEPT\n"          /* 5 */
+                "-A FORWARD -s 10.20.0.0/24 -o eth0 -j DROP\n"                                                 /* 6 */
+                "-A FORWARD -s 10.10.0.0/24 -o eth0 -p tcp --dport 25 -j ACCEPT\n"                             /* 7 */
+                "-A FORWARD -s 10.30.0.0/24 -o eth0 -d 203.0.113.9 -j DROP\n"                                  /* 8 */
+                "-A FORWARD -s 10.20.0.0/24 -o eth0 -p udp --dport 53 -j ACCEPT\n"                             /* 9 */
+                "COMMIT\n" NAT_HEAD
+                "-A POSTROUTING -s 10.10.0.0/24 -o eth0 -j MASQUERADE\n"
+                "-A POSTROUTING -s 10.20.0.0/24 -o eth0 -j MASQUERADE\n"
+                "-A POSTROUTING -s 10.30.0.0/24 -o eth0 -j MASQUERADE\n"
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+        const struct natgw_egress *guest;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 1);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
+        assert_non_null(strstr(problem(&x, 8, false), "with policy ACCEPT"));
+        /* Line 9 comes after the DROP of its sources: it never matches (a note). */
+        assert_non_null(strstr(problem(&x, 9, true), "never matches"));
+        guest = egress_with_source(x.c, "10.20.0.0/24");
+        assert_non_null(guest);
+        assert_true(guest->has_allow);
+        assert_int_equal(guest->n_allow, 1);
+        assert_int_equal(guest->deny, NATGW_DENY_DROP);
+        assert_false(guest->log_denied);
+        assert_false(egress_with_source(x.c, "10.10.0.0/24")->has_allow);
+        assert_false(egress_with_source(x.c, "10.30.0.0/24")->has_allow);
+}
+
+/* FORWARD DROP that does not accept a forward's connections: the forward is left out (natgwd's
+ * filter would accept them); sources of part of an entry, an ESTABLISHED alone, an ACCEPT by
+ * interfaces, a jump: reported. */
+static void test_filter_reported(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m state --state ESTABLISHED -j ACCEPT\n"                                         /* 5 */
+                "-A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT\n"                                 /* 6 */
+                "-A FORWARD -s 10.0.5.0/25 -o eth0 -p tcp --dport 443 -j ACCEPT\n"                            /* 7 */
+                "-A FORWARD -i br0 -o br1 -j ACCEPT\n"                                                         /* 8 */
+                "-A FORWARD -d 10.0.1.10/32 -p tcp --dport 80 -j ACCEPT\n"                                    /* 9 */
+                "-A FORWARD -o eth0 -j fw-out\n"                                                               /* 10 */
+                "-A FORWARD -s 10.0.6.0/24 -d 203.0.113.66 -o eth0 -j DROP\n"                                 /* 11 */
+                "-A FORWARD -s 10.0.6.0/24 -o eth0 -j ACCEPT\n"                                               /* 12 */
+                "COMMIT\n" NAT_HEAD
+                "-A PREROUTING -i eth0 -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:80\n"          /* 19 */
+                "-A PREROUTING -i eth0 -p tcp --dport 2222 -j DNAT --to-destination 10.0.1.11:22\n"          /* 20 */
+                "-A POSTROUTING -s 10.0.5.0/24 -o eth0 -j MASQUERADE\n"                                      /* 21 */
+                "-A POSTROUTING -s 10.0.6.0/24 -o eth0 -j MASQUERADE\n"                                      /* 22 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 5, false), "ESTABLISHED without RELATED"));
+        assert_non_null(strstr(problem(&x, 7, false), "part of an egress entry's"));
+        assert_non_null(strstr(problem(&x, 8, false), "every source from br0 out of br1"));
+        assert_null(problem(&x, 9, false));
+        assert_non_null(strstr(problem(&x, 10, false), "no jumps of the filter table"));
+        /* Every packet out of eth0 went to the jump first: line 11 and 12 follow an unknown. */
+        assert_non_null(strstr(problem(&x, 11, false), "line 10"));
+        assert_non_null(strstr(problem(&x, 12, false), "line 10"));
+        /* The forward to 10.0.1.11:22 is accepted by no rule: left out; 10.0.1.10:80 is. */
+        assert_non_null(strstr(problem(&x, 20, false), "does not accept all of its connections"));
+        assert_null(problem(&x, 19, false));
+        assert_non_null(forward_with_port(x.c, 8080));
+        assert_null(forward_with_port(x.c, 2222));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        /* Nothing accepted the entries' traffic: allow = ( ) denies it all, as the chain does. */
+        assert_true(egress_with_source(x.c, "10.0.5.0/24")->has_allow);
+        assert_int_equal(egress_with_source(x.c, "10.0.5.0/24")->n_allow, 0);
+}
+
+/* Forwards through FORWARD DROP: an ACCEPT of the target with -i and -o (the -o taken as the
+ * route, a note), --ctstate DNAT with -i of another interface (no help), a REDIRECT (its
+ * connections go to the gateway itself, never through FORWARD). */
+static void test_filter_forwards(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"                           /* 5 */
+                "-A FORWARD -i eth0 -o br0 -d 192.168.1.10/32 -p tcp -m multiport --dports 25,110 -j ACCEPT\n"
+                "-A FORWARD -i eth1 -m conntrack --ctstate DNAT -j ACCEPT\n"                                  /* 7 */
+                "-A FORWARD -i eth1 -d 192.168.1.11/32 -p udp --dport 6000 -j ACCEPT\n"                       /* 8 */
+                "COMMIT\n" NAT_HEAD
+                "-A PREROUTING -i eth0 -p tcp -m multiport --dports 25,110 -j DNAT --to-destination 192.168.1.10\n"
+                "-A PREROUTING -i eth0 -p udp --dport 6000 -j DNAT --to-destination 192.168.1.11\n"         /* 16 */
+                "-A PREROUTING -i eth0 -d 203.0.113.1 -p tcp --dport 80 -j REDIRECT --to-ports 3128\n"      /* 17 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 6, true), "-o br0 is taken as the route"));
+        assert_null(problem(&x, 15, false));
+        assert_non_null(forward_with_port(x.c, 110));
+        /* Arrives on eth0: neither line 7 nor line 8 (both -i eth1) accepts it. */
+        assert_non_null(strstr(problem(&x, 16, false), "does not accept all of its connections"));
+        assert_null(forward_with_port(x.c, 6000));
+        assert_null(problem(&x, 17, false));
+        assert_non_null(forward_with_port(x.c, 80));
+        assert_int_equal(x.r, 1);
+}
+
+/* A per-destination DROP before an entry's ACCEPT is no allow list; a DROP of INVALID is
+ * reported alone; FORWARD DROP without ESTABLISHED,RELATED leaves the whole chain out. */
+static void test_filter_deny_list(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"                                        /* 5 */
+                "-A FORWARD -s 10.0.6.0/24 -d 203.0.113.66 -o eth0 -j DROP\n"                                 /* 6 */
+                "-A FORWARD -s 10.0.6.0/24 -o eth0 -j ACCEPT\n"                                               /* 7 */
+                "-A FORWARD -s 10.0.7.0/24 -o eth0 -j ACCEPT\n"                                               /* 8 */
+                "COMMIT\n" NAT_HEAD
+                "-A POSTROUTING -s 10.0.6.0/24 -o eth0 -j MASQUERADE\n"
+                "-A POSTROUTING -s 10.0.7.0/24 -o eth0 -j MASQUERADE\n"
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 5, false), "conntrack state"));
+        assert_non_null(strstr(problem(&x, 6, false), "not what is denied"));
+        assert_non_null(strstr(problem(&x, 7, false), "line 6"));
+        assert_non_null(strstr(problem(&x, 3, false), "without an ESTABLISHED,RELATED accept"));
+        assert_non_null(strstr(problem(&x, 8, false), "left out with the FORWARD chain's policy"));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
+        for (size_t i = 0; i < x.c->n_egress; i++)
+                assert_false(x.c->egress[i].has_allow);
+}
+
+/* nft: ct state/status, "log prefix ... reject with ...", a port set, the inet chain of both
+ * families (the IPv6 one has only the implied rules). */
+static void test_filter_nft(void **state) {
+        static const char dump[] = "table ip nat {\n"
+                "\tchain postrouting {\n"
+                "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+                "\t\toifname \"eth0\" ip saddr 10.0.5.0/24 masquerade\n"                                   /* 4 */
+                "\t}\n"
+                "}\n"
+                "table inet filter {\n"
+                "\tchain forward {\n"
+                "\t\ttype filter hook forward priority filter; policy drop;\n"                              /* 9 */
+                "\t\tct state { established, related } counter accept\n"                                  /* 10 */
+                "\t\tct status dnat accept\n"                                                              /* 11 */
+                "\t\toifname \"eth0\" ip saddr 10.0.5.0/24 ip daddr 198.51.100.0/28 tcp dport { 443, 8000-8010 } accept\n"
+                "\t\toifname \"eth0\" ip saddr 10.0.5.0/24 meta l4proto icmp accept\n"                     /* 13 */
+                "\t\toifname \"eth0\" ip saddr 10.0.5.0/24 log prefix \"db denied: \" level info reject with tcp reset\n"
+                "\t}\n"
+                "}\n";
+        _cleanup_(run_done) struct run x;
+        const struct natgw_egress *db;
+
+        run(&x, dump, NATGW_IMPORT_NFT);
+        assert_int_equal(x.r, 0);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        db = egress_with_source(x.c, "10.0.5.0/24");
+        assert_true(db->has_allow);
+        assert_int_equal(db->n_allow, 2);
+        assert_int_equal(db->allow[0].n_ports, 2);
+        assert_int_equal(db->allow[0].ports[1].lo, 8000);
+        assert_int_equal(db->allow[0].ports[1].hi, 8010);
+        assert_prefix(&db->allow[0].to[0], "198.51.100.0/28");
+        assert_int_equal(db->allow[1].protos, NATGW_PROTO_ICMP);
+        assert_int_equal(db->deny, NATGW_DENY_REJECT);
+        assert_true(db->log_denied);
 }
 
 /* inet: a rule without a family is both families'; jumps; a named set is reported once. */
@@ -548,6 +774,12 @@ int main(void) {
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_odd_rules),
                 cmocka_unit_test(test_nft_home),
+                cmocka_unit_test(test_filter_allow_list),
+                cmocka_unit_test(test_filter_policy_accept),
+                cmocka_unit_test(test_filter_reported),
+                cmocka_unit_test(test_filter_forwards),
+                cmocka_unit_test(test_filter_deny_list),
+                cmocka_unit_test(test_filter_nft),
                 cmocka_unit_test(test_nft_inet),
                 cmocka_unit_test(test_nft_malformed),
                 cmocka_unit_test(test_nft_two_verdicts),
