@@ -24,6 +24,7 @@
 
 struct entry_state {
         bool full;   /* an ACCEPT takes every new connection of the entry */
+        const struct imp_rule *full_iface; /* ... of those arriving by one interface (interface_accept()) */
         bool closed; /* a DROP/REJECT of its sources came: later ACCEPTs never match */
         bool reject, log;
         struct natgw_allow *allow;
@@ -267,6 +268,43 @@ static int egress_accept(struct fwalk *fw, struct imp_rule *r, const bool *hit) 
         return taken(fw, r);
 }
 
+/*
+ * "-i IN -o OUT -j ACCEPT" with no other match, the home router's "the LAN may go out": taken as
+ * the egress entries of OUT leaving unrestricted (natgwd matches an entry's sources, not the
+ * interface they come from; the note says what differs). 0 when no entry of OUT is of the
+ * chain's family (the caller reports the rule).
+ */
+static int interface_accept(struct fwalk *fw, struct imp_rule *r) {
+        const struct imp_match *m = &r->m;
+        size_t n = 0;
+        int k;
+
+        for (size_t i = 0; i < fw->o->n_egress; i++) {
+                const struct natgw_egress *e = &fw->o->egress[i].e;
+                struct entry_state *es = &fw->es[i];
+
+                if (!streq(e->out_interface, m->oif) || !entry_of_family(e, fw->family))
+                        continue;
+                n++;
+                if (es->closed || es->full)
+                        continue;
+                if (imp_origins_add(&fw->o->egress[i].from, r) < 0)
+                        return -ENOMEM;
+                es->full = true;
+                es->full_iface = r;
+        }
+        if (n == 0)
+                return 0;
+        k = note(fw, r, "taken as: the egress entries of %s leave unrestricted. natgwd matches their sources, not "
+                 "the in interface %s: a source from %s that no entry names (a routed public subnet) is dropped, "
+                 "an entry's source arriving by another interface passes",
+                 m->oif, m->iif, m->iif);
+        if (k < 0)
+                return k;
+        k = taken(fw, r);
+        return k < 0 ? k : 1;
+}
+
 static int accept_rule(struct fwalk *fw, struct imp_rule *r) {
         const struct imp_match *m = &r->m;
         _cleanup_(freep) bool *hit = calloc(fw->o->n_egress + 1, sizeof(bool));
@@ -329,10 +367,15 @@ static int accept_rule(struct fwalk *fw, struct imp_rule *r) {
                 return report(fw, r, "no converted egress entry of %s has its sources (MASQUERADE or SNAT -o %s): "
                               "natgwd's filter accepts an egress entry's sources and forwards' connections only",
                               m->oif, m->oif);
+        if (*m->iif && *m->oif && !m->n_src && !m->n_dst && !m->protos && !m->other_proto && !m->n_dports &&
+            (k = interface_accept(fw, r)) != 0)
+                return k < 0 ? k : 0;
         if (*m->iif && *m->oif && !m->n_src)
-                return report(fw, r, "accepts every source from %s out of %s: natgwd's filter accepts an egress "
-                              "entry's sources (-s, -o) and forwards' connections only (name the sources: -s, ip "
-                              "saddr)", m->iif, m->oif);
+                return report(fw, r, "accepts every %s source from %s out of %s, and no egress entry of %s has %s "
+                              "sources: natgwd's filter accepts an egress entry's sources (-s, -o) and forwards' "
+                              "connections only (name the sources: -s, ip saddr)",
+                              fw->family == AF_INET ? "IPv4" : "IPv6", m->iif, m->oif, m->oif,
+                              fw->family == AF_INET ? "IPv4" : "IPv6");
         if (*m->iif && m->n_src && *m->oif)
                 return report(fw, r, "an in interface (-i) with an egress entry's sources: natgwd accepts an "
                               "entry's sources from any interface");
@@ -379,9 +422,15 @@ static int drop_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_rule
                         if (!hit[i])
                                 continue;
                         if (es->full || es->closed) {
-                                if ((k = note(fw, r, "never matches: an earlier rule takes every new connection of "
-                                              "its egress entry")) < 0)
-                                        return k;
+                                int n = es->full_iface
+                                        ? note(fw, r, "matches only sources of its egress entry arriving by another "
+                                               "interface than %s: natgwd lets them out (line %u's note)",
+                                               es->full_iface->m.iif, es->full_iface->line)
+                                        : note(fw, r, "never matches: an earlier rule takes every new connection of "
+                                               "its egress entry");
+
+                                if (n < 0)
+                                        return n;
                                 continue;
                         }
                         es->closed = true;

@@ -544,7 +544,7 @@ static void test_filter_reported(void **state) {
         run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
         assert_non_null(strstr(problem(&x, 5, false), "ESTABLISHED without RELATED"));
         assert_non_null(strstr(problem(&x, 7, false), "part of an egress entry's"));
-        assert_non_null(strstr(problem(&x, 8, false), "every source from br0 out of br1"));
+        assert_non_null(strstr(problem(&x, 8, false), "every IPv4 source from br0 out of br1, and no egress entry of br1"));
         assert_null(problem(&x, 9, false));
         assert_non_null(strstr(problem(&x, 10, false), "no jumps of the filter table"));
         /* Every packet out of eth0 went to the jump first: line 11 and 12 follow an unknown. */
@@ -559,6 +559,35 @@ static void test_filter_reported(void **state) {
         /* Nothing accepted the entries' traffic: allow = ( ) denies it all, as the chain does. */
         assert_true(egress_with_source(x.c, "10.0.5.0/24")->has_allow);
         assert_int_equal(egress_with_source(x.c, "10.0.5.0/24")->n_allow, 0);
+}
+
+/* The home router's "-i br0 -o eth0 -j ACCEPT": the egress entries of eth0 leave unrestricted (a
+ * note says what differs); those of another interface get allow = ( ), as nothing lets them out. */
+static void test_filter_interface_accept(void **state) {
+        static const char dump[] = FILTER_HEAD
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"                           /* 5 */
+                "-A FORWARD -i br0 -o eth0 -j ACCEPT\n"                                                        /* 6 */
+                "-A FORWARD -s 10.0.5.0/24 -o eth0 -j DROP\n"                                                  /* 7 */
+                "COMMIT\n" NAT_HEAD
+                "-A POSTROUTING -s 10.0.5.0/24 -o eth0 -j MASQUERADE\n"                                       /* 14 */
+                "-A POSTROUTING -s 10.0.7.0/24 -o eth0 -j MASQUERADE\n"                                       /* 15 */
+                "-A POSTROUTING -s 10.0.6.0/24 -o eth1 -j MASQUERADE\n"                                       /* 16 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_null(problem(&x, 6, false));
+        assert_non_null(strstr(problem(&x, 6, true), "taken as: the egress entries of eth0 leave unrestricted"));
+        assert_non_null(strstr(problem(&x, 6, true), "not the in interface br0"));
+        /* The DROP after it takes only the entry's sources from other interfaces: natgwd lets them
+         * out, and says so (not a rule left out). */
+        assert_non_null(strstr(problem(&x, 7, true), "arriving by another interface than br0"));
+        assert_null(problem(&x, 7, false));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        assert_false(egress_with_source(x.c, "10.0.5.0/24")->has_allow);
+        assert_false(egress_with_source(x.c, "10.0.7.0/24")->has_allow);
+        assert_true(egress_with_source(x.c, "10.0.6.0/24")->has_allow);
+        assert_int_equal(egress_with_source(x.c, "10.0.6.0/24")->n_allow, 0);
 }
 
 /* Forwards through FORWARD DROP: an ACCEPT of the target with -i and -o (the -o taken as the
@@ -778,6 +807,7 @@ int main(void) {
                 cmocka_unit_test(test_filter_policy_accept),
                 cmocka_unit_test(test_filter_reported),
                 cmocka_unit_test(test_filter_forwards),
+                cmocka_unit_test(test_filter_interface_accept),
                 cmocka_unit_test(test_filter_deny_list),
                 cmocka_unit_test(test_filter_nft),
                 cmocka_unit_test(test_nft_inet),
