@@ -105,7 +105,7 @@ class Natgwd:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.notify)
         self.log = open(os.path.join(tmp, "natgwd-%s.log" % tag), "w+")
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify)
+        env = dict(B.unit_env(), NOTIFY_SOCKET=self.notify)
         # `ip netns exec` execs natgwd itself: the pid is natgwd's.
         self.proc = subprocess.Popen(["ip", "netns", "exec", lab.ns, paths["natgwd"], "-c", conf, "-S", self.ctl],
                                      env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)

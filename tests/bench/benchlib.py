@@ -378,6 +378,18 @@ def parse_kv(text):
     return {}
 
 
+def unit_env():
+    """The environment natgwd.service gives natgwd (its Environment= lines): the benchmarks run
+    natgwd as its users do."""
+    env = dict(os.environ)
+    with open(os.path.join(SRC, "systemd", "natgwd.service.in")) as f:
+        for line in f:
+            if line.startswith("Environment="):
+                k, _, v = line.strip()[len("Environment="):].partition("=")
+                env[k] = v
+    return env
+
+
 def connect_load(ns, load, target, concurrency, seconds, count, why, *extra):
     """One `natgw-load connect` run from @ns to @target:TARGET_PORT; its report as a dict. A run
     in which no connection worked, or one was refused or reset (@why: what that would mean), fails."""
@@ -512,7 +524,7 @@ class Natgwd:
         self.ready = threading.Event()
         self.notes = []
         self.log = open(self.logpath, "w+")
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify)
+        env = dict(unit_env(), NOTIFY_SOCKET=self.notify)
         # natgwd blocks in sd_notify() once the socket's queue is full (10 datagrams): a
         # listener must read all the time, as systemd does.
         self.reader = threading.Thread(target=self._read_notify, daemon=True)
