@@ -91,21 +91,8 @@ void imp_output_done(struct imp_output *o) {
         *o = (struct imp_output) {};
 }
 
-static int report(struct conv *cv, struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
-static int report(struct conv *cv, struct imp_rule *r, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        if (r->reported)
-                return 0;
-        r->reported = true;
-        va_start(ap, fmt);
-        k = natgw_errors_addv(cv->problems, NATGW_SEVERITY_ERROR, cv->name, r->line, NULL, fmt, ap);
-        va_end(ap);
-        return k;
-}
-
-#define note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
+#define report(cv, r, ...) imp_report((cv)->problems, (cv)->name, (r), __VA_ARGS__)
+#define note imp_note
 
 /* ---------------------------------------------------------------- sets of packets */
 

@@ -65,23 +65,10 @@ static int push(struct rule_list *l, const struct imp_rule *r) {
         return 0;
 }
 
-static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
-static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        if (push(&fw->bad, r) < 0)
-                return -ENOMEM;
-        if (r->reported)
-                return 0;
-        r->reported = true;
-        va_start(ap, fmt);
-        k = natgw_errors_addv(fw->problems, NATGW_SEVERITY_ERROR, fw->name, r->line, NULL, fmt, ap);
-        va_end(ap);
-        return k;
-}
-
-#define note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
+/* Report @r as left out; a later rule sharing packets with it is reported too (fw->bad). */
+#define report(fw, r, ...) \
+        (push(&(fw)->bad, (r)) < 0 ? -ENOMEM : imp_report((fw)->problems, (fw)->name, (r), __VA_ARGS__))
+#define note imp_note
 
 static int taken(struct fwalk *fw, const struct imp_rule *r) {
         return push(&fw->taken, r);

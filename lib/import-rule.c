@@ -380,6 +380,19 @@ bad:
         return imp_rule_fail(r, "\"%s\" is not an address, a range or ADDR:PORT", s);
 }
 
+int imp_report(struct natgw_errors *problems, const char *name, struct imp_rule *r, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        if (r->reported)
+                return 0;
+        r->reported = true;
+        va_start(ap, fmt);
+        k = natgw_errors_addv(problems, NATGW_SEVERITY_ERROR, name, r->line, NULL, fmt, ap);
+        va_end(ap);
+        return k;
+}
+
 int natgw_import_format_from_string(const char *s) {
         if (streq(s, "iptables-save") || streq(s, "ip6tables-save") || streq(s, "iptables"))
                 return NATGW_IMPORT_IPTABLES_SAVE;

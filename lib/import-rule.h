@@ -126,6 +126,14 @@ int imp_match_copy(const struct imp_match *m, struct imp_match *ret);
 /* Record why the rule cannot be expressed (the first reason wins). 0 or -ENOMEM. */
 int imp_rule_fail(struct imp_rule *r, const char *fmt, ...) _printf_(2, 3);
 
+/* Report @r as left out, in @problems under the dump's @name and its line; a rule is reported
+ * once (later reasons are dropped). 0 or -ENOMEM. */
+int imp_report(struct natgw_errors *problems, const char *name, struct imp_rule *r, const char *fmt, ...)
+        _printf_(4, 5);
+
+/* A warning on the line of @r; @x has the dump's problems and name. */
+#define imp_note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
+
 /* Port sets: sorted, disjoint ranges. Add one range, keeping the set sorted and merged. */
 int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r);
 /* Prefixes covering [lo, hi] exactly (an iprange), appended to *v. */
