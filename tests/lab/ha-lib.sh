@@ -124,7 +124,11 @@ start_node() {
                 sleep 0.05
         done
         ip netns exec "$ns" "$NATGWCTL" -S "$d/control.sock" -T 2 status >/dev/null || fail "natgwd $x did not start"
-        rm -f "$d/conntrackd.lock"
+        # What a reboot clears (/run is a tmpfs): a killed node's lock and pid files. keepalived
+        # refuses to start ("daemon is already running") while its VRRP child's pid file names a
+        # live process, and a zombie is one: the killed child is reparented to PID 1, which may
+        # reap it only seconds later (the init of the machines here reaps every second or two).
+        rm -f "$d/conntrackd.lock" "$d/keepalived.pid" "$d/vrrp.pid"
         ip netns exec "$ns" conntrackd -C "$d/conntrackd.conf" -d >>"$d/conntrackd.out" 2>&1 </dev/null ||
                 fail "conntrackd $x did not start: $(tail -3 "$d/conntrackd.out")"
         ip netns exec "$ns" keepalived -n -l -D --vrrp -f "$d/keepalived.conf" -p "$d/keepalived.pid" \
@@ -157,6 +161,17 @@ role() {
         echo "$r"
 }
 
+# ha_why X: on stderr, the last lines of node X's keepalived and natgwd logs (why a wait failed).
+ha_why() {
+        local f
+
+        for f in "$LAB_TMP/$1/keepalived.log" "$LAB_TMP/$1/natgwd.log"; do
+                [[ -s $f ]] || continue
+                echo "# ${f#"$LAB_TMP"/}, its last lines:" >&2
+                tail -n 8 "$f" | sed 's/^/#   /' >&2
+        done
+}
+
 # wait_roles A B SECONDS: until natgwd A and B report these roles.
 wait_roles() {
         local want_a=$1 want_b=$2 deadline
@@ -166,6 +181,8 @@ wait_roles() {
                 [[ $(role a) == "$want_a" && $(role b) == "$want_b" ]] && return 0
                 sleep 0.05
         done
+        ha_why a
+        ha_why b
         fail "want roles A $want_a, B $want_b within $3 s; got A $(role a), B $(role b)"
 }
 
