@@ -13,7 +13,6 @@
  */
 
 #include <limits.h>
-#include <malloc.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -79,8 +78,8 @@ static int table_restore(struct daemon *d) {
         w->seen = (struct natgw_nft_change){};
         w->missing = false;
         r = natgw_gw_restore(d->gw, &errors);
-        /* As after an apply: the batch's memory goes back (natgwd.c, release_memory()). */
-        (void)malloc_trim(0);
+        /* As after an apply: the batch's memory goes back when natgwd is quiet. */
+        natgwd_release_memory(d);
         snprintf(cfg, sizeof(cfg), "NATGW_CONFIG=%s", d->gw->config->path);
         snprintf(gen, sizeof(gen), "NATGW_GENERATION=%llu", (unsigned long long)d->gw->generation);
         snprintf(n, sizeof(n), "NATGW_RESTORES=%llu", (unsigned long long)rec->restored);

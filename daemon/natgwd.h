@@ -29,7 +29,13 @@ struct daemon {
         struct natgw_http_server *metrics; /* GET /metrics on systemd's sockets; NULL: none passed */
         struct natgw_ct_ports_state ports; /* SNAT port usage (natgwd-metrics.c) */
         sd_event_source *ports_timer;
+        sd_event_source *trim_timer; /* natgwd_release_memory(): the heap trimmed when quiet */
 };
+
+/* Give the memory an apply freed back to the kernel once natgwd has been quiet for this long
+ * (natgwd.c): a burst of reloads keeps it mapped. */
+#define NATGWD_TRIM_DELAY_USEC (5u * 1000000u)
+void natgwd_release_memory(struct daemon *d);
 
 /* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
 void natgwd_notify_status(const struct daemon *d);

@@ -10,6 +10,9 @@ kernel's share (natgwd's kernel_ms: sendmsg of the batch until the last ack):
   - small changed: small.conf's forward gets another target (written to a temporary file and
     renamed, as configuration management does);
   - big changed: one forward of big.conf gets another target;
+  - small and big changed again, natgwd quiet for 6 s before each: reloads in a row (the rows
+    above, as configuration management sends them) find the memory the last one freed still
+    mapped; after 5 s quiet natgwd has given it back, and the reload faults it in again;
   - full: the table replaced as a whole (natgwd restarted: its first apply).
 Also natgwd's CPU time (user + system, from /proc: the figure a loaded machine disturbs least)
 and, for the full apply, its kernel share. Goals (docs/PERFORMANCE.md): small changed <= 0.10x
@@ -30,6 +33,9 @@ import benchlib as B  # noqa: E402
 
 # Files younger than this are not trusted by their times (lib/conf-cache.c): let them age.
 RACY_SEC = 2.2
+# natgwd gives the memory an apply freed back once it has been quiet for 5 s
+# (NATGWD_TRIM_DELAY_USEC): a reload after this long finds it unmapped.
+QUIET_SEC = 6.0
 
 
 def write(path, text):
@@ -88,10 +94,12 @@ def run(a):
         start()
         res = {}
 
-        def measure(label, change):
+        def measure(label, change, quiet=False):
             wall, kernel, cpu = [], [], []
             for i in range(a.runs):
                 change(i)
+                if quiet:
+                    time.sleep(QUIET_SEC)
                 c0 = cpu_ms(d.pid)
                 dt, reply = d.reload()
                 cpu.append(cpu_ms(d.pid) - c0)
@@ -102,6 +110,9 @@ def run(a):
         measure("no change", lambda i: None)
         measure("small.conf changed", lambda i: write(small, small_text(i + 1)))
         measure("big.conf changed (1 forward)", lambda i: write(big, big_text(a.forwards, (i + 1) % 2)))
+        measure("small.conf changed, natgwd quiet before", lambda i: write(small, small_text(i + 1)), quiet=True)
+        measure("big.conf changed, natgwd quiet before", lambda i: write(big, big_text(a.forwards, (i + 1) % 2)),
+                quiet=True)
         d.stop()
         for _ in range(a.runs - 1):
             start()
@@ -113,7 +124,11 @@ def run(a):
         for k, (wall, kernel, cpu) in res.items():
             print("| %s | %.1f | %.1f | %.0f |" % (k, wall, kernel, cpu))
         small, big = res["small.conf changed"], res["big.conf changed (1 forward)"]
-        print("\nsmall changed / big changed: %.3f× (wall), %.3f× (CPU)" % (small[0] / big[0], small[2] / big[2]))
+        print("\nsmall changed / big changed, reloads in a row: %.3f× (wall), %.3f× (CPU)"
+              % (small[0] / big[0], small[2] / big[2]))
+        small, big = res["small.conf changed, natgwd quiet before"], res["big.conf changed, natgwd quiet before"]
+        print("small changed / big changed, natgwd quiet before each: %.3f× (wall), %.3f× (CPU)"
+              % (small[0] / big[0], small[2] / big[2]))
         print("full apply / its kernel share: %.2f×" % (res["full (first apply, natgwd started)"][0] /
                                                         res["full (first apply, natgwd started)"][1]))
     finally:
