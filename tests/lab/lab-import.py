@@ -25,7 +25,8 @@ must also show what natgwd.conf(5) promises for each match (the target reached, 
 address). A dump with a filter table's FORWARD chain adds what passes and what is blocked:
 every allow rule's destination and first port (it passes, translated), its next port, the other
 protocol and another destination (blocked unless another rule of the list allows them: dropped,
-or refused with deny = "reject"), and with filter.forward = "drop" connections routed to inside
+or refused with deny = "reject"); an ICMP rule's echo request (from a raw socket; the address
+the far end saw is the reply tuple of the gateway's conntrack entry), and with filter.forward = "drop" connections routed to inside
 addresses without NAT and an inside address no entry translates (dropped). And every NAT rule of the dump must be in the config (its line in a comment) or
 reported.
 
@@ -311,6 +312,8 @@ class Lab:
         fail(f"lab {self.tag}: natgw-peer serve in {ns} did not start: {err.read()}")
 
     def ask(self, ns, proto, dst, port, src, sport):
+        if proto == "icmp":
+            return self.ask_icmp(ns, dst, src, sport)
         args = ["ip", "netns", "exec", ns, PEER, "ask", proto, dst, str(port), "--from", src,
                 "--sport", str(sport), "--timeout", str(PROBE_TIMEOUT)]
         p = run(args, check=False, timeout=PROBE_TIMEOUT + 10)
@@ -318,6 +321,62 @@ class Lab:
             return p.stdout.strip()
         err = p.stderr.lower()
         return "no reply: " + ("refused" if "refused" in err else "timeout" if "tim" in err else err.strip())
+
+
+    def ask_icmp(self, ns, dst, src, ident):
+        """An echo request from @src to @dst with identifier @ident (a raw socket: the lab has no
+        ping). The far end's kernel answers; what it saw as the source is the reply tuple of the
+        gateway's conntrack entry of the request, printed as natgw-peer prints what its server
+        saw ("peer=ADDR:ID local=DST")."""
+        p = run(["ip", "netns", "exec", ns, "python3", "-c", ICMP_ASK, dst, src, str(ident), str(PROBE_TIMEOUT)],
+                check=False, timeout=PROBE_TIMEOUT + 10)
+        if p.returncode != 0:
+            return "no reply: " + (p.stdout.strip() or p.stderr.strip())
+        v6 = ":" in dst
+        ct = run(["ip", "netns", "exec", self.gw, "conntrack", "-L", "-p", "icmpv6" if v6 else "icmp", "-s", src,
+                  "-d", dst, "--icmpv6-id" if v6 else "--icmp-id", str(ident)], check=False)
+        m = re.search(r'id=\d+ src=(\S+) dst=(\S+) type=\d+ code=\d+ id=(\d+)', ct.stdout)
+        if not m:
+            return f"a reply, but no conntrack entry of it on the gateway: {ct.stdout.strip()} {ct.stderr.strip()}"
+        peer = f"[{m.group(2)}]" if v6 else m.group(2)
+        return f"peer={peer}:{m.group(3)} local={dst}"
+
+
+# An echo request over a raw socket, in the prober's namespace: argv dst src id timeout. Exits 0
+# on the echo reply; prints "refused" (an ICMP unreachable that quotes it) or "timeout" and exits 1.
+ICMP_ASK = r"""
+import select, socket, struct, sys, time
+dst, src, ident, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+v6 = ":" in dst
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+s.bind((src, 0))
+msg = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, ident, 1) + b"natgw-import"
+if not v6:  # the kernel sums ICMPv6 itself
+    c = sum(struct.unpack("!%dH" % (len(msg) // 2), msg))
+    c = (c & 0xffff) + (c >> 16)
+    c = ~((c & 0xffff) + (c >> 16)) & 0xffff
+    msg = msg[:2] + struct.pack("!H", c) + msg[4:]
+s.sendto(msg, (dst, 0))
+end = time.monotonic() + timeout
+while time.monotonic() < end:
+    if not select.select([s], [], [], max(0.0, end - time.monotonic()))[0]:
+        break
+    data = s.recv(2048)
+    if not v6:
+        data = data[(data[0] & 15) * 4:]
+    if data[0] == (129 if v6 else 0) and struct.unpack("!H", data[4:6])[0] == ident:
+        sys.exit(0)
+    # An error quotes the request after its own 8 bytes: the IP header, then the echo's header.
+    if data[0] == (1 if v6 else 3):
+        inner = data[8:]
+        inner = inner[40:] if v6 else inner[(inner[0] & 15) * 4:]
+        if len(inner) >= 6 and struct.unpack("!H", inner[4:6])[0] == ident:
+            print("refused")
+            sys.exit(1)
+print("timeout")
+sys.exit(1)
+"""
 
 
 # ---------------------------------------------------------------- the traffic matrix
@@ -463,24 +522,19 @@ class Matrix:
     def allow(self, e, k, src, fam, want):
         """An allow list (the FORWARD chain's ACCEPTs): each rule's destination, protocol and
         first port pass (lab B shows the entry's translation); near misses: the next port, the
-        other protocol, another destination. ICMP rules are not probed (natgw-peer speaks TCP
-        and UDP)."""
+        other protocol, another destination. An ICMP rule: an echo request (allow_icmp())."""
         other = {"tcp": "udp", "udp": "tcp"}
         name = e["name"][0]
         for rule in e["allow"][:4]:
             proto = rule.get("proto", ["all"])[0]
             if proto == "icmp":
+                self.allow_icmp(e, k, src, fam, want, rule)
                 continue
             proto = "udp" if proto == "udp" else "tcp"
             port = port_ranges(rule["port"])[0][0] if "port" in rule else EGRESS_PORT
-            dst = Lab.peer_addr(k, fam)
-            if "to" in rule:
-                net = ipaddress.ip_network(rule["to"][0])
-                if net.version != fam:
-                    continue
-                dst = str(net.network_address if net.num_addresses <= 2 else net.network_address + 1)
-                if dst != Lab.peer_addr(k, fam):
-                    self.outside.add((k, dst))
+            dst = self.rule_dst(rule, k, fam)
+            if dst is None:
+                continue
             for p, pr in ((port, proto), (port + 1, proto), (port, other[proto])):
                 if p <= 65535:
                     self.serve_out(k, pr, p)
@@ -497,6 +551,35 @@ class Matrix:
                 near("other protocol", other[proto], dst, port)
             if "to" in rule and dst != Lab.peer_addr(k, fam):
                 near("other destination", proto, Lab.peer_addr(k, fam), port)
+
+    def rule_dst(self, rule, k, fam):
+        """Where to probe an allow rule: an address of its destination (on outside host k), or
+        outside host k's own without one; None when the destination is of the other family."""
+        if "to" not in rule:
+            return Lab.peer_addr(k, fam)
+        net = ipaddress.ip_network(rule["to"][0])
+        if net.version != fam:
+            return None
+        dst = str(net.network_address if net.num_addresses <= 2 else net.network_address + 1)
+        if dst != Lab.peer_addr(k, fam):
+            self.outside.add((k, dst))
+        return dst
+
+    def allow_icmp(self, e, k, src, fam, want, rule):
+        """An ICMP allow rule: an echo request to its destination passes (lab B shows the entry's
+        translation); near misses: TCP to the same destination, an echo to another one."""
+        name = e["name"][0]
+        dst = self.rule_dst(rule, k, fam)
+        if dst is None:
+            return
+        blocked = ("blocked", "refused" if e.get("deny", ["drop"])[0] == "reject" else "timeout")
+        self.add(f"{name} allow icmp echo {dst} from {src}", "in", k, "icmp", dst, 0, src, want)
+        self.add(f"{name} tcp {dst}:{EGRESS_PORT} from {src} (other protocol)", "in", k, "tcp", dst, EGRESS_PORT, src,
+                 None if self.allowed(e["allow"], "tcp", dst, EGRESS_PORT) else blocked)
+        if "to" in rule and dst != Lab.peer_addr(k, fam):
+            other = Lab.peer_addr(k, fam)
+            self.add(f"{name} icmp echo {other} from {src} (other destination)", "in", k, "icmp", other, 0, src,
+                     None if self.allowed(e["allow"], "icmp", other, 0) else blocked)
 
     def routed(self, config):
         """FORWARD DROP: an outside host that routes straight to an inside address (no DNAT) is
