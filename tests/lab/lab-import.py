@@ -26,9 +26,10 @@ address). A dump with a filter table's FORWARD chain adds what passes and what i
 every allow rule's destination and first port (it passes, translated), its next port, the other
 protocol and another destination (blocked unless another rule of the list allows them: dropped,
 or refused with deny = "reject"); an ICMP rule's echo request (from a raw socket; the address
-the far end saw is the reply tuple of the gateway's conntrack entry), and with filter.forward = "drop" connections routed to inside
-addresses without NAT and an inside address no entry translates (dropped). And every NAT rule of the dump must be in the config (its line in a comment) or
-reported.
+the far end saw is the reply tuple of the gateway's conntrack entry); and with filter.forward =
+"drop" connections routed to inside addresses without NAT and an inside address no entry
+translates (dropped). And every NAT rule of the dump must be in the config (its line in a
+comment) or reported.
 
 Namespaces carry a per-run suffix and are removed on exit; nothing touches the root namespace.
 Every probe has a timeout of PROBE_TIMEOUT seconds. Not root or no namespaces: exit 77 (skip),
@@ -321,7 +322,6 @@ class Lab:
             return p.stdout.strip()
         err = p.stderr.lower()
         return "no reply: " + ("refused" if "refused" in err else "timeout" if "tim" in err else err.strip())
-
 
     def ask_icmp(self, ns, dst, src, ident):
         """An echo request from @src to @dst with identifier @ident (a raw socket: the lab has no
