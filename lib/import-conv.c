@@ -49,10 +49,8 @@ int imp_origins_add(struct imp_origins *o, const struct imp_rule *r) {
 }
 
 static void egress_done(struct natgw_egress *e) {
-        for (size_t i = 0; i < e->n_allow; i++) {
-                free(e->allow[i].to);
-                free(e->allow[i].ports);
-        }
+        for (size_t i = 0; i < e->n_allow; i++)
+                imp_allow_done(&e->allow[i]);
         free(e->allow);
         free(e->name);
         free(e->sources);

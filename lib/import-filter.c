@@ -212,12 +212,6 @@ static int allow_from_rule(const struct imp_rule *r, struct natgw_allow *a) {
         return 0;
 }
 
-static void allow_done(struct natgw_allow *a) {
-        free(a->to);
-        free(a->ports);
-        *a = (struct natgw_allow) {};
-}
-
 /* An ACCEPT of -s SOURCES -o OUT whose sources line up with egress entries (@hit). */
 static int egress_accept(struct fwalk *fw, struct imp_rule *r, const bool *hit) {
         const struct imp_match *m = &r->m;
@@ -247,7 +241,7 @@ static int egress_accept(struct fwalk *fw, struct imp_rule *r, const bool *hit) 
                 if (GROW(es->allow, es->cap_allow, es->n_allow + 1) < 0)
                         return -ENOMEM;
                 if (allow_from_rule(r, &es->allow[es->n_allow]) < 0) {
-                        allow_done(&es->allow[es->n_allow]);
+                        imp_allow_done(&es->allow[es->n_allow]);
                         return -ENOMEM;
                 }
                 es->n_allow++;
@@ -673,7 +667,7 @@ int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *prob
                 k = chain_walk(&fw, &drop[c]);
                 for (size_t i = 0; i < o->n_egress; i++) {
                         for (size_t j = 0; j < fw.es[i].n_allow; j++)
-                                allow_done(&fw.es[i].allow[j]);
+                                imp_allow_done(&fw.es[i].allow[j]);
                         free(fw.es[i].allow);
                 }
                 free(fw.es);

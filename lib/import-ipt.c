@@ -345,7 +345,7 @@ static int rule_parse(struct ipt_reader *rd, struct imp_rule *r, const struct im
         return 0;
 }
 
-/* An error that stops the reader (imp_fail()). */
+/* An error that stops the reader (imp_stop()). */
 #define fail(rd, line, ...) imp_stop(natgw_errors_add((rd)->problems, (rd)->name, line, NULL, __VA_ARGS__))
 
 /* A rule of a table other than nat: reported, never converted. */

@@ -113,4 +113,3 @@ bool imp_match_covered(const struct imp_match *a, const struct imp_match *b) {
         return imp_pl_covered(a->src, a->n_src, b->src, b->n_src) && imp_pl_covered(a->dst, a->n_dst, b->dst, b->n_dst) &&
                ports_covered(a->dports, a->n_dports, b->dports, b->n_dports);
 }
-

@@ -36,7 +36,7 @@ struct nft_reader {
         unsigned depth;
 };
 
-/* An error that stops the reader (imp_fail()). */
+/* An error that stops the reader (imp_stop()). */
 #define fail(rd, line, ...) imp_stop(natgw_errors_add((rd)->problems, (rd)->name, line, NULL, __VA_ARGS__))
 
 /* nft prints "{ 25, 110 }": braces and commas apart from the words (quotes untouched). */

@@ -153,6 +153,12 @@ int imp_ct_state(const char *name) {
         return -EINVAL;
 }
 
+void imp_allow_done(struct natgw_allow *a) {
+        free(a->to);
+        free(a->ports);
+        *a = (struct natgw_allow) {};
+}
+
 int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r) {
         size_t i = 0, j, cap = cap_of(*n);
 

@@ -134,6 +134,9 @@ int imp_report(struct natgw_errors *problems, const char *name, struct imp_rule 
 /* A warning on the line of @r; @x has the dump's problems and name. */
 #define imp_note(x, r, ...) natgw_errors_warn((x)->problems, (x)->name, (r)->line, NULL, __VA_ARGS__)
 
+/* Free what allow rule @a holds (its destinations and ports), and zero it. */
+void imp_allow_done(struct natgw_allow *a);
+
 /* Port sets: sorted, disjoint ranges. Add one range, keeping the set sorted and merged. */
 int imp_ports_add(struct natgw_port_range **v, size_t *n, struct natgw_port_range r);
 /* Prefixes covering [lo, hi] exactly (an iprange), appended to *v. */
