@@ -13,48 +13,18 @@
 #include <limits.h>
 
 #include "conf-integers.h"
+#include "conf-lex.h"
 #include "util.h"
 
 /* Longest literal quoted in an error; a number longer than this is cut. */
 #define QUOTE_MAX 32
-
-static bool is_name_start(char c) {
-        return isalpha((unsigned char) c) || c == '*';
-}
-
-static bool is_name_char(char c) {
-        return isalnum((unsigned char) c) || c == '-' || c == '_' || c == '*';
-}
-
-struct scan {
-        const char *p;
-        unsigned line;
-};
-
-/* Skip up to (not past) @end, counting lines; stops at the end of the text. */
-static void skip_to(struct scan *s, const char *end) {
-        for (; *s->p && (!end || strncmp(s->p, end, strlen(end)) != 0); s->p++)
-                if (*s->p == '\n')
-                        s->line++;
-}
-
-static void skip_string(struct scan *s) {
-        for (s->p++; *s->p && *s->p != '"'; s->p++) {
-                if (*s->p == '\n')
-                        s->line++;
-                else if (*s->p == '\\' && s->p[1])
-                        s->p++;
-        }
-        if (*s->p)
-                s->p++;
-}
 
 /*
  * One number token at s->p (a sign, digits, hex digits, a fraction or exponent, an L or LL
  * suffix); adds an error when it is an integer that does not fit. Return: 1 when an error was
  * added, 0 when not, -ENOMEM.
  */
-static int check_number(struct scan *s, const char *file, struct natgw_errors *errors) {
+static int check_number(struct natgw_lex *s, const char *file, struct natgw_errors *errors) {
         const char *start = s->p, *digits, *end;
         char quote[QUOTE_MAX + 8], text[32];
         bool neg = *s->p == '-', hex = false, is_float = false, wide;
@@ -113,7 +83,7 @@ static int check_number(struct scan *s, const char *file, struct natgw_errors *e
 
 /* See conf-integers.h. */
 int natgw_conf_check_integers(const char *text, const char *file, struct natgw_errors *errors) {
-        struct scan s = { .p = text, .line = 1 };
+        struct natgw_lex s = { .p = text, .line = 1 };
         int n = 0, r;
 
         while (*s.p) {
@@ -123,17 +93,12 @@ int natgw_conf_check_integers(const char *text, const char *file, struct natgw_e
                         s.line++;
                         s.p++;
                 } else if (c == '"')
-                        skip_string(&s);
-                else if (c == '#' || (c == '/' && s.p[1] == '/'))
-                        skip_to(&s, "\n");
-                else if (c == '/' && s.p[1] == '*') {
-                        s.p += 2;
-                        skip_to(&s, "*/");
-                        if (*s.p)
-                                s.p += 2;
-                } else if (is_name_start(c) || c == '@') {
+                        (void) natgw_lex_skip_string(&s);
+                else if (natgw_lex_skip_comment(&s) != 0)
+                        continue;
+                else if (natgw_lex_name_start(c) || c == '@') {
                         /* A name ("eth0", "tcp_established") or @include: its digits are no number. */
-                        for (s.p++; is_name_char(*s.p); s.p++)
+                        for (s.p++; natgw_lex_name_char(*s.p); s.p++)
                                 ;
                 } else if (isdigit((unsigned char) c) ||
                            ((c == '-' || c == '+' || c == '.') && (isdigit((unsigned char) s.p[1]) || s.p[1] == '.'))) {
