@@ -18,6 +18,7 @@
 #include "conf-integers.h"
 #include "conf-netmap.h"
 #include "conf-read.h"
+#include "conf-slice.h"
 #include "conf-validate.h"
 #include "util.h"
 
@@ -423,21 +424,161 @@ static int reject_includes(const char *text, const char *name, struct natgw_erro
         return found > 0 ? -EINVAL : 0;
 }
 
+/* The forwards of a file parsed in slices (conf-slice.h): build() puts them after the entries of
+ * the files before it. */
+struct sliced {
+        bool on;
+        struct natgw_forward *forwards;
+        size_t n_forwards, cap_forwards;
+        char **names; /* of the entries with errors: their names still count (owned) */
+        size_t n_names, cap_names;
+};
+
+static void sliced_done(struct sliced *s) {
+        for (size_t i = 0; i < s->n_forwards; i++)
+                natgw_forward_done(&s->forwards[i]);
+        free(s->forwards);
+        for (size_t i = 0; i < s->n_names; i++)
+                free(s->names[i]);
+        free(s->names);
+        *s = (struct sliced) {};
+}
+
+/* A name for ctx->names that outlives the slice's tree: the new entry's own (@tmp got one), or a
+ * copy kept in @out. */
+static int keep_name(struct natgw_conf_ctx *ctx, const struct natgw_config *tmp, size_t n_before,
+                     struct sliced *out, unsigned line) {
+        const char *name = ctx->entry;
+
+        if (tmp->n_forwards > n_before)
+                name = tmp->forwards[n_before].name;
+        else {
+                char *copy = strdup(name);
+
+                if (!copy || GROW(out->names, out->cap_names, out->n_names + 1) < 0) {
+                        free(copy);
+                        return -ENOMEM;
+                }
+                out->names[out->n_names++] = copy;
+                name = copy;
+        }
+        return natgw_conf_add_name(ctx, name, line);
+}
+
+/* The entries of one slice's tree into @tmp, as parse_section() does for a whole list. */
+static void parse_slice(struct natgw_conf_ctx *ctx, const config_setting_t *list, unsigned first, const char *file,
+                        struct natgw_config *tmp, struct sliced *out) {
+        unsigned n = (unsigned) config_setting_length(list);
+
+        for (unsigned j = 0; j < n && ctx->r >= 0; j++) {
+                const config_setting_t *g = config_setting_get_elem(list, j);
+                size_t n_before = tmp->n_forwards;
+
+                natgw_conf_parse_forward(ctx, g, first + j, tmp);
+                if (tmp->n_forwards > n_before)
+                        tmp->forwards[n_before].file = file;
+                if (ctx->entry && keep_name(ctx, tmp, n_before, out, config_setting_source_line(g)) < 0)
+                        ctx->r = -ENOMEM;
+                set_label(ctx, NULL);
+        }
+}
+
 /*
- * Parse @text of the file @name into @cfg (config_init()ed): @include refused, libconfig's syntax,
- * then the integers libconfig would silently truncate. Returns the number of such integer errors
- * (the tree is usable: the caller reports the rest of the file too), -EINVAL when there is no
- * tree, -ENOMEM.
+ * The file @text: its forward list from its slices @sl into @out, and, while the reader's thread
+ * parses the first slices, its SHA-256 into @sha (unless NULL) and the integer check (the
+ * number of its errors in *@n_int). -EINVAL when libconfig refuses a slice: then nothing of it is
+ * left (entries, names, errors), and the caller parses the whole file, whose syntax error is the
+ * one to report. -ENOMEM.
  */
-static int parse_text(config_t *cfg, const char *text, const char *name, struct natgw_errors *errors) {
+static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slices *sl, const char *text,
+                        const char *file, unsigned rank, uint8_t *sha, struct sliced *out, int *n_int) {
+        size_t n_errors = ctx->errors->n, n_names = ctx->n_names, cap_forwards = ctx->cap_forwards;
+        unsigned n_config_errors = ctx->n_errors, rank0 = ctx->rank;
+        struct natgw_conf_slice_reader *rd = NULL;
+        const char *file0 = ctx->file;
+        struct natgw_config tmp = {};
         int r;
 
-        r = reject_includes(text, name, errors);
+        r = natgw_conf_slice_reader_new(sl, &rd);
         if (r < 0)
                 return r;
+        if (sha)
+                natgw_sha256(text, strlen(text), sha);
+        r = *n_int = natgw_conf_check_integers(text, file, ctx->errors);
+        ctx->file = file;
+        ctx->rank = rank;
+        ctx->cap_forwards = 0;
+        /* Room for every entry at once: grown one by one, the array would be copied again and again. */
+        if (r >= 0 && GROW(tmp.forwards, ctx->cap_forwards, sl->entries) < 0)
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && ctx->r >= 0; i++) {
+                const config_t *cfg = natgw_conf_slice_reader_next(rd, &r);
+                const config_setting_t *list;
+
+                if (!cfg)
+                        break;
+                list = config_lookup(cfg, "forward");
+                if (!list || !config_setting_is_list(list))
+                        r = -EINVAL;
+                else
+                        parse_slice(ctx, list, sl->v[i].first, file, &tmp, out);
+        }
+        natgw_conf_slice_reader_free(rd);
+        if (r >= 0 && ctx->r < 0)
+                r = ctx->r;
+        ctx->file = file0;
+        ctx->rank = rank0;
+        out->forwards = tmp.forwards;
+        out->n_forwards = tmp.n_forwards;
+        out->cap_forwards = ctx->cap_forwards;
+        ctx->cap_forwards = cap_forwards;
+        out->on = true;
+        if (r >= 0)
+                return 0;
+        sliced_done(out);
+        ctx->n_names = n_names;
+        ctx->n_errors = n_config_errors;
+        natgw_errors_truncate(ctx->errors, n_errors);
+        return r;
+}
+
+/*
+ * Parse @text of the file @file (rank @rank) into @cfg (config_init()ed): @include refused,
+ * libconfig's syntax, then the integers libconfig would silently truncate. A big forward list is
+ * parsed in slices into @out (conf-slice.h). The text's SHA-256 goes to @sha unless NULL. Returns
+ * the number of such integer errors (the tree is usable: the caller reports the rest of the file
+ * too), -EINVAL when there is no tree, -ENOMEM.
+ */
+static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *text, const char *file,
+                      unsigned rank, uint8_t *sha, struct sliced *out) {
+        _cleanup_(natgw_conf_slices_done) struct natgw_conf_slices sl = {};
+        int r, n_int;
+
+        r = reject_includes(text, file, ctx->errors);
+        if (r < 0)
+                return r;
+        r = natgw_conf_slice(text, natgw_conf_slice_bytes, &sl);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                if (config_read_string(cfg, sl.skeleton)) {
+                        r = parse_slices(ctx, &sl, text, file, rank, sha, out, &n_int);
+                        if (r >= 0) {
+                                natgw_conf_sliced_files++;
+                                return n_int;
+                        }
+                        if (r == -ENOMEM)
+                                return r;
+                }
+                /* The whole file, as if it had not been sliced. */
+                config_destroy(cfg);
+                config_init(cfg);
+        }
+        if (sha)
+                natgw_sha256(text, strlen(text), sha);
         if (!config_read_string(cfg, text))
-                return syntax_error(errors, cfg, name);
-        return natgw_conf_check_integers(text, name, errors);
+                return syntax_error(ctx->errors, cfg, file);
+        return natgw_conf_check_integers(text, file, ctx->errors);
 }
 
 /* A drop-in holds sections of entries only: other keys of the main file are refused by name. */
@@ -468,26 +609,31 @@ struct sources {
         config_t *cfg;
         bool *ok;             /* cfg[i] holds a tree */
         const char **cached;  /* or the entries come from the config in force, of this file of it */
+        struct sliced *sliced; /* its forwards, when its forward list was parsed in slices */
         size_t n;
         const struct natgw_config *old; /* the config in force, NULL: none (no cache) */
 };
 
 static void sources_done(struct sources *s) {
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
                 config_destroy(&s->cfg[i]);
+                sliced_done(&s->sliced[i]);
+        }
         free(s->cfg);
+        free(s->sliced);
         free(s->ok);
         free(s->cached);
 }
 
 /* Append a file read whole (c->files and c->texts have room; @text is handed over): its entry,
- * for the caller to give its path. */
-static struct natgw_conf_file *add_file(struct natgw_config *c, char *text) {
+ * for the caller to give its path. Its SHA-256 unless @hash is false (then the caller's). */
+static struct natgw_conf_file *add_file(struct natgw_config *c, char *text, bool hash) {
         struct natgw_conf_file *f = &c->files[c->n_files];
         size_t len = strlen(text);
 
         *f = (struct natgw_conf_file) { .size = len };
-        natgw_sha256(text, len, f->sha256);
+        if (hash)
+                natgw_sha256(text, len, f->sha256);
         c->texts[c->n_files++] = text;
         return f;
 }
@@ -546,7 +692,8 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
         src->cfg = reallocarray(src->cfg, 1 + n, sizeof(*src->cfg));
         src->ok = reallocarray(src->ok, 1 + n, sizeof(*src->ok));
         src->cached = reallocarray(src->cached, 1 + n, sizeof(*src->cached));
-        if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached)
+        src->sliced = reallocarray(src->sliced, 1 + n, sizeof(*src->sliced));
+        if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached || !src->sliced)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *path = NULL, *text = NULL;
@@ -561,6 +708,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                 config_init(&src->cfg[k]);
                 src->ok[k] = false;
                 src->cached[k] = NULL;
+                src->sliced[k] = (struct sliced) {};
                 /* Still the file the config in force read: its entries are those. */
                 if (was && stat(path, &st) >= 0 && natgw_conf_file_same(was, &st)) {
                         src->n++;
@@ -583,7 +731,8 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         continue;
                 }
                 src->n++;
-                f = add_file(c, TAKE_PTR(text));
+                /* A file new to the cache is hashed while its slices are parsed (parse_file()). */
+                f = add_file(c, TAKE_PTR(text), was != NULL);
                 natgw_conf_file_set_identity(f, &st);
                 /* Another file, or the same one written again, with the text the config in
                  * force was made of: not parsed again either. */
@@ -593,13 +742,35 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         f->path = TAKE_PTR(path);
                         continue;
                 }
-                r = parse_text(&src->cfg[k], c->texts[c->n_files - 1], path, ctx->errors);
+                r = parse_file(ctx, &src->cfg[k], c->texts[c->n_files - 1], path, (unsigned)(c->n_files - 1),
+                               was ? NULL : f->sha256, &src->sliced[k]);
                 if (r == -ENOMEM)
                         return r;
                 ctx->n_errors += r < 0 ? 1 : (unsigned)r;
                 src->ok[k] = r >= 0;
                 f->path = TAKE_PTR(path);
         }
+        return 0;
+}
+
+/* The forwards of a file parsed in slices into the model, after those of the files before it
+ * (the first file with forwards hands its array over). */
+static int take_sliced(struct natgw_conf_ctx *ctx, struct sliced *s, struct natgw_config *c) {
+        if (s->n_forwards == 0)
+                return 0;
+        if (c->n_forwards == 0) {
+                free(c->forwards);
+                c->forwards = TAKE_PTR(s->forwards);
+                ctx->cap_forwards = s->cap_forwards;
+        } else {
+                if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + s->n_forwards) < 0)
+                        return -ENOMEM;
+                memcpy(c->forwards + c->n_forwards, s->forwards, s->n_forwards * sizeof(*s->forwards));
+                free(s->forwards);
+                s->forwards = NULL;
+        }
+        c->n_forwards += s->n_forwards;
+        s->n_forwards = 0;
         return 0;
 }
 
@@ -661,6 +832,9 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                                 r = natgw_conf_cache_copy(ctx, src->old, src->cached[i], *key, c->files[i].path, c);
                                 if (r < 0)
                                         ctx->r = r;
+                        } else if (src->ok[i] && src->sliced[i].on && streq(*key, "forward")) {
+                                if (take_sliced(ctx, &src->sliced[i], c) < 0)
+                                        ctx->r = -ENOMEM;
                         } else if (src->ok[i])
                                 parse_section(ctx, config_root_setting(&src->cfg[i]), *key, c->files[i].path, c);
                 }
@@ -754,7 +928,8 @@ static int load(const char *text, const char *name, const char *include_dir, con
         src.cfg = calloc(1, sizeof(*src.cfg));
         src.ok = calloc(1, sizeof(*src.ok));
         src.cached = calloc(1, sizeof(*src.cached));
-        if (!c || !main_text || !src.cfg || !src.ok || !src.cached) {
+        src.sliced = calloc(1, sizeof(*src.sliced));
+        if (!c || !main_text || !src.cfg || !src.ok || !src.cached || !src.sliced) {
                 free(main_text);
                 sources_done(&src);
                 return -ENOMEM;
@@ -768,18 +943,18 @@ static int load(const char *text, const char *name, const char *include_dir, con
                 sources_done(&src);
                 return -ENOMEM;
         }
-        add_file(c, TAKE_PTR(main_text))->path = strdup(ctx.file);
+        add_file(c, TAKE_PTR(main_text), true)->path = strdup(ctx.file);
         if (!c->files[0].path) {
                 sources_done(&src);
                 return -ENOMEM;
         }
         config_init(&src.cfg[0]);
         src.n = 1;
-        r = parse_text(&src.cfg[0], text, ctx.file, errors);
+        r = parse_file(&ctx, &src.cfg[0], text, c->files[0].path, 0, NULL, &src.sliced[0]);
         src.ok[0] = r >= 0;
         if (r >= 0) {
                 /* Counted as config errors, so that build() reports the rest and then fails. */
-                ctx.n_errors = (unsigned) r;
+                ctx.n_errors += (unsigned) r;
                 r = build(&src, include_dir, &ctx, c);
         }
         sources_done(&src);

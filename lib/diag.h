@@ -62,3 +62,6 @@ void natgw_errors_print(const struct natgw_errors *errors, FILE *f);
 
 /* Free the list's contents and leave it empty (the struct itself is the caller's). */
 void natgw_errors_clear(struct natgw_errors *errors);
+
+/* Drop the entries from @n on (those added since the list held @n). */
+void natgw_errors_truncate(struct natgw_errors *errors, size_t n);

@@ -4,12 +4,15 @@
  * model or errors, never crash, leak or read out of bounds; every error must format; a model
  * that loads must also compile into a plan (or say why not); and a plan must encode into a
  * replace batch and then into an update batch against the state the replace leaves, which for
- * the same plan creates and deletes no map (every map is kept).
+ * the same plan creates and deletes no map (every map is kept). And the same text loaded with
+ * its forward list in slices of one entry each (conf-slice.h) must give the same errors and the
+ * same forwards as loaded whole.
  */
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
+#include "conf-slice.h"
 #include "conf.h"
 #include "nft-batch.h"
 #include "nft-plan.h"
@@ -34,6 +37,50 @@ static void check_batches(const struct natgw_plan *p) {
         }
         natgw_table_state_clear(&first);
         natgw_table_state_clear(&second);
+}
+
+/* What a load gave, as text: its return, its errors as printed, its forwards' names and lines. */
+static char *outcome(const char *text, size_t slice_bytes, int *ret) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        natgw_conf_slice_bytes = slice_bytes;
+        *ret = natgw_config_load_string(text, "fuzz.conf", &c, &errors);
+        natgw_conf_slice_bytes = NATGW_CONF_SLICE_BYTES;
+        f = open_memstream(&s, &len);
+        if (!f) {
+                natgw_errors_clear(&errors);
+                return NULL;
+        }
+        fprintf(f, "%d\n", *ret);
+        for (size_t i = 0; i < errors.n; i++) {
+                _cleanup_(freep) char *e = natgw_error_format(&errors.v[i]);
+
+                fprintf(f, "%s\n", e ? e : "");
+        }
+        for (size_t i = 0; c && i < c->n_forwards; i++)
+                fprintf(f, "%s %u %u %zu\n", c->forwards[i].name, c->forwards[i].line, c->forwards[i].protos,
+                        c->forwards[i].n_ports);
+        natgw_errors_clear(&errors);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Sliced and whole, the same (out of memory aside). */
+static void check_slices(const char *text) {
+        _cleanup_(freep) char *whole = NULL, *sliced = NULL;
+        int rw, rs;
+
+        whole = outcome(text, SIZE_MAX / 4, &rw);
+        sliced = outcome(text, 1, &rs);
+        if (whole && sliced && rw != -ENOMEM && rs != -ENOMEM && strcmp(whole, sliced) != 0)
+                abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -65,5 +112,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (r != -EINVAL && r != -ENOMEM)
                 abort();
         natgw_errors_clear(&errors);
+        check_slices(text);
         return 0;
 }

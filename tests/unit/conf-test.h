@@ -3,7 +3,22 @@
 
 /* Shared by the config unit tests: load text and compare the errors, line by line. */
 
+#include <limits.h>
+#include <stdio.h>
+
 #define SENTINEL ((struct natgw_config *) 0x1)
+
+/* Write @text to the file @name in the directory @dir. */
+static inline void put_file(const char *dir, const char *name, const char *text) {
+        char p[PATH_MAX + 64];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
 
 static inline void dump_errors(const struct natgw_errors *e) {
         for (size_t i = 0; i < e->n && i < 20; i++) {

@@ -28,14 +28,7 @@ static char dir[64];            /* a fresh temporary directory per test */
 static char confd[128];      /* dir/natgwd.conf.d */
 
 static void put(const char *name, const char *text) {
-        char p[PATH_MAX + 64];
-        FILE *f;
-
-        snprintf(p, sizeof(p), "%s/%s", confd, name);
-        f = fopen(p, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
+        put_file(confd, name, text);
 }
 
 static void unlink_file(const char *name) {
