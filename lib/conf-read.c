@@ -31,6 +31,9 @@ static int read_file(const char *path, char **ret, struct stat *ret_st) {
                 return -EISDIR;
         if (!S_ISREG(st.st_mode))
                 return -ENODEV; /* said as "not a regular file" */
+        /* Room for the whole file at once (it may still grow while it is read). */
+        if (st.st_size > 0 && st.st_size <= NATGW_CONFIG_SIZE_MAX && GROW(buf, cap, (size_t)st.st_size + 4096 + 1) < 0)
+                return -ENOMEM;
         for (;;) {
                 ssize_t k;
 

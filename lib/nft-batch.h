@@ -49,10 +49,10 @@ struct natgw_msg {
 };
 
 struct natgw_batch {
-        uint8_t *buf;
+        uint8_t *buf; /* buf and msgs: anonymous memory of their own (nft-batch.c) */
         size_t len, cap;
         struct natgw_msg *msgs;
-        size_t n_msgs, cap_msgs;
+        size_t n_msgs, msgs_bytes;
         size_t n_acks;         /* messages that ask for an ack */
         uint32_t last_ack_seq; /* the last of them */
         uint32_t *subset;      /* element indexes of messages that send some of a map's elements */
