@@ -114,15 +114,16 @@ void natgw_errors_print(const struct natgw_errors *errors, FILE *f) {
         }
 }
 
-/**
- * natgw_errors_clear() - free the list's contents and leave it empty
- * @errors: the list (the struct itself belongs to the caller)
- */
+/* See diag.h. */
 void natgw_errors_truncate(struct natgw_errors *errors, size_t n) {
         while (errors->n > n)
                 error_done(&errors->v[--errors->n]);
 }
 
+/**
+ * natgw_errors_clear() - free the list's contents and leave it empty
+ * @errors: the list (the struct itself belongs to the caller)
+ */
 void natgw_errors_clear(struct natgw_errors *errors) {
         for (size_t i = 0; i < errors->n; i++)
                 error_done(&errors->v[i]);
