@@ -67,7 +67,8 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
 
 /*
  * The tree of the next slice (the caller's until natgw_conf_slice_reader_next() or _free());
- * NULL: libconfig refused the slice (*@r = -EINVAL), or out of memory (*@r = -ENOMEM).
+ * NULL: no slice is left (*@r = 0), libconfig refused the slice (*@r = -EINVAL), or out of
+ * memory (*@r = -ENOMEM).
  */
 const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd, int *r);
 

@@ -538,19 +538,21 @@ class Matrix:
             for p, pr in ((port, proto), (port + 1, proto), (port, other[proto])):
                 if p <= 65535:
                     self.serve_out(k, pr, p)
-            blocked = ("blocked", "refused" if e.get("deny", ["drop"])[0] == "reject" else "timeout")
-
-            def near(label, pr, d, p):
-                self.add(f"{name} {pr} {d}:{p} from {src} ({label})", "in", k, pr, d, p, src,
-                         None if self.allowed(e["allow"], pr, d, p) else blocked)
-
             self.add(f"{name} allow {proto} {dst}:{port} from {src}", "in", k, proto, dst, port, src, want)
             if "port" in rule and port < 65535:
-                near("next port", proto, dst, port + 1)
+                self.near_miss(e, k, src, "next port", proto, dst, port + 1)
             if rule.get("proto", ["all"])[0] in ("tcp", "udp"):
-                near("other protocol", other[proto], dst, port)
+                self.near_miss(e, k, src, "other protocol", other[proto], dst, port)
             if "to" in rule and dst != Lab.peer_addr(k, fam):
-                near("other destination", proto, Lab.peer_addr(k, fam), port)
+                self.near_miss(e, k, src, "other destination", proto, Lab.peer_addr(k, fam), port)
+
+    def near_miss(self, e, k, src, label, proto, dst, port):
+        """A probe beside one of entry @e's allow rules: blocked (dropped, or refused with
+        deny = "reject") unless another rule of the list allows it."""
+        blocked = ("blocked", "refused" if e.get("deny", ["drop"])[0] == "reject" else "timeout")
+        what = f"icmp echo {dst}" if proto == "icmp" else f"{proto} {dst}:{port}"
+        self.add(f"{e['name'][0]} {what} from {src} ({label})", "in", k, proto, dst, port, src,
+                 None if self.allowed(e["allow"], proto, dst, port) else blocked)
 
     def rule_dst(self, rule, k, fam):
         """Where to probe an allow rule: an address of its destination (on outside host k), or
@@ -568,18 +570,13 @@ class Matrix:
     def allow_icmp(self, e, k, src, fam, want, rule):
         """An ICMP allow rule: an echo request to its destination passes (lab B shows the entry's
         translation); near misses: TCP to the same destination, an echo to another one."""
-        name = e["name"][0]
         dst = self.rule_dst(rule, k, fam)
         if dst is None:
             return
-        blocked = ("blocked", "refused" if e.get("deny", ["drop"])[0] == "reject" else "timeout")
-        self.add(f"{name} allow icmp echo {dst} from {src}", "in", k, "icmp", dst, 0, src, want)
-        self.add(f"{name} tcp {dst}:{EGRESS_PORT} from {src} (other protocol)", "in", k, "tcp", dst, EGRESS_PORT, src,
-                 None if self.allowed(e["allow"], "tcp", dst, EGRESS_PORT) else blocked)
+        self.add(f"{e['name'][0]} allow icmp echo {dst} from {src}", "in", k, "icmp", dst, 0, src, want)
+        self.near_miss(e, k, src, "other protocol", "tcp", dst, EGRESS_PORT)
         if "to" in rule and dst != Lab.peer_addr(k, fam):
-            other = Lab.peer_addr(k, fam)
-            self.add(f"{name} icmp echo {other} from {src} (other destination)", "in", k, "icmp", other, 0, src,
-                     None if self.allowed(e["allow"], "icmp", other, 0) else blocked)
+            self.near_miss(e, k, src, "other destination", "icmp", Lab.peer_addr(k, fam), 0)
 
     def routed(self, config):
         """FORWARD DROP: an outside host that routes straight to an inside address (no DNAT) is
