@@ -249,9 +249,28 @@ strace_stop() {
         inside rm /etc/systemd/system/natgwd.service.d/60-strace.conf
         inside systemctl daemon-reload
 }
+# The file of this run has a forward list big enough to be parsed in slices by a thread of its
+# own (lib/conf-slice.c: 6,000 forwards, about 600 KiB), so that the thread's calls are recorded
+# too: a refused clone3 would not kill natgwd (SystemCallErrorNumber=EPERM), but it would
+# silently parse the slices without the thread.
 good
+for ((i = 0; i < 6000; i++)); do
+        printf '  { name = "bulk%d"; in_interface = "eth0"; proto = "tcp"; port = %d; to = "192.168.1.%d:80"; },\n' \
+                "$i" $((20000 + i)) $((i % 200 + 2))
+done >"$NSPAWN_TMP/bulk"
+(($(stat -c %s "$NSPAWN_TMP/bulk") > 2 * 256 * 1024)) || fail "the bulk list is too small to be sliced"
+inside cat $CONF >"$NSPAWN_TMP/good.conf"
+awk -v bulk="$NSPAWN_TMP/bulk" '
+        /^forward = \( / { print "forward = ("; while ((getline l < bulk) > 0) print l; sub(/^forward = \( /, "  "); print; next }
+        { print }' "$NSPAWN_TMP/good.conf" | put $CONF
+assert_eq 6001 "$(inside grep -c 'name = "bulk[0-9]*";\|name = "web";' $CONF)" "the file has the bulk list and web"
 inside_sh "sed -i 's/^conntrack = { /conntrack = { warn = 1; critical = 1; interval = 0.2; auto_grow = { ceiling = $((max * 2)); step = 65536; }; /' $CONF"
 strace_run main
+assert_eq 6001 "$(status | jq '.entries.forwards')" "natgwd under strace applied the 6,001 forwards"
+# The slices' thread: a clone3 (or clone) with CLONE_THREAD, by natgwd.
+inside grep -qE '^[0-9]+ +clone3?\(.*CLONE_THREAD' /run/natgwd/strace.main ||
+        fail "natgwd created no thread for the sliced forward list (strace.main)"
+info "ok: natgwd parsed the big forward list with a thread of its own (strace -f saw it)"
 udp_from 192.168.1.1 41000
 inside timeout 30 systemctl reload natgwd
 inside_sh "sed -i 's/192.168.1.0/192.168.2.0/' $CONF"
