@@ -285,18 +285,20 @@ static const char *dump_error(int r) {
         return strerror(-r);
 }
 
-static json_t *show(struct daemon *d) {
+/* show's reply: in @ret_line, or an error in @ret_reply. */
+static int show(struct daemon *d, json_t **ret_reply, struct natgw_ctl_line *ret_line) {
         struct natgw_counter *counters = NULL;
         size_t n = 0;
-        json_t *reply;
         int r;
 
         r = natgw_nft_dump_counters(&counters, &n);
-        if (r < 0)
-                return natgw_ctl_reply_error("cannot read the counters of table inet natgw: %s", dump_error(r));
-        reply = natgw_show_json(d->gw->config, counters, n);
+        if (r < 0) {
+                *ret_reply = natgw_ctl_reply_error("cannot read the counters of table inet natgw: %s", dump_error(r));
+                return *ret_reply ? 0 : -ENOMEM;
+        }
+        ret_line->s = natgw_show_format(d->gw->config, counters, n, &ret_line->len);
         natgw_counters_free(counters, n);
-        return reply;
+        return ret_line->s ? 0 : -ENOMEM;
 }
 
 static json_t *conntrack_top(unsigned top) {
@@ -309,7 +311,8 @@ static json_t *conntrack_top(unsigned top) {
         return natgw_ct_top_json(t);
 }
 
-static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata) {
+static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, struct natgw_ctl_line *ret_line,
+                      void *userdata) {
         struct daemon *d = userdata;
         struct natgw_daemon_info info = {
                 .version = NATGW_VERSION,
@@ -335,8 +338,7 @@ static int on_request(const struct natgw_ctl_request *req, json_t **ret_reply, v
                 }
                 break;
         case NATGW_CTL_SHOW:
-                *ret_reply = show(d);
-                break;
+                return show(d, ret_reply, ret_line);
         case NATGW_CTL_CHECK:
                 *ret_reply = check(d, req);
                 break;

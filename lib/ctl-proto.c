@@ -204,7 +204,7 @@ char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len) {
         size_t n;
         char *line;
 
-        s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        s = json_dumps(reply, NATGW_CTL_JSON_FLAGS);
         if (!s)
                 return NULL;
         n = strlen(s);

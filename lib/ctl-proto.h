@@ -92,6 +92,9 @@ json_t *natgw_ctl_reply_error(const char *fmt, ...) _printf_(1, 2);
 /* A JSON array of @errors: [{"severity", "file", "line", "entry", "message", "text"}]; NULL: no memory. */
 json_t *natgw_ctl_errors_to_json(const struct natgw_errors *errors);
 
+/* How a reply is written: one line, numbers with 9 significant digits. */
+#define NATGW_CTL_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(9))
+
 /* The reply as the line the daemon sends (with its newline); NULL when out of memory. */
 char *natgw_ctl_reply_format(const json_t *reply, size_t *ret_len);
 

@@ -67,12 +67,9 @@ static void conn_free(struct conn *c) {
         free(c);
 }
 
-/* Replace whatever the connection held with @reply and start writing it. */
-static void conn_reply(struct conn *c, json_t *reply) {
-        size_t len;
-        char *line;
-
-        line = reply ? natgw_ctl_reply_format(reply, &len) : NULL;
+/* Replace whatever the connection held with the line @line of @len bytes (taken), or NULL: out
+ * of memory, and start writing it. */
+static void conn_reply_line(struct conn *c, char *line, size_t len) {
         if (!line) {
                 /* Out of memory: a fixed reply still tells the client what happened. */
                 line = strdup("{\"ok\":false,\"error\":\"natgwd is out of memory\"}\n");
@@ -97,6 +94,14 @@ static void conn_reply(struct conn *c, json_t *reply) {
                 conn_free(c);
 }
 
+/* As conn_reply_line(), @reply formatted. */
+static void conn_reply(struct conn *c, const json_t *reply) {
+        size_t len = 0;
+        char *line = reply ? natgw_ctl_reply_format(reply, &len) : NULL;
+
+        conn_reply_line(c, line, len);
+}
+
 static void conn_reply_error(struct conn *c, const char *msg) {
         _cleanup_(json_decrefp) json_t *j = natgw_ctl_reply_error("%s", msg);
 
@@ -107,6 +112,7 @@ static void conn_handle(struct conn *c, size_t len) {
         struct natgw_ctl_server *s = c->server;
         _cleanup_(json_decrefp) json_t *reply = NULL;
         _cleanup_(freep) char *error = NULL;
+        struct natgw_ctl_line line = {};
         struct natgw_ctl_request req;
         int r;
 
@@ -116,8 +122,14 @@ static void conn_handle(struct conn *c, size_t len) {
                 conn_reply_error(c, error ? error : "malformed request");
                 return;
         }
-        r = s->handler(&req, &reply, s->userdata);
+        r = s->handler(&req, &reply, &line, s->userdata);
         s->stats.handled++;
+        if (r >= 0 && line.s) {
+                json_decref(reply);
+                conn_reply_line(c, line.s, line.len);
+                return;
+        }
+        free(line.s);
         if (r < 0 || !reply) {
                 json_decref(reply);
                 reply = natgw_ctl_reply_error("%s failed: %s", natgw_ctl_command_to_string(req.command),

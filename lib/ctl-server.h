@@ -23,11 +23,19 @@
 
 struct natgw_ctl_server;
 
+/* A reply written by the handler itself, as natgw_ctl_reply_format() writes one (a JSON object and
+ * a newline): for replies too big to build as one JSON tree (show). */
+struct natgw_ctl_line {
+        char *s;
+        size_t len;
+};
+
 /*
- * Handles one request: fills @ret_reply (a JSON object with "ok") and returns 0, or returns
- * -errno (the client then gets a generic error reply).
+ * Handles one request: fills @ret_reply (a JSON object with "ok"), or @ret_line, and returns 0,
+ * or returns -errno (the client then gets a generic error reply).
  */
-typedef int (*natgw_ctl_handler_t)(const struct natgw_ctl_request *req, json_t **ret_reply, void *userdata);
+typedef int (*natgw_ctl_handler_t)(const struct natgw_ctl_request *req, json_t **ret_reply,
+                                   struct natgw_ctl_line *ret_line, void *userdata);
 
 struct natgw_ctl_server_stats {
         uint64_t accepted;

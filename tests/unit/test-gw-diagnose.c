@@ -109,6 +109,85 @@ static void test_report_json(void **state) {
         json_decref(j);
 }
 
+/* natgwd's reply to show, as natgwctl reads it. */
+static json_t *show_reply(const struct natgw_config *c, struct natgw_counter *counters, size_t n) {
+        size_t len = 0;
+        _cleanup_(freep) char *line = natgw_show_format(c, counters, n, &len);
+        json_error_t err;
+
+        assert_non_null(line);
+        assert_int_equal(len, strlen(line));
+        /* One line: the newline ends it, and only there. */
+        assert_true(len > 0 && line[len - 1] == '\n');
+        assert_ptr_equal(strchr(line, '\n'), line + len - 1);
+        return json_loads(line, 0, &err);
+}
+
+/* show's reply, written an entry at a time: every entry in the order of the file (egress, forwards,
+ * netmaps), each with its counters or null, the allow lists' denied packets, the filter's drops. */
+static void test_show_format(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"
+                "filter = { forward = \"drop\"; };\n"
+                "masquerade = ( { name = \"office\"; source = \"192.168.1.0/24\"; out_interface = \"eth0\"; },\n"
+                "  { name = \"web\"; source = \"10.0.5.0/24\"; out_interface = \"eth0\";\n"
+                "    allow = ( { proto = \"tcp\"; port = 443; } ); } );\n"
+                "forward = ( { name = \"https\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 443; to = \"10.0.5.10\"; } );\n"
+                "netmap = ( { name = \"dmz\"; interface = \"eth0\"; inside = \"192.168.5.0/28\"; outside = \"203.0.113.32/28\"; } );\n");
+        /* Any order: the reply sorts them. "office" has no traffic counter, "dmz" none at all. */
+        struct natgw_counter counters[] = {
+                { .name = (char *)"https", .packets = 3, .bytes = 180 },
+                { .name = (char *)"denied:web", .packets = 7 },
+                { .name = (char *)"office", .packets = 11, .bytes = 660 },
+                { .name = (char *)"bytes:https", .packets = 40, .bytes = 5000 },
+                { .name = (char *)"web", .packets = 0, .bytes = 0 },
+                { .name = (char *)"bytes:web", .packets = 2, .bytes = 120 },
+                { .name = (char *)NATGW_FILTER_COUNTER, .packets = 5 },
+        };
+        static const char *const names[] = { "office", "web", "https", "dmz" };
+        static const char *const kinds[] = { "masquerade", "masquerade", "forward", "netmap" };
+        json_t *show = show_reply(c, counters, ELEMENTSOF(counters)), *entries, *e;
+
+        assert_non_null(show);
+        assert_true(json_is_true(json_object_get(show, "ok")));
+        assert_string_equal(json_string_value(json_object_get(show, "config")), c->path);
+        assert_string_equal(json_string_value(json_object_get(show, "filter_forward")), "drop");
+        assert_int_equal(json_integer_value(json_object_get(show, "forward_dropped")), 5);
+        entries = json_object_get(show, "entries");
+        assert_int_equal(json_array_size(entries), ELEMENTSOF(names));
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                e = json_array_get(entries, i);
+                assert_string_equal(json_string_value(json_object_get(e, "name")), names[i]);
+                assert_string_equal(json_string_value(json_object_get(e, "kind")), kinds[i]);
+        }
+        e = json_array_get(entries, 0);
+        assert_int_equal(json_integer_value(json_object_get(e, "connections")), 11);
+        assert_int_equal(json_integer_value(json_object_get(e, "bytes")), 660);
+        assert_true(json_is_null(json_object_get(e, "traffic_bytes")));
+        assert_null(json_object_get(e, "denied")); /* no allow list */
+        e = json_array_get(entries, 1);
+        assert_int_equal(json_integer_value(json_object_get(e, "connections")), 0);
+        assert_int_equal(json_integer_value(json_object_get(e, "traffic_packets")), 2);
+        assert_int_equal(json_integer_value(json_object_get(e, "denied")), 7);
+        e = json_array_get(entries, 2);
+        assert_int_equal(json_integer_value(json_object_get(e, "connections")), 3);
+        assert_int_equal(json_integer_value(json_object_get(e, "traffic_bytes")), 5000);
+        e = json_array_get(entries, 3);
+        assert_true(json_is_null(json_object_get(e, "connections")));
+        assert_true(json_is_null(json_object_get(e, "traffic_packets")));
+        json_decref(show);
+
+        /* No table (no counters at all), the filter accepting: nulls, never a failure. */
+        c->filter.forward = NATGW_FILTER_ACCEPT;
+        show = show_reply(c, NULL, 0);
+        assert_non_null(show);
+        assert_string_equal(json_string_value(json_object_get(show, "filter_forward")), "accept");
+        assert_true(json_is_null(json_object_get(show, "forward_dropped")));
+        assert_true(json_is_null(json_object_get(json_array_get(json_object_get(show, "entries"), 1), "denied")));
+        assert_true(json_is_null(json_object_get(json_array_get(json_object_get(show, "entries"), 2), "bytes")));
+        json_decref(show);
+}
+
 /* What natgwd's `show` says of a forward, read back by natgwctl, is the forward of the file. */
 static void test_forward_roundtrip(void **state) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
@@ -123,7 +202,7 @@ static void test_forward_roundtrip(void **state) {
                 "    destination = \"2001:db8:1::1\"; },\n"
                 "  { name = \"v6keep\"; proto = \"tcp\"; port = 22; to = \"fd00:1::11\"; }\n"
                 ");\n");
-        json_t *show = natgw_show_json(c, NULL, 0);
+        json_t *show = show_reply(c, NULL, 0);
         struct natgw_addr a;
 
         assert_non_null(show);
@@ -232,7 +311,7 @@ static void test_egress_match(void **state) {
                 "snat = ( { name = \"host\"; source = \"10.1.2.3/32\"; out_interface = \"eth0\"; to = \"203.0.113.9\"; },\n"
                 "         { name = \"mid\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.8\"; } );\n"
                 "forward = ( { name = \"web\"; proto = \"tcp\"; port = 80; to = \"10.1.2.3\"; } );\n");
-        json_t *show = natgw_show_json(c, NULL, 0), *entries = json_object_get(show, "entries");
+        json_t *show = show_reply(c, NULL, 0), *entries = json_object_get(show, "entries");
         static const struct {
                 const char *addr, *oif, *want;
                 unsigned len;
@@ -385,6 +464,7 @@ int main(void) {
                 cmocka_unit_test(test_cause_names),
                 cmocka_unit_test(test_verdict),
                 cmocka_unit_test(test_report_json),
+                cmocka_unit_test(test_show_format),
                 cmocka_unit_test(test_forward_roundtrip),
                 cmocka_unit_test(test_forward_bad),
                 cmocka_unit_test(test_egress_match),
