@@ -233,12 +233,16 @@ static int diagnose_forward(const struct natgwctl_diagnose_args *a, const char *
         _cleanup_(natgw_diag_forward_clear) struct natgw_forward f = {};
         _cleanup_(natgw_config_freep) struct natgw_config *config = NULL;
         struct natgw_diag_input in = { .forward = &f, .connect_timeout = 2.0 };
+        struct natgw_ctl_request show_req = { .command = NATGW_CTL_SHOW };
         struct natgw_diag_watch w = {};
         struct natgw_diag_report r;
         const json_t *e, *lr;
         int k;
 
-        k = ask(a, NATGW_CTL_SHOW, &show);
+        /* show of this entry alone: at 50,000 forwards the whole reply is 16 MB, and natgwd would
+         * read every counter of the table for it. */
+        snprintf(show_req.entry, sizeof(show_req.entry), "%s", name);
+        k = ask_req(a, &show_req, &show);
         if (k != EXIT_OK)
                 return k;
         k = ask(a, NATGW_CTL_STATUS, &status);

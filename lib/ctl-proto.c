@@ -159,6 +159,8 @@ char *natgw_ctl_request_format(const struct natgw_ctl_request *req) {
             (json_object_set_new(j, "entry", json_string(req->entry)) < 0 ||
              json_object_set_new(j, "seconds", json_integer(req->seconds)) < 0))
                 return NULL;
+        if (req->command == NATGW_CTL_SHOW && req->entry[0] && json_object_set_new(j, "entry", json_string(req->entry)) < 0)
+                return NULL;
         if (req->command == NATGW_CTL_HA && natgw_ctl_format_ha(req, j) < 0)
                 return NULL;
         /* A request is a line like a reply. */

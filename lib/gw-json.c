@@ -193,8 +193,15 @@ static int text_add_json(struct text *t, const json_t *j, bool trim) {
         return trim ? text_add(t, s + 1, n - 2) : text_add(t, s, n);
 }
 
+/* The name of entry @i of @c (egress entries, then forwards, then netmaps). */
+static const char *entry_name(const struct natgw_config *c, size_t i) {
+        return i < c->n_egress                    ? c->egress[i].name
+               : i < c->n_egress + c->n_forwards ? c->forwards[i - c->n_egress].name
+                                                  : c->netmaps[i - c->n_egress - c->n_forwards].name;
+}
+
 char *natgw_show_format(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters,
-                        size_t *ret_len) {
+                        const char *only, size_t *ret_len) {
         size_t n = c->n_egress + c->n_forwards + c->n_netmaps;
         _cleanup_(json_decrefp) json_t *head = NULL, *tail = NULL;
         struct text t = {};
@@ -216,10 +223,13 @@ char *natgw_show_format(const struct natgw_config *c, struct natgw_counter *coun
                 r = text_add_json(&t, head, true);
         if (r >= 0)
                 r = text_add(&t, ",\"entries\":[", strlen(",\"entries\":["));
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_(json_decrefp) json_t *e = show_entry_json(c, i, counters, n_counters);
+        for (size_t i = 0, k = 0; r >= 0 && i < n; i++) {
+                _cleanup_(json_decrefp) json_t *e = NULL;
 
-                if (i > 0)
+                if (only && !streq(entry_name(c, i), only))
+                        continue;
+                e = show_entry_json(c, i, counters, n_counters);
+                if (k++ > 0)
                         r = text_add(&t, ",", 1);
                 if (r >= 0)
                         r = e ? text_add_json(&t, e, false) : -ENOMEM;

@@ -47,6 +47,7 @@ struct natgw_daemon_info {
  * @c:          the config in force
  * @counters:   the kernel's named counters (natgw_nft_dump_counters()), any order (sorted here)
  * @n_counters: their number
+ * @only:       NULL, or the name of the one entry to show (none when no entry has that name)
  * @ret_len:    the line's length (may be NULL)
  *
  * Return: {"ok": true, "config": PATH, "entries": [...], "filter_forward", "forward_dropped"}
@@ -56,7 +57,7 @@ struct natgw_daemon_info {
  * as one JSON tree: at 50,000 entries the tree alone took about 130 MB.
  */
 char *natgw_show_format(const struct natgw_config *c, struct natgw_counter *counters, size_t n_counters,
-                        size_t *ret_len);
+                        const char *only, size_t *ret_len);
 
 /* {"ok": true, ...}: daemon, config, generation, last apply and reload, kernel settings. */
 json_t *natgw_status_json(const struct natgw_gw *gw, const struct natgw_daemon_info *info);

@@ -83,6 +83,13 @@ static int on_obj(const struct nlmsghdr *nlh, void *userdata) {
         return 0;
 }
 
+/* A message that only needs to arrive. */
+static int on_ignore(const struct nlmsghdr *nlh, void *userdata) {
+        (void)nlh;
+        (void)userdata;
+        return 0;
+}
+
 int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n) {
         _Alignas(struct nlmsghdr) char buf[256];
         struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETOBJ, NLM_F_DUMP,
@@ -107,4 +114,46 @@ int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n) {
                 *ret_n = c.n;
         }
         return r;
+}
+
+/* Whether table inet natgw is there: 0, -ENOENT, other -errno. */
+static int table_exists(struct natgw_nl *nl) {
+        _Alignas(struct nlmsghdr) char buf[256];
+        struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETTABLE, NLM_F_ACK,
+                                                     NFPROTO_INET);
+
+        mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NATGW_TABLE);
+        return natgw_nl_dump(nl, nlh, on_ignore, NULL);
+}
+
+int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natgw_counter **ret, size_t *ret_n) {
+        _cleanup_(natgw_nl_freep) struct natgw_nl *nl = NULL;
+        struct counters c = {};
+        int r;
+
+        r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
+        if (r >= 0)
+                r = table_exists(nl);
+        for (size_t i = 0; r >= 0 && i < n_names; i++) {
+                _Alignas(struct nlmsghdr) char buf[512];
+                struct nlmsghdr *nlh = natgw_nfnl_put_header(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETOBJ, NLM_F_ACK,
+                                                             NFPROTO_INET);
+
+                if (strlen(names[i]) >= sizeof(buf) - 128)
+                        continue; /* no counter has such a name */
+                mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, names[i]);
+                mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+                /* The object, then the ack; a counter the table does not have: ENOENT. */
+                r = natgw_nl_dump(nl, nlh, on_obj, &c);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r < 0) {
+                natgw_counters_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
 }

@@ -160,4 +160,17 @@ struct natgw_counter {
  * Return: 0; -ENOENT when there is no table inet natgw; other -errno.
  */
 int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n);
+
+/**
+ * natgw_nft_get_counters() - read the named counters @names of table inet natgw, one by one
+ * @names:   the counters' names
+ * @n_names: their number
+ * @ret:     the counters the table has, in the order of @names (free with natgw_counters_free())
+ * @ret_n:   their number; a name the table has no counter of is left out
+ *
+ * One request per name instead of a dump of the table's counters: at 50,000 forwards the dump
+ * walks 100,000 objects. A socket of its own, as natgw_nft_dump_counters().
+ * Return: 0; -ENOENT when there is no table inet natgw; other -errno.
+ */
+int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natgw_counter **ret, size_t *ret_n);
 void natgw_counters_free(struct natgw_counter *v, size_t n);

@@ -368,5 +368,32 @@ diagnose_cause reply-bypasses-gateway bypass --from 198.51.100.8
 # The same while watching real attempts: they arrive, no table drops them, none is answered.
 watch_cause reply-bypasses-gateway 3 8088 198.51.100.8 bypass --from 198.51.100.8
 
+# diagnose asks natgwd for show of its entry alone, whose counters natgwd reads by name instead of
+# dumping every counter of the table: the same entry, the same counters as in the whole show.
+python3 - "$CTL_SOCK" <<'EOF2' || fail "show of one entry differs from the entry in the whole show"
+import json, socket, sys
+
+def ask(req):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall((json.dumps(req) + "\n").encode())
+    reply = json.loads(s.makefile().readline())
+    s.close()
+    return reply
+
+full = ask({"command": "show"})
+assert full["ok"], full
+for name in ("web", "bypass", "host77", "lan"):
+    one = ask({"command": "show", "entry": name})
+    want = [e for e in full["entries"] if e["name"] == name]
+    assert one["entries"] == want, (name, one["entries"], want)
+    assert {k: v for k, v in one.items() if k != "entries"} == {k: v for k, v in full.items() if k != "entries"}
+    print("# %s: %s" % (name, {k: v for k, v in want[0].items() if k in ("connections", "traffic_packets", "denied")}))
+assert [e for e in full["entries"] if e["name"] == "bypass"][0]["connections"] > 0, "no connection counted for bypass"
+assert ask({"command": "show", "entry": "nosuch"})["entries"] == []
+EOF2
+info "ok: show of one entry (diagnose's) is that entry of the whole show, counters and all"
+
 stop_natgwd
 info "PASS"

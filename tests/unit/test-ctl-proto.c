@@ -187,8 +187,8 @@ static void test_round_trip(void **state) {
                 assert_int_equal(natgw_ctl_request_parse(line, len - 1, &back, &error), 0);
                 assert_int_equal(back.command, c);
                 assert_int_equal(back.top, c == NATGW_CTL_CONNTRACK ? 42 : NATGW_CTL_TOP_DEFAULT);
-                /* Only trace carries an entry and seconds. */
-                assert_string_equal(back.entry, c == NATGW_CTL_TRACE ? "web" : "");
+                /* Trace carries an entry and seconds, show an entry (one entry shown). */
+                assert_string_equal(back.entry, c == NATGW_CTL_TRACE || c == NATGW_CTL_SHOW ? "web" : "");
                 assert_int_equal(back.seconds, c == NATGW_CTL_TRACE ? 30 : 0);
                 assert_string_equal(natgw_ctl_command_to_string(c),
                                     natgw_ctl_command_to_string(natgw_ctl_command_from_string(natgw_ctl_command_to_string(c))));

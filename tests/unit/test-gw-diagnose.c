@@ -110,9 +110,9 @@ static void test_report_json(void **state) {
 }
 
 /* natgwd's reply to show, as natgwctl reads it. */
-static json_t *show_reply(const struct natgw_config *c, struct natgw_counter *counters, size_t n) {
+static json_t *show_reply(const struct natgw_config *c, struct natgw_counter *counters, size_t n, const char *only) {
         size_t len = 0;
-        _cleanup_(freep) char *line = natgw_show_format(c, counters, n, &len);
+        _cleanup_(freep) char *line = natgw_show_format(c, counters, n, only, &len);
         json_error_t err;
 
         assert_non_null(line);
@@ -146,7 +146,7 @@ static void test_show_format(void **state) {
         };
         static const char *const names[] = { "office", "web", "https", "dmz" };
         static const char *const kinds[] = { "masquerade", "masquerade", "forward", "netmap" };
-        json_t *show = show_reply(c, counters, ELEMENTSOF(counters)), *entries, *e;
+        json_t *show = show_reply(c, counters, ELEMENTSOF(counters), NULL), *entries, *e;
 
         assert_non_null(show);
         assert_true(json_is_true(json_object_get(show, "ok")));
@@ -177,9 +177,27 @@ static void test_show_format(void **state) {
         assert_true(json_is_null(json_object_get(e, "traffic_packets")));
         json_decref(show);
 
+        /* One entry (natgwctl diagnose): that one alone, with its counters; an unknown name: none. */
+        show = show_reply(c, counters, ELEMENTSOF(counters), "web");
+        assert_non_null(show);
+        entries = json_object_get(show, "entries");
+        assert_int_equal(json_array_size(entries), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(entries, 0), "name")), "web");
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(entries, 0), "denied")), 7);
+        assert_int_equal(json_integer_value(json_object_get(show, "forward_dropped")), 5);
+        json_decref(show);
+        show = show_reply(c, counters, ELEMENTSOF(counters), "dmz");
+        assert_non_null(show);
+        assert_int_equal(json_array_size(json_object_get(show, "entries")), 1);
+        json_decref(show);
+        show = show_reply(c, counters, ELEMENTSOF(counters), "nosuch");
+        assert_non_null(show);
+        assert_int_equal(json_array_size(json_object_get(show, "entries")), 0);
+        json_decref(show);
+
         /* No table (no counters at all), the filter accepting: nulls, never a failure. */
         c->filter.forward = NATGW_FILTER_ACCEPT;
-        show = show_reply(c, NULL, 0);
+        show = show_reply(c, NULL, 0, NULL);
         assert_non_null(show);
         assert_string_equal(json_string_value(json_object_get(show, "filter_forward")), "accept");
         assert_true(json_is_null(json_object_get(show, "forward_dropped")));
@@ -202,7 +220,7 @@ static void test_forward_roundtrip(void **state) {
                 "    destination = \"2001:db8:1::1\"; },\n"
                 "  { name = \"v6keep\"; proto = \"tcp\"; port = 22; to = \"fd00:1::11\"; }\n"
                 ");\n");
-        json_t *show = show_reply(c, NULL, 0);
+        json_t *show = show_reply(c, NULL, 0, NULL);
         struct natgw_addr a;
 
         assert_non_null(show);
@@ -311,7 +329,7 @@ static void test_egress_match(void **state) {
                 "snat = ( { name = \"host\"; source = \"10.1.2.3/32\"; out_interface = \"eth0\"; to = \"203.0.113.9\"; },\n"
                 "         { name = \"mid\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; to = \"203.0.113.8\"; } );\n"
                 "forward = ( { name = \"web\"; proto = \"tcp\"; port = 80; to = \"10.1.2.3\"; } );\n");
-        json_t *show = show_reply(c, NULL, 0), *entries = json_object_get(show, "entries");
+        json_t *show = show_reply(c, NULL, 0, NULL), *entries = json_object_get(show, "entries");
         static const struct {
                 const char *addr, *oif, *want;
                 unsigned len;
