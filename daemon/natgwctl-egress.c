@@ -106,9 +106,10 @@ static double parse_duration(const char *s) {
         return v <= 7 * 86400 ? v : -1;
 }
 
-/* The config natgwd has in force, loaded here. */
+/* The config natgwd has in force, loaded here. Its path from status (show would list every entry
+ * and read every counter of the table for it). */
 static int load_config(const char *socket, double timeout, struct natgw_config **ret) {
-        struct natgw_ctl_request req = { .command = NATGW_CTL_SHOW };
+        struct natgw_ctl_request req = { .command = NATGW_CTL_STATUS };
         _cleanup_(json_decrefp) json_t *reply = NULL;
         _cleanup_(freep) char *error = NULL;
         struct natgw_errors errors = {};
