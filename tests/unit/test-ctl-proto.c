@@ -101,6 +101,20 @@ static void test_malformed(void **state) {
         parse_bad("{\"command\":\"trace\",\"seconds\":5}", "trace needs \"entry\"");
         parse_bad("{\"command\":\"trace\",\"entry\":\"\",\"seconds\":5}", "\"entry\" must be a name");
         parse_bad("{\"command\":\"trace\",\"entry\":7}", "\"entry\" must be a name");
+        /* show of one entry (natgwctl diagnose): the same rules for the name. */
+        parse_bad("{\"command\":\"show\",\"entry\":\"\"}", "\"entry\" must be a name");
+        parse_bad("{\"command\":\"show\",\"entry\":[\"web\"]}", "\"entry\" must be a name");
+        {
+                char name[NATGW_CTL_ENTRY_MAX + 1], text[NATGW_CTL_ENTRY_MAX + 64];
+
+                memset(name, 'n', NATGW_CTL_ENTRY_MAX);
+                name[NATGW_CTL_ENTRY_MAX] = '\0';
+                snprintf(text, sizeof(text), "{\"command\":\"show\",\"entry\":\"%s\"}", name);
+                parse_bad(text, "\"entry\" must be a name of 1 to 255 bytes");
+                name[NATGW_CTL_ENTRY_MAX - 1] = '\0';
+                snprintf(text, sizeof(text), "{\"command\":\"show\",\"entry\":\"%s\"}", name);
+                parse_ok(text, NATGW_CTL_SHOW, NATGW_CTL_TOP_DEFAULT);
+        }
         parse_bad("{\"command\":\"trace\",\"entry\":\"web\",\"seconds\":3601}", "\"seconds\" must be an integer from 0 to 3600");
         parse_bad("{\"command\":\"trace\",\"entry\":\"web\",\"seconds\":-1}", "\"seconds\" must be");
         parse_bad("{\"command\":\"rel\\u0000oad\"}", "malformed request");
