@@ -11,6 +11,7 @@
 #include "ctl-client.h"
 #include "gw-json.h"
 #include "gw.h"
+#include "ctl-json-stream.h"
 #include "natgwctl-diagnose.h"
 #include "natgwctl-egress.h"
 #include "natgwctl-ha.h"
@@ -147,7 +148,7 @@ static long long num(const json_t *o, const char *key) {
 }
 
 static void print_json(const json_t *j) {
-        _cleanup_(freep) char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        _cleanup_(freep) char *s = json_dumps(j, NATGW_JSON_PRETTY_FLAGS);
 
         if (s)
                 printf("%s\n", s);
@@ -188,47 +189,49 @@ static void value_text(const json_t *v, char *buf, size_t size) { /* NOLINT(misc
 
 static const char *int_text(const json_t *o, const char *key, char *buf, size_t size);
 
-static void print_show(const json_t *reply) {
-        const json_t *entries = json_object_get(reply, "entries");
-        char dropped[24];
-        size_t i;
-        json_t *e;
-
+static void print_show_header(void) {
         printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", "KIND", "NAME", "MATCH", "TO", "CONNECTIONS", "TRAFFIC",
                "DENIED");
-        json_array_foreach(entries, i, e) {
-                char match[256], to[128], a[160], b[160], pk[24] = "-", by[24] = "-", dn[24];
-                const char *kind = str(e, "kind");
+}
 
-                if (streq(kind, "forward")) {
-                        value_text(json_object_get(e, "port"), a, sizeof(a));
-                        snprintf(match, sizeof(match), "%s%s%s %s%s%s", str(e, "in_interface"),
-                                 *str(e, "in_interface") ? " " : "", str(e, "proto"), a,
-                                 *str(e, "destination") ? " to " : "", str(e, "destination"));
-                        if (json_object_get(e, "allow_from")) {
-                                size_t n = strlen(match);
+static void print_show_entry(const json_t *e) {
+        char match[256], to[128], a[160], b[160], pk[24] = "-", by[24], dn[24];
+        const char *kind = str(e, "kind"), *traffic = "-";
 
-                                value_text(json_object_get(e, "allow_from"), b, sizeof(b));
-                                snprintf(match + n, sizeof(match) - n, " from %s", b);
-                        }
-                        if (json_is_false(json_object_get(e, "reflection")))
-                                strncat(match, ", reflection off", sizeof(match) - strlen(match) - 1);
-                        snprintf(to, sizeof(to), "%s", str(e, "to"));
-                } else if (streq(kind, "netmap")) {
-                        snprintf(match, sizeof(match), "%s on %s", str(e, "inside"), str(e, "interface"));
-                        snprintf(to, sizeof(to), "%s (1:1)", str(e, "outside"));
-                } else {
-                        value_text(json_object_get(e, "source"), a, sizeof(a));
-                        snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));
-                        snprintf(to, sizeof(to), "%s", streq(kind, "snat") ? str(e, "to") : "(interface address)");
+        if (streq(kind, "forward")) {
+                value_text(json_object_get(e, "port"), a, sizeof(a));
+                snprintf(match, sizeof(match), "%s%s%s %s%s%s", str(e, "in_interface"),
+                         *str(e, "in_interface") ? " " : "", str(e, "proto"), a,
+                         *str(e, "destination") ? " to " : "", str(e, "destination"));
+                if (json_object_get(e, "allow_from")) {
+                        size_t n = strlen(match);
+
+                        value_text(json_object_get(e, "allow_from"), b, sizeof(b));
+                        snprintf(match + n, sizeof(match) - n, " from %s", b);
                 }
-                if (json_is_integer(json_object_get(e, "connections"))) {
-                        snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
-                        snprintf(by, sizeof(by), "%s", int_text(e, "traffic_bytes", b, sizeof(b)));
-                }
-                printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, by,
-                       int_text(e, "denied", dn, sizeof(dn)));
+                if (json_is_false(json_object_get(e, "reflection")))
+                        strncat(match, ", reflection off", sizeof(match) - strlen(match) - 1);
+                snprintf(to, sizeof(to), "%s", str(e, "to"));
+        } else if (streq(kind, "netmap")) {
+                snprintf(match, sizeof(match), "%s on %s", str(e, "inside"), str(e, "interface"));
+                snprintf(to, sizeof(to), "%s (1:1)", str(e, "outside"));
+        } else {
+                value_text(json_object_get(e, "source"), a, sizeof(a));
+                snprintf(match, sizeof(match), "%s out %s", a, str(e, "out_interface"));
+                snprintf(to, sizeof(to), "%s", streq(kind, "snat") ? str(e, "to") : "(interface address)");
         }
+        if (json_is_integer(json_object_get(e, "connections"))) {
+                snprintf(pk, sizeof(pk), "%lld", num(e, "connections"));
+                traffic = int_text(e, "traffic_bytes", by, sizeof(by));
+        }
+        printf("%-10s %-16s %-44s %-24s %12s %14s %10s\n", kind, str(e, "name"), match, to, pk, traffic,
+               int_text(e, "denied", dn, sizeof(dn)));
+}
+
+/* After the entries: @reply's other members. */
+static void print_show_footer(const json_t *reply) {
+        char dropped[24];
+
         printf("(CONNECTIONS: natgwd's NAT rules see the first packet of each; TRAFFIC: the bytes of\n"
                " every packet of them, both directions; DENIED: the packets an entry's allow list denied)\n");
         if (streq(str(reply, "filter_forward"), "drop"))
@@ -509,9 +512,6 @@ static int print_reply(enum natgw_ctl_command cmd, const json_t *reply) {
         case NATGW_CTL_STATUS:
                 print_status(reply);
                 break;
-        case NATGW_CTL_SHOW:
-                print_show(reply);
-                break;
         case NATGW_CTL_CONNTRACK:
                 print_conntrack(reply);
                 break;
@@ -542,6 +542,78 @@ static int check_local(const char *path) {
         return print_reply(NATGW_CTL_CHECK, reply);
 }
 
+/* natgwd could not be asked, or gave no reply natgwctl can read: why, on stderr. */
+static int unreachable(int r, const char *error) {
+        if (error)
+                fprintf(stderr, "natgwctl: %s\n", error);
+        else if (r == -EACCES || r == -EPERM)
+                fprintf(stderr, "natgwctl: cannot connect to natgwd at %s: %s (natgwctl must run as root)\n",
+                        arg_socket, strerror(-r));
+        else
+                fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s%s\n", arg_socket, strerror(-r),
+                        r == -ENOENT || r == -ECONNREFUSED ? " (is natgwd running? see -S)" : "");
+        return EXIT_UNREACHABLE;
+}
+
+/* show's reply, read and printed an entry at a time: read as one tree, 50,000 entries (16 MB
+ * of text) took 135 MB. */
+struct show_stream {
+        json_t *rest; /* the members other than the entries */
+        struct natgw_json_pretty pretty;
+        bool header;
+};
+
+static int show_event(enum natgw_json_event ev, const char *key, json_t *value, void *userdata) {
+        struct show_stream *s = userdata;
+
+        if (ev == NATGW_JSON_MEMBER && json_object_set(s->rest, key, value) < 0)
+                return -ENOMEM;
+        if (arg_json)
+                return natgw_json_pretty_event(&s->pretty, ev, key, value);
+        if (ev == NATGW_JSON_ARRAY_BEGIN && json_is_true(json_object_get(s->rest, "ok"))) {
+                print_show_header();
+                s->header = true;
+        } else if (ev == NATGW_JSON_ELEMENT && s->header)
+                print_show_entry(value);
+        return 0;
+}
+
+static int call_show(const struct natgw_ctl_request *req) {
+        _cleanup_(json_decrefp) json_t *rest = json_object();
+        _cleanup_(freep) char *text = NULL, *error = NULL;
+        struct show_stream s = { .rest = rest, .pretty.f = stdout };
+        size_t len = 0;
+        bool ok;
+        int r;
+
+        if (!rest)
+                return unreachable(-ENOMEM, NULL);
+        r = natgw_ctl_call_text(arg_socket, req, (uint64_t)(arg_timeout * 1e6), &text, &len, &error);
+        if (r < 0)
+                return unreachable(r, error);
+        r = natgw_json_stream_object(text, len, "entries", show_event, &s, &error);
+        if (r >= 0 && !json_is_boolean(json_object_get(rest, "ok")))
+                r = -EBADMSG;
+        if (r < 0) {
+                if (arg_json)
+                        fflush(stdout);
+                fprintf(stderr, "natgwctl: malformed reply from natgwd: %s\n",
+                        error ? error : r == -EBADMSG ? "not an object with \"ok\"" : strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        ok = json_is_true(json_object_get(rest, "ok"));
+        if (arg_json) {
+                (void)natgw_json_pretty_end(&s.pretty);
+                return ok ? EXIT_OK : EXIT_REJECTED;
+        }
+        if (!ok)
+                return print_reply(NATGW_CTL_SHOW, rest);
+        if (!s.header)
+                print_show_header();
+        print_show_footer(rest);
+        return EXIT_OK;
+}
+
 static int call(enum natgw_ctl_command cmd, const char *config) {
         struct natgw_ctl_request req = { .command = cmd, .top = arg_top, .kernel = arg_kernel };
         _cleanup_(json_decrefp) json_t *reply = NULL;
@@ -553,18 +625,11 @@ static int call(enum natgw_ctl_command cmd, const char *config) {
                 fprintf(stderr, "natgwctl: %s: %s\n", config, strerror(errno));
                 return EXIT_REJECTED;
         }
+        if (cmd == NATGW_CTL_SHOW)
+                return call_show(&req);
         r = natgw_ctl_call(arg_socket, &req, (uint64_t)(arg_timeout * 1e6), &reply, &error);
-        if (r < 0) {
-                if (error)
-                        fprintf(stderr, "natgwctl: %s\n", error);
-                else if (r == -EACCES || r == -EPERM)
-                        fprintf(stderr, "natgwctl: cannot connect to natgwd at %s: %s (natgwctl must run as root)\n",
-                                arg_socket, strerror(-r));
-                else
-                        fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s%s\n", arg_socket, strerror(-r),
-                                r == -ENOENT || r == -ECONNREFUSED ? " (is natgwd running? see -S)" : "");
-                return EXIT_UNREACHABLE;
-        }
+        if (r < 0)
+                return unreachable(r, error);
         return print_reply(cmd, reply);
 }
 

@@ -71,14 +71,12 @@ static int recv_all(int fd, char **ret, size_t *ret_len, uint64_t deadline) {
         return 0;
 }
 
-int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
-                   json_t **ret_reply, char **ret_error) {
+int natgw_ctl_call_text(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                        char **ret_text, size_t *ret_len, char **ret_error) {
         struct sockaddr_un sun = { .sun_family = AF_UNIX };
         uint64_t deadline = natgw_mono_usec() + timeout_usec;
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *line = NULL, *reply = NULL;
-        json_error_t err;
-        json_t *j;
         size_t len = 0;
         int r;
 
@@ -107,6 +105,22 @@ int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64
                         *ret_error = strdup("natgwd closed the connection without a reply");
                 return -EBADMSG;
         }
+        *ret_text = TAKE_PTR(reply);
+        *ret_len = len;
+        return 0;
+}
+
+int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                   json_t **ret_reply, char **ret_error) {
+        _cleanup_(freep) char *reply = NULL;
+        json_error_t err;
+        json_t *j;
+        size_t len = 0;
+        int r;
+
+        r = natgw_ctl_call_text(path, req, timeout_usec, &reply, &len, ret_error);
+        if (r < 0)
+                return r;
         j = json_loadb(reply, len, 0, &err);
         if (!j || !json_is_object(j) || !json_is_boolean(json_object_get(j, "ok"))) {
                 if (ret_error && asprintf(ret_error, "malformed reply from natgwd: %s",

@@ -22,3 +22,12 @@
  */
 int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
                    json_t **ret_reply, char **ret_error);
+
+/**
+ * natgw_ctl_call_text() - natgw_ctl_call(), the reply as natgwd sent it
+ * @ret_text, @ret_len:  the reply's text, NUL-terminated (caller frees), not yet checked
+ *
+ * Return: as natgw_ctl_call(); -EBADMSG only when natgwd sent nothing.
+ */
+int natgw_ctl_call_text(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                        char **ret_text, size_t *ret_len, char **ret_error);

@@ -11,7 +11,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 shift 2 2>/dev/null || shift $#
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz-conf fuzz-ctl fuzz-ctnetlink fuzz-ct-stale fuzz-import fuzz-nft-dump fuzz-nft-monitor fuzz-nl-ack)
+((${#targets[@]})) || targets=(fuzz-conf fuzz-ctl fuzz-ctnetlink fuzz-ct-stale fuzz-import fuzz-json-stream fuzz-nft-dump fuzz-nft-monitor fuzz-nl-ack)
 
 scripts/deps.sh
 [ -d "$build" ] || CC=clang meson setup "$build" -Dfuzzing=true -Db_sanitize=address,undefined \
