@@ -177,25 +177,35 @@ static void put_table(struct builder *bl, uint16_t type, int flags_attr, uint32_
         msg_end(bl, nlh);
 }
 
-/* The counter @name (NULL: entry @entry's own, named after it), kept by errors as @entry's. */
-static void put_counter(struct builder *bl, int64_t entry, const char *name) {
-        struct nftnl_obj *o;
+/* The counter @prefix@name (@name NULL: entry @entry's own name), kept by errors as @entry's:
+ * the message libnftnl's nftnl_obj_nlmsg_build_payload() writes for one (table, name, type and
+ * an empty data nest), written directly. There are two per entry: through an nftnl_obj each was
+ * an allocation, two string copies and their frees, and the traffic counter's name a printf; at
+ * 50,000 forwards 6 of natgw_batch_build()'s 60 ms. test-nft-batch compares the bytes with
+ * libnftnl's. */
+static void put_counter(struct builder *bl, int64_t entry, const char *prefix, const char *name) {
+        size_t lp = strlen(prefix), ln;
+        char full[NFT_OBJ_MAXNAMELEN];
         struct nlmsghdr *nlh;
 
+        if (!name)
+                name = natgw_plan_entry_name(bl->plan, (uint32_t)entry);
+        ln = strlen(name);
+        if (lp + ln >= sizeof(full)) {
+                bl->r = -ENAMETOOLONG;
+                return;
+        }
+        memcpy(full, prefix, lp);
+        memcpy(full + lp, name, ln);
+        full[lp + ln] = '\0';
         nlh = msg_begin(bl, NFT_MSG_NEWOBJ, NLM_F_CREATE, NATGW_MSG_COUNTER, "counter");
         if (!nlh)
                 return;
         msg_last(bl)->entry = entry;
-        o = nftnl_obj_alloc();
-        if (!o) {
-                bl->r = -ENOMEM;
-                return;
-        }
-        nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
-        nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name ? name : natgw_plan_entry_name(bl->plan, (uint32_t)entry));
-        nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-        nftnl_obj_nlmsg_build_payload(nlh, o);
-        nftnl_obj_free(o);
+        mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NATGW_TABLE);
+        mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, full);
+        mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
+        mnl_attr_nest_end(nlh, mnl_attr_nest_start(nlh, NFTA_OBJ_DATA));
         msg_end(bl, nlh);
 }
 
@@ -1108,23 +1118,28 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         if (old && names_added(st.counters, st.n_counters, old->counters, old->n_counters, &added, &n_added) < 0)
                 bl.r = -ENOMEM;
         for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++) {
-                if (!old || natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
-                        put_counter(&bl, (int64_t)i, NULL);
+                if (!old) {
+                        put_counter(&bl, (int64_t)i, "", NULL);
+                        put_counter(&bl, (int64_t)i, NATGW_BYTES_COUNTER_PREFIX, NULL);
+                        continue;
+                }
+                if (natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
+                        put_counter(&bl, (int64_t)i, "", NULL);
                 snprintf(name, sizeof(name), NATGW_BYTES_COUNTER_PREFIX "%s", natgw_plan_entry_name(p, (uint32_t)i));
-                if (!old || natgw_table_state_has_name(added, n_added, name))
-                        put_counter(&bl, (int64_t)i, name);
+                if (natgw_table_state_has_name(added, n_added, name))
+                        put_counter(&bl, (int64_t)i, NATGW_BYTES_COUNTER_PREFIX, NULL);
         }
         if (c->metrics.hosts &&
             (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_HOSTS_UNTRACKED_COUNTER)))
-                put_counter(&bl, -1, NATGW_HOSTS_UNTRACKED_COUNTER);
+                put_counter(&bl, -1, "", NATGW_HOSTS_UNTRACKED_COUNTER);
         for (size_t i = 0; i < c->n_egress; i++) {
                 snprintf(name, sizeof(name), NATGW_DENIED_COUNTER_PREFIX "%s", c->egress[i].name);
                 if (c->egress[i].has_allow && (!old || !natgw_table_state_has_name(old->counters, old->n_counters, name)))
-                        put_counter(&bl, (int64_t)i, name);
+                        put_counter(&bl, (int64_t)i, NATGW_DENIED_COUNTER_PREFIX, c->egress[i].name);
         }
         if (c->filter.forward == NATGW_FILTER_DROP &&
             (!old || !natgw_table_state_has_name(old->counters, old->n_counters, NATGW_FILTER_COUNTER)))
-                put_counter(&bl, -1, NATGW_FILTER_COUNTER);
+                put_counter(&bl, -1, "", NATGW_FILTER_COUNTER);
         for (unsigned o = 0; o < NATGW_HOBJ_COUNT; o++)
                 if ((p->helper_objs & (1u << o)) && (!old || !(old->helper_objs & (1u << o))))
                         put_helper(&bl, o);

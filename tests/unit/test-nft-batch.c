@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <libnftnl/object.h>
+
+#include "conf-entry.h"
 #include "nft-batch.h"
 #include "nft-plan.h"
 #include "util.h"
@@ -186,6 +189,61 @@ static void test_batch_splits_and_maps_back(void **state) {
         config_done(c);
 }
 
+
+/* Counters are written without libnftnl (nft-batch.c put_counter(): its allocations were 6 of
+ * the 60 ms a batch of 50,000 forwards took to build): each message is byte for byte what
+ * libnftnl writes for the same counter, names of the longest length included. */
+static void test_counters_as_libnftnl(void **state) {
+        char longest[NATGW_NAME_MAX + 1];
+        struct natgw_config *c = config_new();
+        struct natgw_batch *b = NULL;
+        struct natgw_plan *p;
+        size_t n = 0;
+
+        memset(longest, 'n', NATGW_NAME_MAX);
+        longest[NATGW_NAME_MAX] = '\0';
+        forward_add(c, "web", "eth0", NATGW_PROTO_TCP, 80, 80, "192.168.1.30");
+        forward_add(c, longest, "eth0", NATGW_PROTO_UDP, 53, 53, "192.168.1.31");
+        c->filter.forward = NATGW_FILTER_DROP;
+        c->metrics.hosts = true;
+        p = build(c);
+        assert_int_equal(natgw_batch_build(p, NULL, 1000, NATGW_TABLE_F_OWNER, &b, NULL), 0);
+        for (size_t i = 0; i < b->n_msgs; i++) {
+                const struct nlmsghdr *nlh = (const void *)(b->buf + b->msgs[i].offset);
+                size_t hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+                const struct nlattr *a;
+                const char *name = NULL;
+                /* Zeroed: libmnl 1.0.4 leaves an attribute's padding as it finds it. */
+                uint8_t ref[512] = {};
+                struct nlmsghdr *r = (void *)ref;
+                struct nftnl_obj *o;
+
+                if (b->msgs[i].kind != NATGW_MSG_COUNTER)
+                        continue;
+                n++;
+                mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                        if (mnl_attr_get_type(a) == NFTA_OBJ_NAME)
+                                name = mnl_attr_get_str(a);
+                assert_non_null(name);
+                /* The same header (type, flags, sequence, family), libnftnl's payload. */
+                memcpy(ref, nlh, hdr);
+                r->nlmsg_len = (uint32_t)hdr;
+                o = nftnl_obj_alloc();
+                assert_non_null(o);
+                nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, NATGW_TABLE);
+                nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+                nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+                nftnl_obj_nlmsg_build_payload(r, o);
+                nftnl_obj_free(o);
+                assert_int_equal(nlh->nlmsg_len, r->nlmsg_len);
+                assert_memory_equal(nlh, ref, r->nlmsg_len);
+        }
+        /* Two per entry, the hosts' untracked packets, the filter's drops. */
+        assert_int_equal(n, 2 * 2 + 2);
+        natgw_batch_free(b);
+        natgw_plan_free(p);
+        config_done(c);
+}
 
 /* "TYPE:name" of every message but begin and end, space-separated: what a batch does. */
 static void batch_script(const struct natgw_batch *b, char *buf, size_t size) {
@@ -625,6 +683,7 @@ int main(void) {
                 cmocka_unit_test(test_batch_update),
                 cmocka_unit_test(test_state_update_is_replace),
                 cmocka_unit_test(test_batch_strip_end),
+                cmocka_unit_test(test_counters_as_libnftnl),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
