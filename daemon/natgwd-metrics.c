@@ -124,10 +124,22 @@ static int on_ports_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void natgwd_metrics_configure(struct daemon *d) {
         const struct natgw_config *c = d->gw->config;
+        bool again;
         int r;
 
+        /* The count reads the conntrack table alone: after a reload it is counted again at once
+         * only when what it is judged by (thresholds, interval) changed, or the reload deleted
+         * stale conntrack entries. A reload of forwards leaves both as they were, and a count of
+         * 262,144 entries is a dump of 0.4 s: configuration management reloading once per
+         * drop-in would have dumped the table as often. */
+        again = !d->ports_timer || d->ports.warn != c->conntrack.ports_warn ||
+                d->ports.critical != c->conntrack.ports_critical || d->ports_interval != c->conntrack.ports_interval ||
+                d->gw->last_ct_stale.deleted > 0;
         d->ports.warn = c->conntrack.ports_warn;
         d->ports.critical = c->conntrack.ports_critical;
+        d->ports_interval = c->conntrack.ports_interval;
+        if (!again)
+                return;
         /* The first count at the loop's next turn, not here: a reload (and its reply) must not
          * wait for a dump of the whole conntrack table. */
         if (!d->ports_timer)

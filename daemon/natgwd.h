@@ -29,6 +29,7 @@ struct daemon {
         struct natgw_http_server *metrics; /* GET /metrics on systemd's sockets; NULL: none passed */
         struct natgw_ct_ports_state ports; /* SNAT port usage (natgwd-metrics.c) */
         sd_event_source *ports_timer;
+        double ports_interval; /* the config's conntrack.ports_interval the timer runs at */
         sd_event_source *trim_timer; /* natgwd_release_memory(): the heap trimmed when quiet */
 };
 

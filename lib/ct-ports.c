@@ -201,12 +201,13 @@ json_t *natgw_ct_ports_json(const struct natgw_ct_ports_state *st) {
         }
         if (!a)
                 return NULL;
-        return json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I,s:b,s:f,s:s?,s:O}", "level", natgw_ct_level_to_string(st->level),
+        return json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I,s:b,s:f,s:I,s:s?,s:O}", "level", natgw_ct_level_to_string(st->level),
                          "since", st->level_since_usec ? natgw_format_time(st->level_since_usec, since, sizeof(since)) : NULL,
                          "warn", (json_int_t)st->warn, "critical", (json_int_t)st->critical, "range",
                          (json_int_t)NATGW_CT_PORTS_RANGE, "untracked",
                          (json_int_t)(st->last ? st->last->untracked : 0), "truncated",
                          st->last && st->last->truncated, "dump_ms",
-                         st->last ? (double)st->last->dump_usec / 1000.0 : 0.0, "read_error",
+                         st->last ? (double)st->last->dump_usec / 1000.0 : 0.0, "checks", (json_int_t)st->checks,
+                         "read_error",
                          st->read_error < 0 ? strerror(-st->read_error) : NULL, "addresses", a);
 }

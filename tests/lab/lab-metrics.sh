@@ -142,5 +142,35 @@ assert_eq "1" "$(value "$body" 'natgw_reloads_total{result="rejected"}')" "one r
 assert_eq "0" "$(value "$body" natgw_last_reload_success)" "the last reload failed"
 out=$("$PY" "$LAB_DIR/check-exposition.py" <<<"$body") || fail "the scrape after the reloads is not valid: $out"
 
+# After a reload the ports are counted again at once only when conntrack.ports changed (or stale
+# conntrack entries were deleted): a reload of forwards leaves the count on its schedule, here
+# every 60 s. status counts the counts (snat_ports.checks).
+checks() { natgwctl -j status | jq .snat_ports.checks; }
+# wait_checks N: until more than N counts were made (5 s); prints the number.
+wait_checks() {
+        local i n
+
+        for ((i = 0; i < 50; i++)); do
+                n=$(checks)
+                ((n > $1)) && { echo "$n"; return 0; }
+                sleep 0.1
+        done
+        fail "no SNAT port count after the reload (still $n)"
+}
+sed 's/interval = 0.2;/interval = 60;/' "$conf.good" >"$conf"
+c0=$(checks)
+reload_ok >/dev/null
+c1=$(wait_checks "$c0")
+info "the ports are counted every 60 s from now ($c1 counts so far)"
+sed -i 's/^forward = ( /forward = ( { name = "web2"; in_interface = "eth0"; proto = "tcp"; port = 8081; to = "192.168.1.66:80"; }, /' "$conf"
+out=$(reload_ok)
+assert_match "forwards 2 " "$out" "the reload added a forward"
+sleep 1
+assert_eq "$c1" "$(checks)" "a reload of forwards leaves the SNAT port count on its schedule (no dump of the table)"
+sed -i 's/warn = 1;/warn = 2;/' "$conf"
+reload_ok >/dev/null
+c2=$(wait_checks "$c1")
+info "ok: a reload that changes conntrack.ports.warn counts the ports at once ($c1 -> $c2 counts)"
+
 stop_natgwd
 lab_pass
