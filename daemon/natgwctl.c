@@ -9,9 +9,9 @@
 
 #include "config.h"
 #include "ctl-client.h"
+#include "ctl-json-stream.h"
 #include "gw-json.h"
 #include "gw.h"
-#include "ctl-json-stream.h"
 #include "natgwctl-diagnose.h"
 #include "natgwctl-egress.h"
 #include "natgwctl-ha.h"
