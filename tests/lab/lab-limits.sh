@@ -32,11 +32,6 @@ if [[ $(ldd "$NATGWD" 2>/dev/null) == *libasan* ]]; then
 fi
 # The start and a reload of 200,000 entries take a few seconds; sanitizer builds many more.
 NATGWD_START_TIMEOUT=300
-# meson test sets MALLOC_PERTURB_, and glibc then fills every freed block. libconfig grows a list
-# by 16 elements at a time with realloc(): on a reload's fragmented heap each step moves the
-# array, and the fills make parsing the 200,000-element list take minutes instead of seconds.
-# natgwd runs without it here, as it does in production.
-export MALLOC_PERTURB_=0
 
 measure() {
         echo "# measure: $*"
