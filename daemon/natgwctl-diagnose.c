@@ -10,7 +10,6 @@
 #include <signal.h>
 
 #include "ctl-client.h"
-#include "ctl-json-stream.h"
 #include "gw-diagnose.h"
 #include "natgwctl-diagnose.h"
 #include "nft-trace.h"
@@ -54,22 +53,27 @@ int natgwctl_diagnose_option(struct natgwctl_diagnose_args *a, int c, const char
         }
 }
 
-static int ask_req(const struct natgwctl_diagnose_args *a, const struct natgw_ctl_request *req, json_t **ret) {
-        enum natgw_ctl_command cmd = req->command;
-        _cleanup_(freep) char *error = NULL;
-        int r;
-
-        r = natgw_ctl_call(a->socket, req, (uint64_t)(a->timeout * 1e6), ret, &error);
+/* natgwd's reply to @cmd (natgw_ctl_call()'s @r and @error), checked: EXIT_OK, or why not on stderr. */
+static int answered(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cmd, int r, const char *error,
+                    const json_t *reply) {
         if (r < 0) {
                 fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s\n", a->socket, error ?: strerror(-r));
                 return EXIT_UNREACHABLE;
         }
-        if (!json_is_true(json_object_get(*ret, "ok"))) {
+        if (!json_is_true(json_object_get(reply, "ok"))) {
                 fprintf(stderr, "natgwctl: %s: %s\n", natgw_ctl_command_to_string(cmd),
-                        json_string_value(json_object_get(*ret, "error")) ?: "failed");
+                        json_string_value(json_object_get(reply, "error")) ?: "failed");
                 return EXIT_FAULT;
         }
         return EXIT_OK;
+}
+
+static int ask_req(const struct natgwctl_diagnose_args *a, const struct natgw_ctl_request *req, json_t **ret) {
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = natgw_ctl_call(a->socket, req, (uint64_t)(a->timeout * 1e6), ret, &error);
+        return answered(a, req->command, r, error, *ret);
 }
 
 static int ask(const struct natgwctl_diagnose_args *a, enum natgw_ctl_command cmd, json_t **ret) {
@@ -100,27 +104,14 @@ static int no_forwards(enum natgw_json_event ev, const char *key, json_t *value,
 
 static int ask_show_no_forwards(const struct natgwctl_diagnose_args *a, json_t **ret) {
         struct natgw_ctl_request req = { .command = NATGW_CTL_SHOW };
-        _cleanup_(freep) char *text = NULL, *error = NULL;
-        size_t len = 0;
+        _cleanup_(freep) char *error = NULL;
         int r;
 
         *ret = json_object();
-        if (!*ret)
-                r = -ENOMEM;
-        else
-                r = natgw_ctl_call_text(a->socket, &req, (uint64_t)(a->timeout * 1e6), &text, &len, &error);
-        if (r >= 0)
-                r = natgw_json_stream_object(text, len, "entries", no_forwards, *ret, &error);
-        if (r < 0) {
-                fprintf(stderr, "natgwctl: cannot reach natgwd at %s: %s%s\n", a->socket,
-                        r == -EBADMSG && text ? "malformed reply from natgwd: " : "", error ?: strerror(-r));
-                return EXIT_UNREACHABLE;
-        }
-        if (!json_is_true(json_object_get(*ret, "ok"))) {
-                fprintf(stderr, "natgwctl: show: %s\n", json_string_value(json_object_get(*ret, "error")) ?: "failed");
-                return EXIT_FAULT;
-        }
-        return EXIT_OK;
+        r = !*ret ? -ENOMEM
+                  : natgw_ctl_call_stream(a->socket, &req, (uint64_t)(a->timeout * 1e6), "entries", no_forwards, *ret,
+                                          &error);
+        return answered(a, NATGW_CTL_SHOW, r, error, *ret);
 }
 
 /* ---------------------------------------------------------------- --watch */

@@ -9,7 +9,6 @@
 
 #include "config.h"
 #include "ctl-client.h"
-#include "ctl-json-stream.h"
 #include "gw-json.h"
 #include "gw.h"
 #include "natgwctl-diagnose.h"
@@ -580,26 +579,17 @@ static int show_event(enum natgw_json_event ev, const char *key, json_t *value, 
 
 static int call_show(const struct natgw_ctl_request *req) {
         _cleanup_(json_decrefp) json_t *rest = json_object();
-        _cleanup_(freep) char *text = NULL, *error = NULL;
+        _cleanup_(freep) char *error = NULL;
         struct show_stream s = { .rest = rest, .pretty.f = stdout };
-        size_t len = 0;
         bool ok;
         int r;
 
         if (!rest)
                 return unreachable(-ENOMEM, NULL);
-        r = natgw_ctl_call_text(arg_socket, req, (uint64_t)(arg_timeout * 1e6), &text, &len, &error);
-        if (r < 0)
-                return unreachable(r, error);
-        r = natgw_json_stream_object(text, len, "entries", show_event, &s, &error);
-        if (r >= 0 && !json_is_boolean(json_object_get(rest, "ok")))
-                r = -EBADMSG;
+        r = natgw_ctl_call_stream(arg_socket, req, (uint64_t)(arg_timeout * 1e6), "entries", show_event, &s, &error);
         if (r < 0) {
-                if (arg_json)
-                        fflush(stdout);
-                fprintf(stderr, "natgwctl: malformed reply from natgwd: %s\n",
-                        error ? error : r == -EBADMSG ? "not an object with \"ok\"" : strerror(-r));
-                return EXIT_UNREACHABLE;
+                fflush(stdout); /* what was printed of a malformed reply before the error */
+                return unreachable(r, error);
         }
         ok = json_is_true(json_object_get(rest, "ok"));
         if (arg_json) {

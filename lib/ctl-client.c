@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctl-client.h"
+#include "ctl-json-stream.h"
 #include "time-util.h"
 
 /* A reply of `show` for 200,000 entries is a few tens of MB; more than this is not natgwd. */
@@ -131,4 +132,38 @@ int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64
         }
         *ret_reply = j;
         return 0;
+}
+
+struct stream_call {
+        natgw_json_stream_cb cb;
+        void *userdata;
+        bool ok; /* the last "ok" member is a boolean */
+};
+
+static int stream_event(enum natgw_json_event ev, const char *key, json_t *value, void *userdata) {
+        struct stream_call *sc = userdata;
+
+        if (ev == NATGW_JSON_MEMBER && streq(key, "ok"))
+                sc->ok = json_is_boolean(value);
+        return sc->cb(ev, key, value, sc->userdata);
+}
+
+int natgw_ctl_call_stream(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                          const char *array_key, natgw_json_stream_cb cb, void *userdata, char **ret_error) {
+        struct stream_call sc = { .cb = cb, .userdata = userdata };
+        _cleanup_(freep) char *reply = NULL, *why = NULL;
+        size_t len = 0;
+        int r;
+
+        r = natgw_ctl_call_text(path, req, timeout_usec, &reply, &len, ret_error);
+        if (r < 0)
+                return r;
+        r = natgw_json_stream_object(reply, len, array_key, stream_event, &sc, &why);
+        if (r == -EBADMSG || (r >= 0 && !sc.ok)) {
+                if (ret_error && asprintf(ret_error, "malformed reply from natgwd: %s",
+                                          why ?: "not an object with \"ok\"") < 0)
+                        *ret_error = NULL;
+                return -EBADMSG;
+        }
+        return r;
 }

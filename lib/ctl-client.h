@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "ctl-json-stream.h"
 #include "ctl-proto.h"
 
 /**
@@ -31,3 +32,14 @@ int natgw_ctl_call(const char *path, const struct natgw_ctl_request *req, uint64
  */
 int natgw_ctl_call_text(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
                         char **ret_text, size_t *ret_len, char **ret_error);
+
+/**
+ * natgw_ctl_call_stream() - natgw_ctl_call(), the reply read a member at a time
+ * @array_key, @cb, @userdata:  as natgw_json_stream_object(): @cb sees each member, and each
+ *                              element of @array_key's array, as it is read
+ *
+ * Return: as natgw_ctl_call() (-EBADMSG also when the reply holds no boolean "ok", found only
+ * once every member was passed to @cb); what @cb returned when it was negative.
+ */
+int natgw_ctl_call_stream(const char *path, const struct natgw_ctl_request *req, uint64_t timeout_usec,
+                          const char *array_key, natgw_json_stream_cb cb, void *userdata, char **ret_error);

@@ -194,7 +194,8 @@ static int put_key(struct natgw_json_pretty *p, const char *key) {
         if (!k)
                 return -ENOMEM;
         fputs(p->n_members++ > 0 ? ",\n  " : "{\n  ", p->f);
-        put_value(p->f, k, 1);
+        if (put_value(p->f, k, 1) < 0)
+                return -ENOMEM;
         fputs(": ", p->f);
         return 0;
 }
@@ -210,7 +211,8 @@ int natgw_json_pretty_event(struct natgw_json_pretty *p, enum natgw_json_event e
                 break;
         case NATGW_JSON_ARRAY_BEGIN:
                 r = put_key(p, key);
-                fputc('[', p->f);
+                if (r >= 0)
+                        fputc('[', p->f);
                 p->n_elements = 0;
                 break;
         case NATGW_JSON_ELEMENT:

@@ -1118,15 +1118,11 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         if (old && names_added(st.counters, st.n_counters, old->counters, old->n_counters, &added, &n_added) < 0)
                 bl.r = -ENOMEM;
         for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++) {
-                if (!old) {
+                if (!old || natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
                         put_counter(&bl, (int64_t)i, "", NULL);
-                        put_counter(&bl, (int64_t)i, NATGW_BYTES_COUNTER_PREFIX, NULL);
-                        continue;
-                }
-                if (natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
-                        put_counter(&bl, (int64_t)i, "", NULL);
-                snprintf(name, sizeof(name), NATGW_BYTES_COUNTER_PREFIX "%s", natgw_plan_entry_name(p, (uint32_t)i));
-                if (natgw_table_state_has_name(added, n_added, name))
+                if (old)
+                        snprintf(name, sizeof(name), NATGW_BYTES_COUNTER_PREFIX "%s", natgw_plan_entry_name(p, (uint32_t)i));
+                if (!old || natgw_table_state_has_name(added, n_added, name))
                         put_counter(&bl, (int64_t)i, NATGW_BYTES_COUNTER_PREFIX, NULL);
         }
         if (c->metrics.hosts &&

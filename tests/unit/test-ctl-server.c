@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "ctl-client.h"
 #include "ctl-server.h"
 #include "time-util.h"
 #include "util.h"
@@ -200,10 +201,18 @@ static void test_flush(void **state) {
 
 #define SHOW_LINE "{\"ok\":true,\"entries\":[{\"name\":\"a\"},{\"name\":\"b\"}]}\n"
 
-/* show: a line of its own; reload: a line, but a failure; anything else: JSON. */
+#define NO_OK_LINE "{\"entries\":[{\"name\":\"a\"}],\"ok\":\"yes\"}\n"
+
+/* show: a line of its own; reload: a line, but a failure; metrics: a line without a boolean
+ * "ok"; anything else: JSON. */
 static int handler_line(const struct natgw_ctl_request *req, json_t **ret_reply, struct natgw_ctl_line *ret_line,
                         void *userdata) {
         handled++;
+        if (req->command == NATGW_CTL_METRICS) {
+                ret_line->s = strdup(NO_OK_LINE);
+                ret_line->len = strlen(NO_OK_LINE);
+                return 0;
+        }
         if (req->command == NATGW_CTL_SHOW || req->command == NATGW_CTL_RELOAD) {
                 ret_line->s = strdup(SHOW_LINE);
                 ret_line->len = strlen(SHOW_LINE);
@@ -258,11 +267,63 @@ static void test_line_reply(void **state) {
         sd_event_unref(e);
 }
 
+static volatile int serving;
+
+/* The server's loop, while the test's own thread is the client. */
+static void *serve_thread(void *e) {
+        for (int i = 0; i < 100 && serving; i++)
+                if (sd_event_run(e, 20000) < 0)
+                        break;
+        return NULL;
+}
+
+static int collect(enum natgw_json_event ev, const char *key, json_t *value, void *userdata) {
+        json_t *names = userdata;
+
+        if (ev == NATGW_JSON_ELEMENT)
+                return json_array_append(names, json_object_get(value, "name"));
+        return 0;
+}
+
+/* natgwctl's streamed call: the elements as they come, and a reply whose "ok" is no boolean
+ * refused as natgw_ctl_call() refuses it, after its elements were passed. */
+static void test_call_stream(void **state) {
+        char dir[] = "/tmp/natgw-ctl-XXXXXX";
+        _cleanup_(freep) char *sock = NULL, *error = NULL, *error2 = NULL;
+        _cleanup_(json_decrefp) json_t *names = json_array(), *names2 = json_array(), *whole = NULL;
+        struct natgw_ctl_request show = { .command = NATGW_CTL_SHOW }, metrics = { .command = NATGW_CTL_METRICS };
+        struct natgw_ctl_server *s = NULL;
+        sd_event *e = NULL;
+        pthread_t server;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&sock, "%s/natgwd.sock", dir) > 0);
+        assert_int_equal(natgw_ctl_server_new(e, sock, handler_line, NULL, &s), 0);
+        serving = 1;
+        assert_int_equal(pthread_create(&server, NULL, serve_thread, e), 0);
+        assert_int_equal(natgw_ctl_call_stream(sock, &show, 2000000, "entries", collect, names, &error), 0);
+        assert_null(error);
+        assert_int_equal(json_array_size(names), 2);
+        assert_string_equal(json_string_value(json_array_get(names, 1)), "b");
+        assert_int_equal(natgw_ctl_call_stream(sock, &metrics, 2000000, "entries", collect, names2, &error), -EBADMSG);
+        assert_string_equal(error, "malformed reply from natgwd: not an object with \"ok\"");
+        assert_int_equal(json_array_size(names2), 1);
+        assert_int_equal(natgw_ctl_call(sock, &metrics, 2000000, &whole, &error2), -EBADMSG);
+        assert_string_equal(error2, error);
+        serving = 0;
+        assert_int_equal(pthread_join(server, NULL), 0);
+        s = natgw_ctl_server_free(s);
+        assert_int_equal(rmdir(dir), 0);
+        sd_event_unref(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_socket_path),
                 cmocka_unit_test(test_flush),
                 cmocka_unit_test(test_line_reply),
+                cmocka_unit_test(test_call_stream),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
