@@ -538,6 +538,33 @@ static void test_sha256(void **state) {
         memset(million, 'a', 1000000);
         natgw_sha256(million, 1000000, d);
         assert_string_equal(natgw_sha256_hex(d, hex), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                natgw_sha256_generic(v[i].in, strlen(v[i].in), d);
+                assert_string_equal(natgw_sha256_hex(d, hex), v[i].out);
+        }
+        natgw_sha256_generic(million, 1000000, d);
+        assert_string_equal(natgw_sha256_hex(d, hex), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* Where the processor has SHA instructions, natgw_sha256() uses them: the same digest as the
+ * portable code for every length around the block and padding edges, at every alignment. */
+static void test_sha256_accelerated(void **state) {
+        _cleanup_(freep) uint8_t *buf = malloc(4096 + 16);
+        uint8_t a[NATGW_SHA256_SIZE], b[NATGW_SHA256_SIZE];
+        uint32_t x = 2463534242u;
+
+        assert_non_null(buf);
+        for (size_t i = 0; i < 4096 + 16; i++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                buf[i] = (uint8_t)x;
+        }
+        print_message("SHA instructions: %s\n", natgw_sha256_accelerated() ? "used" : "not on this processor");
+        for (size_t len = 0; len <= 4096; len += len < 300 ? 1 : 61)
+                for (size_t off = 0; off < 16; off += len < 300 ? 7 : 1) {
+                        natgw_sha256(buf + off, len, a);
+                        natgw_sha256_generic(buf + off, len, b);
+                        assert_memory_equal(a, b, NATGW_SHA256_SIZE);
+                }
 }
 
 /* A test that gets a fresh directory. */
@@ -558,6 +585,7 @@ int main(void) {
                 WITH_DIR(test_directory_missing),
                 WITH_DIR(test_not_a_directory),
                 WITH_DIR(test_not_regular),
+                cmocka_unit_test(test_sha256_accelerated),
                 WITH_DIR(test_symlinks),
                 WITH_DIR(test_unreadable),
                 WITH_DIR(test_cache),
