@@ -47,7 +47,7 @@ static int render(struct daemon *d, char **ret, size_t *ret_len) {
                         natgw_log(LOG_DEBUG, "metrics: cannot read the host sets: %s", strerror(-r));
         }
         /* Without the counters (the table is gone) the rest is still worth a scrape. */
-        r = natgw_nft_dump_counters(&counters, &n);
+        r = natgw_nft_read_counters(d->gw->nft, &counters, &n);
         if (r >= 0) {
                 natgw_counters_sort(counters, n);
                 in.counters = counters;

@@ -305,7 +305,7 @@ static int show(struct daemon *d, const char *entry, json_t **ret_reply, struct 
                 names[2] = denied;
                 r = natgw_nft_get_counters(names, ELEMENTSOF(names), &counters, &n);
         } else
-                r = natgw_nft_dump_counters(&counters, &n);
+                r = natgw_nft_read_counters(d->gw->nft, &counters, &n);
         if (r < 0) {
                 *ret_reply = natgw_ctl_reply_error("cannot read the counters of table inet natgw: %s", dump_error(r));
                 return *ret_reply ? 0 : -ENOMEM;

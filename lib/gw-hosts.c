@@ -62,6 +62,7 @@ json_t *natgw_hosts_json(const struct natgw_config *c) {
         _cleanup_(freep) struct natgw_host *hosts = NULL;
         _cleanup_(freep) int64_t *counts = NULL;
         _cleanup_(json_decrefp) json_t *a = NULL;
+        const char *untracked_name = NATGW_HOSTS_UNTRACKED_COUNTER;
         struct natgw_counter *counters = NULL;
         uint64_t now, untracked_p = 0, untracked_b = 0;
         size_t n = 0, n_counters = 0;
@@ -83,12 +84,12 @@ json_t *natgw_hosts_json(const struct natgw_config *c) {
         /* Connections: one pass over the conntrack table, bounded in time. */
         have_ct = n == 0 || natgw_ct_dump_records(now + NATGW_HOSTS_CT_USEC, on_record,
                                                   &(struct ct_count){ .hosts = hosts, .n = n, .counts = counts }) >= 0;
-        if (natgw_nft_dump_counters(&counters, &n_counters) >= 0) {
-                for (size_t i = 0; i < n_counters; i++)
-                        if (streq(counters[i].name, NATGW_HOSTS_UNTRACKED_COUNTER)) {
-                                untracked_p = counters[i].packets;
-                                untracked_b = counters[i].bytes;
-                        }
+        /* The one counter, by name: a dump would read every entry's (100,000 at 50,000 forwards). */
+        if (natgw_nft_get_counters(&untracked_name, 1, &counters, &n_counters) >= 0) {
+                if (n_counters == 1) {
+                        untracked_p = counters[0].packets;
+                        untracked_b = counters[0].bytes;
+                }
                 natgw_counters_free(counters, n_counters);
         }
         for (size_t i = 0; i < n; i++)

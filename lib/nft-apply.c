@@ -205,6 +205,12 @@ void natgw_nft_forget(struct natgw_nft *n) {
         natgw_table_state_clear(&n->state);
 }
 
+int natgw_nft_read_counters(const struct natgw_nft *n, struct natgw_counter **ret, size_t *ret_n) {
+        if (n && n->state.valid && n->state.n_counters >= NATGW_COUNTERS_BY_NAME_MIN)
+                return natgw_nft_get_counters(n->state.counters, n->state.n_counters, ret, ret_n);
+        return natgw_nft_dump_counters(ret, ret_n);
+}
+
 uint32_t natgw_nft_portid(const struct natgw_nft *n) {
         return n->nl->portid;
 }

@@ -162,15 +162,37 @@ struct natgw_counter {
 int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n);
 
 /**
- * natgw_nft_get_counters() - read the named counters @names of table inet natgw, one by one
- * @names:   the counters' names
+ * natgw_nft_get_counters() - read the named counters @names of table inet natgw, each by name
+ * @names:   the counters' names (a name may come more than once: its counter comes as often)
  * @n_names: their number
  * @ret:     the counters the table has, in the order of @names (free with natgw_counters_free())
  * @ret_n:   their number; a name the table has no counter of is left out
  *
- * One request per name instead of a dump of the table's counters: at 50,000 forwards the dump
- * walks 100,000 objects. A socket of its own, as natgw_nft_dump_counters().
+ * One request per name instead of a dump of the table's counters, 256 requests to a datagram
+ * and their answers read before the next: the kernel finds each by its name's hash, so the
+ * time grows with @n_names, not with the table. A socket of its own, as
+ * natgw_nft_dump_counters().
  * Return: 0; -ENOENT when there is no table inet natgw; other -errno.
  */
 int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natgw_counter **ret, size_t *ret_n);
 void natgw_counters_free(struct natgw_counter *v, size_t n);
+
+/* From this many counters on, natgw_nft_read_counters() asks for them by name (measured: at
+ * 100,000 counters, 50,000 forwards, both ways take 0.25 s; at 200,000 the dump 1.9-2.5 s, by
+ * name 0.54 s; below, the dump is the faster). */
+#define NATGW_COUNTERS_BY_NAME_MIN 100000
+
+/**
+ * natgw_nft_read_counters() - read the named counters of table inet natgw that natgwd made
+ * @n:     the owner, which knows the counters its last batch left
+ * @ret:   array of counters (free with natgw_counters_free()); sorted by name when read by name
+ * @ret_n: its length
+ *
+ * The kernel's dump of named objects starts each of its 32 KiB messages with a walk of the
+ * table's objects from the first: its time grows with the square of their number. From
+ * NATGW_COUNTERS_BY_NAME_MIN counters on, and when @n knows them (the last batch was committed),
+ * they are asked for by name (natgw_nft_get_counters()), in time linear in their number;
+ * else they are dumped (natgw_nft_dump_counters(): then also counters natgwd did not make).
+ * Return: as natgw_nft_dump_counters().
+ */
+int natgw_nft_read_counters(const struct natgw_nft *n, struct natgw_counter **ret, size_t *ret_n);

@@ -81,6 +81,9 @@ sleep 0.3
 body=$(scrape)
 assert_match "^HTTP/1\.1 200" "$(head -1 "$LAB_TMP/headers")" "a stalled client does not block a scrape"
 
+NATGW_COUNTERS=${NATGW_COUNTERS:-$SRCDIR/build/tests/lab/natgw-counters}
+[[ -x $NATGW_COUNTERS ]] || lab_skip "no natgw-counters at $NATGW_COUNTERS (build it first)"
+
 # udp_flows N FIRST: N UDP flows from 192.168.1.10 (each its own source port) to the WAN host.
 udp_flows() {
         nsexec "$LAN" "$PY" - "$1" <<'PYEOF'
@@ -130,6 +133,27 @@ status=$(natgwctl -j status)
 assert_eq "warn" "$(jq -r .snat_ports.level <<<"$status")" "status shows the port usage level"
 conns=$(value "$body" 'natgw_entry_connections_total{entry="lan",kind="masquerade"}')
 ((conns >= used)) || fail "entry lan counted $conns connections, expected at least $used"
+
+# The counters read by name, as natgwd reads them from NATGW_COUNTERS_BY_NAME_MIN counters on
+# (lib/nft-dump.c: the dump's time grows with the square of their number), are the dump's, on
+# the table the traffic above counted; each name asked for 300 times in a row (more than one
+# pipelined chunk of requests) gives it 300 times; a name the table has no counter of, or one
+# longer than any counter's, is left out.
+read_counters() { nsexec "$GW" "$NATGW_COUNTERS" "$@" || fail "natgw-counters $1 failed"; }
+for ((i = 0; i < 3; i++)); do # the same dump before and after: nothing counted meanwhile
+        dump=$(read_counters dump | sort)
+        byname=$(read_counters get-all | sort)
+        [[ $dump == "$(read_counters dump | sort)" ]] && break
+        sleep 0.5
+done
+grep -q "^lan [1-9]" <<<"$dump" || fail "the dump has no count for lan: $(head -c 300 <<<"$dump")"
+assert_eq "$dump" "$byname" "the counters read by name are the dump's"
+rep=$(read_counters get-all --repeat 300)
+assert_eq "$(($(wc -l <<<"$dump") * 300))" "$(wc -l <<<"$rep")" "each name asked for 300 times: 300 answers each"
+assert_eq "$dump" "$(sort -u <<<"$rep")" "... the same counters"
+long=$(printf 'x%.0s' {1..300})
+assert_eq "lan" "$(read_counters get nosuch lan "$long" | cut -d' ' -f1)" \
+        "a name without a counter, and one too long for any, are left out"
 
 # Reloads by result.
 reload_ok >/dev/null
