@@ -134,6 +134,9 @@ static int table_exists(struct natgw_nl *nl) {
 #define GET_ANSWER_TRUESIZE 8192
 #define GET_RCVBUF (GET_CHUNK * GET_ANSWER_TRUESIZE * 2)
 #define GET_NAME_MAX 256
+/* The largest answer: a counter (its name at most 255 bytes), or an error ack that echoes the
+ * request (as long again). */
+#define GET_ANSWER_MAX 4096
 
 /* How many requests the receive buffer of @nl holds the answers of. */
 static uint32_t get_chunk_size(const struct natgw_nl *nl) {
@@ -185,7 +188,7 @@ int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natg
         int r;
 
         req = malloc(size);
-        buf = malloc(64 * 1024);
+        buf = malloc(NATGW_NL_RECV_MANY_MAX * GET_ANSWER_MAX);
         if (!req || !buf)
                 return -ENOMEM;
         r = natgw_nl_open(NETLINK_NETFILTER, 0, &nl);
@@ -215,19 +218,18 @@ int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natg
                 }
                 r = natgw_nl_send(nl, req, len);
                 while (r >= 0 && g.answered < g.n) {
-                        ssize_t got = natgw_nl_recv(nl, buf, 64 * 1024, NULL);
-                        const uint8_t *q = buf;
-                        size_t left;
-                        const struct nlmsghdr *nlh;
+                        size_t lens[NATGW_NL_RECV_MANY_MAX];
+                        size_t got = natgw_nl_recv_many(nl, buf, GET_ANSWER_MAX, NATGW_NL_RECV_MANY_MAX, lens, &r);
 
-                        if (got < 0) {
-                                r = (int)got;
-                                break;
+                        for (size_t d = 0; r >= 0 && d < got; d++) {
+                                const uint8_t *q = buf + d * GET_ANSWER_MAX;
+                                size_t left = lens[d];
+                                const struct nlmsghdr *nlh;
+
+                                while (r >= 0 && (nlh = natgw_nlmsg_next(&q, &left)))
+                                        if (nlh->nlmsg_pid == nl->portid)
+                                                r = on_get_answer(nlh, &g);
                         }
-                        left = (size_t)got;
-                        while (r >= 0 && (nlh = natgw_nlmsg_next(&q, &left)))
-                                if (nlh->nlmsg_pid == nl->portid)
-                                        r = on_get_answer(nlh, &g);
                 }
                 if (r >= 0 && g.error < 0)
                         r = g.error;

@@ -169,18 +169,19 @@ int natgw_nft_dump_counters(struct natgw_counter **ret, size_t *ret_n);
  * @ret_n:   their number; a name the table has no counter of is left out
  *
  * One request per name instead of a dump of the table's counters, 256 requests to a datagram
- * and their answers read before the next: the kernel finds each by its name's hash, so the
- * time grows with @n_names, not with the table. A socket of its own, as
+ * and their answers read before the next, 64 to a system call (recvmmsg): the kernel finds each
+ * by its name's hash, so the time grows with @n_names, not with the table. A socket of its own, as
  * natgw_nft_dump_counters().
  * Return: 0; -ENOENT when there is no table inet natgw; other -errno.
  */
 int natgw_nft_get_counters(const char *const *names, size_t n_names, struct natgw_counter **ret, size_t *ret_n);
 void natgw_counters_free(struct natgw_counter *v, size_t n);
 
-/* From this many counters on, natgw_nft_read_counters() asks for them by name (measured: at
- * 100,000 counters, 50,000 forwards, both ways take 0.25 s; at 200,000 the dump 1.9-2.5 s, by
- * name 0.54 s; below, the dump is the faster). */
-#define NATGW_COUNTERS_BY_NAME_MIN 100000
+/* From this many counters on (two per forward), natgw_nft_read_counters() asks for them by
+ * name. Measured (docs/PERFORMANCE.md), the dump against by name: 10,000 counters 7-8 against
+ * 12-14 ms, 25,000 26-27 against 35-36 ms, 50,000 67-89 against 62-76 ms, 100,000 0.27-0.66 s
+ * against 0.13-0.14 s, 200,000 2.2-2.3 s against 0.27 s. */
+#define NATGW_COUNTERS_BY_NAME_MIN 50000
 
 /**
  * natgw_nft_read_counters() - read the named counters of table inet natgw that natgwd made

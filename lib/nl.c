@@ -229,6 +229,58 @@ ssize_t natgw_nl_recv(struct natgw_nl *nl, void *buf, size_t size, bool *ret_tru
         }
 }
 
+size_t natgw_nl_recv_many(struct natgw_nl *nl, void *buf, size_t size, size_t n, size_t *lens, int *ret) {
+        struct mmsghdr mm[NATGW_NL_RECV_MANY_MAX];
+        struct sockaddr_nl sa[NATGW_NL_RECV_MANY_MAX];
+        struct iovec iov[NATGW_NL_RECV_MANY_MAX];
+        size_t kept = 0;
+
+        *ret = 0;
+        n = MIN(n, (size_t)NATGW_NL_RECV_MANY_MAX);
+        if (nl->deadline != UINT64_MAX && natgw_mono_usec() >= nl->deadline) {
+                *ret = -ETIMEDOUT;
+                return 0;
+        }
+        for (;;) {
+                int got;
+
+                for (size_t i = 0; i < n; i++) {
+                        sa[i] = (struct sockaddr_nl){};
+                        iov[i] = (struct iovec){ .iov_base = (uint8_t *)buf + i * size, .iov_len = size };
+                        mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &sa[i], .msg_namelen = sizeof(sa[i]),
+                                                               .msg_iov = &iov[i], .msg_iovlen = 1 } };
+                }
+                got = recvmmsg(nl->fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
+                if (got < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                                *ret = -errno;
+                                return 0;
+                        }
+                        *ret = wait_readable(nl);
+                        if (*ret < 0)
+                                return 0;
+                        continue;
+                }
+                /* As natgw_nl_recv(): only the kernel's datagrams, and none cut short. Those kept
+                 * move up to the first free buffers. */
+                for (size_t i = 0; i < (size_t)got; i++) {
+                        if (mm[i].msg_len == 0 || mm[i].msg_hdr.msg_namelen < sizeof(sa[i]) || sa[i].nl_pid != 0)
+                                continue;
+                        if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                                *ret = -EMSGSIZE;
+                                return 0;
+                        }
+                        if (kept != i)
+                                memmove((uint8_t *)buf + kept * size, (uint8_t *)buf + i * size, mm[i].msg_len);
+                        lens[kept++] = mm[i].msg_len;
+                }
+                if (kept > 0)
+                        return kept;
+        }
+}
+
 int natgw_nl_acks(struct natgw_nl *nl, uint32_t first_seq, uint32_t n, natgw_nl_ack_cb cb, void *userdata) {
         _cleanup_(freep) uint8_t *buf = malloc(ACK_RECV);
 

@@ -233,6 +233,22 @@ int natgw_nl_send(struct natgw_nl *nl, const void *buf, size_t len);
  */
 ssize_t natgw_nl_recv(struct natgw_nl *nl, void *buf, size_t size, bool *ret_trunc);
 
+/* At most this many datagrams per natgw_nl_recv_many(). */
+#define NATGW_NL_RECV_MANY_MAX 64
+
+/**
+ * natgw_nl_recv_many() - read up to @n datagrams from the kernel in one system call (recvmmsg)
+ * @nl:   socket
+ * @buf:  @n buffers of @size bytes, back to back; datagram i lands in buffer i
+ * @lens: the datagrams' lengths
+ * @ret:  0, or the -errno natgw_nl_recv() would return; -EMSGSIZE for a datagram larger than @size
+ *
+ * For many small answers (one datagram each), where a system call per answer costs more than
+ * the answer. Waits as natgw_nl_recv() for the first; takes what is queued up to @n
+ * (NATGW_NL_RECV_MANY_MAX at most). Return: how many datagrams were read (0 with *@ret < 0).
+ */
+size_t natgw_nl_recv_many(struct natgw_nl *nl, void *buf, size_t size, size_t n, size_t *lens, int *ret);
+
 /**
  * natgw_nl_acks() - read the acks of the requests @first_seq .. @first_seq + @n - 1 until @cb ends
  * @nl: socket the requests went out on
