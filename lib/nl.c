@@ -265,7 +265,7 @@ size_t natgw_nl_recv_many(struct natgw_nl *nl, void *buf, size_t size, size_t n,
                 }
                 /* As natgw_nl_recv(): only the kernel's datagrams, and none cut short. Those kept
                  * move up to the first free buffers. */
-                for (size_t i = 0; i < (size_t)got; i++) {
+                for (size_t i = 0; i < MIN((size_t)got, n); i++) { /* got <= n: the bound for the analyzer */
                         if (mm[i].msg_len == 0 || mm[i].msg_hdr.msg_namelen < sizeof(sa[i]) || sa[i].nl_pid != 0)
                                 continue;
                         if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
