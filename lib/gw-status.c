@@ -2,7 +2,7 @@
 /*
  * `status` (gw-json.h): the daemon's state. Apart from the rest of gw-json.c because only natgwd
  * answers it: it reads the conntrack watch, which is sd-event's, and natgwctl, which links what
- * gw-json.c has for `check` and `show`, starts 1.5 ms sooner without libsystemd.
+ * gw-json.c has for `check` and `show`, starts 1.3 ms sooner without libsystemd.
  */
 #include <unistd.h>
 

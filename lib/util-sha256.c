@@ -53,12 +53,6 @@ static void block_one(uint32_t h[8], const uint8_t *p) {
         h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
-
-static void block(uint32_t h[8], const uint8_t *p, size_t n) {
-        for (; n > 0; n--, p += 64)
-                block_one(h, p);
-}
-
 #if HAVE_SHA_NI
 /* The four words of @p, each read big-endian. */
 #define LOAD_BE(p) _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p)), \
@@ -142,7 +136,8 @@ static void blocks(uint32_t h[8], const uint8_t *p, size_t n, bool generic) {
         }
 #endif
         (void)generic;
-        block(h, p, n);
+        for (; n > 0; n--, p += 64)
+                block_one(h, p);
 }
 
 static void sha256(const void *data, size_t len, uint8_t ret[NATGW_SHA256_SIZE], bool generic) {
