@@ -12,7 +12,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <cmocka.h>
 
@@ -303,15 +305,70 @@ static void test_symlinks(void **state) {
         EXPECT("natgwd.conf.d/a.conf: cannot read: No such file or directory");
 }
 
+/*
+ * Root reads any file: CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH bypass the mode bits. Take
+ * them out of the effective set (@on false) and put them back (they stay permitted), so that
+ * the tests of unreadable files and directories run as root too (as CI runs them).
+ */
+static void dac_bypass(bool on) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+        uint32_t bits = 1U << CAP_DAC_OVERRIDE | 1U << CAP_DAC_READ_SEARCH;
+
+        assert_int_equal(syscall(SYS_capget, &h, d), 0);
+        if (on)
+                d[0].effective |= bits & d[0].permitted;
+        else
+                d[0].effective &= ~bits;
+        assert_int_equal(syscall(SYS_capset, &h, d), 0);
+}
+
 static void test_unreadable(void **state) {
         char p[PATH_MAX + 32];
 
-        if (geteuid() == 0)
-                skip(); /* root reads anything */
         snprintf(p, sizeof(p), "%s/a.conf", confd);
         put("a.conf", "");
         assert_int_equal(chmod(p, 0), 0);
+        dac_bypass(false);
         EXPECT("natgwd.conf.d/a.conf: cannot read: Permission denied");
+        dac_bypass(true);
+}
+
+static void test_directory_unreadable(void **state) {
+        put("a.conf", "");
+        assert_int_equal(chmod(confd, 0), 0);
+        dac_bypass(false);
+        EXPECT("natgwd.conf:2: include_dir \"%DIR%/natgwd.conf.d\": Permission denied");
+        dac_bypass(true);
+        assert_int_equal(chmod(confd, 0755), 0);
+}
+
+/* Empty drop-ins FROM.conf .. (TO - 1).conf, five digits each. */
+static void put_empty(unsigned from, unsigned to) {
+        char p[PATH_MAX + 32];
+        int fd;
+
+        for (unsigned i = from; i < to; i++) {
+                snprintf(p, sizeof(p), "%s/%05u.conf", confd, i);
+                fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                assert_true(fd >= 0);
+                close(fd);
+        }
+}
+
+/* 10,000 drop-ins are read; one more refuses the config at the include_dir line. */
+static void test_too_many(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
+        struct natgw_errors errors = {};
+
+        put_empty(0, NATGW_DROPIN_MAX);
+        put("a.conf~", ""); /* what is not a drop-in does not count */
+        assert_int_equal(load(&c, &errors), 0);
+        assert_int_equal(errors.n, 0);
+        assert_int_equal(c->n_files, 1 + NATGW_DROPIN_MAX);
+        assert_string_equal(c->files[NATGW_DROPIN_MAX].path + strlen(dir), "/natgwd.conf.d/09999.conf");
+        put_empty(NATGW_DROPIN_MAX, NATGW_DROPIN_MAX + 1);
+        EXPECT("natgwd.conf:2: include_dir \"%DIR%/natgwd.conf.d\": more than 10000 drop-in files");
 }
 
 static void test_include_dir_value(void **state) {
@@ -588,6 +645,8 @@ int main(void) {
                 cmocka_unit_test(test_sha256_accelerated),
                 WITH_DIR(test_symlinks),
                 WITH_DIR(test_unreadable),
+                WITH_DIR(test_directory_unreadable),
+                WITH_DIR(test_too_many),
                 WITH_DIR(test_cache),
                 WITH_DIR(test_cache_handover),
                 cmocka_unit_test(test_include_dir_value),
