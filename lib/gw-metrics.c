@@ -53,15 +53,17 @@ static bool name_valid(const char *s, bool metric) {
 
 /* Backslash and newline always; the double quote in label values only (the format says so). */
 static void put_escaped(FILE *f, const char *s, bool quote) {
-        for (; *s; s++)
-                if (*s == '\\')
-                        fputs("\\\\", f);
-                else if (*s == '\n')
-                        fputs("\\n", f);
-                else if (quote && *s == '"')
-                        fputs("\\\"", f);
-                else
-                        fputc(*s, f);
+        size_t n;
+
+        for (;;) {
+                n = strcspn(s, quote ? "\\\n\"" : "\\\n"); /* a run to write as it is */
+                fwrite(s, 1, n, f);
+                s += n;
+                if (!*s)
+                        return;
+                fputs(*s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : "\\\"", f);
+                s++;
+        }
 }
 
 static bool usable(struct natgw_metrics *m, const char *name, bool metric) {
