@@ -102,6 +102,22 @@ static void sample_start(struct natgw_metrics *m, const char *name, const char *
         fputc('}', m->f);
 }
 
+/*
+ * " VALUE\n" with the fewest digits that read back as @value: 0.1 is "0.1" and 1e300 "1e+300",
+ * where %.17g wrote 0.10000000000000001 and 1.0000000000000001e+300 (the same doubles, but not
+ * what a person reading the text expects, nor what Go's exporters write).
+ */
+static void put_double(FILE *f, double value) {
+        char buf[32];
+
+        for (int prec = 15; prec <= 17; prec++) {
+                snprintf(buf, sizeof(buf), "%.*g", prec, value);
+                if (prec == 17 || strtod(buf, NULL) == value)
+                        break;
+        }
+        fprintf(f, " %s\n", buf);
+}
+
 void natgw_metrics_sample(struct natgw_metrics *m, const char *name, const char *const *labels, double value) {
         if (!usable(m, name, true))
                 return;
@@ -111,7 +127,7 @@ void natgw_metrics_sample(struct natgw_metrics *m, const char *name, const char 
         else if (isinf(value))
                 fputs(value > 0 ? " +Inf\n" : " -Inf\n", m->f);
         else
-                fprintf(m->f, " %.17g\n", value);
+                put_double(m->f, value);
 }
 
 void natgw_metrics_sample_u64(struct natgw_metrics *m, const char *name, const char *const *labels,

@@ -9,6 +9,7 @@
  */
 
 #include <arpa/inet.h>
+#include <float.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <math.h>
 #include <setjmp.h>
@@ -228,7 +229,55 @@ static void test_escaping(void **state) {
                                   "t_x NaN\n"
                                   "t_x +Inf\n"
                                   "t_x -Inf\n"
-                                  "t_x 1.0000000000000001e+300\n");
+                                  "t_x 1e+300\n");
+}
+
+/* Values in the fewest digits that read back as the same double. */
+static void test_values(void **state) {
+        static const struct {
+                double v;
+                const char *text;
+        } cases[] = {
+                { 0.1, "0.1" },
+                { 0.32868, "0.32868" },
+                { 1764750045.123456, "1764750045.123456" },
+                { 1.0 / 3, "0.3333333333333333" },
+                { DBL_MAX, "1.7976931348623157e+308" },
+                { 5e-324, "4.94065645841247e-324" },
+                { -0.0, "-0" },
+                { 1e21, "1e+21" },
+                { 42, "42" },
+        };
+        struct natgw_metrics m;
+        _cleanup_(freep) char *text = NULL;
+        char want[2048] = "", *w = want, *line, *save = NULL;
+        uint64_t x = 0x9e3779b97f4a7c15ULL;
+        double v, rnd[200];
+
+        assert_int_equal(natgw_metrics_open(&m), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                natgw_metrics_sample(&m, "t_v", NULL, cases[i].v);
+                w += sprintf(w, "t_v %s\n", cases[i].text);
+        }
+        /* Any finite double reads back exactly: random bit patterns (xorshift). */
+        for (size_t i = 0; i < ELEMENTSOF(rnd); i++) {
+                do {
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        memcpy(&v, &x, sizeof(v));
+                } while (!isfinite(v));
+                rnd[i] = v;
+                natgw_metrics_sample(&m, "t_r", NULL, v);
+        }
+        assert_int_equal(natgw_metrics_close(&m, &text, NULL), 0);
+        assert_memory_equal(text, want, strlen(want));
+        line = strtok_r(text + strlen(want), "\n", &save);
+        for (size_t i = 0; i < ELEMENTSOF(rnd); i++, line = strtok_r(NULL, "\n", &save)) {
+                assert_non_null(line);
+                assert_true(strncmp(line, "t_r ", 4) == 0);
+                v = strtod(line + 4, NULL);
+                assert_memory_equal(&v, &rnd[i], sizeof(v));
+        }
+        assert_null(line);
 }
 
 static void test_bad_names(void **state) {
@@ -418,7 +467,7 @@ static void test_http_response(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_render),        cmocka_unit_test(test_render_minimal),
-                cmocka_unit_test(test_escaping),      cmocka_unit_test(test_bad_names),
+                cmocka_unit_test(test_escaping),      cmocka_unit_test(test_values),      cmocka_unit_test(test_bad_names),
                 cmocka_unit_test(test_ports_tally),   cmocka_unit_test(test_ports_level),
                 cmocka_unit_test(test_http_parse),    cmocka_unit_test(test_http_response),
         };
