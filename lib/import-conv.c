@@ -13,7 +13,6 @@
 
 #include "import-rule.h"
 
-#define MAX_DEPTH 32
 /* Rules walked in all: chains jumped to from many places are walked once per jump, so a small
  * dump could otherwise expand without end (2 jumps a level, 32 levels). */
 #define MAX_VISITS 1000000
@@ -83,113 +82,19 @@ void imp_output_done(struct imp_output *o) {
                 imp_forward_item_done(&o->forwards[i]);
         for (size_t i = 0; i < o->n_netmaps; i++)
                 imp_netmap_item_done(&o->netmaps[i]);
+        for (size_t i = 0; i < o->n_made; i++) {
+                imp_match_done(&o->made[i]->m);
+                free(o->made[i]);
+        }
         free(o->egress);
         free(o->forwards);
         free(o->netmaps);
+        free(o->made);
         *o = (struct imp_output) {};
 }
 
 #define report(cv, r, ...) imp_report((cv)->problems, (cv)->name, (r), __VA_ARGS__)
 #define note imp_note
-
-/* ---------------------------------------------------------------- sets of packets */
-
-/* Prefixes in both lists (the narrower of each overlapping pair); empty list: everything. */
-static int pl_and(const struct natgw_prefix *a, size_t na, const struct natgw_prefix *b, size_t nb,
-                  struct natgw_prefix **ret, size_t *ret_n) {
-        const struct natgw_prefix *one = na ? a : b;
-        size_t n_one = na ? na : nb;
-
-        if (!na || !nb) {
-                for (size_t i = 0; i < n_one; i++)
-                        if (imp_prefix_add(ret, ret_n, &one[i]) < 0)
-                                return -ENOMEM;
-                return 0;
-        }
-        for (size_t i = 0; i < na; i++)
-                for (size_t j = 0; j < nb; j++)
-                        if (imp_prefixes_overlap(&a[i], &b[j]) &&
-                            imp_prefix_add(ret, ret_n, a[i].len >= b[j].len ? &a[i] : &b[j]) < 0)
-                                return -ENOMEM;
-        return 0;
-}
-
-static int ports_and(const struct imp_match *a, const struct imp_match *b, struct imp_match *ret) {
-        const struct imp_match *one = a->n_dports ? a : b;
-
-        if (!a->n_dports || !b->n_dports) {
-                for (size_t i = 0; i < one->n_dports; i++)
-                        if (imp_ports_add(&ret->dports, &ret->n_dports, one->dports[i]) < 0)
-                                return -ENOMEM;
-                return 0;
-        }
-        for (size_t i = 0; i < a->n_dports; i++)
-                for (size_t j = 0; j < b->n_dports; j++) {
-                        struct natgw_port_range r = { MAX(a->dports[i].lo, b->dports[j].lo),
-                                                      MIN(a->dports[i].hi, b->dports[j].hi) };
-
-                        if (r.lo <= r.hi && imp_ports_add(&ret->dports, &ret->n_dports, r) < 0)
-                                return -ENOMEM;
-                }
-        return 0;
-}
-
-static int ifname_and(const char *a, const char *b, char ret[IFNAMSIZ]) {
-        if (*a && *b && !streq(a, b))
-                return 0;
-        snprintf(ret, IFNAMSIZ, "%s", *a ? a : b);
-        return 1;
-}
-
-static bool field_set(const struct imp_match *m, unsigned field) {
-        switch (field) {
-        case IMP_NEG_IIF:
-                return *m->iif;
-        case IMP_NEG_OIF:
-                return *m->oif;
-        case IMP_NEG_SRC:
-                return m->n_src > 0;
-        case IMP_NEG_DST:
-                return m->n_dst > 0;
-        case IMP_NEG_PROTO:
-                return m->protos || m->other_proto;
-        default:
-                return m->n_dports > 0;
-        }
-}
-
-/*
- * The packets both @ctx (the jumps that led here) and @m match, in *ret: 1; 0 when there are
- * none; -EOPNOTSUPP when a negated field meets a field of the other side.
- */
-static int match_and(const struct imp_match *ctx, const struct imp_match *m, struct imp_match *ret) {
-        _cleanup_(imp_match_done) struct imp_match x = {};
-        static const unsigned fields[] = { IMP_NEG_IIF, IMP_NEG_OIF, IMP_NEG_SRC, IMP_NEG_DST, IMP_NEG_PROTO,
-                                           IMP_NEG_DPORT };
-
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                unsigned f = fields[i];
-
-                if (((ctx->neg & f) && field_set(m, f)) || ((m->neg & f) && field_set(ctx, f)))
-                        return -EOPNOTSUPP;
-        }
-        x.neg = ctx->neg | m->neg;
-        x.dst_local = ctx->dst_local || m->dst_local;
-        x.other_proto = ctx->other_proto | m->other_proto;
-        x.protos = ctx->protos && m->protos ? ctx->protos & m->protos : ctx->protos | m->protos;
-        if (ctx->protos && m->protos && !x.protos)
-                return 0;
-        if (!ifname_and(ctx->iif, m->iif, x.iif) || !ifname_and(ctx->oif, m->oif, x.oif))
-                return 0;
-        if (pl_and(ctx->src, ctx->n_src, m->src, m->n_src, &x.src, &x.n_src) < 0 ||
-            pl_and(ctx->dst, ctx->n_dst, m->dst, m->n_dst, &x.dst, &x.n_dst) < 0 || ports_and(ctx, m, &x) < 0)
-                return -ENOMEM;
-        if ((ctx->n_src && m->n_src && !x.n_src) || (ctx->n_dst && m->n_dst && !x.n_dst) ||
-            (ctx->n_dports && m->n_dports && !x.n_dports))
-                return 0;
-        *ret = TAKE_STRUCT(x);
-        return 1;
-}
 
 /* ---------------------------------------------------------------- rules into entries */
 
@@ -467,7 +372,7 @@ static void pop_frame(struct conv *cv, unsigned depth) {
         cv->n_prior = j;
 }
 
-/* Recursive into the chains a rule jumps to: bounded by MAX_DEPTH, a jump back into a chain being
+/* Recursive into the chains a rule jumps to: bounded by IMP_JUMP_DEPTH_MAX, a jump back into a chain being
  * walked is refused, and MAX_VISITS bounds the whole walk. */
 static int walk(struct conv *cv, struct imp_chain *c, /* NOLINT(misc-no-recursion): bounded, above */
                 const struct imp_match *ctx, const struct imp_rule *via, unsigned depth) {
@@ -479,7 +384,7 @@ static int walk(struct conv *cv, struct imp_chain *c, /* NOLINT(misc-no-recursio
 
                 if (++cv->visits > MAX_VISITS)
                         return -E2BIG;
-                k = match_and(ctx, &r->m, &m);
+                k = imp_match_and(ctx, &r->m, &m);
                 if (k == -EOPNOTSUPP) {
                         k = report(cv, r, "a negated match meets the same field of the jump that leads here");
                         if (k < 0)
@@ -497,10 +402,10 @@ static int walk(struct conv *cv, struct imp_chain *c, /* NOLINT(misc-no-recursio
                         break;
                 case IMP_T_JUMP:
                 case IMP_T_GOTO:
-                        sub = imp_chain_find(cv->rs, r->jump, c->family);
-                        if (!sub || sub->hook != IMP_HOOK_NONE || depth >= MAX_DEPTH || sub->walking) {
+                        sub = imp_chain_find(cv->rs, r->jump, c->family, false);
+                        if (!sub || sub->hook != IMP_HOOK_NONE || depth >= IMP_JUMP_DEPTH_MAX || sub->walking) {
                                 k = report(cv, r, "jump to %s: %s", r->jump,
-                                           !sub ? "no such chain" : depth >= MAX_DEPTH ? "jumps nest too deep"
+                                           !sub ? "no such chain" : depth >= IMP_JUMP_DEPTH_MAX ? "jumps nest too deep"
                                            : sub->walking ? "a loop" : "a base chain");
                                 if (k < 0)
                                         return k;
@@ -561,7 +466,7 @@ static int hook_walk(struct conv *cv, struct imp_chain *c) {
 
 int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what, char **ret_text,
                 struct natgw_errors *problems) {
-        _cleanup_(imp_output_done) struct imp_output out = {};
+        _cleanup_(imp_output_done) struct imp_output out = { .rs = rs };
         struct conv cv = { .name = name, .rs = rs, .problems = problems, .out = &out };
         static const enum imp_hook order[] = { IMP_HOOK_PREROUTING, IMP_HOOK_POSTROUTING, IMP_HOOK_OUTPUT,
                                                IMP_HOOK_INPUT };
@@ -571,7 +476,7 @@ int imp_convert(struct imp_ruleset *rs, const char *name, const char *from_what,
         for (size_t i = 0; i < rs->n_chains && k >= 0; i++) {
                 struct imp_chain *c = &rs->chains[i], **slot = c->family == AF_INET6 ? &out.filter6 : &out.filter4;
 
-                if (!c->filter)
+                if (!c->filter || c->hook != IMP_HOOK_FORWARD)
                         continue;
                 if (!*slot) {
                         *slot = c;

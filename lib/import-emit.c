@@ -583,8 +583,9 @@ int imp_emit(struct imp_output *o, const char *name, const char *from_what, char
                         : "# Forwards say reflection = false, as the dump's DNAT does not reflect: delete it to let\n"
                           "# inside clients reach a forward by the public address (natgwd.conf(5), reflection).\n");
         if (drop)
-                fprintf(f, "\n# The FORWARD chain's policy DROP (line %u): what no entry below accepts is dropped.\n"
-                           "filter = { forward = \"drop\"; };\n", o->filter4 ? o->filter4->line : o->filter6->line);
+                fprintf(f, "\n# The FORWARD chain's %s (line %u): what no entry below accepts is dropped.\n"
+                           "filter = { forward = \"drop\"; };\n", o->drop_line ? "catch-all DROP" : "policy DROP",
+                        o->drop_line ? o->drop_line : o->filter4 ? o->filter4->line : o->filter6->line);
         /* The dump translated IPv6, so the gateway forwards IPv6. */
         if (any_ipv6(o))
                 fputs("\nkernel = { ipv6_forward = true; };\n", f);

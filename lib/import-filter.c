@@ -56,6 +56,8 @@ struct fwalk {
         struct rule_list bad;     /* reported rules: a later rule sharing packets is reported too */
         struct rule_list taken;   /* rules converted (left out again with the chain) */
         struct rule_list plain;   /* policy ACCEPT: ACCEPTs that are no allow rule */
+        struct rule_list rets;    /* RETURNs of the user chains being walked: the rest of those
+                                   * chains does not see the packets they match */
 };
 
 static int push(struct rule_list *l, const struct imp_rule *r) {
@@ -378,6 +380,10 @@ static int drop_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_rule
                 fw->first_drop = r;
         if (m->ct)
                 return report(fw, r, "a DROP or REJECT by conntrack state: natgwd's filter drops by state no packets");
+        if (catch_all(m) && !fw->drop) /* of a user chain: FORWARD's own were seen first (chain_walk()) */
+                return report(fw, r, "a catch-all %s in a user chain, and FORWARD's policy is ACCEPT: the import "
+                              "takes FORWARD's policy DROP, or a catch-all DROP of FORWARD itself, as natgwd's "
+                              "filter.forward = \"drop\"", reject ? "REJECT" : "DROP");
         if (catch_all(m)) {
                 fw->end = r;
                 fw->log_all = logged;
@@ -487,7 +493,10 @@ static int rule(struct fwalk *fw, struct imp_rule *r) {
                 return report(fw, r, "a negated match (! or !=) in FORWARD: natgwd's filter cannot express it");
         if (r->m.dst_local)
                 return report(fw, r, "address type LOCAL in FORWARD: never true of a forwarded packet");
-        bad = after_bad(fw, r);
+        /* A catch-all DROP that is the policy drops what the reported rules before it would have
+         * accepted, with them left out as without: it stays the policy. */
+        bad = fw->drop && (r->target == IMP_T_DROP || r->target == IMP_T_REJECT) && catch_all(&r->m) ? NULL
+                                                                                                      : after_bad(fw, r);
         if (bad)
                 return report(fw, r, "line %u, which is not converted, takes some of its packets first", bad->line);
         if (r->log && r->target != IMP_T_DROP && r->target != IMP_T_REJECT && r->target != IMP_T_LOG)
@@ -504,11 +513,123 @@ static int rule(struct fwalk *fw, struct imp_rule *r) {
                 return drop_rule(fw, r, log ? log : r->log ? r : NULL);
         case IMP_T_NONE:
                 return 0; /* a counter */
+        case IMP_T_GOTO:
+                return report(fw, r, "a goto (-g, goto) in FORWARD: the import follows jumps (-j, jump) only");
+        case IMP_T_RETURN:
+                return report(fw, r, "RETURN in FORWARD (its packets get the chain's policy): natgwd's filter "
+                              "cannot express it");
         default:
-                return report(fw, r, "%s in FORWARD: the import follows no jumps of the filter table, and natgwd's "
-                              "filter has no other verdicts than accept, drop and reject",
-                              r->target == IMP_T_RETURN ? "RETURN" : r->jump ? "a jump" : "this target");
+                return report(fw, r, "%s in FORWARD: natgwd's filter has no other verdicts than accept, drop and "
+                              "reject", r->jump ? "a jump the import does not follow" : "this target");
         }
+}
+
+/* ---- user chains: FORWARD's jumps (-j) walked as the kernel walks them ---- */
+
+/*
+ * Rule @r of a user chain as FORWARD reaches it through jumps that match @ctx: a rule of its
+ * own with both matches (*ret, kept in fw->o->made: the config's comments name it); 0 when
+ * the jumps take none of its packets, -EOPNOTSUPP when the match cannot be expressed (@r is
+ * reported).
+ */
+static int made_rule(struct fwalk *fw, struct imp_rule *r, const struct imp_match *ctx, struct imp_rule **ret) {
+        _cleanup_(imp_match_done) struct imp_match m = {};
+        struct imp_rule *x;
+        int k = imp_match_and(ctx, &r->m, &m);
+
+        if (k == -EOPNOTSUPP) {
+                k = report(fw, r, "a negated match meets the same field of the jump that leads here");
+                return k < 0 ? k : -EOPNOTSUPP;
+        }
+        if (k <= 0)
+                return k;
+        if (GROW(fw->o->made, fw->o->cap_made, fw->o->n_made + 1) < 0) /* NOLINT(bugprone-sizeof-expression) */
+                return -ENOMEM;
+        x = malloc(sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        *x = *r;
+        x->m = TAKE_STRUCT(m);
+        fw->o->made[fw->o->n_made++] = x;
+        *ret = x;
+        return 1;
+}
+
+/* The RETURN of an enclosing user chain (fw->rets) that takes some of @r's packets first. */
+static const struct imp_rule *returned(const struct fwalk *fw, const struct imp_rule *r) {
+        if (r->target == IMP_T_NONE && !r->why)
+                return NULL; /* a counter */
+        for (size_t i = 0; i < fw->rets.n; i++)
+                if (imp_match_intersects(&fw->rets.v[i]->m, &r->m))
+                        return fw->rets.v[i];
+        return NULL;
+}
+
+static int chain_rules(struct fwalk *fw, struct imp_chain *c, const struct imp_match *ctx, unsigned depth);
+
+/* A jump (-j) of FORWARD or of a user chain it reached: the chain's rules, each with @r's
+ * matches added, stand in for it. Each user chain is walked once, where FORWARD first reaches it. */
+static int jump(struct fwalk *fw, struct imp_rule *r, unsigned depth) { /* NOLINT(misc-no-recursion): bounded by the depth */
+        struct imp_chain *sub = imp_chain_find(fw->o->rs, r->jump, fw->family, true);
+        int k;
+
+        if (!sub || sub->hook != IMP_HOOK_NONE) /* nft's user chains are not the filter table's */
+                return report(fw, r, "jump to %s: not a user chain of an iptables-save dump's filter table (the "
+                              "import does not follow the jumps of nft's forward chains)", r->jump);
+        if (sub->walking)
+                return report(fw, r, "jump to %s: a loop", r->jump);
+        if (sub->walked)
+                return report(fw, r, "a second jump to %s: the import converts a user chain once, where "
+                              "FORWARD first reaches it", r->jump);
+        if (depth + 1 >= IMP_JUMP_DEPTH_MAX)
+                return report(fw, r, "jump to %s: jumps nest too deep", r->jump);
+        sub->walking = sub->walked = true;
+        k = chain_rules(fw, sub, &r->m, depth + 1);
+        sub->walking = false;
+        return k;
+}
+
+/*
+ * The rules of @c in order, for the packets the jumps that lead here match (@ctx; depth 0:
+ * FORWARD itself, every packet). A RETURN makes the rest of its chain miss the packets it
+ * matches: a catch-all one ends the walk of the chain (the rules after it never match), the
+ * rules after another one that share packets with it are reported (natgwd has no rule order
+ * to express that the RETURN takes them first).
+ */
+static int chain_rules(struct fwalk *fw, struct imp_chain *c, const struct imp_match *ctx, unsigned depth) { /* NOLINT(misc-no-recursion): bounded by the depth */
+        size_t n_rets = fw->rets.n;
+        int k = 0;
+
+        for (size_t i = 0; i < c->n_rules && k >= 0; i++) {
+                struct imp_rule *r = &c->rules[i], *x = r;
+                const struct imp_rule *back;
+
+                if (depth > 0) {
+                        k = made_rule(fw, r, ctx, &x);
+                        if (k <= 0) {
+                                k = k == -EOPNOTSUPP ? 0 : k;
+                                continue;
+                        }
+                }
+                back = returned(fw, x);
+                if (back)
+                        k = report(fw, x, "the RETURN at line %u takes some of its packets back first: natgwd's "
+                                   "filter has no rule order to express that", back->line);
+                else if (x->target == IMP_T_JUMP && !x->why && !x->m.neg)
+                        k = jump(fw, x, depth);
+                else if (x->target == IMP_T_RETURN && depth > 0 && !x->why && catch_all(&r->m)) {
+                        for (size_t j = i + 1; j < c->n_rules && k >= 0; j++)
+                                k = note(fw, &c->rules[j], "never matches: the RETURN at line %u returns every "
+                                         "packet of chain %s first", r->line, c->name);
+                        break;
+                } else if (x->target == IMP_T_RETURN && depth > 0 && !x->why && !x->m.neg)
+                        k = push(&fw->rets, x);
+                else
+                        k = rule(fw, x);
+                r->reported |= x->reported;
+        }
+        fw->rets.n = n_rets;
+        return k;
 }
 
 /* Every forward of the family whose connections the chain does not all accept: reported, left out. */
@@ -642,8 +763,9 @@ static int chain_walk(struct fwalk *fw, bool *ret_drop) {
 
                 fw->drop = (r->target == IMP_T_DROP || r->target == IMP_T_REJECT) && !r->why && catch_all(&r->m);
         }
-        for (size_t i = 0; i < fw->c->n_rules && k >= 0; i++)
-                k = rule(fw, &fw->c->rules[i]);
+        fw->c->walking = true;
+        k = chain_rules(fw, fw->c, NULL, 0);
+        fw->c->walking = false;
         if (k < 0)
                 return k;
         return finish(fw, ret_drop);
@@ -665,6 +787,8 @@ int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *prob
                 if (!fw.es)
                         return -ENOMEM;
                 k = chain_walk(&fw, &drop[c]);
+                if (k >= 0 && drop[c] && !chains[c]->policy_drop && fw.end && !o->drop_line)
+                        o->drop_line = fw.end->line;
                 for (size_t i = 0; i < o->n_egress; i++) {
                         for (size_t j = 0; j < fw.es[i].n_allow; j++)
                                 imp_allow_done(&fw.es[i].allow[j]);
@@ -675,6 +799,18 @@ int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *prob
                 free(fw.bad.v);
                 free(fw.taken.v);
                 free(fw.plain.v);
+                free(fw.rets.v);
+        }
+        /* The rules of user chains no jump of FORWARD reached (a chain of INPUT's, say). */
+        for (size_t i = 0; o->rs && i < o->rs->n_chains && k >= 0; i++) {
+                const struct imp_chain *c = &o->rs->chains[i];
+
+                if (!c->filter || c->hook != IMP_HOOK_NONE || c->walked)
+                        continue;
+                for (size_t j = 0; j < c->n_rules && k >= 0; j++)
+                        k = natgw_errors_add(problems, name, c->rules[j].line, NULL, "filter table, chain %s: no "
+                                             "converted jump of FORWARD reaches it, and natgwd filters forwarded "
+                                             "traffic only", c->name);
         }
         if (k < 0)
                 return k;

@@ -150,8 +150,8 @@ static int target_set(struct ipt_reader *rd, struct imp_rule *r, const char *t, 
                                 return 0;
                         }
                 r->target = IMP_T_OTHER;
-                return imp_rule_fail(r, "target %s in FORWARD: the import follows no jumps of the filter table, "
-                                     "and natgwd has no other verdicts", t);
+                return imp_rule_fail(r, "target %s in FORWARD: no chain of the filter table, and natgwd's filter "
+                                     "has no other verdicts than accept, drop and reject", t);
         }
         if (streq(t, "DROP") || streq(t, "REJECT")) {
                 r->target = IMP_T_OTHER;
@@ -375,23 +375,25 @@ static int table_end(struct ipt_reader *rd) {
 static int chain_decl(struct ipt_reader *rd, unsigned line, const struct imp_tokens *t) {
         const char *name = t->v[0] + 1;
         bool forward = streq(rd->table, "filter") && streq(name, "FORWARD");
+        bool user; /* a user chain of the filter table ("-": no policy), which FORWARD may jump to */
         struct imp_chain *c;
 
         if (!*name || t->n < 2)
                 return fail(rd, line, "chain declaration \"%s\" has no name or policy", t->v[0]);
 
+        user = streq(rd->table, "filter") && streq(t->v[1], "-");
         /* A DROP policy filters like a rule does (the FORWARD one is what filter.forward is for). */
-        if (!streq(rd->table, "nat") && !forward && streq(t->v[1], "DROP"))
+        if (!streq(rd->table, "nat") && !forward && !user && streq(t->v[1], "DROP"))
                 return other_table_rule(rd, line, name);
-        if (!streq(rd->table, "nat") && !forward)
+        if (!streq(rd->table, "nat") && !forward && !user)
                 return 0;
         for (size_t i = rd->first_chain; i < rd->rs->n_chains; i++)
                 if (streq(rd->rs->chains[i].name, name))
                         return fail(rd, line, "chain %s is declared twice", name);
-        c = imp_chain_add(rd->rs, name, line, 0, forward ? IMP_HOOK_FORWARD : hook_of(name));
+        c = imp_chain_add(rd->rs, name, line, 0, forward ? IMP_HOOK_FORWARD : user ? IMP_HOOK_NONE : hook_of(name));
         if (!c)
                 return -ENOMEM;
-        c->filter = forward;
+        c->filter = forward || user;
         c->policy_drop = streq(t->v[1], "DROP");
         return 0;
 }
@@ -438,11 +440,12 @@ static int line_parse(struct ipt_reader *rd, unsigned line, const char *text) {
                 first = 1;
         if (t.n < first + 2 || !streq(t.v[first], "-A"))
                 return fail(rd, line, "\"%s\" is not a rule (-A CHAIN ...)", t.v[first < t.n ? first : 0]);
-        if (!streq(rd->table, "nat") && !(streq(rd->table, "filter") && streq(t.v[first + 1], "FORWARD")))
-                return other_table_rule(rd, line, t.v[first + 1]);
         for (size_t i = rd->first_chain; i < rd->rs->n_chains && !c; i++)
                 if (streq(rd->rs->chains[i].name, t.v[first + 1]))
                         c = &rd->rs->chains[i];
+        /* Of the filter table, FORWARD and the user chains (chain_decl()) are read. */
+        if (!streq(rd->table, "nat") && !(streq(rd->table, "filter") && c))
+                return other_table_rule(rd, line, t.v[first + 1]);
         if (!c)
                 return fail(rd, line, "chain %s is not declared", t.v[first + 1]);
         r = imp_rule_add(c, line, text);

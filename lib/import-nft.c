@@ -388,7 +388,7 @@ static int expression(struct nft_reader *rd, struct rule_ctx *x, const struct im
 }
 
 static int add_rule(struct nft_reader *rd, int family, unsigned line, const char *text, const struct imp_rule *src) {
-        struct imp_chain *c = imp_chain_find(rd->rs, rd->chain, family);
+        struct imp_chain *c = imp_chain_find(rd->rs, rd->chain, family, filter_forward(rd));
         struct imp_rule *r;
 
         if (!c)

@@ -101,9 +101,9 @@ struct imp_chain *imp_chain_add(struct imp_ruleset *rs, const char *name, unsign
         return c;
 }
 
-struct imp_chain *imp_chain_find(struct imp_ruleset *rs, const char *name, int family) {
+struct imp_chain *imp_chain_find(struct imp_ruleset *rs, const char *name, int family, bool filter) {
         for (size_t i = 0; i < rs->n_chains; i++)
-                if (rs->chains[i].family == family && streq(rs->chains[i].name, name))
+                if (rs->chains[i].family == family && rs->chains[i].filter == filter && streq(rs->chains[i].name, name))
                         return &rs->chains[i];
         return NULL;
 }

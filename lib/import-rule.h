@@ -99,9 +99,11 @@ struct imp_chain {
         unsigned line;
         int family; /* AF_INET or AF_INET6 */
         enum imp_hook hook;
-        bool filter; /* a chain of the filter table (FORWARD), walked by import-filter.c */
+        bool filter; /* a chain of the filter table, walked by import-filter.c: FORWARD (hook
+                      * IMP_HOOK_FORWARD), or a user chain it may jump to (iptables-save) */
         bool policy_drop;
         bool walking; /* the converter is inside it: a jump back to it is a loop */
+        bool walked;  /* a filter user chain FORWARD reached (import-filter.c walks each once) */
         struct imp_rule *rules;
         size_t n_rules, cap_rules;
 };
@@ -116,7 +118,11 @@ void imp_ruleset_done(struct imp_ruleset *rs);
 /* A new chain (empty) at the end of @rs; NULL on -ENOMEM. */
 struct imp_chain *imp_chain_add(struct imp_ruleset *rs, const char *name, unsigned line, int family,
                                 enum imp_hook hook);
-struct imp_chain *imp_chain_find(struct imp_ruleset *rs, const char *name, int family);
+/* The chain @name of @family, of the filter table (@filter) or not; NULL: none. */
+struct imp_chain *imp_chain_find(struct imp_ruleset *rs, const char *name, int family, bool filter);
+
+/* How deep jumps into user chains nest before the walks stop following them. */
+#define IMP_JUMP_DEPTH_MAX 32
 /* A new zeroed rule at the end of @c; NULL on -ENOMEM. */
 struct imp_rule *imp_rule_add(struct imp_chain *c, unsigned line, const char *text);
 
@@ -190,6 +196,13 @@ struct imp_netmap_item {
 };
 struct imp_output {
         struct imp_chain *filter4, *filter6; /* the FORWARD chains (filter table), for imp_filter() */
+        struct imp_ruleset *rs;              /* ... and the user chains they jump to */
+        unsigned drop_line; /* imp_filter(): the catch-all DROP that drops what no rule accepts (0:
+                             * FORWARD's policy DROP does) */
+        /* imp_filter(): the rules of user chains as FORWARD reaches them (the jumps' matches
+         * added); they borrow all but their match from the chain's rule */
+        struct imp_rule **made;
+        size_t n_made, cap_made;
         struct imp_egress_item *egress;
         size_t n_egress, cap_egress;
         struct imp_forward_item *forwards;
@@ -245,6 +258,12 @@ bool imp_pl_covered(const struct natgw_prefix *a, size_t na, const struct natgw_
 bool imp_match_intersects(const struct imp_match *a, const struct imp_match *b);
 /* Whether every packet @a matches, @b matches too (conntrack states are not compared). */
 bool imp_match_covered(const struct imp_match *a, const struct imp_match *b);
+/*
+ * The packets both @ctx (the jumps that led here) and @m match, in *ret (free with
+ * imp_match_done()): 1; 0 when there are none; -EOPNOTSUPP when a negated field meets a field
+ * of the other side; -ENOMEM.
+ */
+int imp_match_and(const struct imp_match *ctx, const struct imp_match *m, struct imp_match *ret);
 
 /*
  * NETMAP rules (import-netmap.c). imp_netmap_why(): why the NETMAP rule @r matching @m in the

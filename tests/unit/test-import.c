@@ -522,7 +522,7 @@ static void test_filter_policy_accept(void **state) {
 
 /* FORWARD DROP that does not accept a forward's connections: the forward is left out (natgwd's
  * filter would accept them); sources of part of an entry, an ESTABLISHED alone, an ACCEPT by
- * interfaces, a jump: reported. */
+ * interfaces, a jump to no chain: reported. */
 static void test_filter_reported(void **state) {
         static const char dump[] = FILTER_HEAD
                 "-A FORWARD -m state --state ESTABLISHED -j ACCEPT\n"                                         /* 5 */
@@ -546,7 +546,7 @@ static void test_filter_reported(void **state) {
         assert_non_null(strstr(problem(&x, 7, false), "part of an egress entry's"));
         assert_non_null(strstr(problem(&x, 8, false), "every IPv4 source from br0 out of br1, and no egress entry of br1"));
         assert_null(problem(&x, 9, false));
-        assert_non_null(strstr(problem(&x, 10, false), "no jumps of the filter table"));
+        assert_non_null(strstr(problem(&x, 10, false), "target fw-out in FORWARD: no chain of the filter table"));
         /* Every packet out of eth0 went to the jump first: line 11 and 12 follow an unknown. */
         assert_non_null(strstr(problem(&x, 11, false), "line 10"));
         assert_non_null(strstr(problem(&x, 12, false), "line 10"));
@@ -559,6 +559,13 @@ static void test_filter_reported(void **state) {
         /* Nothing accepted the entries' traffic: allow = ( ) denies it all, as the chain does. */
         assert_true(egress_with_source(x.c, "10.0.5.0/24")->has_allow);
         assert_int_equal(egress_with_source(x.c, "10.0.5.0/24")->n_allow, 0);
+
+        run_done(&x);
+        run(&x, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:b - [0:0]\n"
+            "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+            "-A FORWARD -g b\n" /* 7 */
+            "COMMIT\n", NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 7, false), "a goto (-g, goto) in FORWARD"));
 }
 
 /* The home router's "-i br0 -o eth0 -j ACCEPT": the egress entries of eth0 leave unrestricted (a
@@ -753,6 +760,135 @@ static void test_nft_two_verdicts(void **state) {
 }
 
 /* Jumps that loop are reported; jumps that expand without end stop the import, quickly. */
+#define FILTER_CHAINS "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:fw-lan - [0:0]\n" \
+        ":fw-dnat - [0:0]\n:fw-in - [0:0]\n"
+
+/* FORWARD's jumps into user chains: their rules are converted with the jumps' matches added. */
+static void test_filter_jumps(void **state) {
+        static const char dump[] = FILTER_CHAINS
+                "-A INPUT -j fw-in\n"                                                          /* 8 */
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"            /* 9 */
+                "-A FORWARD -o eth0 -j fw-lan\n"                                               /* 10 */
+                "-A FORWARD -i eth0 -j fw-dnat\n"                                              /* 11 */
+                "-A fw-lan -s 10.0.5.0/24 -p tcp --dport 443 -j ACCEPT\n"                      /* 12 */
+                "-A fw-lan -s 10.0.5.0/24 -j DROP\n"                                           /* 13 */
+                "-A fw-lan -s 10.0.6.0/24 -j ACCEPT\n"                                         /* 14 */
+                "-A fw-lan -j RETURN\n"                                                        /* 15 */
+                "-A fw-lan -s 10.0.7.0/24 -j ACCEPT\n"                                         /* 16 */
+                "-A fw-dnat -d 10.0.1.10/32 -p tcp --dport 80 -j ACCEPT\n"                     /* 17 */
+                "-A fw-in -p tcp --dport 22 -j ACCEPT\n"                                       /* 18 */
+                "COMMIT\n" NAT_HEAD
+                "-A PREROUTING -i eth0 -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.10:80\n" /* 25 */
+                "-A POSTROUTING -s 10.0.5.0/24 -o eth0 -j MASQUERADE\n"                          /* 26 */
+                "-A POSTROUTING -s 10.0.6.0/24 -o eth0 -j MASQUERADE\n"                          /* 27 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+        const struct natgw_egress *e;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 2);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        /* fw-lan's rules, each with -o eth0 from the jump: an allow list, closed by its DROP. */
+        e = egress_with_source(x.c, "10.0.5.0/24");
+        assert_true(e->has_allow);
+        assert_int_equal(e->n_allow, 1);
+        assert_int_equal(e->allow[0].protos, NATGW_PROTO_TCP);
+        assert_int_equal(e->allow[0].ports[0].lo, 443);
+        assert_int_equal(e->deny, NATGW_DENY_DROP);
+        assert_false(egress_with_source(x.c, "10.0.6.0/24")->has_allow);
+        for (unsigned line = 9; line <= 17; line++)
+                assert_null(problem(&x, line, false));
+        assert_non_null(strstr(problem(&x, 16, true), "never matches: the RETURN at line 15"));
+        /* fw-dnat's ACCEPT, with -i eth0 from the jump, accepts the forward's connections. */
+        assert_non_null(forward_with_port(x.c, 8080));
+        assert_null(problem(&x, 25, false));
+        /* INPUT, and the chain only INPUT jumps to: reported. */
+        assert_non_null(strstr(problem(&x, 8, false), "gateway itself"));
+        assert_non_null(strstr(problem(&x, 18, false), "chain fw-in: no converted jump of FORWARD reaches it"));
+        /* The config names the rules of the user chains it came from. */
+        assert_non_null(strstr(x.text, "-A fw-lan -s 10.0.5.0/24 -p tcp --dport 443 -j ACCEPT"));
+}
+
+/* A RETURN that matches some packets, a chain jumped to twice, a loop, a goto, a catch-all DROP
+ * of a user chain when FORWARD's policy is ACCEPT: reported. A catch-all DROP of FORWARD itself
+ * stays its policy, after reported rules too. */
+static void test_filter_jumps_reported(void **state) {
+        static const char dump[] = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                ":fw - [0:0]\n:a - [0:0]\n:b - [0:0]\n:end - [0:0]\n"
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"            /* 9 */
+                "-A FORWARD -o eth0 -j fw\n"                                                   /* 10 */
+                "-A FORWARD -o eth1 -j fw\n"                                                   /* 11 */
+                "-A FORWARD -j a\n"                                                            /* 12 */
+                "-A FORWARD -g b\n"                                                            /* 13 */
+                "-A FORWARD -j end\n"                                                          /* 14 */
+                "-A fw -s 10.0.5.0/24 -d 192.0.2.0/24 -j RETURN\n"                             /* 15 */
+                "-A fw -s 10.0.5.0/24 -j ACCEPT\n"                                             /* 16 */
+                "-A fw -s 10.0.6.0/24 -j ACCEPT\n"                                             /* 17 */
+                "-A a -j b\n"                                                                  /* 18 */
+                "-A b -j a\n"                                                                  /* 19 */
+                "-A end -j DROP\n"                                                             /* 20 */
+                "COMMIT\n" NAT_HEAD
+                "-A POSTROUTING -s 10.0.5.0/24 -o eth0 -j MASQUERADE\n"                          /* 26 */
+                "-A POSTROUTING -s 10.0.6.0/24 -o eth0 -j MASQUERADE\n"                          /* 27 */
+                "COMMIT\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
+        assert_int_equal(x.r, 5);
+        assert_non_null(strstr(problem(&x, 16, false), "the RETURN at line 15 takes some of its packets back first"));
+        assert_null(problem(&x, 17, false));
+        assert_non_null(strstr(problem(&x, 11, false), "a second jump to fw"));
+        assert_non_null(strstr(problem(&x, 19, false), "jump to a: a loop"));
+        assert_non_null(strstr(problem(&x, 13, false), "line 16, which is not converted"));
+        assert_non_null(problem(&x, 20, false)); /* after line 16, or as a user chain's catch-all DROP */
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
+        assert_false(egress_with_source(x.c, "10.0.6.0/24")->has_allow);
+        assert_false(egress_with_source(x.c, "10.0.5.0/24")->has_allow);
+
+        run_done(&x);
+        run(&x, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:b - [0:0]\n"
+            "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+            "-A FORWARD -g b\n" /* 7 */
+            "-A FORWARD -j DROP\n" /* 8 */
+            "COMMIT\n", NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 7, false), "a goto (-g, goto) in FORWARD"));
+        /* Line 8 shares packets with the reported line 7, but drops them as the config does
+         * without line 7: it stays the policy. */
+        assert_null(problem(&x, 8, false));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        assert_non_null(strstr(x.text, "The FORWARD chain's catch-all DROP (line 8)"));
+
+        run_done(&x);
+        run(&x, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:end - [0:0]\n"
+            "-A FORWARD -j end\n"
+            "-A end -j REJECT\n" /* 7 */
+            "COMMIT\n", NATGW_IMPORT_IPTABLES_SAVE);
+        assert_non_null(strstr(problem(&x, 7, false), "a catch-all REJECT in a user chain, and FORWARD's policy is ACCEPT"));
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
+}
+
+/* nft's forward chain: its jumps are reported, not followed. */
+static void test_filter_jumps_nft(void **state) {
+        static const char dump[] = "table ip t {\n"
+                "        chain fw {\n"
+                "                ip saddr 10.0.5.0/24 accept\n"
+                "        }\n"
+                "        chain forward {\n"
+                "                type filter hook forward priority filter; policy drop;\n"
+                "                ct state established,related accept\n"
+                "                oifname \"eth0\" jump fw\n"                                   /* 8 */
+                "        }\n"
+                "        chain postrouting {\n"
+                "                type nat hook postrouting priority srcnat; policy accept;\n"
+                "                ip saddr 10.0.5.0/24 oifname \"eth0\" masquerade\n"
+                "        }\n"
+                "}\n";
+        _cleanup_(run_done) struct run x;
+
+        run(&x, dump, NATGW_IMPORT_NFT);
+        assert_non_null(strstr(problem(&x, 8, false), "jump to t/fw: not a user chain of an iptables-save dump's filter table"));
+}
+
 static void test_jump_loops(void **state) {
         static const char loop[] = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n"
                 "-A PREROUTING -j A\n"          /* 4 */
@@ -814,6 +950,9 @@ int main(void) {
                 cmocka_unit_test(test_nft_malformed),
                 cmocka_unit_test(test_nft_two_verdicts),
                 cmocka_unit_test(test_jump_loops),
+                cmocka_unit_test(test_filter_jumps),
+                cmocka_unit_test(test_filter_jumps_reported),
+                cmocka_unit_test(test_filter_jumps_nft),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
