@@ -573,9 +573,12 @@ static int jump(struct fwalk *fw, struct imp_rule *r, unsigned depth) { /* NOLIN
         struct imp_chain *sub = imp_chain_find(fw->o->rs, r->jump, fw->family, true);
         int k;
 
-        if (!sub || sub->hook != IMP_HOOK_NONE) /* nft's user chains are not the filter table's */
-                return report(fw, r, "jump to %s: not a user chain of an iptables-save dump's filter table (the "
-                              "import does not follow the jumps of nft's forward chains)", r->jump);
+        /* nft: a chain with no rule of the family has no filter twin. */
+        if (!sub && (sub = imp_chain_find(fw->o->rs, r->jump, fw->family, false)) && sub->n_rules == 0 &&
+            sub->hook == IMP_HOOK_NONE)
+                return 0;
+        if (!sub || sub->hook != IMP_HOOK_NONE)
+                return report(fw, r, "jump to %s: %s", r->jump, sub ? "a base chain" : "no such chain");
         if (sub->walking)
                 return report(fw, r, "jump to %s: a loop", r->jump);
         if (sub->walked)
@@ -805,7 +808,7 @@ int imp_filter(struct imp_output *o, const char *name, struct natgw_errors *prob
         for (size_t i = 0; o->rs && i < o->rs->n_chains && k >= 0; i++) {
                 const struct imp_chain *c = &o->rs->chains[i];
 
-                if (!c->filter || c->hook != IMP_HOOK_NONE || c->walked)
+                if (!c->filter || c->hook != IMP_HOOK_NONE || c->walked || c->twin)
                         continue;
                 for (size_t j = 0; j < c->n_rules && k >= 0; j++)
                         k = natgw_errors_add(problems, name, c->rules[j].line, NULL, "filter table, chain %s: no "

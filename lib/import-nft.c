@@ -5,8 +5,10 @@
  * shapes NAT scripts use (iifname/oifname, ip/ip6 saddr/daddr, meta l4proto, tcp/udp/th dport,
  * anonymous sets { ... }, fib daddr type local, ct state new, comment; masquerade, snat to,
  * dnat to, redirect to, jump, goto, return, accept). An inet chain becomes one chain per family,
- * each holding the rules that can match it. Rules of filter chains are reported at once; sets,
- * maps and other objects are skipped (a rule that uses one is reported by the converter).
+ * each holding the rules that can match it. Rules of filter chains other than forward ones are
+ * reported at once; a user chain's are read twice (rule_parse()), as a nat chain's and as a
+ * forward chain's. Sets, maps and other objects are skipped (a rule that uses one is reported
+ * by the converter).
  */
 
 #include <stdarg.h>
@@ -32,6 +34,7 @@ struct nft_reader {
         char chain[128];  /* "TABLE/CHAIN" */
         enum chain_kind kind;
         bool forward_hook;
+        bool filter_user; /* rule_parse(): a user chain's rule read as a forward chain's (its filter twin) */
         unsigned skip_depth; /* inside a set, map or other block: its depth */
         unsigned depth;
 };
@@ -198,7 +201,7 @@ static const char *word(const struct imp_tokens *t, size_t i) {
 
 /* In a base chain of the forward hook that is not nat: its rules are the FORWARD chain's. */
 static bool filter_forward(const struct nft_reader *rd) {
-        return rd->kind == KIND_FILTER && rd->forward_hook;
+        return rd->filter_user || (rd->kind == KIND_FILTER && rd->forward_hook);
 }
 
 static bool is_verdict(const char *w) {
@@ -388,9 +391,16 @@ static int expression(struct nft_reader *rd, struct rule_ctx *x, const struct im
 }
 
 static int add_rule(struct nft_reader *rd, int family, unsigned line, const char *text, const struct imp_rule *src) {
-        struct imp_chain *c = imp_chain_find(rd->rs, rd->chain, family, filter_forward(rd));
+        struct imp_chain *c = imp_chain_find(rd->rs, rd->chain, family, filter_forward(rd)), *user;
         struct imp_rule *r;
 
+        /* A user chain's filter twin, made with its first rule. */
+        if (!c && rd->filter_user && (user = imp_chain_find(rd->rs, rd->chain, family, false))) {
+                c = imp_chain_add(rd->rs, rd->chain, user->line, family, IMP_HOOK_NONE);
+                if (!c)
+                        return -ENOMEM;
+                c->filter = c->twin = true;
+        }
         if (!c)
                 return 0;
         r = imp_rule_add(c, line, text);
@@ -412,7 +422,7 @@ static int add_rule(struct nft_reader *rd, int family, unsigned line, const char
         return 0;
 }
 
-static int rule_parse(struct nft_reader *rd, unsigned line, const char *text) {
+static int rule_parse_one(struct nft_reader *rd, unsigned line, const char *text) {
         _cleanup_(imp_tokens_done) struct imp_tokens t = {};
         _cleanup_(freep) char *spreaded = spread(text);
         struct imp_rule r = { .line = line };
@@ -455,6 +465,22 @@ static int rule_parse(struct nft_reader *rd, unsigned line, const char *text) {
         free(r.jump);
         free(r.comment);
         free(r.why);
+        return k;
+}
+
+/*
+ * A rule. A user chain's may be jumped to from a nat chain and from a forward chain, where its
+ * verdicts and matches mean other things (drop, reject, log, ct state): its rules are read both
+ * ways, into the chain and into its filter twin, which import-filter.c walks.
+ */
+static int rule_parse(struct nft_reader *rd, unsigned line, const char *text) {
+        int k = rule_parse_one(rd, line, text);
+
+        if (k < 0 || rd->kind != KIND_USER)
+                return k;
+        rd->filter_user = true;
+        k = rule_parse_one(rd, line, text);
+        rd->filter_user = false;
         return k;
 }
 

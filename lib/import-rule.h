@@ -100,10 +100,12 @@ struct imp_chain {
         int family; /* AF_INET or AF_INET6 */
         enum imp_hook hook;
         bool filter; /* a chain of the filter table, walked by import-filter.c: FORWARD (hook
-                      * IMP_HOOK_FORWARD), or a user chain it may jump to (iptables-save) */
+                      * IMP_HOOK_FORWARD), or a user chain it may jump to (iptables-save; nft: twin) */
         bool policy_drop;
         bool walking; /* the converter is inside it: a jump back to it is a loop */
         bool walked;  /* a filter user chain FORWARD reached (import-filter.c walks each once) */
+        bool twin;    /* nft: a user chain's rules read as a forward chain's (filter too): reported
+                       * only where a forward chain reaches it */
         struct imp_rule *rules;
         size_t n_rules, cap_rules;
 };

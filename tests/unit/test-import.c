@@ -867,16 +867,21 @@ static void test_filter_jumps_reported(void **state) {
         assert_int_equal(x.c->filter.forward, NATGW_FILTER_ACCEPT);
 }
 
-/* nft's forward chain: its jumps are reported, not followed. */
+/* nft's forward chain: its jumps are followed into the user chain's rules read as its own; a
+ * jump into a chain with no rule does nothing. */
 static void test_filter_jumps_nft(void **state) {
         static const char dump[] = "table ip t {\n"
                 "        chain fw {\n"
-                "                ip saddr 10.0.5.0/24 accept\n"
+                "                ip saddr 10.0.5.0/24 tcp dport 443 accept\n"                  /* 3 */
+                "                ip saddr 10.0.5.0/24 drop\n"                                  /* 4 */
+                "        }\n"
+                "        chain empty {\n"
                 "        }\n"
                 "        chain forward {\n"
                 "                type filter hook forward priority filter; policy drop;\n"
                 "                ct state established,related accept\n"
-                "                oifname \"eth0\" jump fw\n"                                   /* 8 */
+                "                oifname \"eth0\" jump fw\n"                                   /* 11 */
+                "                oifname \"eth1\" jump empty\n"                                /* 12 */
                 "        }\n"
                 "        chain postrouting {\n"
                 "                type nat hook postrouting priority srcnat; policy accept;\n"
@@ -884,9 +889,17 @@ static void test_filter_jumps_nft(void **state) {
                 "        }\n"
                 "}\n";
         _cleanup_(run_done) struct run x;
+        const struct natgw_egress *e;
 
         run(&x, dump, NATGW_IMPORT_NFT);
-        assert_non_null(strstr(problem(&x, 8, false), "jump to t/fw: not a user chain of an iptables-save dump's filter table"));
+        assert_int_equal(x.r, 0);
+        assert_int_equal(x.c->filter.forward, NATGW_FILTER_DROP);
+        e = egress_with_source(x.c, "10.0.5.0/24");
+        assert_true(e->has_allow);
+        assert_int_equal(e->n_allow, 1);
+        assert_int_equal(e->allow[0].ports[0].lo, 443);
+        assert_int_equal(e->deny, NATGW_DENY_DROP);
+        assert_non_null(strstr(x.text, "# line 4: ip saddr 10.0.5.0/24 drop"));
 }
 
 static void test_jump_loops(void **state) {
