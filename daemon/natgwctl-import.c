@@ -39,14 +39,16 @@ static int read_all(FILE *f, char **ret) {
 static void usage(FILE *f) {
         fprintf(f, "Usage: natgwctl import [--from iptables-save|nft] [FILE]\n"
                    "Print a natgwd config equivalent to the NAT rules of FILE (standard input without\n"
-                   "it), an iptables-save / ip6tables-save dump or an `nft list ruleset` dump. Rules it\n"
-                   "cannot express are listed on standard error with their line and why.\n"
+                   "it), an iptables-save / ip6tables-save dump or an `nft list ruleset` dump (without\n"
+                   "--from: nft when the dump starts with \"table\"). Rules it cannot express are listed\n"
+                   "on standard error with their line and why.\n"
                    "Exit status: 0 all converted, 1 some left out or not a dump, 2 usage.\n");
 }
 
 int natgwctl_import(int argc, char *argv[]) {
         _cleanup_(freep) char *text = NULL, *config = NULL;
         enum natgw_import_format format = NATGW_IMPORT_IPTABLES_SAVE;
+        bool format_given = false;
         struct natgw_errors problems = {}, check = {};
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
         const char *path = NULL, *name;
@@ -70,6 +72,7 @@ int natgwctl_import(int argc, char *argv[]) {
                                 return 2;
                         }
                         format = (enum natgw_import_format)r;
+                        format_given = true;
                 } else if (a[0] == '-' && a[1]) {
                         fprintf(stderr, "natgwctl: import: unknown option \"%s\"; see natgwctl import --help\n", a);
                         return 2;
@@ -98,6 +101,8 @@ int natgwctl_import(int argc, char *argv[]) {
                         r == -EBADMSG ? "it holds a NUL byte, so it is not a text dump" : strerror(-r));
                 return 1;
         }
+        if (!format_given)
+                format = natgw_import_format_guess(text);
         r = natgw_import(text, format, name, &config, &problems);
         for (size_t j = 0; j < problems.n; j++) {
                 const struct natgw_error *e = &problems.v[j];

@@ -407,6 +407,19 @@ int natgw_import_format_from_string(const char *s) {
         return -EINVAL;
 }
 
+enum natgw_import_format natgw_import_format_guess(const char *text) {
+        const char *p = text;
+
+        for (;;) {
+                p += strspn(p, " \t\r\n");
+                if (*p != '#')
+                        break;
+                p += strcspn(p, "\n");
+        }
+        return strncmp(p, "table", 5) == 0 && (p[5] == ' ' || p[5] == '\t') ? NATGW_IMPORT_NFT
+                                                                          : NATGW_IMPORT_IPTABLES_SAVE;
+}
+
 /* Problems in line order (a stable sort: one line's problems keep their order). */
 static void problems_sort(struct natgw_errors *p, size_t from) {
         for (size_t i = from + 1; i < p->n; i++) {

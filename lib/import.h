@@ -16,6 +16,10 @@ enum natgw_import_format {
 /* "iptables-save" or "nft" as an enum natgw_import_format; -EINVAL for anything else. */
 int natgw_import_format_from_string(const char *s);
 
+/* What @text is when --from does not say: an nft ruleset when its first word (after blank lines
+ * and # comments) is "table", an iptables-save dump otherwise. */
+enum natgw_import_format natgw_import_format_guess(const char *text);
+
 /**
  * natgw_import() - convert a saved ruleset into a natgwd config
  * @text:       the dump, NUL-terminated

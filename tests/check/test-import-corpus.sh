@@ -22,7 +22,7 @@ for in in *.rules *.nft; do
         set +e
         "$NATGWCTL" import --from "$from" "$in" >"$tmp/out" 2>"$tmp/err"
         rc=$?
-        "$NATGWCTL" import --from "$from" <"$in" >"$tmp/out2" 2>/dev/null
+        "$NATGWCTL" import <"$in" >"$tmp/out2" 2>/dev/null # without --from: told by its first word
         set -e
         [[ $rc -eq $(cat "$name.exit") ]] || fail "$in: exit $rc, want $(cat "$name.exit"): $(cat "$tmp/err")"
         if [[ -f $name.conf ]]; then
@@ -35,8 +35,8 @@ for in in *.rules *.nft; do
         else
                 [[ ! -s $tmp/err ]] || fail "$in: want an empty report, got: $(cat "$tmp/err")"
         fi
-        # Standard input or a file: the same config, byte for byte.
-        cmp -s "$tmp/out" "$tmp/out2" || fail "$in: the config read from standard input differs"
+        # Standard input or a file, --from or not: the same config, byte for byte.
+        cmp -s "$tmp/out" "$tmp/out2" || fail "$in: the config read from standard input without --from differs"
         if [[ -s $tmp/out ]]; then
                 out=$("$NATGWD" -t -c "$tmp/out" 2>&1) || fail "$in: natgwd -t rejects the config: $out"
                 # The dumps name interfaces this machine need not have: only that may be warned about,
