@@ -997,38 +997,10 @@ static void put_clear_previous(struct builder *bl, bool keep_rules) {
                 put_clear(bl, NFT_MSG_DELCHAIN, "output", "chain output, which the new config does not need");
                 put_clear(bl, NFT_MSG_DELCHAIN, "hairpin", "chain hairpin, which the new config does not need");
         }
-        for (size_t i = 0, j = 0; i < old->n_counters; i++) {
-                /* Both sorted: a merge, not a search per counter (50,000 of them). */
-                int c = 1;
-
-                while (j < st->n_counters && (c = strcmp(st->counters[j], old->counters[i])) < 0)
-                        j++;
-                if (j == st->n_counters || c != 0)
-                        put_clear(bl, NFT_MSG_DELOBJ, old->counters[i], "the counter of a removed entry");
-        }
+        for (size_t i = 0; i < st->n_counters_gone; i++)
+                put_clear(bl, NFT_MSG_DELOBJ, old->names + st->counters_gone[i], "the counter of a removed entry");
 }
 
-/* The names of @v that are not in @old (both sorted), in order: pointers into @v. */
-static int names_added(const char *const *v, size_t n, const char *const *old, size_t n_old, const char ***ret,
-                       size_t *ret_n) {
-        _cleanup_(freep) const char **added = NULL;
-        size_t k = 0, cap = 0;
-
-        for (size_t i = 0, j = 0; i < n; i++) {
-                int c = 1;
-
-                while (j < n_old && (c = strcmp(old[j], v[i])) < 0)
-                        j++;
-                if (j < n_old && c == 0)
-                        continue;
-                if (GROW(added, cap, k + 1) < 0)
-                        return -ENOMEM;
-                added[k++] = v[i];
-        }
-        *ret = TAKE_PTR(added);
-        *ret_n = k;
-        return 0;
-}
 /* The SHA-256 of the rules of every chain but postrouting, encoded from sequence number 0. */
 static int rules_sha256(const struct natgw_plan *p, uint8_t ret[NATGW_SHA256_SIZE]) {
         struct builder bl;
@@ -1071,8 +1043,8 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         const struct natgw_config *c = p->config;
         struct natgw_table_state st;
         struct natgw_set_plan *sets = NULL;
-        _cleanup_(freep) const char **added = NULL;
-        size_t n_added = 0;
+        const char *const *added;
+        size_t n_added;
         struct builder bl;
         bool keep_rules;
         char name[96];
@@ -1115,8 +1087,8 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         }
 
         /* The entries whose counters are new: with an update, usually none. */
-        if (old && names_added(st.counters, st.n_counters, old->counters, old->n_counters, &added, &n_added) < 0)
-                bl.r = -ENOMEM;
+        added = st.counters_added;
+        n_added = st.n_counters_added;
         for (size_t i = 0; i < natgw_plan_n_entries(p) && (!old || n_added > 0); i++) {
                 if (!old || natgw_table_state_has_name(added, n_added, natgw_plan_entry_name(p, (uint32_t)i)))
                         put_counter(&bl, (int64_t)i, "", NULL);

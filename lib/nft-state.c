@@ -23,6 +23,8 @@ void natgw_table_state_clear(struct natgw_table_state *s) {
         }
         free(s->names);
         free(s->counters);
+        free(s->counters_added);
+        free(s->counters_gone);
         free(s->chains);
         free(s->sets);
         *s = (struct natgw_table_state){};
@@ -55,12 +57,13 @@ static const struct natgw_table_set *find_set(const struct natgw_table_state *s,
  * names in the same order, so the two sequences share a prefix and a suffix (the same bytes at
  * the start and the end of the names); the old sorted order of those (moved to the new buffer)
  * merged with the sorted new middle is the new sorted order. A reload sorts the names of what
- * changed, not the 100,000 of 50,000 forwards.
+ * changed, not the 100,000 of 50,000 forwards. The middles alone also hold every counter that
+ * comes and every one that goes (st->counters_added, st->counters_gone).
  */
 static int counters_sort(const struct natgw_table_state *old, struct natgw_table_state *st) {
         size_t n_old, n_new = st->n_counters, pre = 0, suf = 0, min, n_mid, n_kept = 0, k = 0, w = 0;
         size_t old_lo, old_hi, new_lo, new_hi;
-        _cleanup_(freep) const char **old_seq = NULL, **kept = NULL, **mid = NULL;
+        _cleanup_(freep) const char **old_seq = NULL, **kept = NULL, **mid = NULL, **old_mid = NULL;
         const char **sorted;
         const char *q;
 
@@ -93,14 +96,30 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
 
         n_mid = n_new - suf - pre;
         mid = reallocarray(NULL, MAX(n_mid, (size_t)1), sizeof(*mid));
+        old_mid = reallocarray(NULL, MAX(n_old - suf - pre, (size_t)1), sizeof(*old_mid));
         kept = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*kept));
         sorted = reallocarray(NULL, MAX(n_new, (size_t)1), sizeof(*sorted));
-        if (!mid || !kept || !sorted) {
+        st->counters_added = reallocarray(NULL, MAX(n_mid, (size_t)1), sizeof(*st->counters_added));
+        st->counters_gone = reallocarray(NULL, MAX(n_old - suf - pre, (size_t)1), sizeof(*st->counters_gone));
+        if (!mid || !old_mid || !kept || !sorted || !st->counters_added || !st->counters_gone) {
                 free(sorted);
                 return -ENOMEM;
         }
         memcpy(mid, st->counters + pre, n_mid * sizeof(*mid));
         qsort(mid, n_mid, sizeof(*mid), cmp_name);
+        memcpy(old_mid, old_seq + pre, (n_old - suf - pre) * sizeof(*old_mid));
+        qsort(old_mid, n_old - suf - pre, sizeof(*old_mid), cmp_name);
+        /* What comes and what goes: the middles' difference (the common names are in both). */
+        for (size_t i = 0, j = 0; i < n_mid || j < n_old - suf - pre;) {
+                int c = i == n_mid ? 1 : j == n_old - suf - pre ? -1 : strcmp(mid[i], old_mid[j]);
+
+                if (c < 0)
+                        st->counters_added[st->n_counters_added++] = mid[i++];
+                else if (c > 0)
+                        st->counters_gone[st->n_counters_gone++] = (size_t)(old_mid[j++] - old->names);
+                else
+                        i++, j++;
+        }
         /* The old sorted order of the common names, at their places in st->names. */
         for (size_t i = 0; i < n_old; i++) {
                 size_t o = (size_t)(old->counters[i] - old->names);

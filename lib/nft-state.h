@@ -50,6 +50,13 @@ struct natgw_table_state {
         size_t n_counters;
         size_t counters_len;      /* the counters' names come first in @names, in the plan's
                                    * order: these bytes */
+        /* Built as an update of a valid state (natgw_table_state_build()'s @old): the counters
+         * that are new (sorted, into @names) and those of @old that go (sorted, offsets into
+         * @old's names: meaningful with that @old only). */
+        const char **counters_added;
+        size_t n_counters_added;
+        size_t *counters_gone;
+        size_t n_counters_gone;
         const char **chains;      /* regular chains: "egress-" / "allow-" + an egress entry's name */
         size_t n_chains;
         bool forward_chain;       /* the base chain forward (the filter) is there */

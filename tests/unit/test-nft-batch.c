@@ -347,6 +347,26 @@ static bool rec_in(const struct natgw_table_set *s, const uint8_t *r) {
         return false;
 }
 
+/* @b's counters that @a has not, and @a's that @b has not: exactly those the update of @a to @b
+ * found (sorted), by a search of every name. */
+static void assert_counters_diff(const struct natgw_table_state *a, const struct natgw_table_state *b) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < b->n_counters; i++)
+                if (!natgw_table_state_has_name(a->counters, a->n_counters, b->counters[i])) {
+                        assert_true(k < b->n_counters_added);
+                        assert_string_equal(b->counters_added[k++], b->counters[i]);
+                }
+        assert_int_equal(k, b->n_counters_added);
+        k = 0;
+        for (size_t i = 0; i < a->n_counters; i++)
+                if (!natgw_table_state_has_name(b->counters, b->n_counters, a->counters[i])) {
+                        assert_true(k < b->n_counters_gone);
+                        assert_string_equal(a->names + b->counters_gone[k++], a->counters[i]);
+                }
+        assert_int_equal(k, b->n_counters_gone);
+}
+
 /* An update's state (the difference found from the common prefix and suffix of the elements and
  * of the counters' names) is the one a replace builds, and each kept set's difference is
  * exactly the records that go and those that come. */
@@ -365,6 +385,7 @@ static void test_state_update_is_replace(void **state) {
                         assert_int_equal(sb.n_counters, fresh.n_counters);
                         for (size_t i = 0; i < sb.n_counters; i++)
                                 assert_string_equal(sb.counters[i], fresh.counters[i]);
+                        assert_counters_diff(&sa, &sb);
                         assert_int_equal(sb.n_chains, fresh.n_chains);
                         assert_int_equal(sb.n_sets, fresh.n_sets);
                         for (size_t i = 0; i < sb.n_sets; i++) {
