@@ -1029,10 +1029,14 @@ void natgw_config_drop_texts(struct natgw_config *c) {
 struct natgw_config *natgw_config_free(struct natgw_config *c) {
         if (!c)
                 return NULL;
+        /* A borrowed entry's parts are the next config's (natgw_config_take_entries()); it is
+         * not zeroed either, as done() would: the array goes (50,000 forwards: 7 MB written). */
         for (size_t i = 0; i < c->n_egress; i++)
-                natgw_egress_done(&c->egress[i]);
+                if (!c->egress[i].borrowed)
+                        natgw_egress_done(&c->egress[i]);
         for (size_t i = 0; i < c->n_forwards; i++)
-                natgw_forward_done(&c->forwards[i]);
+                if (!c->forwards[i].borrowed)
+                        natgw_forward_done(&c->forwards[i]);
         for (size_t i = 0; i < c->n_netmaps; i++)
                 natgw_netmap_done(&c->netmaps[i]);
         natgw_config_drop_texts(c);

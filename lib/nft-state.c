@@ -158,11 +158,12 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
 
 /* ---- map elements as records, for an update's difference ---- */
 
-/* Write the record of element @i of @m (@twin: which of its sets) at @w (NULL: only count). */
-static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin twin, size_t i,
-                      uint8_t *w) {
-        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), vlen;
+/* What the record of element @i of @m (@twin: which of its sets) holds after the key: *ret_v,
+ * its length. */
+static size_t rec_value(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin twin, size_t i,
+                        const void **ret_v) {
         const void *v;
+        size_t vlen;
 
         /* Names a counter of the entry, or goes to the entry's chain. */
         if (twin != NATGW_TWIN_MAP || m->kind == NATGW_MAP_EGRESS) {
@@ -178,14 +179,8 @@ static size_t rec_put(const struct natgw_plan *p, const struct natgw_map *m, enu
                 v = m->data + i * m->data_len;
                 vlen = m->data_len;
         }
-        if (w) {
-                uint16_t len = (uint16_t)(klen + vlen);
-
-                memcpy(w, &len, sizeof(len));
-                memcpy(w + sizeof(len), m->keys + i * klen, klen);
-                memcpy(w + sizeof(len) + klen, v, vlen);
-        }
-        return sizeof(uint16_t) + klen + vlen;
+        *ret_v = v;
+        return vlen;
 }
 
 static int rec_cmp(const uint8_t *a, const uint8_t *b) {
@@ -211,23 +206,56 @@ static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
 }
 
 /* The records of all elements of @m (@ctr: which of its sets) into @set, back to back in plan
- * order, and their offsets (set->rec_off). */
+ * order, and their offsets (set->rec_off). One pass: the buffer grows as it fills (from room
+ * for values of @guess bytes each), each value looked up once. */
 static int recs_write(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin ctr,
-                      struct natgw_table_set *set) {
-        size_t len = 0, off = 0;
+                      struct natgw_table_set *set, size_t guess) {
+        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), cap = m->n * (sizeof(uint16_t) + klen + guess) + 64;
+        size_t off = 0;
 
-        for (size_t i = 0; i < m->n; i++)
-                len += rec_put(p, m, ctr, i, NULL);
-        set->recs = malloc(MAX(len, (size_t)1));
+        set->recs = malloc(cap);
         set->rec_off = reallocarray(NULL, MAX(m->n, (size_t)1), sizeof(*set->rec_off));
         if (!set->recs || !set->rec_off)
                 return -ENOMEM;
         set->key_len = m->key_len;
         for (size_t i = 0; i < m->n; i++) {
+                const void *v;
+                size_t vlen = rec_value(p, m, ctr, i, &v);
+                uint16_t len = (uint16_t)(klen + vlen);
+
+                if (off + sizeof(len) + klen + vlen > cap) {
+                        uint8_t *b;
+
+                        cap = MAX(2 * cap, off + sizeof(len) + klen + vlen);
+                        b = realloc(set->recs, cap);
+                        if (!b)
+                                return -ENOMEM;
+                        set->recs = b;
+                }
                 set->rec_off[i] = off;
-                off += rec_put(p, m, ctr, i, set->recs + off);
+                memcpy(set->recs + off, &len, sizeof(len));
+                memcpy(set->recs + off + sizeof(len), m->keys + i * klen, klen);
+                memcpy(set->recs + off + sizeof(len) + klen, v, vlen);
+                off += sizeof(len) + klen + vlen;
+        }
+        /* Shrunk to what it holds, in place: the state keeps it until the next update. */
+        if (off + 64 < cap) {
+                uint8_t *b = realloc(set->recs, MAX(off, (size_t)1));
+
+                if (b)
+                        set->recs = b;
         }
         return 0;
+}
+
+/* The average length of what @set's records hold after their key (the set has elements). */
+static size_t rec_value_avg(const struct natgw_table_set *set) {
+        size_t last = set->rec_off[set->elements - 1], klen = (size_t)set->key_len;
+        uint16_t len;
+
+        memcpy(&len, set->recs + last, sizeof(len));
+        /* Every record: 2 bytes of length, the key (twice for an interval map: len says), the value. */
+        return (last + sizeof(len) + len) / set->elements - sizeof(len) - MIN(klen, (size_t)len) + 1;
 }
 
 /* The elements @lo..@hi-1 of @set, sorted by record. */
@@ -384,7 +412,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                         set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
                         set->elements = m->n;
                         was = old ? find_set(old, set->name) : NULL;
-                        r = recs_write(p, m, ctr, set);
+                        r = recs_write(p, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
                         if (r < 0)
                                 goto fail;
                         /* A hash map is kept while its elements fit the size it was made with; an
