@@ -18,6 +18,7 @@
  * never allows more, nor less, than the chain without a report saying so.
  */
 
+#include <stdarg.h>
 #include <sys/socket.h>
 
 #include "import-rule.h"
@@ -58,6 +59,8 @@ struct fwalk {
         struct rule_list plain;   /* policy ACCEPT: ACCEPTs that are no allow rule */
         struct rule_list rets;    /* RETURNs of the user chains being walked: the rest of those
                                    * chains does not see the packets they match */
+        const struct imp_rule *via; /* walking a user chain: the jump that led into it */
+        const char *via_chain;      /* ... and the chain's name */
 };
 
 static int push(struct rule_list *l, const struct imp_rule *r) {
@@ -67,9 +70,28 @@ static int push(struct rule_list *l, const struct imp_rule *r) {
         return 0;
 }
 
-/* Report @r as left out; a later rule sharing packets with it is reported too (fw->bad). */
-#define report(fw, r, ...) \
-        (push(&(fw)->bad, (r)) < 0 ? -ENOMEM : imp_report((fw)->problems, (fw)->name, (r), __VA_ARGS__))
+/*
+ * Report @r as left out; a later rule sharing packets with it is reported too (fw->bad). A rule
+ * of a user chain says which jump took FORWARD's packets to it: the reasons speak of FORWARD.
+ */
+static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) _printf_(3, 4);
+static int report(struct fwalk *fw, struct imp_rule *r, const char *fmt, ...) {
+        _cleanup_(freep) char *why = NULL;
+        va_list ap;
+        int k;
+
+        if (push(&fw->bad, r) < 0)
+                return -ENOMEM;
+        va_start(ap, fmt);
+        k = vasprintf(&why, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (fw->via)
+                return imp_report(fw->problems, fw->name, r, "%s (chain %s, reached by the jump at line %u)", why,
+                                  fw->via_chain, fw->via->line);
+        return imp_report(fw->problems, fw->name, r, "%s", why);
+}
 #define note imp_note
 
 static int taken(struct fwalk *fw, const struct imp_rule *r) {
@@ -571,6 +593,8 @@ static int chain_rules(struct fwalk *fw, struct imp_chain *c, const struct imp_m
  * matches added, stand in for it. Each user chain is walked once, where FORWARD first reaches it. */
 static int jump(struct fwalk *fw, struct imp_rule *r, unsigned depth) { /* NOLINT(misc-no-recursion): bounded by the depth */
         struct imp_chain *sub = imp_chain_find(fw->o->rs, r->jump, fw->family, true);
+        const struct imp_rule *via;
+        const char *via_chain;
         int k;
 
         /* nft: a chain with no rule of the family has no filter twin. */
@@ -587,7 +611,13 @@ static int jump(struct fwalk *fw, struct imp_rule *r, unsigned depth) { /* NOLIN
         if (depth + 1 >= IMP_JUMP_DEPTH_MAX)
                 return report(fw, r, "jump to %s: jumps nest too deep", r->jump);
         sub->walking = sub->walked = true;
+        via = fw->via;
+        via_chain = fw->via_chain;
+        fw->via = r;
+        fw->via_chain = sub->name;
         k = chain_rules(fw, sub, &r->m, depth + 1);
+        fw->via = via;
+        fw->via_chain = via_chain;
         sub->walking = false;
         return k;
 }

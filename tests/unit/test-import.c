@@ -848,6 +848,9 @@ static void test_filter_jumps_reported(void **state) {
         run(&x, dump, NATGW_IMPORT_IPTABLES_SAVE);
         assert_int_equal(x.r, 5);
         assert_non_null(strstr(problem(&x, 16, false), "the RETURN at line 15 takes some of its packets back first"));
+        /* A user chain's rule says which jump took FORWARD's packets there. */
+        assert_non_null(strstr(problem(&x, 16, false), "(chain fw, reached by the jump at line 10)"));
+        assert_non_null(strstr(problem(&x, 19, false), "jump to a: a loop (chain b, reached by the jump at line 18)"));
         assert_null(problem(&x, 17, false));
         assert_non_null(strstr(problem(&x, 11, false), "a second jump to fw"));
         assert_non_null(strstr(problem(&x, 19, false), "jump to a: a loop"));
