@@ -541,8 +541,8 @@ static int rule(struct fwalk *fw, struct imp_rule *r) {
                 return report(fw, r, "RETURN in FORWARD (its packets get the chain's policy): natgwd's filter "
                               "cannot express it");
         default:
-                return report(fw, r, "%s in FORWARD: natgwd's filter has no other verdicts than accept, drop and "
-                              "reject", r->jump ? "a jump the import does not follow" : "this target");
+                return report(fw, r, "this target in FORWARD: natgwd's filter has no other verdicts than accept, "
+                              "drop and reject");
         }
 }
 
