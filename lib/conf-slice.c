@@ -13,6 +13,8 @@
 
 size_t natgw_conf_slice_bytes = NATGW_CONF_SLICE_BYTES;
 unsigned natgw_conf_sliced_files;
+bool natgw_conf_slice_thread = true;
+unsigned natgw_conf_slices_by_caller;
 
 /* Characters the scanner of a group's interior stops at (the rest is skipped in a tight loop). */
 static const bool group_stop[256] = {
@@ -178,19 +180,21 @@ int natgw_conf_slice(const char *text, size_t slice_bytes, struct natgw_conf_sli
         return 1;
 }
 
-/* See conf-slice.h. */
-char *natgw_conf_slice_text(const struct natgw_conf_slice *s) {
-        static const char head[] = "forward = (", tail[] = ");";
-        size_t pad = s->line - 1;
-        char *t = malloc(pad + sizeof(head) - 1 + s->len + sizeof(tail));
+static const char slice_head[] = "forward = (", slice_tail[] = ");";
 
-        if (!t)
-                return NULL;
+/* See conf-slice.h. */
+size_t natgw_conf_slice_text_size(const struct natgw_conf_slice *s) {
+        return s->line - 1 + sizeof(slice_head) - 1 + s->len + sizeof(slice_tail);
+}
+
+/* See conf-slice.h. */
+void natgw_conf_slice_text_into(const struct natgw_conf_slice *s, char *t) {
+        size_t pad = s->line - 1;
+
         memset(t, '\n', pad);
-        memcpy(t + pad, head, sizeof(head) - 1);
-        memcpy(t + pad + sizeof(head) - 1, s->start, s->len);
-        memcpy(t + pad + sizeof(head) - 1 + s->len, tail, sizeof(tail));
-        return t;
+        memcpy(t + pad, slice_head, sizeof(slice_head) - 1);
+        memcpy(t + pad + sizeof(slice_head) - 1, s->start, s->len);
+        memcpy(t + pad + sizeof(slice_head) - 1 + s->len, slice_tail, sizeof(slice_tail));
 }
 
 void natgw_conf_slices_done(struct natgw_conf_slices *s) {
@@ -199,66 +203,99 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
         *s = (struct natgw_conf_slices) {};
 }
 
-/* Trees parsed ahead of the caller at most (each about 8 times its slice's text). */
+/* Slices parsed ahead of the one the caller converts, at most (each tree about 8 times its text). */
 #define AHEAD 2
 #define SLOTS (AHEAD + 1)
 
 /*
- * Slice i is parsed into slot i % SLOTS. A slot's tree is destroyed by the thread that parses the
- * next tree into it: malloc gives each thread an arena of its own, and a tree freed by the other
- * thread would be freed across arenas, under their locks (that made the parse slower than
- * without a thread).
+ * Two threads parse: the reader's, in order, and the caller's, which parses the next slice nobody
+ * has claimed instead of waiting for the reader (on 2 cores the caller's conversion alone leaves
+ * it idle about half the time). Each thread destroys the trees it parsed itself: malloc gives each
+ * thread an arena of its own, and a tree freed by the other thread is freed across arenas, under
+ * their locks (that made the parse slower than without a thread).
+ *
+ * The slices in flight are the one the caller holds and AHEAD after it: slice i's state is in ring
+ * entry i % SLOTS. The reader parses slice i into its slot cfg[i % SLOTS], destroying the tree
+ * of an earlier slice there, which the caller is done with; the caller parses into own[], a tree
+ * for the slice it holds and one for a slice it took ahead.
  */
 struct natgw_conf_slice_reader {
         const struct natgw_conf_slices *sl;
-        config_t cfg[SLOTS];
-        int result[SLOTS];         /* of that slice: 0 parsed, -EINVAL refused, -ENOMEM */
-        size_t parsed;             /* slices parsed so far (their trees exist, SLOTS at most) */
-        size_t taken;              /* slices handed to the caller so far (it holds the last one) */
+        config_t cfg[SLOTS];      /* the reader's trees */
+        bool used[SLOTS];         /* cfg[k] holds a tree */
+        bool by_caller[SLOTS];    /* of the slice: the caller parses it */
+        bool parsed[SLOTS];       /* of the slice: its tree (or its failure) is there */
+        int result[SLOTS];        /* of the slice: 0 parsed, -EINVAL refused, -ENOMEM */
+        config_t own[2];          /* the caller's trees, of the slices own_slice[] */
+        size_t own_slice[2];      /* SIZE_MAX: own[k] holds no tree */
+        size_t claimed;           /* slices claimed by a thread so far */
+        size_t taken;             /* slices handed to the caller so far (it holds the last one) */
         bool stop, thread;
         pthread_mutex_t lock;
         pthread_cond_t cond;
         pthread_t tid;
+        char *text[2];            /* each thread's slice text, kept for the next slice */
+        size_t text_size[2];
 };
 
-/* Parse slice @i into its slot, destroying the slot's tree before. */
-static int parse_one(struct natgw_conf_slice_reader *rd, size_t i) {
-        config_t *cfg = &rd->cfg[i % SLOTS];
-        char *text;
-        int r;
+/* Parse slice @i into @cfg with the text buffer of thread @t (0 the reader's, 1 the caller's). */
+static int parse_one(struct natgw_conf_slice_reader *rd, size_t i, config_t *cfg, unsigned t) {
+        const struct natgw_conf_slice *s = &rd->sl->v[i];
+        size_t size = natgw_conf_slice_text_size(s);
 
-        if (i >= SLOTS)
-                config_destroy(cfg);
         config_init(cfg);
-        text = natgw_conf_slice_text(&rd->sl->v[i]);
-        if (!text)
-                return -ENOMEM;
-        r = config_read_string(cfg, text) ? 0 : -EINVAL;
-        free(text);
-        return r;
+        if (size > rd->text_size[t]) {
+                char *p = realloc(rd->text[t], size);
+
+                if (!p)
+                        return -ENOMEM;
+                rd->text[t] = p;
+                rd->text_size[t] = size;
+        }
+        natgw_conf_slice_text_into(s, rd->text[t]);
+        return config_read_string(cfg, rd->text[t]) ? 0 : -EINVAL;
+}
+
+/* Claim the next slice for the caller (true) or the reader: its ring entry is reset. Locked. */
+static size_t claim(struct natgw_conf_slice_reader *rd, bool caller) {
+        size_t i = rd->claimed++;
+
+        rd->by_caller[i % SLOTS] = caller;
+        rd->parsed[i % SLOTS] = false;
+        return i;
+}
+
+/* Record the outcome @r of slice @i. Locked. */
+static void done(struct natgw_conf_slice_reader *rd, size_t i, int r) {
+        rd->result[i % SLOTS] = r;
+        rd->parsed[i % SLOTS] = true;
+        pthread_cond_broadcast(&rd->cond);
 }
 
 static void *reader_main(void *arg) {
         struct natgw_conf_slice_reader *rd = arg;
 
-        for (size_t i = 0; i < rd->sl->n; i++) {
-                bool stop;
+        for (;;) {
+                size_t i;
                 int r;
 
                 pthread_mutex_lock(&rd->lock);
-                /* Slice i's slot holds slice i - SLOTS: free once the caller asked for the slice
-                 * after it. */
-                while (!rd->stop && i + 1 > rd->taken + AHEAD)
+                /* Slice i may be parsed once the caller asked for slice i - AHEAD: the slices of
+                 * its slot before it are done with. */
+                while (!rd->stop && rd->claimed < rd->sl->n && rd->claimed + 1 > rd->taken + AHEAD)
                         pthread_cond_wait(&rd->cond, &rd->lock);
-                stop = rd->stop;
-                pthread_mutex_unlock(&rd->lock);
-                if (stop)
+                if (rd->stop || rd->claimed >= rd->sl->n) {
+                        pthread_mutex_unlock(&rd->lock);
                         break;
-                r = parse_one(rd, i);
+                }
+                i = claim(rd, false);
+                pthread_mutex_unlock(&rd->lock);
+                if (rd->used[i % SLOTS])
+                        config_destroy(&rd->cfg[i % SLOTS]);
+                rd->used[i % SLOTS] = true;
+                r = parse_one(rd, i, &rd->cfg[i % SLOTS], 0);
                 pthread_mutex_lock(&rd->lock);
-                rd->result[i % SLOTS] = r;
-                rd->parsed = i + 1;
-                pthread_cond_broadcast(&rd->cond);
+                done(rd, i, r);
                 pthread_mutex_unlock(&rd->lock);
                 if (r < 0)
                         break;
@@ -274,40 +311,71 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
         if (!rd)
                 return -ENOMEM;
         rd->sl = sl;
+        rd->own_slice[0] = rd->own_slice[1] = SIZE_MAX;
         pthread_mutex_init(&rd->lock, NULL);
         pthread_cond_init(&rd->cond, NULL);
         /* Signals are the caller's thread's to take (sd-event reads them from a signalfd, which
          * works only while they are blocked in every thread). */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &was);
-        rd->thread = pthread_create(&rd->tid, NULL, reader_main, rd) == 0;
+        rd->thread = natgw_conf_slice_thread && pthread_create(&rd->tid, NULL, reader_main, rd) == 0;
         pthread_sigmask(SIG_SETMASK, &was, NULL);
         *ret = rd;
         return 0;
+}
+
+/* The caller parses slice @i (claimed for it) into a tree of its own. Unlocked. */
+static void caller_parse(struct natgw_conf_slice_reader *rd, size_t i) {
+        unsigned k = rd->own_slice[0] == SIZE_MAX ? 0 : 1;
+        int r;
+
+        rd->own_slice[k] = i;
+        natgw_conf_slices_by_caller++;
+        r = parse_one(rd, i, &rd->own[k], 1);
+        pthread_mutex_lock(&rd->lock);
+        done(rd, i, r);
+        pthread_mutex_unlock(&rd->lock);
 }
 
 /* See conf-slice.h. */
 const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd, int *r) {
         size_t i = rd->taken;
 
+        /* The caller's tree of the slice before is done with. */
+        for (unsigned k = 0; k < 2; k++)
+                if (rd->own_slice[k] != SIZE_MAX && rd->own_slice[k] < i) {
+                        config_destroy(&rd->own[k]);
+                        rd->own_slice[k] = SIZE_MAX;
+                }
         if (i >= rd->sl->n) {
                 *r = 0;
                 return NULL;
         }
-        if (!rd->thread) {
-                *r = parse_one(rd, i);
-                rd->parsed = i + 1;
-                rd->taken = i + 1;
-        } else {
-                pthread_mutex_lock(&rd->lock);
-                rd->taken = i + 1; /* the slice before is done with */
-                pthread_cond_broadcast(&rd->cond);
-                while (rd->parsed <= i)
+        pthread_mutex_lock(&rd->lock);
+        rd->taken = i + 1; /* the slice before is done with */
+        pthread_cond_broadcast(&rd->cond);
+        while (i >= rd->claimed || !rd->parsed[i % SLOTS]) {
+                bool mine = i >= rd->claimed;
+
+                /* Slice i is nobody's yet, or the reader is parsing it: parse it, or the next
+                 * slice nobody claimed, instead of waiting (one ahead of i at most). */
+                if (mine || (rd->claimed < rd->sl->n && rd->claimed <= i + AHEAD &&
+                             (rd->own_slice[0] == SIZE_MAX || rd->own_slice[1] == SIZE_MAX))) {
+                        size_t j = claim(rd, true);
+
+                        pthread_mutex_unlock(&rd->lock);
+                        caller_parse(rd, j);
+                        pthread_mutex_lock(&rd->lock);
+                } else
                         pthread_cond_wait(&rd->cond, &rd->lock);
-                *r = rd->result[i % SLOTS];
-                pthread_mutex_unlock(&rd->lock);
         }
-        return *r < 0 ? NULL : &rd->cfg[i % SLOTS];
+        *r = rd->result[i % SLOTS];
+        pthread_mutex_unlock(&rd->lock);
+        if (*r < 0)
+                return NULL;
+        if (!rd->by_caller[i % SLOTS])
+                return &rd->cfg[i % SLOTS];
+        return &rd->own[rd->own_slice[0] == i ? 0 : 1];
 }
 
 /* See conf-slice.h. */
@@ -321,9 +389,14 @@ void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd) {
                 pthread_mutex_unlock(&rd->lock);
                 pthread_join(rd->tid, NULL);
         }
-        /* The trees still there: the last SLOTS parsed. */
-        for (size_t i = rd->parsed > SLOTS ? rd->parsed - SLOTS : 0; i < rd->parsed; i++)
-                config_destroy(&rd->cfg[i % SLOTS]);
+        for (size_t k = 0; k < SLOTS; k++)
+                if (rd->used[k])
+                        config_destroy(&rd->cfg[k]);
+        for (size_t k = 0; k < 2; k++)
+                if (rd->own_slice[k] != SIZE_MAX)
+                        config_destroy(&rd->own[k]);
+        free(rd->text[0]);
+        free(rd->text[1]);
         pthread_mutex_destroy(&rd->lock);
         pthread_cond_destroy(&rd->cond);
         free(rd);

@@ -17,6 +17,7 @@
  */
 
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Slices of about this many bytes of text; a list shorter than two of them is not sliced. */
@@ -27,6 +28,10 @@ extern size_t natgw_conf_slice_bytes;
 
 /* Files whose forward list was parsed in slices, since the start (for the unit tests). */
 extern unsigned natgw_conf_sliced_files;
+
+/* For the unit tests: false, the reader starts no thread; slices the caller's thread parsed. */
+extern bool natgw_conf_slice_thread;
+extern unsigned natgw_conf_slices_by_caller;
 
 struct natgw_conf_slice {
         const char *start; /* the first entry's "{", in the text */
@@ -48,17 +53,21 @@ struct natgw_conf_slices {
  */
 int natgw_conf_slice(const char *text, size_t slice_bytes, struct natgw_conf_slices *ret);
 
-/* The text libconfig parses for slice @s (a buffer the caller frees): NULL on -ENOMEM. */
-char *natgw_conf_slice_text(const struct natgw_conf_slice *s);
+/* The size of the text libconfig parses for slice @s, its terminating NUL included. */
+size_t natgw_conf_slice_text_size(const struct natgw_conf_slice *s);
+
+/* Write that text into @t (natgw_conf_slice_text_size() bytes). */
+void natgw_conf_slice_text_into(const struct natgw_conf_slice *s, char *t);
 
 void natgw_conf_slices_done(struct natgw_conf_slices *s);
 
 /*
  * The slices' trees, in order, parsed by a thread of their own a few slices ahead of the caller,
- * who converts them meanwhile (on 2 cores the parse and the conversion overlap). libconfig keeps
- * no state between calls and sets its number locale per thread: parsing separate trees in two
- * threads is safe. Without a thread (pthread_create() failed) the caller's thread parses each
- * slice when it is asked for.
+ * who converts them meanwhile (on 2 cores the parse and the conversion overlap); when the slice
+ * it asks for is still being parsed, the caller parses the next slice nobody has claimed instead
+ * of waiting. libconfig keeps no state between calls and sets its number locale per thread:
+ * parsing separate trees in two threads is safe. Without a thread (pthread_create() failed) the
+ * caller's thread parses each slice when it is asked for.
  */
 struct natgw_conf_slice_reader;
 

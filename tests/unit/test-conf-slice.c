@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -266,6 +267,88 @@ static void test_same_dropins(void **state) {
         assert_int_equal(same_sliced(main_text), -EINVAL);
 }
 
+/* A list of @n entries named e0, e1, ..., one a line after "forward = (", and a syntax error in
+ * entry @bad (none: -1). */
+static char *numbered_list(int n, int bad) {
+        char *t = strdup("forward = (\n");
+
+        assert_non_null(t);
+        for (int i = 0; i < n; i++)
+                append(&t, "  { name = \"e%d\"; proto = \"tcp\"; port = %s; to = \"10.0.0.1\"; }%s\n", i,
+                       i == bad ? "" : "80", i + 1 < n ? "," : "");
+        append(&t, ");\n");
+        return t;
+}
+
+/* Read @text's slices (one entry each) through a reader: each tree is its slice's, in order, at the
+ * file's line; NULL with -EINVAL at entry @bad. Returns the slices read. */
+static int read_all(const char *text, int n, int bad) {
+        struct natgw_conf_slice_reader *rd;
+        struct natgw_conf_slices sl;
+        int i = 0, r;
+
+        assert_int_equal(natgw_conf_slice(text, SLICE_EACH, &sl), 1);
+        assert_int_equal((int) sl.n, n);
+        assert_int_equal(natgw_conf_slice_reader_new(&sl, &rd), 0);
+        for (;; i++) {
+                const config_t *cfg = natgw_conf_slice_reader_next(rd, &r);
+                const config_setting_t *list, *e;
+                const char *name = NULL;
+                char want[16];
+
+                if (!cfg)
+                        break;
+                list = config_lookup(cfg, "forward");
+                assert_non_null(list);
+                assert_int_equal(config_setting_length(list), 1);
+                e = config_setting_get_elem(list, 0);
+                assert_true(config_setting_lookup_string(e, "name", &name));
+                snprintf(want, sizeof(want), "e%d", i);
+                assert_string_equal(name, want);
+                assert_int_equal(config_setting_source_line(e), i + 2);
+        }
+        assert_int_equal(r, i == bad ? -EINVAL : 0);
+        natgw_conf_slice_reader_free(rd);
+        natgw_conf_slices_done(&sl);
+        return i;
+}
+
+/* The reader hands out every slice's tree in order, whichever thread parsed it; and stops at a slice
+ * libconfig refuses, with the trees of both threads freed (valgrind and ASan check that). */
+static void test_reader(void **state) {
+        _cleanup_(freep) char *text = numbered_list(300, -1), *bad = numbered_list(300, 250);
+        unsigned before;
+
+        /* Without a thread the caller parses every slice itself. */
+        natgw_conf_slice_thread = false;
+        before = natgw_conf_slices_by_caller;
+        assert_int_equal(read_all(text, 300, -1), 300);
+        assert_int_equal(natgw_conf_slices_by_caller - before, 300);
+        assert_int_equal(read_all(bad, 300, 250), 250);
+        natgw_conf_slice_thread = true;
+
+        /* With the reader's thread: the order is the same however the two share the slices. */
+        before = natgw_conf_slices_by_caller;
+        for (int k = 0; k < 20; k++) {
+                assert_int_equal(read_all(text, 300, -1), 300);
+                assert_int_equal(read_all(bad, 300, 250), 250);
+        }
+        print_message("the caller parsed %u of %d slices\n", natgw_conf_slices_by_caller - before, 20 * 550);
+        /* And a reader freed before its last slice. */
+        {
+                struct natgw_conf_slice_reader *rd;
+                struct natgw_conf_slices sl;
+                int r;
+
+                assert_int_equal(natgw_conf_slice(text, SLICE_EACH, &sl), 1);
+                assert_int_equal(natgw_conf_slice_reader_new(&sl, &rd), 0);
+                for (int i = 0; i < 10; i++)
+                        assert_non_null(natgw_conf_slice_reader_next(rd, &r));
+                natgw_conf_slice_reader_free(rd);
+                natgw_conf_slices_done(&sl);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_slicer, setup, teardown),
@@ -274,6 +357,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_same_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_same_syntax_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_same_dropins, setup, teardown),
+                cmocka_unit_test(test_reader),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
