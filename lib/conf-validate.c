@@ -2,7 +2,8 @@
 
 /*
  * Checks across entries. Configs with tens of thousands of forwards are a use case, so nothing
- * here compares every entry with every other: each check sorts, then looks at neighbours.
+ * here compares every entry with every other: each check hashes or sorts, then looks at
+ * neighbours.
  */
 
 #include <limits.h>
@@ -34,6 +35,52 @@ static int report(struct check *k, const char *file, unsigned line, const char *
         return 0;
 }
 
+/* ---- open addressing over entry indices ---- */
+
+/* FNV-1a of @n bytes at @p, continuing from @h (start: FNV_START). */
+#define FNV_START UINT64_C(0xcbf29ce484222325)
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h) {
+        const unsigned char *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+/*
+ * A table of entry indices keyed by what @eq compares: index_set_find_or_add() returns the index
+ * of an entry equal to @i that was added before, or adds @i and returns it.
+ */
+struct index_set {
+        uint32_t *slot; /* entry index + 1; 0: empty */
+        size_t mask;
+};
+
+static int index_set_init(struct index_set *t, size_t n) {
+        size_t size = 16;
+
+        if (n >= UINT32_MAX)
+                return -ENOMEM;
+        while (size < 2 * n)
+                size <<= 1;
+        t->slot = calloc(size, sizeof(*t->slot));
+        t->mask = size - 1;
+        return t->slot ? 0 : -ENOMEM;
+}
+
+static uint32_t index_set_find_or_add(struct index_set *t, uint64_t hash, uint32_t i,
+                                      bool (*eq)(uint32_t a, uint32_t b, const void *userdata),
+                                      const void *userdata) {
+        for (size_t h = hash & t->mask;; h = (h + 1) & t->mask) {
+                if (t->slot[h] == 0) {
+                        t->slot[h] = i + 1;
+                        return i;
+                }
+                if (eq(t->slot[h] - 1, i, userdata))
+                        return t->slot[h] - 1;
+        }
+}
+
 /* ---- names: unique across all sections ---- */
 
 static int name_cmp(const void *a, const void *b) {
@@ -57,20 +104,49 @@ static const char *where(const char *file, const char *other_file, unsigned othe
         return buf;
 }
 
+static bool name_eq(uint32_t a, uint32_t b, const void *userdata) {
+        const struct natgw_conf_name *names = userdata;
+
+        return streq(names[a].name, names[b].name);
+}
+
 static int check_names(struct check *k, const struct natgw_conf_name *names, size_t n) {
         _cleanup_(freep) struct natgw_conf_name *v = NULL;
+        _cleanup_(freep) bool *dup = NULL;
+        struct index_set t = {};
         char at[PATH_MAX + 16];
-        size_t first = 0;
+        size_t first = 0, n_dup = 0;
         int r;
 
         if (n < 2)
                 return 0;
-        v = calloc(n, sizeof(*v));
+        /* The names used more than once, found by hashing (most configs have none) ... */
+        dup = calloc(n, sizeof(*dup));
+        if (!dup || index_set_init(&t, n) < 0) {
+                free(t.slot);
+                return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+                const char *s = names[i].name;
+                uint32_t j = index_set_find_or_add(&t, fnv1a(s, strlen(s), FNV_START), i, name_eq, names);
+
+                if (j != i) {
+                        n_dup += !dup[j] + 1;
+                        dup[j] = dup[i] = true;
+                }
+        }
+        free(t.slot);
+        if (n_dup == 0)
+                return 0;
+        /* ... then sorted, so that each later use is reported against the first. */
+        v = calloc(n_dup, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        memcpy(v, names, n * sizeof(*v));
-        qsort(v, n, sizeof(*v), name_cmp);
-        for (size_t i = 1; i < n; i++) {
+        for (size_t i = 0, j = 0; i < n; i++)
+                if (dup[i])
+                        v[j++] = names[i];
+        qsort(v, n_dup, sizeof(*v), name_cmp);
+        for (size_t i = 1; i < n_dup; i++) {
                 if (!streq(v[i].name, v[first].name)) {
                         first = i;
                         continue;
@@ -242,40 +318,42 @@ static void sweep_done(struct sweep *w) {
         free(w->found);
 }
 
-static int fwd_iface_cmp(const void *a, const void *b, void *userdata) {
+static bool fwd_iface_eq(uint32_t a, uint32_t b, const void *userdata) {
         const struct natgw_config *c = userdata;
 
-        return strcmp(c->forwards[*(const uint32_t *) a].in_interface,
-                      c->forwards[*(const uint32_t *) b].in_interface);
+        return streq(c->forwards[a].in_interface, c->forwards[b].in_interface);
 }
 
-static int fwd_dest_cmp(const void *a, const void *b, void *userdata) {
+static bool fwd_dest_eq(uint32_t a, uint32_t b, const void *userdata) {
         const struct natgw_config *c = userdata;
 
-        return natgw_addr_cmp(&c->forwards[*(const uint32_t *) a].destination,
-                              &c->forwards[*(const uint32_t *) b].destination);
+        return natgw_addr_cmp(&c->forwards[a].destination, &c->forwards[b].destination) == 0;
 }
 
 /* Number the distinct interfaces (or destinations) 1..n; 0 stands for "any". */
 static int assign_ids(const struct natgw_config *c, bool dest, uint32_t *ids, uint32_t *ret_n) {
-        int (*cmp)(const void *, const void *, void *) = dest ? fwd_dest_cmp : fwd_iface_cmp;
-        _cleanup_(freep) uint32_t *v = NULL;
-        uint32_t n = 0, id = 0;
+        struct index_set t = {};
+        uint32_t id = 0;
 
-        v = calloc(c->n_forwards, sizeof(*v));
-        if (!v)
+        if (index_set_init(&t, c->n_forwards) < 0)
                 return -ENOMEM;
         for (uint32_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *f = &c->forwards[i];
+                uint64_t h;
+                uint32_t j;
+
                 ids[i] = 0;
-                if (dest ? c->forwards[i].has_destination : c->forwards[i].in_interface[0] != 0)
-                        v[n++] = i;
+                if (dest ? !f->has_destination : f->in_interface[0] == 0)
+                        continue;
+                if (dest)
+                        h = fnv1a(f->destination.bytes, f->destination.family == AF_INET ? 4 : 16,
+                                  fnv1a(&f->destination.family, sizeof(f->destination.family), FNV_START));
+                else
+                        h = fnv1a(f->in_interface, strlen(f->in_interface), FNV_START);
+                j = index_set_find_or_add(&t, h, i, dest ? fwd_dest_eq : fwd_iface_eq, c);
+                ids[i] = j == i ? ++id : ids[j];
         }
-        qsort_r(v, n, sizeof(*v), cmp, (void *) c);
-        for (uint32_t j = 0; j < n; j++) {
-                if (j == 0 || cmp(&v[j - 1], &v[j], (void *) c) != 0)
-                        id++;
-                ids[v[j]] = id;
-        }
+        free(t.slot);
         *ret_n = id;
         return 0;
 }

@@ -232,6 +232,46 @@ static void test_validate_model(void **state) {
         assert_int_equal(errors.n, 0);
 }
 
+/* Among many names, each later use of a name is reported against its first, in the order of the
+ * names (then of the files, then of the lines), however the uses are spread. */
+static void test_duplicate_names_many(void **state) {
+        enum { N = 3000 };
+        static const struct natgw_conf_name dups[] = {
+                { "b", 100, "m.conf", 0 }, { "a", 40, "d/20.conf", 2 }, { "b", 7, "m.conf", 0 },
+                { "a", 90, "d/10.conf", 1 }, { "b", 3, "d/10.conf", 1 }, { "a", 12, "d/20.conf", 2 },
+        };
+        static const char *const want[] = {
+                "d/20.conf:12: entry \"a\": name already used by the entry at d/10.conf:90",
+                "d/20.conf:40: entry \"a\": name already used by the entry at d/10.conf:90",
+                "m.conf:100: entry \"b\": name already used by the entry at line 7",
+                "d/10.conf:3: entry \"b\": name already used by the entry at m.conf:7",
+        };
+        struct natgw_conf_name *names = calloc(N, sizeof(*names));
+        char (*text)[16] = calloc(N, sizeof(*text));
+        struct natgw_config c = {};
+        struct natgw_errors errors = {};
+
+        assert_non_null(names);
+        assert_non_null(text);
+        /* Unique names, with the duplicates spread among them. */
+        for (size_t i = 0; i < N; i++) {
+                snprintf(text[i], sizeof(text[i]), "u%zu", i);
+                names[i] = (struct natgw_conf_name) { text[i], (unsigned) i + 1000, NULL, 0 };
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dups); i++)
+                names[i * 499 + 17] = dups[i];
+        assert_int_equal(natgw_config_validate(&c, names, N, "m.conf", &errors), -EINVAL);
+        assert_int_equal(errors.n, ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                _cleanup_(freep) char *e = natgw_error_format(&errors.v[i]);
+
+                assert_string_equal(e, want[i]);
+        }
+        natgw_errors_clear(&errors);
+        free(names);
+        free(text);
+}
+
 /* ---- scale ---- */
 
 /*
@@ -397,6 +437,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_duplicate_name),
                 cmocka_unit_test(test_duplicate_name_of_bad_entry),
+                cmocka_unit_test(test_duplicate_names_many),
                 cmocka_unit_test(test_overlap),
                 cmocka_unit_test(test_overlap_ranges),
                 cmocka_unit_test(test_overlap_reported_once),
