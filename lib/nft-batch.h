@@ -57,7 +57,15 @@ struct natgw_batch {
         uint32_t last_ack_seq; /* the last of them */
         uint32_t *subset;      /* element indexes of messages that send some of a map's elements */
         size_t n_subset;
+        struct natgw_ahead *ahead; /* populating buf and msgs ahead of the encoder (nft-batch.c) */
 };
+
+/*
+ * For the unit tests: a replace of a plan of at least this many entries has its memory populated
+ * ahead of the encoder (util-ahead.h); the room reserved for its buffer (0: from the plan).
+ */
+extern size_t natgw_batch_ahead_min_entries;
+extern size_t natgw_batch_ahead_reserve;
 
 /**
  * natgw_batch_build() - encode the transaction that makes the table hold @p

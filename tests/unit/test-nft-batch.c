@@ -21,6 +21,7 @@
 #include "conf-entry.h"
 #include "nft-batch.h"
 #include "nft-plan.h"
+#include "util-ahead.h"
 #include "util.h"
 
 #include "nft-test.h"
@@ -698,6 +699,80 @@ static void test_batch_update(void **state) {
         config_done(bc);
 }
 
+/* Two batches are the same: bytes, messages and their bookkeeping. */
+static void assert_same_batch(const struct natgw_batch *a, const struct natgw_batch *b) {
+        assert_int_equal(a->len, b->len);
+        assert_memory_equal(a->buf, b->buf, a->len);
+        assert_int_equal(a->n_msgs, b->n_msgs);
+        for (size_t i = 0; i < a->n_msgs; i++) {
+                const struct natgw_msg *x = &a->msgs[i], *y = &b->msgs[i];
+
+                assert_int_equal(x->seq, y->seq);
+                assert_int_equal(x->kind, y->kind);
+                assert_int_equal(x->offset, y->offset);
+                assert_int_equal(x->entry, y->entry);
+                assert_int_equal(x->map, y->map);
+                assert_int_equal(x->twin, y->twin);
+                assert_int_equal(x->first_elem, y->first_elem);
+                assert_int_equal(x->subset, y->subset);
+                assert_ptr_equal(x->what, y->what);
+        }
+        assert_int_equal(a->n_acks, b->n_acks);
+        assert_int_equal(a->last_ack_seq, b->last_ack_seq);
+        assert_int_equal(a->n_subset, b->n_subset);
+        if (a->n_subset > 0)
+                assert_memory_equal(a->subset, b->subset, a->n_subset * sizeof(*a->subset));
+}
+
+/*
+ * A big replace has its buffer and message table populated ahead of the encoder by a thread of
+ * its own: the batch is the same as without, also when it outgrows the room reserved for it
+ * (then the thread stops and the buffer grows as any other).
+ */
+static void test_batch_ahead(void **state) {
+        enum { N = 3000 };
+        struct natgw_config *c = config_new();
+        struct natgw_batch *plain = NULL, *ahead = NULL, *outgrown = NULL;
+        size_t min = natgw_batch_ahead_min_entries, before;
+        struct natgw_plan *p;
+        char name[32], to[32];
+
+        c->forwards = realloc(c->forwards, N * sizeof(*c->forwards));
+        assert_non_null(c->forwards);
+        memset(c->forwards, 0, N * sizeof(*c->forwards));
+        for (unsigned i = 0; i < N; i++) {
+                snprintf(name, sizeof(name), "f%u", i);
+                snprintf(to, sizeof(to), "192.168.%u.%u", i / 250, 1 + i % 250);
+                forward_add(c, name, i % 2 ? "eth0" : "", i % 3 ? NATGW_PROTO_TCP : NATGW_PROTO_UDP,
+                            (uint16_t)(1000 + i), (uint16_t)(1000 + i), to);
+        }
+        p = build(c);
+
+        natgw_ahead_enabled = false;
+        assert_int_equal(natgw_batch_build(p, NULL, 7, NATGW_TABLE_F_OWNER, &plain, NULL), 0);
+        natgw_ahead_enabled = true;
+        natgw_batch_ahead_min_entries = 1;
+        before = natgw_ahead_populated;
+        assert_int_equal(natgw_batch_build(p, NULL, 7, NATGW_TABLE_F_OWNER, &ahead, NULL), 0);
+        print_message("populated ahead: %zu bytes of a %zu-byte batch\n", natgw_ahead_populated - before,
+                      ahead->len);
+        assert_same_batch(plain, ahead);
+        /* 64 KiB reserved for a batch of about 900 KiB. */
+        natgw_batch_ahead_reserve = 64 * 1024;
+        assert_int_equal(natgw_batch_build(p, NULL, 7, NATGW_TABLE_F_OWNER, &outgrown, NULL), 0);
+        assert_same_batch(plain, outgrown);
+        assert_true(outgrown->len > natgw_batch_ahead_reserve);
+        assert_null(outgrown->ahead);
+
+        natgw_batch_ahead_reserve = 0;
+        natgw_batch_ahead_min_entries = min;
+        natgw_batch_free(plain);
+        natgw_batch_free(ahead);
+        natgw_batch_free(outgrown);
+        natgw_plan_free(p);
+        config_done(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_batch_splits_and_maps_back),
@@ -705,6 +780,7 @@ int main(void) {
                 cmocka_unit_test(test_state_update_is_replace),
                 cmocka_unit_test(test_batch_strip_end),
                 cmocka_unit_test(test_counters_as_libnftnl),
+                cmocka_unit_test(test_batch_ahead),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
