@@ -58,7 +58,7 @@ static void parse_rule(struct natgw_conf_ctx *ctx, const config_setting_t *g, si
         const config_setting_t *port = config_setting_get_member(g, "port");
         char buf[NATGW_PREFIX_STRLEN];
 
-        a->line = config_setting_source_line(g);
+        a->line = natgw_conf_line(ctx, g);
         if (!config_setting_is_group(g)) {
                 natgw_conf_error(ctx, g, "allow rule %zu: wrong type: expected a rule { to; proto; port; }, "
                                  "got %s", pos, natgw_conf_type_name(g));
@@ -271,7 +271,7 @@ void natgw_conf_parse_filter(struct natgw_conf_ctx *ctx, const config_setting_t 
         natgw_conf_check_keys(ctx, g, filter_keys);
         v = natgw_conf_get_string(ctx, g, "forward", false, &s);
         if (v) {
-                c->filter.forward_line = config_setting_source_line(s);
+                c->filter.forward_line = natgw_conf_line(ctx, s);
                 if (streq(v, "drop"))
                         c->filter.forward = NATGW_FILTER_DROP;
                 else if (!streq(v, "accept"))

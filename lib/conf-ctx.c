@@ -10,7 +10,7 @@
 _printf_(4, 0) static void report(struct natgw_conf_ctx *ctx, enum natgw_severity severity,
                                   const config_setting_t *s, const char *fmt, va_list ap) {
         _cleanup_(freep) char *msg = NULL;
-        unsigned line = s ? config_setting_source_line(s) : 0;
+        unsigned line = s ? natgw_conf_line(ctx, s) : 0;
         bool label;
         int r;
 
@@ -83,9 +83,8 @@ void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *g
                 const char *name = config_setting_name(s);
                 bool ok = false;
 
-                for (const char *const *k = known; *k; k++)
-                        if (name && streq(name, *k))
-                                ok = true;
+                for (const char *const *k = known; *k && !ok; k++)
+                        ok = name && streq(name, *k);
                 if (!ok)
                         natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
         }

@@ -11,6 +11,8 @@
 struct natgw_conf_ctx {
         const char *file;              /* name used in errors: the file being read */
         unsigned rank;                 /* its place: 0 the main file, then the drop-ins in order */
+        unsigned line_offset;          /* added to libconfig's lines: a slice's first line - 1
+                                        * (conf-slice.h), else 0 */
         struct natgw_errors *errors;
         unsigned n_errors;             /* config errors added so far */
         int r;                         /* first failure that is not a config error (-ENOMEM) */
@@ -25,6 +27,11 @@ struct natgw_conf_ctx {
         /* Capacity of the model's arrays while they are filled. */
         size_t cap_egress, cap_forwards, cap_netmaps;
 };
+
+/* The line of @s in ctx->file (libconfig's line, plus where the slice parsed starts). */
+static inline unsigned natgw_conf_line(const struct natgw_conf_ctx *ctx, const config_setting_t *s) {
+        return (unsigned)config_setting_source_line(s) + ctx->line_offset;
+}
 
 /* Append an error at the line of @s (NULL: no line) about the current entry or label. */
 void natgw_conf_error(struct natgw_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)

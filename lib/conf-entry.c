@@ -155,7 +155,7 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
                             enum natgw_egress_kind kind, unsigned pos, struct natgw_config *c) {
         _cleanup_(natgw_egress_done) struct natgw_egress e = {
                 .kind = kind,
-                .line = config_setting_source_line(group),
+                .line = natgw_conf_line(ctx, group),
         };
         bool snat = kind == NATGW_EGRESS_SNAT;
         unsigned n_errors = ctx->n_errors;
@@ -254,7 +254,7 @@ static void parse_reflection(struct natgw_conf_ctx *ctx, const config_setting_t 
         f->reflection = true;
         if (!s)
                 return;
-        f->reflection_line = config_setting_source_line(s);
+        f->reflection_line = natgw_conf_line(ctx, s);
         if (config_setting_type(s) != CONFIG_TYPE_BOOL)
                 natgw_conf_type_error(ctx, s, "reflection", "true or false");
         else
@@ -273,7 +273,7 @@ static void parse_reflection(struct natgw_conf_ctx *ctx, const config_setting_t 
 int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
                              struct natgw_config *c) {
         _cleanup_(natgw_forward_done) struct natgw_forward f = {
-                .line = config_setting_source_line(group),
+                .line = natgw_conf_line(ctx, group),
         };
         unsigned n_errors = ctx->n_errors;
         const config_setting_t *to;

@@ -23,7 +23,7 @@ void natgw_conf_parse_ha(struct natgw_conf_ctx *ctx, const config_setting_t *roo
         snprintf(ctx->label, sizeof(ctx->label), "ha");
         natgw_conf_check_keys(ctx, g, ha_keys);
         c->ha.present = true;
-        c->ha.line = (unsigned)config_setting_source_line(g);
+        c->ha.line = natgw_conf_line(ctx, g);
         natgw_conf_parse_prefixes(ctx, g, "vips", true, 0, &c->ha.vips, &c->ha.n_vips);
         ctx->label[0] = '\0';
 }

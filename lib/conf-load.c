@@ -91,7 +91,7 @@ static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group
                 return;
         }
         *ret = config_setting_get_bool(s);
-        *ret_line = config_setting_source_line(s);
+        *ret_line = natgw_conf_line(ctx, s);
 }
 
 /* The group @key of @parent, or NULL when it is absent or not a group (reported as not @expected). */
@@ -155,7 +155,7 @@ static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group,
         }
         *ret = v;
         if (ret_line)
-                *ret_line = config_setting_source_line(s);
+                *ret_line = natgw_conf_line(ctx, s);
         return true;
 }
 
@@ -373,7 +373,7 @@ static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *ro
                         c->forwards[n_forwards].file = file;
                 if (c->n_netmaps > n_netmaps)
                         c->netmaps[n_netmaps].file = file;
-                if (ctx->entry && natgw_conf_add_name(ctx, ctx->entry, config_setting_source_line(g)) < 0)
+                if (ctx->entry && natgw_conf_add_name(ctx, ctx->entry, natgw_conf_line(ctx, g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
         }
@@ -477,7 +477,7 @@ static void parse_slice(struct natgw_conf_ctx *ctx, const config_setting_t *list
                 natgw_conf_parse_forward(ctx, g, first + j, tmp);
                 if (tmp->n_forwards > n_before)
                         tmp->forwards[n_before].file = file;
-                if (ctx->entry && keep_name(ctx, tmp, n_before, out, config_setting_source_line(g)) < 0)
+                if (ctx->entry && keep_name(ctx, tmp, n_before, out, natgw_conf_line(ctx, g)) < 0)
                         ctx->r = -ENOMEM;
                 set_label(ctx, NULL);
         }
@@ -520,8 +520,12 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
                 list = config_lookup(cfg, "forward");
                 if (!list || !config_setting_is_list(list))
                         r = -EINVAL;
-                else
+                else {
+                        /* The slice's text starts at its first line. */
+                        ctx->line_offset = sl->v[i].line - 1;
                         parse_slice(ctx, list, sl->v[i].first, file, &tmp, out);
+                        ctx->line_offset = 0;
+                }
         }
         natgw_conf_slice_reader_free(rd);
         if (r >= 0 && ctx->r < 0)
@@ -662,7 +666,7 @@ static int parse_include_dir(struct natgw_conf_ctx *ctx, const config_setting_t 
                 c->include_dir = strdup(v);
         else if (asprintf(&c->include_dir, "%.*s/%s", (int)(slash - ctx->file), ctx->file, v) < 0)
                 c->include_dir = NULL;
-        return c->include_dir ? (int)config_setting_source_line(s) : -ENOMEM;
+        return c->include_dir ? (int)natgw_conf_line(ctx, s) : -ENOMEM;
 }
 
 /*

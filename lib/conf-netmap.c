@@ -44,7 +44,7 @@ int natgw_netmap_copy(const struct natgw_netmap *nm, const char *file, struct na
 int natgw_conf_parse_netmap(struct natgw_conf_ctx *ctx, const config_setting_t *group, unsigned pos,
                             struct natgw_config *c) {
         _cleanup_(natgw_netmap_done) struct natgw_netmap nm = {
-                .line = config_setting_source_line(group),
+                .line = natgw_conf_line(ctx, group),
         };
         char a[NATGW_PREFIX_STRLEN], b[NATGW_PREFIX_STRLEN];
         unsigned n_errors = ctx->n_errors;

@@ -184,17 +184,14 @@ static const char slice_head[] = "forward = (", slice_tail[] = ");";
 
 /* See conf-slice.h. */
 size_t natgw_conf_slice_text_size(const struct natgw_conf_slice *s) {
-        return s->line - 1 + sizeof(slice_head) - 1 + s->len + sizeof(slice_tail);
+        return sizeof(slice_head) - 1 + s->len + sizeof(slice_tail);
 }
 
 /* See conf-slice.h. */
 void natgw_conf_slice_text_into(const struct natgw_conf_slice *s, char *t) {
-        size_t pad = s->line - 1;
-
-        memset(t, '\n', pad);
-        memcpy(t + pad, slice_head, sizeof(slice_head) - 1);
-        memcpy(t + pad + sizeof(slice_head) - 1, s->start, s->len);
-        memcpy(t + pad + sizeof(slice_head) - 1 + s->len, slice_tail, sizeof(slice_tail));
+        memcpy(t, slice_head, sizeof(slice_head) - 1);
+        memcpy(t + sizeof(slice_head) - 1, s->start, s->len);
+        memcpy(t + sizeof(slice_head) - 1 + s->len, slice_tail, sizeof(slice_tail));
 }
 
 void natgw_conf_slices_done(struct natgw_conf_slices *s) {

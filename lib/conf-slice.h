@@ -8,8 +8,8 @@
  * file without the interior of its forward list (the skeleton) and then the list a slice of
  * entries at a time, each slice's tree converted and freed before the next is parsed, so the
  * slices reuse the same memory. Each slice is a text of its own that libconfig parses as the
- * file would have been parsed there: "forward = (" the entries ");", after as many newlines as
- * there are lines before it, so libconfig's lines are the file's.
+ * file would have been parsed there: "forward = (" the entries ");". Its lines start at 1; the
+ * loader adds the line its first entry is on, less 1 (natgw_conf_ctx.line_offset).
  *
  * Only a plain list is sliced: one top-level key forward, "=" or ":", a list of groups { ... }
  * separated by commas. Anything else the whole file is parsed as before; so is a file whose
@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 /* Slices of about this many bytes of text; a list shorter than two of them is not sliced. */
-#define NATGW_CONF_SLICE_BYTES (256 * 1024)
+#define NATGW_CONF_SLICE_BYTES (128 * 1024)
 
 /* The slice size in force (the unit tests lower it to slice small files). */
 extern size_t natgw_conf_slice_bytes;
