@@ -80,11 +80,36 @@ static const char *entry_name(const struct natgw_config *c, size_t i) {
  * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
  * points at the first entry that names it and counts the others (a config of 50,000 forwards
  * on one missing interface says so once, not 50,000 times). */
+/* Whether every interface the entries of @c name exists, looked up once each: most configs name
+ * a few interfaces, all there. false: one does not, or more than a few are named. */
+static bool interfaces_all_there(const struct natgw_config *c, size_t total) {
+        const char *seen[16];
+        size_t n = 0;
+
+        for (size_t i = 0; i < total; i++) {
+                const char *name, *ifname, *file;
+                unsigned line;
+                size_t k;
+
+                entry_at(c, i, &name, &ifname, &file, &line);
+                if (!ifname[0] || (n > 0 && streq(seen[n - 1], ifname)))
+                        continue;
+                for (k = 0; k < n && !streq(seen[k], ifname); k++)
+                        ;
+                if (k < n)
+                        continue;
+                if (n == ELEMENTSOF(seen) || (if_nametoindex(ifname) == 0 && errno == ENODEV))
+                        return false;
+                seen[n++] = ifname;
+        }
+        return true;
+}
+
 static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
         size_t n = 0, total = c->n_egress + c->n_forwards + c->n_netmaps;
         _cleanup_(freep) struct if_use *v = NULL;
 
-        if (total == 0)
+        if (total == 0 || interfaces_all_there(c, total))
                 return;
         v = calloc(total, sizeof(*v));
         if (!v)
