@@ -15,6 +15,7 @@ size_t natgw_conf_slice_bytes = NATGW_CONF_SLICE_BYTES;
 unsigned natgw_conf_sliced_files;
 bool natgw_conf_slice_thread = true;
 unsigned natgw_conf_slices_by_caller;
+unsigned natgw_conf_slices_helped;
 
 /* Characters the scanner of a group's interior stops at (the rest is skipped in a tight loop). */
 static const bool group_stop[256] = {
@@ -205,37 +206,40 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
 #define SLOTS (AHEAD + 1)
 
 /*
- * Two threads parse: the reader's, in order, and the caller's, which parses the next slice nobody
- * has claimed instead of waiting for the reader (on 2 cores the caller's conversion alone leaves
- * it idle about half the time). Each thread destroys the trees it parsed itself: malloc gives each
- * thread an arena of its own, and a tree freed by the other thread is freed across arenas, under
- * their locks (that made the parse slower than without a thread).
+ * Two threads parse: the reader's, in order, and a helper, which the caller sends to parse the
+ * next slice nobody has claimed whenever the slice it needs is still being parsed (on 2 cores
+ * the caller's conversion alone leaves it idle about half the time; the caller parsing in the
+ * helper's stead left libconfig's freed trees between the model's allocations in the caller's
+ * heap). Each thread destroys the trees it parsed itself: malloc gives each thread an arena of
+ * its own, and a tree freed by another thread is freed across arenas, under their locks (that
+ * made the parse slower than without a thread).
  *
  * The slices in flight are the one the caller holds and AHEAD after it: slice i's state is in ring
  * entry i % SLOTS. The reader parses slice i into its slot cfg[i % SLOTS], destroying the tree
- * of an earlier slice there, which the caller is done with; the caller parses into own[], a tree
- * for the slice it holds and one for a slice it took ahead.
+ * of an earlier slice there, which the caller is done with; the helper parses into own[], first
+ * destroying its trees of slices the caller is done with.
  */
 struct natgw_conf_slice_reader {
         const struct natgw_conf_slices *sl;
         config_t cfg[SLOTS];      /* the reader's trees */
         bool used[SLOTS];         /* cfg[k] holds a tree */
-        bool by_caller[SLOTS];    /* of the slice: the caller parses it */
+        const config_t *tree[SLOTS]; /* of the slice: its tree, in cfg[] or own[] */
         bool parsed[SLOTS];       /* of the slice: its tree (or its failure) is there */
         int result[SLOTS];        /* of the slice: 0 parsed, -EINVAL refused, -ENOMEM */
-        config_t own[2];          /* the caller's trees, of the slices own_slice[] */
-        size_t own_slice[2];      /* SIZE_MAX: own[k] holds no tree */
+        config_t own[SLOTS];      /* the helper's trees (without threads: the caller's) ... */
+        size_t own_slice[SLOTS];  /* ... of these slices; SIZE_MAX: none */
         size_t claimed;           /* slices claimed by a thread so far */
         size_t taken;             /* slices handed to the caller so far (it holds the last one) */
-        bool stop, thread;
+        size_t help;              /* the slice the helper is asked to parse; SIZE_MAX: none */
+        bool stop, thread, helper;
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        pthread_t tid;
+        pthread_t tid, helper_tid;
         char *text[2];            /* each thread's slice text, kept for the next slice */
         size_t text_size[2];
 };
 
-/* Parse slice @i into @cfg with the text buffer of thread @t (0 the reader's, 1 the caller's). */
+/* Parse slice @i into @cfg with the text buffer @t (0 the reader's, 1 the helper's or caller's). */
 static int parse_one(struct natgw_conf_slice_reader *rd, size_t i, config_t *cfg, unsigned t) {
         const struct natgw_conf_slice *s = &rd->sl->v[i];
         size_t size = natgw_conf_slice_text_size(s);
@@ -253,20 +257,47 @@ static int parse_one(struct natgw_conf_slice_reader *rd, size_t i, config_t *cfg
         return config_read_string(cfg, rd->text[t]) ? 0 : -EINVAL;
 }
 
-/* Claim the next slice for the caller (true) or the reader: its ring entry is reset. Locked. */
-static size_t claim(struct natgw_conf_slice_reader *rd, bool caller) {
+/* Claim the next slice: its ring entry is reset. Locked. */
+static size_t claim(struct natgw_conf_slice_reader *rd) {
         size_t i = rd->claimed++;
 
-        rd->by_caller[i % SLOTS] = caller;
         rd->parsed[i % SLOTS] = false;
         return i;
 }
 
-/* Record the outcome @r of slice @i. Locked. */
-static void done(struct natgw_conf_slice_reader *rd, size_t i, int r) {
+/* Record the outcome @r of slice @i, parsed into @tree. Locked. */
+static void done(struct natgw_conf_slice_reader *rd, size_t i, const config_t *tree, int r) {
+        rd->tree[i % SLOTS] = tree;
         rd->result[i % SLOTS] = r;
         rd->parsed[i % SLOTS] = true;
         pthread_cond_broadcast(&rd->cond);
+}
+
+/* Destroy the trees of own[] of slices before @before. */
+static void own_release(struct natgw_conf_slice_reader *rd, size_t before) {
+        for (size_t k = 0; k < SLOTS; k++)
+                if (rd->own_slice[k] != SIZE_MAX && rd->own_slice[k] < before) {
+                        config_destroy(&rd->own[k]);
+                        rd->own_slice[k] = SIZE_MAX;
+                }
+}
+
+/*
+ * Parse slice @i (claimed for own[]) into a free tree of own[], after releasing those of slices
+ * before @before. There is one: @i <= before + AHEAD, so at most AHEAD trees are left. Unlocked.
+ */
+static int own_parse(struct natgw_conf_slice_reader *rd, size_t i, size_t before, const config_t **ret) {
+        size_t k;
+
+        own_release(rd, before);
+        for (k = 0; k < SLOTS && rd->own_slice[k] != SIZE_MAX; k++)
+                ;
+        *ret = NULL;
+        if (k == SLOTS)
+                return -EINVAL; /* cannot be; the whole file is parsed instead */
+        rd->own_slice[k] = i;
+        *ret = &rd->own[k];
+        return parse_one(rd, i, &rd->own[k], 1);
 }
 
 static void *reader_main(void *arg) {
@@ -285,18 +316,45 @@ static void *reader_main(void *arg) {
                         pthread_mutex_unlock(&rd->lock);
                         break;
                 }
-                i = claim(rd, false);
+                i = claim(rd);
                 pthread_mutex_unlock(&rd->lock);
                 if (rd->used[i % SLOTS])
                         config_destroy(&rd->cfg[i % SLOTS]);
                 rd->used[i % SLOTS] = true;
                 r = parse_one(rd, i, &rd->cfg[i % SLOTS], 0);
                 pthread_mutex_lock(&rd->lock);
-                done(rd, i, r);
+                done(rd, i, &rd->cfg[i % SLOTS], r);
                 pthread_mutex_unlock(&rd->lock);
                 if (r < 0)
                         break;
         }
+        return NULL;
+}
+
+static void *helper_main(void *arg) {
+        struct natgw_conf_slice_reader *rd = arg;
+
+        pthread_mutex_lock(&rd->lock);
+        for (;;) {
+                const config_t *tree;
+                size_t i, before;
+                int r;
+
+                while (!rd->stop && rd->help == SIZE_MAX)
+                        pthread_cond_wait(&rd->cond, &rd->lock);
+                if (rd->stop)
+                        break;
+                i = rd->help;
+                before = rd->taken - 1;
+                pthread_mutex_unlock(&rd->lock);
+                r = own_parse(rd, i, before, &tree);
+                pthread_mutex_lock(&rd->lock);
+                rd->help = SIZE_MAX;
+                done(rd, i, tree, r);
+        }
+        pthread_mutex_unlock(&rd->lock);
+        /* The caller is done with every slice. */
+        own_release(rd, SIZE_MAX);
         return NULL;
 }
 
@@ -308,7 +366,9 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
         if (!rd)
                 return -ENOMEM;
         rd->sl = sl;
-        rd->own_slice[0] = rd->own_slice[1] = SIZE_MAX;
+        rd->help = SIZE_MAX;
+        for (size_t k = 0; k < SLOTS; k++)
+                rd->own_slice[k] = SIZE_MAX;
         pthread_mutex_init(&rd->lock, NULL);
         pthread_cond_init(&rd->cond, NULL);
         /* Signals are the caller's thread's to take (sd-event reads them from a signalfd, which
@@ -316,34 +376,21 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &was);
         rd->thread = natgw_conf_slice_thread && pthread_create(&rd->tid, NULL, reader_main, rd) == 0;
+        rd->helper = rd->thread && sl->n > 1 && pthread_create(&rd->helper_tid, NULL, helper_main, rd) == 0;
         pthread_sigmask(SIG_SETMASK, &was, NULL);
         *ret = rd;
         return 0;
 }
 
-/* The caller parses slice @i (claimed for it) into a tree of its own. Unlocked. */
-static void caller_parse(struct natgw_conf_slice_reader *rd, size_t i) {
-        unsigned k = rd->own_slice[0] == SIZE_MAX ? 0 : 1;
-        int r;
-
-        rd->own_slice[k] = i;
-        natgw_conf_slices_by_caller++;
-        r = parse_one(rd, i, &rd->own[k], 1);
-        pthread_mutex_lock(&rd->lock);
-        done(rd, i, r);
-        pthread_mutex_unlock(&rd->lock);
-}
-
 /* See conf-slice.h. */
 const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd, int *r) {
+        const config_t *tree;
         size_t i = rd->taken;
 
-        /* The caller's tree of the slice before is done with. */
-        for (unsigned k = 0; k < 2; k++)
-                if (rd->own_slice[k] != SIZE_MAX && rd->own_slice[k] < i) {
-                        config_destroy(&rd->own[k]);
-                        rd->own_slice[k] = SIZE_MAX;
-                }
+        /* Without threads the caller parses each slice itself: its tree of the slice before is
+         * done with. */
+        if (!rd->thread)
+                own_release(rd, i);
         if (i >= rd->sl->n) {
                 *r = 0;
                 return NULL;
@@ -352,46 +399,46 @@ const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd,
         rd->taken = i + 1; /* the slice before is done with */
         pthread_cond_broadcast(&rd->cond);
         while (i >= rd->claimed || !rd->parsed[i % SLOTS]) {
-                bool mine = i >= rd->claimed;
+                if (!rd->thread) {
+                        size_t j = claim(rd);
+                        const config_t *t;
 
-                /* Slice i is nobody's yet, or the reader is parsing it: parse it, or the next
-                 * slice nobody claimed, instead of waiting (one ahead of i at most). */
-                if (mine || (rd->claimed < rd->sl->n && rd->claimed <= i + AHEAD &&
-                             (rd->own_slice[0] == SIZE_MAX || rd->own_slice[1] == SIZE_MAX))) {
-                        size_t j = claim(rd, true);
-
+                        natgw_conf_slices_by_caller++;
                         pthread_mutex_unlock(&rd->lock);
-                        caller_parse(rd, j);
+                        *r = own_parse(rd, j, i, &t);
                         pthread_mutex_lock(&rd->lock);
+                        done(rd, j, t, *r);
+                } else if (rd->helper && rd->help == SIZE_MAX && rd->claimed < rd->sl->n &&
+                           rd->claimed <= i + AHEAD) {
+                        /* Slice i is being parsed: the helper takes the next one nobody claimed. */
+                        rd->help = claim(rd);
+                        natgw_conf_slices_helped++;
+                        pthread_cond_broadcast(&rd->cond);
                 } else
                         pthread_cond_wait(&rd->cond, &rd->lock);
         }
         *r = rd->result[i % SLOTS];
+        tree = rd->tree[i % SLOTS];
         pthread_mutex_unlock(&rd->lock);
-        if (*r < 0)
-                return NULL;
-        if (!rd->by_caller[i % SLOTS])
-                return &rd->cfg[i % SLOTS];
-        return &rd->own[rd->own_slice[0] == i ? 0 : 1];
+        return *r < 0 ? NULL : tree;
 }
 
 /* See conf-slice.h. */
 void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd) {
         if (!rd)
                 return;
-        if (rd->thread) {
-                pthread_mutex_lock(&rd->lock);
-                rd->stop = true;
-                pthread_cond_broadcast(&rd->cond);
-                pthread_mutex_unlock(&rd->lock);
+        pthread_mutex_lock(&rd->lock);
+        rd->stop = true;
+        pthread_cond_broadcast(&rd->cond);
+        pthread_mutex_unlock(&rd->lock);
+        if (rd->thread)
                 pthread_join(rd->tid, NULL);
-        }
+        if (rd->helper)
+                pthread_join(rd->helper_tid, NULL);
         for (size_t k = 0; k < SLOTS; k++)
                 if (rd->used[k])
                         config_destroy(&rd->cfg[k]);
-        for (size_t k = 0; k < 2; k++)
-                if (rd->own_slice[k] != SIZE_MAX)
-                        config_destroy(&rd->own[k]);
+        own_release(rd, SIZE_MAX);
         free(rd->text[0]);
         free(rd->text[1]);
         pthread_mutex_destroy(&rd->lock);

@@ -32,6 +32,8 @@ extern unsigned natgw_conf_sliced_files;
 /* For the unit tests: false, the reader starts no thread; slices the caller's thread parsed. */
 extern bool natgw_conf_slice_thread;
 extern unsigned natgw_conf_slices_by_caller;
+/* For the unit tests: slices the helper parsed. */
+extern unsigned natgw_conf_slices_helped;
 
 struct natgw_conf_slice {
         const char *start; /* the first entry's "{", in the text */
@@ -64,10 +66,10 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s);
 /*
  * The slices' trees, in order, parsed by a thread of their own a few slices ahead of the caller,
  * who converts them meanwhile (on 2 cores the parse and the conversion overlap); when the slice
- * it asks for is still being parsed, the caller parses the next slice nobody has claimed instead
- * of waiting. libconfig keeps no state between calls and sets its number locale per thread:
- * parsing separate trees in two threads is safe. Without a thread (pthread_create() failed) the
- * caller's thread parses each slice when it is asked for.
+ * it asks for is still being parsed, the caller sends a helper thread to parse the next slice
+ * nobody has claimed instead of waiting idle. libconfig keeps no state between calls and sets its
+ * number locale per thread: parsing separate trees in several threads is safe. Without a thread
+ * (pthread_create() failed) the caller's thread parses each slice when it is asked for.
  */
 struct natgw_conf_slice_reader;
 
