@@ -76,10 +76,6 @@ static const char *entry_name(const struct natgw_config *c, size_t i) {
         return name;
 }
 
-/* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
- * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
- * points at the first entry that names it and counts the others (a config of 50,000 forwards
- * on one missing interface says so once, not 50,000 times). */
 /* Whether every interface the entries of @c name exists, looked up once each: most configs name
  * a few interfaces, all there. false: one does not, or more than a few are named. */
 static bool interfaces_all_there(const struct natgw_config *c, size_t total) {
@@ -105,6 +101,10 @@ static bool interfaces_all_there(const struct natgw_config *c, size_t total) {
         return true;
 }
 
+/* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
+ * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
+ * points at the first entry that names it and counts the others (a config of 50,000 forwards
+ * on one missing interface says so once, not 50,000 times). */
 static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
         size_t n = 0, total = c->n_egress + c->n_forwards + c->n_netmaps;
         _cleanup_(freep) struct if_use *v = NULL;
