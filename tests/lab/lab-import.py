@@ -112,9 +112,14 @@ def ns_add(name):
         skip(f"cannot create network namespace {name}")
     NAMESPACES.append(name)
     nsx = ["ip", "netns", "exec", name]
+    # ICMP errors unlimited: a REJECT's port unreachable must not depend on how many the same host
+    # got in the last second (1 a second, a burst of 6, by default), nor on the order in which
+    # the probes, a few at a time, reach each lab (vpc-filter.rules: "refused" against "timeout").
     run(nsx + ["sh", "-c", 'ip link set lo up && exec sysctl "$@"', "sh", "-qw",
                "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-               "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"])
+               "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+               "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0",
+               "net.ipv4.icmp_msgs_per_sec=100000", "net.ipv4.icmp_msgs_burst=100000"])
     return name
 
 
