@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 
 #include "conf-lex.h"
 #include "conf-slice.h"
+#include "util-thread.h"
 #include "util.h"
 
 size_t natgw_conf_slice_bytes = NATGW_CONF_SLICE_BYTES;
@@ -361,7 +361,6 @@ static void *helper_main(void *arg) {
 /* See conf-slice.h. */
 int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw_conf_slice_reader **ret) {
         struct natgw_conf_slice_reader *rd = calloc(1, sizeof(*rd));
-        sigset_t all, was;
 
         if (!rd)
                 return -ENOMEM;
@@ -371,13 +370,8 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
                 rd->own_slice[k] = SIZE_MAX;
         pthread_mutex_init(&rd->lock, NULL);
         pthread_cond_init(&rd->cond, NULL);
-        /* Signals are the caller's thread's to take (sd-event reads them from a signalfd, which
-         * works only while they are blocked in every thread). */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &was);
-        rd->thread = natgw_conf_slice_thread && pthread_create(&rd->tid, NULL, reader_main, rd) == 0;
-        rd->helper = rd->thread && sl->n > 1 && pthread_create(&rd->helper_tid, NULL, helper_main, rd) == 0;
-        pthread_sigmask(SIG_SETMASK, &was, NULL);
+        rd->thread = natgw_conf_slice_thread && natgw_thread_start(&rd->tid, reader_main, rd);
+        rd->helper = rd->thread && sl->n > 1 && natgw_thread_start(&rd->helper_tid, helper_main, rd);
         *ret = rd;
         return 0;
 }

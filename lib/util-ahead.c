@@ -4,12 +4,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "util-ahead.h"
+#include "util-thread.h"
 #include "util.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -72,8 +72,8 @@ static void *ahead_main(void *arg) {
         return NULL;
 }
 
-/* Whether this kernel populates on request: a page of its own, populated and unmapped. */
-static bool can_populate(void) {
+/* See util-ahead.h: a page of its own, populated and unmapped. */
+bool natgw_ahead_supported(void) {
         static int known; /* 0 unknown, 1 yes, -1 no */
         size_t page = 4096;
         void *p;
@@ -90,10 +90,8 @@ static bool can_populate(void) {
 /* See util-ahead.h. */
 struct natgw_ahead *natgw_ahead_start(const struct natgw_ahead_region *r, size_t n) {
         struct natgw_ahead *a;
-        sigset_t all, was;
-        int e;
 
-        if (!natgw_ahead_enabled || n == 0 || n > NATGW_AHEAD_REGIONS || !can_populate())
+        if (!natgw_ahead_enabled || n == 0 || n > NATGW_AHEAD_REGIONS || !natgw_ahead_supported())
                 return NULL;
         a = calloc(1, sizeof(*a));
         if (!a)
@@ -106,12 +104,7 @@ struct natgw_ahead *natgw_ahead_start(const struct natgw_ahead_region *r, size_t
         }
         pthread_mutex_init(&a->lock, NULL);
         pthread_cond_init(&a->cond, NULL);
-        /* Signals are the caller's thread's to take (natgwd reads them from a signalfd). */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &was);
-        e = pthread_create(&a->tid, NULL, ahead_main, a);
-        pthread_sigmask(SIG_SETMASK, &was, NULL);
-        if (e != 0) {
+        if (!natgw_thread_start(&a->tid, ahead_main, a)) {
                 pthread_mutex_destroy(&a->lock);
                 pthread_cond_destroy(&a->cond);
                 free(a);

@@ -43,6 +43,9 @@ void natgw_ahead_wrote(struct natgw_ahead *a, size_t i, size_t offset);
 /* Stop the thread and wait for it (NULL: nothing). What it populated stays. */
 void natgw_ahead_stop(struct natgw_ahead *a);
 
+/* Whether this kernel populates on request (MADV_POPULATE_WRITE; valgrind refuses it too). */
+bool natgw_ahead_supported(void);
+
 /* For the unit tests: false, natgw_ahead_start() starts nothing. */
 extern bool natgw_ahead_enabled;
 

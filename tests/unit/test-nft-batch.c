@@ -756,6 +756,10 @@ static void test_batch_ahead(void **state) {
         assert_int_equal(natgw_batch_build(p, NULL, 7, NATGW_TABLE_F_OWNER, &ahead, NULL), 0);
         print_message("populated ahead: %zu bytes of a %zu-byte batch\n", natgw_ahead_populated - before,
                       ahead->len);
+        /* The thread ran beside the encoder, where the kernel lets it (what it managed to
+         * populate depends on the timing, and valgrind refuses most of it). */
+        if (natgw_ahead_supported())
+                assert_non_null(ahead->ahead);
         assert_same_batch(plain, ahead);
         /* 64 KiB reserved for a batch of about 900 KiB. */
         natgw_batch_ahead_reserve = 64 * 1024;
