@@ -55,7 +55,7 @@ static void parse_rule_proto(struct natgw_conf_ctx *ctx, const config_setting_t 
 
 static void parse_rule(struct natgw_conf_ctx *ctx, const config_setting_t *g, size_t pos, unsigned families,
                        struct natgw_allow *a) {
-        const config_setting_t *port = config_setting_get_member(g, "port");
+        const config_setting_t *port = natgw_conf_get_member(g, "port");
         char buf[NATGW_PREFIX_STRLEN];
 
         a->line = natgw_conf_line(ctx, g);
@@ -69,7 +69,7 @@ static void parse_rule(struct natgw_conf_ctx *ctx, const config_setting_t *g, si
         natgw_conf_parse_prefixes(ctx, g, "to", false, 0, &a->to, &a->n_to);
         for (size_t i = 0; i < a->n_to && families; i++)
                 if (!(families & family_bit(a->to[i].addr.family)))
-                        natgw_conf_error(ctx, natgw_conf_element(config_setting_get_member(g, "to"), i),
+                        natgw_conf_error(ctx, natgw_conf_element(natgw_conf_get_member(g, "to"), i),
                                          "allow rule %zu: to %s is %s, but no source of the entry is",
                                          pos, natgw_prefix_format(&a->to[i], buf, sizeof(buf)),
                                          natgw_family_name(a->to[i].addr.family));
@@ -209,7 +209,7 @@ static int check_shadowed(struct natgw_conf_ctx *ctx, const struct natgw_egress 
 }
 
 static void parse_deny(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_egress *e) {
-        const config_setting_t *s = NULL, *log = config_setting_get_member(group, "log_denied");
+        const config_setting_t *s = NULL, *log = natgw_conf_member(ctx, group, "log_denied", false);
         const char *v = natgw_conf_get_string(ctx, group, "deny", false, &s);
 
         if (v && !streq(v, "drop") && !streq(v, "reject"))
@@ -230,7 +230,7 @@ static void parse_deny(struct natgw_conf_ctx *ctx, const config_setting_t *group
 }
 
 void natgw_conf_parse_allow(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_egress *e) {
-        const config_setting_t *list = config_setting_get_member(group, "allow");
+        const config_setting_t *list = natgw_conf_member(ctx, group, "allow", false);
         unsigned families = source_families(e), n_errors = ctx->n_errors;
         size_t n;
 
@@ -257,7 +257,7 @@ void natgw_conf_parse_allow(struct natgw_conf_ctx *ctx, const config_setting_t *
 }
 
 void natgw_conf_parse_filter(struct natgw_conf_ctx *ctx, const config_setting_t *root, struct natgw_config *c) {
-        const config_setting_t *g = config_setting_get_member(root, "filter"), *s = NULL;
+        const config_setting_t *g = natgw_conf_get_member(root, "filter"), *s = NULL;
         const char *v;
 
         if (!g)

@@ -11,7 +11,8 @@ _printf_(4, 0) static void report(struct natgw_conf_ctx *ctx, enum natgw_severit
                                   const config_setting_t *s, const char *fmt, va_list ap) {
         _cleanup_(freep) char *msg = NULL;
         unsigned line = s ? natgw_conf_line(ctx, s) : 0;
-        bool label;
+        char entry_label[sizeof(ctx->label)];
+        const char *label = ctx->label;
         int r;
 
         r = vasprintf(&msg, fmt, ap);
@@ -26,9 +27,14 @@ _printf_(4, 0) static void report(struct natgw_conf_ctx *ctx, enum natgw_severit
                         *p = '?';
 
         /* Without an entry name, the label says which part of the file it is about. */
-        label = !ctx->entry && ctx->label[0];
-        r = natgw_errors_add_severity(ctx->errors, severity, ctx->file, line, ctx->entry, "%s%s%s",
-                                      label ? ctx->label : "", label ? ": " : "", msg);
+        if (!label[0] && ctx->label_section) {
+                snprintf(entry_label, sizeof(entry_label), "%s entry %u", ctx->label_section, ctx->label_pos);
+                label = entry_label;
+        }
+        if (ctx->entry)
+                label = "";
+        r = natgw_errors_add_severity(ctx->errors, severity, ctx->file, line, ctx->entry, "%s%s%s", label,
+                                      label[0] ? ": " : "", msg);
         if (r < 0)
                 ctx->r = r;
         else if (severity == NATGW_SEVERITY_ERROR)
@@ -74,19 +80,43 @@ void natgw_conf_type_error(struct natgw_conf_ctx *ctx, const config_setting_t *s
                          natgw_conf_type_name(s));
 }
 
+const config_setting_t *natgw_conf_get_member(const config_setting_t *group, const char *key) {
+        int n;
+
+        if (!group || !config_setting_is_group(group))
+                return NULL;
+        n = config_setting_length(group);
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+                const char *name = config_setting_name(s);
+
+                if (name && streq(name, key))
+                        return s;
+        }
+        return NULL;
+}
+
 void natgw_conf_check_keys(struct natgw_conf_ctx *ctx, const config_setting_t *group,
                            const char *const *known) {
         int n = config_setting_length(group);
+        size_t n_known = 0;
 
+        while (known[n_known])
+                n_known++;
+        ctx->members_of = n_known <= NATGW_CONF_KEYS_MAX ? group : NULL;
+        ctx->members_keys = known;
+        memset(ctx->members, 0, sizeof(ctx->members));
         for (int i = 0; i < n; i++) {
-                const config_setting_t *s = config_setting_get_elem(group, i);
+                const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
                 const char *name = config_setting_name(s);
-                bool ok = false;
+                size_t k = 0;
 
-                for (const char *const *k = known; *k && !ok; k++)
-                        ok = name && streq(name, *k);
-                if (!ok)
+                while (k < n_known && !(name && streq(name, known[k])))
+                        k++;
+                if (k == n_known)
                         natgw_conf_error(ctx, s, "unknown key \"%s\"", name ? name : "");
+                else if (k < NATGW_CONF_KEYS_MAX)
+                        ctx->members[k] = s;
         }
 }
 

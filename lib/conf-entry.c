@@ -65,11 +65,11 @@ static bool name_valid(const char *s) {
  */
 static void entry_begin(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *section,
                         unsigned pos) {
-        const config_setting_t *s = config_setting_get_member(group, "name");
+        const config_setting_t *s = natgw_conf_get_member(group, "name");
         const char *name;
 
-        ctx->entry = NULL;
-        snprintf(ctx->label, sizeof(ctx->label), "%s entry %u", section, pos);
+        natgw_conf_forget_members(ctx);
+        natgw_conf_set_entry_label(ctx, section, pos);
         if (!s) {
                 natgw_conf_error(ctx, group, "missing required key \"name\"");
                 return;
@@ -249,7 +249,7 @@ static void parse_destination(struct natgw_conf_ctx *ctx, const config_setting_t
 }
 
 static void parse_reflection(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_forward *f) {
-        const config_setting_t *s = config_setting_get_member(group, "reflection");
+        const config_setting_t *s = natgw_conf_member(ctx, group, "reflection", false);
 
         f->reflection = true;
         if (!s)

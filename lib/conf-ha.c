@@ -11,7 +11,7 @@
 static const char *const ha_keys[] = { "vips", NULL };
 
 void natgw_conf_parse_ha(struct natgw_conf_ctx *ctx, const config_setting_t *root, struct natgw_config *c) {
-        const config_setting_t *g = config_setting_get_member(root, "ha");
+        const config_setting_t *g = natgw_conf_get_member(root, "ha");
 
         if (!g)
                 return;

@@ -39,7 +39,7 @@ static unsigned parse_one(struct natgw_conf_ctx *ctx, const config_setting_t *s,
 }
 
 void natgw_conf_parse_helper(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_forward *f) {
-        const config_setting_t *s = config_setting_get_member(group, "helper");
+        const config_setting_t *s = natgw_conf_member(ctx, group, "helper", false);
         unsigned bit;
 
         if (!s)
@@ -59,7 +59,7 @@ void natgw_conf_parse_helper(struct natgw_conf_ctx *ctx, const config_setting_t 
 }
 
 void natgw_conf_parse_helpers(struct natgw_conf_ctx *ctx, const config_setting_t *group, struct natgw_egress *e) {
-        const config_setting_t *s = config_setting_get_member(group, "helpers");
+        const config_setting_t *s = natgw_conf_member(ctx, group, "helpers", false);
         size_t n;
 
         if (!s)

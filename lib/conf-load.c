@@ -20,6 +20,7 @@
 #include "conf-read.h"
 #include "conf-slice.h"
 #include "conf-validate.h"
+#include "util-ahead.h"
 #include "util.h"
 
 static const char *const top_keys[] = {
@@ -56,12 +57,16 @@ const struct natgw_ct_timeout_def natgw_ct_timeouts[NATGW_CT_TIMEOUT_COUNT] = {
 
 static void set_label(struct natgw_conf_ctx *ctx, const char *label) {
         ctx->entry = NULL;
-        snprintf(ctx->label, sizeof(ctx->label), "%s", label ? label : "");
+        ctx->label_section = NULL;
+        if (label)
+                snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+        else
+                ctx->label[0] = 0;
 }
 
 static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                           struct natgw_config *c) {
-        const config_setting_t *s = config_setting_get_member(root, "on_exit");
+        const config_setting_t *s = natgw_conf_get_member(root, "on_exit");
         const char *v;
 
         if (!s)
@@ -82,7 +87,7 @@ static void parse_on_exit(struct natgw_conf_ctx *ctx, const config_setting_t *ro
 /* A boolean; *ret_line gets the line of the key when it is there and valid. */
 static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
                        bool *ret, unsigned *ret_line) {
-        const config_setting_t *s = config_setting_get_member(group, key);
+        const config_setting_t *s = natgw_conf_get_member(group, key);
 
         if (!s)
                 return;
@@ -97,7 +102,7 @@ static void parse_bool(struct natgw_conf_ctx *ctx, const config_setting_t *group
 /* The group @key of @parent, or NULL when it is absent or not a group (reported as not @expected). */
 static const config_setting_t *get_group(struct natgw_conf_ctx *ctx, const config_setting_t *parent,
                                          const char *key, const char *expected) {
-        const config_setting_t *s = config_setting_get_member(parent, key);
+        const config_setting_t *s = natgw_conf_get_member(parent, key);
 
         if (!s)
                 return NULL;
@@ -135,7 +140,7 @@ static void parse_metrics(struct natgw_conf_ctx *ctx, const config_setting_t *ro
 /* An integer in [min, max]; returns whether *ret (and *ret_line, unless NULL) was set. */
 static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group, const char *key,
                       long long min, long long max, long long *ret, unsigned *ret_line) {
-        const config_setting_t *s = config_setting_get_member(group, key);
+        const config_setting_t *s = natgw_conf_get_member(group, key);
         long long v;
 
         if (!s)
@@ -161,7 +166,7 @@ static bool parse_int(struct natgw_conf_ctx *ctx, const config_setting_t *group,
 
 static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                           struct natgw_config *c) {
-        const config_setting_t *s = config_setting_get_member(root, "version");
+        const config_setting_t *s = natgw_conf_get_member(root, "version");
         long long v;
 
         if (!s)
@@ -175,7 +180,7 @@ static void parse_version(struct natgw_conf_ctx *ctx, const config_setting_t *ro
 }
 
 static void parse_interval(struct natgw_conf_ctx *ctx, const config_setting_t *group, double *ret) {
-        const config_setting_t *s = config_setting_get_member(group, "interval");
+        const config_setting_t *s = natgw_conf_get_member(group, "interval");
         double v;
 
         if (!s)
@@ -234,7 +239,7 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
         set_label(ctx, "conntrack.auto_grow");
         natgw_conf_check_keys(ctx, g, auto_grow_keys);
         for (const char *const *k = auto_grow_keys; *k; k++)
-                if (!config_setting_get_member(g, *k)) {
+                if (!natgw_conf_get_member(g, *k)) {
                         natgw_conf_error(ctx, g, "missing required key \"%s\"", *k);
                         ok = false;
                 }
@@ -242,7 +247,7 @@ static void parse_auto_grow(struct natgw_conf_ctx *ctx, const config_setting_t *
         have_step = parse_int(ctx, g, "step", 1, LLONG_MAX, &step, NULL);
         /* Only a max that is itself valid is compared (an invalid one is reported already). */
         if (have_ceiling && c->conntrack.max >= 0 && ceiling < c->conntrack.max) {
-                natgw_conf_error(ctx, config_setting_get_member(g, "ceiling"),
+                natgw_conf_error(ctx, natgw_conf_get_member(g, "ceiling"),
                                  "\"ceiling\" (%lld) must not be lower than conntrack \"max\" (%lld, line %u)",
                                  ceiling, (long long) c->conntrack.max, c->conntrack.max_line);
                 ok = false;
@@ -266,9 +271,9 @@ static void parse_levels(struct natgw_conf_ctx *ctx, const config_setting_t *g, 
         if (have_critical)
                 *critical = (unsigned) v;
         /* Only compare values that are each valid (a default counts as valid). */
-        if ((have_warn || !config_setting_get_member(g, "warn")) &&
-            (have_critical || !config_setting_get_member(g, "critical")) && *critical < *warn)
-                natgw_conf_error(ctx, config_setting_get_member(g, have_critical ? "critical" : "warn"),
+        if ((have_warn || !natgw_conf_get_member(g, "warn")) &&
+            (have_critical || !natgw_conf_get_member(g, "critical")) && *critical < *warn)
+                natgw_conf_error(ctx, natgw_conf_get_member(g, have_critical ? "critical" : "warn"),
                                  "\"critical\" (%u) must not be lower than \"warn\" (%u)", *critical, *warn);
 }
 
@@ -309,7 +314,7 @@ static void parse_conntrack(struct natgw_conf_ctx *ctx, const config_setting_t *
 /* The entries of a section, or NULL when there are none (an absent or wrong key is reported). */
 static const config_setting_t *get_section(struct natgw_conf_ctx *ctx, const config_setting_t *root,
                                            const char *key) {
-        const config_setting_t *s = config_setting_get_member(root, key);
+        const config_setting_t *s = natgw_conf_get_member(root, key);
 
         if (!s)
                 return NULL;
@@ -329,8 +334,7 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
 
         if (config_setting_is_group(g))
                 return g;
-        ctx->entry = NULL;
-        snprintf(ctx->label, sizeof(ctx->label), "%s entry %u", config_setting_name(section), pos);
+        natgw_conf_set_entry_label(ctx, config_setting_name(section), pos);
         natgw_conf_error(ctx, g, "wrong type: expected an entry { ... }, got %s", natgw_conf_type_name(g));
         set_label(ctx, NULL);
         return NULL;
@@ -497,6 +501,7 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
         struct natgw_conf_slice_reader *rd = NULL;
         const char *file0 = ctx->file;
         struct natgw_config tmp = {};
+        void *prefaulted;
         int r;
 
         r = natgw_conf_slice_reader_new(sl, &rd);
@@ -509,8 +514,16 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
         ctx->rank = rank;
         ctx->cap_forwards = 0;
         /* Room for every entry at once: grown one by one, the array would be copied again and again. */
-        if (r >= 0 && GROW(tmp.forwards, ctx->cap_forwards, sl->entries) < 0)
+        if (r >= 0 && (GROW(tmp.forwards, ctx->cap_forwards, sl->entries) < 0 ||
+                       GROW(ctx->names, ctx->cap_names, n_names + sl->entries) < 0))
                 r = -ENOMEM;
+        /* Both are written whole: faulted in at once, not page by page (util-ahead.h). */
+        if (r >= 0) {
+                natgw_populate(tmp.forwards, sl->entries * sizeof(*tmp.forwards));
+                natgw_populate(ctx->names + n_names, sl->entries * sizeof(*ctx->names));
+        }
+        /* Each entry allocates its name and its ports, 32 bytes each at least. */
+        prefaulted = natgw_arena_prefault(sl->entries * 96);
         for (size_t i = 0; r >= 0 && ctx->r >= 0; i++) {
                 const config_t *cfg = natgw_conf_slice_reader_next(rd, &r);
                 const config_setting_t *list;
@@ -525,9 +538,12 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
                         ctx->line_offset = sl->v[i].line - 1;
                         parse_slice(ctx, list, sl->v[i].first, file, &tmp, out);
                         ctx->line_offset = 0;
+                        /* The slice's tree goes: nothing of it may stay at hand. */
+                        natgw_conf_forget_members(ctx);
                 }
         }
         natgw_conf_slice_reader_free(rd);
+        natgw_arena_release(prefaulted);
         if (r >= 0 && ctx->r < 0)
                 r = ctx->r;
         ctx->file = file0;
@@ -645,7 +661,7 @@ static struct natgw_conf_file *add_file(struct natgw_config *c, char *text, bool
 /* include_dir = "DIR": relative to the main file's directory. */
 static int parse_include_dir(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *override,
                              struct natgw_config *c) {
-        const config_setting_t *s = config_setting_get_member(root, "include_dir");
+        const config_setting_t *s = natgw_conf_get_member(root, "include_dir");
         const char *v, *slash;
 
         if (!s)

@@ -58,12 +58,12 @@ int natgw_conf_parse_netmap(struct natgw_conf_ctx *ctx, const config_setting_t *
         out = natgw_conf_parse_prefix(ctx, group, "outside", &nm.outside);
         /* The offset maps one prefix onto the other: only prefixes of one size have one. */
         if (in && out && nm.inside.addr.family != nm.outside.addr.family)
-                natgw_conf_error(ctx, config_setting_get_member(group, "outside"),
+                natgw_conf_error(ctx, natgw_conf_get_member(group, "outside"),
                                  "outside %s is %s but inside %s is %s",
                                  natgw_prefix_format(&nm.outside, a, sizeof(a)), natgw_family_name(nm.outside.addr.family),
                                  natgw_prefix_format(&nm.inside, b, sizeof(b)), natgw_family_name(nm.inside.addr.family));
         else if (in && out && nm.inside.len != nm.outside.len)
-                natgw_conf_error(ctx, config_setting_get_member(group, "outside"),
+                natgw_conf_error(ctx, natgw_conf_get_member(group, "outside"),
                                  "outside %s and inside %s differ in length (/%u and /%u): a netmap maps "
                                  "each address to the one at the same offset, so both must be as long",
                                  natgw_prefix_format(&nm.outside, a, sizeof(a)),

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conf-read.h"
+#include "util-ahead.h"
 #include "util.h"
 
 /* A config file is text a person edits; anything this big is a mistake, not a config. */
@@ -32,8 +33,11 @@ static int read_file(const char *path, char **ret, struct stat *ret_st) {
         if (!S_ISREG(st.st_mode))
                 return -ENODEV; /* said as "not a regular file" */
         /* Room for the whole file at once (it may still grow while it is read). */
-        if (st.st_size > 0 && st.st_size <= NATGW_CONFIG_SIZE_MAX && GROW(buf, cap, (size_t)st.st_size + 4096 + 1) < 0)
-                return -ENOMEM;
+        if (st.st_size > 0 && st.st_size <= NATGW_CONFIG_SIZE_MAX) {
+                if (GROW(buf, cap, (size_t)st.st_size + 4096 + 1) < 0)
+                        return -ENOMEM;
+                natgw_populate(buf, (size_t)st.st_size + 1);
+        }
         for (;;) {
                 ssize_t k;
 

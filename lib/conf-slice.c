@@ -8,6 +8,7 @@
 
 #include "conf-lex.h"
 #include "conf-slice.h"
+#include "util-ahead.h"
 #include "util-thread.h"
 #include "util.h"
 
@@ -201,9 +202,12 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
         *s = (struct natgw_conf_slices) {};
 }
 
-/* Slices parsed ahead of the one the caller converts, at most (each tree about 8 times its text). */
-#define AHEAD 2
+/* Slices parsed ahead of the one the caller converts, at most (each tree about 9 times its text). */
+#define AHEAD 4
 #define SLOTS (AHEAD + 1)
+/* The memory a parsing thread's trees take, faulted in at once before its first slice
+ * (natgw_arena_prefault()): the trees of its slots, each about 9 times its text. */
+#define TREE_BYTES(sl) (SLOTS * 9 * (sl)->v[0].len)
 
 /*
  * Two threads parse: the reader's, in order, and a helper, which the caller sends to parse the
@@ -302,6 +306,7 @@ static int own_parse(struct natgw_conf_slice_reader *rd, size_t i, size_t before
 
 static void *reader_main(void *arg) {
         struct natgw_conf_slice_reader *rd = arg;
+        void *prefaulted = natgw_arena_prefault(TREE_BYTES(rd->sl));
 
         for (;;) {
                 size_t i;
@@ -328,11 +333,14 @@ static void *reader_main(void *arg) {
                 if (r < 0)
                         break;
         }
+        natgw_arena_release(prefaulted);
         return NULL;
 }
 
 static void *helper_main(void *arg) {
         struct natgw_conf_slice_reader *rd = arg;
+        void *prefaulted = NULL;
+        bool first = true;
 
         pthread_mutex_lock(&rd->lock);
         for (;;) {
@@ -347,6 +355,10 @@ static void *helper_main(void *arg) {
                 i = rd->help;
                 before = rd->taken - 1;
                 pthread_mutex_unlock(&rd->lock);
+                /* The helper may never be needed: its memory is faulted in at its first slice. */
+                if (first)
+                        prefaulted = natgw_arena_prefault(TREE_BYTES(rd->sl));
+                first = false;
                 r = own_parse(rd, i, before, &tree);
                 pthread_mutex_lock(&rd->lock);
                 rd->help = SIZE_MAX;
@@ -355,6 +367,7 @@ static void *helper_main(void *arg) {
         pthread_mutex_unlock(&rd->lock);
         /* The caller is done with every slice. */
         own_release(rd, SIZE_MAX);
+        natgw_arena_release(prefaulted);
         return NULL;
 }
 

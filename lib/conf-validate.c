@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "conf-validate.h"
+#include "util-ahead.h"
 #include "util.h"
 
 struct check {
@@ -63,7 +64,7 @@ static int index_set_init(struct index_set *t, size_t n) {
                 return -ENOMEM;
         while (size < 2 * n)
                 size <<= 1;
-        t->slot = calloc(size, sizeof(*t->slot));
+        t->slot = natgw_calloc_populated(size, sizeof(*t->slot));
         t->mask = size - 1;
         return t->slot ? 0 : -ENOMEM;
 }
@@ -378,8 +379,8 @@ static ssize_t find_key(const struct sweep *w, uint64_t key) {
 static int build_keys(struct sweep *w) {
         size_t n = w->c->n_forwards, j = 0;
 
-        w->keys = calloc(n, sizeof(*w->keys));
-        w->key_idx = calloc(n, sizeof(*w->key_idx));
+        w->keys = natgw_calloc_populated(n, sizeof(*w->keys));
+        w->key_idx = natgw_calloc_populated(n, sizeof(*w->key_idx));
         if (!w->keys || !w->key_idx)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
@@ -415,7 +416,7 @@ static int build_intervals(struct sweep *w) {
 
         for (size_t i = 0; i < c->n_forwards; i++)
                 n += 2 * c->forwards[i].n_ports;
-        w->iv = calloc(n + 1, sizeof(*w->iv));
+        w->iv = natgw_calloc_populated(n + 1, sizeof(*w->iv));
         if (!w->iv)
                 return -ENOMEM;
         for (uint32_t i = 0; i < c->n_forwards; i++) {
@@ -592,8 +593,8 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
                 return 0;
         if (c->n_forwards >= UINT32_MAX)
                 return -ENOMEM;
-        w.iface_id = calloc(c->n_forwards, sizeof(*w.iface_id));
-        w.dest_id = calloc(c->n_forwards, sizeof(*w.dest_id));
+        w.iface_id = natgw_calloc_populated(c->n_forwards, sizeof(*w.iface_id));
+        w.dest_id = natgw_calloc_populated(c->n_forwards, sizeof(*w.dest_id));
         w.pairs = calloc(PAIRS_SIZE, sizeof(*w.pairs));
         w.found = calloc(NATGW_OVERLAPS_MAX, sizeof(*w.found));
         if (!w.iface_id || !w.dest_id || !w.pairs || !w.found)
@@ -602,7 +603,7 @@ static int check_forwards(struct check *k, const struct natgw_config *c) {
             (r = assign_ids(c, true, w.dest_id, &w.n_dests)) < 0 ||
             (r = build_keys(&w)) < 0 || (r = build_intervals(&w)) < 0)
                 return r;
-        w.by_key = calloc(w.n_keys, sizeof(*w.by_key));
+        w.by_key = calloc(MAX(w.n_keys, (size_t)1), sizeof(*w.by_key));
         w.by_iface = calloc(w.n_ifaces + 1, sizeof(*w.by_iface));
         w.by_dest = calloc(w.n_dests + 1, sizeof(*w.by_dest));
         if (!w.by_key || !w.by_iface || !w.by_dest)

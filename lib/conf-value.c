@@ -9,9 +9,19 @@
 #include "conf-value.h"
 #include "util.h"
 
+/* The member @key of @group: from the members natgw_conf_check_keys() kept, when they are of @group. */
+static const config_setting_t *find_member(const struct natgw_conf_ctx *ctx, const config_setting_t *group,
+                                           const char *key) {
+        if (group && group == ctx->members_of)
+                for (size_t k = 0; ctx->members_keys[k]; k++)
+                        if (streq(ctx->members_keys[k], key))
+                                return ctx->members[k];
+        return natgw_conf_get_member(group, key);
+}
+
 const config_setting_t *natgw_conf_member(struct natgw_conf_ctx *ctx, const config_setting_t *group,
                                       const char *key, bool required) {
-        const config_setting_t *s = config_setting_get_member(group, key);
+        const config_setting_t *s = find_member(ctx, group, key);
 
         if (!s && required)
                 natgw_conf_error(ctx, group, "missing required key \"%s\"", key);

@@ -9,6 +9,7 @@
 #include "nft-helper.h"
 #include "nft-plan.h"
 #include "nft-reflect.h"
+#include "util-ahead.h"
 #include "util.h"
 
 uint32_t natgw_field_len(enum natgw_field f, int family) {
@@ -132,6 +133,10 @@ static int map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, ui
                 if (!e)
                         return -ENOMEM;
                 m->entry = e;
+                /* The room just added is written whole, element by element: faulted in at once. */
+                natgw_populate(m->keys + m->n * kstride, (cap - m->n) * kstride);
+                natgw_populate(m->data + m->n * m->data_len, (cap - m->n) * m->data_len);
+                natgw_populate(m->entry + m->n, (cap - m->n) * sizeof(uint32_t));
                 m->cap = cap;
         }
         *ret_key = m->keys + m->n * kstride;

@@ -20,6 +20,9 @@
 #define CHUNK ((size_t)2 << 20)
 /* The writer moves the window once it has used this much of it. */
 #define STEP ((size_t)1 << 20)
+/* natgw_arena_prefault(): pieces well below malloc's mmap threshold (128 KiB at first), at most 8 MiB. */
+#define PREFAULT_PIECE ((size_t)32 << 10)
+#define PREFAULT_PIECES_MAX 256
 
 bool natgw_ahead_enabled = true;
 size_t natgw_ahead_populated;
@@ -70,6 +73,56 @@ static void *ahead_main(void *arg) {
         }
         pthread_mutex_unlock(&a->lock);
         return NULL;
+}
+
+/* See util-ahead.h. The pages around [p, p + n) are those of the same mapping: the allocation's. */
+static void populate_range(void *p, size_t n) {
+        size_t head = (uintptr_t)p & 4095;
+
+        (void)madvise((char *)p - head, (head + n + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
+}
+
+void natgw_populate(void *p, size_t n) {
+        if (p && n >= NATGW_POPULATE_MIN && natgw_ahead_supported())
+                populate_range(p, n);
+}
+
+/* See util-ahead.h. */
+void *natgw_calloc_populated(size_t n, size_t size) {
+        void *p;
+
+        if (size > 0 && n > SIZE_MAX / size)
+                return NULL;
+        /* Not calloc(): it may clear the memory first, page by page. */
+        p = malloc(MAX(n * size, (size_t)1));
+        if (p) {
+                natgw_populate(p, n * size);
+                memset(p, 0, n * size);
+        }
+        return p;
+}
+
+/* See util-ahead.h. */
+void *natgw_arena_prefault(size_t bytes) {
+        void *v[PREFAULT_PIECES_MAX];
+        size_t n = bytes / PREFAULT_PIECE, k;
+
+        if (n > PREFAULT_PIECES_MAX)
+                n = PREFAULT_PIECES_MAX;
+        if (n < 2 || !natgw_ahead_supported())
+                return NULL;
+        for (k = 0; k < n && (v[k] = malloc(PREFAULT_PIECE)); k++)
+                populate_range(v[k], 2 * PREFAULT_PIECE); /* and where the next one is likely cut from */
+        if (k == 0)
+                return NULL;
+        for (size_t i = 0; i + 1 < k; i++)
+                free(v[i]);
+        return v[k - 1];
+}
+
+/* See util-ahead.h. */
+void natgw_arena_release(void *piece) {
+        free(piece);
 }
 
 /* See util-ahead.h: a page of its own, populated and unmapped. */

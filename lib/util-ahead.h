@@ -43,6 +43,33 @@ void natgw_ahead_wrote(struct natgw_ahead *a, size_t i, size_t offset);
 /* Stop the thread and wait for it (NULL: nothing). What it populated stays. */
 void natgw_ahead_stop(struct natgw_ahead *a);
 
+/*
+ * Fault in the pages of [@p, @p + @n) now, writable, their content untouched: one system call
+ * instead of one fault per page, for memory about to be written whole (an array of @n bytes just
+ * allocated, a buffer a file is read into). Best effort: nothing below NATGW_POPULATE_MIN bytes,
+ * where a fault or two cost less than the call, nor without MADV_POPULATE_WRITE.
+ */
+void natgw_populate(void *p, size_t n);
+
+#define NATGW_POPULATE_MIN ((size_t)64 << 10)
+
+/* calloc(), faulted in at once (natgw_populate()): for a table about to be written all over.
+ * NULL when out of memory (or n * size overflows). */
+void *natgw_calloc_populated(size_t n, size_t size);
+
+/*
+ * Leave about @bytes of faulted-in free memory in the calling thread's malloc arena, for the
+ * many small allocations it is about to make (a libconfig tree, the model's names). Pieces below
+ * malloc's mmap threshold are allocated, populated and freed again, but the last one: it stays
+ * allocated, so that the others are not at the top of the arena, which free() gives back to the
+ * kernel. Returns that piece, for natgw_arena_release() when the thread is done; NULL when there
+ * is nothing to release.
+ */
+void *natgw_arena_prefault(size_t bytes);
+
+/* Free the piece natgw_arena_prefault() kept (NULL: nothing). */
+void natgw_arena_release(void *piece);
+
 /* Whether this kernel populates on request (MADV_POPULATE_WRITE; valgrind refuses it too). */
 bool natgw_ahead_supported(void);
 

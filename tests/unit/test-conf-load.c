@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "conf-ctx.h"
+#include "conf-value.h"
 #include "conf.h"
 #include "util.h"
 
@@ -993,6 +995,41 @@ static void test_too_large(void **state) {
         assert_int_equal(unlink(path), 0);
 }
 
+/* The members natgw_conf_check_keys() keeps at hand are its group's only: another group, or a
+ * key that is not known, is looked up in the group itself. */
+static void test_members_at_hand(void **state) {
+        static const char *const keys[] = { "a", "b", NULL };
+        struct natgw_errors errors = {};
+        struct natgw_conf_ctx ctx = { .file = "t.conf", .errors = &errors };
+        const config_setting_t *g1, *g2;
+        config_t cfg;
+
+        config_init(&cfg);
+        assert_true(config_read_string(&cfg, "g1 = { a = 1; b = 2; };\ng2 = { c = 4; b = 3; };\n"));
+        g1 = config_lookup(&cfg, "g1");
+        g2 = config_lookup(&cfg, "g2");
+        natgw_conf_check_keys(&ctx, g1, keys);
+        assert_int_equal(errors.n, 0);
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g1, "a", true)), 1);
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g1, "b", true)), 2);
+        assert_null(natgw_conf_member(&ctx, g1, "c", false));
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g2, "b", true)), 3);
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g2, "c", true)), 4);
+        assert_ptr_equal(natgw_conf_get_member(g2, "c"), natgw_conf_member(&ctx, g2, "c", false));
+        assert_null(natgw_conf_get_member(config_lookup(&cfg, "g1.a"), "a")); /* not a group */
+        assert_int_equal(errors.n, 0);
+        natgw_conf_forget_members(&ctx);
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g1, "b", true)), 2);
+        natgw_conf_check_keys(&ctx, g2, keys);
+        assert_int_equal(errors.n, 1);
+        assert_string_equal(errors.v[0].message, "unknown key \"c\"");
+        assert_int_equal(errors.v[0].line, 2);
+        assert_int_equal(config_setting_get_int(natgw_conf_member(&ctx, g2, "b", true)), 3);
+        assert_null(natgw_conf_member(&ctx, g2, "a", false));
+        natgw_errors_clear(&errors);
+        config_destroy(&cfg);
+}
+
 static void test_errors_appended(void **state) {
         /* The list may already hold errors: they stay first and in place. */
         struct natgw_errors errors = {};
@@ -1043,6 +1080,7 @@ int main(void) {
                 cmocka_unit_test(test_special_files),
                 cmocka_unit_test(test_too_large),
                 cmocka_unit_test(test_errors_appended),
+                cmocka_unit_test(test_members_at_hand),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

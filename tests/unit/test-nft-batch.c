@@ -777,6 +777,42 @@ static void test_batch_ahead(void **state) {
         config_done(c);
 }
 
+/* Populating never changes what the memory holds, whatever the alignment; the populated calloc
+ * is zeroed; the arena's prefaulted memory is handed out again. */
+static void test_populate(void **state) {
+        enum { N = 300 * 1024 };
+        uint8_t *v = malloc(N), *z;
+        void *piece, *small[64];
+
+        assert_non_null(v);
+        for (size_t i = 0; i < N; i++)
+                v[i] = (uint8_t)(i * 7 + 3);
+        natgw_populate(v + 1, N - 3);
+        natgw_populate(v + 4093, 100); /* below the minimum: nothing */
+        natgw_populate(NULL, N);
+        for (size_t i = 0; i < N; i++)
+                assert_int_equal(v[i], (uint8_t)(i * 7 + 3));
+        free(v);
+        z = natgw_calloc_populated(N, 3);
+        assert_non_null(z);
+        for (size_t i = 0; i < 3 * (size_t)N; i++)
+                assert_int_equal(z[i], 0);
+        free(z);
+        assert_null(natgw_calloc_populated(SIZE_MAX / 2, 3));
+        piece = natgw_arena_prefault(2u << 20);
+        if (natgw_ahead_supported())
+                assert_non_null(piece);
+        for (size_t i = 0; i < ELEMENTSOF(small); i++) {
+                small[i] = malloc(100);
+                assert_non_null(small[i]);
+                memset(small[i], 0xa5, 100);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(small); i++)
+                free(small[i]);
+        natgw_arena_release(piece);
+        assert_null(natgw_arena_prefault(1000)); /* too little to keep a piece for */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_batch_splits_and_maps_back),
@@ -785,6 +821,7 @@ int main(void) {
                 cmocka_unit_test(test_batch_strip_end),
                 cmocka_unit_test(test_counters_as_libnftnl),
                 cmocka_unit_test(test_batch_ahead),
+                cmocka_unit_test(test_populate),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
