@@ -1112,8 +1112,10 @@ static bool rules_kept(const struct natgw_table_state *old, const struct natgw_t
         return true;
 }
 
-int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
-                      uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state) {
+/* natgw_batch_build(); with @unfinished, a replace's state as natgw_table_state_begin() leaves it. */
+static int batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                       uint32_t table_flags, bool unfinished, struct natgw_batch **ret,
+                       struct natgw_table_state *ret_state) {
         const struct natgw_config *c = p->config;
         struct natgw_batch *ahead;
         struct natgw_table_state st;
@@ -1130,7 +1132,8 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         /* A replace's size follows the plan's: its memory is populated from now on, while the
          * state is built. */
         ahead = old ? NULL : batch_new_ahead(p);
-        r = natgw_table_state_build(p, old, table_flags, &st, &sets);
+        r = old || !unfinished ? natgw_table_state_build(p, old, table_flags, &st, &sets)
+                               : natgw_table_state_begin(p, table_flags, &st, &sets);
         if (r < 0) {
                 natgw_batch_free(ahead);
                 return r;
@@ -1230,6 +1233,16 @@ int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state
         else
                 *ret_state = st;
         return r;
+}
+
+int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                      uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state) {
+        return batch_build(p, old, seq, table_flags, false, ret, ret_state);
+}
+
+int natgw_batch_build_unfinished(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                                 uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state) {
+        return batch_build(p, old, seq, table_flags, true, ret, ret_state);
 }
 
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret) {

@@ -83,6 +83,14 @@ extern size_t natgw_batch_ahead_reserve;
 int natgw_batch_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
                       uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state);
 
+/*
+ * natgw_batch_build(), but a replace's *@ret_state comes unfinished (natgw_table_state_begin()):
+ * natgw_table_state_finish() completes it, while the kernel takes the batch. An update's is
+ * complete, as with natgw_batch_build().
+ */
+int natgw_batch_build_unfinished(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t seq,
+                                 uint32_t table_flags, struct natgw_batch **ret, struct natgw_table_state *ret_state);
+
 /* A batch that only deletes the table (used by on_exit = "remove" and by tests). */
 int natgw_batch_build_delete(uint32_t seq, struct natgw_batch **ret);
 

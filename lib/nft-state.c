@@ -333,15 +333,13 @@ static int recs_diff(const struct natgw_table_set *old, const struct natgw_table
  * one, each a pass over the map (a flush of 200 egress prefixes: 55 ms; of 2,000: 1.2 s): so
  * interval maps are never flushed, only the elements that changed are deleted and added.
  */
-int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
-                       struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
+/* The names, the sorted counters and the chains of @p into @st (after @old, or NULL). */
+static int state_names(const struct natgw_plan *p, const struct natgw_table_state *old, struct natgw_table_state *st) {
         const struct natgw_config *c = p->config;
-        size_t n_entries = natgw_plan_n_entries(p), len = 0, k = 0;
-        struct natgw_set_plan *sets;
+        size_t n_entries = natgw_plan_n_entries(p), len = 0;
         char *w;
-        int r = -ENOMEM;
+        int r;
 
-        *st = (struct natgw_table_state){ .table_flags = table_flags };
         /* Per entry: its counter and traffic counter. */
         for (size_t i = 0; i < n_entries; i++)
                 len += 2 * strlen(natgw_plan_entry_name(p, (uint32_t)i)) + strlen(NATGW_BYTES_COUNTER_PREFIX) + 2;
@@ -353,10 +351,8 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
         st->names = malloc(MAX(len, (size_t)1));
         st->counters = calloc(2 * n_entries + c->n_egress + 2, sizeof(*st->counters));
         st->chains = calloc(MAX(2 * c->n_egress, (size_t)1), sizeof(*st->chains));
-        st->sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*st->sets));
-        sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
-        if (!st->names || !st->counters || !st->chains || !st->sets || !sets)
-                goto fail;
+        if (!st->names || !st->counters || !st->chains)
+                return -ENOMEM;
 
         /* The counters first, in the plan's order (counters_sort() relies on both), then the
          * chains. */
@@ -389,39 +385,50 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                 st->chains[st->n_chains++] = w;
                 w = stpcpy(stpcpy(w, NATGW_ALLOW_CHAIN_PREFIX), c->egress[i].name) + 1;
         }
-        st->forward_chain = p->forward_chain;
-        st->hosts = c->metrics.hosts;
-        st->reflect_chains = p->reflect;
-        st->helper_objs = p->helper_objs;
-        st->helper_chain = p->helper_chain;
         r = counters_sort(old, st);
         if (r < 0)
-                goto fail;
+                return r;
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
+        return 0;
+}
+
+/*
+ * The sets of @p into @st: their names, sizes and element counts, and with @records their
+ * records, and what an update from @old does with each (@sets).
+ */
+static int state_sets(const struct natgw_plan *p, const struct natgw_table_state *old, bool records,
+                      struct natgw_table_state *st, struct natgw_set_plan *sets) {
+        size_t k = 0;
+        int r;
 
         for (size_t i = 0; i < p->n_maps; i++) {
                 const struct natgw_map *m = &p->maps[i];
 
                 for (unsigned t = 0; t < natgw_map_n_sets(m); t++, k++) {
                         enum natgw_twin ctr = natgw_map_twin(m, t);
-                        struct natgw_table_set *set = &st->sets[st->n_sets++];
+                        struct natgw_table_set *set = &st->sets[k];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
 
-                        natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
-                        set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
-                        set->elements = m->n;
+                        if (k == st->n_sets) {
+                                natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
+                                set->size = m->interval ? 0 : natgw_batch_set_size(m->n);
+                                set->elements = m->n;
+                                st->n_sets++;
+                        }
+                        if (!records)
+                                continue;
                         was = old ? find_set(old, set->name) : NULL;
                         r = recs_write(p, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
                         if (r < 0)
-                                goto fail;
+                                return r;
                         /* A hash map is kept while its elements fit the size it was made with; an
                          * interval map while few of its elements go. */
                         if (!was || !was->recs || (m->interval ? was->size != 0 : was->size < m->n))
                                 continue;
                         r = recs_diff(was, set, sp);
                         if (r < 0)
-                                goto fail;
+                                return r;
                         if (m->interval)
                                 sp->kept = sp->delta = sp->n_removed <= NATGW_INTERVAL_DELETE_MAX;
                         else {
@@ -430,11 +437,81 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                         }
                 }
         }
-        st->valid = true;
+        return 0;
+}
+
+/* A state whose sets are laid out (@records: with their records) and nothing else. */
+static int state_begin(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
+                       bool records, struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
+        struct natgw_set_plan *sets;
+        int r;
+
+        *st = (struct natgw_table_state){ .table_flags = table_flags };
+        st->sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*st->sets));
+        sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
+        if (!st->sets || !sets) {
+                free(sets);
+                natgw_table_state_clear(st);
+                return -ENOMEM;
+        }
+        st->forward_chain = p->forward_chain;
+        st->hosts = p->config->metrics.hosts;
+        st->reflect_chains = p->reflect;
+        st->helper_objs = p->helper_objs;
+        st->helper_chain = p->helper_chain;
+        r = state_sets(p, old, records, st, sets);
+        if (r < 0) {
+                natgw_set_plans_free(sets, 3 * p->n_maps);
+                natgw_table_state_clear(st);
+                return r;
+        }
         *ret_sets = sets;
         return 0;
-fail:
-        natgw_set_plans_free(sets, 3 * p->n_maps);
-        natgw_table_state_clear(st);
+}
+
+int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
+                            struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
+        int r;
+
+        /* The names before the records: counters_sort() needs them, recs_write() not. */
+        r = state_begin(p, old, table_flags, true, st, ret_sets);
+        if (r < 0)
+                return r;
+        r = state_names(p, old, st);
+        if (r < 0) {
+                natgw_set_plans_free(*ret_sets, 3 * p->n_maps);
+                *ret_sets = NULL;
+                natgw_table_state_clear(st);
+                return r;
+        }
+        st->valid = true;
+        return 0;
+}
+
+int natgw_table_state_begin(const struct natgw_plan *p, uint32_t table_flags, struct natgw_table_state *st,
+                            struct natgw_set_plan **ret_sets) {
+        int r = state_begin(p, NULL, table_flags, false, st, ret_sets);
+
+        if (r >= 0)
+                st->unfinished = true;
         return r;
+}
+
+int natgw_table_state_finish(const struct natgw_plan *p, struct natgw_table_state *st) {
+        /* A replace's sets plan is "not kept" whatever the records: a scratch one. */
+        _cleanup_(freep) struct natgw_set_plan *sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets));
+        int r;
+
+        if (!st->unfinished)
+                return 0;
+        if (!sets)
+                return -ENOMEM;
+        r = state_sets(p, NULL, true, st, sets);
+        if (r >= 0)
+                r = state_names(p, NULL, st);
+        if (r < 0)
+                return r;
+        st->unfinished = false;
+        st->valid = true;
+        return 0;
 }

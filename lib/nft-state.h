@@ -43,6 +43,7 @@ struct natgw_table_set {
  */
 struct natgw_table_state {
         bool valid;
+        bool unfinished;          /* natgw_table_state_begin()'s: the sets laid out, nothing else */
         uint32_t table_flags;
         char *names;              /* every name below, NUL-terminated, back to back */
         const char **counters;    /* named counters: the entries' names, "bytes:NAME", "denied:NAME",
@@ -104,6 +105,18 @@ void natgw_set_plans_free(struct natgw_set_plan *v, size_t n);
  */
 int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
                             struct natgw_table_state *st, struct natgw_set_plan **ret_sets);
+
+/*
+ * A replace's state in two steps. natgw_table_state_begin(): what its batch is encoded from, the
+ * sets' names and sizes (@ret_sets: none kept); the state is not valid yet. Then
+ * natgw_table_state_finish(): what only the next update needs, the names, the sorted counters,
+ * the chains and the records of every set (at 50,000 forwards most of the state's time, spent
+ * while the kernel takes the batch: nft-apply.c). It touches only @st and reads only @p.
+ * Both return 0 or -ENOMEM; a state that failed to finish is cleared by the caller.
+ */
+int natgw_table_state_begin(const struct natgw_plan *p, uint32_t table_flags, struct natgw_table_state *st,
+                            struct natgw_set_plan **ret_sets);
+int natgw_table_state_finish(const struct natgw_plan *p, struct natgw_table_state *st);
 
 /* Whether @name is in the sorted (strcmp) names @v. */
 bool natgw_table_state_has_name(const char *const *v, size_t n, const char *name);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* natgwd's worker threads (the slice parsers, the batch's populator). */
+/* natgwd's worker threads (the slice parsers, the batch's populator, the state's finisher). */
 
 #include <pthread.h>
 #include <signal.h>

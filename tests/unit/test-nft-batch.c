@@ -777,6 +777,67 @@ static void test_batch_ahead(void **state) {
         config_done(c);
 }
 
+/* A replace's state finished after its batch (natgw_batch_build_unfinished(), then
+ * natgw_table_state_finish(), as natgwd does while the kernel takes the batch) is the state
+ * natgw_batch_build() leaves at once, and the batch is the same. */
+static void test_state_finished_later(void **state) {
+        for (int v = 0; v <= 6; v++) {
+                struct natgw_config *c = update_variant(v);
+                struct natgw_plan *p = build(c);
+                struct natgw_batch *b1 = NULL, *b2 = NULL;
+                struct natgw_table_state whole = {}, later = {}, upd = {};
+
+                assert_int_equal(natgw_batch_build(p, NULL, 9, NATGW_TABLE_F_OWNER, &b1, &whole), 0);
+                assert_int_equal(natgw_batch_build_unfinished(p, NULL, 9, NATGW_TABLE_F_OWNER, &b2, &later), 0);
+                assert_same_batch(b1, b2);
+                assert_true(whole.valid);
+                assert_false(later.valid);
+                assert_true(later.unfinished);
+                assert_int_equal(later.n_sets, whole.n_sets);
+                assert_int_equal(natgw_table_state_finish(p, &later), 0);
+                assert_true(later.valid);
+                assert_false(later.unfinished);
+                assert_int_equal(later.table_flags, whole.table_flags);
+                assert_int_equal(later.counters_len, whole.counters_len);
+                assert_memory_equal(later.names, whole.names, whole.counters_len);
+                assert_int_equal(later.n_counters, whole.n_counters);
+                for (size_t i = 0; i < whole.n_counters; i++)
+                        assert_string_equal(later.counters[i], whole.counters[i]);
+                assert_int_equal(later.n_chains, whole.n_chains);
+                for (size_t i = 0; i < whole.n_chains; i++)
+                        assert_string_equal(later.chains[i], whole.chains[i]);
+                assert_memory_equal(later.rules_sha256, whole.rules_sha256, sizeof(whole.rules_sha256));
+                assert_int_equal(later.forward_chain, whole.forward_chain);
+                assert_int_equal(later.reflect_chains, whole.reflect_chains);
+                for (size_t i = 0; i < whole.n_sets; i++) {
+                        const struct natgw_table_set *w = &whole.sets[i], *l = &later.sets[i];
+
+                        assert_string_equal(l->name, w->name);
+                        assert_int_equal(l->size, w->size);
+                        assert_int_equal(l->elements, w->elements);
+                        assert_int_equal(l->key_len, w->key_len);
+                        for (size_t e = 0; e < w->elements; e++)
+                                assert_int_equal(l->rec_off[e], w->rec_off[e]);
+                        if (w->elements > 0)
+                                assert_memory_equal(l->recs, w->recs, w->rec_off[w->elements - 1] + 2);
+                }
+                /* Finished once: again is nothing. An update's state comes finished. */
+                assert_int_equal(natgw_table_state_finish(p, &later), 0);
+                natgw_batch_free(b2);
+                b2 = NULL;
+                assert_int_equal(natgw_batch_build_unfinished(p, &later, 50, NATGW_TABLE_F_OWNER, &b2, &upd), 0);
+                assert_true(upd.valid);
+                assert_false(upd.unfinished);
+                natgw_table_state_clear(&upd);
+                natgw_table_state_clear(&whole);
+                natgw_table_state_clear(&later);
+                natgw_batch_free(b1);
+                natgw_batch_free(b2);
+                natgw_plan_free(p);
+                config_done(c);
+        }
+}
+
 /* Populating never changes what the memory holds, whatever the alignment; the populated calloc
  * is zeroed; the arena's prefaulted memory is handed out again. */
 static void test_populate(void **state) {
@@ -821,6 +882,7 @@ int main(void) {
                 cmocka_unit_test(test_batch_strip_end),
                 cmocka_unit_test(test_counters_as_libnftnl),
                 cmocka_unit_test(test_batch_ahead),
+                cmocka_unit_test(test_state_finished_later),
                 cmocka_unit_test(test_populate),
         };
 
