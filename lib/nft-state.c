@@ -6,6 +6,7 @@
  */
 
 #include "nft-state.h"
+#include "util-ahead.h"
 #include "util.h"
 
 void natgw_set_plans_free(struct natgw_set_plan *v, size_t n) {
@@ -217,6 +218,8 @@ static int recs_write(const struct natgw_plan *p, const struct natgw_map *m, enu
         set->rec_off = reallocarray(NULL, MAX(m->n, (size_t)1), sizeof(*set->rec_off));
         if (!set->recs || !set->rec_off)
                 return -ENOMEM;
+        natgw_populate(set->recs, cap);
+        natgw_populate(set->rec_off, m->n * sizeof(*set->rec_off));
         set->key_len = m->key_len;
         for (size_t i = 0; i < m->n; i++) {
                 const void *v;
@@ -349,7 +352,8 @@ static int state_names(const struct natgw_plan *p, const struct natgw_table_stat
                 len += 3 * (strlen(NATGW_DENIED_COUNTER_PREFIX) + strlen(c->egress[i].name) + 1);
         len += strlen(NATGW_FILTER_COUNTER) + strlen(NATGW_HOSTS_UNTRACKED_COUNTER) + 2;
         st->names = malloc(MAX(len, (size_t)1));
-        st->counters = calloc(2 * n_entries + c->n_egress + 2, sizeof(*st->counters));
+        st->counters = natgw_calloc_populated(2 * n_entries + c->n_egress + 2, sizeof(*st->counters));
+        natgw_populate(st->names, len);
         st->chains = calloc(MAX(2 * c->n_egress, (size_t)1), sizeof(*st->chains));
         if (!st->names || !st->counters || !st->chains)
                 return -ENOMEM;
@@ -473,7 +477,6 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                             struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
         int r;
 
-        /* The names before the records: counters_sort() needs them, recs_write() not. */
         r = state_begin(p, old, table_flags, true, st, ret_sets);
         if (r < 0)
                 return r;
