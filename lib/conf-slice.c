@@ -203,7 +203,7 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
 }
 
 /* Slices parsed ahead of the one the caller converts, at most (each tree about 9 times its text). */
-#define AHEAD 4
+#define AHEAD 2
 #define SLOTS (AHEAD + 1)
 /* The memory a parsing thread's trees take, faulted in at once before its first slice
  * (natgw_arena_prefault()): the trees of its slots, each about 9 times its text. */
