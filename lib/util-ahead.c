@@ -75,13 +75,14 @@ static void *ahead_main(void *arg) {
         return NULL;
 }
 
-/* See util-ahead.h. The pages around [p, p + n) are those of the same mapping: the allocation's. */
+/* Populate the pages [p, p + n) lies on: those of the allocation's own mapping. */
 static void populate_range(void *p, size_t n) {
         size_t head = (uintptr_t)p & 4095;
 
         (void)madvise((char *)p - head, (head + n + 4095) & ~(size_t)4095, MADV_POPULATE_WRITE);
 }
 
+/* See util-ahead.h. */
 void natgw_populate(void *p, size_t n) {
         if (p && n >= NATGW_POPULATE_MIN && natgw_ahead_supported())
                 populate_range(p, n);
