@@ -429,12 +429,9 @@ static int reject_includes(const char *text, const char *name, struct natgw_erro
 }
 
 /* The forwards of a file parsed in slices (conf-slice.h): build() puts them after the entries of
- * the files before it. The reader's threads destroy their trees meanwhile: the reader and its
- * slices are freed with the rest (the slices must outlive it). */
+ * the files before it. */
 struct sliced {
         bool on;
-        struct natgw_conf_slice_reader *reader;
-        struct natgw_conf_slices slices;
         struct natgw_forward *forwards;
         size_t n_forwards, cap_forwards;
         char **names; /* of the entries with errors: their names still count (owned) */
@@ -442,8 +439,6 @@ struct sliced {
 };
 
 static void sliced_done(struct sliced *s) {
-        natgw_conf_slice_reader_free(s->reader);
-        natgw_conf_slices_done(&s->slices);
         for (size_t i = 0; i < s->n_forwards; i++)
                 natgw_forward_done(&s->forwards[i]);
         free(s->forwards);
@@ -547,15 +542,10 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
                         natgw_conf_forget_members(ctx);
                 }
         }
+        natgw_conf_slice_reader_free(rd);
         natgw_arena_release(prefaulted);
         if (r >= 0 && ctx->r < 0)
                 r = ctx->r;
-        /* Done with the trees: the threads destroy them while the loader goes on. */
-        if (r >= 0) {
-                natgw_conf_slice_reader_stop(rd);
-                out->reader = rd;
-        } else
-                natgw_conf_slice_reader_free(rd);
         ctx->file = file0;
         ctx->rank = rank0;
         out->forwards = tmp.forwards;
@@ -595,9 +585,6 @@ static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *tex
                         r = parse_slices(ctx, &sl, text, file, rank, sha, out, &n_int);
                         if (r >= 0) {
                                 natgw_conf_sliced_files++;
-                                /* The reader's threads still read them until freed. */
-                                out->slices = sl;
-                                sl = (struct natgw_conf_slices) {};
                                 return n_int;
                         }
                         if (r == -ENOMEM)

@@ -224,8 +224,7 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
  * destroying its trees of slices the caller is done with.
  */
 struct natgw_conf_slice_reader {
-        const struct natgw_conf_slices *sl; /* &slices */
-        struct natgw_conf_slices slices;     /* the caller's, copied: its arrays are the caller's */
+        const struct natgw_conf_slices *sl;
         config_t cfg[SLOTS];      /* the reader's trees */
         bool used[SLOTS];         /* cfg[k] holds a tree */
         const config_t *tree[SLOTS]; /* of the slice: its tree, in cfg[] or own[] */
@@ -334,17 +333,6 @@ static void *reader_main(void *arg) {
                 if (r < 0)
                         break;
         }
-        /* The caller may still use the trees: they are destroyed here, in this thread's own
-         * arena, once it is done with all of them (natgw_conf_slice_reader_stop()). */
-        pthread_mutex_lock(&rd->lock);
-        while (!rd->stop)
-                pthread_cond_wait(&rd->cond, &rd->lock);
-        pthread_mutex_unlock(&rd->lock);
-        for (size_t k = 0; k < SLOTS; k++)
-                if (rd->used[k]) {
-                        config_destroy(&rd->cfg[k]);
-                        rd->used[k] = false;
-                }
         natgw_arena_release(prefaulted);
         return NULL;
 }
@@ -389,8 +377,7 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
 
         if (!rd)
                 return -ENOMEM;
-        rd->slices = *sl;
-        rd->sl = &rd->slices;
+        rd->sl = sl;
         rd->help = SIZE_MAX;
         for (size_t k = 0; k < SLOTS; k++)
                 rd->own_slice[k] = SIZE_MAX;
@@ -444,18 +431,13 @@ const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd,
 }
 
 /* See conf-slice.h. */
-void natgw_conf_slice_reader_stop(struct natgw_conf_slice_reader *rd) {
+void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd) {
+        if (!rd)
+                return;
         pthread_mutex_lock(&rd->lock);
         rd->stop = true;
         pthread_cond_broadcast(&rd->cond);
         pthread_mutex_unlock(&rd->lock);
-}
-
-/* See conf-slice.h. */
-void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd) {
-        if (!rd)
-                return;
-        natgw_conf_slice_reader_stop(rd);
         if (rd->thread)
                 pthread_join(rd->tid, NULL);
         if (rd->helper)

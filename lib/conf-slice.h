@@ -73,8 +73,7 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s);
  */
 struct natgw_conf_slice_reader;
 
-/* Start reading the slices of @sl (whose arrays must outlive the reader; @sl itself may move). 0 or
- * -ENOMEM. */
+/* Start reading the slices of @sl (which must outlive the reader). 0 or -ENOMEM. */
 int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw_conf_slice_reader **ret);
 
 /*
@@ -84,11 +83,5 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
  */
 const config_t *natgw_conf_slice_reader_next(struct natgw_conf_slice_reader *rd, int *r);
 
-/*
- * The caller is done with every tree: the threads destroy theirs and end, while the caller goes
- * on (the slices must still outlive the reader, until natgw_conf_slice_reader_free()).
- */
-void natgw_conf_slice_reader_stop(struct natgw_conf_slice_reader *rd);
-
-/* Stop the threads, wait for them and free every tree. */
+/* Stop the thread and free every tree. */
 void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd);
