@@ -489,13 +489,12 @@ static void parse_slice(struct natgw_conf_ctx *ctx, const config_setting_t *list
 
 /*
  * The file @text: its forward list from its slices @sl into @out, and, while the reader's thread
- * parses the first slices, its SHA-256 into @sha (unless NULL) and the integer check (the
- * number of its errors in *@n_int). -EINVAL when libconfig refuses a slice: then nothing of it is
+ * parses the first slices, the integer check (the number of its errors in *@n_int). -EINVAL when libconfig refuses a slice: then nothing of it is
  * left (entries, names, errors), and the caller parses the whole file, whose syntax error is the
  * one to report. -ENOMEM.
  */
 static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slices *sl, const char *text,
-                        const char *file, unsigned rank, uint8_t *sha, struct sliced *out, int *n_int) {
+                        const char *file, unsigned rank, struct sliced *out, int *n_int) {
         size_t n_errors = ctx->errors->n, n_names = ctx->n_names, cap_forwards = ctx->cap_forwards;
         unsigned n_config_errors = ctx->n_errors, rank0 = ctx->rank;
         struct natgw_conf_slice_reader *rd = NULL;
@@ -507,8 +506,6 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
         r = natgw_conf_slice_reader_new(sl, &rd);
         if (r < 0)
                 return r;
-        if (sha)
-                natgw_sha256(text, strlen(text), sha);
         r = *n_int = natgw_conf_check_integers(text, file, ctx->errors);
         ctx->file = file;
         ctx->rank = rank;
@@ -565,12 +562,12 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
 /*
  * Parse @text of the file @file (rank @rank) into @cfg (config_init()ed): @include refused,
  * libconfig's syntax, then the integers libconfig would silently truncate. A big forward list is
- * parsed in slices into @out (conf-slice.h). The text's SHA-256 goes to @sha unless NULL. Returns
+ * parsed in slices into @out (conf-slice.h). Returns
  * the number of such integer errors (the tree is usable: the caller reports the rest of the file
  * too), -EINVAL when there is no tree, -ENOMEM.
  */
 static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *text, const char *file,
-                      unsigned rank, uint8_t *sha, struct sliced *out) {
+                      unsigned rank, struct sliced *out) {
         _cleanup_(natgw_conf_slices_done) struct natgw_conf_slices sl = {};
         int r, n_int;
 
@@ -582,7 +579,7 @@ static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *tex
                 return r;
         if (r > 0) {
                 if (config_read_string(cfg, sl.skeleton)) {
-                        r = parse_slices(ctx, &sl, text, file, rank, sha, out, &n_int);
+                        r = parse_slices(ctx, &sl, text, file, rank, out, &n_int);
                         if (r >= 0) {
                                 natgw_conf_sliced_files++;
                                 return n_int;
@@ -594,8 +591,6 @@ static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *tex
                 config_destroy(cfg);
                 config_init(cfg);
         }
-        if (sha)
-                natgw_sha256(text, strlen(text), sha);
         if (!config_read_string(cfg, text))
                 return syntax_error(ctx->errors, cfg, file);
         return natgw_conf_check_integers(text, file, ctx->errors);
@@ -646,12 +641,13 @@ static void sources_done(struct sources *s) {
 }
 
 /* Append a file read whole (c->files and c->texts have room; @text is handed over): its entry,
- * for the caller to give its path. Its SHA-256 unless @hash is false (then the caller's). */
+ * for the caller to give its path. Its SHA-256 now with @hash, else later
+ * (natgw_config_finish_hashes()). */
 static struct natgw_conf_file *add_file(struct natgw_config *c, char *text, bool hash) {
         struct natgw_conf_file *f = &c->files[c->n_files];
         size_t len = strlen(text);
 
-        *f = (struct natgw_conf_file) { .size = len };
+        *f = (struct natgw_conf_file) { .size = len, .hash_pending = !hash };
         if (hash)
                 natgw_sha256(text, len, f->sha256);
         c->texts[c->n_files++] = text;
@@ -751,7 +747,8 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         continue;
                 }
                 src->n++;
-                /* A file new to the cache is hashed while its slices are parsed (parse_file()). */
+                /* A file new to the cache is hashed later, when the hash is needed
+                 * (natgw_config_finish_hashes()); one that may be the same is hashed now. */
                 f = add_file(c, TAKE_PTR(text), was != NULL);
                 natgw_conf_file_set_identity(f, &st);
                 /* Another file, or the same one written again, with the text the config in
@@ -763,7 +760,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                         continue;
                 }
                 r = parse_file(ctx, &src->cfg[k], c->texts[c->n_files - 1], path, (unsigned)(c->n_files - 1),
-                               was ? NULL : f->sha256, &src->sliced[k]);
+                               &src->sliced[k]);
                 if (r == -ENOMEM)
                         return r;
                 ctx->n_errors += r < 0 ? 1 : (unsigned)r;
@@ -969,14 +966,14 @@ static int load(const char *text, const char *name, const char *include_dir, con
                 sources_done(&src);
                 return -ENOMEM;
         }
-        add_file(c, TAKE_PTR(main_text), true)->path = strdup(ctx.file);
+        add_file(c, TAKE_PTR(main_text), false)->path = strdup(ctx.file);
         if (!c->files[0].path) {
                 sources_done(&src);
                 return -ENOMEM;
         }
         config_init(&src.cfg[0]);
         src.n = 1;
-        r = parse_file(&ctx, &src.cfg[0], text, c->files[0].path, 0, NULL, &src.sliced[0]);
+        r = parse_file(&ctx, &src.cfg[0], text, c->files[0].path, 0, &src.sliced[0]);
         src.ok[0] = r >= 0;
         if (r >= 0) {
                 /* Counted as config errors, so that build() reports the rest and then fails. */
@@ -1039,6 +1036,14 @@ int natgw_config_load_file(const char *path, struct natgw_config **ret, struct n
  */
 
 /* See conf.h. */
+void natgw_config_finish_hashes(struct natgw_config *c) {
+        for (size_t i = 0; c->texts && i < c->n_files; i++)
+                if (c->files[i].hash_pending && c->texts[i]) {
+                        natgw_sha256(c->texts[i], c->files[i].size, c->files[i].sha256);
+                        c->files[i].hash_pending = false;
+                }
+}
+
 void natgw_config_drop_texts(struct natgw_config *c) {
         for (size_t i = 0; c->texts && i < c->n_files; i++) {
                 free(c->texts[i]);

@@ -183,6 +183,7 @@ struct natgw_conf_file {
         char *path;  /* as given for the main file; include_dir + "/" + name for a drop-in */
         uint64_t size;
         uint8_t sha256[NATGW_SHA256_SIZE];
+        bool hash_pending; /* sha256 is not computed yet: natgw_config_finish_hashes() */
         /* Which file it was (fstat of what was read), for the next reload (lib/conf-cache.h). */
         bool identity;
         uint64_t dev, ino;
@@ -376,7 +377,15 @@ static inline const char *natgw_config_entry_file(const struct natgw_config *c, 
         return file ? file : c->path;
 }
 
-/* Free the texts kept in @c->texts (after they were recorded). */
+/*
+ * The SHA-256 of every file read whole that has none yet. A file new to the cache is hashed
+ * only for a config that is kept (natgwctl status shows the hashes, the next reload compares
+ * with them), while the kernel takes the first apply's batch (natgw_nft_apply_during()), else
+ * after the apply. It touches only the files' hashes: it may run beside readers of the rest.
+ */
+void natgw_config_finish_hashes(struct natgw_config *c);
+
+/* Free the texts kept in @c->texts (after they were recorded); hashes not finished are lost. */
 void natgw_config_drop_texts(struct natgw_config *c);
 
 struct natgw_config *natgw_config_free(struct natgw_config *c);

@@ -295,6 +295,10 @@ int natgw_gw_remove_record(struct natgw_gw *gw) {
         return -errno;
 }
 
+static void finish_hashes(void *userdata) {
+        natgw_config_finish_hashes(userdata);
+}
+
 int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL, *recorded = NULL;
         struct natgw_ct_stale_stats ct_stats = {};
@@ -311,7 +315,8 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         /* Before the apply, which creates the table if it was not there. */
         if (!gw->config)
                 record_load(gw, path, &recorded, errors);
-        r = natgw_nft_apply(gw->nft, c, errors, &stats);
+        /* The files' hashes (only a kept config needs them) while the kernel works. */
+        r = natgw_nft_apply_during(gw->nft, c, finish_hashes, c, errors, &stats);
         if (r < 0)
                 return r;
         /* The table is in; a sysctl the kernel refuses is a warning and undoes nothing. A
@@ -346,6 +351,7 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                                                "restart, conntrack entries this config leaves stale are not deleted)",
                                                gw->record_path, strerror(-r));
         }
+        natgw_config_finish_hashes(c);
         natgw_config_drop_texts(c);
         natgw_config_take_entries(c, gw->config);
         natgw_config_free(gw->config);

@@ -62,6 +62,8 @@ static bool seq_reserved(struct natgw_nft *n, const struct natgw_batch *b, uint3
 struct finisher {
         const struct natgw_plan *p;
         struct natgw_table_state *st;
+        void (*during)(void *userdata); /* then this, natgw_nft_apply_during()'s */
+        void *userdata;
         pthread_t tid;
         bool running;
         int r;
@@ -71,11 +73,14 @@ static void *finisher_main(void *arg) {
         struct finisher *f = arg;
 
         f->r = natgw_table_state_finish(f->p, f->st);
+        if (f->during)
+                f->during(f->userdata);
         return NULL;
 }
 
-static void finisher_start(struct finisher *f, const struct natgw_plan *p, struct natgw_table_state *st) {
-        *f = (struct finisher){ .p = p, .st = st };
+static void finisher_start(struct finisher *f, const struct natgw_plan *p, struct natgw_table_state *st,
+                           void (*during)(void *userdata), void *userdata) {
+        *f = (struct finisher){ .p = p, .st = st, .during = during, .userdata = userdata };
         if (st->unfinished)
                 f->running = natgw_thread_start(&f->tid, finisher_main, f);
 }
@@ -96,8 +101,8 @@ static int finisher_join(struct finisher *f, bool needed) {
  * batch goes without its end: the kernel checks every message and aborts, and nothing changes,
  * in the kernel or here. */
 static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool update, uint32_t flags,
-                      bool validate_only, struct natgw_errors *errors, struct natgw_nl_ack *first, bool *ret_table_msg,
-                      struct natgw_apply_stats *stats) {
+                      bool validate_only, void (*during)(void *userdata), void *userdata, struct natgw_errors *errors,
+                      struct natgw_nl_ack *first, bool *ret_table_msg, struct natgw_apply_stats *stats) {
         _cleanup_(natgw_batch_freep) struct natgw_batch *b = NULL;
         struct natgw_table_state st = {};
         struct finisher fin;
@@ -124,7 +129,7 @@ static int apply_once(struct natgw_nft *n, const struct natgw_plan *p, bool upda
                 natgw_batch_strip_end(b);
         /* A check sends the batch only: the state it would leave is not needed. */
         if (!validate_only)
-                finisher_start(&fin, p, &st);
+                finisher_start(&fin, p, &st, during, userdata);
         else
                 fin = (struct finisher){};
         t1 = natgw_mono_usec();
@@ -171,7 +176,8 @@ static void errors_move(struct natgw_errors *to, struct natgw_errors *from) {
 /* natgw_nft_apply(), or with @validate_only natgw_nft_validate(): the same batches, sent without
  * their end. */
 static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool validate_only,
-                        struct natgw_errors *errors, struct natgw_apply_stats *stats) {
+                        void (*during)(void *userdata), void *userdata, struct natgw_errors *errors,
+                        struct natgw_apply_stats *stats) {
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
         struct natgw_errors update_errors = {};
         struct natgw_apply_stats st = {};
@@ -191,7 +197,7 @@ static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool 
                 struct natgw_nl_ack first = { .offset = UINT32_MAX };
                 bool table_msg = false;
 
-                r = apply_once(n, p, update, flags, validate_only, &tmp, &first, &table_msg, &st);
+                r = apply_once(n, p, update, flags, validate_only, during, userdata, &tmp, &first, &table_msg, &st);
                 if (r == -EINVAL && update) {
                         /* The table is not as the last batch left it (deleted or changed behind
                          * natgwd's back where the kernel has no owner flag), or the kernel
@@ -239,12 +245,17 @@ static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool 
 
 int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                     struct natgw_apply_stats *stats) {
-        return apply_config(n, c, false, errors, stats);
+        return apply_config(n, c, false, NULL, NULL, errors, stats);
+}
+
+int natgw_nft_apply_during(struct natgw_nft *n, const struct natgw_config *c, void (*during)(void *userdata),
+                           void *userdata, struct natgw_errors *errors, struct natgw_apply_stats *stats) {
+        return apply_config(n, c, false, during, userdata, errors, stats);
 }
 
 int natgw_nft_validate(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                        struct natgw_apply_stats *stats) {
-        return apply_config(n, c, true, errors, stats);
+        return apply_config(n, c, true, NULL, NULL, errors, stats);
 }
 
 void natgw_nft_forget(struct natgw_nft *n) {

@@ -89,6 +89,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_nft *, natgw_nft_free);
 int natgw_nft_apply(struct natgw_nft *n, const struct natgw_config *c, struct natgw_errors *errors,
                     struct natgw_apply_stats *stats);
 
+/*
+ * natgw_nft_apply(), and @during(@userdata) while the kernel takes a replace's batch, in a
+ * thread of its own beside the one that finishes the state (nothing of @n, nothing the
+ * transaction reads). Not at all when no such thread runs (an update, no thread): the caller
+ * does after the apply what @during did not.
+ */
+int natgw_nft_apply_during(struct natgw_nft *n, const struct natgw_config *c, void (*during)(void *userdata),
+                           void *userdata, struct natgw_errors *errors, struct natgw_apply_stats *stats);
+
 /**
  * natgw_nft_validate() - have the kernel check what natgw_nft_apply() would send, and change nothing
  * @n:      handle (the table's owner: a batch from any other socket is refused before it is checked)

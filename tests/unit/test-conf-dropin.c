@@ -394,6 +394,8 @@ static struct natgw_config *load_cached(const struct natgw_config *old) {
                 dump_errors(&errors);
         assert_int_equal(errors.n, 0);
         assert_non_null(c);
+        /* As natgwd keeps a config: with the hashes of the files it read. */
+        natgw_config_finish_hashes(c);
         return c;
 }
 
@@ -450,6 +452,13 @@ static void test_cache(void **state) {
         c[n++] = load_cached(NULL);
         assert_int_equal(c[0]->n_files, 4);
         assert_true(c[0]->files[1].identity);
+        for (size_t i = 0; i < 4; i++) {
+                uint8_t d[NATGW_SHA256_SIZE];
+
+                assert_false(c[0]->files[i].hash_pending);
+                natgw_sha256(c[0]->texts[i], strlen(c[0]->texts[i]), d);
+                assert_memory_equal(c[0]->files[i].sha256, d, sizeof(d));
+        }
 
         /* Nothing changed: no drop-in is read, the entries are the same. */
         c[n++] = load_cached(c[0]);
@@ -471,14 +480,23 @@ static void test_cache(void **state) {
 
         /* Replaced by a rename (as editors and configuration management write). */
         snprintf(tmp, sizeof(tmp), "%s/b.tmp", confd);
-        f = fopen(tmp, "w");
-        assert_non_null(f);
-        fputs(FWD("b", "25"), f);
-        assert_int_equal(fclose(f), 0);
+        put("b.tmp", FWD("b", "25"));
         assert_int_equal(rename(tmp, b), 0);
         c[n++] = load_cached(c[2]);
         assert_port(c[3], "b", 25);
         assert_port(c[3], "a", 24);
+
+        /* Written again with the same text (a new inode, a new time): read, and by its hash
+         * taken from the cache, not parsed. */
+        put("b.tmp", FWD("b", "25"));
+        assert_int_equal(rename(tmp, b), 0);
+        c[n++] = load_cached(c[3]);
+        assert_non_null(c[4]->texts[2]);
+        assert_true(c[4]->files[2].cached);
+        assert_port(c[4], "b", 25);
+        n--;
+        natgw_config_free(c[n]);
+        c[n] = NULL;
 
         /* A symlink pointed elsewhere. */
         snprintf(tmp, sizeof(tmp), "%s/c.tmp", confd);
@@ -576,6 +594,34 @@ static void test_cache_handover(void **state) {
 }
 
 /* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
+/* A file new to the cache is hashed only when the config is kept (natgw_config_finish_hashes()):
+ * a config loaded and freed, a check, never hashes its files. */
+static void test_hash_later(void **state) {
+        struct natgw_errors errors = {};
+        struct natgw_config *c = NULL;
+        uint8_t d[NATGW_SHA256_SIZE];
+        char path[PATH_MAX];
+        FILE *f;
+
+        put("a.conf", FWD("a", "22"));
+        snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(main_text, f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(natgw_config_load_file_cached(path, NULL, &c, &errors), 0);
+        assert_int_equal(c->n_files, 2);
+        for (size_t i = 0; i < c->n_files; i++)
+                assert_true(c->files[i].hash_pending);
+        natgw_config_finish_hashes(c);
+        for (size_t i = 0; i < c->n_files; i++) {
+                assert_false(c->files[i].hash_pending);
+                natgw_sha256(c->texts[i], strlen(c->texts[i]), d);
+                assert_memory_equal(c->files[i].sha256, d, sizeof(d));
+        }
+        natgw_config_free(c);
+}
+
 static void test_sha256(void **state) {
         static const struct { const char *in; const char *out; } v[] = {
                 { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
@@ -650,6 +696,7 @@ int main(void) {
                 WITH_DIR(test_cache),
                 WITH_DIR(test_cache_handover),
                 cmocka_unit_test(test_include_dir_value),
+                WITH_DIR(test_hash_later),
                 cmocka_unit_test(test_sha256),
         };
 
