@@ -489,9 +489,9 @@ static void parse_slice(struct natgw_conf_ctx *ctx, const config_setting_t *list
 
 /*
  * The file @text: its forward list from its slices @sl into @out, and, while the reader's thread
- * parses the first slices, the integer check (the number of its errors in *@n_int). -EINVAL when libconfig refuses a slice: then nothing of it is
- * left (entries, names, errors), and the caller parses the whole file, whose syntax error is the
- * one to report. -ENOMEM.
+ * parses the first slices, the integer check (the number of its errors in *@n_int). -EINVAL when
+ * libconfig refuses a slice: then nothing of it is left (entries, names, errors), and the caller
+ * parses the whole file, whose syntax error is the one to report. -ENOMEM.
  */
 static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slices *sl, const char *text,
                         const char *file, unsigned rank, struct sliced *out, int *n_int) {
@@ -562,9 +562,8 @@ static int parse_slices(struct natgw_conf_ctx *ctx, const struct natgw_conf_slic
 /*
  * Parse @text of the file @file (rank @rank) into @cfg (config_init()ed): @include refused,
  * libconfig's syntax, then the integers libconfig would silently truncate. A big forward list is
- * parsed in slices into @out (conf-slice.h). Returns
- * the number of such integer errors (the tree is usable: the caller reports the rest of the file
- * too), -EINVAL when there is no tree, -ENOMEM.
+ * parsed in slices into @out (conf-slice.h). Returns the number of such integer errors (the tree
+ * is usable: the caller reports the rest of the file too), -EINVAL when there is no tree, -ENOMEM.
  */
 static int parse_file(struct natgw_conf_ctx *ctx, config_t *cfg, const char *text, const char *file,
                       unsigned rank, struct sliced *out) {
