@@ -76,44 +76,59 @@ static const char *entry_name(const struct natgw_config *c, size_t i) {
         return name;
 }
 
-/* Whether every interface the entries of @c name exists, looked up once each: most configs name
- * a few interfaces, all there. false: one does not, or more than a few are named. */
-static bool interfaces_all_there(const struct natgw_config *c, size_t total) {
-        const char *seen[16];
-        size_t n = 0;
+/* An interface the entries name: the first entry that names it, up to three others, how many. */
+struct if_named {
+        const char *ifname;
+        size_t first, others[3], n;
+};
+
+static int cmp_if_named(const void *a, const void *b) {
+        return strcmp(((const struct if_named *)a)->ifname, ((const struct if_named *)b)->ifname);
+}
+
+/* The interfaces the entries of @c name, each once, into @v (room for @max): most configs name a
+ * few, in runs. The number of them, or SIZE_MAX if there are more than @max. One pass, in the
+ * entries' order. */
+static size_t interfaces_named(const struct natgw_config *c, size_t total, struct if_named *v, size_t max) {
+        size_t n = 0, last = 0;
 
         for (size_t i = 0; i < total; i++) {
                 const char *name, *ifname, *file;
                 unsigned line;
-                size_t k;
+                size_t k = last;
 
                 entry_at(c, i, &name, &ifname, &file, &line);
-                if (!ifname[0] || (n > 0 && streq(seen[n - 1], ifname)))
+                if (!ifname[0])
                         continue;
-                for (k = 0; k < n && !streq(seen[k], ifname); k++)
-                        ;
-                if (k < n)
-                        continue;
-                if (n == ELEMENTSOF(seen) || (if_nametoindex(ifname) == 0 && errno == ENODEV))
-                        return false;
-                seen[n++] = ifname;
+                if (n == 0 || !streq(v[k].ifname, ifname)) {
+                        for (k = 0; k < n && !streq(v[k].ifname, ifname); k++)
+                                ;
+                        if (k == n) {
+                                if (n == max)
+                                        return SIZE_MAX;
+                                v[n++] = (struct if_named){ .ifname = ifname, .first = i };
+                        }
+                        last = k;
+                }
+                if (v[k].n > 0 && v[k].n <= ELEMENTSOF(v[k].others))
+                        v[k].others[v[k].n - 1] = i;
+                v[k].n++;
         }
-        return true;
+        return n;
 }
 
-/* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
- * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
- * points at the first entry that names it and counts the others (a config of 50,000 forwards
- * on one missing interface says so once, not 50,000 times). */
-static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
-        size_t n = 0, total = c->n_egress + c->n_forwards + c->n_netmaps;
+/* The same, for any number of interfaces: the entries sorted by interface. */
+static size_t interfaces_named_sorted(const struct natgw_config *c, size_t total, struct if_named **ret) {
         _cleanup_(freep) struct if_use *v = NULL;
+        struct if_named *w;
+        size_t n = 0, n_w = 0;
 
-        if (total == 0 || interfaces_all_there(c, total))
-                return;
-        v = calloc(total, sizeof(*v));
-        if (!v)
-                return; /* only a warning */
+        v = calloc(MAX(total, (size_t)1), sizeof(*v));
+        w = calloc(MAX(total, (size_t)1), sizeof(*w));
+        if (!v || !w) {
+                free(w);
+                return 0; /* only a warning */
+        }
         for (size_t i = 0; i < total; i++) {
                 const char *name, *ifname, *file;
                 unsigned line;
@@ -122,36 +137,62 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
                 if (ifname[0])
                         v[n++] = (struct if_use){ ifname, i };
         }
-        /* Mostly sorted already (entries name few interfaces, in runs): one pass to know. */
-        for (size_t i = 1; i < n; i++)
-                if (cmp_if_use(&v[i - 1], &v[i]) > 0) {
-                        qsort(v, n, sizeof(*v), cmp_if_use);
-                        break;
+        qsort(v, n, sizeof(*v), cmp_if_use);
+        for (size_t i = 0; i < n; i++) {
+                struct if_named *x;
+
+                if (n_w == 0 || !streq(w[n_w - 1].ifname, v[i].ifname)) {
+                        w[n_w++] = (struct if_named){ .ifname = v[i].ifname, .first = v[i].entry, .n = 1 };
+                        continue;
                 }
-        for (size_t i = 0, j; i < n; i = j) {
+                x = &w[n_w - 1];
+                if (x->n <= ELEMENTSOF(x->others))
+                        x->others[x->n - 1] = v[i].entry;
+                x->n++;
+        }
+        *ret = w;
+        return n_w;
+}
+
+/* One warning per interface that does not exist (yet): a PPP link that is down, a hot-plugged
+ * NIC. Not an error: the table matches names, so the entries work once it appears. The warning
+ * points at the first entry that names it and counts the others (a config of 50,000 forwards
+ * on one missing interface says so once, not 50,000 times). Each interface is looked up once;
+ * the entries are read once, without a copy, when they name a few (most configs). */
+static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_errors *errors) {
+        size_t total = c->n_egress + c->n_forwards + c->n_netmaps, n;
+        _cleanup_(freep) struct if_named *many = NULL;
+        struct if_named few[16], *v = few;
+
+        n = interfaces_named(c, total, few, ELEMENTSOF(few));
+        if (n == SIZE_MAX) {
+                n = interfaces_named_sorted(c, total, &many);
+                v = many;
+        } else
+                qsort(few, n, sizeof(*few), cmp_if_named);
+        for (size_t i = 0; i < n; i++) {
                 const char *name, *ifname, *file;
                 char others[256] = "";
                 size_t len = 0;
                 unsigned line;
 
-                for (j = i + 1; j < n && streq(v[j].ifname, v[i].ifname); j++)
-                        ;
                 if (if_nametoindex(v[i].ifname) > 0 || errno != ENODEV)
                         continue;
-                if (j - i > 1) {
-                        len = (size_t)snprintf(others, sizeof(others), " and %zu other%s (", j - i - 1,
-                                               j - i - 1 > 1 ? "s" : "");
-                        for (size_t k = i + 1; k < j && k < i + 4 && len < sizeof(others); k++)
-                                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s\"%s\"",
-                                                        k > i + 1 ? ", " : "", entry_name(c, v[k].entry));
+                if (v[i].n > 1) {
+                        size_t more = v[i].n - 1;
+
+                        len = (size_t)snprintf(others, sizeof(others), " and %zu other%s (", more, more > 1 ? "s" : "");
+                        for (size_t k = 0; k < MIN(more, ELEMENTSOF(v[i].others)) && len < sizeof(others); k++)
+                                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s\"%s\"", k > 0 ? ", " : "",
+                                                        entry_name(c, v[i].others[k]));
                         if (len < sizeof(others))
-                                snprintf(others + len, sizeof(others) - len, "%s)", j - i > 4 ? ", ..." : "");
+                                snprintf(others + len, sizeof(others) - len, "%s)", more > 3 ? ", ..." : "");
                 }
-                entry_at(c, v[i].entry, &name, &ifname, &file, &line);
+                entry_at(c, v[i].first, &name, &ifname, &file, &line);
                 (void)natgw_errors_warn(errors, natgw_config_entry_file(c, file), line, name,
                                        "interface \"%s\" does not exist (yet): the entry%s %s as soon as an "
                                        "interface of that name appears",
-                                       v[i].ifname, others, j - i > 1 ? "apply" : "applies");
+                                       v[i].ifname, others, v[i].n > 1 ? "apply" : "applies");
         }
 }
 

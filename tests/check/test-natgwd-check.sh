@@ -82,4 +82,40 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && as_nobody "$NATGWD" 
         [ "$rc" -eq 1 ] || fail "unreadable file: exit $rc, want 1"
         [ "$err" = "$tmp/secret.conf: cannot read: Permission denied" ] || fail "unreadable file: $err"
 fi
+# Interfaces that do not exist (yet): one warning per interface, at its first entry, naming up
+# to three others, in the interfaces' name order; the same whether the entries name a few
+# interfaces (read in one pass) or more than 16 (sorted).
+missing_if_conf() { # N_INTERFACES ENTRIES_EACH
+        local i k
+        echo 'version = 1;'
+        echo 'forward = ('
+        for ((k = 0; k < $2; k++)); do
+                for ((i = $1 - 1; i >= 0; i--)); do
+                        printf '  { name = "f%d-%d"; in_interface = "nx-t%02d"; proto = "tcp"; port = %d; to = "192.168.1.66"; },\n' \
+                                "$i" "$k" "$i" $((1000 + k))
+                done
+        done
+        echo '  { name = "nif"; proto = "udp"; port = 53; to = "192.168.1.66"; }'
+        echo ');'
+}
+for shape in "3 5" "20 2" "17 1"; do
+        read -r n_if each <<<"$shape"
+        missing_if_conf "$n_if" "$each" >"$tmp/missing-if.conf"
+        out=$("$NATGWD" -t -c "$tmp/missing-if.conf" 2>&1) || fail "missing interfaces ($shape): rejected: $out"
+        warns=$(grep '^warning: ' <<<"$out")
+        [ "$(wc -l <<<"$warns")" -eq "$n_if" ] || fail "missing interfaces ($shape): want $n_if warnings: $out"
+        # Sorted by interface, each at its first entry (line 3 + the interface's place from the end).
+        for ((i = 0; i < n_if; i++)); do
+                line=$(sed -n "$((i + 1))p" <<<"$warns")
+                want="^warning: $tmp/missing-if.conf:$((3 + n_if - 1 - i)): entry \"f$i-0\": interface \"nx-t$(printf %02d $i)\" does not exist \(yet\): the entry"
+                [[ $line =~ $want ]] || fail "missing interfaces ($shape): warning $i: $line"
+                case $each in
+                1) [[ $line == *"the entry applies as soon as"* ]] || fail "($shape) $line" ;;
+                2) [[ $line == *"the entry and 1 other (\"f$i-1\") apply as soon"* ]] || fail "($shape) $line" ;;
+                5) [[ $line == *"the entry and 4 others (\"f$i-1\", \"f$i-2\", \"f$i-3\", ...) apply as soon"* ]] ||
+                        fail "($shape) $line" ;;
+                esac
+        done
+done
+
 echo "natgwd -t: $n examples valid, bad input rejected as expected"
