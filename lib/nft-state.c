@@ -18,10 +18,11 @@ void natgw_set_plans_free(struct natgw_set_plan *v, size_t n) {
 }
 
 void natgw_table_state_clear(struct natgw_table_state *s) {
-        for (size_t i = 0; s->sets && i < s->n_sets; i++) {
-                free(s->sets[i].recs);
-                free(s->sets[i].rec_off);
-        }
+        for (size_t i = 0; s->sets && i < s->n_sets; i++)
+                if (!s->sets[i].recs_shared) {
+                        free(s->sets[i].recs);
+                        free(s->sets[i].rec_off);
+                }
         free(s->names);
         free(s->counters);
         free(s->counters_added);
@@ -52,19 +53,63 @@ static const struct natgw_table_set *find_set(const struct natgw_table_state *s,
         return NULL;
 }
 
+/* How many bytes @a and @b (of @n each) have in common at their start. */
+static size_t common_prefix(const char *a, const char *b, size_t n) {
+        size_t i = 0;
+
+        for (size_t k; i < n; i += k) {
+                k = MIN(n - i, (size_t)512);
+                if (memcmp(a + i, b + i, k) != 0)
+                        break;
+        }
+        while (i < n && a[i] == b[i])
+                i++;
+        return i;
+}
+
+/* How many bytes @a (of @na) and @b (of @nb) have in common at their end, at most @max. */
+static size_t common_suffix(const char *a, size_t na, const char *b, size_t nb, size_t max) {
+        size_t i = 0;
+
+        for (size_t k; i < max; i += k) {
+                k = MIN(max - i, (size_t)512);
+                if (memcmp(a + na - i - k, b + nb - i - k, k) != 0)
+                        break;
+        }
+        while (i < max && a[na - 1 - i] == b[nb - 1 - i])
+                i++;
+        return i;
+}
+
+/* The index of the first of @v (@n pointers, ascending) at or after @q. */
+static size_t first_at(const char *const *v, size_t n, const char *q) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t m = lo + (hi - lo) / 2;
+
+                if (v[m] < q)
+                        lo = m + 1;
+                else
+                        hi = m;
+        }
+        return lo;
+}
+
 /*
  * Sort st->counters, written in the plan's order at the start of st->names. Without @old, a
  * sort. With it, from @old's sorted counters: the entries that did not change give the same
  * names in the same order, so the two sequences share a prefix and a suffix (the same bytes at
- * the start and the end of the names); the old sorted order of those (moved to the new buffer)
- * merged with the sorted new middle is the new sorted order. A reload sorts the names of what
- * changed, not the 100,000 of 50,000 forwards. The middles alone also hold every counter that
- * comes and every one that goes (st->counters_added, st->counters_gone).
+ * the start and the end of the names, found by comparing the bytes, not name by name); the old
+ * sorted order of those (moved to the new buffer) merged with the sorted new middle is the new
+ * sorted order. A reload sorts the names of what changed, not the 100,000 of 50,000 forwards.
+ * The middles alone also hold every counter that comes and every one that goes
+ * (st->counters_added, st->counters_gone).
  */
 static int counters_sort(const struct natgw_table_state *old, struct natgw_table_state *st) {
-        size_t n_old, n_new = st->n_counters, pre = 0, suf = 0, min, n_mid, n_kept = 0, k = 0, w = 0;
-        size_t old_lo, old_hi, new_lo, new_hi;
-        _cleanup_(freep) const char **old_seq = NULL, **kept = NULL, **mid = NULL, **old_mid = NULL;
+        size_t n_old, n_new = st->n_counters, pre, suf, n_mid, n_old_mid = 0, n_kept = 0, k = 0, w = 0;
+        size_t old_lo, old_hi, new_lo, new_hi, len_old, len_new, same;
+        _cleanup_(freep) const char **kept = NULL, **mid = NULL, **old_mid = NULL;
         const char **sorted;
         const char *q;
 
@@ -73,46 +118,43 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
                 return 0;
         }
         n_old = old->n_counters;
-        min = MIN(n_old, n_new);
-        old_seq = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*old_seq));
-        if (!old_seq)
-                return -ENOMEM;
-        q = old->names;
-        for (size_t i = 0; i < n_old; i++) {
-                old_seq[i] = q;
-                q += strlen(q) + 1;
-        }
-        for (; pre < min; pre++)
-                if (!st->counters[pre] || !streq(old_seq[pre], st->counters[pre]))
-                        break;
-        for (; pre + suf < min; suf++)
-                if (!st->counters[n_new - 1 - suf] || !streq(old_seq[n_old - 1 - suf], st->counters[n_new - 1 - suf]))
-                        break;
-        old_lo = pre < n_old ? (size_t)(old_seq[pre] - old->names) : old->counters_len;
-        old_hi = suf > 0 ? (size_t)(old_seq[n_old - suf] - old->names) : old->counters_len;
-        new_lo = pre < n_new ? (size_t)(st->counters[pre] - st->names) : st->counters_len;
-        new_hi = suf > 0 ? (size_t)(st->counters[n_new - suf] - st->names) : st->counters_len;
-        if (old_lo != new_lo) /* cannot be: the prefixes are the same names */
-                return -EINVAL;
+        len_old = old->counters_len;
+        len_new = st->counters_len;
+        /* The common names at the start: those whose bytes, NUL included, are all common. */
+        same = common_prefix(old->names, st->names, MIN(len_old, len_new));
+        q = same > 0 ? memrchr(st->names, '\0', same) : NULL;
+        new_lo = old_lo = q ? (size_t)(q - st->names) + 1 : 0;
+        /* At the end: those that start after a common NUL (not overlapping the prefix). */
+        same = common_suffix(old->names, len_old, st->names, len_new, MIN(len_old, len_new) - new_lo);
+        q = same > 0 ? memchr(st->names + len_new - same, '\0', same) : NULL;
+        new_hi = q ? (size_t)(q - st->names) + 1 : len_new;
+        old_hi = new_hi - len_new + len_old;
+        pre = first_at(st->counters, n_new, st->names + new_lo);
+        suf = n_new - first_at(st->counters, n_new, st->names + new_hi);
 
         n_mid = n_new - suf - pre;
+        old_mid = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*old_mid));
+        if (!old_mid)
+                return -ENOMEM;
+        for (q = old->names + old_lo; q < old->names + old_hi; q += strlen(q) + 1)
+                old_mid[n_old_mid++] = q;
+        if (n_old_mid + pre + suf != n_old) /* cannot be: the common parts hold the same names */
+                return -EINVAL;
         mid = reallocarray(NULL, MAX(n_mid, (size_t)1), sizeof(*mid));
-        old_mid = reallocarray(NULL, MAX(n_old - suf - pre, (size_t)1), sizeof(*old_mid));
         kept = reallocarray(NULL, MAX(n_old, (size_t)1), sizeof(*kept));
         sorted = reallocarray(NULL, MAX(n_new, (size_t)1), sizeof(*sorted));
         st->counters_added = reallocarray(NULL, MAX(n_mid, (size_t)1), sizeof(*st->counters_added));
-        st->counters_gone = reallocarray(NULL, MAX(n_old - suf - pre, (size_t)1), sizeof(*st->counters_gone));
-        if (!mid || !old_mid || !kept || !sorted || !st->counters_added || !st->counters_gone) {
+        st->counters_gone = reallocarray(NULL, MAX(n_old_mid, (size_t)1), sizeof(*st->counters_gone));
+        if (!mid || !kept || !sorted || !st->counters_added || !st->counters_gone) {
                 free(sorted);
                 return -ENOMEM;
         }
         memcpy(mid, st->counters + pre, n_mid * sizeof(*mid));
         qsort(mid, n_mid, sizeof(*mid), cmp_name);
-        memcpy(old_mid, old_seq + pre, (n_old - suf - pre) * sizeof(*old_mid));
-        qsort(old_mid, n_old - suf - pre, sizeof(*old_mid), cmp_name);
+        qsort(old_mid, n_old_mid, sizeof(*old_mid), cmp_name);
         /* What comes and what goes: the middles' difference (the common names are in both). */
-        for (size_t i = 0, j = 0; i < n_mid || j < n_old - suf - pre;) {
-                int c = i == n_mid ? 1 : j == n_old - suf - pre ? -1 : strcmp(mid[i], old_mid[j]);
+        for (size_t i = 0, j = 0; i < n_mid || j < n_old_mid;) {
+                int c = i == n_mid ? 1 : j == n_old_mid ? -1 : strcmp(mid[i], old_mid[j]);
 
                 if (c < 0)
                         st->counters_added[st->n_counters_added++] = mid[i++];
@@ -159,20 +201,36 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
 
 /* ---- map elements as records, for an update's difference ---- */
 
+/* Whether the records of set @twin of @m hold the element's entry name after the key (the counters' maps,
+ * and the egress map, which goes to the entry's chain). */
+static bool names_entry(const struct natgw_map *m, enum natgw_twin twin) {
+        return twin != NATGW_TWIN_MAP || m->kind == NATGW_MAP_EGRESS;
+}
+
+/* The name of entry @idx, from @st's names (written, not sorted yet: names_write()), and its
+ * length: read in order from one buffer, not from the config's entries. */
+static const char *entry_name(const struct natgw_table_state *st, uint32_t idx, size_t *ret_len) {
+        const char *const *c = st->counters + 2 * (size_t)idx; /* its counter, then its bytes counter */
+
+        *ret_len = (size_t)(c[1] - c[0]) - 1;
+        return c[0];
+}
+
 /* What the record of element @i of @m (@twin: which of its sets) holds after the key: *ret_v,
  * its length. */
-static size_t rec_value(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin twin, size_t i,
-                        const void **ret_v) {
+static size_t rec_value(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
+                        enum natgw_twin twin, size_t i, const void **ret_v) {
         const void *v;
         size_t vlen;
 
         /* Names a counter of the entry, or goes to the entry's chain. */
-        if (twin != NATGW_TWIN_MAP || m->kind == NATGW_MAP_EGRESS) {
-                v = natgw_plan_entry_name(p, m->entry[i]);
-                vlen = strlen(v);
-        } else if (m->kind == NATGW_MAP_POLICY) { /* the entry's allow chain, or accept: "" */
-                v = natgw_policy_to_chain(p, m, i) ? natgw_plan_entry_name(p, m->entry[i]) : "";
-                vlen = strlen(v);
+        if (names_entry(m, twin))
+                v = entry_name(st, m->entry[i], &vlen);
+        else if (m->kind == NATGW_MAP_POLICY) { /* the entry's allow chain, or accept: "" */
+                if (natgw_policy_to_chain(p, m, i))
+                        v = entry_name(st, m->entry[i], &vlen);
+                else
+                        v = "", vlen = 0;
         } else if (m->kind == NATGW_MAP_ALLOW) { /* a set: the key is all there is */
                 v = "";
                 vlen = 0;
@@ -209,8 +267,8 @@ static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
 /* The records of all elements of @m (@ctr: which of its sets) into @set, back to back in plan
  * order, and their offsets (set->rec_off). One pass: the buffer grows as it fills (from room
  * for values of @guess bytes each), each value looked up once. */
-static int recs_write(const struct natgw_plan *p, const struct natgw_map *m, enum natgw_twin ctr,
-                      struct natgw_table_set *set, size_t guess) {
+static int recs_write(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
+                      enum natgw_twin ctr, struct natgw_table_set *set, size_t guess) {
         size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), cap = m->n * (sizeof(uint16_t) + klen + guess) + 64;
         size_t off = 0;
 
@@ -223,7 +281,7 @@ static int recs_write(const struct natgw_plan *p, const struct natgw_map *m, enu
         set->key_len = m->key_len;
         for (size_t i = 0; i < m->n; i++) {
                 const void *v;
-                size_t vlen = rec_value(p, m, ctr, i, &v);
+                size_t vlen = rec_value(p, st, m, ctr, i, &v);
                 uint16_t len = (uint16_t)(klen + vlen);
 
                 if (off + sizeof(len) + klen + vlen > cap) {
@@ -336,63 +394,160 @@ static int recs_diff(const struct natgw_table_set *old, const struct natgw_table
  * one, each a pass over the map (a flush of 200 egress prefixes: 55 ms; of 2,000: 1.2 s): so
  * interval maps are never flushed, only the elements that changed are deleted and added.
  */
-/* The names, the sorted counters and the chains of @p into @st (after @old, or NULL). */
-static int state_names(const struct natgw_plan *p, const struct natgw_table_state *old, struct natgw_table_state *st) {
+/* @st's names moved to a new buffer of @cap bytes (the first @used taken along), and the pointers
+ * to them. */
+static int names_move(struct natgw_table_state *st, size_t cap, size_t used) {
+        char *b = malloc(cap);
+
+        if (!b)
+                return -ENOMEM;
+        natgw_populate(b, cap);
+        memcpy(b, st->names, used);
+        for (size_t i = 0; i < st->n_counters; i++)
+                st->counters[i] = b + (st->counters[i] - st->names);
+        for (size_t i = 0; i < st->n_chains; i++)
+                st->chains[i] = b + (st->chains[i] - st->names);
+        free(st->names);
+        st->names = b;
+        return 0;
+}
+
+/* The most bytes of room a state keeps after its names. */
+#define NAMES_SLACK_MAX (64 * 1024)
+
+/* Room in @st->names for @need more bytes after *@w (of *@cap). */
+static int names_room(struct natgw_table_state *st, size_t *cap, char **w, size_t need) {
+        size_t used = (size_t)(*w - st->names), ncap;
+        int r;
+
+        if (used + need <= *cap)
+                return 0;
+        ncap = MAX(*cap + *cap / 4, used + need);
+        r = names_move(st, ncap, used);
+        if (r < 0)
+                return r;
+        *cap = ncap;
+        *w = st->names + used;
+        return 0;
+}
+
+/* Append "@prefix@name" (@len bytes) to @st's names, at *@w; its place into *@ret. */
+static int name_put(struct natgw_table_state *st, size_t *cap, char **w, const char **ret, const char *prefix,
+                    const char *name, size_t len) {
+        size_t plen = strlen(prefix);
+        int r = names_room(st, cap, w, plen + len + 1);
+
+        if (r < 0)
+                return r;
+        *ret = *w;
+        memcpy(*w, prefix, plen);
+        memcpy(*w + plen, name, len);
+        (*w)[plen + len] = '\0';
+        *w += plen + len + 1;
+        return 0;
+}
+
+/*
+ * The names of @p's counters and chains into @st, in the plan's order: the counters first
+ * (counters_sort() relies on it), each entry's two (its name, then "bytes:" and its name: the
+ * records read the entry's name from there, entry_name()), then the chains. One pass, each
+ * entry's name read once (at 50,000 forwards the config's entries are 7 MB apart from their
+ * names); the buffer sized from @old's (NULL: a guess) and grown if need be.
+ */
+static int names_write(const struct natgw_plan *p, const struct natgw_table_state *old, struct natgw_table_state *st) {
         const struct natgw_config *c = p->config;
-        size_t n_entries = natgw_plan_n_entries(p), len = 0;
+        size_t n_entries = natgw_plan_n_entries(p), cap;
         char *w;
         int r;
 
-        /* Per entry: its counter and traffic counter. */
-        for (size_t i = 0; i < n_entries; i++)
-                len += 2 * strlen(natgw_plan_entry_name(p, (uint32_t)i)) + strlen(NATGW_BYTES_COUNTER_PREFIX) + 2;
-        /* Per egress entry: its chain, its allow chain and denied counter; the filter's counter,
-         * the hosts' overflow counter. */
-        for (size_t i = 0; i < c->n_egress; i++)
-                len += 3 * (strlen(NATGW_DENIED_COUNTER_PREFIX) + strlen(c->egress[i].name) + 1);
-        len += strlen(NATGW_FILTER_COUNTER) + strlen(NATGW_HOSTS_UNTRACKED_COUNTER) + 2;
-        st->names = malloc(MAX(len, (size_t)1));
+        /* As much as the last names and a little, or an average name's room per counter. */
+        cap = old && old->valid ? old->names_len + old->names_len / 32 + 256 : n_entries * 24 + 256;
+        st->names = malloc(cap);
         st->counters = natgw_calloc_populated(2 * n_entries + c->n_egress + 2, sizeof(*st->counters));
-        natgw_populate(st->names, len);
         st->chains = calloc(MAX(2 * c->n_egress, (size_t)1), sizeof(*st->chains));
         if (!st->names || !st->counters || !st->chains)
                 return -ENOMEM;
-
-        /* The counters first, in the plan's order (counters_sort() relies on both), then the
-         * chains. */
+        natgw_populate(st->names, cap);
         w = st->names;
         for (size_t i = 0; i < n_entries; i++) {
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(w, natgw_plan_entry_name(p, (uint32_t)i)) + 1;
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(stpcpy(w, NATGW_BYTES_COUNTER_PREFIX), natgw_plan_entry_name(p, (uint32_t)i)) + 1;
+                const char *name = natgw_plan_entry_name(p, (uint32_t)i);
+                size_t len = strlen(name);
+
+                r = name_put(st, &cap, &w, &st->counters[st->n_counters], "", name, len);
+                if (r < 0)
+                        return r;
+                st->n_counters++;
+                r = name_put(st, &cap, &w, &st->counters[st->n_counters], NATGW_BYTES_COUNTER_PREFIX, name, len);
+                if (r < 0)
+                        return r;
+                st->n_counters++;
         }
         for (size_t i = 0; i < c->n_egress; i++)
                 if (c->egress[i].has_allow) {
-                        st->counters[st->n_counters++] = w;
-                        w = stpcpy(stpcpy(w, NATGW_DENIED_COUNTER_PREFIX), c->egress[i].name) + 1;
+                        r = name_put(st, &cap, &w, &st->counters[st->n_counters], NATGW_DENIED_COUNTER_PREFIX,
+                                     c->egress[i].name, strlen(c->egress[i].name));
+                        if (r < 0)
+                                return r;
+                        st->n_counters++;
                 }
         if (c->filter.forward == NATGW_FILTER_DROP) {
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(w, NATGW_FILTER_COUNTER) + 1;
+                r = name_put(st, &cap, &w, &st->counters[st->n_counters], "", NATGW_FILTER_COUNTER,
+                             strlen(NATGW_FILTER_COUNTER));
+                if (r < 0)
+                        return r;
+                st->n_counters++;
         }
         if (c->metrics.hosts) {
-                st->counters[st->n_counters++] = w;
-                w = stpcpy(w, NATGW_HOSTS_UNTRACKED_COUNTER) + 1;
+                r = name_put(st, &cap, &w, &st->counters[st->n_counters], "", NATGW_HOSTS_UNTRACKED_COUNTER,
+                             strlen(NATGW_HOSTS_UNTRACKED_COUNTER));
+                if (r < 0)
+                        return r;
+                st->n_counters++;
         }
         st->counters_len = (size_t)(w - st->names);
         for (size_t i = 0; i < c->n_egress; i++) {
-                st->chains[st->n_chains++] = w;
-                w = stpcpy(stpcpy(w, NATGW_EGRESS_CHAIN_PREFIX), c->egress[i].name) + 1;
+                size_t len = strlen(c->egress[i].name);
+
+                r = name_put(st, &cap, &w, &st->chains[st->n_chains], NATGW_EGRESS_CHAIN_PREFIX, c->egress[i].name,
+                             len);
+                if (r < 0)
+                        return r;
+                st->n_chains++;
                 if (!c->egress[i].has_allow)
                         continue;
-                st->chains[st->n_chains++] = w;
-                w = stpcpy(stpcpy(w, NATGW_ALLOW_CHAIN_PREFIX), c->egress[i].name) + 1;
+                r = name_put(st, &cap, &w, &st->chains[st->n_chains], NATGW_ALLOW_CHAIN_PREFIX, c->egress[i].name,
+                             len);
+                if (r < 0)
+                        return r;
+                st->n_chains++;
         }
-        r = counters_sort(old, st);
+        st->names_len = (size_t)(w - st->names);
+        /* The state keeps them until the next apply: no more room than a little. */
+        if (cap - st->names_len > NAMES_SLACK_MAX)
+                return names_move(st, MAX(st->names_len, (size_t)1), st->names_len);
+        return 0;
+}
+
+/* The counters and the chains of @st sorted (after @old, or NULL). */
+static int names_sort(const struct natgw_table_state *old, struct natgw_table_state *st) {
+        int r = counters_sort(old, st);
+
         if (r < 0)
                 return r;
         qsort(st->chains, st->n_chains, sizeof(*st->chains), cmp_name);
+        return 0;
+}
+
+/* @to: the difference @from found. */
+static int set_plan_copy(const struct natgw_set_plan *from, struct natgw_set_plan *to) {
+        to->removed = calloc(MAX(from->n_removed, (size_t)1), sizeof(*to->removed));
+        to->added = calloc(MAX(from->n_added, (size_t)1), sizeof(*to->added));
+        if (!to->removed || !to->added)
+                return -ENOMEM;
+        memcpy(to->removed, from->removed, from->n_removed * sizeof(*to->removed));
+        memcpy(to->added, from->added, from->n_added * sizeof(*to->added));
+        to->n_removed = from->n_removed;
+        to->n_added = from->n_added;
         return 0;
 }
 
@@ -407,12 +562,14 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
 
         for (size_t i = 0; i < p->n_maps; i++) {
                 const struct natgw_map *m = &p->maps[i];
+                const struct natgw_table_set *was_before = NULL;
 
                 for (unsigned t = 0; t < natgw_map_n_sets(m); t++, k++) {
                         enum natgw_twin ctr = natgw_map_twin(m, t);
                         struct natgw_table_set *set = &st->sets[k];
                         struct natgw_set_plan *sp = &sets[k];
                         const struct natgw_table_set *was;
+                        bool twin, same_old;
 
                         if (k == st->n_sets) {
                                 natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
@@ -423,14 +580,28 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                         if (!records)
                                 continue;
                         was = old ? find_set(old, set->name) : NULL;
-                        r = recs_write(p, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
-                        if (r < 0)
-                                return r;
+                        twin = t > 0 && names_entry(m, ctr) && names_entry(m, natgw_map_twin(m, t - 1));
+                        /* The old twins shared their records too, and the one before found its
+                         * difference: this set's is the same. */
+                        same_old = twin && was && was_before && was_before->recs == was->recs &&
+                                   was_before->rec_off == was->rec_off && sets[k - 1].removed;
+                        was_before = was;
+                        if (twin) {
+                                /* The same records as the set before: shared, not written again. */
+                                set->recs = st->sets[k - 1].recs;
+                                set->rec_off = st->sets[k - 1].rec_off;
+                                set->key_len = st->sets[k - 1].key_len;
+                                set->recs_shared = true;
+                        } else {
+                                r = recs_write(p, st, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
+                                if (r < 0)
+                                        return r;
+                        }
                         /* A hash map is kept while its elements fit the size it was made with; an
                          * interval map while few of its elements go. */
                         if (!was || !was->recs || (m->interval ? was->size != 0 : was->size < m->n))
                                 continue;
-                        r = recs_diff(was, set, sp);
+                        r = same_old ? set_plan_copy(&sets[k - 1], sp) : recs_diff(was, set, sp);
                         if (r < 0)
                                 return r;
                         if (m->interval)
@@ -444,9 +615,9 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
         return 0;
 }
 
-/* A state whose sets are laid out (@records: with their records) and nothing else. */
-static int state_begin(const struct natgw_plan *p, const struct natgw_table_state *old, uint32_t table_flags,
-                       bool records, struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
+/* A state whose sets are laid out and nothing else. */
+static int state_begin(const struct natgw_plan *p, uint32_t table_flags, struct natgw_table_state *st,
+                       struct natgw_set_plan **ret_sets) {
         struct natgw_set_plan *sets;
         int r;
 
@@ -463,7 +634,7 @@ static int state_begin(const struct natgw_plan *p, const struct natgw_table_stat
         st->reflect_chains = p->reflect;
         st->helper_objs = p->helper_objs;
         st->helper_chain = p->helper_chain;
-        r = state_sets(p, old, records, st, sets);
+        r = state_sets(p, NULL, false, st, sets);
         if (r < 0) {
                 natgw_set_plans_free(sets, 3 * p->n_maps);
                 natgw_table_state_clear(st);
@@ -477,10 +648,15 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
                             struct natgw_table_state *st, struct natgw_set_plan **ret_sets) {
         int r;
 
-        r = state_begin(p, old, table_flags, true, st, ret_sets);
+        r = state_begin(p, table_flags, st, ret_sets);
         if (r < 0)
                 return r;
-        r = state_names(p, old, st);
+        /* The names first: the records read the entries' names from them. */
+        r = names_write(p, old, st);
+        if (r >= 0)
+                r = state_sets(p, old, true, st, *ret_sets);
+        if (r >= 0)
+                r = names_sort(old, st);
         if (r < 0) {
                 natgw_set_plans_free(*ret_sets, 3 * p->n_maps);
                 *ret_sets = NULL;
@@ -493,7 +669,7 @@ int natgw_table_state_build(const struct natgw_plan *p, const struct natgw_table
 
 int natgw_table_state_begin(const struct natgw_plan *p, uint32_t table_flags, struct natgw_table_state *st,
                             struct natgw_set_plan **ret_sets) {
-        int r = state_begin(p, NULL, table_flags, false, st, ret_sets);
+        int r = state_begin(p, table_flags, st, ret_sets);
 
         if (r >= 0)
                 st->unfinished = true;
@@ -509,9 +685,11 @@ int natgw_table_state_finish(const struct natgw_plan *p, struct natgw_table_stat
                 return 0;
         if (!sets)
                 return -ENOMEM;
-        r = state_sets(p, NULL, true, st, sets);
+        r = names_write(p, NULL, st);
         if (r >= 0)
-                r = state_names(p, NULL, st);
+                r = state_sets(p, NULL, true, st, sets);
+        if (r >= 0)
+                r = names_sort(NULL, st);
         if (r < 0)
                 return r;
         st->unfinished = false;

@@ -22,7 +22,8 @@
  * One kernel set of the table, the size it was created with (0: no size, an interval map) and
  * the elements it holds, also as records (a 16-bit length, then the key, start and end for an
  * interval map, and what the element maps to: data bytes, or the name of the entry whose chain
- * or counter it names), sorted (memcmp): an update sends only the difference.
+ * or counter it names), sorted (memcmp): an update sends only the difference. Twins that map
+ * the same keys to their entry's name (a forward map's two counter maps) share their records.
  */
 struct natgw_table_set {
         char name[48];
@@ -31,6 +32,7 @@ struct natgw_table_set {
         uint8_t *recs;    /* the records, back to back */
         size_t *rec_off;  /* offsets of the records in @recs, in the plan's order of the elements */
         uint32_t key_len; /* bytes of one key (start or end) */
+        bool recs_shared; /* @recs and @rec_off are the set's before (its twin's, the same records) */
 };
 
 /* The most elements an update deletes one by one from an interval map; with more to delete the
@@ -51,6 +53,7 @@ struct natgw_table_state {
         size_t n_counters;
         size_t counters_len;      /* the counters' names come first in @names, in the plan's
                                    * order: these bytes */
+        size_t names_len;         /* the bytes of @names */
         /* Built as an update of a valid state (natgw_table_state_build()'s @old): the counters
          * that are new (sorted, into @names) and those of @old that go (sorted, offsets into
          * @old's names: meaningful with that @old only). */

@@ -319,17 +319,21 @@ static size_t msg_elements(const struct nlmsghdr *nlh, const char **ret_set) {
 
 /* Variant @v of a config of 50 forwards (some reflected) and an egress entry: 0 the base; 1 one
  * forward added at the end; 2 one in the middle with another target; 3 the first removed; 4
- * the last renamed; 5 every target changed; 6 two far apart changed. */
+ * the last renamed; 5 every target changed; 6 two far apart changed; 7 the last renamed to a
+ * longer name; 8 the first renamed to one that ends as the old; 9 the last removed. */
 static struct natgw_config *update_variant(int v) {
         struct natgw_prefix lan[] = { P("192.168.1.0", 24) };
         struct natgw_config *c = config_new();
 
         egress_add(c, "lan", "eth0", NATGW_EGRESS_MASQUERADE, 1, lan);
-        for (int i = v == 3 ? 1 : 0; i < (v == 1 ? 51 : 50); i++) {
+        for (int i = v == 3 ? 1 : 0; i < (v == 1 ? 51 : v == 9 ? 49 : 50); i++) {
                 char name[16], to[32];
                 struct natgw_forward *f;
 
-                snprintf(name, sizeof(name), "%s%d", v == 4 && i == 49 ? "g" : "f", i);
+                /* Renamed: the last to another, to a longer, the first to one it ends (the
+                 * names' common bytes end or start inside a name). */
+                snprintf(name, sizeof(name), "%s%d%s", v == 4 && i == 49 ? "g" : v == 8 && i == 0 ? "af" : "f", i,
+                         v == 7 && i == 49 ? "x" : "");
                 snprintf(to, sizeof(to), "192.168.%d.%d", v == 5 || (v == 2 && i == 25) || (v == 6 && (i == 10 || i == 40)) ? 2 : 1,
                          10 + i);
                 f = forward_add(c, name, i % 2 ? "eth1" : "", NATGW_PROTO_TCP, (uint16_t)(1000 + i), (uint16_t)(1000 + i), to);
@@ -339,12 +343,14 @@ static struct natgw_config *update_variant(int v) {
 }
 
 static bool rec_in(const struct natgw_table_set *s, const uint8_t *r) {
-        uint16_t len;
+        uint16_t len, len_i;
 
         memcpy(&len, r, sizeof(len));
-        for (size_t i = 0; i < s->elements; i++)
-                if (memcmp(s->recs + s->rec_off[i], r, sizeof(len) + len) == 0)
+        for (size_t i = 0; i < s->elements; i++) {
+                memcpy(&len_i, s->recs + s->rec_off[i], sizeof(len_i));
+                if (len_i == len && memcmp(s->recs + s->rec_off[i], r, sizeof(len) + len) == 0)
                         return true;
+        }
         return false;
 }
 
@@ -372,7 +378,7 @@ static void assert_counters_diff(const struct natgw_table_state *a, const struct
  * of the counters' names) is the one a replace builds, and each kept set's difference is
  * exactly the records that go and those that come. */
 static void test_state_update_is_replace(void **state) {
-        for (int v = 1; v <= 6; v++)
+        for (int v = 1; v <= 9; v++)
                 for (int dir = 0; dir < 2; dir++) {
                         struct natgw_config *ca = update_variant(dir ? v : 0), *cb = update_variant(dir ? 0 : v);
                         struct natgw_plan *pa = build(ca), *pb = build(cb);
@@ -416,6 +422,18 @@ static void test_state_update_is_replace(void **state) {
                                         assert_false(rec_in(a, b->recs + b->rec_off[spb[i].added[e]]));
                         }
                         assert_true(deltas > 0);
+                        /* A forward map's two counter maps hold the same records, and the
+                         * egress map and its bytes counter map: once. */
+                        for (size_t i = 0, shared = 0; i < sb.n_sets; i++) {
+                                bool bytes = strstr(sb.sets[i].name, "_bytes") != NULL;
+
+                                assert_int_equal(sb.sets[i].recs_shared, bytes);
+                                if (bytes)
+                                        assert_ptr_equal(sb.sets[i].recs, sb.sets[i - 1].recs);
+                                shared += bytes;
+                                if (i == sb.n_sets - 1)
+                                        assert_true(shared > 0);
+                        }
                         natgw_set_plans_free(spa, sa.n_sets);
                         natgw_set_plans_free(spb, sb.n_sets);
                         natgw_set_plans_free(spf, fresh.n_sets);
