@@ -908,7 +908,8 @@ static void put_rules(struct builder *bl, enum rules_part part) {
         /* First in prerouting and postrouting: a netmap takes its addresses before any forward
          * or egress entry does. */
         put_netmap_rules(bl, NULL, part != RULES_POSTROUTING, part != RULES_KEPT);
-        if (part != RULES_POSTROUTING)
+        /* Only forwards with a helper have such rules: the others are not looked at. */
+        if (part != RULES_POSTROUTING && p->helper_chain)
                 put_forward_helper_rules(bl);
         for (size_t i = 0; i < p->n_maps && part != RULES_POSTROUTING; i++) {
                 const struct natgw_map *m = &p->maps[i];
