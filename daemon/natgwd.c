@@ -194,6 +194,20 @@ static void configure_watch(struct daemon *d) {
         natgwd_metrics_configure(d);
 }
 
+/*
+ * From the first apply on, free() gives nothing back to the kernel by itself: the memory an apply
+ * frees stays for the next until natgwd has been quiet (natgwd_release_memory()). Without this,
+ * glibc trims the heap's top at each free beyond its threshold and maps each large array anew
+ * (above its mmap threshold, 128 KiB until it first frees a mapped one), and a reload that reads
+ * no file, which pins nothing at the top of the heap, faulted 7 MB back in each time: at 50,000
+ * forwards a no-change reload took 17 ms of natgwd's time right after the start, against 8 after
+ * a reload that parsed a drop-in. The start itself keeps glibc's ways: its peak is the larger.
+ */
+static void natgwd_keep_memory(void) {
+        (void)mallopt(M_MMAP_THRESHOLD, NATGWD_MMAP_THRESHOLD);
+        (void)mallopt(M_TRIM_THRESHOLD, NATGWD_TRIM_THRESHOLD);
+}
+
 static int on_trim_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void)s;
         (void)usec;
@@ -501,6 +515,7 @@ static int run_daemon(void) {
                 goto out;
         r = natgw_gw_apply_file(d.gw, arg_config, &d.last_reload.errors);
         natgwd_release_memory(&d);
+        natgwd_keep_memory();
         if (r < 0) {
                 natgw_log(LOG_ERR, "%s rejected, nothing was changed:", arg_config);
                 natgw_log_errors(LOG_ERR, "start-rejected", "  ", &d.last_reload.errors);

@@ -36,6 +36,10 @@ struct daemon {
 /* Give the memory an apply freed back to the kernel once natgwd has been quiet for this long
  * (natgwd.c): a burst of reloads keeps it mapped. */
 #define NATGWD_TRIM_DELAY_USEC (5u * 1000000u)
+/* From the first apply on (natgwd.c: natgwd_keep_memory()): arrays below this size come from the
+ * heap (glibc's most; 50,000 forwards are 7 MB), and free() never trims by itself. */
+#define NATGWD_MMAP_THRESHOLD (32 * 1024 * 1024)
+#define NATGWD_TRIM_THRESHOLD (1024 * 1024 * 1024)
 void natgwd_release_memory(struct daemon *d);
 
 /* STATUS= for systemd: generation, entries, the last reload, the conntrack level. */
