@@ -236,6 +236,30 @@ void natgwd_release_memory(struct daemon *d) {
                 (void)malloc_trim(0);
 }
 
+static int on_release(sd_event_source *s, void *userdata) {
+        struct daemon *d = userdata;
+
+        (void)s;
+        natgw_gw_release(d->gw);
+        return 0;
+}
+
+/* The config a reload replaced is freed once the reply is out: the loop writes the reply (at
+ * the connection's priority) before it runs an idle source. Without the source, at once. */
+static void release_after_reply(struct daemon *d) {
+        int r = 0;
+
+        if (!d->release_defer) {
+                r = sd_event_add_defer(d->event, &d->release_defer, on_release, d);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(d->release_defer, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->release_defer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                natgw_gw_release(d->gw);
+}
+
 /* Re-read the config file and apply it; the reply natgwctl prints (NULL: out of memory). */
 static json_t *reload(struct daemon *d, const char *trigger) {
         struct natgw_reload_record *rec = &d->last_reload;
@@ -248,6 +272,7 @@ static json_t *reload(struct daemon *d, const char *trigger) {
         rec->realtime_usec = natgw_now_usec(CLOCK_REALTIME);
         rec->trigger = trigger;
         r = natgw_gw_apply_file(d->gw, arg_config, &rec->errors);
+        release_after_reply(d);
         natgwd_release_memory(d);
         rec->ok = r >= 0;
         natgw_reload_stats_add(&d->reloads, rec->realtime_usec, natgw_mono_usec() - start, rec->ok);
@@ -549,6 +574,7 @@ out:
         natgw_ct_watch_free(d.watch);
         natgw_ctl_server_free(d.ctl);
         sd_event_source_disable_unref(d.trim_timer);
+        sd_event_source_disable_unref(d.release_defer);
         sd_event_unref(d.event);
         natgw_reload_record_clear(&d.last_reload);
         natgw_gw_free(d.gw);

@@ -31,6 +31,7 @@ struct daemon {
         sd_event_source *ports_timer;
         double ports_interval; /* the config's conntrack.ports_interval the timer runs at */
         sd_event_source *trim_timer; /* natgwd_release_memory(): the heap trimmed when quiet */
+        sd_event_source *release_defer; /* the config a reload replaced, freed after the reply */
 };
 
 /* Give the memory an apply freed back to the kernel once natgwd has been quiet for this long

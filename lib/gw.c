@@ -28,9 +28,17 @@ int natgw_gw_new(struct natgw_gw **ret) {
         return 0;
 }
 
+void natgw_gw_release(struct natgw_gw *gw) {
+        if (!gw->replaced)
+                return;
+        natgw_config_take_entries(gw->config, gw->replaced);
+        gw->replaced = natgw_config_free(gw->replaced);
+}
+
 struct natgw_gw *natgw_gw_free(struct natgw_gw *gw) {
         if (!gw)
                 return NULL;
+        natgw_gw_release(gw);
         natgw_nft_free(gw->nft);
         natgw_config_free(gw->config);
         free(gw->record_path);
@@ -347,6 +355,7 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         struct natgw_apply_stats stats;
         int r;
 
+        natgw_gw_release(gw);
         /* The texts are kept in the model until recorded: the record must hold exactly what was
          * applied. */
         /* Drop-ins unchanged since the config in force are neither read nor parsed again. */
@@ -394,8 +403,8 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         }
         natgw_config_finish_hashes(c);
         natgw_config_drop_texts(c);
-        natgw_config_take_entries(c, gw->config);
-        natgw_config_free(gw->config);
+        /* The config replaced is freed later (natgw_gw_release()); it still owns its entries. */
+        gw->replaced = gw->config;
         gw->config = TAKE_PTR(c);
         gw->generation++;
         gw->last_stats = stats;

@@ -31,6 +31,8 @@ struct natgw_restore_record {
 struct natgw_gw {
         struct natgw_nft *nft;
         struct natgw_config *config; /* in force; NULL before the first apply */
+        /* The config the last apply replaced, until natgw_gw_release() frees it */
+        struct natgw_config *replaced;
         uint64_t generation;         /* successful applies so far */
         struct natgw_apply_stats last_stats;
         /* conntrack entries of added, removed or changed entries, deleted after the last apply */
@@ -44,6 +46,14 @@ struct natgw_gw {
 
 int natgw_gw_new(struct natgw_gw **ret);
 struct natgw_gw *natgw_gw_free(struct natgw_gw *gw);
+
+/*
+ * Free the config the last apply replaced (the config in force takes the entries it shares with
+ * it first). natgwd calls it once the reply of a reload is sent: at 50,000 forwards it is a pass
+ * over each config's entries that the reply need not wait for. The next apply and
+ * natgw_gw_free() call it too.
+ */
+void natgw_gw_release(struct natgw_gw *gw);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_gw *, natgw_gw_free);
 
 /**
