@@ -112,33 +112,38 @@ static void map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, 
 }
 
 /* Reserve one more element; returns pointers to its (zeroed) key, key end and data. */
+/* Room in @m for @cap elements. */
+static int map_grow(struct natgw_map *m, size_t cap) {
+        size_t kstride = m->key_len * (m->interval ? 2 : 1);
+        uint8_t *k, *d;
+        uint32_t *e;
+
+        k = realloc(m->keys, cap * kstride);
+        if (!k)
+                return -ENOMEM;
+        m->keys = k;
+        d = realloc(m->data, cap * MAX(m->data_len, 1u));
+        if (!d)
+                return -ENOMEM;
+        m->data = d;
+        e = realloc(m->entry, cap * sizeof(uint32_t));
+        if (!e)
+                return -ENOMEM;
+        m->entry = e;
+        /* The room just added is written whole, element by element: faulted in at once. */
+        natgw_populate(m->keys + m->n * kstride, (cap - m->n) * kstride);
+        natgw_populate(m->data + m->n * m->data_len, (cap - m->n) * m->data_len);
+        natgw_populate(m->entry + m->n, (cap - m->n) * sizeof(uint32_t));
+        m->cap = cap;
+        return 0;
+}
+
 static int map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uint8_t **ret_key_end,
                       uint8_t **ret_data) {
         size_t kstride = m->key_len * (m->interval ? 2 : 1);
 
-        if (m->n == m->cap) {
-                size_t cap = m->cap ? m->cap * 2 : 64;
-                uint8_t *k, *d;
-                uint32_t *e;
-
-                k = realloc(m->keys, cap * kstride);
-                if (!k)
-                        return -ENOMEM;
-                m->keys = k;
-                d = realloc(m->data, cap * MAX(m->data_len, 1u));
-                if (!d)
-                        return -ENOMEM;
-                m->data = d;
-                e = realloc(m->entry, cap * sizeof(uint32_t));
-                if (!e)
-                        return -ENOMEM;
-                m->entry = e;
-                /* The room just added is written whole, element by element: faulted in at once. */
-                natgw_populate(m->keys + m->n * kstride, (cap - m->n) * kstride);
-                natgw_populate(m->data + m->n * m->data_len, (cap - m->n) * m->data_len);
-                natgw_populate(m->entry + m->n, (cap - m->n) * sizeof(uint32_t));
-                m->cap = cap;
-        }
+        if (m->n == m->cap && map_grow(m, m->cap ? m->cap * 2 : 64) < 0)
+                return -ENOMEM;
         *ret_key = m->keys + m->n * kstride;
         memset(*ret_key, 0, kstride);
         *ret_key_end = m->interval ? *ret_key + m->key_len : NULL;
@@ -683,7 +688,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
          * netmaps. */
         struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6 + NATGW_NETMAP_MAPS] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
         struct natgw_map *policy = egress + 2, *allow = egress + 4, *netmap = egress + 6;
-        uint64_t total = 0;
+        uint64_t total = 0, per_map[2 * NATGW_SHAPE_MAX] = {};
         bool invalid = false;
         int r = 0;
 
@@ -693,8 +698,17 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         p->config = c;
 
         for (size_t i = 0; i < c->n_forwards; i++) {
-                uint64_t n = forward_elements(&c->forwards[i]);
+                const struct natgw_forward *fw = &c->forwards[i];
+                size_t mi = (fw->to.family == AF_INET ? 0 : NATGW_SHAPE_MAX) + forward_shape(fw);
+                uint64_t n = forward_elements(fw);
 
+                /* At most so many elements in each forward map (fewer where allow_from prefixes
+                 * cover others): its room taken at once, not doubled from 64. */
+                if (fw->reflection) {
+                        per_map[mi] += n / 2;
+                        per_map[mi | NATGW_SHAPE_IIF] += n / 2;
+                } else
+                        per_map[mi] += n;
                 total += n;
                 if (total > NATGW_PLAN_ELEMENTS_MAX) {
                         natgw_errors_add(errors, natgw_config_entry_file(c, c->forwards[i].file),
@@ -709,8 +723,13 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         for (int f = 0; f < 2; f++) {
                 int family = f == 0 ? AF_INET : AF_INET6;
 
-                for (unsigned s = 0; s < NATGW_SHAPE_MAX; s++)
-                        forward_map_init(&maps[f * NATGW_SHAPE_MAX + s], family, s);
+                for (unsigned s = 0; s < NATGW_SHAPE_MAX; s++) {
+                        struct natgw_map *m = &maps[f * NATGW_SHAPE_MAX + s];
+
+                        forward_map_init(m, family, s);
+                        if (r >= 0 && per_map[f * NATGW_SHAPE_MAX + s] > 0)
+                                r = map_grow(m, (size_t)per_map[f * NATGW_SHAPE_MAX + s]);
+                }
                 map_init(&egress[f], NATGW_MAP_EGRESS, family, f == 0 ? "egress4" : "egress6",
                          egress_fields, ELEMENTSOF(egress_fields), true);
                 map_init(&policy[f], NATGW_MAP_POLICY, family, f == 0 ? "policy4" : "policy6",

@@ -12,7 +12,9 @@
 bool natgw_reflect_elem(const struct natgw_map *m, size_t i) {
         const uint8_t *key = m->keys + i * m->key_len * (m->interval ? 2 : 1);
 
-        return (m->shape & NATGW_SHAPE_IIF) && strncmp((const char *)key, NATGW_REFLECT_IIF, IFNAMSIZ) == 0;
+        /* The first byte first: a pass over a map of 50,000 elements calls strncmp() for few. */
+        return (m->shape & NATGW_SHAPE_IIF) && key[0] == (uint8_t)NATGW_REFLECT_IIF[0] &&
+               strncmp((const char *)key, NATGW_REFLECT_IIF, IFNAMSIZ) == 0;
 }
 
 struct reflect_sort {
