@@ -191,10 +191,11 @@ static void warn_missing_interfaces(const struct natgw_config *c, struct natgw_e
 
                         len = (size_t)snprintf(others, sizeof(others), " and %zu other%s (", more, more > 1 ? "s" : "");
                         for (size_t k = 0; k < MIN(more, ELEMENTSOF(v[i].others)) && len < sizeof(others); k++)
-                                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s\"%s\"", k > 0 ? ", " : "",
-                                                        entry_name(c, v[i].others[k]));
+                                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s\"%s\"",
+                                                        k > 0 ? ", " : "", entry_name(c, v[i].others[k]));
                         if (len < sizeof(others))
-                                snprintf(others + len, sizeof(others) - len, "%s)", more > 3 ? ", ..." : "");
+                                snprintf(others + len, sizeof(others) - len, "%s)",
+                                         more > ELEMENTSOF(v[i].others) ? ", ..." : "");
                 }
                 entry_at(c, v[i].first, &name, &ifname, &file, &line);
                 (void)natgw_errors_warn(errors, natgw_config_entry_file(c, file), line, name,

@@ -201,8 +201,8 @@ static int counters_sort(const struct natgw_table_state *old, struct natgw_table
 
 /* ---- map elements as records, for an update's difference ---- */
 
-/* Whether the records of set @twin of @m hold the element's entry name after the key (the counters' maps,
- * and the egress map, which goes to the entry's chain). */
+/* Whether the records of set @twin of @m hold the element's entry name after the key (the
+ * counters' maps, and the egress map, which goes to the entry's chain). */
 static bool names_entry(const struct natgw_map *m, enum natgw_twin twin) {
         return twin != NATGW_TWIN_MAP || m->kind == NATGW_MAP_EGRESS;
 }
