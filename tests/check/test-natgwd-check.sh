@@ -82,6 +82,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && as_nobody "$NATGWD" 
         [ "$rc" -eq 1 ] || fail "unreadable file: exit $rc, want 1"
         [ "$err" = "$tmp/secret.conf: cannot read: Permission denied" ] || fail "unreadable file: $err"
 fi
+
 # Interfaces that do not exist (yet): one warning per interface, at its first entry, naming up
 # to three others, in the interfaces' name order; the same whether the entries name a few
 # interfaces (read in one pass) or more than 16 (sorted).
