@@ -383,13 +383,9 @@ static struct natgw_config *load_cached(const struct natgw_config *old) {
         struct natgw_errors errors = {};
         struct natgw_config *c = NULL;
         char path[PATH_MAX];
-        FILE *f;
 
+        put_file(dir, "natgwd.conf", main_text);
         snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(main_text, f);
-        assert_int_equal(fclose(f), 0);
         if (natgw_config_load_file_cached(path, old, &c, &errors) != 0)
                 dump_errors(&errors);
         assert_int_equal(errors.n, 0);
@@ -593,7 +589,6 @@ static void test_cache_handover(void **state) {
         natgw_config_free(c);
 }
 
-/* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
 /* A file new to the cache is hashed only when the config is kept (natgw_config_finish_hashes()):
  * a config loaded and freed, a check, never hashes its files. */
 static void test_hash_later(void **state) {
@@ -601,14 +596,10 @@ static void test_hash_later(void **state) {
         struct natgw_config *c = NULL;
         uint8_t d[NATGW_SHA256_SIZE];
         char path[PATH_MAX];
-        FILE *f;
 
         put("a.conf", FWD("a", "22"));
+        put_file(dir, "natgwd.conf", main_text);
         snprintf(path, sizeof(path), "%s/natgwd.conf", dir);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(main_text, f);
-        assert_int_equal(fclose(f), 0);
         assert_int_equal(natgw_config_load_file_cached(path, NULL, &c, &errors), 0);
         assert_int_equal(c->n_files, 2);
         for (size_t i = 0; i < c->n_files; i++)
@@ -622,6 +613,7 @@ static void test_hash_later(void **state) {
         natgw_config_free(c);
 }
 
+/* FIPS 180-4 examples and NIST's long message; the checksum of each file loaded. */
 static void test_sha256(void **state) {
         static const struct { const char *in; const char *out; } v[] = {
                 { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
