@@ -553,7 +553,8 @@ static int set_plan_copy(const struct natgw_set_plan *from, struct natgw_set_pla
 
 /*
  * The sets of @p into @st: their names, sizes and element counts, and with @records their
- * records, and what an update from @old does with each (@sets).
+ * records, and what an update from @old does with each (@sets; NULL without @old: nothing is
+ * kept).
  */
 static int state_sets(const struct natgw_plan *p, const struct natgw_table_state *old, bool records,
                       struct natgw_table_state *st, struct natgw_set_plan *sets) {
@@ -567,7 +568,7 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                 for (unsigned t = 0; t < natgw_map_n_sets(m); t++, k++) {
                         enum natgw_twin ctr = natgw_map_twin(m, t);
                         struct natgw_table_set *set = &st->sets[k];
-                        struct natgw_set_plan *sp = &sets[k];
+                        struct natgw_set_plan *sp = sets ? &sets[k] : NULL;
                         const struct natgw_table_set *was;
                         bool twin, same_old;
 
@@ -677,17 +678,14 @@ int natgw_table_state_begin(const struct natgw_plan *p, uint32_t table_flags, st
 }
 
 int natgw_table_state_finish(const struct natgw_plan *p, struct natgw_table_state *st) {
-        /* A replace's sets plan is "not kept" whatever the records: a scratch one. */
-        _cleanup_(freep) struct natgw_set_plan *sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets));
         int r;
 
         if (!st->unfinished)
                 return 0;
-        if (!sets)
-                return -ENOMEM;
+        /* A replace keeps no set: no plan of what is kept. */
         r = names_write(p, NULL, st);
         if (r >= 0)
-                r = state_sets(p, NULL, true, st, sets);
+                r = state_sets(p, NULL, true, st, NULL);
         if (r >= 0)
                 r = names_sort(NULL, st);
         if (r < 0)
