@@ -214,6 +214,8 @@ static int check_forwards(const struct natgw_config *c, const char *file, struct
 int natgw_conf_validate_netmaps(const struct natgw_config *c, const char *file, struct natgw_errors *errors) {
         int n = 0, r;
 
+        if (c->n_netmaps == 0)
+                return 0; /* and no forward to walk */
         for (int outside = 0; outside < 2; outside++) {
                 r = check_side(c, outside, file, errors);
                 if (r < 0)

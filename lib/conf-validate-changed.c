@@ -17,7 +17,7 @@ static bool forwards_overlap(const struct natgw_forward *x, const struct natgw_f
         if ((x->to.family == AF_INET6) != (y->to.family == AF_INET6) ||
             !(x->protos & y->protos & (NATGW_PROTO_TCP | NATGW_PROTO_UDP)))
                 return false;
-        if (x->in_interface[0] && y->in_interface[0] && !streq(x->in_interface, y->in_interface))
+        if (x->in_interface[0] && y->in_interface[0] && !streq_short(x->in_interface, y->in_interface))
                 return false;
         if (x->has_destination && y->has_destination && natgw_addr_cmp(&x->destination, &y->destination) != 0)
                 return false;
@@ -42,57 +42,74 @@ static bool egress_source_taken(const struct natgw_config *c, const struct natgw
         return false;
 }
 
-/* Whether another entry than @self has the name @name. */
-static bool name_taken(const struct natgw_config *c, const char *name, const void *self) {
-        for (size_t i = 0; i < c->n_egress; i++)
-                if (&c->egress[i] != self && c->egress[i].name[0] == name[0] && streq(c->egress[i].name, name))
+/* The new entries of a reload (not borrowed), at most NATGW_VALIDATE_CHANGED_MAX in all. */
+struct new_entries {
+        const struct natgw_egress *egress[NATGW_VALIDATE_CHANGED_MAX];
+        const struct natgw_forward *forwards[NATGW_VALIDATE_CHANGED_MAX];
+        size_t n_egress, n_forwards;
+};
+
+/* Whether @name, of the entry at @self, is a new entry's other than @self. */
+static bool name_of_new(const struct natgw_config *c, const struct new_entries *x, const char *name,
+                        const void *self) {
+        for (size_t k = 0; k < x->n_egress; k++)
+                if (x->egress[k] != (const void *)self && x->egress[k]->name[0] == name[0] &&
+                    streq(x->egress[k]->name, name))
                         return true;
-        for (size_t i = 0; i < c->n_forwards; i++)
-                if (&c->forwards[i] != self && c->forwards[i].name[0] == name[0] && streq(c->forwards[i].name, name))
+        for (size_t k = 0; k < x->n_forwards; k++)
+                if (x->forwards[k] != (const void *)self && x->forwards[k]->name[0] == name[0] &&
+                    streq(x->forwards[k]->name, name))
                         return true;
-        for (size_t i = 0; i < c->n_netmaps; i++)
-                if (&c->netmaps[i] != self && c->netmaps[i].name[0] == name[0] && streq(c->netmaps[i].name, name))
+        /* Netmaps are copied, never borrowed: each is new. */
+        for (size_t k = 0; k < c->n_netmaps; k++)
+                if (&c->netmaps[k] != (const void *)self && c->netmaps[k].name[0] == name[0] &&
+                    streq(c->netmaps[k].name, name))
                         return true;
         return false;
 }
 
 /* See conf-validate.h. */
 int natgw_config_validate_changed(const struct natgw_config *c) {
-        size_t n_new = 0;
+        struct new_entries x = {};
 
-        for (size_t i = 0; i < c->n_forwards; i++)
-                n_new += !c->forwards[i].borrowed;
-        for (size_t i = 0; i < c->n_egress; i++)
-                n_new += !c->egress[i].borrowed;
-        /* Netmaps are copied, never borrowed: each counts as new (their own checks, overlaps and
-         * forwards into an outside prefix, run on every load: conf-netmap.c). */
-        n_new += c->n_netmaps;
-        if (n_new > NATGW_VALIDATE_CHANGED_MAX)
+        /* Netmaps count as new (their own checks, overlaps and forwards into an outside prefix,
+         * run on every load: conf-netmap.c). */
+        if (c->n_netmaps > NATGW_VALIDATE_CHANGED_MAX)
                 return 1;
-        for (size_t i = 0; i < c->n_netmaps; i++)
-                if (name_taken(c, c->netmaps[i].name, &c->netmaps[i]))
-                        return 1;
-
-        for (size_t i = 0; i < c->n_egress; i++) {
-                const struct natgw_egress *x = &c->egress[i];
-
-                if (x->borrowed)
-                        continue;
-                if (name_taken(c, x->name, x))
-                        return 1;
-                for (size_t s = 0; s < x->n_sources; s++)
-                        if (egress_source_taken(c, x, s))
+        for (size_t i = 0; i < c->n_egress; i++)
+                if (!c->egress[i].borrowed) {
+                        if (x.n_egress + x.n_forwards + c->n_netmaps >= NATGW_VALIDATE_CHANGED_MAX)
                                 return 1;
-        }
-        for (size_t i = 0; i < c->n_forwards; i++) {
-                const struct natgw_forward *x = &c->forwards[i];
+                        x.egress[x.n_egress++] = &c->egress[i];
+                }
+        for (size_t i = 0; i < c->n_forwards; i++)
+                if (!c->forwards[i].borrowed) {
+                        if (x.n_egress + x.n_forwards + c->n_netmaps >= NATGW_VALIDATE_CHANGED_MAX)
+                                return 1;
+                        x.forwards[x.n_forwards++] = &c->forwards[i];
+                }
+        if (x.n_egress + x.n_forwards + c->n_netmaps == 0)
+                return 0;
 
-                if (x->borrowed)
-                        continue;
-                if (name_taken(c, x->name, x))
+        /* One pass over all entries, each against the new ones: names, then what each kind
+         * checks of its pairs. */
+        for (size_t i = 0; i < c->n_netmaps; i++)
+                if (name_of_new(c, &x, c->netmaps[i].name, &c->netmaps[i]))
                         return 1;
-                for (size_t j = 0; j < c->n_forwards; j++)
-                        if (j != i && forwards_overlap(x, &c->forwards[j]))
+        for (size_t i = 0; i < c->n_egress; i++)
+                if (name_of_new(c, &x, c->egress[i].name, &c->egress[i]))
+                        return 1;
+        for (size_t k = 0; k < x.n_egress; k++)
+                for (size_t s = 0; s < x.egress[k]->n_sources; s++)
+                        if (egress_source_taken(c, x.egress[k], s))
+                                return 1;
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *y = &c->forwards[i];
+
+                if (name_of_new(c, &x, y->name, y))
+                        return 1;
+                for (size_t k = 0; k < x.n_forwards; k++)
+                        if (x.forwards[k] != y && forwards_overlap(x.forwards[k], y))
                                 return 1;
         }
         return 0;

@@ -42,8 +42,8 @@ int natgw_config_validate(const struct natgw_config *c, const struct natgw_conf_
  *     lib/conf-cache.h) were all in that one config
  *
  * The checks are all about pairs, and every pair of borrowed entries passed them together: only
- * pairs with a new entry are checked, each new entry against all others, O(n) per new entry
- * instead of sorts of all n. It finds whether something conflicts, not the errors: on 1 the
+ * pairs with a new entry are checked: one pass over all n entries, each against every new
+ * one, instead of sorts of all n. It finds whether something conflicts, not the errors: on 1 the
  * caller runs natgw_config_validate(), which reports them as always. A check added there must
  * be added here too.
  *

@@ -528,61 +528,76 @@ static void load_fails(const struct natgw_config *old, char *buf, size_t size) {
         natgw_errors_clear(&errors);
 }
 
+/* As natgwd reloads: the config loaded from @c replaces it, which is freed. */
+static struct natgw_config *reload_cached(struct natgw_config *c) {
+        struct natgw_config *next = load_cached(c);
+
+        natgw_config_take_entries(next, c);
+        natgw_config_free(c);
+        return next;
+}
+
+/* A reload from @old fails as a load from scratch does, with the same errors, one of which
+ * has @what in it. */
+static void fails_alike(const struct natgw_config *old, const char *what) {
+        char fresh[2048], cached[2048];
+
+        load_fails(NULL, fresh, sizeof(fresh));
+        load_fails(old, cached, sizeof(cached));
+        assert_string_equal(cached, fresh);
+        assert_non_null(strstr(cached, what));
+}
+
 /*
  * As natgwd reloads: each config replaces the one before, which is freed (the entries of
  * unchanged drop-ins are handed over, not copied). A reload whose changed drop-in collides with
  * an unchanged one is refused with the errors of a load from scratch, the config in force intact.
  */
 static void test_cache_handover(void **state) {
-        char fresh[2048], cached[2048];
-        struct natgw_config *c, *next;
+        struct natgw_config *c;
 
         put("a.conf", FWD("a", "22"));
         put("b.conf", FWD("b", "23"));
         c = load_cached(NULL);
-        next = load_cached(c);
-        natgw_config_take_entries(next, c);
-        natgw_config_free(c);
-        c = next;
+        c = reload_cached(c);
         assert_port(c, "b", 23);
 
         put("a.conf", FWD("b", "24"));
-        load_fails(NULL, fresh, sizeof(fresh));
-        load_fails(c, cached, sizeof(cached));
-        assert_string_equal(cached, fresh);
-        assert_non_null(strstr(cached, "b.conf:1"));
+        fails_alike(c, "b.conf:1");
         put("a.conf", FWD("a2", "23"));
-        load_fails(NULL, fresh, sizeof(fresh));
-        load_fails(c, cached, sizeof(cached));
-        assert_string_equal(cached, fresh);
-        assert_non_null(strstr(cached, "b.conf:1: overlaps entry \"a2\""));
+        fails_alike(c, "b.conf:1: overlaps entry \"a2\"");
         assert_port(c, "a", 22);
         assert_port(c, "b", 23);
 
         /* A changed drop-in's netmap is checked as on a first load: its name against every
          * entry, its prefixes against the other netmaps. */
+        put("a.conf", FWD("a", "22"));
         put("n.conf", "netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.5.0/28\"; "
                       "outside = \"203.0.113.32/28\"; } );\n");
         put("m.conf", "netmap = ( { name = \"b\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
                       "outside = \"203.0.113.64/28\"; } );\n");
-        load_fails(NULL, fresh, sizeof(fresh));
-        load_fails(c, cached, sizeof(cached));
-        assert_string_equal(cached, fresh);
-        assert_non_null(strstr(cached, "m.conf:1"));
+        fails_alike(c, "m.conf:1");
         put("m.conf", "netmap = ( { name = \"nm2\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
                       "outside = \"203.0.113.40/29\"; } );\n");
-        load_fails(NULL, fresh, sizeof(fresh));
-        load_fails(c, cached, sizeof(cached));
-        assert_string_equal(cached, fresh);
-        assert_non_null(strstr(cached, "m.conf:1"));
+        fails_alike(c, "m.conf:1");
+        put("m.conf", "netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
+                      "outside = \"203.0.113.64/28\"; } );\n");
+        fails_alike(c, "m.conf:1");
         unlink_file("m.conf");
         unlink_file("n.conf");
 
+        /* An unchanged drop-in's egress entry: a changed one's names and sources are checked
+         * against it too. */
+        put("e.conf", "masquerade = ( { name = \"me\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; } );\n");
+        c = reload_cached(c);
+        put("a.conf", FWD("me", "22"));
+        fails_alike(c, "e.conf:1");
+        put("a.conf", "masquerade = ( { name = \"a\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; } );\n");
+        fails_alike(c, "10.1.0.0/16");
+        unlink_file("e.conf");
+
         put("a.conf", FWD("a", "25"));
-        next = load_cached(c);
-        natgw_config_take_entries(next, c);
-        natgw_config_free(c);
-        c = next;
+        c = reload_cached(c);
         assert_port(c, "a", 25);
         assert_port(c, "b", 23);
         assert_false(c->forwards[0].borrowed || c->forwards[1].borrowed);
