@@ -108,8 +108,8 @@ static size_t interfaces_named(const struct natgw_config *c, size_t total, struc
                 entry_at(c, i, &name, &ifname, &file, &line);
                 if (!ifname[0])
                         continue;
-                if (n == 0 || !streq(v[k].ifname, ifname)) {
-                        for (k = 0; k < n && !streq(v[k].ifname, ifname); k++)
+                if (n == 0 || !streq_short(v[k].ifname, ifname)) {
+                        for (k = 0; k < n && !streq_short(v[k].ifname, ifname); k++)
                                 ;
                         if (k == n) {
                                 if (n == max)

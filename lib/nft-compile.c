@@ -107,11 +107,11 @@ static void map_init(struct natgw_map *m, enum natgw_map_kind kind, int family, 
         snprintf(m->name, sizeof(m->name), "%s", name);
         for (unsigned i = 0; i < n_fields; i++) {
                 m->fields[i] = fields[i];
-                m->key_len += pad4(natgw_field_len(fields[i], family));
+                m->field_len[i] = (uint8_t)natgw_field_len(fields[i], family);
+                m->key_len += pad4(m->field_len[i]);
         }
 }
 
-/* Reserve one more element; returns pointers to its (zeroed) key, key end and data. */
 /* Room in @m for @cap elements. */
 static int map_grow(struct natgw_map *m, size_t cap) {
         size_t kstride = m->key_len * (m->interval ? 2 : 1);
@@ -138,6 +138,7 @@ static int map_grow(struct natgw_map *m, size_t cap) {
         return 0;
 }
 
+/* Reserve one more element; returns pointers to its (zeroed) key, key end and data. */
 static int map_append(struct natgw_map *m, uint32_t entry, uint8_t **ret_key, uint8_t **ret_key_end,
                       uint8_t **ret_data) {
         size_t kstride = m->key_len * (m->interval ? 2 : 1);
@@ -167,18 +168,21 @@ struct elem_values {
         uint16_t dport_hi;
 };
 
+/* @key is zeroed (map_append()): the key's bytes of each field, the padding left. */
 static void key_put(const struct natgw_map *m, const struct elem_values *v, uint8_t *key, bool end) {
         uint32_t off = 0;
 
         for (unsigned i = 0; i < m->n_fields; i++) {
                 enum natgw_field f = m->fields[i];
-                uint32_t len = natgw_field_len(f, m->family), entry;
+                uint32_t len = m->field_len[i], entry;
                 uint16_t port;
 
                 switch (f) {
                 case NATGW_FIELD_IIFNAME:
                 case NATGW_FIELD_OIFNAME:
-                        strncpy((char *)key + off, v->ifname, IFNAMSIZ);
+                        /* Short names, one per element: copied in line, the rest stays zero. */
+                        for (unsigned j = 0; j < IFNAMSIZ && v->ifname[j]; j++)
+                                key[off + j] = (uint8_t)v->ifname[j];
                         break;
                 case NATGW_FIELD_DADDR:
                         memcpy(key + off, end && m->kind == NATGW_MAP_ALLOW ? v->daddr_hi.bytes : v->daddr->bytes, len);
@@ -267,8 +271,8 @@ static uint64_t forward_elements(const struct natgw_forward *f) {
         for (size_t i = 0; i < f->n_ports; i++)
                 ports += (uint64_t)f->ports[i].hi - f->ports[i].lo + 1;
         /* A reflected forward has each element twice (nft-reflect.h). */
-        return ports * (uint64_t)__builtin_popcount(f->protos) * MAX(f->n_allow_from, (size_t)1) *
-               (f->reflection ? 2 : 1);
+        return ports * (uint64_t)(!!(f->protos & NATGW_PROTO_TCP) + !!(f->protos & NATGW_PROTO_UDP)) *
+               MAX(f->n_allow_from, (size_t)1) * (f->reflection ? 2 : 1);
 }
 
 /* A client prefix inside another prefix of the same allow_from adds nothing, and two
@@ -689,7 +693,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6 + NATGW_NETMAP_MAPS] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
         struct natgw_map *policy = egress + 2, *allow = egress + 4, *netmap = egress + 6;
         uint64_t total = 0, per_map[2 * NATGW_SHAPE_MAX] = {};
-        bool invalid = false;
+        bool invalid = false, helpers = false;
         int r = 0;
 
         p = calloc(1, sizeof(*p));
@@ -710,6 +714,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 } else
                         per_map[mi] += n;
                 total += n;
+                helpers = helpers || fw->helper;
                 if (total > NATGW_PLAN_ELEMENTS_MAX) {
                         natgw_errors_add(errors, natgw_config_entry_file(c, c->forwards[i].file),
                                          c->forwards[i].line, c->forwards[i].name,
@@ -737,7 +742,7 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                 map_init(&allow[f], NATGW_MAP_ALLOW, family, f == 0 ? "allow4" : "allow6",
                          allow_fields, ELEMENTSOF(allow_fields), true);
         }
-        natgw_helper_plan(p);
+        natgw_helper_plan(p, helpers);
         p->forward_chain = c->filter.forward == NATGW_FILTER_DROP;
         for (size_t i = 0; i < c->n_egress; i++)
                 p->forward_chain = p->forward_chain || c->egress[i].has_allow;

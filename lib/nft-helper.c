@@ -30,12 +30,12 @@ static void use(struct natgw_plan *p, unsigned mask, uint32_t entry) {
                 }
 }
 
-void natgw_helper_plan(struct natgw_plan *p) {
+void natgw_helper_plan(struct natgw_plan *p, bool forwards) {
         const struct natgw_config *c = p->config;
 
         for (size_t i = 0; i < c->n_egress; i++)
                 use(p, natgw_hobjs_of(c->egress[i].helpers, NATGW_PROTO_TCP | NATGW_PROTO_UDP), (uint32_t)i);
-        for (size_t i = 0; i < c->n_forwards; i++) {
+        for (size_t i = 0; i < c->n_forwards && forwards; i++) {
                 const struct natgw_forward *f = &c->forwards[i];
 
                 if (!f->helper)

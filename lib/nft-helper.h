@@ -34,7 +34,8 @@ unsigned natgw_hobjs_of(unsigned helpers, unsigned protos);
 
 /**
  * natgw_helper_plan() - the helper objects and chain a config needs
- * @p: the plan; sets p->helper_objs, p->helper_chain and p->helper_entry[] (the first entry
- *     that uses each object, to name in an error)
+ * @p:        the plan; sets p->helper_objs, p->helper_chain and p->helper_entry[] (the first
+ *            entry that uses each object, to name in an error)
+ * @forwards: whether some forward has a helper (false: the forwards are not walked)
  */
-void natgw_helper_plan(struct natgw_plan *p);
+void natgw_helper_plan(struct natgw_plan *p, bool forwards);

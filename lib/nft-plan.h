@@ -60,14 +60,15 @@ struct natgw_map {
         enum natgw_map_kind kind;
         int family; /* AF_INET or AF_INET6 */
         unsigned shape; /* NATGW_SHAPE_* for forward maps */
-        bool interval;
         unsigned n_fields;
         enum natgw_field fields[NATGW_MAP_FIELDS_MAX];
         uint32_t key_len;  /* bytes, each field padded to 4 */
         uint32_t data_len; /* forward maps: address . port; egress, policy and allow maps: 0 */
         unsigned protos;   /* forward maps: NATGW_PROTO_* that occur in the elements */
+        bool interval;
         bool reflect;      /* forward maps: has reflected elements (nft-reflect.h) */
         bool hairpin;      /* ... of a forward without in_interface */
+        uint8_t field_len[NATGW_MAP_FIELDS_MAX]; /* natgw_field_len() of each field, for the family */
 
         /* Elements, in insertion order. keys: n * key_len (interval maps: 2 * key_len each,
          * start then end); data: n * data_len; entry: the entry each element came from. */

@@ -150,7 +150,7 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
 
 static bool has_name(const char *const *v, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
-                if (streq(v[i], name))
+                if (streq_short(v[i], name))
                         return true;
         return false;
 }

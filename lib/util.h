@@ -56,6 +56,18 @@ static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
 
+/* streq() for short strings such as interface names, compared in line: the passes over every
+ * entry ask it of each, mostly of equal names, where a call to strcmp() costs more than the
+ * compare. */
+static inline bool streq_short(const char *a, const char *b) {
+        for (size_t i = 0;; i++) {
+                if (a[i] != b[i])
+                        return false;
+                if (!a[i])
+                        return true;
+        }
+}
+
 /* Grow *array (of *cap elements of size sz) so that it holds at least need elements. */
 static inline int grow_array(void **array, size_t *cap, size_t need, size_t sz) {
         size_t n;
