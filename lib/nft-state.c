@@ -469,18 +469,24 @@ static int names_write(const struct natgw_plan *p, const struct natgw_table_stat
                 return -ENOMEM;
         natgw_populate(st->names, cap);
         w = st->names;
-        for (size_t i = 0; i < n_entries; i++) {
-                const char *name = natgw_plan_entry_name(p, (uint32_t)i);
-                size_t len = strlen(name);
+        for (size_t i = 0, ne = c->n_egress, nf = c->n_forwards; i < n_entries; i++) {
+                /* natgw_plan_entry_name(), in line */
+                const char *name = i < ne ? c->egress[i].name : i - ne < nf ? c->forwards[i - ne].name
+                                                                             : c->netmaps[i - ne - nf].name;
+                size_t len = strlen(name), plen = strlen(NATGW_BYTES_COUNTER_PREFIX);
 
-                r = name_put(st, &cap, &w, &st->counters[st->n_counters], "", name, len);
+                /* name, then "bytes:" name: both at once */
+                r = names_room(st, &cap, &w, 2 * (len + 1) + plen);
                 if (r < 0)
                         return r;
-                st->n_counters++;
-                r = name_put(st, &cap, &w, &st->counters[st->n_counters], NATGW_BYTES_COUNTER_PREFIX, name, len);
-                if (r < 0)
-                        return r;
-                st->n_counters++;
+                st->counters[st->n_counters++] = w;
+                memcpy(w, name, len + 1);
+                w += len + 1;
+                st->counters[st->n_counters++] = w;
+                /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the name and its NUL follow */
+                memcpy(w, NATGW_BYTES_COUNTER_PREFIX, plen);
+                memcpy(w + plen, name, len + 1);
+                w += plen + len + 1;
         }
         for (size_t i = 0; i < c->n_egress; i++)
                 if (c->egress[i].has_allow) {
