@@ -296,6 +296,38 @@ static int record_write_dropins(const char *record, const struct natgw_config *c
         return rename(tmp, dir) < 0 ? -errno : 0;
 }
 
+/* Whether file @i of @old and of @c has the same bytes (by the hashes the loader computes). */
+static bool file_same(const struct natgw_config *old, const struct natgw_config *c, size_t i) {
+        const struct natgw_conf_file *a = &old->files[i], *b = &c->files[i];
+
+        return !a->hash_pending && !b->hash_pending && a->size == b->size &&
+               memcmp(a->sha256, b->sha256, sizeof(b->sha256)) == 0;
+}
+
+/* Whether the record's drop-ins written for @old are @c's: the same include_dir, the same files
+ * with the same bytes, and the directory still there. */
+static bool record_dropins_same(const char *record, const struct natgw_config *old, const struct natgw_config *c) {
+        _cleanup_(freep) char *dir = NULL;
+
+        if (!old->include_dir || !c->include_dir || !streq(old->include_dir, c->include_dir) ||
+            old->n_files != c->n_files)
+                return false;
+        for (size_t i = 1; i < c->n_files; i++)
+                if (!streq(old->files[i].path, c->files[i].path) || !file_same(old, c, i))
+                        return false;
+        return asprintf(&dir, "%s.d", record) >= 0 && access(dir, F_OK) >= 0;
+}
+
+/* Whether the record holds every drop-in of the config in force, for a reload to link the ones
+ * it does not read again: not when its last write failed, nor when its directory is gone. */
+static bool record_intact(const struct natgw_gw *gw) {
+        _cleanup_(freep) char *dir = NULL;
+
+        if (!gw->record_path || !gw->config || !gw->config->include_dir)
+                return true;
+        return gw->record_written && asprintf(&dir, "%s.d", gw->record_path) >= 0 && access(dir, F_OK) >= 0;
+}
+
 /* The config in force before natgwd started, from the record, when natgwd's table is still in
  * the kernel (else this is a plain start: nothing of an earlier config is left to clean). */
 static void record_load(const struct natgw_gw *gw, const char *path, struct natgw_config **ret,
@@ -337,6 +369,7 @@ int natgw_gw_remove_record(struct natgw_gw *gw) {
 
         if (!gw->record_path)
                 return 0;
+        gw->record_written = false;
         if (asprintf(&dir, "%s.d", gw->record_path) < 0)
                 return -ENOMEM;
         (void)remove_flat_dir(dir);
@@ -359,8 +392,9 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
         natgw_gw_release(gw);
         /* The texts are kept in the model until recorded: the record must hold exactly what was
          * applied. */
-        /* Drop-ins unchanged since the config in force are neither read nor parsed again. */
-        r = natgw_config_load_file_cached(path, gw->config, &c, errors);
+        /* Drop-ins unchanged since the config in force are neither read nor parsed again, unless
+         * the record lacks them: then all are read, and the record is written whole. */
+        r = natgw_config_load_file_cached(path, record_intact(gw) ? gw->config : NULL, &c, errors);
         if (r < 0)
                 return r;
         /* Before the apply, which creates the table if it was not there. */
@@ -392,17 +426,24 @@ int natgw_gw_apply_file(struct natgw_gw *gw, const char *path, struct natgw_erro
                                                " stale conntrack entries: %s",
                                                ct_stats.failed, ct_stats.stale, strerror(-ct_stats.first_error));
         }
+        natgw_config_finish_hashes(c);
         if (gw->record_path) {
-                r = record_write_dropins(gw->record_path, c);
-                if (r >= 0)
+                /* What the record holds already is not written again: most reloads change a
+                 * drop-in or two, and on a disk file system each rename over a file costs. */
+                bool kept = gw->record_written && gw->config;
+
+                r = kept && record_dropins_same(gw->record_path, gw->config, c)
+                            ? 0
+                            : record_write_dropins(gw->record_path, c);
+                if (r >= 0 && !(kept && file_same(gw->config, c, 0) && access(gw->record_path, F_OK) >= 0))
                         r = record_write(gw->record_path, c->texts[0]);
+                gw->record_written = r >= 0;
                 if (r < 0)
                         (void)natgw_errors_warn(errors, c->path, 0, NULL,
                                                "cannot write the record %s of the config in force: %s (after a "
                                                "restart, conntrack entries this config leaves stale are not deleted)",
                                                gw->record_path, strerror(-r));
         }
-        natgw_config_finish_hashes(c);
         natgw_config_drop_texts(c);
         /* The config replaced is freed later (natgw_gw_release()); it still owns its entries. */
         gw->replaced = gw->config;

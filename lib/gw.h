@@ -39,6 +39,7 @@ struct natgw_gw {
         struct natgw_ct_stale_stats last_ct_stale;
         /* the record of the config in force (natgw_gw_set_record()), NULL: none */
         char *record_path;
+        bool record_written; /* the last apply wrote the record whole */
         /* forwarding and conntrack sysctls: wanted, previous, actual, outcome (lib/sysctl.h) */
         struct natgw_settings settings;
         struct natgw_restore_record restore;

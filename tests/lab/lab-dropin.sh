@@ -15,7 +15,8 @@
 #   - editor leftovers (10-web.conf~, .#10-web.conf) are never read;
 # and both streams make their exchanges throughout. `natgwctl status` lists the files in force
 # with the SHA-256 sha256sum(1) computes for them; the record of the applied config holds the
-# drop-ins in force.
+# drop-ins in force, and a reload writes into it only the files that changed (the same inodes
+# otherwise); a record removed behind natgwd's back is written whole by the next reload.
 # Then the update of a reload (only the difference of each kept map is sent, found from the
 # unchanged prefix and suffix of its elements) against a replace: beside 50-big.conf (300
 # forwards with reflection, a netmap), 60-small.conf's forwards are added, changed and removed,
@@ -133,6 +134,33 @@ for f in 10-web.conf 20-dmz.conf; do
 done
 assert_eq "10-web.conf 20-dmz.conf" "$(ls "$LAB_TMP/applied.conf.d" | tr '\n' ' ' | sed 's/ $//')" \
         "the record holds exactly the drop-ins in force"
+# A reload writes only what the record does not hold: nothing when nothing changed (the same
+# inodes), the changed drop-in when one did (the unchanged one is the same file, linked); and
+# a record gone is written again, whole (the unchanged drop-ins read again to that end).
+record_inodes() {
+        stat -c %i "$LAB_TMP/applied.conf" "$LAB_TMP/applied.conf.d" "$LAB_TMP/applied.conf.d/10-web.conf" \
+                "$LAB_TMP/applied.conf.d/20-dmz.conf" | tr '\n' ' '
+}
+inodes=$(record_inodes)
+reload_ok >/dev/null
+assert_eq "$inodes" "$(record_inodes)" "a reload that changes nothing leaves the record as it was"
+put 20-dmz.conf 'snat = ( { name = "dmz"; source = "192.168.1.64/26"; out_interface = "eth0"; to = "203.0.113.10"; } ); # again'
+reload_ok >/dev/null
+cmp -s "$dir/20-dmz.conf" "$LAB_TMP/applied.conf.d/20-dmz.conf" || fail "the record does not hold the changed drop-in"
+read -r -a was <<<"$inodes"
+read -r -a now <<<"$(record_inodes)"
+assert_eq "${was[0]} ${was[2]}" "${now[0]} ${now[2]}" \
+        "a reload that changes one drop-in leaves the record's main file and other drop-ins as they were"
+echo "# the main file changed" >>"$conf"
+reload_ok >/dev/null
+cmp -s "$conf" "$LAB_TMP/applied.conf" || fail "the record does not hold the changed main file"
+rm -r "$LAB_TMP/applied.conf" "$LAB_TMP/applied.conf.d"
+out=$(reload_ok)
+[[ $out != *"cannot write the record"* ]] || fail "a reload cannot write a record gone: $out"
+cmp -s "$conf" "$LAB_TMP/applied.conf" || fail "a reload does not write the record again once it is gone"
+for f in 10-web.conf 20-dmz.conf; do
+        cmp -s "$dir/$f" "$LAB_TMP/applied.conf.d/$f" || fail "a reload does not write drop-in $f into the record again"
+done
 
 # An update against a replace. table_canon: the table as the kernel holds it, without what
 # differs by history alone: handles, counter values (nft_json_shape), a kept map's size (made
