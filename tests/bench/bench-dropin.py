@@ -66,6 +66,11 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
+def ratio(x, y):
+    """x / y as "0.123×"; "-" when y is 0 (a CPU time below /proc's 10 ms tick, as at --quick)."""
+    return "%.3f×" % (x / y) if y else "-"
+
+
 def run(a):
     paths = B.build_paths(a.build)
     B.need(paths, "natgwd", "natgwctl", tools=("nft",))
@@ -124,11 +129,11 @@ def run(a):
         for k, (wall, kernel, cpu) in res.items():
             print("| %s | %.1f | %.1f | %.0f |" % (k, wall, kernel, cpu))
         small, big = res["small.conf changed"], res["big.conf changed (1 forward)"]
-        print("\nsmall changed / big changed, reloads in a row: %.3f× (wall), %.3f× (CPU)"
-              % (small[0] / big[0], small[2] / big[2]))
+        print("\nsmall changed / big changed, reloads in a row: %s (wall), %s (CPU)"
+              % (ratio(small[0], big[0]), ratio(small[2], big[2])))
         small, big = res["small.conf changed, natgwd quiet before"], res["big.conf changed, natgwd quiet before"]
-        print("small changed / big changed, natgwd quiet before each: %.3f× (wall), %.3f× (CPU)"
-              % (small[0] / big[0], small[2] / big[2]))
+        print("small changed / big changed, natgwd quiet before each: %s (wall), %s (CPU)"
+              % (ratio(small[0], big[0]), ratio(small[2], big[2])))
         print("full apply / its kernel share: %.2f×" % (res["full (first apply, natgwd started)"][0] /
                                                         res["full (first apply, natgwd started)"][1]))
     finally:
