@@ -304,28 +304,31 @@ static bool file_same(const struct natgw_config *old, const struct natgw_config 
                memcmp(a->sha256, b->sha256, sizeof(b->sha256)) == 0;
 }
 
+/* Whether the record's directory of drop-ins (RECORD.d) is there. */
+static bool record_dir_present(const char *record) {
+        _cleanup_(freep) char *dir = NULL;
+
+        return asprintf(&dir, "%s.d", record) >= 0 && access(dir, F_OK) >= 0;
+}
+
 /* Whether the record's drop-ins written for @old are @c's: the same include_dir, the same files
  * with the same bytes, and the directory still there. */
 static bool record_dropins_same(const char *record, const struct natgw_config *old, const struct natgw_config *c) {
-        _cleanup_(freep) char *dir = NULL;
-
         if (!old->include_dir || !c->include_dir || !streq(old->include_dir, c->include_dir) ||
             old->n_files != c->n_files)
                 return false;
         for (size_t i = 1; i < c->n_files; i++)
                 if (!streq(old->files[i].path, c->files[i].path) || !file_same(old, c, i))
                         return false;
-        return asprintf(&dir, "%s.d", record) >= 0 && access(dir, F_OK) >= 0;
+        return record_dir_present(record);
 }
 
 /* Whether the record holds every drop-in of the config in force, for a reload to link the ones
  * it does not read again: not when its last write failed, nor when its directory is gone. */
 static bool record_intact(const struct natgw_gw *gw) {
-        _cleanup_(freep) char *dir = NULL;
-
         if (!gw->record_path || !gw->config || !gw->config->include_dir)
                 return true;
-        return gw->record_written && asprintf(&dir, "%s.d", gw->record_path) >= 0 && access(dir, F_OK) >= 0;
+        return gw->record_written && record_dir_present(gw->record_path);
 }
 
 /* The config in force before natgwd started, from the record, when natgwd's table is still in

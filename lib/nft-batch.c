@@ -369,7 +369,6 @@ static void set_data_interval(struct builder *bl, struct nftnl_set *s) {
 
 static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_t size) {
         const struct natgw_map *m = &bl->plan->maps[mi];
-        uint8_t field_len[NATGW_MAP_FIELDS_MAX + 1] = {};
         uint32_t key_type = 0, flags;
         struct nlmsghdr *nlh;
         struct nftnl_set *s;
@@ -386,10 +385,8 @@ static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_
                 return;
         }
         natgw_batch_set_name(m, twin, name, sizeof(name));
-        for (unsigned i = 0; i < m->n_fields; i++) {
+        for (unsigned i = 0; i < m->n_fields; i++)
                 key_type = key_type << 6 | field_dtype(m->fields[i], m->family);
-                field_len[i] = (uint8_t)natgw_field_len(m->fields[i], m->family);
-        }
         flags = twin != NATGW_TWIN_MAP ? NFT_SET_OBJECT : m->kind == NATGW_MAP_ALLOW ? 0 : NFT_SET_MAP;
         if (m->interval)
                 flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
@@ -419,7 +416,7 @@ static void put_set(struct builder *bl, size_t mi, enum natgw_twin twin, uint32_
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, m->data_len);
         }
         if (m->interval)
-                nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, m->n_fields);
+                nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, m->field_len, m->n_fields);
         else
                 /* The size lets the kernel pick a hash of the right size at once; it is also
                  * the most elements the set takes (natgw_batch_set_size()). */

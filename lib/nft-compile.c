@@ -45,16 +45,6 @@ static const struct natgw_netmap *plan_netmap(const struct natgw_config *c, uint
         return idx >= first && idx - first < c->n_netmaps ? &c->netmaps[idx - first] : NULL;
 }
 
-const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx) {
-        const struct natgw_config *c = p->config;
-
-        if (idx < c->n_egress)
-                return c->egress[idx].name;
-        if (idx - c->n_egress < c->n_forwards)
-                return c->forwards[idx - c->n_egress].name;
-        return plan_netmap(c, idx) ? plan_netmap(c, idx)->name : NULL;
-}
-
 unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx) {
         const struct natgw_config *c = p->config;
 

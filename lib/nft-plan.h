@@ -141,8 +141,19 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
 struct natgw_plan *natgw_plan_free(struct natgw_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
 
-/* Name and line of entry number @idx (egress entries first, then forwards). */
-const char *natgw_plan_entry_name(const struct natgw_plan *p, uint32_t idx);
+/* Name and line of entry number @idx (egress entries first, then forwards, then netmaps; NULL
+ * and 0 past them). The name in line: the state reads it of every entry at each apply. */
+static inline const char *natgw_plan_entry_name(const struct natgw_plan *p, size_t idx) {
+        const struct natgw_config *c = p->config;
+
+        if (idx < c->n_egress)
+                return c->egress[idx].name;
+        idx -= c->n_egress;
+        if (idx < c->n_forwards)
+                return c->forwards[idx].name;
+        idx -= c->n_forwards;
+        return idx < c->n_netmaps ? c->netmaps[idx].name : NULL;
+}
 unsigned natgw_plan_entry_line(const struct natgw_plan *p, uint32_t idx);
 /* The file the entry is written in (the main file or a drop-in). */
 const char *natgw_plan_entry_file(const struct natgw_plan *p, uint32_t idx);

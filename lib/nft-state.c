@@ -469,10 +469,8 @@ static int names_write(const struct natgw_plan *p, const struct natgw_table_stat
                 return -ENOMEM;
         natgw_populate(st->names, cap);
         w = st->names;
-        for (size_t i = 0, ne = c->n_egress, nf = c->n_forwards; i < n_entries; i++) {
-                /* natgw_plan_entry_name(), in line */
-                const char *name = i < ne ? c->egress[i].name : i - ne < nf ? c->forwards[i - ne].name
-                                                                             : c->netmaps[i - ne - nf].name;
+        for (size_t i = 0; i < n_entries; i++) {
+                const char *name = natgw_plan_entry_name(p, i);
                 size_t len = strlen(name), plen = strlen(NATGW_BYTES_COUNTER_PREFIX);
 
                 /* name, then "bytes:" name: both at once */
