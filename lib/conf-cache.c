@@ -40,61 +40,61 @@ bool natgw_conf_file_same(const struct natgw_conf_file *f, const struct stat *st
                f->st_size == now.st_size && f->mtime_ns == now.mtime_ns && f->ctime_ns == now.ctime_ns;
 }
 
-const struct natgw_conf_file *natgw_conf_cache_find(const struct natgw_config *old, const char *path) {
-        for (size_t i = 1; old && i < old->n_files; i++)
-                if (streq(old->files[i].path, path))
-                        return &old->files[i];
+const struct natgw_conf_file *natgw_config_find_dropin(const struct natgw_config *c, const char *path, size_t *hint) {
+        if (!c)
+                return NULL;
+        if (*hint >= 1 && *hint < c->n_files && streq(c->files[*hint].path, path))
+                return &c->files[(*hint)++];
+        for (size_t i = 1; i < c->n_files; i++)
+                if (streq(c->files[i].path, path)) {
+                        *hint = i + 1;
+                        return &c->files[i];
+                }
         return NULL;
-}
-
-/* Where @file is among @c's files, from the cursor *@k on (the entries of one section come in
- * file order, so the cursor mostly stays or moves on); -1: not found. */
-static ssize_t file_index(const struct natgw_config *c, const char *file, size_t *k) {
-        for (size_t n = 0; n < c->n_files; n++, *k = (*k + 1) % c->n_files)
-                if (c->files[*k].path == file)
-                        return (ssize_t)*k;
-        return -1;
-}
-
-/* natgw_conf_add_name() of @name at @line of the file @file of @c (its path and rank there). */
-static int add_name(struct natgw_conf_ctx *ctx, const struct natgw_config *c, const char *file, const char *name,
-                    unsigned line, size_t *k) {
-        ssize_t f = file_index(c, file, k);
-
-        ctx->file = f >= 0 ? c->files[f].path : c->path;
-        ctx->rank = f >= 0 ? (unsigned)f : 0;
-        return natgw_conf_add_name(ctx, name, line);
 }
 
 int natgw_conf_cache_add_names(struct natgw_conf_ctx *ctx, const struct natgw_config *c) {
         const char *file = ctx->file;
         unsigned rank = ctx->rank;
-        size_t k = 0;
         int r = 0;
 
-        for (size_t i = 0; i < c->n_egress && r >= 0; i++)
-                if (c->egress[i].borrowed)
-                        r = add_name(ctx, c, c->egress[i].file, c->egress[i].name, c->egress[i].line, &k);
-        for (size_t i = 0; i < c->n_forwards && r >= 0; i++)
-                if (c->forwards[i].borrowed)
-                        r = add_name(ctx, c, c->forwards[i].file, c->forwards[i].name, c->forwards[i].line, &k);
+        /* The borrowed entries are those of the files not read again, each file's in runs. */
+        for (size_t i = 0; i < c->n_files && r >= 0; i++) {
+                const struct natgw_conf_file *f = &c->files[i];
+
+                if (!f->cached)
+                        continue;
+                ctx->file = f->path;
+                ctx->rank = (unsigned)i;
+                for (enum natgw_section sec = NATGW_SECTION_MASQUERADE; sec <= NATGW_SECTION_FORWARD; sec++)
+                        for (size_t e = f->at[sec].first; e < f->at[sec].first + f->at[sec].n && r >= 0; e++)
+                                r = sec == NATGW_SECTION_FORWARD
+                                            ? natgw_conf_add_name(ctx, c->forwards[e].name, c->forwards[e].line)
+                                            : natgw_conf_add_name(ctx, c->egress[e].name, c->egress[e].line);
+        }
         ctx->file = file;
         ctx->rank = rank;
         return r;
 }
 
+/* Set the borrowed flag of the egress entries and forwards of file @f of @c to @on. */
+static void file_borrowed(struct natgw_config *c, const struct natgw_conf_file *f, bool on) {
+        for (enum natgw_section sec = NATGW_SECTION_MASQUERADE; sec <= NATGW_SECTION_SNAT; sec++)
+                for (size_t e = f->at[sec].first; e < f->at[sec].first + f->at[sec].n; e++)
+                        c->egress[e].borrowed = on;
+        for (size_t e = f->at[NATGW_SECTION_FORWARD].first;
+             e < f->at[NATGW_SECTION_FORWARD].first + f->at[NATGW_SECTION_FORWARD].n; e++)
+                c->forwards[e].borrowed = on;
+}
+
 void natgw_config_take_entries(struct natgw_config *c, struct natgw_config *old) {
-        bool any_cached = false;
         size_t k = 1;
 
-        /* Entries are borrowed only from the files of @old that @c did not read again (at
-         * 50,000 forwards read anew, the loops would touch 7 MB for nothing). */
+        /* Entries are borrowed only from the files of @old that @c did not read again: the
+         * flags of those files' runs change, not of every entry. */
         for (size_t i = 0; i < c->n_files; i++)
-                any_cached = any_cached || c->files[i].cached;
-        for (size_t i = 0; any_cached && i < c->n_egress; i++)
-                c->egress[i].borrowed = false;
-        for (size_t i = 0; any_cached && i < c->n_forwards; i++)
-                c->forwards[i].borrowed = false;
+                if (c->files[i].cached)
+                        file_borrowed(c, &c->files[i], false);
         if (!old)
                 return;
         /* Drop-ins are in name order in both (paths in one directory sort as names do). */
@@ -103,70 +103,53 @@ void natgw_config_take_entries(struct natgw_config *c, struct natgw_config *old)
                         continue;
                 while (k < old->n_files && strcmp(old->files[k].path, c->files[i].path) < 0)
                         k++;
-                if (k < old->n_files && streq(old->files[k].path, c->files[i].path))
+                if (k < old->n_files && streq(old->files[k].path, c->files[i].path)) {
                         old->files[k].lent = true;
-        }
-        k = 0;
-        for (size_t i = 0; i < old->n_egress; i++) {
-                ssize_t f = file_index(old, old->egress[i].file, &k);
-
-                if (f >= 0 && old->files[f].lent)
-                        old->egress[i].borrowed = true;
-        }
-        k = 0;
-        for (size_t i = 0; i < old->n_forwards; i++) {
-                ssize_t f = file_index(old, old->forwards[i].file, &k);
-
-                if (f >= 0 && old->files[f].lent)
-                        old->forwards[i].borrowed = true;
-        }
-}
-
-/* The netmap entries of @old_path's file of @old, as natgw_conf_cache_copy() copies the others. */
-static int copy_netmaps(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
-                        const char *file, struct natgw_config *c) {
-        for (size_t i = 0; i < old->n_netmaps; i++) {
-                if (old->netmaps[i].file != old_path)
-                        continue;
-                if (GROW(c->netmaps, ctx->cap_netmaps, c->n_netmaps + 1) < 0 ||
-                    natgw_netmap_copy(&old->netmaps[i], file, &c->netmaps[c->n_netmaps]) < 0)
-                        return -ENOMEM;
-                c->n_netmaps++;
-                if (natgw_conf_add_name(ctx, c->netmaps[c->n_netmaps - 1].name, c->netmaps[c->n_netmaps - 1].line) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config *old, const char *old_path,
-                          const char *key, const char *file, struct natgw_config *c) {
-        bool fwd = streq(key, "forward");
-        enum natgw_egress_kind kind = streq(key, "snat") ? NATGW_EGRESS_SNAT : NATGW_EGRESS_MASQUERADE;
-        size_t n = fwd ? old->n_forwards : old->n_egress;
-
-        if (streq(key, "netmap"))
-                return copy_netmaps(ctx, old, old_path, file, c);
-
-        for (size_t i = 0; i < n; i++) {
-                if (fwd) {
-                        if (old->forwards[i].file != old_path)
-                                continue;
-                        if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
-                                return -ENOMEM;
-                        c->forwards[c->n_forwards] = old->forwards[i];
-                        c->forwards[c->n_forwards].file = file;
-                        c->forwards[c->n_forwards].borrowed = true;
-                        c->n_forwards++;
-                } else {
-                        if (old->egress[i].kind != kind || old->egress[i].file != old_path)
-                                continue;
-                        if (GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
-                                return -ENOMEM;
-                        c->egress[c->n_egress] = old->egress[i];
-                        c->egress[c->n_egress].file = file;
-                        c->egress[c->n_egress].borrowed = true;
-                        c->n_egress++;
+                        file_borrowed(old, &old->files[k], true);
                 }
         }
-        return 0;
+}
+
+int natgw_conf_cache_copy(struct natgw_conf_ctx *ctx, const struct natgw_config *old,
+                          const struct natgw_conf_file *was, enum natgw_section sec, const char *file,
+                          struct natgw_config *c) {
+        size_t first = was->at[sec].first, n = was->at[sec].n;
+
+        if (n == 0)
+                return 0;
+        switch (sec) {
+        case NATGW_SECTION_NETMAP:
+                /* Netmaps are copied (few, and checked anew on every load). */
+                if (GROW(c->netmaps, ctx->cap_netmaps, c->n_netmaps + n) < 0)
+                        return -ENOMEM;
+                for (size_t i = first; i < first + n; i++) {
+                        if (natgw_netmap_copy(&old->netmaps[i], file, &c->netmaps[c->n_netmaps]) < 0)
+                                return -ENOMEM;
+                        c->n_netmaps++;
+                        if (natgw_conf_add_name(ctx, c->netmaps[c->n_netmaps - 1].name,
+                                                c->netmaps[c->n_netmaps - 1].line) < 0)
+                                return -ENOMEM;
+                }
+                return 0;
+        case NATGW_SECTION_FORWARD:
+                if (GROW(c->forwards, ctx->cap_forwards, c->n_forwards + n) < 0)
+                        return -ENOMEM;
+                memcpy(c->forwards + c->n_forwards, old->forwards + first, n * sizeof(*c->forwards));
+                for (size_t i = c->n_forwards; i < c->n_forwards + n; i++) {
+                        c->forwards[i].file = file;
+                        c->forwards[i].borrowed = true;
+                }
+                c->n_forwards += n;
+                return 0;
+        default:
+                if (GROW(c->egress, ctx->cap_egress, c->n_egress + n) < 0)
+                        return -ENOMEM;
+                memcpy(c->egress + c->n_egress, old->egress + first, n * sizeof(*c->egress));
+                for (size_t i = c->n_egress; i < c->n_egress + n; i++) {
+                        c->egress[i].file = file;
+                        c->egress[i].borrowed = true;
+                }
+                c->n_egress += n;
+                return 0;
+        }
 }

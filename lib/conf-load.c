@@ -345,7 +345,14 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
  * snat, then forwards), each read from the main file and then from every drop-in. A new kind of
  * entry (netmap, issue 15) is one more row here and in dropin_sections.
  */
-static const char *const sections[] = { "masquerade", "snat", "forward", "netmap", NULL };
+static const char *const sections[] = { [NATGW_SECTION_MASQUERADE] = "masquerade", [NATGW_SECTION_SNAT] = "snat",
+                                        [NATGW_SECTION_FORWARD] = "forward", [NATGW_SECTION_NETMAP] = "netmap",
+                                        [NATGW_SECTIONS] = NULL };
+
+/* How many entries @c holds of section @sec (the length of the array it adds them to). */
+static size_t section_count(const struct natgw_config *c, enum natgw_section sec) {
+        return sec == NATGW_SECTION_FORWARD ? c->n_forwards : sec == NATGW_SECTION_NETMAP ? c->n_netmaps : c->n_egress;
+}
 static const char dropin_sections[] = "masquerade, snat, forward and netmap";
 
 /* Every entry of the section @key of @root that is valid goes into the model, marked as @file's. */
@@ -622,7 +629,7 @@ static void check_dropin_keys(struct natgw_conf_ctx *ctx, const config_setting_t
 struct sources {
         config_t *cfg;
         bool *ok;             /* cfg[i] holds a tree */
-        const char **cached;  /* or the entries come from the config in force, of this file of it */
+        const struct natgw_conf_file **cached; /* or the entries come from this file of the config in force */
         struct sliced *sliced; /* its forwards, when its forward list was parsed in slices */
         size_t n;
         const struct natgw_config *old; /* the config in force, NULL: none (no cache) */
@@ -710,7 +717,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
         src->sliced = reallocarray(src->sliced, 1 + n, sizeof(*src->sliced));
         if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached || !src->sliced)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0, hint = 1; i < n; i++) {
                 _cleanup_(freep) char *path = NULL, *text = NULL;
                 const struct natgw_conf_file *was;
                 struct natgw_conf_file *f;
@@ -719,7 +726,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
 
                 if (asprintf(&path, "%s/%s", c->include_dir, names[i]) < 0)
                         return -ENOMEM;
-                was = natgw_conf_cache_find(src->old, path);
+                was = natgw_config_find_dropin(src->old, path, &hint);
                 config_init(&src->cfg[k]);
                 src->ok[k] = false;
                 src->cached[k] = NULL;
@@ -727,7 +734,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                 /* Still the file the config in force read: its entries are those. */
                 if (was && stat(path, &st) >= 0 && natgw_conf_file_same(was, &st)) {
                         src->n++;
-                        src->cached[k] = was->path;
+                        src->cached[k] = was;
                         f = &c->files[c->n_files];
                         *f = *was;
                         f->lent = false;
@@ -753,7 +760,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
                 /* Another file, or the same one written again, with the text the config in
                  * force was made of: not parsed again either. */
                 if (was && memcmp(was->sha256, f->sha256, sizeof(f->sha256)) == 0) {
-                        src->cached[k] = was->path;
+                        src->cached[k] = was;
                         f->cached = true;
                         f->path = TAKE_PTR(path);
                         continue;
@@ -846,19 +853,24 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                 natgw_populate(c->forwards, src->old->n_forwards * sizeof(*c->forwards));
                 natgw_populate(ctx->names, (src->old->n_forwards + src->old->n_egress) * sizeof(*ctx->names));
         }
-        for (const char *const *key = sections; *key && ctx->r >= 0; key++)
+        for (enum natgw_section sec = 0; sec < NATGW_SECTIONS && ctx->r >= 0; sec++)
                 for (size_t i = 0; i < src->n; i++) {
+                        size_t first = section_count(c, sec);
+
                         ctx->file = c->files[i].path;
                         ctx->rank = (unsigned)i;
                         if (src->cached[i]) {
-                                r = natgw_conf_cache_copy(ctx, src->old, src->cached[i], *key, c->files[i].path, c);
+                                r = natgw_conf_cache_copy(ctx, src->old, src->cached[i], sec, c->files[i].path, c);
                                 if (r < 0)
                                         ctx->r = r;
-                        } else if (src->ok[i] && src->sliced[i].on && streq(*key, "forward")) {
+                        } else if (src->ok[i] && src->sliced[i].on && sec == NATGW_SECTION_FORWARD) {
                                 if (take_sliced(ctx, &src->sliced[i], c) < 0)
                                         ctx->r = -ENOMEM;
                         } else if (src->ok[i])
-                                parse_section(ctx, config_root_setting(&src->cfg[i]), *key, c->files[i].path, c);
+                                parse_section(ctx, config_root_setting(&src->cfg[i]), sections[sec],
+                                              c->files[i].path, c);
+                        c->files[i].at[sec].first = first;
+                        c->files[i].at[sec].n = section_count(c, sec) - first;
                 }
         ctx->file = main_file;
         if (ctx->r < 0)

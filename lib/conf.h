@@ -178,6 +178,16 @@ enum natgw_on_exit {
         NATGW_ON_EXIT_REMOVE, /* a clean stop deletes table inet natgw */
 };
 
+/* The sections of entries, in the order the loader adds them to the model (masquerade and
+ * snat entries both to natgw_config.egress). */
+enum natgw_section {
+        NATGW_SECTION_MASQUERADE,
+        NATGW_SECTION_SNAT,
+        NATGW_SECTION_FORWARD,
+        NATGW_SECTION_NETMAP,
+        NATGW_SECTIONS,
+};
+
 /* A file a config was read from: the main file, then each drop-in of include_dir in name order. */
 struct natgw_conf_file {
         char *path;  /* as given for the main file; include_dir + "/" + name for a drop-in */
@@ -190,6 +200,11 @@ struct natgw_conf_file {
         int64_t st_size, mtime_ns, ctime_ns;
         bool cached; /* its entries were taken from the config in force, not read */
         bool lent;   /* a config that replaced this one took its entries (natgw_config_take_entries()) */
+        /* Where its entries are in the config's arrays, by section (NATGW_SECTION_*): the loader
+         * adds one file's entries of one section together (lib/conf-cache.h). */
+        struct {
+                size_t first, n;
+        } at[NATGW_SECTIONS];
 };
 
 enum natgw_filter_policy {
@@ -354,6 +369,11 @@ int natgw_config_load_string(const char *text, const char *name, struct natgw_co
  */
 int natgw_config_load_string_dir(const char *text, const char *name, const char *include_dir,
                                  struct natgw_config **ret, struct natgw_errors *errors);
+
+/* The drop-in of @c read from @path, or NULL (@c may be NULL). *@hint (start at 1): where to
+ * look first, moved past what is found; drop-ins looked up in name order, as @c holds them, are
+ * each found at once (a reload of 1,000 drop-ins looks up each). */
+const struct natgw_conf_file *natgw_config_find_dropin(const struct natgw_config *c, const char *path, size_t *hint);
 
 /**
  * natgw_config_load_file_cached() - natgw_config_load_file(), reusing the config in force

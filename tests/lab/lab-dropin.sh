@@ -135,8 +135,9 @@ done
 assert_eq "10-web.conf 20-dmz.conf" "$(ls "$LAB_TMP/applied.conf.d" | tr '\n' ' ' | sed 's/ $//')" \
         "the record holds exactly the drop-ins in force"
 # A reload writes only what the record does not hold: nothing when nothing changed (the same
-# inodes), the changed drop-in when one did (the unchanged one is the same file, linked); and
-# a record gone is written again, whole (the unchanged drop-ins read again to that end).
+# inodes), the changed drop-in when one did (in place: the directory and the unchanged drop-in
+# are the same files); and a record gone is written again, whole (the unchanged drop-ins read
+# again to that end).
 record_inodes() {
         stat -c %i "$LAB_TMP/applied.conf" "$LAB_TMP/applied.conf.d" "$LAB_TMP/applied.conf.d/10-web.conf" \
                 "$LAB_TMP/applied.conf.d/20-dmz.conf" | tr '\n' ' '
@@ -149,8 +150,8 @@ reload_ok >/dev/null
 cmp -s "$dir/20-dmz.conf" "$LAB_TMP/applied.conf.d/20-dmz.conf" || fail "the record does not hold the changed drop-in"
 read -r -a was <<<"$inodes"
 read -r -a now <<<"$(record_inodes)"
-assert_eq "${was[0]} ${was[2]}" "${now[0]} ${now[2]}" \
-        "a reload that changes one drop-in leaves the record's main file and other drop-ins as they were"
+assert_eq "${was[0]} ${was[1]} ${was[2]}" "${now[0]} ${now[1]} ${now[2]}" \
+        "a reload that changes one drop-in leaves the record's main file, directory and other drop-ins as they were"
 echo "# the main file changed" >>"$conf"
 reload_ok >/dev/null
 cmp -s "$conf" "$LAB_TMP/applied.conf" || fail "the record does not hold the changed main file"

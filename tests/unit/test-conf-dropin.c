@@ -604,6 +604,204 @@ static void test_cache_handover(void **state) {
         natgw_config_free(c);
 }
 
+/* a.conf with six forwards on ports 30-35, the one at @at named @name on port @port instead. */
+static void put_six(unsigned at, const char *name, const char *port) {
+        char text[1024];
+        size_t off = (size_t)snprintf(text, sizeof(text), "forward = (");
+
+        for (unsigned i = 0; i < 6; i++) {
+                char n[16], p[16];
+
+                snprintf(n, sizeof(n), "a%u", i);
+                snprintf(p, sizeof(p), "%u", 30 + i);
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        "%s { name = \"%s\"; proto = \"tcp\"; port = %s; to = \"192.168.1.2\"; }",
+                                        i ? "," : "", i == at ? name : n, i == at ? port : p);
+        }
+        snprintf(text + off, sizeof(text) - off, " );\n");
+        put("a.conf", text);
+}
+
+/* A changed drop-in of more than a few entries is checked by hash and by port (conf-validate-
+ * changed.c): the same conflicts are found as with one, and reported as a load from scratch
+ * reports them. */
+static void test_cache_many_new(void **state) {
+        /* The forward of a.conf changed, and the error a load from scratch reports of it. */
+        static const struct {
+                unsigned at;
+                const char *name, *port, *what;
+        } clash[] = {
+                { 3, "b", "40", "b.conf:1" },                  /* a forward's name */
+                { 3, "me", "40", "e.conf:1" },                 /* an egress entry's */
+                { 3, "nm", "40", "n.conf:1" },                 /* a netmap's */
+                { 3, "a1", "40", "a.conf:1" },                 /* another new one's */
+                { 3, "main", "40", "natgwd.conf:3" },          /* the main file's */
+                { 3, "x", "23", "overlaps entry" },            /* b's port */
+                { 5, "x", "\"20-23\"", "overlaps entry" },     /* a range that ends there */
+                { 5, "x", "\"23-29\"", "overlaps entry" },     /* ... that starts there */
+                { 0, "x", "\"31-33\"", "overlaps entry" },     /* new ones' ports */
+        };
+        struct natgw_config *c;
+
+        put_six(9, NULL, NULL);
+        put("b.conf", FWD("b", "23"));
+        put("e.conf", "masquerade = ( { name = \"me\"; source = \"10.1.0.0/16\"; out_interface = \"eth0\"; } );\n");
+        put("n.conf", "netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.5.0/28\"; "
+                      "outside = \"203.0.113.32/28\"; } );\n");
+        c = load_cached(NULL);
+
+        for (size_t i = 0; i < ELEMENTSOF(clash); i++) {
+                put_six(clash[i].at, clash[i].name, clash[i].port);
+                fails_alike(c, clash[i].what);
+        }
+        /* A new netmap and a new egress entry among many new entries: their names too. */
+        put_six(3, "a9", "40");
+        put("m.conf", "netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.6.0/28\"; "
+                      "outside = \"203.0.113.64/28\"; } );\n");
+        fails_alike(c, "m.conf:1");
+        unlink_file("m.conf");
+        put("m.conf", "masquerade = ( { name = \"b\"; source = \"10.2.0.0/16\"; out_interface = \"eth0\"; } );\n");
+        fails_alike(c, "m.conf:1");
+        unlink_file("m.conf");
+
+        /* Without a conflict the fast check passes it, whatever its ports and names. */
+        put_six(5, "x", "\"24-29\"");
+        c = reload_cached(c);
+        assert_port(c, "x", 24);
+        assert_port(c, "b", 23);
+        natgw_config_free(c);
+}
+
+/* Drop-in @k of test_cache_many() in version @v (0: absent): a few forwards, and now and then
+ * masquerade, snat and netmap entries, each named after the file (unique across files). */
+static void many_put(unsigned k, unsigned v) {
+        char name[32], text[2048];
+        size_t off = 0;
+
+        snprintf(name, sizeof(name), "t%03u.conf", k);
+        if (v == 0) {
+                char p[PATH_MAX + 64];
+
+                snprintf(p, sizeof(p), "%s/%s", confd, name);
+                (void)unlink(p);
+                return;
+        }
+        if ((k + v) % 5 == 0)
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        "masquerade = ( { name = \"m%u\"; source = \"10.%u.%u.0/24\"; "
+                                        "out_interface = \"eth0\"; } );\n", k, k, v % 200);
+        if ((k + v) % 7 == 0)
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        "snat = ( { name = \"s%u\"; source = \"172.%u.%u.0/24\"; to = \"203.0.113.%u\"; "
+                                        "out_interface = \"eth1\"; } );\n", k, k, v % 200, 1 + k % 200);
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "forward = (");
+        for (unsigned f = 0; f < (k + v) % 4; f++)
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        "%s { name = \"f%u-%u\"; proto = \"tcp\"; port = %u; to = \"192.168.%u.%u\"; }",
+                                        f ? "," : "", k, f, 1000 + 4 * k + f, v % 250, 1 + f);
+        off += (size_t)snprintf(text + off, sizeof(text) - off, " );\n");
+        if (k % 40 == 0)
+                snprintf(text + off, sizeof(text) - off,
+                         "netmap = ( { name = \"n%u\"; interface = \"eth0\"; inside = \"192.168.%u.0/28\"; "
+                         "outside = \"198.51.100.%u/28\"; } );\n", k, 200 + k / 40, 32 * (k / 40) + 16 * (v % 2));
+        put(name, text);
+}
+
+/* The path of @c's files that is @file (the very string), or NULL. */
+static const char *file_of(const struct natgw_config *c, const char *file) {
+        for (size_t i = 0; i < c->n_files; i++)
+                if (c->files[i].path == file)
+                        return file;
+        return NULL;
+}
+
+/* @c and @fresh (loaded from scratch) hold the same entries from the same files, in the same
+ * places, and @c's borrowed ones are exactly those of its cached files. */
+static void assert_same_model(const struct natgw_config *c, const struct natgw_config *fresh) {
+        assert_int_equal(c->n_files, fresh->n_files);
+        assert_int_equal(c->n_egress, fresh->n_egress);
+        assert_int_equal(c->n_forwards, fresh->n_forwards);
+        assert_int_equal(c->n_netmaps, fresh->n_netmaps);
+        for (size_t i = 0; i < c->n_files; i++) {
+                assert_string_equal(c->files[i].path, fresh->files[i].path);
+                assert_memory_equal(c->files[i].at, fresh->files[i].at, sizeof(c->files[i].at));
+                for (size_t e = c->files[i].at[NATGW_SECTION_FORWARD].first;
+                     e < c->files[i].at[NATGW_SECTION_FORWARD].first + c->files[i].at[NATGW_SECTION_FORWARD].n; e++) {
+                        assert_true(c->forwards[e].borrowed == c->files[i].cached);
+                }
+        }
+        for (size_t i = 0; i < c->n_forwards; i++) {
+                const struct natgw_forward *x = &c->forwards[i], *y = &fresh->forwards[i];
+
+                assert_string_equal(x->name, y->name);
+                assert_string_equal(x->file, y->file);
+                assert_int_equal(x->line, y->line);
+                assert_int_equal(x->ports[0].lo, y->ports[0].lo);
+                assert_int_equal(natgw_addr_cmp(&x->to, &y->to), 0);
+                /* A copy names the new model's own file string. */
+                assert_true(file_of(c, x->file) == x->file);
+        }
+        for (size_t i = 0; i < c->n_egress; i++) {
+                assert_string_equal(c->egress[i].name, fresh->egress[i].name);
+                assert_string_equal(c->egress[i].file ? c->egress[i].file : "", fresh->egress[i].file ? fresh->egress[i].file : "");
+                assert_true(file_of(c, c->egress[i].file) == c->egress[i].file);
+                assert_int_equal(c->egress[i].kind, fresh->egress[i].kind);
+                assert_int_equal(natgw_prefix_cmp(&c->egress[i].sources[0], &fresh->egress[i].sources[0]), 0);
+        }
+        for (size_t i = 0; i < c->n_netmaps; i++) {
+                assert_string_equal(c->netmaps[i].name, fresh->netmaps[i].name);
+                assert_string_equal(c->netmaps[i].file, fresh->netmaps[i].file);
+                assert_true(file_of(c, c->netmaps[i].file) == c->netmaps[i].file);
+        }
+}
+
+/* Hundreds of drop-ins, edited, added and removed at random between reloads: each reload's
+ * model is the one a load from scratch makes, whichever files it copied from the config in
+ * force (each file's entries are copied as one run: conf-cache.h). */
+static void test_cache_many(void **state) {
+        enum { FILES = 240, ROUNDS = 40 };
+        unsigned version[FILES] = {};
+        uint32_t x = 2463534242u;
+        struct natgw_config *c, *next;
+        size_t cached_files = 0;
+
+        for (unsigned k = 0; k < FILES; k++) {
+                version[k] = k % 9 == 4 ? 0 : 1;
+                many_put(k, version[k]);
+        }
+        c = load_cached(NULL);
+        for (unsigned round = 0; round < ROUNDS; round++) {
+                struct natgw_config *fresh;
+
+                /* A few files changed, removed or added. */
+                for (unsigned e = 0; e < 1 + round % 6; e++) {
+                        unsigned k;
+
+                        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                        k = x % FILES;
+                        version[k] = version[k] == 0 ? 1 + round : (x >> 16) % 4 == 0 ? 0 : version[k] + 1;
+                        many_put(k, version[k]);
+                }
+                next = load_cached(c);
+                fresh = load_cached(NULL);
+                assert_same_model(next, fresh);
+                for (size_t i = 0; i < next->n_files; i++)
+                        cached_files += next->files[i].cached;
+                natgw_config_free(fresh);
+                /* Handed over: the new model owns every entry, the old one frees the rest. */
+                natgw_config_take_entries(next, c);
+                natgw_config_free(c);
+                c = next;
+                for (size_t i = 0; i < c->n_forwards; i++)
+                        assert_false(c->forwards[i].borrowed);
+                for (size_t i = 0; i < c->n_egress; i++)
+                        assert_false(c->egress[i].borrowed);
+        }
+        /* Most files were copied, not read: the runs were what was tested. */
+        assert_true(cached_files > ROUNDS * FILES / 2);
+        natgw_config_free(c);
+}
+
 /* A file new to the cache is hashed only when the config is kept (natgw_config_finish_hashes()):
  * a config loaded and freed, a check, never hashes its files. */
 static void test_hash_later(void **state) {
@@ -702,6 +900,8 @@ int main(void) {
                 WITH_DIR(test_too_many),
                 WITH_DIR(test_cache),
                 WITH_DIR(test_cache_handover),
+                WITH_DIR(test_cache_many),
+                WITH_DIR(test_cache_many_new),
                 cmocka_unit_test(test_include_dir_value),
                 WITH_DIR(test_hash_later),
                 cmocka_unit_test(test_sha256),
