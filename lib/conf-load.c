@@ -871,6 +871,10 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                                               c->files[i].path, c);
                         c->files[i].at[sec].first = first;
                         c->files[i].at[sec].n = section_count(c, sec) - first;
+                        if (src->cached[i]) {
+                                c->files[i].at[sec].was_first = src->cached[i]->at[sec].first;
+                                c->copied_from = src->old->serial;
+                        }
                 }
         ctx->file = main_file;
         if (ctx->r < 0)
@@ -944,6 +948,9 @@ static void sort_errors(struct natgw_errors *errors, size_t from, const struct n
 
 /* The loader: @text of the main file @name, its drop-ins from @include_dir or as it says, the
  * unchanged ones taken from @old (NULL: none). */
+/* The serial of the last config loaded (natgw_config.serial). */
+static uint64_t serial;
+
 static int load(const char *text, const char *name, const char *include_dir, const struct natgw_config *old,
                 struct natgw_config **ret, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;
@@ -969,6 +976,7 @@ static int load(const char *text, const char *name, const char *include_dir, con
                 return -ENOMEM;
         }
         set_defaults(c);
+        c->serial = __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED);
         c->path = strdup(ctx.file);
         c->files = calloc(1, sizeof(*c->files));
         c->texts = calloc(1, sizeof(*c->texts));

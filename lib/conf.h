@@ -201,9 +201,10 @@ struct natgw_conf_file {
         bool cached; /* its entries were taken from the config in force, not read */
         bool lent;   /* a config that replaced this one took its entries (natgw_config_take_entries()) */
         /* Where its entries are in the config's arrays, by section (NATGW_SECTION_*): the loader
-         * adds one file's entries of one section together (lib/conf-cache.h). */
+         * adds one file's entries of one section together (lib/conf-cache.h). With @cached,
+         * @was_first is where they were in the config in force (natgw_config.copied_from). */
         struct {
-                size_t first, n;
+                size_t first, n, was_first;
         } at[NATGW_SECTIONS];
 };
 
@@ -213,6 +214,11 @@ enum natgw_filter_policy {
 };
 
 struct natgw_config {
+        /* Which load made it: a number no other config of the process has. A config that copied
+         * entries of unchanged drop-ins from the config in force has that one's serial in
+         * @copied_from (0: none), so that what was built from that one can be reused
+         * (lib/nft-plan.h). */
+        uint64_t serial, copied_from;
         char *path;
         char *include_dir; /* as resolved (relative to the main file's directory); NULL: none */
         struct natgw_conf_file *files; /* files[0] is the main file */

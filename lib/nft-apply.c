@@ -26,6 +26,9 @@ struct natgw_nft {
         struct natgw_nl *nl; /* for natgwd's lifetime: the table's owner is this socket */
         enum flags_support flags;
         struct natgw_table_state state; /* what the last committed batch left; the next one updates it */
+        /* The plan of the last config applied: the next apply copies from it what the drop-ins
+         * its config did not read again compile to (natgw_plan_build_from()). */
+        struct natgw_plan *plan;
 };
 
 struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
@@ -33,6 +36,7 @@ struct natgw_nft *natgw_nft_free(struct natgw_nft *n) {
                 return NULL;
         natgw_nl_free(n->nl);
         natgw_table_state_clear(&n->state);
+        natgw_plan_free(n->plan);
         free(n);
         return NULL;
 }
@@ -184,7 +188,7 @@ static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool 
         uint64_t t0 = natgw_mono_usec();
         int r;
 
-        r = natgw_plan_build(c, &p, errors);
+        r = natgw_plan_build_from(c, n->plan, &p, errors);
         if (r < 0) {
                 if (r != -EINVAL)
                         natgw_errors_add(errors, c->path, 0, NULL, "compiling the table failed: %s", strerror(-r));
@@ -238,6 +242,10 @@ static int apply_config(struct natgw_nft *n, const struct natgw_config *c, bool 
                         *stats = st;
                         stats->elements = p->n_elements;
                         stats->table_flags = flags;
+                }
+                if (!validate_only) {
+                        natgw_plan_free(n->plan);
+                        n->plan = TAKE_PTR(p);
                 }
                 return 0;
         }

@@ -315,7 +315,6 @@ static int forward_compile(struct natgw_map *m, const struct natgw_forward *f, c
         for (size_t pi = 0; pi < ELEMENTSOF(protos); pi++) {
                 if (!(f->protos & protos[pi].bit))
                         continue;
-                m->protos |= protos[pi].bit;
                 v.l4proto = protos[pi].l4proto;
                 for (size_t s = 0; s < n_src; s++) {
                         if (f->n_allow_from) {
@@ -670,7 +669,95 @@ static int plan_add_map(struct natgw_plan *p, const struct natgw_map *m) {
         return 0;
 }
 
+/* ---- reuse of the plan of the config in force ---- */
+
+/* A run of forwards of an unchanged drop-in: c->forwards[first, first + n) were
+ * old->config->forwards[was_first, ...). */
+struct forward_run {
+        size_t first, was_first, n;
+};
+
+/* The runs of @c's forwards copied from the config @old was built from, in order; none when
+ * @old is another config's, or reflection left out shared elements in it (a forward gone
+ * could bring back what it hid). */
+static int reuse_runs(const struct natgw_config *c, const struct natgw_plan *old, struct forward_run **ret,
+                      size_t *ret_n) {
+        struct forward_run *v;
+        size_t n = 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!old || c->copied_from == 0 || c->copied_from != old->serial || old->reflect_shared)
+                return 0;
+        v = calloc(MAX(c->n_files, (size_t)1), sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_files; i++)
+                if (c->files[i].cached && c->files[i].at[NATGW_SECTION_FORWARD].n > 0)
+                        v[n++] = (struct forward_run){ .first = c->files[i].at[NATGW_SECTION_FORWARD].first,
+                                                       .was_first = c->files[i].at[NATGW_SECTION_FORWARD].was_first,
+                                                       .n = c->files[i].at[NATGW_SECTION_FORWARD].n };
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* The first element of @m whose entry is @entry or later (the elements are in entry order). */
+static size_t entry_lower_bound(const struct natgw_map *m, uint32_t entry) {
+        size_t lo = 0, hi = m->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (m->entry[mid] < entry)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+/* Append to @m the elements of @from (a map of the same family and shape) of the entries
+ * [@lo, @hi), their entries moved by @delta. */
+static int map_copy_range(struct natgw_map *m, const struct natgw_map *from, uint32_t lo, uint32_t hi,
+                          int64_t delta) {
+        size_t a = entry_lower_bound(from, lo), b = entry_lower_bound(from, hi);
+        size_t kstride = m->key_len * (m->interval ? 2 : 1);
+
+        if (a == b)
+                return 0;
+        if (m->n + (b - a) > m->cap && map_grow(m, MAX(m->n + (b - a), 2 * m->cap)) < 0)
+                return -ENOMEM;
+        memcpy(m->keys + m->n * kstride, from->keys + a * kstride, (b - a) * kstride);
+        memcpy(m->data + m->n * m->data_len, from->data + a * m->data_len, (b - a) * m->data_len);
+        for (size_t i = a; i < b; i++)
+                m->entry[m->n++] = (uint32_t)((int64_t)from->entry[i] + delta);
+        return 0;
+}
+
+/* The elements of the forwards of run @run, from @old's forward maps into @maps (indexed as
+ * natgw_plan_build_from()'s: family, then shape). */
+static int forward_run_copy(struct natgw_map *maps, const struct natgw_map *const *old_maps, const struct natgw_plan *old,
+                            const struct forward_run *run, uint32_t first_forward) {
+        uint32_t lo = old->first_forward + (uint32_t)run->was_first;
+        int64_t delta = (int64_t)first_forward + (int64_t)run->first - lo;
+
+        for (size_t i = 0; i < 2 * NATGW_SHAPE_MAX; i++)
+                if (old_maps[i]) {
+                        int r = map_copy_range(&maps[i], old_maps[i], lo, lo + (uint32_t)run->n, delta);
+
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors) {
+        return natgw_plan_build_from(c, NULL, ret, errors);
+}
+
+int natgw_plan_build_from(const struct natgw_config *c, const struct natgw_plan *old, struct natgw_plan **ret,
+                          struct natgw_errors *errors) {
         static const enum natgw_field egress_fields[] = { NATGW_FIELD_OIFNAME, NATGW_FIELD_SADDR };
         /* The most selective field first: the kernel's set (pipapo) narrows the candidates field
          * by field, and a first field every element shares (the entry) would make each lookup
@@ -678,31 +765,51 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         static const enum natgw_field allow_fields[] = { NATGW_FIELD_DADDR, NATGW_FIELD_DPORT, NATGW_FIELD_L4PROTO,
                                                          NATGW_FIELD_ENTRY };
         _cleanup_(natgw_plan_freep) struct natgw_plan *p = NULL;
+        _cleanup_(freep) struct forward_run *runs = NULL;
         /* In the plan's order: forwards (v4, v6, by shape), egress, policy and allow (v4, v6),
          * netmaps. */
         struct natgw_map maps[2 * NATGW_SHAPE_MAX + 6 + NATGW_NETMAP_MAPS] = {}, *egress = maps + 2 * NATGW_SHAPE_MAX;
         struct natgw_map *policy = egress + 2, *allow = egress + 4, *netmap = egress + 6;
+        const struct natgw_map *old_maps[2 * NATGW_SHAPE_MAX] = {};
         uint64_t total = 0, per_map[2 * NATGW_SHAPE_MAX] = {};
+        /* Per forward map: the protocols of its elements, whether it has reflected ones and
+         * of a forward without in_interface (set here, for the copied runs as for the rest). */
+        unsigned protos[2 * NATGW_SHAPE_MAX] = {};
+        bool reflect[2 * NATGW_SHAPE_MAX] = {}, hairpin[2 * NATGW_SHAPE_MAX] = {};
         bool invalid = false, helpers = false;
+        size_t n_runs = 0;
         int r = 0;
 
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         p->config = c;
+        p->serial = c->serial;
+        p->first_forward = (uint32_t)c->n_egress;
+        if (reuse_runs(c, old, &runs, &n_runs) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; n_runs > 0 && i < old->n_maps; i++)
+                if (old->maps[i].kind == NATGW_MAP_FORWARD)
+                        old_maps[(old->maps[i].family == AF_INET ? 0 : NATGW_SHAPE_MAX) + old->maps[i].shape] =
+                                &old->maps[i];
 
         for (size_t i = 0; i < c->n_forwards; i++) {
                 const struct natgw_forward *fw = &c->forwards[i];
                 size_t mi = (fw->to.family == AF_INET ? 0 : NATGW_SHAPE_MAX) + forward_shape(fw);
                 uint64_t n = forward_elements(fw);
+                unsigned pr = fw->protos & (NATGW_PROTO_TCP | NATGW_PROTO_UDP);
 
                 /* At most so many elements in each forward map (fewer where allow_from prefixes
                  * cover others): its room taken at once, not doubled from 64. */
                 if (fw->reflection) {
                         per_map[mi] += n / 2;
                         per_map[mi | NATGW_SHAPE_IIF] += n / 2;
+                        protos[mi | NATGW_SHAPE_IIF] |= pr;
+                        reflect[mi | NATGW_SHAPE_IIF] = true;
+                        hairpin[mi | NATGW_SHAPE_IIF] = hairpin[mi | NATGW_SHAPE_IIF] || !fw->in_interface[0];
                 } else
                         per_map[mi] += n;
+                protos[mi] |= pr;
                 total += n;
                 helpers = helpers || fw->helper;
                 if (total > NATGW_PLAN_ELEMENTS_MAX) {
@@ -722,6 +829,9 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
                         struct natgw_map *m = &maps[f * NATGW_SHAPE_MAX + s];
 
                         forward_map_init(m, family, s);
+                        m->protos = protos[f * NATGW_SHAPE_MAX + s];
+                        m->reflect = reflect[f * NATGW_SHAPE_MAX + s];
+                        m->hairpin = hairpin[f * NATGW_SHAPE_MAX + s];
                         if (r >= 0 && per_map[f * NATGW_SHAPE_MAX + s] > 0)
                                 r = map_grow(m, (size_t)per_map[f * NATGW_SHAPE_MAX + s]);
                 }
@@ -737,25 +847,28 @@ int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, stru
         for (size_t i = 0; i < c->n_egress; i++)
                 p->forward_chain = p->forward_chain || c->egress[i].has_allow;
 
-        for (size_t i = 0; i < c->n_forwards && r >= 0; i++) {
+        for (size_t i = 0, k = 0; i < c->n_forwards && r >= 0; i++) {
                 const struct natgw_forward *fw = &c->forwards[i];
                 size_t mi = (fw->to.family == AF_INET ? 0 : NATGW_SHAPE_MAX) + forward_shape(fw);
 
-                r = forward_compile(&maps[mi], fw, fw->in_interface, (uint32_t)(c->n_egress + i));
-                if (r >= 0 && fw->reflection) {
-                        struct natgw_map *rm = &maps[mi | NATGW_SHAPE_IIF];
-
-                        r = forward_compile(rm, fw, NATGW_REFLECT_IIF, (uint32_t)(c->n_egress + i));
-                        rm->reflect = true;
-                        rm->hairpin = rm->hairpin || !fw->in_interface[0];
+                /* An unchanged drop-in's forwards: their elements as they were, in order. */
+                if (k < n_runs && runs[k].first == i) {
+                        r = forward_run_copy(maps, old_maps, old, &runs[k], p->first_forward);
+                        i += runs[k++].n - 1;
+                        continue;
                 }
+                r = forward_compile(&maps[mi], fw, fw->in_interface, (uint32_t)(c->n_egress + i));
+                if (r >= 0 && fw->reflection)
+                        r = forward_compile(&maps[mi | NATGW_SHAPE_IIF], fw, NATGW_REFLECT_IIF,
+                                            (uint32_t)(c->n_egress + i));
         }
         for (size_t i = 0; i < 2 * NATGW_SHAPE_MAX && r >= 0; i++)
                 if (maps[i].reflect) {
                         int q = natgw_reflect_dedupe(p, &maps[i], errors);
 
-                        r = q == -EINVAL ? r : q;
+                        r = q == -EINVAL ? r : MIN(q, 0);
                         p->reflect = true;
+                        p->reflect_shared = p->reflect_shared || q > 0;
                         if (q == -EINVAL)
                                 invalid = true;
                 }

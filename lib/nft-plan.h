@@ -124,6 +124,12 @@ struct natgw_plan {
         struct natgw_map *maps;
         size_t n_maps;
         size_t n_elements;
+        /* For a plan built later from this one (natgw_plan_build_from()), which reads no more
+         * than these and the maps: the config's serial, its first forward's entry number, and
+         * whether reflection left out elements two forwards share (then nothing is reused). */
+        uint64_t serial;
+        uint32_t first_forward;
+        bool reflect_shared;
 };
 
 /* Upper bound of map elements one config may expand to (ports x protocols x allow_from). */
@@ -138,6 +144,25 @@ struct natgw_plan {
  * Return: 0, -EINVAL (see @errors) or -ENOMEM.
  */
 int natgw_plan_build(const struct natgw_config *c, struct natgw_plan **ret, struct natgw_errors *errors);
+
+/**
+ * natgw_plan_build_from() - natgw_plan_build(), reusing the plan of the config in force
+ * @c:      the config
+ * @old:    the plan of the config @c copied unchanged drop-ins from (natgw_config.copied_from),
+ *          or NULL, or another plan (then it is not used). Only its maps and the fields kept
+ *          for this are read: its config may be gone.
+ * @ret:    the plan
+ * @errors: as natgw_plan_build()'s
+ *
+ * The forwards of an unchanged drop-in expand to the elements they did in @old, in the same
+ * order: each such run is copied from @old's forward maps, its entry numbers moved, instead of
+ * compiled again. The result is the plan natgw_plan_build() makes (test-nft-reuse compares
+ * them); a reload at 50,000 forwards compiles the forwards that changed, not the table.
+ *
+ * Return: as natgw_plan_build().
+ */
+int natgw_plan_build_from(const struct natgw_config *c, const struct natgw_plan *old, struct natgw_plan **ret,
+                          struct natgw_errors *errors);
 struct natgw_plan *natgw_plan_free(struct natgw_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_plan *, natgw_plan_free);
 

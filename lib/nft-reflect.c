@@ -4,6 +4,7 @@
  * forwards share.
  */
 
+#include <limits.h>
 #include <sys/socket.h>
 
 #include "nft-reflect.h"
@@ -145,7 +146,7 @@ int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct
                 return r;
         if (n_gone)
                 map_remove(m, gone);
-        return 0;
+        return (int)MIN(n_gone, (size_t)INT_MAX);
 }
 
 static bool has_name(const char *const *v, size_t n, const char *name) {

@@ -31,7 +31,8 @@
  *
  * Two forwards of the same address and port on different in_interfaces reflect the same key:
  * the same target is one element (the first forward's), another target is an error naming both
- * (one of them needs reflection = false). Return: 0, -EINVAL (see @errors) or -ENOMEM.
+ * (one of them needs reflection = false). Return: how many elements were left out as the same
+ * as another (>= 0), -EINVAL (see @errors) or -ENOMEM.
  */
 int natgw_reflect_dedupe(const struct natgw_plan *p, struct natgw_map *m, struct natgw_errors *errors);
 

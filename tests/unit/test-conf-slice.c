@@ -36,21 +36,14 @@ static void put(const char *name, const char *text) {
 }
 
 static int setup(void **state) {
-        char d[96];
+        char d[128];
 
-        snprintf(dir, sizeof(dir), "/tmp/natgw-test-slice.XXXXXX");
-        if (!mkdtemp(dir))
-                return -1;
-        snprintf(d, sizeof(d), "%s/d", dir);
-        return mkdir(d, 0755);
+        return tmpdir_make(dir, "slice", "d", d);
 }
 
 static int teardown(void **state) {
-        char cmd[PATH_MAX + 16];
-
         natgw_conf_slice_bytes = NATGW_CONF_SLICE_BYTES;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        return system(cmd) == 0 ? 0 : -1;
+        return tmpdir_remove(dir);
 }
 
 /* What a load gave: its return, its errors as printed, and its forwards, one line each. */

@@ -87,6 +87,23 @@ static void test_reflected_copy(void **state) {
                                                                    IFNAMSIZ) == 0);
 }
 
+/* The reflected copy of a forward without in_interface lands in the map with that field: the
+ * map's protocols (for which its rules look up) are its too. */
+static void test_reflected_protos(void **state) {
+        _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
+                "version = 1;\n"
+                "forward = (\n"
+                "  { name = \"web\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 8080; to = \"192.168.1.66:80\"; },\n"
+                "  { name = \"any\"; proto = \"udp\"; port = 53; to = \"192.168.1.53\"; }\n"
+                ");\n");
+        _cleanup_(natgw_plan_freep) struct natgw_plan *p = build(c);
+
+        assert_int_equal(find_map(p, "fwd4_if")->protos, NATGW_PROTO_TCP | NATGW_PROTO_UDP);
+        assert_int_equal(find_map(p, "fwd4")->protos, NATGW_PROTO_UDP);
+        assert_true(find_map(p, "fwd4_if")->hairpin);
+        assert_false(find_map(p, "fwd4")->reflect);
+}
+
 static void test_no_reflection(void **state) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = load_ok(
                 "version = 1;\n"
@@ -196,6 +213,7 @@ static void test_bad_value(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_reflected_copy),
+                cmocka_unit_test(test_reflected_protos),
                 cmocka_unit_test(test_no_reflection),
                 cmocka_unit_test(test_shared_key),
                 cmocka_unit_test(test_clash),

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/*
+ * natgw_plan_build_from(): a plan that copies the elements of unchanged drop-ins' forwards from
+ * the plan of the config in force is the plan a compile from scratch makes, map by map and byte
+ * by byte, over rounds of random edits to drop-ins of every forward shape (each round reusing
+ * the plan the round before built by reuse), and when reflection hid shared elements.
+ */
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "nft-plan.h"
+#include "util.h"
+
+#include "conf-test.h"
+
+static char dir[64];    /* a fresh temporary directory per test */
+static char confd[128]; /* dir/natgwd.conf.d */
+
+static int setup(void **state) {
+        return tmpdir_make(dir, "reuse", "natgwd.conf.d", confd);
+}
+
+static int teardown(void **state) {
+        return tmpdir_remove(dir);
+}
+
+static const char main_text[] = "version = 1;\n"
+                                "include_dir = \"natgwd.conf.d\";\n"
+                                "masquerade = ( { name = \"lan\"; source = \"10.0.0.0/8\"; out_interface = \"eth0\"; } );\n";
+
+/* Load dir/natgwd.conf with @old as the config in force (NULL: none). */
+static struct natgw_config *load(const struct natgw_config *old) {
+        return load_dir_ok(dir, old);
+}
+
+/* Drop-in @k in version @v (0: removed): forwards of every shape and family, some reflected,
+ * some with allow_from, port ranges and rewrites; each file's ports its own (no overlap); and
+ * now and then an egress entry, which moves the entry numbers of every forward after it. */
+static void put_dropin(unsigned k, unsigned v) {
+        char name[32], text[4096], p[PATH_MAX + 64];
+        size_t off = 0;
+
+        snprintf(name, sizeof(name), "t%03u.conf", k);
+        if (v == 0) {
+                snprintf(p, sizeof(p), "%s/%s", confd, name);
+                (void)unlink(p);
+                return;
+        }
+        if ((k + v) % 5 == 0)
+                off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                        "masquerade = ( { name = \"m%u\"; source = \"172.16.%u.0/24\"; "
+                                        "out_interface = \"eth1\"; } );\n", k, k);
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "forward = (");
+        for (unsigned f = 0; f < (k + v) % 4; f++) {
+                unsigned seed = k * 31 + v * 7 + f, port = 2000 + 8 * k + 2 * f;
+                bool v6 = seed % 5 == 0, range = seed % 4 == 1;
+                char to[64], ports[32];
+
+                if (range)
+                        snprintf(ports, sizeof(ports), "\"%u-%u\"", port, port + 1);
+                else
+                        snprintf(ports, sizeof(ports), "%u", port);
+                if (v6)
+                        snprintf(to, sizeof(to), range ? "[fd00:%x::%u]:%u-%u" : "[fd00:%x::%u]", v % 100, f + 1,
+                                 9000 + port, 9001 + port);
+                else if (range)
+                        snprintf(to, sizeof(to), "192.168.%u.%u:%u-%u", v % 250, f + 1, 9000 + port, 9001 + port);
+                else
+                        snprintf(to, sizeof(to), seed % 3 ? "192.168.%u.%u" : "192.168.%u.%u:8080", v % 250, f + 1);
+                off += (size_t)snprintf(
+                        text + off, sizeof(text) - off,
+                        "%s { name = \"f%u-%u\"; proto = \"%s\"; port = %s; to = \"%s\"; %s%s%s%s }", f ? "," : "", k,
+                        f, seed % 3 == 0 ? "tcp" : seed % 3 == 1 ? "udp" : "tcp+udp", ports, to,
+                        seed % 3 == 1 ? "in_interface = \"eth0\"; " : seed % 3 == 2 ? "in_interface = \"eth1\"; " : "",
+                        seed % 4 == 0 ? (v6 ? "destination = \"2001:db8::5\"; " : "destination = \"203.0.113.5\"; ") : "",
+                        seed % 6 == 0 ? (v6 ? "allow_from = [ \"2001:db8:1::/48\", \"2001:db8:1:2::/64\" ]; "
+                                            : "allow_from = [ \"198.51.100.0/24\", \"198.51.100.128/25\" ]; ")
+                                      : "",
+                        seed % 2 ? "" : "reflection = false; ");
+        }
+        snprintf(text + off, sizeof(text) - off, " );\n");
+        put_file(confd, name, text);
+}
+
+/* @a and @b are the same plan: the same maps with the same elements, in the same order. */
+static void assert_same_plan(const struct natgw_plan *a, const struct natgw_plan *b) {
+        assert_int_equal(a->n_maps, b->n_maps);
+        assert_int_equal(a->n_elements, b->n_elements);
+        assert_int_equal(a->reflect, b->reflect);
+        assert_int_equal(a->reflect_shared, b->reflect_shared);
+        assert_int_equal(a->forward_chain, b->forward_chain);
+        assert_int_equal(a->helper_objs, b->helper_objs);
+        assert_int_equal(a->n_reflect_outside, b->n_reflect_outside);
+        for (size_t i = 0; i < a->n_maps; i++) {
+                const struct natgw_map *x = &a->maps[i], *y = &b->maps[i];
+                size_t kstride = x->key_len * (x->interval ? 2 : 1);
+
+                assert_string_equal(x->name, y->name);
+                assert_int_equal(x->kind, y->kind);
+                assert_int_equal(x->shape, y->shape);
+                assert_int_equal(x->key_len, y->key_len);
+                assert_int_equal(x->data_len, y->data_len);
+                assert_int_equal(x->protos, y->protos);
+                assert_int_equal(x->interval, y->interval);
+                assert_int_equal(x->reflect, y->reflect);
+                assert_int_equal(x->hairpin, y->hairpin);
+                assert_int_equal(x->n, y->n);
+                assert_memory_equal(x->keys, y->keys, x->n * kstride);
+                if (x->data_len)
+                        assert_memory_equal(x->data, y->data, x->n * x->data_len);
+                assert_memory_equal(x->entry, y->entry, x->n * sizeof(*x->entry));
+        }
+}
+
+/* The plan built from @c reusing @old, checked against the plan built from scratch. */
+static struct natgw_plan *build_checked(const struct natgw_config *c, const struct natgw_plan *old) {
+        struct natgw_plan *reused = NULL, *fresh = NULL;
+        struct natgw_errors errors = {};
+
+        assert_int_equal(natgw_plan_build_from(c, old, &reused, &errors), 0);
+        assert_int_equal(natgw_plan_build(c, &fresh, &errors), 0);
+        assert_int_equal(errors.n, 0);
+        assert_same_plan(reused, fresh);
+        natgw_plan_free(fresh);
+        return reused;
+}
+
+/* As natgwd reloads: @c replaced by @next, which takes over its entries. */
+static struct natgw_config *hand_over(struct natgw_config *c, struct natgw_config *next) {
+        natgw_config_take_entries(next, c);
+        natgw_config_free(c);
+        return next;
+}
+
+static void test_reuse_random(void **state) {
+        enum { FILES = 120, ROUNDS = 40 };
+        unsigned version[FILES];
+        uint32_t x = 88172645u;
+        struct natgw_config *c;
+        struct natgw_plan *p;
+        size_t reused_rounds = 0;
+
+        put_file(dir, "natgwd.conf", main_text);
+        for (unsigned k = 0; k < FILES; k++) {
+                version[k] = k % 7 == 3 ? 0 : 1;
+                put_dropin(k, version[k]);
+        }
+        c = load(NULL);
+        p = build_checked(c, NULL);
+        for (unsigned round = 0; round < ROUNDS; round++) {
+                struct natgw_config *next;
+                struct natgw_plan *q;
+                bool copied = false;
+
+                edit_dropins(version, FILES, round, 1 + round % 5, &x, put_dropin);
+                next = load(c);
+                /* Unchanged drop-ins with forwards were copied: the plan has runs to reuse. */
+                for (size_t i = 0; i < next->n_files; i++)
+                        copied = copied || (next->files[i].cached && next->files[i].at[NATGW_SECTION_FORWARD].n > 0);
+                assert_true(next->copied_from == p->serial);
+                reused_rounds += copied;
+                q = build_checked(next, p);
+                natgw_plan_free(p);
+                p = q;
+                c = hand_over(c, next);
+        }
+        assert_int_equal(reused_rounds, ROUNDS);
+        /* Another config's plan is not used: the same result. */
+        natgw_plan_free(build_checked(c, p));
+        natgw_plan_free(p);
+        natgw_config_free(c);
+}
+
+/* Two forwards of one address and port on two interfaces reflect one element: the second one's
+ * copy is left out. Removing the first brings it back, though the second's drop-in did not
+ * change: the plan that hid it is not reused. */
+static void test_reuse_reflect_shared(void **state) {
+        struct natgw_config *c, *next;
+        struct natgw_plan *p, *q;
+
+        put_file(dir, "natgwd.conf", main_text);
+        put_file(confd, "a.conf",
+                 "forward = ( { name = \"a\"; in_interface = \"eth0\"; proto = \"tcp\"; port = 443; "
+                 "to = \"192.168.1.10\"; } );\n");
+        put_file(confd, "b.conf",
+                 "forward = ( { name = \"b\"; in_interface = \"eth1\"; proto = \"tcp\"; port = 443; "
+                 "to = \"192.168.1.10\"; } );\n");
+        put_file(confd, "c.conf",
+                 "forward = ( { name = \"c\"; proto = \"udp\"; port = 53; to = \"192.168.1.11\"; } );\n");
+        c = load(NULL);
+        p = build_checked(c, NULL);
+        assert_true(p->reflect_shared);
+
+        assert_int_equal(unlink(strcat(strcpy((char[PATH_MAX]){ 0 }, confd), "/a.conf")), 0);
+        next = load(c);
+        assert_true(next->files[1].cached);
+        q = build_checked(next, p);
+        assert_false(q->reflect_shared);
+        natgw_plan_free(p);
+        c = hand_over(c, next);
+
+        /* Without a shared element the next reload reuses again. */
+        put_file(confd, "d.conf",
+                 "forward = ( { name = \"d\"; proto = \"tcp\"; port = 25; to = \"192.168.1.12\"; } );\n");
+        next = load(c);
+        p = build_checked(next, q);
+        natgw_plan_free(q);
+        natgw_plan_free(p);
+        c = hand_over(c, next);
+        natgw_config_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_reuse_random, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reuse_reflect_shared, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
