@@ -73,6 +73,7 @@ static void maps_free(struct natgw_map *maps, size_t n) {
                 free(maps[i].keys);
                 free(maps[i].data);
                 free(maps[i].entry);
+                free(maps[i].copied);
         }
 }
 
@@ -724,10 +725,23 @@ static int map_copy_range(struct natgw_map *m, const struct natgw_map *from, uin
         size_t a = entry_lower_bound(from, lo), b = entry_lower_bound(from, hi);
         size_t kstride = m->key_len * (m->interval ? 2 : 1);
 
+        struct natgw_map_run *last = m->n_copied ? &m->copied[m->n_copied - 1] : NULL;
+
         if (a == b)
                 return 0;
         if (m->n + (b - a) > m->cap && map_grow(m, MAX(m->n + (b - a), 2 * m->cap)) < 0)
                 return -ENOMEM;
+        /* The run, joined to the one before where both follow on. */
+        if (last && last->lo + last->n == m->n && last->was_lo + last->n == a)
+                last->n += b - a;
+        else {
+                struct natgw_map_run *v = reallocarray(m->copied, m->n_copied + 1, sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                m->copied = v;
+                m->copied[m->n_copied++] = (struct natgw_map_run){ .lo = m->n, .was_lo = a, .n = b - a };
+        }
         memcpy(m->keys + m->n * kstride, from->keys + a * kstride, (b - a) * kstride);
         memcpy(m->data + m->n * m->data_len, from->data + a * m->data_len, (b - a) * m->data_len);
         for (size_t i = a; i < b; i++)
@@ -788,6 +802,7 @@ int natgw_plan_build_from(const struct natgw_config *c, const struct natgw_plan 
         p->first_forward = (uint32_t)c->n_egress;
         if (reuse_runs(c, old, &runs, &n_runs) < 0)
                 return -ENOMEM;
+        p->reused = n_runs > 0 ? old->serial : 0;
         for (size_t i = 0; n_runs > 0 && i < old->n_maps; i++)
                 if (old->maps[i].kind == NATGW_MAP_FORWARD)
                         old_maps[(old->maps[i].family == AF_INET ? 0 : NATGW_SHAPE_MAX) + old->maps[i].shape] =
@@ -869,6 +884,12 @@ int natgw_plan_build_from(const struct natgw_config *c, const struct natgw_plan 
                         r = q == -EINVAL ? r : MIN(q, 0);
                         p->reflect = true;
                         p->reflect_shared = p->reflect_shared || q > 0;
+                        /* Elements left out: the copied runs no longer say where they are. */
+                        if (q > 0) {
+                                free(maps[i].copied);
+                                maps[i].copied = NULL;
+                                maps[i].n_copied = 0;
+                        }
                         if (q == -EINVAL)
                                 invalid = true;
                 }

@@ -76,6 +76,14 @@ struct natgw_map {
         uint8_t *data;
         uint32_t *entry;
         size_t n, cap;
+        /* Built by natgw_plan_build_from() (forward maps): the runs of elements copied from the
+         * map of this name in the plan reused (natgw_plan.reused), in order: elements
+         * [lo, lo + n) are that map's [was_lo, was_lo + n). The state copies their records
+         * from what that plan's batch left (nft-state.c). */
+        struct natgw_map_run {
+                size_t lo, was_lo, n;
+        } *copied;
+        size_t n_copied;
 };
 
 /* Whether map @m has a counter twin (<name>_ctr) naming each element's entry counter. */
@@ -130,6 +138,7 @@ struct natgw_plan {
         uint64_t serial;
         uint32_t first_forward;
         bool reflect_shared;
+        uint64_t reused; /* the serial of the plan natgw_plan_build_from() copied from; 0: none */
 };
 
 /* Upper bound of map elements one config may expand to (ports x protocols x allow_from). */

@@ -264,49 +264,90 @@ static int rec_idx_cmp(const void *a, const void *b, void *userdata) {
         return rec_cmp(s->recs + s->offs[*(const uint32_t *)a], s->recs + s->offs[*(const uint32_t *)b]);
 }
 
-/* The records of all elements of @m (@ctr: which of its sets) into @set, back to back in plan
- * order, and their offsets (set->rec_off). One pass: the buffer grows as it fills (from room
- * for values of @guess bytes each), each value looked up once. */
-static int recs_write(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
-                      enum natgw_twin ctr, struct natgw_table_set *set, size_t guess) {
-        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1), cap = m->n * (sizeof(uint16_t) + klen + guess) + 64;
-        size_t off = 0;
+/* A set's records being written: the buffer grows as it fills (from room for values of a
+ * guess each), each value looked up once. */
+struct recs_out {
+        size_t cap, off;
+};
 
-        set->recs = malloc(cap);
+static int recs_begin(const struct natgw_map *m, struct natgw_table_set *set, size_t guess, struct recs_out *o) {
+        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1);
+
+        o->cap = m->n * (sizeof(uint16_t) + klen + guess) + 64;
+        o->off = 0;
+        set->recs = malloc(o->cap);
         set->rec_off = reallocarray(NULL, MAX(m->n, (size_t)1), sizeof(*set->rec_off));
         if (!set->recs || !set->rec_off)
                 return -ENOMEM;
-        natgw_populate(set->recs, cap);
+        natgw_populate(set->recs, o->cap);
         natgw_populate(set->rec_off, m->n * sizeof(*set->rec_off));
         set->key_len = m->key_len;
-        for (size_t i = 0; i < m->n; i++) {
-                const void *v;
-                size_t vlen = rec_value(p, st, m, ctr, i, &v);
-                uint16_t len = (uint16_t)(klen + vlen);
+        return 0;
+}
 
-                if (off + sizeof(len) + klen + vlen > cap) {
-                        uint8_t *b;
+/* Room for @need more bytes. */
+static int recs_room(struct natgw_table_set *set, struct recs_out *o, size_t need) {
+        uint8_t *b;
 
-                        cap = MAX(2 * cap, off + sizeof(len) + klen + vlen);
-                        b = realloc(set->recs, cap);
-                        if (!b)
-                                return -ENOMEM;
-                        set->recs = b;
-                }
-                set->rec_off[i] = off;
-                memcpy(set->recs + off, &len, sizeof(len));
-                memcpy(set->recs + off + sizeof(len), m->keys + i * klen, klen);
-                memcpy(set->recs + off + sizeof(len) + klen, v, vlen);
-                off += sizeof(len) + klen + vlen;
-        }
-        /* Shrunk to what it holds, in place: the state keeps it until the next update. */
-        if (off + 64 < cap) {
-                uint8_t *b = realloc(set->recs, MAX(off, (size_t)1));
+        if (o->off + need <= o->cap)
+                return 0;
+        o->cap = MAX(2 * o->cap, o->off + need);
+        b = realloc(set->recs, o->cap);
+        if (!b)
+                return -ENOMEM;
+        set->recs = b;
+        return 0;
+}
+
+/* The record of element @i of @m. */
+static int rec_put(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
+                   enum natgw_twin ctr, struct natgw_table_set *set, struct recs_out *o, size_t i) {
+        size_t klen = (size_t)m->key_len * (m->interval ? 2 : 1);
+        const void *v;
+        size_t vlen = rec_value(p, st, m, ctr, i, &v);
+        uint16_t len = (uint16_t)(klen + vlen);
+
+        if (recs_room(set, o, sizeof(len) + klen + vlen) < 0)
+                return -ENOMEM;
+        set->rec_off[i] = o->off;
+        memcpy(set->recs + o->off, &len, sizeof(len));
+        memcpy(set->recs + o->off + sizeof(len), m->keys + i * klen, klen);
+        memcpy(set->recs + o->off + sizeof(len) + klen, v, vlen);
+        o->off += sizeof(len) + klen + vlen;
+        return 0;
+}
+
+/* Shrunk to what it holds, in place: the state keeps it until the next update. */
+static void recs_end(struct natgw_table_set *set, const struct recs_out *o) {
+        if (o->off + 64 < o->cap) {
+                uint8_t *b = realloc(set->recs, MAX(o->off, (size_t)1));
 
                 if (b)
                         set->recs = b;
         }
+}
+
+/* The records of all elements of @m (@ctr: which of its sets) into @set, back to back in plan
+ * order, and their offsets (set->rec_off). */
+static int recs_write(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
+                      enum natgw_twin ctr, struct natgw_table_set *set, size_t guess) {
+        struct recs_out o;
+
+        if (recs_begin(m, set, guess, &o) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n; i++)
+                if (rec_put(p, st, m, ctr, set, &o, i) < 0)
+                        return -ENOMEM;
+        recs_end(set, &o);
         return 0;
+}
+
+/* The bytes of record @i of @set, its length field included. */
+static size_t rec_size(const struct natgw_table_set *set, size_t i) {
+        uint16_t len;
+
+        memcpy(&len, set->recs + set->rec_off[i], sizeof(len));
+        return sizeof(len) + len;
 }
 
 /* The average length of what @set's records hold after their key (the set has elements). */
@@ -319,6 +360,58 @@ static size_t rec_value_avg(const struct natgw_table_set *set) {
         return (last + sizeof(len) + len) / set->elements - sizeof(len) - MIN(klen, (size_t)len) + 1;
 }
 
+/* Whether @m's copied runs can take their records from @was, the set of the same name that
+ * the batch of the plan they were copied from left (@old's). */
+static bool copied_usable(const struct natgw_plan *p, const struct natgw_table_state *old, const struct natgw_map *m,
+                          const struct natgw_table_set *was) {
+        if (!m->n_copied || !old || !was || !was->recs || old->serial != p->reused)
+                return false;
+        for (size_t k = 0; k < m->n_copied; k++)
+                if (m->copied[k].was_lo + m->copied[k].n > was->elements)
+                        return false;
+        return true;
+}
+
+/*
+ * recs_write(), where @m's copied runs take their records from @was (copied_usable()): the
+ * same elements of the same entries make the same records, so each run's are one memcpy()
+ * and its offsets moved; only the other elements are written one by one.
+ */
+static int recs_write_copied(const struct natgw_plan *p, const struct natgw_table_state *st, const struct natgw_map *m,
+                             enum natgw_twin ctr, struct natgw_table_set *set, const struct natgw_table_set *was) {
+        size_t i = 0;
+        struct recs_out o;
+
+        if (recs_begin(m, set, was->elements ? rec_value_avg(was) : 16, &o) < 0)
+                return -ENOMEM;
+        for (size_t k = 0; k <= m->n_copied; k++) {
+                const struct natgw_map_run *run = k < m->n_copied ? &m->copied[k] : NULL;
+                size_t end = run ? run->lo : m->n, from, bytes;
+
+                for (; i < end; i++)
+                        if (rec_put(p, st, m, ctr, set, &o, i) < 0)
+                                return -ENOMEM;
+                if (!run)
+                        break;
+                from = was->rec_off[run->was_lo];
+                bytes = was->rec_off[run->was_lo + run->n - 1] + rec_size(was, run->was_lo + run->n - 1) - from;
+                if (recs_room(set, &o, bytes) < 0)
+                        return -ENOMEM;
+                memcpy(set->recs + o.off, was->recs + from, bytes);
+                for (size_t j = 0; j < run->n; j++)
+                        set->rec_off[run->lo + j] = was->rec_off[run->was_lo + j] - from + o.off;
+                o.off += bytes;
+                i = run->lo + run->n;
+        }
+        recs_end(set, &o);
+        return 0;
+}
+
+/* The elements @idx (@n) of @set, sorted by record, in place. */
+static void recs_sort_idx(const struct natgw_table_set *set, uint32_t *idx, size_t n) {
+        qsort_r(idx, n, sizeof(*idx), rec_idx_cmp, &(struct rec_sort){ .recs = set->recs, .offs = set->rec_off });
+}
+
 /* The elements @lo..@hi-1 of @set, sorted by record. */
 static uint32_t *recs_sort(const struct natgw_table_set *set, size_t lo, size_t hi) {
         uint32_t *idx = reallocarray(NULL, MAX(hi - lo, (size_t)1), sizeof(*idx));
@@ -327,8 +420,33 @@ static uint32_t *recs_sort(const struct natgw_table_set *set, size_t lo, size_t 
                 return NULL;
         for (size_t i = lo; i < hi; i++)
                 idx[i - lo] = (uint32_t)i;
-        qsort_r(idx, hi - lo, sizeof(*idx), rec_idx_cmp, &(struct rec_sort){ .recs = set->recs, .offs = set->rec_off });
+        recs_sort_idx(set, idx, hi - lo);
         return idx;
+}
+
+/* @sp's removed and added: the difference of the elements @old_mid of @old and @new_mid of @set
+ * (each sorted by record). */
+static int recs_merge(const struct natgw_table_set *old, const uint32_t *old_mid, size_t n_old_mid,
+                      const struct natgw_table_set *set, const uint32_t *new_mid, size_t n_new_mid,
+                      struct natgw_set_plan *sp) {
+        sp->removed = calloc(MAX(n_old_mid, (size_t)1), sizeof(*sp->removed));
+        sp->added = calloc(MAX(n_new_mid, (size_t)1), sizeof(*sp->added));
+        if (!sp->removed || !sp->added)
+                return -ENOMEM;
+        for (size_t i = 0, j = 0; i < n_old_mid || j < n_new_mid;) {
+                int c = i == n_old_mid   ? 1
+                        : j == n_new_mid ? -1
+                                         : rec_cmp(old->recs + old->rec_off[old_mid[i]],
+                                                   set->recs + set->rec_off[new_mid[j]]);
+
+                if (c < 0)
+                        sp->removed[sp->n_removed++] = old->rec_off[old_mid[i++]];
+                else if (c > 0)
+                        sp->added[sp->n_added++] = new_mid[j++];
+                else
+                        i++, j++;
+        }
+        return 0;
 }
 
 /*
@@ -345,7 +463,6 @@ static uint32_t *recs_sort(const struct natgw_table_set *set, size_t lo, size_t 
 static int recs_diff(const struct natgw_table_set *old, const struct natgw_table_set *set, struct natgw_set_plan *sp) {
         size_t n_old = old->elements, n_new = set->elements, min = MIN(n_old, n_new), pre = 0, suf = 0;
         _cleanup_(freep) uint32_t *old_mid = NULL, *new_mid = NULL;
-        size_t n_old_mid, n_new_mid;
 
         for (; pre < min; pre++)
                 if (rec_cmp(old->recs + old->rec_off[pre], set->recs + set->rec_off[pre]) != 0)
@@ -353,28 +470,45 @@ static int recs_diff(const struct natgw_table_set *old, const struct natgw_table
         for (; pre + suf < min; suf++)
                 if (rec_cmp(old->recs + old->rec_off[n_old - 1 - suf], set->recs + set->rec_off[n_new - 1 - suf]) != 0)
                         break;
-        n_old_mid = n_old - suf - pre;
-        n_new_mid = n_new - suf - pre;
         old_mid = recs_sort(old, pre, n_old - suf);
         new_mid = recs_sort(set, pre, n_new - suf);
-        sp->removed = calloc(MAX(n_old_mid, (size_t)1), sizeof(*sp->removed));
-        sp->added = calloc(MAX(n_new_mid, (size_t)1), sizeof(*sp->added));
-        if (!old_mid || !new_mid || !sp->removed || !sp->added)
+        if (!old_mid || !new_mid)
                 return -ENOMEM;
-        for (size_t i = 0, j = 0; i < n_old_mid || j < n_new_mid;) {
-                int c = i == n_old_mid   ? 1
-                        : j == n_new_mid ? -1
-                                         : rec_cmp(old->recs + old->rec_off[old_mid[i]],
-                                                   set->recs + set->rec_off[new_mid[j]]);
+        return recs_merge(old, old_mid, n_old - suf - pre, set, new_mid, n_new - suf - pre, sp);
+}
 
-                if (c < 0)
-                        sp->removed[sp->n_removed++] = old->rec_off[old_mid[i++]];
-                else if (c > 0)
-                        sp->added[sp->n_added++] = new_mid[j++];
-                else
-                        i++, j++;
+/*
+ * recs_diff() for a map with copied runs (recs_write_copied()): the runs are the same records
+ * on both sides and cancel, so the difference is that of the rest, found without comparing
+ * the table's records at all.
+ */
+static int recs_diff_copied(const struct natgw_table_set *old, const struct natgw_table_set *set,
+                            const struct natgw_map *m, struct natgw_set_plan *sp) {
+        size_t n_old = old->elements, n_new = set->elements, n_old_mid = 0, n_new_mid = 0, copied = 0;
+        _cleanup_(freep) uint32_t *old_mid = NULL, *new_mid = NULL;
+
+        for (size_t k = 0; k < m->n_copied; k++)
+                copied += m->copied[k].n;
+        old_mid = reallocarray(NULL, MAX(n_old - copied, (size_t)1), sizeof(*old_mid));
+        new_mid = reallocarray(NULL, MAX(n_new - copied, (size_t)1), sizeof(*new_mid));
+        if (!old_mid || !new_mid)
+                return -ENOMEM;
+        /* The elements between the runs, on each side (the runs are in order on both). */
+        for (size_t k = 0, i = 0, j = 0; k <= m->n_copied; k++) {
+                const struct natgw_map_run *run = k < m->n_copied ? &m->copied[k] : NULL;
+
+                for (; i < (run ? run->was_lo : n_old); i++)
+                        old_mid[n_old_mid++] = (uint32_t)i;
+                for (; j < (run ? run->lo : n_new); j++)
+                        new_mid[n_new_mid++] = (uint32_t)j;
+                if (run) {
+                        i = run->was_lo + run->n;
+                        j = run->lo + run->n;
+                }
         }
-        return 0;
+        recs_sort_idx(old, old_mid, n_old_mid);
+        recs_sort_idx(set, new_mid, n_new_mid);
+        return recs_merge(old, old_mid, n_old_mid, set, new_mid, n_new_mid, sp);
 }
 
 /*
@@ -574,7 +708,7 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                         struct natgw_table_set *set = &st->sets[k];
                         struct natgw_set_plan *sp = sets ? &sets[k] : NULL;
                         const struct natgw_table_set *was;
-                        bool twin, same_old;
+                        bool twin, same_old, copied;
 
                         if (k == st->n_sets) {
                                 natgw_batch_set_name(m, ctr, set->name, sizeof(set->name));
@@ -585,6 +719,7 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                         if (!records)
                                 continue;
                         was = old ? find_set(old, set->name) : NULL;
+                        copied = copied_usable(p, old, m, was);
                         twin = t > 0 && names_entry(m, ctr) && names_entry(m, natgw_map_twin(m, t - 1));
                         /* The old twins shared their records too, and the one before found its
                          * difference: this set's is the same. */
@@ -598,7 +733,8 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                                 set->key_len = st->sets[k - 1].key_len;
                                 set->recs_shared = true;
                         } else {
-                                r = recs_write(p, st, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
+                                r = copied ? recs_write_copied(p, st, m, ctr, set, was)
+                                           : recs_write(p, st, m, ctr, set, was && was->elements ? rec_value_avg(was) : 16);
                                 if (r < 0)
                                         return r;
                         }
@@ -606,7 +742,9 @@ static int state_sets(const struct natgw_plan *p, const struct natgw_table_state
                          * interval map while few of its elements go. */
                         if (!was || !was->recs || (m->interval ? was->size != 0 : was->size < m->n))
                                 continue;
-                        r = same_old ? set_plan_copy(&sets[k - 1], sp) : recs_diff(was, set, sp);
+                        r = same_old ? set_plan_copy(&sets[k - 1], sp)
+                            : copied ? recs_diff_copied(was, set, m, sp)
+                                     : recs_diff(was, set, sp);
                         if (r < 0)
                                 return r;
                         if (m->interval)
@@ -626,7 +764,7 @@ static int state_begin(const struct natgw_plan *p, uint32_t table_flags, struct 
         struct natgw_set_plan *sets;
         int r;
 
-        *st = (struct natgw_table_state){ .table_flags = table_flags };
+        *st = (struct natgw_table_state){ .table_flags = table_flags, .serial = p->serial };
         st->sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*st->sets));
         sets = calloc(MAX(3 * p->n_maps, (size_t)1), sizeof(*sets)); /* as st->sets */
         if (!st->sets || !sets) {

@@ -44,6 +44,7 @@ struct natgw_table_set {
  * sorted (strcmp) for lookups; they point into @names.
  */
 struct natgw_table_state {
+        uint64_t serial;          /* the plan's it was built for (natgw_plan.serial) */
         bool valid;
         bool unfinished;          /* natgw_table_state_begin()'s: the sets laid out, nothing else */
         uint32_t table_flags;

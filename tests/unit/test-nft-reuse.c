@@ -4,7 +4,9 @@
  * natgw_plan_build_from(): a plan that copies the elements of unchanged drop-ins' forwards from
  * the plan of the config in force is the plan a compile from scratch makes, map by map and byte
  * by byte, over rounds of random edits to drop-ins of every forward shape (each round reusing
- * the plan the round before built by reuse), and when reflection hid shared elements.
+ * the plan the round before built by reuse), and when reflection hid shared elements. And the
+ * state of an update built from it (records copied for the copied runs, the difference found
+ * without them: nft-state.c) is the one built from the fresh plan.
  */
 
 #include <limits.h>
@@ -19,6 +21,7 @@
 
 #include "conf.h"
 #include "nft-plan.h"
+#include "nft-state.h"
 #include "util.h"
 
 #include "conf-test.h"
@@ -122,17 +125,85 @@ static void assert_same_plan(const struct natgw_plan *a, const struct natgw_plan
         }
 }
 
-/* The plan built from @c reusing @old, checked against the plan built from scratch. */
-static struct natgw_plan *build_checked(const struct natgw_config *c, const struct natgw_plan *old) {
+static int cmp_size(const void *a, const void *b) {
+        return CMP(*(const size_t *)a, *(const size_t *)b);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+        return CMP(*(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+/* @a and @b (with what their update does, @sa and @sb) are the same state, and the same update:
+ * the same records, and the same elements deleted and added (in any order). */
+static void assert_same_state(struct natgw_table_state *a, struct natgw_set_plan *sa, struct natgw_table_state *b,
+                              struct natgw_set_plan *sb) {
+        assert_int_equal(a->n_sets, b->n_sets);
+        for (size_t k = 0; k < a->n_sets; k++) {
+                const struct natgw_table_set *x = &a->sets[k], *y = &b->sets[k];
+
+                assert_string_equal(x->name, y->name);
+                assert_int_equal(x->size, y->size);
+                assert_int_equal(x->elements, y->elements);
+                assert_memory_equal(x->rec_off, y->rec_off, x->elements * sizeof(*x->rec_off));
+                if (x->elements) {
+                        uint16_t len;
+
+                        memcpy(&len, x->recs + x->rec_off[x->elements - 1], sizeof(len));
+                        assert_memory_equal(x->recs, y->recs, x->rec_off[x->elements - 1] + sizeof(len) + len);
+                }
+                assert_int_equal(sa[k].kept, sb[k].kept);
+                assert_int_equal(sa[k].delta, sb[k].delta);
+                assert_int_equal(sa[k].n_removed, sb[k].n_removed);
+                assert_int_equal(sa[k].n_added, sb[k].n_added);
+                qsort(sa[k].removed, sa[k].n_removed, sizeof(size_t), cmp_size);
+                qsort(sb[k].removed, sb[k].n_removed, sizeof(size_t), cmp_size);
+                qsort(sa[k].added, sa[k].n_added, sizeof(uint32_t), cmp_u32);
+                qsort(sb[k].added, sb[k].n_added, sizeof(uint32_t), cmp_u32);
+                assert_memory_equal(sa[k].removed, sb[k].removed, sa[k].n_removed * sizeof(size_t));
+                assert_memory_equal(sa[k].added, sb[k].added, sa[k].n_added * sizeof(uint32_t));
+        }
+}
+
+/* The plan built from @c reusing @old, checked against the plan built from scratch; with @st
+ * (the state @old's batch left, updated here to the new plan's), the states checked too.
+ * *@copied: how many sets took records from @st. */
+static struct natgw_plan *build_checked_state(const struct natgw_config *c, const struct natgw_plan *old,
+                                              struct natgw_table_state *st) {
         struct natgw_plan *reused = NULL, *fresh = NULL;
         struct natgw_errors errors = {};
+        struct natgw_table_state a = {}, b = {};
+        struct natgw_set_plan *sa = NULL, *sb = NULL;
 
         assert_int_equal(natgw_plan_build_from(c, old, &reused, &errors), 0);
         assert_int_equal(natgw_plan_build(c, &fresh, &errors), 0);
         assert_int_equal(errors.n, 0);
         assert_same_plan(reused, fresh);
+        if (st) {
+                assert_int_equal(natgw_table_state_build(reused, st->valid ? st : NULL, 0, &a, &sa), 0);
+                assert_int_equal(natgw_table_state_build(fresh, st->valid ? st : NULL, 0, &b, &sb), 0);
+                assert_same_state(&a, sa, &b, sb);
+                natgw_set_plans_free(sa, 3 * reused->n_maps);
+                natgw_set_plans_free(sb, 3 * fresh->n_maps);
+                natgw_table_state_clear(&b);
+                natgw_table_state_clear(st);
+                *st = a;
+        }
         natgw_plan_free(fresh);
         return reused;
+}
+
+static struct natgw_plan *build_checked(const struct natgw_config *c, const struct natgw_plan *old) {
+        return build_checked_state(c, old, NULL);
+}
+
+/* How many elements of @p's maps were copied from the plan before. */
+static size_t elements_copied(const struct natgw_plan *p) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_maps; i++)
+                for (size_t k = 0; k < p->maps[i].n_copied; k++)
+                        n += p->maps[i].copied[k].n;
+        return n;
 }
 
 /* As natgwd reloads: @c replaced by @next, which takes over its entries. */
@@ -148,6 +219,7 @@ static void test_reuse_random(void **state) {
         uint32_t x = 88172645u;
         struct natgw_config *c;
         struct natgw_plan *p;
+        struct natgw_table_state st = {};
         size_t reused_rounds = 0;
 
         put_file(dir, "natgwd.conf", main_text);
@@ -156,7 +228,7 @@ static void test_reuse_random(void **state) {
                 put_dropin(k, version[k]);
         }
         c = load(NULL);
-        p = build_checked(c, NULL);
+        p = build_checked_state(c, NULL, &st);
         for (unsigned round = 0; round < ROUNDS; round++) {
                 struct natgw_config *next;
                 struct natgw_plan *q;
@@ -169,7 +241,8 @@ static void test_reuse_random(void **state) {
                         copied = copied || (next->files[i].cached && next->files[i].at[NATGW_SECTION_FORWARD].n > 0);
                 assert_true(next->copied_from == p->serial);
                 reused_rounds += copied;
-                q = build_checked(next, p);
+                q = build_checked_state(next, p, &st);
+                assert_true(q->reused == p->serial && elements_copied(q) > 0);
                 natgw_plan_free(p);
                 p = q;
                 c = hand_over(c, next);
@@ -178,6 +251,7 @@ static void test_reuse_random(void **state) {
         /* Another config's plan is not used: the same result. */
         natgw_plan_free(build_checked(c, p));
         natgw_plan_free(p);
+        natgw_table_state_clear(&st);
         natgw_config_free(c);
 }
 
