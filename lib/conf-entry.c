@@ -170,6 +170,8 @@ int natgw_conf_parse_egress(struct natgw_conf_ctx *ctx, const config_setting_t *
         natgw_conf_parse_allow(ctx, group, &e);
         natgw_conf_parse_helpers(ctx, group, &e);
         r = entry_end(ctx, n_errors, &e.name);
+        if (r >= 0)
+                e.name_hash = natgw_name_hash(e.name);
         if (r >= 0 && GROW(c->egress, ctx->cap_egress, c->n_egress + 1) < 0)
                 r = ctx->r = -ENOMEM;
         if (r < 0)
@@ -294,6 +296,8 @@ int natgw_conf_parse_forward(struct natgw_conf_ctx *ctx, const config_setting_t 
         parse_reflection(ctx, group, &f);
         natgw_conf_parse_helper(ctx, group, &f);
         r = entry_end(ctx, n_errors, &f.name);
+        if (r >= 0)
+                f.name_hash = natgw_name_hash(f.name);
         if (r >= 0 && GROW(c->forwards, ctx->cap_forwards, c->n_forwards + 1) < 0)
                 r = ctx->r = -ENOMEM;
         if (r < 0)

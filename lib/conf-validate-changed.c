@@ -59,24 +59,18 @@ struct new_entries {
          * entry each is of, and every port a new forward matches. */
         bool many;
         const char *names[NAME_SLOTS];
+        uint32_t hashes[NAME_SLOTS];
         const void *owners[NAME_SLOTS];
         uint64_t ports[65536 / 64];
 };
 
-static uint32_t name_hash(const char *s) {
-        uint32_t h = 2166136261u; /* FNV-1a */
-
-        for (; *s; s++)
-                h = (h ^ (uint8_t)*s) * 16777619u;
-        return h;
-}
-
-static void name_add(struct new_entries *x, const char *name, const void *owner) {
-        size_t k = name_hash(name) & (NAME_SLOTS - 1);
+static void name_add(struct new_entries *x, const char *name, uint32_t hash, const void *owner) {
+        size_t k = hash & (NAME_SLOTS - 1);
 
         while (x->names[k])
                 k = (k + 1) & (NAME_SLOTS - 1);
         x->names[k] = name;
+        x->hashes[k] = hash;
         x->owners[k] = owner;
 }
 
@@ -101,17 +95,17 @@ static void new_index(const struct natgw_config *c, struct new_entries *x) {
         if (!x->many)
                 return;
         for (size_t k = 0; k < x->n_egress; k++)
-                name_add(x, x->egress[k]->name, x->egress[k]);
+                name_add(x, x->egress[k]->name, x->egress[k]->name_hash, x->egress[k]);
         for (size_t k = 0; k < x->n_forwards; k++) {
                 const struct natgw_forward *f = x->forwards[k];
 
-                name_add(x, f->name, f);
+                name_add(x, f->name, f->name_hash, f);
                 for (size_t i = 0; i < f->n_ports; i++)
                         for (unsigned p = f->ports[i].lo; p <= f->ports[i].hi; p++)
                                 x->ports[p / 64] |= 1ull << (p % 64);
         }
         for (size_t k = 0; k < c->n_netmaps; k++)
-                name_add(x, c->netmaps[k].name, &c->netmaps[k]);
+                name_add(x, c->netmaps[k].name, natgw_name_hash(c->netmaps[k].name), &c->netmaps[k]);
 }
 
 /* Whether forward @y overlaps a new forward other than itself. */
@@ -126,27 +120,27 @@ static bool forward_meets_new(const struct new_entries *x, const struct natgw_fo
         return false;
 }
 
-/* Whether @name, of the entry at @self, is a new entry's other than @self. */
-static bool name_of_new(const struct natgw_config *c, const struct new_entries *x, const char *name,
+/* Whether @name (of hash @hash), of the entry at @self, is a new entry's other than @self. The
+ * hashes are compared first: the name of an entry in force is read only where they match. */
+static bool name_of_new(const struct natgw_config *c, const struct new_entries *x, const char *name, uint32_t hash,
                         const void *self) {
         if (x->many) {
-                for (size_t k = name_hash(name) & (NAME_SLOTS - 1); x->names[k]; k = (k + 1) & (NAME_SLOTS - 1))
-                        if (x->owners[k] != self && streq(x->names[k], name))
+                for (size_t k = hash & (NAME_SLOTS - 1); x->names[k]; k = (k + 1) & (NAME_SLOTS - 1))
+                        if (x->owners[k] != self && x->hashes[k] == hash && streq(x->names[k], name))
                                 return true;
                 return false;
         }
         for (size_t k = 0; k < x->n_egress; k++)
-                if (x->egress[k] != (const void *)self && x->egress[k]->name[0] == name[0] &&
+                if (x->egress[k] != (const void *)self && x->egress[k]->name_hash == hash &&
                     streq(x->egress[k]->name, name))
                         return true;
         for (size_t k = 0; k < x->n_forwards; k++)
-                if (x->forwards[k] != (const void *)self && x->forwards[k]->name[0] == name[0] &&
+                if (x->forwards[k] != (const void *)self && x->forwards[k]->name_hash == hash &&
                     streq(x->forwards[k]->name, name))
                         return true;
         /* Netmaps are copied, never borrowed: each is new. */
         for (size_t k = 0; k < c->n_netmaps; k++)
-                if (&c->netmaps[k] != (const void *)self && c->netmaps[k].name[0] == name[0] &&
-                    streq(c->netmaps[k].name, name))
+                if (&c->netmaps[k] != (const void *)self && streq(c->netmaps[k].name, name))
                         return true;
         return false;
 }
@@ -179,10 +173,10 @@ int natgw_config_validate_changed(const struct natgw_config *c) {
         /* One pass over all entries, each against the new ones: names, then what each kind
          * checks of its pairs. */
         for (size_t i = 0; i < c->n_netmaps; i++)
-                if (name_of_new(c, &x, c->netmaps[i].name, &c->netmaps[i]))
+                if (name_of_new(c, &x, c->netmaps[i].name, natgw_name_hash(c->netmaps[i].name), &c->netmaps[i]))
                         return 1;
         for (size_t i = 0; i < c->n_egress; i++)
-                if (name_of_new(c, &x, c->egress[i].name, &c->egress[i]))
+                if (name_of_new(c, &x, c->egress[i].name, c->egress[i].name_hash, &c->egress[i]))
                         return 1;
         for (size_t k = 0; k < x.n_egress; k++)
                 for (size_t s = 0; s < x.egress[k]->n_sources; s++)
@@ -191,7 +185,7 @@ int natgw_config_validate_changed(const struct natgw_config *c) {
         for (size_t i = 0; i < c->n_forwards; i++) {
                 const struct natgw_forward *y = &c->forwards[i];
 
-                if (name_of_new(c, &x, y->name, y) || forward_meets_new(&x, y))
+                if (name_of_new(c, &x, y->name, y->name_hash, y) || forward_meets_new(&x, y))
                         return 1;
         }
         return 0;

@@ -57,6 +57,15 @@ struct natgw_helper_def {
 /* Indexed by the bit number of NATGW_HELPER_*. */
 extern const struct natgw_helper_def natgw_helpers[3];
 
+/* The hash of an entry's name (FNV-1a, 32 bits). */
+static inline uint32_t natgw_name_hash(const char *s) {
+        uint32_t h = 2166136261u;
+
+        for (; *s; s++)
+                h = (h ^ (uint8_t)*s) * 16777619u;
+        return h;
+}
+
 enum natgw_egress_kind {
         NATGW_EGRESS_MASQUERADE,
         NATGW_EGRESS_SNAT,
@@ -64,6 +73,9 @@ enum natgw_egress_kind {
 
 struct natgw_egress {
         char *name;
+        /* natgw_name_hash(name), set by the loader: a reload's check of its new names compares
+         * the entries in force without reading their names (lib/conf-validate-changed.c). */
+        uint32_t name_hash;
         const char *file; /* the file it is written in: a path of natgw_config.files; NULL: the main one */
         unsigned line;
         enum natgw_egress_kind kind;
@@ -100,6 +112,7 @@ enum natgw_to_port {
 
 struct natgw_forward {
         char *name;
+        uint32_t name_hash; /* natgw_name_hash(name), as in struct natgw_egress */
         const char *file; /* as in struct natgw_egress */
         unsigned line;
         char in_interface[IFNAMSIZ]; /* "" = any interface */
