@@ -713,6 +713,7 @@ static int read_dropins(struct natgw_conf_ctx *ctx, unsigned line, struct natgw_
         c->texts = c->files ? reallocarray(c->texts, 1 + n, sizeof(*c->texts)) : NULL;
         src->cfg = reallocarray(src->cfg, 1 + n, sizeof(*src->cfg));
         src->ok = reallocarray(src->ok, 1 + n, sizeof(*src->ok));
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
         src->cached = reallocarray(src->cached, 1 + n, sizeof(*src->cached));
         src->sliced = reallocarray(src->sliced, 1 + n, sizeof(*src->sliced));
         if (!c->files || !c->texts || !src->cfg || !src->ok || !src->cached || !src->sliced)
@@ -871,7 +872,7 @@ static int build(struct sources *src, const char *include_dir, struct natgw_conf
                                               c->files[i].path, c);
                         c->files[i].at[sec].first = first;
                         c->files[i].at[sec].n = section_count(c, sec) - first;
-                        if (src->cached[i]) {
+                        if (src->cached[i] && src->old) {
                                 c->files[i].at[sec].was_first = src->cached[i]->at[sec].first;
                                 c->copied_from = src->old->serial;
                         }
@@ -968,7 +969,7 @@ static int load(const char *text, const char *name, const char *include_dir, con
         main_text = strdup(text);
         src.cfg = calloc(1, sizeof(*src.cfg));
         src.ok = calloc(1, sizeof(*src.ok));
-        src.cached = calloc(1, sizeof(*src.cached));
+        src.cached = calloc(1, sizeof(*src.cached)); /* NOLINT(bugprone-sizeof-expression): of pointers */
         src.sliced = calloc(1, sizeof(*src.sliced));
         if (!c || !main_text || !src.cfg || !src.ok || !src.cached || !src.sliced) {
                 free(main_text);

@@ -693,11 +693,16 @@ static int reuse_runs(const struct natgw_config *c, const struct natgw_plan *old
         v = calloc(MAX(c->n_files, (size_t)1), sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < c->n_files; i++)
-                if (c->files[i].cached && c->files[i].at[NATGW_SECTION_FORWARD].n > 0)
-                        v[n++] = (struct forward_run){ .first = c->files[i].at[NATGW_SECTION_FORWARD].first,
-                                                       .was_first = c->files[i].at[NATGW_SECTION_FORWARD].was_first,
-                                                       .n = c->files[i].at[NATGW_SECTION_FORWARD].n };
+        for (size_t i = 0; i < c->n_files; i++) {
+                const struct natgw_conf_file *f = &c->files[i];
+
+                if (!f->cached || f->at[NATGW_SECTION_FORWARD].n == 0)
+                        continue;
+                v[n].first = f->at[NATGW_SECTION_FORWARD].first;
+                v[n].was_first = f->at[NATGW_SECTION_FORWARD].was_first;
+                v[n].n = f->at[NATGW_SECTION_FORWARD].n;
+                n++;
+        }
         *ret = v;
         *ret_n = n;
         return 0;
