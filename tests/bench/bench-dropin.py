@@ -13,12 +13,16 @@ kernel's share (natgwd's kernel_ms: sendmsg of the batch until the last ack):
   - small and big changed again, natgwd quiet for 6 s before each: reloads in a row (the rows
     above, as configuration management sends them) find the memory the last one freed still
     mapped; after 5 s quiet natgwd has given it back, and the reload faults it in again;
-  - full: the table replaced as a whole (natgwd restarted: its first apply).
+  - full: the table replaced as a whole (natgwd restarted: its first apply);
+  - small changed, the F forwards in D drop-ins of their own (--dropins, 1,000) instead of
+    big.conf: one drop-in per tenant or service, as configuration management writes them
+    (a reload must cost what changed whatever the number of files; natgwd restarted for it).
 Also natgwd's CPU time (user + system, from /proc: the figure a loaded machine disturbs least)
 and, for the full apply, its kernel share. Goals (docs/PERFORMANCE.md): small changed <= 0.10x
 big changed; a no-change reload's kernel share <= 5 ms; a full apply <= 1.5x its kernel share. Nothing is asserted (a benchmark fails only when something does not work); 77
-when it cannot run (a failure under CI=true). --quick: 2,000 forwards, 3 runs. Usage (root):
-  tests/bench/bench-dropin.py [BUILD_DIR] [--quick] [--forwards F] [--runs R]
+when it cannot run (a failure under CI=true). --quick: 2,000 forwards, 3 runs, 100 drop-ins.
+Usage (root):
+  tests/bench/bench-dropin.py [BUILD_DIR] [--quick] [--forwards F] [--runs R] [--dropins D]
 """
 import argparse
 import os
@@ -44,9 +48,9 @@ def write(path, text):
     os.rename(path + ".tmp", path)
 
 
-def big_text(n, variant):
+def big_text(n, variant, first=0):
     lines = []
-    for i, iif, port, to in B.forward_lines(n):
+    for i, iif, port, to in B.forward_lines(n, first):
         if i == 0 and variant:
             to = to.replace("192.168.", "192.169.", 1)
         lines.append('  { name = "f%d"; in_interface = "%s"; proto = "tcp"; port = %d; to = "%s:80"; reflection = false; }'
@@ -124,6 +128,19 @@ def run(a):
             d.stop()
         d = None
         res["full (first apply, natgwd started)"] = tuple(statistics.median(v) for v in (full, full_kernel, full_cpu))
+        # The same forwards in many drop-ins: one file per tenant.
+        os.unlink(big)
+        per = -(-a.forwards // a.dropins)
+        for k in range(a.dropins):
+            first = k * per
+            if first < a.forwards:
+                write(os.path.join(confd, "part-%05d.conf" % k), big_text(min(per, a.forwards - first), 0, first))
+        time.sleep(RACY_SEC)
+        d = B.Natgwd(paths, lab, conf, tmp)
+        d.start()
+        measure("small.conf changed, the forwards in %d drop-ins" % a.dropins, lambda i: write(small, small_text(i + 1)))
+        d.stop()
+        d = None
         print("| reload | wall | kernel share | natgwd CPU |")
         print("|---|---:|---:|---:|")
         for k, (wall, kernel, cpu) in res.items():
@@ -136,6 +153,9 @@ def run(a):
               % (ratio(small[0], big[0]), ratio(small[2], big[2])))
         print("full apply / its kernel share: %.2f×" % (res["full (first apply, natgwd started)"][0] /
                                                         res["full (first apply, natgwd started)"][1]))
+        print("small changed, the forwards in %d drop-ins / in one: %s (wall)"
+              % (a.dropins, ratio(res["small.conf changed, the forwards in %d drop-ins" % a.dropins][0],
+                                  res["small.conf changed"][0])))
     finally:
         B.cleanup(d and (lambda: d.stop(check=False)), lab and lab.close)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -148,11 +168,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, for CI")
     ap.add_argument("--forwards", type=int, default=None)
     ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--dropins", type=int, default=None)
     a = ap.parse_args()
     a.forwards = a.forwards or (2000 if a.quick else 50000)
     a.runs = a.runs or (3 if a.quick else 7)
-    if a.forwards < 1 or a.runs < 1:
-        ap.error("--forwards and --runs positive")
+    a.dropins = a.dropins or (100 if a.quick else 1000)
+    if a.forwards < 1 or a.runs < 1 or a.dropins < 1:
+        ap.error("--forwards, --runs and --dropins positive")
     return B.run_main("bench-dropin", lambda: run(a))
 
 
