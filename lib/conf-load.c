@@ -348,12 +348,12 @@ static const config_setting_t *get_entry(struct natgw_conf_ctx *ctx, const confi
 static const char *const sections[] = { [NATGW_SECTION_MASQUERADE] = "masquerade", [NATGW_SECTION_SNAT] = "snat",
                                         [NATGW_SECTION_FORWARD] = "forward", [NATGW_SECTION_NETMAP] = "netmap",
                                         [NATGW_SECTIONS] = NULL };
+static const char dropin_sections[] = "masquerade, snat, forward and netmap";
 
 /* How many entries @c holds of section @sec (the length of the array it adds them to). */
 static size_t section_count(const struct natgw_config *c, enum natgw_section sec) {
         return sec == NATGW_SECTION_FORWARD ? c->n_forwards : sec == NATGW_SECTION_NETMAP ? c->n_netmaps : c->n_egress;
 }
-static const char dropin_sections[] = "masquerade, snat, forward and netmap";
 
 /* Every entry of the section @key of @root that is valid goes into the model, marked as @file's. */
 static void parse_section(struct natgw_conf_ctx *ctx, const config_setting_t *root, const char *key,
@@ -947,11 +947,11 @@ static void sort_errors(struct natgw_errors *errors, size_t from, const struct n
                 errors->v[from + i] = v[i].e;
 }
 
-/* The loader: @text of the main file @name, its drop-ins from @include_dir or as it says, the
- * unchanged ones taken from @old (NULL: none). */
 /* The serial of the last config loaded (natgw_config.serial). */
 static uint64_t serial;
 
+/* The loader: @text of the main file @name, its drop-ins from @include_dir or as it says, the
+ * unchanged ones taken from @old (NULL: none). */
 static int load(const char *text, const char *name, const char *include_dir, const struct natgw_config *old,
                 struct natgw_config **ret, struct natgw_errors *errors) {
         _cleanup_(natgw_config_freep) struct natgw_config *c = NULL;

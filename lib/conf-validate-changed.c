@@ -55,6 +55,7 @@ struct new_entries {
         const struct natgw_egress *egress[NATGW_VALIDATE_CHANGED_MAX];
         const struct natgw_forward *forwards[NATGW_VALIDATE_CHANGED_MAX];
         size_t n_egress, n_forwards;
+        uint32_t netmap_hashes[NATGW_VALIDATE_CHANGED_MAX]; /* of c->netmaps' names */
         /* More than FEW_NEW: the new names by hash (open addressing; NULL: a free slot) with the
          * entry each is of, and every port a new forward matches. */
         bool many;
@@ -91,6 +92,8 @@ static bool ports_meet(const struct new_entries *x, unsigned lo, unsigned hi) {
 
 /* The lookups of many new entries, once they are all collected. */
 static void new_index(const struct natgw_config *c, struct new_entries *x) {
+        for (size_t k = 0; k < c->n_netmaps; k++)
+                x->netmap_hashes[k] = natgw_name_hash(c->netmaps[k].name);
         x->many = x->n_egress + x->n_forwards + c->n_netmaps > FEW_NEW;
         if (!x->many)
                 return;
@@ -105,7 +108,7 @@ static void new_index(const struct natgw_config *c, struct new_entries *x) {
                                 x->ports[p / 64] |= 1ull << (p % 64);
         }
         for (size_t k = 0; k < c->n_netmaps; k++)
-                name_add(x, c->netmaps[k].name, natgw_name_hash(c->netmaps[k].name), &c->netmaps[k]);
+                name_add(x, c->netmaps[k].name, x->netmap_hashes[k], &c->netmaps[k]);
 }
 
 /* Whether forward @y overlaps a new forward other than itself. */
@@ -140,14 +143,15 @@ static bool name_of_new(const struct natgw_config *c, const struct new_entries *
                         return true;
         /* Netmaps are copied, never borrowed: each is new. */
         for (size_t k = 0; k < c->n_netmaps; k++)
-                if (&c->netmaps[k] != (const void *)self && streq(c->netmaps[k].name, name))
+                if (&c->netmaps[k] != (const void *)self && x->netmap_hashes[k] == hash &&
+                    streq(c->netmaps[k].name, name))
                         return true;
         return false;
 }
 
 /* See conf-validate.h. */
 int natgw_config_validate_changed(const struct natgw_config *c) {
-        /* 10 KB: on the stack (a reload's one call). */
+        /* 14 KB: on the stack (a reload's one call). */
         struct new_entries x = {};
 
         /* Netmaps count as new (their own checks, overlaps and forwards into an outside prefix,
@@ -173,7 +177,7 @@ int natgw_config_validate_changed(const struct natgw_config *c) {
         /* One pass over all entries, each against the new ones: names, then what each kind
          * checks of its pairs. */
         for (size_t i = 0; i < c->n_netmaps; i++)
-                if (name_of_new(c, &x, c->netmaps[i].name, natgw_name_hash(c->netmaps[i].name), &c->netmaps[i]))
+                if (name_of_new(c, &x, c->netmaps[i].name, x.netmap_hashes[i], &c->netmaps[i]))
                         return 1;
         for (size_t i = 0; i < c->n_egress; i++)
                 if (name_of_new(c, &x, c->egress[i].name, c->egress[i].name_hash, &c->egress[i]))

@@ -729,7 +729,6 @@ static int map_copy_range(struct natgw_map *m, const struct natgw_map *from, uin
                           int64_t delta) {
         size_t a = entry_lower_bound(from, lo), b = entry_lower_bound(from, hi);
         size_t kstride = m->key_len * (m->interval ? 2 : 1);
-
         struct natgw_map_run *last = m->n_copied ? &m->copied[m->n_copied - 1] : NULL;
 
         if (a == b)
