@@ -225,6 +225,16 @@ reload_ok >/dev/null
 rm "$dir/60-small.conf"
 reload_ok >/dev/null
 same_as_fresh "the big drop-in's forward changed back, then the small drop-in removed"
+# An egress entry in a drop-in before the big one moves every forward's entry number: the big
+# drop-in's elements, copied from the plan before (lib/nft-compile.c), name the same counters.
+put 50-big.conf "forward = ( ${big/192.168.1.100:80/192.168.1.66:80} );
+netmap = ( { name = \"nm\"; interface = \"eth0\"; inside = \"192.168.1.64/28\"; outside = \"203.0.113.64/28\"; } );"
+reload_ok >/dev/null
+put 05-lan.conf 'masquerade = ( { name = "lan77"; source = "10.77.0.0/16"; out_interface = "eth0"; } );'
+reload_ok >/dev/null
+out=$(ask_ok "$WAN" tcp 203.0.113.1 20000 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:80 " "$out" "a forward of the unchanged big drop-in translates after an entry before it came"
+same_as_fresh "an egress entry added in a drop-in before the unchanged big one"
 
 stop_natgwd
 lab_pass
