@@ -361,14 +361,23 @@ static size_t rec_value_avg(const struct natgw_table_set *set) {
 }
 
 /* Whether @m's copied runs can take their records from @was, the set of the same name that
- * the batch of the plan they were copied from left (@old's). */
+ * the batch of the plan they were copied from left (@old's): and they are in order on both
+ * sides, within both sets (as nft-compile.c makes them; checked, not assumed). */
 static bool copied_usable(const struct natgw_plan *p, const struct natgw_table_state *old, const struct natgw_map *m,
                           const struct natgw_table_set *was) {
+        size_t lo = 0, was_lo = 0;
+
         if (!m->n_copied || !old || !was || !was->recs || old->serial != p->reused)
                 return false;
-        for (size_t k = 0; k < m->n_copied; k++)
-                if (m->copied[k].was_lo + m->copied[k].n > was->elements)
+        for (size_t k = 0; k < m->n_copied; k++) {
+                const struct natgw_map_run *run = &m->copied[k];
+
+                if (run->n == 0 || run->lo < lo || run->was_lo < was_lo || run->lo + run->n > m->n ||
+                    run->was_lo + run->n > was->elements)
                         return false;
+                lo = run->lo + run->n;
+                was_lo = run->was_lo + run->n;
+        }
         return true;
 }
 
