@@ -23,6 +23,9 @@
 # and a forward of 50-big.conf changed, by single reloads and two in a row; after them the
 # table (nft -j, without handles, counter values and map sizes, elements sorted) is the one a
 # natgwd started afresh on the same files makes, and a changed forward translates real traffic.
+# The same after an egress entry comes in a drop-in before the unchanged big one (its forwards'
+# elements are copied from the plan before with their entry numbers moved), and after
+# include_dir moves to another directory (the record then holds that directory's drop-ins only).
 
 source "${LAB_DIR:-$(dirname "$0")}/lib.sh"
 
@@ -235,6 +238,20 @@ reload_ok >/dev/null
 out=$(ask_ok "$WAN" tcp 203.0.113.1 20000 --from 198.51.100.7)
 assert_match "local=192\.168\.1\.66:80 " "$out" "a forward of the unchanged big drop-in translates after an entry before it came"
 same_as_fresh "an egress entry added in a drop-in before the unchanged big one"
+# include_dir moved to another directory: no drop-in is the config in force's, the record holds
+# the new directory's drop-ins only.
+other=$LAB_TMP/other.conf.d
+mkdir "$other"
+printf '%s\n' 'forward = ( { name = "o1"; proto = "udp"; port = 9100; to = "192.168.1.66:53"; } );' >"$other/70-other.conf"
+sed -i 's|include_dir = "dropin.conf.d";|include_dir = "other.conf.d";|' "$conf"
+reload_ok >/dev/null
+assert_eq "70-other.conf" "$(ls "$LAB_TMP/applied.conf.d" | tr '\n' ' ' | sed 's/ $//')" \
+        "the record holds the drop-ins of the new include_dir, and only those"
+cmp -s "$other/70-other.conf" "$LAB_TMP/applied.conf.d/70-other.conf" || fail "the record does not hold the new include_dir's drop-in"
+out=$(ask_ok "$WAN" udp 203.0.113.1 9100 --from 198.51.100.7)
+assert_match "local=192\.168\.1\.66:53 " "$out" "the new include_dir's forward translates"
+ask_fails "$WAN" tcp 203.0.113.1 20000 --from 198.51.100.7
+same_as_fresh "include_dir moved to another directory"
 
 stop_natgwd
 lab_pass
