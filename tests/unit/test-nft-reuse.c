@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <setjmp.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,8 +66,12 @@ static void put_dropin(unsigned k, unsigned v) {
                                         "out_interface = \"eth1\"; } );\n", k, k);
         off += (size_t)snprintf(text + off, sizeof(text) - off, "forward = (");
         for (unsigned f = 0; f < (k + v) % 4; f++) {
-                unsigned seed = k * 31 + v * 7 + f, port = 2000 + 8 * k + 2 * f;
-                bool v6 = seed % 5 == 0, range = seed % 4 == 1;
+                /* Independent choices from separate bits of one hash: every shape with and
+                 * without reflection, each protocol, family and port form. */
+                uint32_t seed = (k * 31 + v * 7 + f + 1) * 2654435761u;
+                unsigned port = 2000 + 8 * k + 2 * f, iif = (seed >> 4) % 3, proto = (seed >> 8) % 3;
+                bool v6 = (seed >> 12) % 5 == 0, range = (seed >> 16) % 4 == 1, dst = (seed >> 19) % 3 == 0;
+                bool allow = (seed >> 22) % 3 == 0, reflect = (seed >> 25) % 2, rewrite = (seed >> 27) % 3 == 0;
                 char to[64], ports[32];
 
                 if (range)
@@ -79,20 +84,32 @@ static void put_dropin(unsigned k, unsigned v) {
                 else if (range)
                         snprintf(to, sizeof(to), "192.168.%u.%u:%u-%u", v % 250, f + 1, 9000 + port, 9001 + port);
                 else
-                        snprintf(to, sizeof(to), seed % 3 ? "192.168.%u.%u" : "192.168.%u.%u:8080", v % 250, f + 1);
+                        snprintf(to, sizeof(to), rewrite ? "192.168.%u.%u:8080" : "192.168.%u.%u", v % 250, f + 1);
                 off += (size_t)snprintf(
                         text + off, sizeof(text) - off,
                         "%s { name = \"f%u-%u\"; proto = \"%s\"; port = %s; to = \"%s\"; %s%s%s%s }", f ? "," : "", k,
-                        f, seed % 3 == 0 ? "tcp" : seed % 3 == 1 ? "udp" : "tcp+udp", ports, to,
-                        seed % 3 == 1 ? "in_interface = \"eth0\"; " : seed % 3 == 2 ? "in_interface = \"eth1\"; " : "",
-                        seed % 4 == 0 ? (v6 ? "destination = \"2001:db8::5\"; " : "destination = \"203.0.113.5\"; ") : "",
-                        seed % 6 == 0 ? (v6 ? "allow_from = [ \"2001:db8:1::/48\", \"2001:db8:1:2::/64\" ]; "
-                                            : "allow_from = [ \"198.51.100.0/24\", \"198.51.100.128/25\" ]; ")
-                                      : "",
-                        seed % 2 ? "" : "reflection = false; ");
+                        f, proto == 0 ? "tcp" : proto == 1 ? "udp" : "tcp+udp", ports, to,
+                        iif == 1 ? "in_interface = \"eth0\"; " : iif == 2 ? "in_interface = \"eth1\"; " : "",
+                        dst ? (v6 ? "destination = \"2001:db8::5\"; " : "destination = \"203.0.113.5\"; ") : "",
+                        allow ? (v6 ? "allow_from = [ \"2001:db8:1::/48\", \"2001:db8:1:2::/64\" ]; "
+                                    : "allow_from = [ \"198.51.100.0/24\", \"198.51.100.128/25\" ]; ")
+                              : "",
+                        reflect ? "" : "reflection = false; ");
         }
         snprintf(text + off, sizeof(text) - off, " );\n");
         put_file(confd, name, text);
+}
+
+/* Count @p's forward maps by family and shape into @seen, those with reflected elements into
+ * @reflected (the test's coverage). */
+static void count_shapes(const struct natgw_plan *p, unsigned *seen, unsigned *reflected) {
+        for (size_t i = 0; i < p->n_maps; i++)
+                if (p->maps[i].kind == NATGW_MAP_FORWARD) {
+                        size_t k = (p->maps[i].family == AF_INET6 ? NATGW_SHAPE_MAX : 0) + p->maps[i].shape;
+
+                        seen[k]++;
+                        reflected[k] += p->maps[i].reflect;
+                }
 }
 
 /* @a and @b are the same plan: the same maps with the same elements, in the same order. */
@@ -220,6 +237,7 @@ static void test_reuse_random(void **state) {
         struct natgw_config *c;
         struct natgw_plan *p;
         struct natgw_table_state st = {};
+        unsigned seen[2 * NATGW_SHAPE_MAX] = {}, reflected[2 * NATGW_SHAPE_MAX] = {};
         size_t reused_rounds = 0;
 
         put_file(dir, "natgwd.conf", main_text);
@@ -243,11 +261,19 @@ static void test_reuse_random(void **state) {
                 reused_rounds += copied;
                 q = build_checked_state(next, p, &st);
                 assert_true(q->reused == p->serial && elements_copied(q) > 0);
+                count_shapes(q, seen, reflected);
                 natgw_plan_free(p);
                 p = q;
                 c = hand_over(c, next);
         }
         assert_int_equal(reused_rounds, ROUNDS);
+        /* Every forward map shape of both families came up, and the shapes with in_interface
+         * (where reflected copies go), the interval ones among them, with reflected elements. */
+        for (unsigned i = 0; i < 2 * NATGW_SHAPE_MAX; i++) {
+                assert_true(seen[i] > 0);
+                if (i % NATGW_SHAPE_MAX & NATGW_SHAPE_IIF)
+                        assert_true(reflected[i] > 0);
+        }
         /* Another config's plan is not used: the same result. */
         natgw_plan_free(build_checked(c, p));
         natgw_plan_free(p);
