@@ -172,12 +172,17 @@ static void assert_same_state(struct natgw_table_state *a, struct natgw_set_plan
                 assert_int_equal(sa[k].delta, sb[k].delta);
                 assert_int_equal(sa[k].n_removed, sb[k].n_removed);
                 assert_int_equal(sa[k].n_added, sb[k].n_added);
-                qsort(sa[k].removed, sa[k].n_removed, sizeof(size_t), cmp_size);
-                qsort(sb[k].removed, sb[k].n_removed, sizeof(size_t), cmp_size);
-                qsort(sa[k].added, sa[k].n_added, sizeof(uint32_t), cmp_u32);
-                qsort(sb[k].added, sb[k].n_added, sizeof(uint32_t), cmp_u32);
-                assert_memory_equal(sa[k].removed, sb[k].removed, sa[k].n_removed * sizeof(size_t));
-                assert_memory_equal(sa[k].added, sb[k].added, sa[k].n_added * sizeof(uint32_t));
+                /* A set that is not kept has no difference (and no arrays for one). */
+                if (sa[k].n_removed) {
+                        qsort(sa[k].removed, sa[k].n_removed, sizeof(size_t), cmp_size);
+                        qsort(sb[k].removed, sb[k].n_removed, sizeof(size_t), cmp_size);
+                        assert_memory_equal(sa[k].removed, sb[k].removed, sa[k].n_removed * sizeof(size_t));
+                }
+                if (sa[k].n_added) {
+                        qsort(sa[k].added, sa[k].n_added, sizeof(uint32_t), cmp_u32);
+                        qsort(sb[k].added, sb[k].n_added, sizeof(uint32_t), cmp_u32);
+                        assert_memory_equal(sa[k].added, sb[k].added, sa[k].n_added * sizeof(uint32_t));
+                }
         }
 }
 
