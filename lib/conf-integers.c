@@ -54,11 +54,14 @@ static int check_number(struct natgw_lex *s, const char *file, struct natgw_erro
                 s->p++;
         if (is_float)
                 return 0;
+        while (end - digits > 1 && *digits == '0')
+                digits++;
+        /* Nine decimal or seven hex digits fit in 31 bits: nothing to check (nearly every number). */
+        if (end - digits <= (hex ? 7 : 9))
+                return 0;
 
         snprintf(quote, sizeof(quote), "%.*s%s%s", (int) MIN((size_t) (end - start), (size_t) QUOTE_MAX), start,
                  end - start > QUOTE_MAX ? "..." : "", wide ? "L" : "");
-        while (end - digits > 1 && *digits == '0')
-                digits++;
         /* More than 20 digits fit in 64 bits in neither base; strtoull() tells for fewer. */
         errno = 0;
         if (end - digits > 20)
@@ -100,8 +103,8 @@ int natgw_conf_check_integers(const char *text, const char *file, struct natgw_e
                         /* A name ("eth0", "tcp_established") or @include: its digits are no number. */
                         for (s.p++; natgw_lex_name_char(*s.p); s.p++)
                                 ;
-                } else if (isdigit((unsigned char) c) ||
-                           ((c == '-' || c == '+' || c == '.') && (isdigit((unsigned char) s.p[1]) || s.p[1] == '.'))) {
+                } else if (natgw_lex_digit(c) ||
+                           ((c == '-' || c == '+' || c == '.') && (natgw_lex_digit(s.p[1]) || s.p[1] == '.'))) {
                         r = check_number(&s, file, errors);
                         if (r < 0)
                                 return r;

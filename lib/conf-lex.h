@@ -17,12 +17,33 @@ struct natgw_lex {
         unsigned line;
 };
 
+/* Character classes of libconfig's scanner (ASCII, whatever the locale), by table: these
+ * scanners read every byte of a 6 MB file before libconfig does. */
+enum {
+        NATGW_LEX_NAME_START = 1 << 0, /* [A-Za-z*] */
+        NATGW_LEX_NAME_CHAR = 1 << 1,  /* [-A-Za-z0-9_*] */
+        NATGW_LEX_DIGIT = 1 << 2,      /* [0-9] */
+};
+
+static const unsigned char natgw_lex_class[256] = {
+        ['A' ... 'Z'] = NATGW_LEX_NAME_START | NATGW_LEX_NAME_CHAR,
+        ['a' ... 'z'] = NATGW_LEX_NAME_START | NATGW_LEX_NAME_CHAR,
+        ['*'] = NATGW_LEX_NAME_START | NATGW_LEX_NAME_CHAR,
+        ['0' ... '9'] = NATGW_LEX_NAME_CHAR | NATGW_LEX_DIGIT,
+        ['-'] = NATGW_LEX_NAME_CHAR,
+        ['_'] = NATGW_LEX_NAME_CHAR,
+};
+
 static inline bool natgw_lex_name_start(char c) {
-        return isalpha((unsigned char) c) || c == '*';
+        return natgw_lex_class[(unsigned char) c] & NATGW_LEX_NAME_START;
 }
 
 static inline bool natgw_lex_name_char(char c) {
-        return isalnum((unsigned char) c) || c == '-' || c == '_' || c == '*';
+        return natgw_lex_class[(unsigned char) c] & NATGW_LEX_NAME_CHAR;
+}
+
+static inline bool natgw_lex_digit(char c) {
+        return natgw_lex_class[(unsigned char) c] & NATGW_LEX_DIGIT;
 }
 
 /* Skip up to (not past) @end, counting lines; stops at the end of the text. */

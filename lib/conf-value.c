@@ -12,10 +12,16 @@
 /* The member @key of @group: from the members natgw_conf_check_keys() kept, when they are of @group. */
 static const config_setting_t *find_member(const struct natgw_conf_ctx *ctx, const config_setting_t *group,
                                            const char *key) {
-        if (group && group == ctx->members_of)
+        if (group && group == ctx->members_of) {
+                /* The parsers look their keys up by the literals of the known keys' lists, which the
+                 * compiler and the linker merge: the same pointer, no string compared. */
+                for (size_t k = 0; ctx->members_keys[k]; k++)
+                        if (ctx->members_keys[k] == key)
+                                return ctx->members[k];
                 for (size_t k = 0; ctx->members_keys[k]; k++)
                         if (streq(ctx->members_keys[k], key))
                                 return ctx->members[k];
+        }
         return natgw_conf_get_member(group, key);
 }
 

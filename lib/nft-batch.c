@@ -250,6 +250,17 @@ static void put_table(struct builder *bl, uint16_t type, int flags_attr, uint32_
         msg_end(bl, nlh);
 }
 
+/* @prefix@name into @buf of @size, cut to fit; the length uncut. Called for each counter and each
+ * element of a counter map: 200,000 times each at 50,000 forwards, where snprintf() was slow. */
+static size_t join_name(char *buf, size_t size, const char *prefix, const char *name) {
+        size_t lp = strlen(prefix), ln = strlen(name), kp = MIN(lp, size - 1), kn = MIN(ln, size - 1 - kp);
+
+        memcpy(buf, prefix, kp);
+        memcpy(buf + kp, name, kn);
+        buf[kp + kn] = '\0';
+        return lp + ln;
+}
+
 /* The counter @prefix@name (@name NULL: entry @entry's own name), kept by errors as @entry's:
  * the message libnftnl's nftnl_obj_nlmsg_build_payload() writes for one (table, name, type and
  * an empty data nest), written directly. There are two per entry: through an nftnl_obj each was
@@ -257,20 +268,15 @@ static void put_table(struct builder *bl, uint16_t type, int flags_attr, uint32_
  * 50,000 forwards 6 of natgw_batch_build()'s 60 ms. test-nft-batch compares the bytes with
  * libnftnl's. */
 static void put_counter(struct builder *bl, int64_t entry, const char *prefix, const char *name) {
-        size_t lp = strlen(prefix), ln;
         char full[NFT_OBJ_MAXNAMELEN];
         struct nlmsghdr *nlh;
 
         if (!name)
                 name = natgw_plan_entry_name(bl->plan, (uint32_t)entry);
-        ln = strlen(name);
-        if (lp + ln >= sizeof(full)) {
+        if (join_name(full, sizeof(full), prefix, name) >= sizeof(full)) {
                 bl->r = -ENAMETOOLONG;
                 return;
         }
-        memcpy(full, prefix, lp);
-        memcpy(full + lp, name, ln);
-        full[lp + ln] = '\0';
         nlh = msg_begin(bl, NFT_MSG_NEWOBJ, NLM_F_CREATE, NATGW_MSG_COUNTER, "counter");
         if (!nlh)
                 return;
@@ -520,17 +526,16 @@ static bool put_elem(struct builder *bl, struct nlmsghdr *nlh, size_t limit, con
         if (m && x->twin != NATGW_TWIN_MAP) {
                 char counter[96];
 
-                snprintf(counter, sizeof(counter), "%s%s", x->twin == NATGW_TWIN_BYTES ? NATGW_BYTES_COUNTER_PREFIX : "",
-                         natgw_plan_entry_name(bl->plan, m->entry[ei]));
+                join_name(counter, sizeof(counter), x->twin == NATGW_TWIN_BYTES ? NATGW_BYTES_COUNTER_PREFIX : "",
+                          natgw_plan_entry_name(bl->plan, m->entry[ei]));
                 if (!mnl_attr_put_strz_check(nlh, limit, NFTA_SET_ELEM_OBJREF, counter))
                         goto cancel;
         } else if (m && (m->kind == NATGW_MAP_EGRESS || m->kind == NATGW_MAP_POLICY)) {
                 bool jump = m->kind == NATGW_MAP_EGRESS || natgw_policy_to_chain(bl->plan, m, ei);
                 char chain[96];
 
-                snprintf(chain, sizeof(chain), "%s%s",
-                         m->kind == NATGW_MAP_EGRESS ? NATGW_EGRESS_CHAIN_PREFIX : NATGW_ALLOW_CHAIN_PREFIX,
-                         natgw_plan_entry_name(bl->plan, m->entry[ei]));
+                join_name(chain, sizeof(chain), m->kind == NATGW_MAP_EGRESS ? NATGW_EGRESS_CHAIN_PREFIX : NATGW_ALLOW_CHAIN_PREFIX,
+                          natgw_plan_entry_name(bl->plan, m->entry[ei]));
                 d = mnl_attr_nest_start_check(nlh, limit, NFTA_SET_ELEM_DATA);
                 if (!d)
                         goto cancel;

@@ -897,11 +897,24 @@ static void test_integer_overflow(void **state) {
                       "conntrack = { max = -2147483649; };\n",
                       "test.conf:2: integer -2147483649 does not fit in 32 bits (libconfig would read 2147483647): "
                       "write -2147483649L");
+        /* The edges of the short path (up to nine decimal or seven hex digits is never checked
+         * further): eight hex digits, ten decimal ones after leading zeros. */
+        EXPECT_ERRORS("version = 1;\n"
+                      "conntrack = { max = 0x80000000; buckets = 00000002147483648; };\n",
+                      "test.conf:2: integer 0x80000000 does not fit in 32 bits (libconfig would read -2147483648): "
+                      "write 0x80000000L",
+                      "test.conf:2: integer 00000002147483648 does not fit in 32 bits (libconfig would read "
+                      "-2147483648): write 00000002147483648L",
+                      "test.conf:2: conntrack: \"max\" must be at least 1, got -2147483648",
+                      "test.conf:2: conntrack: \"buckets\" must be at least 1, got -2147483648");
         /* What fits is fine: the 32-bit limits, L numbers up to 64 bits, floats, names with digits. */
         natgw_config_free(load_ok("version = 1;\n"
                                   "conntrack = { max = 2147483647; buckets = 9223372036854775807L; interval = 1.5e0;\n"
                                   "  warn = 0x50; timeouts = { udp = 000000000000000000000000000000030; }; };\n"
                                   "masquerade = ( { name = \"m\"; source = \"10.0.0.0/8\"; out_interface = \"eth4294967296\"; } );\n"));
+        natgw_config_free(load_ok("version = 1;\nconntrack = { max = 999999999; };\n"));
+        natgw_config_free(load_ok("version = 1;\nconntrack = { max = 0x7FFFFFF; };\n"));
+        natgw_config_free(load_ok("version = 1;\nconntrack = { max = 0x7FFFFFFF; };\n"));
 }
 
 static void test_deep_nesting(void **state) {
