@@ -379,6 +379,11 @@ static void test_include_rejected(void **state) {
                       "test.conf:3: @include is not supported: drop-in files are read from include_dir");
         /* Not at the start of a line it is no directive but a syntax error, as libconfig says. */
         EXPECT_ERRORS("version = 1; @include \"x\"\n", "test.conf:1: syntax error");
+        /* Found by its "@": one in a string or after other text is none, and the lines are
+         * counted from the text's start past them. */
+        EXPECT_ERRORS("@include \"x\"\nversion = 1; # a @ b @include\nx = \"@include\";\n\n\t @include \"y\"\n",
+                      "test.conf:1: @include is not supported: drop-in files are read from include_dir",
+                      "test.conf:5: @include is not supported: drop-in files are read from include_dir");
         assert_int_equal(unlink(file), 0);
         assert_int_equal(unlink(fifo), 0);
         assert_int_equal(rmdir(dir), 0);
