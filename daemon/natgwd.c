@@ -587,6 +587,8 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
+        /* Before any thread starts (natgwd-alloc.c). */
+        natgw_conf_tree_alloc = natgwd_tree_alloc_setup();
         if (arg_check)
                 return run_check();
         natgw_log_open("natgwd", arg_verbose > 0 ? LOG_DEBUG : LOG_INFO);

@@ -17,6 +17,7 @@ unsigned natgw_conf_sliced_files;
 bool natgw_conf_slice_thread = true;
 unsigned natgw_conf_slices_by_caller;
 unsigned natgw_conf_slices_helped;
+const struct natgw_tree_alloc *natgw_conf_tree_alloc;
 
 /* Characters the scanner of a group's interior stops at (the rest is skipped in a tight loop). */
 static const bool group_stop[256] = {
@@ -205,6 +206,10 @@ void natgw_conf_slices_done(struct natgw_conf_slices *s) {
 /* Slices parsed ahead of the one the caller converts, at most (each tree about 9 times its text). */
 #define AHEAD 2
 #define SLOTS (AHEAD + 1)
+/* The region of own[k]'s tree; the reader's cfg[k] is in region k. */
+#define OWN_REGION(k) (SLOTS + (int)(k))
+_Static_assert(2 * SLOTS <= NATGW_TREE_REGIONS, "a reader's trees need a region each");
+
 /* The memory a parsing thread's trees take, faulted in at once before its first slice
  * (natgw_arena_prefault()): the trees of its slots, each about 9 times its text. */
 #define TREE_BYTES(sl) (SLOTS * 9 * (sl)->v[0].len)
@@ -239,26 +244,43 @@ struct natgw_conf_slice_reader {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         pthread_t tid, helper_tid;
+        const struct natgw_tree_alloc *alloc; /* the trees' regions; NULL: malloc's */
         char *text[2];            /* each thread's slice text, kept for the next slice */
         size_t text_size[2];
 };
 
 /* Parse slice @i into @cfg with the text buffer @t (0 the reader's, 1 the helper's or caller's). */
-static int parse_one(struct natgw_conf_slice_reader *rd, size_t i, config_t *cfg, unsigned t) {
+static int parse_one(struct natgw_conf_slice_reader *rd, size_t i, config_t *cfg, unsigned t, int region) {
         const struct natgw_conf_slice *s = &rd->sl->v[i];
         size_t size = natgw_conf_slice_text_size(s);
+        bool ok;
 
-        config_init(cfg);
         if (size > rd->text_size[t]) {
                 char *p = realloc(rd->text[t], size);
 
-                if (!p)
+                if (!p) {
+                        config_init(cfg);
                         return -ENOMEM;
+                }
                 rd->text[t] = p;
                 rd->text_size[t] = size;
         }
         natgw_conf_slice_text_into(s, rd->text[t]);
-        return config_read_string(cfg, rd->text[t]) ? 0 : -EINVAL;
+        /* The tree, and nothing else, in the region (the text buffer stays the thread's). */
+        if (rd->alloc)
+                rd->alloc->use(region);
+        config_init(cfg);
+        ok = config_read_string(cfg, rd->text[t]);
+        if (rd->alloc)
+                rd->alloc->use(-1);
+        return ok ? 0 : -EINVAL;
+}
+
+/* Destroy @cfg, the tree of region @region. */
+static void tree_destroy(struct natgw_conf_slice_reader *rd, config_t *cfg, int region) {
+        config_destroy(cfg);
+        if (rd->alloc)
+                rd->alloc->reset(region);
 }
 
 /* Claim the next slice: its ring entry is reset. Locked. */
@@ -281,7 +303,7 @@ static void done(struct natgw_conf_slice_reader *rd, size_t i, const config_t *t
 static void own_release(struct natgw_conf_slice_reader *rd, size_t before) {
         for (size_t k = 0; k < SLOTS; k++)
                 if (rd->own_slice[k] != SIZE_MAX && rd->own_slice[k] < before) {
-                        config_destroy(&rd->own[k]);
+                        tree_destroy(rd, &rd->own[k], OWN_REGION(k));
                         rd->own_slice[k] = SIZE_MAX;
                 }
 }
@@ -301,12 +323,13 @@ static int own_parse(struct natgw_conf_slice_reader *rd, size_t i, size_t before
                 return -EINVAL; /* cannot be; the whole file is parsed instead */
         rd->own_slice[k] = i;
         *ret = &rd->own[k];
-        return parse_one(rd, i, &rd->own[k], 1);
+        return parse_one(rd, i, &rd->own[k], 1, OWN_REGION(k));
 }
 
 static void *reader_main(void *arg) {
         struct natgw_conf_slice_reader *rd = arg;
-        void *prefaulted = natgw_arena_prefault(TREE_BYTES(rd->sl));
+        /* Trees in regions leave the arena nearly unused. */
+        void *prefaulted = rd->alloc ? NULL : natgw_arena_prefault(TREE_BYTES(rd->sl));
 
         for (;;) {
                 size_t i;
@@ -324,9 +347,9 @@ static void *reader_main(void *arg) {
                 i = claim(rd);
                 pthread_mutex_unlock(&rd->lock);
                 if (rd->used[i % SLOTS])
-                        config_destroy(&rd->cfg[i % SLOTS]);
+                        tree_destroy(rd, &rd->cfg[i % SLOTS], (int)(i % SLOTS));
                 rd->used[i % SLOTS] = true;
-                r = parse_one(rd, i, &rd->cfg[i % SLOTS], 0);
+                r = parse_one(rd, i, &rd->cfg[i % SLOTS], 0, (int)(i % SLOTS));
                 pthread_mutex_lock(&rd->lock);
                 done(rd, i, &rd->cfg[i % SLOTS], r);
                 pthread_mutex_unlock(&rd->lock);
@@ -356,7 +379,7 @@ static void *helper_main(void *arg) {
                 before = rd->taken - 1;
                 pthread_mutex_unlock(&rd->lock);
                 /* The helper may never be needed: its memory is faulted in at its first slice. */
-                if (first)
+                if (first && !rd->alloc)
                         prefaulted = natgw_arena_prefault(TREE_BYTES(rd->sl));
                 first = false;
                 r = own_parse(rd, i, before, &tree);
@@ -379,6 +402,8 @@ int natgw_conf_slice_reader_new(const struct natgw_conf_slices *sl, struct natgw
                 return -ENOMEM;
         rd->sl = sl;
         rd->help = SIZE_MAX;
+        if (natgw_conf_tree_alloc && natgw_conf_tree_alloc->begin())
+                rd->alloc = natgw_conf_tree_alloc;
         for (size_t k = 0; k < SLOTS; k++)
                 rd->own_slice[k] = SIZE_MAX;
         pthread_mutex_init(&rd->lock, NULL);
@@ -444,8 +469,10 @@ void natgw_conf_slice_reader_free(struct natgw_conf_slice_reader *rd) {
                 pthread_join(rd->helper_tid, NULL);
         for (size_t k = 0; k < SLOTS; k++)
                 if (rd->used[k])
-                        config_destroy(&rd->cfg[k]);
+                        tree_destroy(rd, &rd->cfg[k], (int)k);
         own_release(rd, SIZE_MAX);
+        if (rd->alloc)
+                rd->alloc->end();
         free(rd->text[0]);
         free(rd->text[1]);
         pthread_mutex_destroy(&rd->lock);

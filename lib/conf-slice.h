@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf.h"
+
 /* Slices of about this many bytes of text; a list shorter than two of them is not sliced. */
 #define NATGW_CONF_SLICE_BYTES (128 * 1024)
 
@@ -34,6 +36,7 @@ extern bool natgw_conf_slice_thread;
 extern unsigned natgw_conf_slices_by_caller;
 /* For the unit tests: slices the helper parsed. */
 extern unsigned natgw_conf_slices_helped;
+
 
 struct natgw_conf_slice {
         const char *start; /* the first entry's "{", in the text */

@@ -427,5 +427,26 @@ void natgw_config_finish_hashes(struct natgw_config *c);
 /* Free the texts kept in @c->texts (after they were recorded); hashes not finished are lost. */
 void natgw_config_drop_texts(struct natgw_config *c);
 
+/*
+ * Where libconfig's trees of a big forward list's slices are allocated (conf-slice.h): NULL (the
+ * default), malloc's heap; natgwd sets regions of its own (daemon/natgwd-alloc.c), in which the
+ * tree of a slice is allocated by bumping a pointer and freed by starting the region over. A
+ * loader uses NATGW_TREE_REGIONS of them: one per tree it may hold at once.
+ */
+struct natgw_tree_alloc {
+        /* The regions for one reader; false when another has them or there are none. */
+        bool (*begin)(void);
+        /* The calling thread's allocations go to region @k from now on (-1: malloc's again). */
+        void (*use)(int k);
+        /* Every allocation in region @k has been freed: its room is used again. */
+        void (*reset)(int k);
+        /* The reader is done: the regions' memory goes back. */
+        void (*end)(void);
+};
+
+#define NATGW_TREE_REGIONS 6
+
+extern const struct natgw_tree_alloc *natgw_conf_tree_alloc;
+
 struct natgw_config *natgw_config_free(struct natgw_config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct natgw_config *, natgw_config_free);

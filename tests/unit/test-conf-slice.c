@@ -20,6 +20,7 @@
 
 #include "conf-slice.h"
 #include "conf.h"
+#include "natgwd.h"
 #include "util.h"
 
 #include "conf-test.h"
@@ -314,6 +315,7 @@ static int read_all(const char *text, int n, int bad) {
 static void test_reader(void **state) {
         _cleanup_(freep) char *text = numbered_list(300, -1), *bad = numbered_list(300, 250);
         unsigned before, helped;
+        size_t in_regions = natgwd_tree_alloc_count();
 
         /* Without a thread the caller parses every slice itself. */
         natgw_conf_slice_thread = false;
@@ -333,6 +335,12 @@ static void test_reader(void **state) {
         }
         assert_int_equal(natgw_conf_slices_by_caller, before);
         print_message("the helper parsed %u of about %d slices\n", natgw_conf_slices_helped - helped, 20 * 550);
+        /* With natgwd's regions every tree was in one (a one-entry slice's tree is more than 10
+         * allocations). There are none under ASan and valgrind, which replace malloc(). */
+        if (natgw_conf_tree_alloc)
+                assert_true(natgwd_tree_alloc_count() - in_regions >= 21 * 550 * 10);
+        else
+                assert_int_equal(natgwd_tree_alloc_count(), in_regions);
         /* And a reader freed before its last slice. */
         {
                 struct natgw_conf_slice_reader *rd;
@@ -348,6 +356,18 @@ static void test_reader(void **state) {
         }
 }
 
+static int with_regions(void **state) {
+        (void)state;
+        natgw_conf_tree_alloc = natgwd_tree_alloc_setup();
+        return 0;
+}
+
+static int without_regions(void **state) {
+        (void)state;
+        natgw_conf_tree_alloc = NULL;
+        return 0;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_slicer, setup, teardown),
@@ -359,5 +379,9 @@ int main(void) {
                 cmocka_unit_test(test_reader),
         };
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        int failed;
+
+        /* The trees in malloc's heap (natgwctl, natgwd under ASan), then in natgwd's regions. */
+        failed = cmocka_run_group_tests_name("malloc", tests, without_regions, NULL);
+        return failed + cmocka_run_group_tests_name("regions", tests, with_regions, without_regions);
 }
