@@ -212,6 +212,8 @@ const struct natgw_tree_alloc *natgwd_tree_alloc_setup(void) {
         current = NULL;
         regions[0].next = regions[0].start;
         regions[0].bumped = 0;
+        /* The page it touched (a huge one) stays resident until a load uses the regions. */
+        (void)madvise(p, HUGE_PAGE, MADV_DONTNEED);
         if (!in_regions(q)) {
                 free(q);
                 regions_start = regions_end = NULL;
