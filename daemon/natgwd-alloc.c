@@ -186,7 +186,7 @@ const struct natgw_tree_alloc *natgwd_tree_alloc_setup(void) {
         if (p == MAP_FAILED)
                 return NULL;
         {
-                char *aligned = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+                char *aligned = p + (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
 
                 if (aligned > p)
                         (void)munmap(p, (size_t)(aligned - p));

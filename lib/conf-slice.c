@@ -221,7 +221,9 @@ _Static_assert(2 * SLOTS <= NATGW_TREE_REGIONS, "a reader's trees need a region 
  * helper's stead left libconfig's freed trees between the model's allocations in the caller's
  * heap). Each thread destroys the trees it parsed itself: malloc gives each thread an arena of
  * its own, and a tree freed by another thread is freed across arenas, under their locks (that
- * made the parse slower than without a thread).
+ * made the parse slower than without a thread). In natgwd the trees are in regions of their own
+ * instead (natgw_conf_tree_alloc, conf.h): region k holds cfg[k]'s tree, region SLOTS + k own[k]'s,
+ * and a tree's destruction starts its region over.
  *
  * The slices in flight are the one the caller holds and AHEAD after it: slice i's state is in ring
  * entry i % SLOTS. The reader parses slice i into its slot cfg[i % SLOTS], destroying the tree
