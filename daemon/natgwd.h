@@ -88,9 +88,9 @@ void natgwd_metrics_stop(struct daemon *d);
 int natgwd_test_hooks_add(sd_event *event);
 #endif
 
-/* Reserve the regions of libconfig's slice trees and replace malloc() for them (natgwd-alloc.c):
- * for natgw_conf_tree_alloc, before any thread starts. NULL when natgwd is built without (with
- * AddressSanitizer) or the address space cannot be had. */
+/* Reserve the regions of libconfig's slice trees, for which natgwd replaces malloc()
+ * (natgwd-alloc.c): for natgw_conf_tree_alloc, before any thread starts. NULL when there are
+ * none: built with AddressSanitizer, run under valgrind, or no address space to be had. */
 const struct natgw_tree_alloc *natgwd_tree_alloc_setup(void);
 
 /* For the unit tests: allocations made in the regions since the start (read while none is used). */
